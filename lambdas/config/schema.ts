@@ -1,0 +1,323 @@
+/**
+ * The configuration contract (DESIGN.md §3), defined once: the loader validates with it, the JSON Schemas in
+ * config/schema/ are generated from it, and CDK and handlers share its types.
+ */
+import { z } from "zod";
+import { scheduleExpressionProblem } from "./schedule.ts";
+
+const NAME = /^[A-Za-z][A-Za-z0-9_-]*$/;
+/** A MySQL identifier as config may name it (unquoted form); quoting happens where SQL is built. */
+const MYSQL_IDENTIFIER = /^[A-Za-z0-9_$]{1,64}$/;
+const REDSHIFT_IDENTIFIER = /^[a-z_][a-z0-9_$]{0,126}$/;
+
+const connectionName = z.string().regex(NAME, "a name of letters, digits, _ or -, starting with a letter");
+const mysqlColumn = z
+  .string()
+  .regex(MYSQL_IDENTIFIER, "a MySQL column name (letters, digits, _ or $; at most 64 characters)");
+const redshiftName = z
+  .string()
+  .regex(REDSHIFT_IDENTIFIER, "a Redshift identifier: lower-case letters, digits, _ or $, starting with a letter or _");
+const s3Prefix = z
+  .string()
+  .regex(/^([A-Za-z0-9!_.*'()-]+\/)*$/, 'an S3 key prefix ending in "/" (e.g. "incremental/"), or ""');
+const bucketName = z
+  .string()
+  .regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, "an S3 bucket name (3-63 lower-case letters, digits, . or -)");
+
+// ---------------------------------------------------------------- connections.yml
+
+export const SourceSchema = z
+  .strictObject({
+    host: z.string().min(1),
+    port: z.int().min(1).max(65535).default(3306),
+    database: mysqlColumn.describe("default database (schema) of the connection"),
+    secret: z
+      .string()
+      .min(1)
+      .optional()
+      .describe("Secrets Manager secret ARN or name holding JSON {username, password}"),
+    username: z.string().min(1).optional().describe("local use only; ${VAR} reads the environment"),
+    password: z.string().optional().describe("local use only; ${VAR} reads the environment"),
+    ssl: z.boolean().default(false),
+    connect_timeout_ms: z.int().positive().default(10_000),
+  })
+  .superRefine((source, ctx) => {
+    if (source.secret !== undefined && (source.username !== undefined || source.password !== undefined)) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["secret"],
+        message: "give either secret (Secrets Manager) or username/password (local use), not both",
+      });
+    }
+    if (source.secret === undefined && source.username === undefined) {
+      ctx.addIssue({
+        code: "custom",
+        path: [],
+        message: "credentials missing: add secret: <Secrets Manager ARN or name>, or username/password for local use",
+      });
+    }
+  });
+
+export const TargetSchema = z
+  .strictObject({
+    workgroup_name: z.string().min(1).optional().describe("Redshift Serverless workgroup"),
+    cluster_identifier: z.string().min(1).optional().describe("provisioned cluster (with db_user or secret)"),
+    db_user: z.string().min(1).optional(),
+    secret: z.string().min(1).optional(),
+    database: z.string().min(1),
+    schema: redshiftName.default("public"),
+    copy_role_arn: z
+      .string()
+      .regex(/^arn:aws[a-z-]*:iam::\d{12}:role\/.+$/, "an IAM role ARN (arn:aws:iam::<account>:role/<name>)")
+      .optional(),
+    region: z.string().min(1).optional(),
+  })
+  .superRefine((target, ctx) => {
+    const hasWorkgroup = target.workgroup_name !== undefined;
+    const hasCluster = target.cluster_identifier !== undefined;
+    if (hasWorkgroup === hasCluster) {
+      ctx.addIssue({
+        code: "custom",
+        path: [],
+        message: "give exactly one of workgroup_name (Serverless) or cluster_identifier (provisioned)",
+      });
+    }
+    if (hasCluster && target.db_user === undefined && target.secret === undefined) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["cluster_identifier"],
+        message: "a provisioned cluster needs db_user (temporary credentials) or secret",
+      });
+    }
+  });
+
+export const StagingSchema = z.strictObject({
+  bucket: bucketName.optional().describe("omitted = the bucket the stack creates"),
+  prefix: s3Prefix.default("incremental/"),
+});
+
+export const ConnectionsFileSchema = z.strictObject({
+  sources: z.record(connectionName, SourceSchema),
+  targets: z.record(connectionName, TargetSchema),
+  staging: z.record(connectionName, StagingSchema),
+});
+
+// ---------------------------------------------------------------- pipelines/*.yml
+
+export const CDC_STRATEGIES = ["timestamp_only", "hybrid", "id_only", "full_sync", "custom_sql"] as const;
+export const CdcStrategySchema = z.enum(CDC_STRATEGIES);
+
+/** Placeholders a custom_sql query may use; each is bound as a parameter, never spliced into the SQL. */
+export const CUSTOM_SQL_PLACEHOLDERS = [
+  "last_timestamp",
+  "last_id",
+  "ceiling_timestamp",
+  "ceiling_id",
+  "batch_size",
+] as const;
+
+const processingFields = {
+  batch_size: z.int().min(1).max(10_000_000).describe("rows per ExtractChunk call"),
+  max_parallel_tables: z.int().min(1).max(40).describe("Map MaxConcurrency; 1 = sequential"),
+  target_file_mb: z.int().min(1).max(1024).describe("byte budget of one Parquet file"),
+  max_chunk_seconds: z.int().min(10).max(840).describe("time budget of one ExtractChunk call (Lambda max is 900)"),
+};
+export const PROCESSING_DEFAULTS = {
+  batch_size: 50_000,
+  max_parallel_tables: 1,
+  target_file_mb: 128,
+  max_chunk_seconds: 600,
+} as const;
+
+const validationFields = {
+  enable_data_quality_checks: z.boolean(),
+  max_null_percentage: z.number().min(0).max(100),
+  row_count_check: z.boolean().describe("compare MySQL, extracted and Redshift row counts of the synced window"),
+  content_checksum: z.boolean().describe("hash key and cursor columns on both sides and compare"),
+};
+export const VALIDATION_DEFAULTS = {
+  enable_data_quality_checks: false,
+  max_null_percentage: 100,
+  row_count_check: true,
+  content_checksum: false,
+} as const;
+
+export const ProcessingSchema = z.strictObject(processingFields).partial();
+export const ValidationSchema = z.strictObject(validationFields).partial();
+
+const ColumnMappingSchema = z.union([
+  redshiftName.describe("shorthand: the target column name"),
+  z.strictObject({ rename: redshiftName.optional(), exclude: z.boolean().optional() }),
+]);
+
+const tableFields = {
+  cdc_strategy: CdcStrategySchema,
+  cdc_timestamp_column: mysqlColumn.optional(),
+  cdc_id_column: mysqlColumn.optional(),
+  target_name: redshiftName.optional().describe("Redshift table name; default: the source table name, sanitised"),
+  primary_key: z.array(mysqlColumn).min(1).optional().describe("default: discovered from the source"),
+  full_sync_mode: z.enum(["replace", "append"]).optional(),
+  custom_sql: z.string().min(1).optional(),
+  columns: z.record(mysqlColumn, ColumnMappingSchema).optional().describe("rename or exclude source columns"),
+  type_overrides: z
+    .record(mysqlColumn, z.string().regex(/^[A-Za-z][A-Za-z0-9 (),]*$/, "a Redshift type such as BOOLEAN or SUPER"))
+    .optional(),
+  lookback_seconds: z.int().min(0).max(7 * 86_400).optional(),
+  zero_dates: z.enum(["null", "fail"]).optional().describe("what a zero date (0000-00-00) becomes; default null"),
+  dist_style: z.enum(["auto", "even", "key", "all"]).optional(),
+  dist_key: mysqlColumn.optional(),
+  sort_keys: z.array(mysqlColumn).min(1).optional(),
+  processing: ProcessingSchema.optional(),
+  validation: ValidationSchema.optional(),
+};
+const TableBaseSchema = z.strictObject(tableFields);
+export const TableSchema = TableBaseSchema.superRefine(checkStrategyColumns);
+
+/** Each CDC strategy needs its cursor columns; settings of other strategies are mistakes, not no-ops. */
+function checkStrategyColumns(table: z.output<typeof TableBaseSchema>, ctx: z.RefinementCtx): void {
+  const need = (key: "cdc_timestamp_column" | "cdc_id_column" | "custom_sql", example: string): void => {
+    if (table[key] === undefined) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["cdc_strategy"],
+        message: `cdc_strategy ${table.cdc_strategy} needs ${key} (e.g. ${key}: ${example})`,
+      });
+    }
+  };
+  switch (table.cdc_strategy) {
+    case "timestamp_only":
+      need("cdc_timestamp_column", "updated_at");
+      break;
+    case "hybrid":
+      need("cdc_timestamp_column", "updated_at");
+      need("cdc_id_column", "id");
+      break;
+    case "id_only":
+      need("cdc_id_column", "id");
+      break;
+    case "custom_sql":
+      need("custom_sql", "SELECT ... WHERE updated_at > :last_timestamp");
+      if (table.cdc_timestamp_column === undefined && table.cdc_id_column === undefined) {
+        ctx.addIssue({
+          code: "custom",
+          path: ["cdc_strategy"],
+          message: "cdc_strategy custom_sql needs cdc_timestamp_column and/or cdc_id_column: the query's columns the watermark advances on",
+        });
+      }
+      break;
+    case "full_sync":
+      break;
+  }
+  if (table.full_sync_mode !== undefined && table.cdc_strategy !== "full_sync") {
+    ctx.addIssue({
+      code: "custom",
+      path: ["full_sync_mode"],
+      message: `full_sync_mode applies only to cdc_strategy full_sync (this table uses ${table.cdc_strategy})`,
+    });
+  }
+  if (table.custom_sql !== undefined) {
+    if (table.cdc_strategy !== "custom_sql") {
+      ctx.addIssue({
+        code: "custom",
+        path: ["custom_sql"],
+        message: `custom_sql applies only to cdc_strategy custom_sql (this table uses ${table.cdc_strategy})`,
+      });
+    }
+    for (const placeholder of table.custom_sql.matchAll(/(?<![:\w]):([A-Za-z_]\w*)/g)) {
+      const name = placeholder[1] ?? "";
+      if (!(CUSTOM_SQL_PLACEHOLDERS as readonly string[]).includes(name)) {
+        ctx.addIssue({
+          code: "custom",
+          path: ["custom_sql"],
+          message: `unknown placeholder :${name}; known placeholders: ${CUSTOM_SQL_PLACEHOLDERS.map((p) => `:${p}`).join(", ")}`,
+        });
+      }
+    }
+  }
+  if (table.dist_key !== undefined && table.dist_style !== undefined && table.dist_style !== "key") {
+    ctx.addIssue({
+      code: "custom",
+      path: ["dist_key"],
+      message: `dist_key needs dist_style key (or no dist_style), not ${table.dist_style}`,
+    });
+  }
+}
+
+export const PARTITION_STRATEGIES = ["datetime", "table", "hybrid"] as const;
+export const COMPRESSIONS = ["snappy", "gzip", "zstd", "none"] as const;
+
+export const PipelineSchema = z.strictObject({
+  name: z
+    .string()
+    .regex(/^[a-z][a-z0-9_]{0,62}$/, "a pipeline name: lower-case letters, digits and _, starting with a letter"),
+  source: connectionName.describe("a key of sources in connections.yml"),
+  target: connectionName.describe("a key of targets in connections.yml"),
+  staging: connectionName.describe("a key of staging in connections.yml"),
+  schedule: z
+    .string()
+    .superRefine((expression, ctx) => {
+      const problem = scheduleExpressionProblem(expression);
+      if (problem !== undefined) ctx.addIssue({ code: "custom", message: `invalid schedule: ${problem}` });
+    })
+    .optional()
+    .describe('EventBridge Scheduler expression, e.g. "cron(0 2 * * ? *)"'),
+  processing: ProcessingSchema.optional(),
+  validation: ValidationSchema.optional(),
+  s3: z
+    .strictObject({
+      isolation_prefix: s3Prefix.default(""),
+      partition_strategy: z.enum(PARTITION_STRATEGIES).default("datetime"),
+      compression: z.enum(COMPRESSIONS).default("snappy"),
+    })
+    .default({ isolation_prefix: "", partition_strategy: "datetime", compression: "snappy" }),
+  completion: z.strictObject({ bucket: bucketName }).optional(),
+});
+
+const TABLE_KEY = /^[A-Za-z0-9_$]{1,64}\.[A-Za-z0-9_$]{1,64}$/;
+
+export const PipelineFileSchema = z
+  .strictObject({
+  pipeline: PipelineSchema,
+  tables: z
+    .record(z.string().regex(TABLE_KEY, 'a table key "schema.table" (e.g. settlement.settle_orders)'), TableSchema)
+    .refine((tables) => Object.keys(tables).length > 0, "a pipeline needs at least one table"),
+  })
+  .superRefine((file, ctx) => {
+    const claimedBy = new Map<string, string>();
+    for (const [key, table] of Object.entries(file.tables)) {
+      const target = targetTableName(key, table.target_name);
+      const other = claimedBy.get(target);
+      if (other === undefined) {
+        claimedBy.set(target, key);
+        continue;
+      }
+      ctx.addIssue({
+        code: "custom",
+        path: ["tables", key, ...(table.target_name === undefined ? [] : ["target_name"])],
+        message: `target table ${target} is already the target of ${other}; give one of them another target_name`,
+      });
+    }
+  });
+
+/** The Redshift table a source table lands in: target_name, or the source table name sanitised. */
+export function targetTableName(tableKey: string, targetName: string | undefined): string {
+  if (targetName !== undefined) return targetName;
+  const table = tableKey.slice(tableKey.indexOf(".") + 1);
+  const sanitised = table.toLowerCase().replace(/[^a-z0-9_$]/g, "_");
+  return /^[a-z_]/.test(sanitised) ? sanitised : `_${sanitised}`;
+}
+
+export type ConnectionsFile = z.output<typeof ConnectionsFileSchema>;
+export type SourceConnection = z.output<typeof SourceSchema>;
+export type TargetConnection = z.output<typeof TargetSchema>;
+export type StagingLocation = z.output<typeof StagingSchema>;
+export type PipelineFile = z.output<typeof PipelineFileSchema>;
+export type TableSettings = z.output<typeof TableSchema>;
+export type CdcStrategy = z.output<typeof CdcStrategySchema>;
+export type Processing = { -readonly [K in keyof typeof PROCESSING_DEFAULTS]: number };
+export type Validation = {
+  enable_data_quality_checks: boolean;
+  max_null_percentage: number;
+  row_count_check: boolean;
+  content_checksum: boolean;
+};

@@ -1,0 +1,216 @@
+/**
+ * The one module that talks to S3. Endpoint configuration (AWS_ENDPOINT_URL_S3 / AWS_ENDPOINT_URL, the SDK's own
+ * variables) is the only thing that points it at the local stand-in. Retries are the SDK's (adaptive, bounded);
+ * S3 errors become typed errors callers and Step Functions can tell apart.
+ */
+import { createHash } from "node:crypto";
+import { Readable, Transform, type TransformCallback } from "node:stream";
+import {
+  DeleteObjectsCommand,
+  GetObjectCommand,
+  HeadObjectCommand,
+  paginateListObjectsV2,
+  PutObjectCommand,
+  S3Client,
+  S3ServiceException,
+  type S3ClientConfig,
+} from "@aws-sdk/client-s3";
+import { Upload } from "@aws-sdk/lib-storage";
+import { NotFoundError, PreconditionFailedError } from "../shared/errors.ts";
+
+/** Transient S3 errors (throttling, 5xx, timeouts) are retried by the SDK; more attempts only delay a real outage. */
+export const S3_MAX_ATTEMPTS = 5;
+/** lib-storage part size: S3's minimum, so a Lambda holds at most PART_SIZE × QUEUE_SIZE bytes of an upload. */
+export const UPLOAD_PART_SIZE = 8 * 1024 * 1024;
+export const UPLOAD_QUEUE_SIZE = 2;
+
+type Env = Readonly<Record<string, string | undefined>>;
+
+export function s3ClientConfig(env: Env = process.env): S3ClientConfig {
+  const endpoint = env.AWS_ENDPOINT_URL_S3 ?? env.AWS_ENDPOINT_URL;
+  return {
+    retryMode: "adaptive",
+    maxAttempts: S3_MAX_ATTEMPTS,
+    // A custom endpoint (the local stand-in, or a VPC endpoint URL) is addressed path-style.
+    ...(endpoint === undefined ? {} : { endpoint, forcePathStyle: true }),
+  };
+}
+
+export type Precondition = { ifMatch: string } | { ifNoneMatch: "*" } | undefined;
+export type ObjectInfo = { key: string; size: number; etag: string; lastModified: Date | undefined };
+export type UploadResult = { bucket: string; key: string; etag: string; bytes: number; sha256: string };
+
+function isS3Error(error: unknown): error is S3ServiceException {
+  return error instanceof S3ServiceException || (error instanceof Error && "$metadata" in error);
+}
+
+/** Maps S3's answers to the errors callers branch on; anything else is rethrown unchanged. */
+function mapError(error: unknown, bucket: string, key: string, condition = ""): never {
+  if (isS3Error(error)) {
+    const status = error.$metadata.httpStatusCode;
+    if (status === 412 || error.name === "PreconditionFailed" || error.name === "ConditionalRequestConflict") {
+      throw new PreconditionFailedError(bucket, key, condition || error.name, { cause: error });
+    }
+    if (status === 404 && error.name !== "NoSuchBucket") throw new NotFoundError(bucket, key, { cause: error });
+  }
+  throw error;
+}
+
+/** Counts and hashes bytes as they stream to S3: the checksum of an upload without reading it back. */
+class ChecksumStream extends Transform {
+  private readonly hash = createHash("sha256");
+  bytes = 0;
+
+  override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
+    this.hash.update(chunk);
+    this.bytes += chunk.length;
+    callback(null, chunk);
+  }
+
+  digest(): string {
+    return this.hash.digest("hex");
+  }
+}
+
+export class S3Store {
+  readonly client: S3Client;
+
+  constructor(client: S3Client) {
+    this.client = client;
+  }
+
+  async getJson(bucket: string, key: string): Promise<{ value: unknown; etag: string }> {
+    try {
+      const response = await this.client.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+      const text = (await response.Body?.transformToString("utf8")) ?? "";
+      try {
+        return { value: JSON.parse(text) as unknown, etag: response.ETag ?? "" };
+      } catch (error) {
+        throw new Error(`s3://${bucket}/${key} is not valid JSON: ${(error as Error).message}`, { cause: error });
+      }
+    } catch (error) {
+      return mapError(error, bucket, key);
+    }
+  }
+
+  /** Writes JSON; with a precondition, only if the object is unchanged (ifMatch) or absent (ifNoneMatch). */
+  async putJson(bucket: string, key: string, value: unknown, precondition?: Precondition): Promise<{ etag: string }> {
+    const condition =
+      precondition === undefined ? "" : "ifMatch" in precondition ? `If-Match ${precondition.ifMatch}` : "If-None-Match *";
+    try {
+      const response = await this.client.send(
+        new PutObjectCommand({
+          Bucket: bucket,
+          Key: key,
+          Body: `${JSON.stringify(value, null, 2)}\n`,
+          ContentType: "application/json",
+          IfMatch: precondition !== undefined && "ifMatch" in precondition ? precondition.ifMatch : undefined,
+          IfNoneMatch: precondition !== undefined && "ifNoneMatch" in precondition ? "*" : undefined,
+        }),
+      );
+      return { etag: response.ETag ?? "" };
+    } catch (error) {
+      return mapError(error, bucket, key, condition);
+    }
+  }
+
+  async putText(bucket: string, key: string, body: string, contentType = "text/plain; charset=utf-8"): Promise<{ etag: string }> {
+    try {
+      const response = await this.client.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: body, ContentType: contentType }));
+      return { etag: response.ETag ?? "" };
+    } catch (error) {
+      return mapError(error, bucket, key);
+    }
+  }
+
+  /**
+   * Streams a body of unknown length to S3 as a multipart upload (single PUT when small), hashing it on the way:
+   * memory stays at most UPLOAD_PART_SIZE × UPLOAD_QUEUE_SIZE whatever the body's size.
+   */
+  async uploadStream(
+    bucket: string,
+    key: string,
+    body: Readable | AsyncIterable<Uint8Array>,
+    contentType = "application/octet-stream",
+  ): Promise<UploadResult> {
+    const checksum = new ChecksumStream();
+    const source = body instanceof Readable ? body : Readable.from(body);
+    source.once("error", (error) => checksum.destroy(error));
+    const upload = new Upload({
+      client: this.client,
+      params: { Bucket: bucket, Key: key, Body: source.pipe(checksum), ContentType: contentType },
+      partSize: UPLOAD_PART_SIZE,
+      queueSize: UPLOAD_QUEUE_SIZE,
+      leavePartsOnError: false,
+    });
+    try {
+      const result = await upload.done();
+      return { bucket, key, etag: result.ETag ?? "", bytes: checksum.bytes, sha256: checksum.digest() };
+    } catch (error) {
+      return mapError(error, bucket, key);
+    }
+  }
+
+  async getStream(bucket: string, key: string): Promise<Readable> {
+    try {
+      const response = await this.client.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+      if (!(response.Body instanceof Readable)) throw new Error(`s3://${bucket}/${key}: body is not a stream`);
+      return response.Body;
+    } catch (error) {
+      return mapError(error, bucket, key);
+    }
+  }
+
+  async head(bucket: string, key: string): Promise<ObjectInfo | undefined> {
+    try {
+      const response = await this.client.send(new HeadObjectCommand({ Bucket: bucket, Key: key }));
+      return { key, size: response.ContentLength ?? 0, etag: response.ETag ?? "", lastModified: response.LastModified };
+    } catch (error) {
+      if (isS3Error(error) && error.$metadata.httpStatusCode === 404) return undefined;
+      return mapError(error, bucket, key);
+    }
+  }
+
+  /** Every object under the prefix, page by page (continuation tokens handled by the SDK paginator). */
+  async *list(bucket: string, prefix: string): AsyncGenerator<ObjectInfo> {
+    try {
+      for await (const page of paginateListObjectsV2({ client: this.client }, { Bucket: bucket, Prefix: prefix })) {
+        for (const object of page.Contents ?? []) {
+          yield { key: object.Key ?? "", size: object.Size ?? 0, etag: object.ETag ?? "", lastModified: object.LastModified };
+        }
+      }
+    } catch (error) {
+      mapError(error, bucket, prefix);
+    }
+  }
+
+  async listAll(bucket: string, prefix: string): Promise<ObjectInfo[]> {
+    return Array.fromAsync(this.list(bucket, prefix));
+  }
+
+  /** Deletes keys in batches of 1,000; fails naming the keys S3 refused to delete. */
+  async delete(bucket: string, keys: readonly string[]): Promise<number> {
+    let deleted = 0;
+    for (let i = 0; i < keys.length; i += 1000) {
+      const batch = keys.slice(i, i + 1000);
+      const response = await this.client.send(
+        new DeleteObjectsCommand({ Bucket: bucket, Delete: { Objects: batch.map((Key) => ({ Key })), Quiet: true } }),
+      );
+      const errors = response.Errors ?? [];
+      if (errors.length > 0) {
+        const detail = errors.slice(0, 5).map((e) => `${e.Key ?? "?"}: ${e.Code ?? ""} ${e.Message ?? ""}`);
+        throw new Error(`could not delete ${errors.length} object(s) from s3://${bucket}: ${detail.join("; ")}`);
+      }
+      deleted += batch.length;
+    }
+    return deleted;
+  }
+}
+
+let defaultStore: S3Store | undefined;
+
+/** The process-wide S3 store (one client per Lambda container, reused across invocations). */
+export function s3Store(): S3Store {
+  defaultStore ??= new S3Store(new S3Client(s3ClientConfig()));
+  return defaultStore;
+}

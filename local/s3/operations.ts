@@ -1,0 +1,420 @@
+/** The S3 operations the stand-in serves, over a FolderStore. Writes to one key are serialised (see KeyLocks). */
+import { createHash, randomUUID } from "node:crypto";
+import { EventEmitter } from "node:events";
+import { createReadStream, createWriteStream } from "node:fs";
+import { copyFile, mkdir, readdir, readFile, rename, rm, writeFile } from "node:fs/promises";
+import path from "node:path";
+import { pipeline } from "node:stream/promises";
+import type { FolderStore} from "./folder-store.ts";
+import { compareKeys, type ObjectMeta } from "./folder-store.ts";
+import { header, noSuchBucket, noSuchKey, receiveBody, S3Failure, sendEmpty, sendXml, type Request } from "./http.ts";
+import { parseXml, type XmlNode } from "./xml.ts";
+
+export type S3ObjectEvent = {
+  eventName: "ObjectCreated:Put" | "ObjectCreated:Copy" | "ObjectCreated:CompleteMultipartUpload" | "ObjectRemoved:Delete";
+  bucket: string;
+  key: string;
+  size: number;
+  etag: string;
+};
+export type S3Events = { objectCreated: [S3ObjectEvent]; objectRemoved: [S3ObjectEvent] };
+
+const STORED_HEADERS = ["content-encoding", "content-disposition", "content-language", "cache-control", "expires"];
+const MIN_PART_SIZE = 5 * 1024 * 1024;
+const MAX_KEYS = 1000;
+
+/** One writer per key at a time: conditional writes check and commit atomically within this server. */
+class KeyLocks {
+  private readonly tails = new Map<string, Promise<unknown>>();
+
+  async run<T>(lockKey: string, work: () => Promise<T>): Promise<T> {
+    const previous = this.tails.get(lockKey) ?? Promise.resolve();
+    const current = previous.then(work, work);
+    const tail = current.catch(() => undefined);
+    this.tails.set(lockKey, tail);
+    try {
+      return await current;
+    } finally {
+      if (this.tails.get(lockKey) === tail) this.tails.delete(lockKey);
+    }
+  }
+}
+
+const unquote = (etag: string) => etag.trim().replace(/^W\//, "").replace(/^"|"$/g, "");
+
+/** S3's conditional-write rules for PutObject / CompleteMultipartUpload / CopyObject. */
+function checkWritePreconditions(r: Request, existing: ObjectMeta | undefined): void {
+  const ifNoneMatch = header(r.req, "if-none-match");
+  const ifMatch = header(r.req, "if-match");
+  if (ifNoneMatch !== undefined) {
+    if (ifNoneMatch.trim() !== "*") throw new S3Failure(501, "NotImplemented", "If-None-Match accepts only *");
+    if (existing) throw new S3Failure(412, "PreconditionFailed", "At least one of the pre-conditions you specified did not hold (If-None-Match)");
+  }
+  if (ifMatch !== undefined) {
+    if (!existing) throw noSuchKey(r.key);
+    if (ifMatch.trim() !== "*" && unquote(ifMatch) !== unquote(existing.etag)) {
+      throw new S3Failure(412, "PreconditionFailed", "At least one of the pre-conditions you specified did not hold (If-Match)");
+    }
+  }
+}
+
+function objectHeaders(meta: ObjectMeta): Record<string, string | number> {
+  const headers: Record<string, string | number> = {
+    etag: meta.etag,
+    "content-type": meta.contentType,
+    "last-modified": new Date(meta.lastModified).toUTCString(),
+    "accept-ranges": "bytes",
+    ...meta.headers,
+  };
+  for (const [name, value] of Object.entries(meta.userMetadata)) headers[`x-amz-meta-${name}`] = value;
+  return headers;
+}
+
+function metaFromRequest(r: Request, size: number, etag: string): ObjectMeta {
+  const headers: Record<string, string> = {};
+  const userMetadata: Record<string, string> = {};
+  for (const [name, value] of Object.entries(r.req.headers)) {
+    if (typeof value !== "string") continue;
+    if (name.startsWith("x-amz-meta-")) userMetadata[name.slice("x-amz-meta-".length)] = value;
+    else if (STORED_HEADERS.includes(name)) {
+      // aws-chunked is transfer framing, not a property of the stored object.
+      const kept = name === "content-encoding" ? value.split(",").map((v) => v.trim()).filter((v) => v !== "aws-chunked").join(",") : value;
+      if (kept !== "") headers[name] = kept;
+    }
+  }
+  return {
+    key: r.key,
+    etag,
+    size,
+    lastModified: new Date().toISOString(),
+    contentType: header(r.req, "content-type") ?? "binary/octet-stream",
+    headers,
+    userMetadata,
+  };
+}
+
+function parseRange(rangeHeader: string | undefined, size: number): { start: number; end: number } | undefined {
+  if (rangeHeader === undefined) return undefined;
+  const match = /^bytes=(\d*)-(\d*)$/.exec(rangeHeader.trim());
+  if (!match || (match[1] === "" && match[2] === "")) return undefined;
+  const [, from = "", to = ""] = match;
+  const range =
+    from === ""
+      ? { start: Math.max(0, size - Number(to)), end: size - 1 }
+      : { start: Number(from), end: to === "" ? size - 1 : Math.min(Number(to), size - 1) };
+  if (range.start >= size || range.start > range.end) {
+    throw new S3Failure(416, "InvalidRange", "The requested range is not satisfiable");
+  }
+  return range;
+}
+
+export class S3Operations {
+  readonly events = new EventEmitter<S3Events>();
+  private readonly locks = new KeyLocks();
+  private readonly uploadsDir: string;
+  readonly store: FolderStore;
+
+  constructor(store: FolderStore) {
+    this.store = store;
+    this.uploadsDir = path.join(store.root, ".uploads");
+  }
+
+  private async requireBucket(bucket: string): Promise<void> {
+    if (!(await this.store.bucketExists(bucket))) throw noSuchBucket(bucket);
+  }
+
+  private async requireObject(bucket: string, key: string): Promise<ObjectMeta> {
+    await this.requireBucket(bucket);
+    const meta = await this.store.getMeta(bucket, key);
+    if (!meta) throw noSuchKey(key);
+    return meta;
+  }
+
+  private commit(r: Request, meta: ObjectMeta, bodyFile: string, eventName: S3ObjectEvent["eventName"]) {
+    return this.locks.run(`${r.bucket}/${r.key}`, async () => {
+      checkWritePreconditions(r, await this.store.getMeta(r.bucket, r.key));
+      await this.store.commitObject(r.bucket, meta, bodyFile);
+      this.events.emit("objectCreated", { eventName, bucket: r.bucket, key: r.key, size: meta.size, etag: meta.etag });
+    });
+  }
+
+  // ------------------------------------------------------------------ service and buckets
+
+  async listBuckets(r: Request): Promise<void> {
+    const buckets = (await this.store.listBuckets()).sort((a, b) => compareKeys(a.name, b.name));
+    sendXml(r, 200, "ListAllMyBucketsResult", {
+      Owner: { ID: "local", DisplayName: "local" },
+      Buckets: { Bucket: buckets.map((b) => ({ Name: b.name, CreationDate: b.created.toISOString() })) },
+    });
+  }
+
+  async createBucket(r: Request): Promise<void> {
+    if (!this.store.isValidBucketName(r.bucket)) throw new S3Failure(400, "InvalidBucketName", `invalid bucket name ${r.bucket}`);
+    await this.store.createBucket(r.bucket);
+    sendEmpty(r, 200, { location: `/${r.bucket}` });
+  }
+
+  async headBucket(r: Request): Promise<void> {
+    await this.requireBucket(r.bucket);
+    sendEmpty(r, 200, { "x-amz-bucket-region": "us-east-1" });
+  }
+
+  async deleteBucket(r: Request): Promise<void> {
+    await this.requireBucket(r.bucket);
+    if (!(await this.store.isBucketEmpty(r.bucket))) throw new S3Failure(409, "BucketNotEmpty", "The bucket you tried to delete is not empty");
+    await this.store.deleteBucket(r.bucket);
+    sendEmpty(r, 204);
+  }
+
+  async getBucketLocation(r: Request): Promise<void> {
+    await this.requireBucket(r.bucket);
+    const text = `<?xml version="1.0" encoding="UTF-8"?>\n<LocationConstraint xmlns="http://s3.amazonaws.com/doc/2006-03-01/"></LocationConstraint>`;
+    r.res.writeHead(200, { "content-type": "application/xml", "content-length": Buffer.byteLength(text) });
+    r.res.end(text);
+  }
+
+  /** ListObjectsV2 (list-type=2) and ListObjects (v1): prefix, delimiter, max-keys, pagination, encoding-type=url. */
+  async listObjects(r: Request): Promise<void> {
+    await this.requireBucket(r.bucket);
+    const q = r.query;
+    const v2 = q.get("list-type") === "2";
+    const prefix = q.get("prefix") ?? "";
+    const delimiter = q.get("delimiter") ?? "";
+    const maxKeys = Math.min(Number(q.get("max-keys") ?? MAX_KEYS), MAX_KEYS);
+    if (!Number.isInteger(maxKeys) || maxKeys < 0) throw new S3Failure(400, "InvalidArgument", "max-keys must be a non-negative integer");
+    const token = q.get("continuation-token");
+    const startAfter = v2 ? (token === null ? (q.get("start-after") ?? "") : Buffer.from(token, "base64url").toString("utf8")) : (q.get("marker") ?? "");
+    const encode = q.get("encoding-type") === "url" ? (s: string) => encodeURIComponent(s).replace(/%2F/g, "/") : (s: string) => s;
+
+    const keys = await this.store.listKeys(r.bucket, prefix);
+    const contents: string[] = [];
+    const commonPrefixes: string[] = [];
+    let i = keys.findIndex((key) => compareKeys(key, startAfter) > 0);
+    if (i < 0) i = keys.length;
+    let lastKey = "";
+    let truncated = false;
+    while (i < keys.length) {
+      if (contents.length + commonPrefixes.length === maxKeys) {
+        truncated = true;
+        break;
+      }
+      const key = keys[i] ?? "";
+      const cut = delimiter === "" ? -1 : key.indexOf(delimiter, prefix.length);
+      if (cut >= 0) {
+        const common = key.slice(0, cut + delimiter.length);
+        commonPrefixes.push(common);
+        while (i < keys.length && (keys[i] ?? "").startsWith(common)) lastKey = keys[i++] ?? "";
+      } else {
+        contents.push(key);
+        lastKey = key;
+        i++;
+      }
+    }
+    const metas = await Promise.all(contents.map((key) => this.store.getMeta(r.bucket, key)));
+    const body: XmlNode = {
+      Name: r.bucket,
+      Prefix: encode(prefix),
+      Delimiter: delimiter === "" ? undefined : encode(delimiter),
+      MaxKeys: maxKeys,
+      EncodingType: q.get("encoding-type") ?? undefined,
+      IsTruncated: truncated,
+      Contents: metas.flatMap((meta) =>
+        meta
+          ? [{ Key: encode(meta.key), LastModified: meta.lastModified, ETag: meta.etag, Size: meta.size, StorageClass: "STANDARD" }]
+          : [],
+      ),
+      CommonPrefixes: commonPrefixes.map((p) => ({ Prefix: encode(p) })),
+    };
+    if (v2) {
+      Object.assign(body, {
+        KeyCount: contents.length + commonPrefixes.length,
+        ContinuationToken: token ?? undefined,
+        StartAfter: q.get("start-after") ?? undefined,
+        NextContinuationToken: truncated ? Buffer.from(lastKey, "utf8").toString("base64url") : undefined,
+      });
+    } else {
+      Object.assign(body, { Marker: encode(startAfter), NextMarker: truncated ? encode(lastKey) : undefined });
+    }
+    sendXml(r, 200, "ListBucketResult", body);
+  }
+
+  async deleteObjects(r: Request): Promise<void> {
+    await this.requireBucket(r.bucket);
+    const chunks: Buffer[] = [];
+    for await (const chunk of r.req) chunks.push(chunk as Buffer);
+    const parsed = parseXml(Buffer.concat(chunks).toString("utf8")) as { Delete?: { Quiet?: string; Object?: { Key?: string }[] } };
+    const objects = parsed.Delete?.Object ?? [];
+    if (objects.length > 1000) throw new S3Failure(400, "MalformedXML", "at most 1000 keys per DeleteObjects");
+    const deleted: XmlNode[] = [];
+    for (const { Key: key } of objects) {
+      if (key === undefined) continue;
+      await this.removeObject(r.bucket, key);
+      deleted.push({ Key: key });
+    }
+    sendXml(r, 200, "DeleteResult", { Deleted: parsed.Delete?.Quiet === "true" ? [] : deleted });
+  }
+
+  // ------------------------------------------------------------------ objects
+
+  async putObject(r: Request): Promise<void> {
+    await this.requireBucket(r.bucket);
+    const temp = this.store.tempFile();
+    try {
+      const body = await receiveBody(r.req, temp);
+      const meta = metaFromRequest(r, body.size, `"${body.md5Hex}"`);
+      await this.commit(r, meta, temp, "ObjectCreated:Put");
+      sendEmpty(r, 200, { etag: meta.etag });
+    } finally {
+      await rm(temp, { force: true });
+    }
+  }
+
+  async copyObject(r: Request, copySource: string): Promise<void> {
+    const decoded = decodeURIComponent(copySource.split("?")[0] ?? "").replace(/^\//, "");
+    const slash = decoded.indexOf("/");
+    const [sourceBucket, sourceKey] = [decoded.slice(0, slash), decoded.slice(slash + 1)];
+    const source = await this.requireObject(sourceBucket, sourceKey);
+    await this.requireBucket(r.bucket);
+    const temp = this.store.tempFile();
+    try {
+      await copyFile(this.store.objectFile(sourceBucket, sourceKey), temp);
+      const replace = header(r.req, "x-amz-metadata-directive") === "REPLACE";
+      const meta: ObjectMeta = replace
+        ? metaFromRequest(r, source.size, source.etag)
+        : { ...source, key: r.key, lastModified: new Date().toISOString() };
+      await this.commit(r, meta, temp, "ObjectCreated:Copy");
+      sendXml(r, 200, "CopyObjectResult", { LastModified: meta.lastModified, ETag: meta.etag });
+    } finally {
+      await rm(temp, { force: true });
+    }
+  }
+
+  async getObject(r: Request, headOnly: boolean): Promise<void> {
+    const meta = await this.requireObject(r.bucket, r.key);
+    const ifMatch = header(r.req, "if-match");
+    if (ifMatch !== undefined && ifMatch.trim() !== "*" && unquote(ifMatch) !== unquote(meta.etag)) {
+      throw new S3Failure(412, "PreconditionFailed", "At least one of the pre-conditions you specified did not hold (If-Match)");
+    }
+    const ifNoneMatch = header(r.req, "if-none-match");
+    if (ifNoneMatch !== undefined && (ifNoneMatch.trim() === "*" || unquote(ifNoneMatch) === unquote(meta.etag))) {
+      sendEmpty(r, 304, { etag: meta.etag });
+      return;
+    }
+    const range = parseRange(header(r.req, "range"), meta.size);
+    const headers = objectHeaders(meta);
+    headers["content-length"] = range ? range.end - range.start + 1 : meta.size;
+    if (range) headers["content-range"] = `bytes ${range.start}-${range.end}/${meta.size}`;
+    r.res.writeHead(range ? 206 : 200, headers);
+    if (headOnly || meta.size === 0) {
+      r.res.end();
+      return;
+    }
+    await pipeline(this.store.readBody(r.bucket, r.key, range), r.res);
+  }
+
+  async deleteObject(r: Request): Promise<void> {
+    await this.requireBucket(r.bucket);
+    await this.removeObject(r.bucket, r.key);
+    sendEmpty(r, 204);
+  }
+
+  private async removeObject(bucket: string, key: string): Promise<void> {
+    await this.locks.run(`${bucket}/${key}`, async () => {
+      const meta = await this.store.getMeta(bucket, key);
+      if (!meta) return;
+      await this.store.deleteObject(bucket, key);
+      this.events.emit("objectRemoved", { eventName: "ObjectRemoved:Delete", bucket, key, size: meta.size, etag: meta.etag });
+    });
+  }
+
+  // ------------------------------------------------------------------ multipart uploads
+
+  private uploadDir(uploadId: string): string {
+    if (!/^[0-9a-f-]{36}$/.test(uploadId)) throw new S3Failure(404, "NoSuchUpload", "The specified upload does not exist");
+    return path.join(this.uploadsDir, uploadId);
+  }
+
+  private async readUpload(r: Request, uploadId: string): Promise<{ dir: string; meta: ObjectMeta }> {
+    const dir = this.uploadDir(uploadId);
+    const text = await readFile(path.join(dir, "upload.json"), "utf8").catch(() => undefined);
+    const meta = text === undefined ? undefined : (JSON.parse(text) as ObjectMeta & { bucket: string });
+    if (meta?.bucket !== r.bucket || meta.key !== r.key) {
+      throw new S3Failure(404, "NoSuchUpload", "The specified upload does not exist");
+    }
+    return { dir, meta };
+  }
+
+  async createMultipartUpload(r: Request): Promise<void> {
+    await this.requireBucket(r.bucket);
+    const uploadId = randomUUID();
+    const dir = this.uploadDir(uploadId);
+    await mkdir(dir, { recursive: true });
+    await writeFile(path.join(dir, "upload.json"), JSON.stringify({ ...metaFromRequest(r, 0, ""), bucket: r.bucket }));
+    sendXml(r, 200, "InitiateMultipartUploadResult", { Bucket: r.bucket, Key: r.key, UploadId: uploadId });
+  }
+
+  async uploadPart(r: Request, uploadId: string, partNumber: number): Promise<void> {
+    if (!Number.isInteger(partNumber) || partNumber < 1 || partNumber > 10_000) {
+      throw new S3Failure(400, "InvalidArgument", "Part number must be an integer between 1 and 10000");
+    }
+    const { dir } = await this.readUpload(r, uploadId);
+    const temp = this.store.tempFile();
+    try {
+      const body = await receiveBody(r.req, temp);
+      await rename(temp, path.join(dir, `${partNumber}.part`));
+      await writeFile(path.join(dir, `${partNumber}.json`), JSON.stringify({ size: body.size, md5: body.md5Hex }));
+      sendEmpty(r, 200, { etag: `"${body.md5Hex}"` });
+    } finally {
+      await rm(temp, { force: true });
+    }
+  }
+
+  async completeMultipartUpload(r: Request, uploadId: string): Promise<void> {
+    const { dir, meta } = await this.readUpload(r, uploadId);
+    const chunks: Buffer[] = [];
+    for await (const chunk of r.req) chunks.push(chunk as Buffer);
+    const parsed = parseXml(Buffer.concat(chunks).toString("utf8")) as {
+      CompleteMultipartUpload?: { Part?: { PartNumber?: string; ETag?: string }[] };
+    };
+    const parts = parsed.CompleteMultipartUpload?.Part ?? [];
+    if (parts.length === 0) throw new S3Failure(400, "MalformedXML", "CompleteMultipartUpload lists no parts");
+    const stored = new Set(await readdir(dir));
+    const md5s: Buffer[] = [];
+    const files: string[] = [];
+    let size = 0;
+    let previous = 0;
+    for (const [index, part] of parts.entries()) {
+      const number = Number(part.PartNumber);
+      if (!(number > previous)) throw new S3Failure(400, "InvalidPartOrder", "Parts must be listed in ascending order");
+      previous = number;
+      if (!stored.has(`${number}.json`)) throw new S3Failure(400, "InvalidPart", `Part ${number} was not uploaded`);
+      const info = JSON.parse(await readFile(path.join(dir, `${number}.json`), "utf8")) as { size: number; md5: string };
+      if (unquote(part.ETag ?? "") !== info.md5) throw new S3Failure(400, "InvalidPart", `Part ${number}: ETag does not match`);
+      if (index < parts.length - 1 && info.size < MIN_PART_SIZE) {
+        throw new S3Failure(400, "EntityTooSmall", `Part ${number} is ${info.size} bytes; all but the last part need 5 MiB`);
+      }
+      files.push(path.join(dir, `${number}.part`));
+      md5s.push(Buffer.from(info.md5, "hex"));
+      size += info.size;
+    }
+    const temp = this.store.tempFile();
+    try {
+      await pipeline(async function* concatenate() {
+        for (const file of files) yield* createReadStream(file);
+      }, createWriteStream(temp));
+      const etag = `"${createHash("md5").update(Buffer.concat(md5s)).digest("hex")}-${parts.length}"`;
+      const objectMeta: ObjectMeta = { ...meta, key: r.key, etag, size, lastModified: new Date().toISOString() };
+      await this.commit(r, objectMeta, temp, "ObjectCreated:CompleteMultipartUpload");
+      await rm(dir, { recursive: true, force: true });
+      sendXml(r, 200, "CompleteMultipartUploadResult", { Location: `/${r.bucket}/${r.key}`, Bucket: r.bucket, Key: r.key, ETag: etag });
+    } finally {
+      await rm(temp, { force: true });
+    }
+  }
+
+  async abortMultipartUpload(r: Request, uploadId: string): Promise<void> {
+    const { dir } = await this.readUpload(r, uploadId);
+    await rm(dir, { recursive: true, force: true });
+    sendEmpty(r, 204);
+  }
+}

@@ -1,0 +1,32 @@
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { S3Client } from "@aws-sdk/client-s3";
+import { s3ClientConfig, S3Store } from "../../lambdas/adapters/s3.ts";
+import { startLocalS3, type LocalS3 } from "../../local/s3/server.ts";
+
+export const TEST_CREDENTIALS = { accessKeyId: "local", secretAccessKey: "local-secret" };
+
+export type LocalS3Fixture = { server: LocalS3; client: S3Client; store: S3Store; dir: string; stop(): Promise<void> };
+
+/** A local S3 server on a fresh folder, and the project's own client configured for it by endpoint only. */
+export async function startTestS3(buckets: string[] = ["test-bucket"]): Promise<LocalS3Fixture> {
+  const dir = await mkdtemp(path.join(tmpdir(), "mrsync-s3-"));
+  const server = await startLocalS3({ rootDir: dir, buckets });
+  const client = new S3Client({
+    ...s3ClientConfig({ AWS_ENDPOINT_URL_S3: server.endpoint }),
+    region: "us-east-1",
+    credentials: TEST_CREDENTIALS,
+  });
+  return {
+    server,
+    client,
+    store: new S3Store(client),
+    dir,
+    async stop() {
+      client.destroy();
+      await server.close();
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+}

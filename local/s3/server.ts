@@ -106,7 +106,10 @@ export async function startLocalS3(options: LocalS3Options): Promise<LocalS3> {
     events: ops.events,
     close: () =>
       new Promise<void>((resolve, reject) => {
-        server.close((error) => { error ? reject(error) : resolve(); });
+        server.close((error) => {
+          if (error) reject(error);
+          else resolve();
+        });
         server.closeAllConnections();
       }),
   };

@@ -1,0 +1,81 @@
+import { createServer, request, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import { S3Client } from "@aws-sdk/client-s3";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { S3_MAX_ATTEMPTS, s3ClientConfig, S3Store } from "../../lambdas/adapters/s3.ts";
+import { startTestS3, TEST_CREDENTIALS, type LocalS3Fixture } from "../support/local-s3.ts";
+
+/**
+ * A loopback proxy in front of the local S3 that answers 500 InternalError to the next `failures` requests: fault
+ * injection that leaves the SDK's own retry middleware in the path (a mocked client would bypass it).
+ */
+async function startFaultyProxy(target: string): Promise<{ endpoint: string; fail(n: number): void; seen(): number; close(): Promise<void> }> {
+  let failures = 0;
+  let requests = 0;
+  const upstream = new URL(target);
+  const server: Server = createServer((req, res) => {
+    requests++;
+    if (failures > 0) {
+      failures--;
+      req.resume();
+      res.writeHead(500, { "content-type": "application/xml" });
+      res.end("<Error><Code>InternalError</Code><Message>We encountered an internal error. Please try again.</Message></Error>");
+      return;
+    }
+    const forward = request(
+      { host: upstream.hostname, port: upstream.port, method: req.method, path: req.url, headers: req.headers },
+      (answer) => {
+        res.writeHead(answer.statusCode ?? 502, answer.headers);
+        answer.pipe(res);
+      },
+    );
+    req.pipe(forward);
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    endpoint: `http://127.0.0.1:${port}`,
+    fail: (n) => { failures = n; },
+    seen: () => requests,
+    close: () => new Promise<void>((resolve) => { server.close(() => { resolve(); }); server.closeAllConnections(); }),
+  };
+}
+
+let s3: LocalS3Fixture;
+let proxy: Awaited<ReturnType<typeof startFaultyProxy>>;
+let store: S3Store;
+
+beforeAll(async () => {
+  s3 = await startTestS3(["retry-bucket"]);
+  proxy = await startFaultyProxy(s3.server.endpoint);
+  store = new S3Store(new S3Client({ ...s3ClientConfig({ AWS_ENDPOINT_URL_S3: proxy.endpoint }), region: "us-east-1", credentials: TEST_CREDENTIALS }));
+});
+afterAll(async () => {
+  store.client.destroy();
+  await proxy.close();
+  await s3.stop();
+});
+
+describe("S3 adapter retries (the SDK's adaptive strategy, no hand-written loop)", () => {
+  it("rides out transient 500s and writes once", async () => {
+    proxy.fail(2);
+    const before = proxy.seen();
+    await store.putJson("retry-bucket", "w.json", { ok: true }, { ifNoneMatch: "*" });
+    expect(proxy.seen() - before).toBe(3);
+    expect((await s3.store.getJson("retry-bucket", "w.json")).value).toEqual({ ok: true });
+  });
+
+  it("gives up after S3_MAX_ATTEMPTS attempts with S3's error", async () => {
+    proxy.fail(100);
+    const before = proxy.seen();
+    await expect(store.putJson("retry-bucket", "x.json", {})).rejects.toThrow(/internal error/);
+    expect(proxy.seen() - before).toBe(S3_MAX_ATTEMPTS);
+    proxy.fail(0);
+  });
+
+  it("does not retry a lost conditional write (412 is an answer, not a fault)", async () => {
+    const before = proxy.seen();
+    await expect(store.putJson("retry-bucket", "w.json", { again: true }, { ifNoneMatch: "*" })).rejects.toThrow(/refused/);
+    expect(proxy.seen() - before).toBe(1);
+  });
+});

@@ -2,7 +2,7 @@
 import path from "node:path";
 import { App, Validations } from "aws-cdk-lib";
 import { AwsSolutionsChecks } from "cdk-nag";
-import { loadConfig } from "../lambdas/config/loader.ts";
+import { loadConfig } from "#config/loader.ts";
 import { SyncStack } from "../lib/sync-stack.ts";
 
 const configDir = process.env.MRSYNC_CONFIG_DIR ?? path.join(import.meta.dirname, "..", "config");

@@ -1,5 +1,5 @@
 import { Construct } from "constructs";
-import type { ResolvedPipeline } from "../lambdas/config/resolve.ts";
+import type { ResolvedPipeline } from "#config/resolve.ts";
 import { StagingBucket, type StagingBucketProps } from "./constructs/staging-bucket.ts";
 
 export type MysqlRedshiftSyncProps = {

@@ -1,6 +1,6 @@
 import { CfnOutput, Stack, type StackProps } from "aws-cdk-lib";
 import type { Construct } from "constructs";
-import type { ResolvedPipeline } from "../lambdas/config/resolve.ts";
+import type { ResolvedPipeline } from "#config/resolve.ts";
 import { MysqlRedshiftSync } from "./mysql-redshift-sync.ts";
 
 export type SyncStackProps = StackProps & { pipelines: readonly ResolvedPipeline[] };

@@ -4,7 +4,7 @@
  */
 import path from "node:path";
 import { parseArgs } from "node:util";
-import { loadPipeline } from "../lambdas/config/loader.ts";
+import { loadPipeline } from "#config/loader.ts";
 import { DEFAULT_MYSQL_URL, seedDemo } from "./demo/seed.ts";
 import { startLocalS3 } from "./s3/server.ts";
 

@@ -3,7 +3,7 @@
  * Reaches MySQL through MYSQL_URL (default mysql://root@127.0.0.1:3306/test). Idempotent.
  */
 import { parseArgs } from "node:util";
-import { DEFAULT_MYSQL_URL, DEMO_DATABASE, seedDemo } from "../local/demo/seed.ts";
+import { DEFAULT_MYSQL_URL, DEMO_DATABASE, seedDemo } from "#local/demo/seed.ts";
 
 const { values } = parseArgs({
   options: {

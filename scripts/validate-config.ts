@@ -1,7 +1,7 @@
 /** `npm run config:validate [-- DIR]`: validates connections.yml and pipelines/*.yml; exit 1 listing every problem. */
 import path from "node:path";
-import { ConfigError } from "../lambdas/config/errors.ts";
-import { loadConfig } from "../lambdas/config/loader.ts";
+import { ConfigError } from "#config/errors.ts";
+import { loadConfig } from "#config/loader.ts";
 
 const dir = process.argv[2] ?? path.join(import.meta.dirname, "..", "config");
 try {

@@ -16,7 +16,7 @@ import {
   type S3ClientConfig,
 } from "@aws-sdk/client-s3";
 import { Upload } from "@aws-sdk/lib-storage";
-import { NotFoundError, PreconditionFailedError } from "../shared/errors.ts";
+import { NotFoundError, PreconditionFailedError } from "#shared/errors.ts";
 
 /** Transient S3 errors (throttling, 5xx, timeouts) are retried by the SDK; more attempts only delay a real outage. */
 export const S3_MAX_ATTEMPTS = 5;

@@ -6,7 +6,7 @@
 import { SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
 import { SecretsProvider } from "@aws-lambda-powertools/parameters/secrets";
 import { z } from "zod";
-import type { SourceConnection } from "../config/schema.ts";
+import type { SourceConnection } from "#config/schema.ts";
 
 /** Credentials are re-read at most every 5 minutes, so a rotated secret is picked up without a redeploy. */
 export const SECRET_CACHE_SECONDS = 300;

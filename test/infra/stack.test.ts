@@ -4,7 +4,7 @@ import { Match, Template } from "aws-cdk-lib/assertions";
 import * as s3 from "aws-cdk-lib/aws-s3";
 import { AwsSolutionsChecks } from "cdk-nag";
 import { describe, expect, it } from "vitest";
-import { loadConfig } from "../../lambdas/config/loader.ts";
+import { loadConfig } from "#config/loader.ts";
 import { SyncStack } from "../../lib/sync-stack.ts";
 
 const root = path.join(import.meta.dirname, "..", "..");

@@ -1,7 +1,7 @@
 import mysql from "mysql2/promise";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ID_BEYOND_2_53, SHARED_UPDATED_AT } from "../../local/demo/rows.ts";
-import { DEFAULT_MYSQL_URL, seedDemo } from "../../local/demo/seed.ts";
+import { ID_BEYOND_2_53, SHARED_UPDATED_AT } from "#local/demo/rows.ts";
+import { DEFAULT_MYSQL_URL, seedDemo } from "#local/demo/seed.ts";
 
 const MYSQL_URL = process.env.MYSQL_URL ?? DEFAULT_MYSQL_URL;
 const DATABASE = "mrsync_test_seed";

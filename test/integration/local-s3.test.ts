@@ -13,9 +13,9 @@ import {
   S3Client,
 } from "@aws-sdk/client-s3";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { s3ClientConfig } from "../../lambdas/adapters/s3.ts";
-import { NotFoundError, PreconditionFailedError } from "../../lambdas/shared/errors.ts";
-import { startLocalS3, type S3ObjectEvent } from "../../local/s3/server.ts";
+import { s3ClientConfig } from "#adapters/s3.ts";
+import { NotFoundError, PreconditionFailedError } from "#shared/errors.ts";
+import { startLocalS3, type S3ObjectEvent } from "#local/s3/server.ts";
 import { startTestS3, TEST_CREDENTIALS, type LocalS3Fixture } from "../support/local-s3.ts";
 
 const run = promisify(execFile);

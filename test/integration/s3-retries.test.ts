@@ -2,7 +2,7 @@ import { createServer, request, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { S3Client } from "@aws-sdk/client-s3";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { S3_MAX_ATTEMPTS, s3ClientConfig, S3Store } from "../../lambdas/adapters/s3.ts";
+import { S3_MAX_ATTEMPTS, s3ClientConfig, S3Store } from "#adapters/s3.ts";
 import { startTestS3, TEST_CREDENTIALS, type LocalS3Fixture } from "../support/local-s3.ts";
 
 /**

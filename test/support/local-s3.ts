@@ -2,8 +2,8 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { S3Client } from "@aws-sdk/client-s3";
-import { s3ClientConfig, S3Store } from "../../lambdas/adapters/s3.ts";
-import { startLocalS3, type LocalS3 } from "../../local/s3/server.ts";
+import { s3ClientConfig, S3Store } from "#adapters/s3.ts";
+import { startLocalS3, type LocalS3 } from "#local/s3/server.ts";
 
 export const TEST_CREDENTIALS = { accessKeyId: "local", secretAccessKey: "local-secret" };
 

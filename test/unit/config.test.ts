@@ -1,10 +1,11 @@
-import { readdir, readFile } from "node:fs/promises";
+import { copyFile, mkdir, mkdtemp, readdir, readFile, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
-import { ConfigError, formatIssue } from "../../lambdas/config/errors.ts";
-import { renderJsonSchema } from "../../lambdas/config/json-schema.ts";
-import { loadConfig, parseConnections, parsePipeline } from "../../lambdas/config/loader.ts";
-import { scheduleExpressionProblem } from "../../lambdas/config/schedule.ts";
+import { ConfigError, formatIssue } from "#config/errors.ts";
+import { renderJsonSchema } from "#config/json-schema.ts";
+import { loadConfig, loadPipeline, parseConnections, parsePipeline } from "#config/loader.ts";
+import { scheduleExpressionProblem } from "#config/schedule.ts";
 
 const root = path.join(import.meta.dirname, "..", "..");
 const fixtures = path.join(root, "test", "fixtures", "bad-config");
@@ -122,8 +123,6 @@ describe("bad configuration files", async () => {
 
 describe("error reporting", () => {
   it("reports several problems of several files at once, each with file:line", async () => {
-    const { mkdtemp, mkdir, writeFile, copyFile } = await import("node:fs/promises");
-    const { tmpdir } = await import("node:os");
     const dir = await mkdtemp(path.join(tmpdir(), "mrsync-config-"));
     await mkdir(path.join(dir, "pipelines"));
     await copyFile(path.join(root, "config", "connections.yml"), path.join(dir, "connections.yml"));
@@ -147,9 +146,17 @@ describe("error reporting", () => {
     expect(message).toMatch(/two-problems\.yml:6:\d+: pipeline\.s3\.compression: expected one of "snappy"/);
   });
 
-  it("says which pipelines exist when a name is unknown, and rejects duplicate pipeline names", async () => {
-    const { loadPipeline } = await import("../../lambdas/config/loader.ts");
-    await expect(loadPipeline(path.join(root, "config"), "nope", {})).rejects.toThrow(/known pipelines: demo/);
+  it("says which pipelines exist when a name is unknown", async () => {
+    await expect(loadPipeline(path.join(root, "config"), "nope", {})).rejects.toThrow(/no pipeline named "nope"; known pipelines: demo/);
+  });
+
+  it("rejects two files declaring the same pipeline name, naming both", async () => {
+    const dir = await mkdtemp(path.join(tmpdir(), "mrsync-config-"));
+    await mkdir(path.join(dir, "pipelines"));
+    await copyFile(path.join(root, "config", "connections.yml"), path.join(dir, "connections.yml"));
+    await copyFile(path.join(root, "config", "pipelines", "demo.yml"), path.join(dir, "pipelines", "a.yml"));
+    await copyFile(path.join(root, "config", "pipelines", "demo.yml"), path.join(dir, "pipelines", "b.yml"));
+    await expect(loadConfig(dir, {})).rejects.toThrow(/b\.yml:5:\d+: pipeline\.name: pipeline name demo is also used by .*a\.yml/);
   });
 });
 

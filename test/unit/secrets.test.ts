@@ -1,8 +1,8 @@
 import { GetSecretValueCommand, SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
 import { mockClient } from "aws-sdk-client-mock";
 import { beforeEach, describe, expect, it } from "vitest";
-import { CredentialResolver, SecretError } from "../../lambdas/adapters/secrets.ts";
-import type { SourceConnection } from "../../lambdas/config/schema.ts";
+import { CredentialResolver, SecretError } from "#adapters/secrets.ts";
+import type { SourceConnection } from "#config/schema.ts";
 
 // Secrets Manager is AWS-only: no local server exists for it, so its client is mocked.
 const secretsManager = mockClient(SecretsManagerClient);

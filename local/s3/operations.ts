@@ -1,13 +1,13 @@
 /** The S3 operations the stand-in serves, over a FolderStore. Writes to one key are serialised (see KeyLocks). */
-import { createHash, randomUUID } from "node:crypto";
 import { EventEmitter } from "node:events";
-import { createReadStream, createWriteStream } from "node:fs";
-import { copyFile, mkdir, readdir, readFile, rename, rm, writeFile } from "node:fs/promises";
+import { copyFile, rm } from "node:fs/promises";
 import path from "node:path";
 import { pipeline } from "node:stream/promises";
 import type { FolderStore} from "./folder-store.ts";
 import { compareKeys, type ObjectMeta } from "./folder-store.ts";
 import { header, noSuchBucket, noSuchKey, receiveBody, S3Failure, sendEmpty, sendXml, type Request } from "./http.ts";
+import { MultipartUploads } from "./multipart.ts";
+import { metaFromRequest, unquote } from "./object-meta.ts";
 import { parseXml, type XmlNode } from "./xml.ts";
 
 export type S3ObjectEvent = {
@@ -19,8 +19,6 @@ export type S3ObjectEvent = {
 };
 export type S3Events = { objectCreated: [S3ObjectEvent]; objectRemoved: [S3ObjectEvent] };
 
-const STORED_HEADERS = ["content-encoding", "content-disposition", "content-language", "cache-control", "expires"];
-const MIN_PART_SIZE = 5 * 1024 * 1024;
 const MAX_KEYS = 1000;
 
 /** One writer per key at a time: conditional writes check and commit atomically within this server. */
@@ -39,8 +37,6 @@ class KeyLocks {
     }
   }
 }
-
-const unquote = (etag: string) => etag.trim().replace(/^W\//, "").replace(/^"|"$/g, "");
 
 /** S3's conditional-write rules for PutObject / CompleteMultipartUpload / CopyObject. */
 function checkWritePreconditions(r: Request, existing: ObjectMeta | undefined): void {
@@ -70,29 +66,6 @@ function objectHeaders(meta: ObjectMeta): Record<string, string | number> {
   return headers;
 }
 
-function metaFromRequest(r: Request, size: number, etag: string): ObjectMeta {
-  const headers: Record<string, string> = {};
-  const userMetadata: Record<string, string> = {};
-  for (const [name, value] of Object.entries(r.req.headers)) {
-    if (typeof value !== "string") continue;
-    if (name.startsWith("x-amz-meta-")) userMetadata[name.slice("x-amz-meta-".length)] = value;
-    else if (STORED_HEADERS.includes(name)) {
-      // aws-chunked is transfer framing, not a property of the stored object.
-      const kept = name === "content-encoding" ? value.split(",").map((v) => v.trim()).filter((v) => v !== "aws-chunked").join(",") : value;
-      if (kept !== "") headers[name] = kept;
-    }
-  }
-  return {
-    key: r.key,
-    etag,
-    size,
-    lastModified: new Date().toISOString(),
-    contentType: header(r.req, "content-type") ?? "binary/octet-stream",
-    headers,
-    userMetadata,
-  };
-}
-
 function parseRange(rangeHeader: string | undefined, size: number): { start: number; end: number } | undefined {
   if (rangeHeader === undefined) return undefined;
   const match = /^bytes=(\d*)-(\d*)$/.exec(rangeHeader.trim());
@@ -111,15 +84,15 @@ function parseRange(rangeHeader: string | undefined, size: number): { start: num
 export class S3Operations {
   readonly events = new EventEmitter<S3Events>();
   private readonly locks = new KeyLocks();
-  private readonly uploadsDir: string;
   readonly store: FolderStore;
+  readonly multipart: MultipartUploads;
 
   constructor(store: FolderStore) {
     this.store = store;
-    this.uploadsDir = path.join(store.root, ".uploads");
+    this.multipart = new MultipartUploads(this, path.join(store.root, ".uploads"));
   }
 
-  private async requireBucket(bucket: string): Promise<void> {
+  async requireBucket(bucket: string): Promise<void> {
     if (!(await this.store.bucketExists(bucket))) throw noSuchBucket(bucket);
   }
 
@@ -130,7 +103,8 @@ export class S3Operations {
     return meta;
   }
 
-  private commit(r: Request, meta: ObjectMeta, bodyFile: string, eventName: S3ObjectEvent["eventName"]) {
+  /** Commits a staged body under the key's lock, applying the request's write preconditions. */
+  commit(r: Request, meta: ObjectMeta, bodyFile: string, eventName: S3ObjectEvent["eventName"]): Promise<void> {
     return this.locks.run(`${r.bucket}/${r.key}`, async () => {
       checkWritePreconditions(r, await this.store.getMeta(r.bucket, r.key));
       await this.store.commitObject(r.bucket, meta, bodyFile);
@@ -325,96 +299,5 @@ export class S3Operations {
       await this.store.deleteObject(bucket, key);
       this.events.emit("objectRemoved", { eventName: "ObjectRemoved:Delete", bucket, key, size: meta.size, etag: meta.etag });
     });
-  }
-
-  // ------------------------------------------------------------------ multipart uploads
-
-  private uploadDir(uploadId: string): string {
-    if (!/^[0-9a-f-]{36}$/.test(uploadId)) throw new S3Failure(404, "NoSuchUpload", "The specified upload does not exist");
-    return path.join(this.uploadsDir, uploadId);
-  }
-
-  private async readUpload(r: Request, uploadId: string): Promise<{ dir: string; meta: ObjectMeta }> {
-    const dir = this.uploadDir(uploadId);
-    const text = await readFile(path.join(dir, "upload.json"), "utf8").catch(() => undefined);
-    const meta = text === undefined ? undefined : (JSON.parse(text) as ObjectMeta & { bucket: string });
-    if (meta?.bucket !== r.bucket || meta.key !== r.key) {
-      throw new S3Failure(404, "NoSuchUpload", "The specified upload does not exist");
-    }
-    return { dir, meta };
-  }
-
-  async createMultipartUpload(r: Request): Promise<void> {
-    await this.requireBucket(r.bucket);
-    const uploadId = randomUUID();
-    const dir = this.uploadDir(uploadId);
-    await mkdir(dir, { recursive: true });
-    await writeFile(path.join(dir, "upload.json"), JSON.stringify({ ...metaFromRequest(r, 0, ""), bucket: r.bucket }));
-    sendXml(r, 200, "InitiateMultipartUploadResult", { Bucket: r.bucket, Key: r.key, UploadId: uploadId });
-  }
-
-  async uploadPart(r: Request, uploadId: string, partNumber: number): Promise<void> {
-    if (!Number.isInteger(partNumber) || partNumber < 1 || partNumber > 10_000) {
-      throw new S3Failure(400, "InvalidArgument", "Part number must be an integer between 1 and 10000");
-    }
-    const { dir } = await this.readUpload(r, uploadId);
-    const temp = this.store.tempFile();
-    try {
-      const body = await receiveBody(r.req, temp);
-      await rename(temp, path.join(dir, `${partNumber}.part`));
-      await writeFile(path.join(dir, `${partNumber}.json`), JSON.stringify({ size: body.size, md5: body.md5Hex }));
-      sendEmpty(r, 200, { etag: `"${body.md5Hex}"` });
-    } finally {
-      await rm(temp, { force: true });
-    }
-  }
-
-  async completeMultipartUpload(r: Request, uploadId: string): Promise<void> {
-    const { dir, meta } = await this.readUpload(r, uploadId);
-    const chunks: Buffer[] = [];
-    for await (const chunk of r.req) chunks.push(chunk as Buffer);
-    const parsed = parseXml(Buffer.concat(chunks).toString("utf8")) as {
-      CompleteMultipartUpload?: { Part?: { PartNumber?: string; ETag?: string }[] };
-    };
-    const parts = parsed.CompleteMultipartUpload?.Part ?? [];
-    if (parts.length === 0) throw new S3Failure(400, "MalformedXML", "CompleteMultipartUpload lists no parts");
-    const stored = new Set(await readdir(dir));
-    const md5s: Buffer[] = [];
-    const files: string[] = [];
-    let size = 0;
-    let previous = 0;
-    for (const [index, part] of parts.entries()) {
-      const number = Number(part.PartNumber);
-      if (!(number > previous)) throw new S3Failure(400, "InvalidPartOrder", "Parts must be listed in ascending order");
-      previous = number;
-      if (!stored.has(`${number}.json`)) throw new S3Failure(400, "InvalidPart", `Part ${number} was not uploaded`);
-      const info = JSON.parse(await readFile(path.join(dir, `${number}.json`), "utf8")) as { size: number; md5: string };
-      if (unquote(part.ETag ?? "") !== info.md5) throw new S3Failure(400, "InvalidPart", `Part ${number}: ETag does not match`);
-      if (index < parts.length - 1 && info.size < MIN_PART_SIZE) {
-        throw new S3Failure(400, "EntityTooSmall", `Part ${number} is ${info.size} bytes; all but the last part need 5 MiB`);
-      }
-      files.push(path.join(dir, `${number}.part`));
-      md5s.push(Buffer.from(info.md5, "hex"));
-      size += info.size;
-    }
-    const temp = this.store.tempFile();
-    try {
-      await pipeline(async function* concatenate() {
-        for (const file of files) yield* createReadStream(file);
-      }, createWriteStream(temp));
-      const etag = `"${createHash("md5").update(Buffer.concat(md5s)).digest("hex")}-${parts.length}"`;
-      const objectMeta: ObjectMeta = { ...meta, key: r.key, etag, size, lastModified: new Date().toISOString() };
-      await this.commit(r, objectMeta, temp, "ObjectCreated:CompleteMultipartUpload");
-      await rm(dir, { recursive: true, force: true });
-      sendXml(r, 200, "CompleteMultipartUploadResult", { Location: `/${r.bucket}/${r.key}`, Bucket: r.bucket, Key: r.key, ETag: etag });
-    } finally {
-      await rm(temp, { force: true });
-    }
-  }
-
-  async abortMultipartUpload(r: Request, uploadId: string): Promise<void> {
-    const { dir } = await this.readUpload(r, uploadId);
-    await rm(dir, { recursive: true, force: true });
-    sendEmpty(r, 204);
   }
 }

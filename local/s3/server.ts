@@ -49,16 +49,16 @@ async function route(ops: S3Operations, r: Request): Promise<void> {
     throw new S3Failure(501, "NotImplemented", `${method} on a bucket with ${q.toString() || "no query"} is not supported`);
   }
   const uploadId = q.get("uploadId");
-  if (method === "PUT" && uploadId !== null) return ops.uploadPart(r, uploadId, Number(q.get("partNumber")));
+  if (method === "PUT" && uploadId !== null) return ops.multipart.uploadPart(r, uploadId, Number(q.get("partNumber")));
   if (method === "PUT") {
     const copySource = header(r.req, "x-amz-copy-source");
     return copySource === undefined ? ops.putObject(r) : ops.copyObject(r, copySource);
   }
   if (method === "GET" || method === "HEAD") return ops.getObject(r, method === "HEAD");
-  if (method === "DELETE" && uploadId !== null) return ops.abortMultipartUpload(r, uploadId);
+  if (method === "DELETE" && uploadId !== null) return ops.multipart.abortMultipartUpload(r, uploadId);
   if (method === "DELETE") return ops.deleteObject(r);
-  if (method === "POST" && q.has("uploads")) return ops.createMultipartUpload(r);
-  if (method === "POST" && uploadId !== null) return ops.completeMultipartUpload(r, uploadId);
+  if (method === "POST" && q.has("uploads")) return ops.multipart.createMultipartUpload(r);
+  if (method === "POST" && uploadId !== null) return ops.multipart.completeMultipartUpload(r, uploadId);
   throw new S3Failure(501, "NotImplemented", `${method} on an object with ${q.toString() || "no query"} is not supported`);
 }
 

@@ -5,7 +5,7 @@
 import path from "node:path";
 import { parseArgs } from "node:util";
 import { loadPipeline } from "#config/loader.ts";
-import { DEFAULT_MYSQL_URL, seedDemo } from "./demo/seed.ts";
+import { DEFAULT_MYSQL_URL, parseRowCount, seedDemo } from "./demo/seed.ts";
 import { startLocalS3 } from "./s3/server.ts";
 
 const { values } = parseArgs({
@@ -22,7 +22,7 @@ const pipeline = await loadPipeline(path.join(root, "config"), "demo");
 const mysqlUrl = process.env.MYSQL_URL ?? DEFAULT_MYSQL_URL;
 
 console.log(`1/2 seeding MySQL (${mysqlUrl.replace(/\/\/[^@]*@/, "//***@")})`);
-const seeded = await seedDemo({ mysqlUrl, orders: Number(values.orders), onProgress: (m) => { console.log(`    ${m}`); } });
+const seeded = await seedDemo({ mysqlUrl, orders: parseRowCount("orders", values.orders), onProgress: (m) => { console.log(`    ${m}`); } });
 console.log(`    ${seeded.database}: ${JSON.stringify(seeded.rows)}`);
 
 const buckets = [pipeline.staging.bucket, pipeline.completionBucket].filter((b): b is string => b !== undefined);

@@ -3,7 +3,7 @@
  * Reaches MySQL through MYSQL_URL (default mysql://root@127.0.0.1:3306/test). Idempotent.
  */
 import { parseArgs } from "node:util";
-import { DEFAULT_MYSQL_URL, DEMO_DATABASE, seedDemo } from "#local/demo/seed.ts";
+import { DEFAULT_MYSQL_URL, DEMO_DATABASE, parseRowCount, seedDemo } from "#local/demo/seed.ts";
 
 const { values } = parseArgs({
   options: {
@@ -14,20 +14,14 @@ const { values } = parseArgs({
   },
 });
 
-function count(name: string, text: string): number {
-  const n = Number(text);
-  if (!Number.isInteger(n) || n < 5) throw new Error(`--${name} must be an integer of at least 5, got ${text}`);
-  return n;
-}
-
 const mysqlUrl = process.env.MYSQL_URL ?? DEFAULT_MYSQL_URL;
 const started = performance.now();
 const result = await seedDemo({
   mysqlUrl,
   database: values.database,
-  orders: count("orders", values.orders),
-  typeCoverage: count("type-coverage", values["type-coverage"]),
-  merchants: count("merchants", values.merchants),
+  orders: parseRowCount("orders", values.orders),
+  typeCoverage: parseRowCount("type-coverage", values["type-coverage"]),
+  merchants: parseRowCount("merchants", values.merchants),
   onProgress: (message) => { console.log(message); },
 });
 const seconds = ((performance.now() - started) / 1000).toFixed(1);

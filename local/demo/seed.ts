@@ -20,6 +20,13 @@ export type SeedOptions = {
 
 export type SeedResult = { database: string; rows: Record<string, number> };
 
+/** Parses a row-count option, with an error that names the option. */
+export function parseRowCount(option: string, text: string): number {
+  const n = Number(text);
+  if (!Number.isInteger(n) || n < 5) throw new Error(`--${option} must be an integer of at least 5, got ${JSON.stringify(text)}`);
+  return n;
+}
+
 const quoteId = (name: string) => `\`${name.replace(/`/g, "``")}\``;
 
 const TABLES: Record<string, string> = {

@@ -95,31 +95,26 @@ export class S3Store {
 
   /** Writes JSON; with a precondition, only if the object is unchanged (ifMatch) or absent (ifNoneMatch). */
   async putJson(bucket: string, key: string, value: unknown, precondition?: Precondition): Promise<{ etag: string }> {
-    const condition =
-      precondition === undefined ? "" : "ifMatch" in precondition ? `If-Match ${precondition.ifMatch}` : "If-None-Match *";
+    return this.putText(bucket, key, `${JSON.stringify(value, null, 2)}\n`, "application/json", precondition);
+  }
+
+  async putText(
+    bucket: string,
+    key: string,
+    body: string,
+    contentType = "text/plain; charset=utf-8",
+    precondition?: Precondition,
+  ): Promise<{ etag: string }> {
+    const ifMatch = precondition !== undefined && "ifMatch" in precondition ? precondition.ifMatch : undefined;
+    const ifNoneMatch = precondition !== undefined && "ifNoneMatch" in precondition ? "*" : undefined;
     try {
       const response = await this.client.send(
-        new PutObjectCommand({
-          Bucket: bucket,
-          Key: key,
-          Body: `${JSON.stringify(value, null, 2)}\n`,
-          ContentType: "application/json",
-          IfMatch: precondition !== undefined && "ifMatch" in precondition ? precondition.ifMatch : undefined,
-          IfNoneMatch: precondition !== undefined && "ifNoneMatch" in precondition ? "*" : undefined,
-        }),
+        new PutObjectCommand({ Bucket: bucket, Key: key, Body: body, ContentType: contentType, IfMatch: ifMatch, IfNoneMatch: ifNoneMatch }),
       );
       return { etag: response.ETag ?? "" };
     } catch (error) {
+      const condition = ifMatch !== undefined ? `If-Match ${ifMatch}` : ifNoneMatch !== undefined ? "If-None-Match *" : "";
       return mapError(error, bucket, key, condition);
-    }
-  }
-
-  async putText(bucket: string, key: string, body: string, contentType = "text/plain; charset=utf-8"): Promise<{ etag: string }> {
-    try {
-      const response = await this.client.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: body, ContentType: contentType }));
-      return { etag: response.ETag ?? "" };
-    } catch (error) {
-      return mapError(error, bucket, key);
     }
   }
 

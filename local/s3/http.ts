@@ -6,7 +6,7 @@ import { Transform, type TransformCallback } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { crc32 } from "node:zlib";
 import { AwsChunkedDecoder, isAwsChunked } from "./aws-chunked.ts";
-import { errorXml, toXml, type XmlNode } from "./xml.ts";
+import { errorXml, parseXml, toXml, type XmlNode } from "./xml.ts";
 
 /** An S3 error reply: status, S3 error code, message. */
 export class S3Failure extends Error {
@@ -123,4 +123,18 @@ export async function receiveBody(req: IncomingMessage, file: string): Promise<R
     throw new S3Failure(400, "IncompleteBody", `received ${digests.size} bytes, x-amz-decoded-content-length says ${declared}`);
   }
   return { size: digests.size, md5Hex: md5.toString("hex"), md5 };
+}
+
+/** Largest XML request body accepted (DeleteObjects of 1,000 long keys, CompleteMultipartUpload of 10,000 parts). */
+const MAX_XML_BODY = 2 * 1024 * 1024;
+
+export async function readXmlBody(req: IncomingMessage): Promise<Record<string, unknown>> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req) {
+    size += (chunk as Buffer).length;
+    if (size > MAX_XML_BODY) throw new S3Failure(400, "MalformedXML", `XML body larger than ${MAX_XML_BODY} bytes`);
+    chunks.push(chunk as Buffer);
+  }
+  return parseXml(Buffer.concat(chunks).toString("utf8"));
 }

@@ -5,10 +5,9 @@ import { mkdir, readdir, readFile, rename, rm, writeFile } from "node:fs/promise
 import path from "node:path";
 import { pipeline } from "node:stream/promises";
 import type { ObjectMeta } from "./folder-store.ts";
-import { receiveBody, S3Failure, sendEmpty, sendXml, type Request } from "./http.ts";
+import { readXmlBody, receiveBody, S3Failure, sendEmpty, sendXml, type Request } from "./http.ts";
 import { metaFromRequest, unquote } from "./object-meta.ts";
 import type { S3Operations } from "./operations.ts";
-import { parseXml } from "./xml.ts";
 
 const MIN_PART_SIZE = 5 * 1024 * 1024;
 
@@ -63,9 +62,7 @@ export class MultipartUploads {
 
   async completeMultipartUpload(r: Request, uploadId: string): Promise<void> {
     const { dir, meta } = await this.readUpload(r, uploadId);
-    const chunks: Buffer[] = [];
-    for await (const chunk of r.req) chunks.push(chunk as Buffer);
-    const parsed = parseXml(Buffer.concat(chunks).toString("utf8")) as {
+    const parsed = (await readXmlBody(r.req)) as {
       CompleteMultipartUpload?: { Part?: { PartNumber?: string; ETag?: string }[] };
     };
     const parts = parsed.CompleteMultipartUpload?.Part ?? [];

@@ -5,10 +5,10 @@ import path from "node:path";
 import { pipeline } from "node:stream/promises";
 import type { FolderStore} from "./folder-store.ts";
 import { compareKeys, type ObjectMeta } from "./folder-store.ts";
-import { header, noSuchBucket, noSuchKey, receiveBody, S3Failure, sendEmpty, sendXml, type Request } from "./http.ts";
+import { header, noSuchBucket, noSuchKey, readXmlBody, receiveBody, S3Failure, sendEmpty, sendXml, type Request } from "./http.ts";
 import { MultipartUploads } from "./multipart.ts";
 import { metaFromRequest, unquote } from "./object-meta.ts";
-import { parseXml, type XmlNode } from "./xml.ts";
+import type { XmlNode } from "./xml.ts";
 
 export type S3ObjectEvent = {
   eventName: "ObjectCreated:Put" | "ObjectCreated:Copy" | "ObjectCreated:CompleteMultipartUpload" | "ObjectRemoved:Delete";
@@ -214,9 +214,7 @@ export class S3Operations {
 
   async deleteObjects(r: Request): Promise<void> {
     await this.requireBucket(r.bucket);
-    const chunks: Buffer[] = [];
-    for await (const chunk of r.req) chunks.push(chunk as Buffer);
-    const parsed = parseXml(Buffer.concat(chunks).toString("utf8")) as { Delete?: { Quiet?: string; Object?: { Key?: string }[] } };
+    const parsed = (await readXmlBody(r.req)) as { Delete?: { Quiet?: string; Object?: { Key?: string }[] } };
     const objects = parsed.Delete?.Object ?? [];
     if (objects.length > 1000) throw new S3Failure(400, "MalformedXML", "at most 1000 keys per DeleteObjects");
     const deleted: XmlNode[] = [];

@@ -9,6 +9,7 @@ import type { EventEmitter } from "node:events";
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { FolderStore } from "./folder-store.ts";
+import { errorXml } from "./xml.ts";
 import { header, S3Failure, sendError, type Request } from "./http.ts";
 import { S3Operations, type S3Events } from "./operations.ts";
 
@@ -83,7 +84,15 @@ export async function startLocalS3(options: LocalS3Options): Promise<LocalS3> {
   const ops = new S3Operations(store);
 
   const server = createServer((req, res) => {
-    const r = toRequest(req, res);
+    let r: Request;
+    try {
+      r = toRequest(req, res);
+    } catch {
+      const body = errorXml("InvalidURI", "Couldn't parse the specified URI.", req.url ?? "", "");
+      res.writeHead(400, { "content-type": "application/xml", "content-length": Buffer.byteLength(body) });
+      res.end(body);
+      return;
+    }
     res.setHeader("x-amz-request-id", r.requestId);
     route(ops, r).catch((error: unknown) => {
       // The client hung up mid-response (e.g. it stopped reading a body): nothing to answer.

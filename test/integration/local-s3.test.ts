@@ -195,6 +195,13 @@ describe("local S3 with the project's client", () => {
     }
   });
 
+  it("answers a malformed URI with 400 InvalidURI and keeps serving", async () => {
+    const response = await fetch(`${s3.server.endpoint}/${BUCKET}/bad%E0%A4%A`);
+    expect(response.status).toBe(400);
+    expect(await response.text()).toContain("<Code>InvalidURI</Code>");
+    expect(await s3.store.head(BUCKET, "range-missing.txt")).toBeUndefined();
+  });
+
   it("serves byte ranges", async () => {
     await s3.store.putText(BUCKET, "range.txt", "0123456789");
     const response = await s3.client.send(new GetObjectCommand({ Bucket: BUCKET, Key: "range.txt", Range: "bytes=2-5" }));

@@ -1,0 +1,285 @@
+/**
+ * Pure: one table schema, derived from the source's INFORMATION_SCHEMA rows and the table's config, that drives
+ * both the Parquet schema (what ExtractChunk writes) and the Redshift DDL (what Load creates) — DESIGN.md §7.
+ * Column order here is the target table's order, which is the Parquet column order (COPY maps by position).
+ */
+import type { ResolvedTable } from "#config/resolve.ts";
+import { isRedshiftReserved } from "./redshift-reserved.ts";
+
+/** A column as INFORMATION_SCHEMA.COLUMNS describes it (names as the server spells them). */
+export type SourceColumn = {
+  name: string;
+  /** DATA_TYPE, lower case: "bigint", "decimal", "varchar", … */
+  dataType: string;
+  /** COLUMN_TYPE, lower case: "bigint(20) unsigned", "tinyint(1)", "enum('a','b')", … */
+  columnType: string;
+  nullable: boolean;
+  numericPrecision: number | null;
+  numericScale: number | null;
+  datetimePrecision: number | null;
+  /** CHARACTER_MAXIMUM_LENGTH: characters for text, bytes for binary. */
+  characterMaximumLength: number | null;
+};
+
+/**
+ * How a value travels: what the extractor turns a MySQL value into and how the Parquet writer stores it.
+ * Physical/logical Parquet types follow from the kind (see parquetTypeOf in the writer).
+ */
+export type ValueKind =
+  | { kind: "int32" }
+  | { kind: "int64" }
+  | { kind: "decimal"; precision: number; scale: number }
+  | { kind: "float" }
+  | { kind: "double" }
+  | { kind: "boolean" }
+  | { kind: "date" }
+  | { kind: "timestamp" }
+  | { kind: "string"; maxBytes: number }
+  | { kind: "binary"; maxBytes: number; wkb?: boolean };
+
+export type TableColumn = {
+  /** The source column's name, as MySQL spells it (used, quoted, in SELECTs). */
+  source: string;
+  /** The Redshift column name: lower case, sanitised, renamed by config. */
+  name: string;
+  sourceType: string;
+  value: ValueKind;
+  redshiftType: string;
+  nullable: boolean;
+};
+
+export type TableSchema = {
+  table: string;
+  columns: TableColumn[];
+  /** Source names of the key columns: discovered, or primary_key from config. Empty = append only. */
+  primaryKey: string[];
+};
+
+/** Redshift limits that decide VARCHAR/VARBYTE widths. */
+export const REDSHIFT_MAX_VARCHAR_BYTES = 65_535;
+export const REDSHIFT_MAX_VARBYTE_BYTES = 1_024_000;
+const REDSHIFT_MAX_IDENTIFIER_BYTES = 127;
+
+/** The table's config, or a schema problem in it: always names the table, the column and the fix. */
+export class TableSchemaError extends Error {
+  override readonly name = "TableSchemaError";
+}
+
+/** Type overrides config may ask for, per source type family; anything else is refused with this list. */
+const OVERRIDES = "BOOLEAN (for TINYINT(1) or BIT(1)), SUPER (for JSON or text), VARCHAR(n) (for text)";
+
+const varchar = (bytes: number) => `VARCHAR(${Math.min(Math.max(bytes, 1), REDSHIFT_MAX_VARCHAR_BYTES)})`;
+const varbyte = (bytes: number) => `VARBYTE(${Math.min(Math.max(bytes, 1), REDSHIFT_MAX_VARBYTE_BYTES)})`;
+
+/** UTF-8 needs at most 4 bytes a character; Redshift sizes VARCHAR in bytes, MySQL in characters. */
+const UTF8_MAX_BYTES_PER_CHAR = 4;
+
+/** The members of an ENUM/SET column type, unquoted. */
+function enumMembers(columnType: string): string[] {
+  const body = columnType.slice(columnType.indexOf("(") + 1, columnType.lastIndexOf(")"));
+  return [...body.matchAll(/'((?:[^']|'')*)'/g)].map((m) => (m[1] ?? "").replace(/''/g, "'"));
+}
+
+type Mapped = { value: ValueKind; redshiftType: string };
+
+/** DESIGN.md §7: the MySQL type → the Parquet value kind and the Redshift type. */
+export function mapColumnType(column: SourceColumn, where: string): Mapped {
+  const unsigned = column.columnType.includes("unsigned");
+  const charBytes = (column.characterMaximumLength ?? REDSHIFT_MAX_VARCHAR_BYTES) * UTF8_MAX_BYTES_PER_CHAR;
+  switch (column.dataType) {
+    case "tinyint":
+      return { value: { kind: "int32" }, redshiftType: "SMALLINT" };
+    case "smallint":
+      // SMALLINT UNSIGNED reaches 65535, past Redshift's SMALLINT (32767).
+      return { value: { kind: "int32" }, redshiftType: unsigned ? "INTEGER" : "SMALLINT" };
+    case "mediumint":
+      return { value: { kind: "int32" }, redshiftType: "INTEGER" };
+    case "int":
+    case "integer":
+      return unsigned ? { value: { kind: "int64" }, redshiftType: "BIGINT" } : { value: { kind: "int32" }, redshiftType: "INTEGER" };
+    case "bigint":
+      return unsigned
+        ? { value: { kind: "decimal", precision: 20, scale: 0 }, redshiftType: "DECIMAL(20,0)" }
+        : { value: { kind: "int64" }, redshiftType: "BIGINT" };
+    case "decimal":
+    case "numeric": {
+      const precision = column.numericPrecision ?? 10;
+      const scale = column.numericScale ?? 0;
+      if (precision <= 38) return { value: { kind: "decimal", precision, scale }, redshiftType: `DECIMAL(${precision},${scale})` };
+      // Sign, digits and the point: exact text where Redshift's DECIMAL cannot hold the precision.
+      return { value: { kind: "string", maxBytes: precision + 2 }, redshiftType: varchar(precision + 2) };
+    }
+    case "float":
+      return { value: { kind: "float" }, redshiftType: "REAL" };
+    case "double":
+    case "real":
+      return { value: { kind: "double" }, redshiftType: "DOUBLE PRECISION" };
+    case "bit": {
+      const bits = column.numericPrecision ?? 1;
+      if (bits === 1) return { value: { kind: "boolean" }, redshiftType: "BOOLEAN" };
+      if (bits < 64) return { value: { kind: "int64" }, redshiftType: "BIGINT" };
+      return { value: { kind: "decimal", precision: 20, scale: 0 }, redshiftType: "DECIMAL(20,0)" };
+    }
+    case "year":
+      return { value: { kind: "int32" }, redshiftType: "SMALLINT" };
+    case "date":
+      return { value: { kind: "date" }, redshiftType: "DATE" };
+    case "datetime":
+    case "timestamp":
+      return { value: { kind: "timestamp" }, redshiftType: "TIMESTAMP" };
+    case "time":
+      // MySQL TIME spans -838:59:59.999999 to 838:59:59.999999: more than a day, so it lands as text.
+      return { value: { kind: "string", maxBytes: 17 }, redshiftType: "VARCHAR(17)" };
+    case "char":
+    case "varchar":
+      return { value: { kind: "string", maxBytes: Math.min(charBytes, REDSHIFT_MAX_VARCHAR_BYTES) }, redshiftType: varchar(charBytes) };
+    case "tinytext":
+    case "text":
+    case "mediumtext":
+    case "longtext":
+    case "json":
+      return { value: { kind: "string", maxBytes: REDSHIFT_MAX_VARCHAR_BYTES }, redshiftType: varchar(REDSHIFT_MAX_VARCHAR_BYTES) };
+    case "enum": {
+      const longest = Math.max(1, ...enumMembers(column.columnType).map((m) => Buffer.byteLength(m)));
+      return { value: { kind: "string", maxBytes: longest }, redshiftType: varchar(longest) };
+    }
+    case "set": {
+      const members = enumMembers(column.columnType);
+      const all = members.reduce((sum, m) => sum + Buffer.byteLength(m), 0) + Math.max(0, members.length - 1);
+      return { value: { kind: "string", maxBytes: Math.max(1, all) }, redshiftType: varchar(all) };
+    }
+    case "binary":
+    case "varbinary": {
+      const bytes = column.characterMaximumLength ?? 255;
+      return { value: { kind: "binary", maxBytes: bytes }, redshiftType: varbyte(bytes) };
+    }
+    case "tinyblob":
+      return { value: { kind: "binary", maxBytes: 255 }, redshiftType: varbyte(255) };
+    case "blob":
+      return { value: { kind: "binary", maxBytes: 65_535 }, redshiftType: varbyte(65_535) };
+    case "mediumblob":
+    case "longblob":
+      return { value: { kind: "binary", maxBytes: REDSHIFT_MAX_VARBYTE_BYTES }, redshiftType: varbyte(REDSHIFT_MAX_VARBYTE_BYTES) };
+    case "geometry":
+    case "point":
+    case "linestring":
+    case "polygon":
+    case "multipoint":
+    case "multilinestring":
+    case "multipolygon":
+    case "geometrycollection":
+      return { value: { kind: "binary", maxBytes: REDSHIFT_MAX_VARBYTE_BYTES, wkb: true }, redshiftType: varbyte(REDSHIFT_MAX_VARBYTE_BYTES) };
+    default:
+      throw new TableSchemaError(
+        `${where}: MySQL type ${column.columnType} is not supported; exclude the column (columns: {${column.name}: {exclude: true}})`,
+      );
+  }
+}
+
+/** A type override from config, checked against the source type it replaces. */
+function applyOverride(column: SourceColumn, mapped: Mapped, override: string, where: string): Mapped {
+  const wanted = override.trim().toUpperCase().replace(/\s+/g, " ");
+  const isText = mapped.value.kind === "string";
+  if (wanted === "BOOLEAN" && (column.columnType.startsWith("tinyint(1)") || mapped.value.kind === "boolean")) {
+    return { value: { kind: "boolean" }, redshiftType: "BOOLEAN" };
+  }
+  if (wanted === "SUPER" && isText) {
+    return { value: { kind: "string", maxBytes: REDSHIFT_MAX_VARCHAR_BYTES }, redshiftType: "SUPER" };
+  }
+  const width = /^VARCHAR\((\d+)\)$/.exec(wanted);
+  if (width !== null && isText) {
+    const bytes = Number(width[1]);
+    if (bytes >= 1 && bytes <= REDSHIFT_MAX_VARCHAR_BYTES) return { value: { kind: "string", maxBytes: bytes }, redshiftType: `VARCHAR(${bytes})` };
+  }
+  throw new TableSchemaError(
+    `${where}: type_overrides ${override} does not apply to MySQL type ${column.columnType}; supported overrides: ${OVERRIDES}`,
+  );
+}
+
+/** Lower case, characters Redshift does not allow unquoted replaced by _, at most 127 bytes. */
+export function sanitiseColumnName(name: string): string {
+  let sanitised = name.toLowerCase().replace(/[^a-z0-9_$]/g, "_");
+  if (!/^[a-z_]/.test(sanitised)) sanitised = `_${sanitised}`;
+  return sanitised.slice(0, REDSHIFT_MAX_IDENTIFIER_BYTES);
+}
+
+/**
+ * The target name of a column. A sanitised name that is a Redshift reserved word gets a trailing underscore, so
+ * that downstream SQL never needs quotes; a rename from config is taken as given (it was validated as an identifier).
+ */
+function targetColumnName(source: string, rename: string | undefined): string {
+  if (rename !== undefined) return rename;
+  const sanitised = sanitiseColumnName(source);
+  return isRedshiftReserved(sanitised) ? `${sanitised}_` : sanitised;
+}
+
+type ColumnSettings = Pick<ResolvedTable, "key" | "columns" | "type_overrides" | "primary_key" | "cdc_strategy" | "cdc_id_column" | "cdc_timestamp_column">;
+
+/** Builds the table schema; every config mistake found is reported at once, each with its fix. */
+export function buildTableSchema(settings: ColumnSettings, sourceColumns: readonly SourceColumn[], discoveredKey: readonly string[]): TableSchema {
+  const table = settings.key;
+  const problems: string[] = [];
+  const byLowerName = new Map(sourceColumns.map((c) => [c.name.toLowerCase(), c]));
+  const known = (name: string) => byLowerName.get(name.toLowerCase());
+  const available = () => sourceColumns.map((c) => c.name).join(", ");
+
+  for (const name of [...Object.keys(settings.columns ?? {}), ...Object.keys(settings.type_overrides ?? {})]) {
+    if (known(name) === undefined) problems.push(`${table}: column ${name} named in config does not exist in the source; columns: ${available()}`);
+  }
+  const excluded = new Set<string>();
+  const renames = new Map<string, string>();
+  for (const [name, mapping] of Object.entries(settings.columns ?? {})) {
+    const column = known(name);
+    if (column === undefined) continue;
+    if (typeof mapping === "string") renames.set(column.name, mapping);
+    else if (mapping.exclude === true) excluded.add(column.name);
+    else if (mapping.rename !== undefined) renames.set(column.name, mapping.rename);
+  }
+
+  const primaryKey = (settings.primary_key ?? discoveredKey).map((name) => known(name)?.name ?? name);
+  for (const name of settings.primary_key ?? []) {
+    if (known(name) === undefined) problems.push(`${table}: primary_key column ${name} does not exist in the source; columns: ${available()}`);
+  }
+  const required: [string | undefined, string][] = [
+    [settings.cdc_id_column, "cdc_id_column"],
+    [settings.cdc_timestamp_column, "cdc_timestamp_column"],
+    ...primaryKey.map((name): [string, string] => [name, "primary key"]),
+  ];
+  for (const [name, role] of required) {
+    if (name === undefined) continue;
+    const column = known(name);
+    if (column === undefined) {
+      if (role !== "primary key") problems.push(`${table}: ${role} ${name} does not exist in the source; columns: ${available()}`);
+    } else if (excluded.has(column.name)) {
+      problems.push(`${table}: column ${column.name} is the ${role} and cannot be excluded; remove its exclude in columns`);
+    }
+  }
+
+  const overrides = new Map(Object.entries(settings.type_overrides ?? {}).map(([k, v]) => [known(k)?.name ?? k, v]));
+  const columns: TableColumn[] = [];
+  const claimedBy = new Map<string, string>();
+  for (const source of sourceColumns) {
+    if (excluded.has(source.name)) continue;
+    const where = `${table}.${source.name}`;
+    let mapped: Mapped;
+    try {
+      mapped = mapColumnType(source, where);
+      const override = overrides.get(source.name);
+      if (override !== undefined) mapped = applyOverride(source, mapped, override, where);
+    } catch (error) {
+      problems.push(error instanceof TableSchemaError ? error.message : String(error));
+      continue;
+    }
+    const name = targetColumnName(source.name, renames.get(source.name));
+    const other = claimedBy.get(name);
+    if (other !== undefined) {
+      problems.push(`${table}: columns ${other} and ${source.name} both become ${name} in Redshift; rename one (columns: {${source.name}: another_name})`);
+      continue;
+    }
+    claimedBy.set(name, source.name);
+    columns.push({ source: source.name, name, sourceType: source.columnType, ...mapped, nullable: source.nullable });
+  }
+  if (columns.length === 0 && problems.length === 0) problems.push(`${table}: no columns left to sync (all excluded, or the table has none)`);
+  if (problems.length > 0) throw new TableSchemaError(problems.join("\n"));
+  return { table, columns, primaryKey };
+}

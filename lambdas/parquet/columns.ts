@@ -1,0 +1,250 @@
+/**
+ * Column buffers: one per target column, filled row by row with mysql2's values and encoded as PLAIN values
+ * (non-null values only) plus one definition level per row. Memory is one row group's worth, reused.
+ */
+import type { TableColumn, ValueKind } from "#domain/table-schema.ts";
+import { bitValue, decimalByteLength, parseDate, parseTimestampMicros, unscaledDecimal, writeBigEndian } from "./values.ts";
+
+/** A value that cannot land exactly in its Redshift column: the caller adds the row's key. */
+export class ValueRejectedError extends Error {
+  override readonly name = "ValueRejectedError";
+  readonly column: string;
+  constructor(column: string, message: string) {
+    super(message);
+    this.column = column;
+  }
+}
+
+export type ZeroDatePolicy = "null" | "fail";
+
+export type EncodedColumn = { values: Buffer; definitionLevels: Uint8Array; rows: number; nulls: number };
+
+abstract class ColumnBuffer {
+  readonly column: TableColumn;
+  protected defined: Uint8Array;
+  rows = 0;
+  nulls = 0;
+  /** Zero dates turned into NULL since the buffer was created (not reset per row group). */
+  zeroDates = 0;
+
+  constructor(column: TableColumn, capacity: number) {
+    this.column = column;
+    this.defined = new Uint8Array(capacity);
+  }
+
+  push(value: unknown): void {
+    if (value === null || value === undefined || !this.pushValue(value)) {
+      this.defined[this.rows++] = 0;
+      this.nulls++;
+      return;
+    }
+    this.defined[this.rows++] = 1;
+  }
+
+  /** Stores a non-null value; false turns it into NULL (zero dates). */
+  protected abstract pushValue(value: unknown): boolean;
+  /** Bytes of the PLAIN values held now: drives the row-group byte budget. */
+  abstract valueBytes(): number;
+  protected abstract values(): Buffer;
+  protected abstract resetValues(): void;
+
+  encode(): EncodedColumn {
+    return { values: this.values(), definitionLevels: this.defined.subarray(0, this.rows), rows: this.rows, nulls: this.nulls };
+  }
+
+  reset(): void {
+    this.rows = 0;
+    this.nulls = 0;
+    this.resetValues();
+  }
+
+  protected reject(message: string): never {
+    throw new ValueRejectedError(this.column.name, `column ${this.column.source} (${this.column.sourceType}): ${message}`);
+  }
+}
+
+/** Fixed-width values in one preallocated buffer of capacity × width bytes. */
+class FixedBuffer extends ColumnBuffer {
+  private readonly data: Buffer;
+  private count = 0;
+  private readonly width: number;
+  private readonly write: (data: Buffer, offset: number, value: unknown) => boolean;
+
+  constructor(column: TableColumn, capacity: number, width: number, write: (data: Buffer, offset: number, value: unknown) => boolean) {
+    super(column, capacity);
+    this.width = width;
+    this.write = write;
+    this.data = Buffer.alloc(capacity * width);
+  }
+
+  protected pushValue(value: unknown): boolean {
+    if (!this.write(this.data, this.count * this.width, value)) return false;
+    this.count++;
+    return true;
+  }
+
+  valueBytes(): number {
+    return this.count * this.width;
+  }
+
+  protected values(): Buffer {
+    return this.data.subarray(0, this.count * this.width);
+  }
+
+  protected resetValues(): void {
+    this.count = 0;
+  }
+}
+
+/** PLAIN BOOLEAN: bit-packed, least significant bit first. */
+class BooleanBuffer extends ColumnBuffer {
+  private readonly bits: Buffer;
+  private count = 0;
+
+  constructor(column: TableColumn, capacity: number) {
+    super(column, capacity);
+    this.bits = Buffer.alloc(Math.ceil(capacity / 8));
+  }
+
+  protected pushValue(value: unknown): boolean {
+    const truthy = Buffer.isBuffer(value) ? value.some((b) => b !== 0) : Number(value) !== 0;
+    const byte = this.count >> 3;
+    if (this.count % 8 === 0) this.bits[byte] = 0;
+    if (truthy) this.bits[byte] = (this.bits[byte] ?? 0) | (1 << (this.count & 7));
+    this.count++;
+    return true;
+  }
+
+  valueBytes(): number {
+    return Math.ceil(this.count / 8);
+  }
+
+  protected values(): Buffer {
+    return this.bits.subarray(0, Math.ceil(this.count / 8));
+  }
+
+  protected resetValues(): void {
+    this.count = 0;
+  }
+}
+
+/** PLAIN BYTE_ARRAY: 4-byte little-endian length, then the bytes; strings are written as UTF-8 in place. */
+class ByteArrayBuffer extends ColumnBuffer {
+  private data = Buffer.allocUnsafe(1 << 16);
+  private length = 0;
+  private readonly maxBytes: number;
+
+  constructor(column: TableColumn, capacity: number, maxBytes: number) {
+    super(column, capacity);
+    this.maxBytes = maxBytes;
+  }
+
+  private ensure(extra: number): void {
+    if (this.length + extra <= this.data.length) return;
+    const next = Buffer.allocUnsafe(Math.max(this.data.length * 2, this.length + extra));
+    this.data.copy(next, 0, 0, this.length);
+    this.data = next;
+  }
+
+  protected pushValue(value: unknown): boolean {
+    if (typeof value === "string") {
+      // UTF-8 needs at most 3 bytes per UTF-16 code unit.
+      this.ensure(4 + value.length * 3);
+      const bytes = this.data.write(value, this.length + 4, "utf8");
+      if (bytes > this.maxBytes) this.reject(`a value of ${bytes} bytes exceeds the Redshift column's ${this.maxBytes} bytes`);
+      this.data.writeUInt32LE(bytes, this.length);
+      this.length += 4 + bytes;
+      return true;
+    }
+    const bytes = value instanceof Uint8Array ? value : this.reject(`expected text or bytes, got ${typeof value}`);
+    if (bytes.length > this.maxBytes) this.reject(`a value of ${bytes.length} bytes exceeds the Redshift column's ${this.maxBytes} bytes`);
+    this.ensure(4 + bytes.length);
+    this.data.writeUInt32LE(bytes.length, this.length);
+    this.data.set(bytes, this.length + 4);
+    this.length += 4 + bytes.length;
+    return true;
+  }
+
+  valueBytes(): number {
+    return this.length;
+  }
+
+  protected values(): Buffer {
+    return this.data.subarray(0, this.length);
+  }
+
+  protected resetValues(): void {
+    this.length = 0;
+    // A row group of huge values must not pin its buffer for the rest of the file.
+    if (this.data.length > 64 << 20) this.data = Buffer.allocUnsafe(1 << 16);
+  }
+}
+
+const toBigInt = (value: unknown): bigint =>
+  typeof value === "bigint" ? value : value instanceof Uint8Array ? bitValue(value) : BigInt(value as number | string);
+
+/** The Parquet physical storage of a DECIMAL of this precision (as pyarrow/Spark choose it). */
+export function decimalStorage(precision: number): { physical: "INT32" | "INT64" | "FIXED_LEN_BYTE_ARRAY"; width: number } {
+  if (precision <= 9) return { physical: "INT32", width: 4 };
+  if (precision <= 18) return { physical: "INT64", width: 8 };
+  return { physical: "FIXED_LEN_BYTE_ARRAY", width: decimalByteLength(precision) };
+}
+
+export type AnyColumnBuffer = ColumnBuffer;
+
+/** The buffer for one column; `capacity` is the most rows one row group holds. */
+export function createColumnBuffer(column: TableColumn, capacity: number, zeroDates: ZeroDatePolicy): ColumnBuffer {
+  const value: ValueKind = column.value;
+  const zero = (buffer: { zeroDates: number }, text: unknown): false => {
+    if (zeroDates === "fail") {
+      throw new ValueRejectedError(column.name, `column ${column.source}: zero date ${String(text)} (zero_dates: fail)`);
+    }
+    buffer.zeroDates++;
+    return false;
+  };
+  switch (value.kind) {
+    case "int32":
+      return new FixedBuffer(column, capacity, 4, (data, offset, v) => (data.writeInt32LE(Number(v), offset), true));
+    case "int64":
+      return new FixedBuffer(column, capacity, 8, (data, offset, v) => (data.writeBigInt64LE(toBigInt(v), offset), true));
+    case "float":
+      return new FixedBuffer(column, capacity, 4, (data, offset, v) => (data.writeFloatLE(Number(v), offset), true));
+    case "double":
+      return new FixedBuffer(column, capacity, 8, (data, offset, v) => (data.writeDoubleLE(Number(v), offset), true));
+    case "boolean":
+      return new BooleanBuffer(column, capacity);
+    case "date": {
+      const buffer: FixedBuffer = new FixedBuffer(column, capacity, 4, (data, offset, v) => {
+        const days = parseDate(String(v));
+        if (days === undefined) return zero(buffer, v);
+        data.writeInt32LE(days, offset);
+        return true;
+      });
+      return buffer;
+    }
+    case "timestamp": {
+      const buffer: FixedBuffer = new FixedBuffer(column, capacity, 8, (data, offset, v) => {
+        const micros = parseTimestampMicros(String(v));
+        if (micros === undefined) return zero(buffer, v);
+        data.writeBigInt64LE(micros, offset);
+        return true;
+      });
+      return buffer;
+    }
+    case "decimal": {
+      const { physical, width } = decimalStorage(value.precision);
+      const unscaled = (v: unknown) =>
+        value.scale === 0 && (typeof v !== "string" || !v.includes(".")) ? toBigInt(v) : unscaledDecimal(String(v), value.scale);
+      if (physical === "INT32") {
+        return new FixedBuffer(column, capacity, 4, (data, offset, v) => (data.writeInt32LE(Number(unscaled(v)), offset), true));
+      }
+      if (physical === "INT64") {
+        return new FixedBuffer(column, capacity, 8, (data, offset, v) => (data.writeBigInt64LE(unscaled(v), offset), true));
+      }
+      return new FixedBuffer(column, capacity, width, (data, offset, v) => (writeBigEndian(data, offset, width, unscaled(v)), true));
+    }
+    case "string":
+    case "binary":
+      return new ByteArrayBuffer(column, capacity, value.maxBytes);
+  }
+}

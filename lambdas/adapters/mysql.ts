@@ -1,0 +1,150 @@
+/**
+ * The one module that talks to MySQL/MariaDB (mysql2). Sessions read exact values: UTC, DATETIME/DATE/TIME as
+ * text, DECIMAL and BIGINT as strings, JSON as text; rows stream as arrays with backpressure.
+ */
+import type { Connection as CallbackConnection } from "mysql2";
+import mysql, { type Connection, type FieldPacket, type RowDataPacket } from "mysql2/promise";
+import type { SourceConnection } from "#config/schema.ts";
+import type { SourceColumn } from "#domain/table-schema.ts";
+import type { SqlQuery } from "#domain/cdc/types.ts";
+import type { DbCredentials } from "./secrets.ts";
+
+/** INFORMATION_SCHEMA is read at most once an hour per table per container (not per chunk). */
+export const SCHEMA_CACHE_SECONDS = 3600;
+
+export class SourceTableError extends Error {
+  override readonly name = "SourceTableError";
+}
+
+export async function connectSource(source: SourceConnection, credentials: DbCredentials): Promise<Connection> {
+  const connection = await mysql.createConnection({
+    host: source.host,
+    port: source.port,
+    user: credentials.username,
+    password: credentials.password,
+    database: source.database,
+    connectTimeout: source.connect_timeout_ms,
+    // RDS/Aurora certificates are not in Node's default CA store; mysql2 ships their bundle as a profile.
+    ...(source.ssl ? { ssl: source.host.endsWith(".rds.amazonaws.com") ? "Amazon RDS" : { rejectUnauthorized: true } } : {}),
+    charset: "UTF8MB4_UNICODE_CI",
+    dateStrings: true,
+    supportBigNumbers: true,
+    bigNumberStrings: true,
+    decimalNumbers: false,
+    jsonStrings: true,
+  });
+  await connection.query("SET time_zone = '+00:00'");
+  return connection;
+}
+
+export type DiscoveredTable = { columns: SourceColumn[]; primaryKey: string[] };
+
+const cache = new Map<string, { expires: number; table: DiscoveredTable }>();
+
+/** Columns and primary key from INFORMATION_SCHEMA (cached for SCHEMA_CACHE_SECONDS). */
+export async function discoverTable(connection: Connection, schema: string, table: string, now = Date.now()): Promise<DiscoveredTable> {
+  const key = `${connection.config.host ?? ""}:${connection.config.port ?? ""}/${schema}.${table}`;
+  const hit = cache.get(key);
+  if (hit !== undefined && hit.expires > now) return hit.table;
+  const [rows] = await connection.query<RowDataPacket[]>(
+    `SELECT COLUMN_NAME, DATA_TYPE, COLUMN_TYPE, IS_NULLABLE, NUMERIC_PRECISION, NUMERIC_SCALE, DATETIME_PRECISION,
+            CHARACTER_MAXIMUM_LENGTH, COLUMN_KEY, ORDINAL_POSITION
+       FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ? ORDER BY ORDINAL_POSITION`,
+    [schema, table],
+  );
+  if (rows.length === 0) {
+    throw new SourceTableError(`source table ${schema}.${table} does not exist (or the user cannot see it); check the table key in the pipeline file`);
+  }
+  const [keyRows] = await connection.query<RowDataPacket[]>(
+    `SELECT COLUMN_NAME FROM information_schema.STATISTICS
+      WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ? AND INDEX_NAME = 'PRIMARY' ORDER BY SEQ_IN_INDEX`,
+    [schema, table],
+  );
+  const number = (value: unknown) => (value === null || value === undefined ? null : Number(value));
+  const discovered: DiscoveredTable = {
+    columns: rows.map((row) => ({
+      name: String(row.COLUMN_NAME),
+      dataType: String(row.DATA_TYPE).toLowerCase(),
+      columnType: String(row.COLUMN_TYPE).toLowerCase(),
+      nullable: row.IS_NULLABLE === "YES",
+      numericPrecision: number(row.NUMERIC_PRECISION),
+      numericScale: number(row.NUMERIC_SCALE),
+      datetimePrecision: number(row.DATETIME_PRECISION),
+      characterMaximumLength: number(row.CHARACTER_MAXIMUM_LENGTH),
+    })),
+    primaryKey: keyRows.map((row) => String(row.COLUMN_NAME)),
+  };
+  // MariaDB reports JSON as LONGTEXT with a json_valid() check; the mapping is the same (text), nothing to fix.
+  cache.set(key, { expires: now + SCHEMA_CACHE_SECONDS * 1000, table: discovered });
+  return discovered;
+}
+
+/** One row of a small query (the ceiling), as an array. */
+export async function queryRow(connection: Connection, query: SqlQuery): Promise<unknown[] | undefined> {
+  const [rows] = await connection.query<RowDataPacket[][]>({ sql: query.sql, rowsAsArray: true }, query.params);
+  return rows[0];
+}
+
+/** The result columns of a query, without reading its rows (custom_sql). */
+export async function resultColumns(connection: Connection, query: SqlQuery): Promise<string[]> {
+  const [, fields] = await connection.query<RowDataPacket[]>({ sql: `SELECT * FROM (${query.sql}) AS q LIMIT 0` }, query.params);
+  return fields.map((f) => f.name);
+}
+
+export type RowSink = {
+  /** Called with each row: true = taken, go on; false = not taken, stop reading (the rest is discarded). */
+  row(row: unknown[]): boolean;
+  /** When the sink is slow: the stream pauses until the returned promise settles. */
+  backpressure(): Promise<unknown> | undefined;
+  fields?(names: string[]): void;
+};
+
+/**
+ * Streams a query's rows into the sink without buffering the result. Stopping early destroys the connection
+ * (MySQL has no way to abandon a result set mid-stream): the caller must not reuse it then.
+ */
+export function streamQuery(connection: Connection, query: SqlQuery, sink: RowSink): Promise<{ rows: number; stopped: boolean }> {
+  // The promise wrapper keeps the callback connection (which streams) as .connection; its typings omit it.
+  const raw = (connection as unknown as { connection: CallbackConnection }).connection;
+  return new Promise((resolve, reject) => {
+    let rows = 0;
+    let stopped = false;
+    const stream = raw.query({ sql: query.sql, values: query.params, rowsAsArray: true });
+    stream.on("fields", (fields: FieldPacket[]) => sink.fields?.(fields.map((f) => f.name)));
+    const stop = (error?: unknown) => {
+      stopped = true;
+      raw.destroy();
+      if (error === undefined) resolve({ rows, stopped });
+      else reject(error instanceof Error ? error : new Error(`query failed: ${JSON.stringify(error)}`));
+    };
+    stream.on("result", (row: unknown) => {
+      if (stopped) return;
+      try {
+        if (!sink.row(row as unknown[])) {
+          stop();
+          return;
+        }
+      } catch (error) {
+        stop(error);
+        return;
+      }
+      rows++;
+      const waiting = sink.backpressure();
+      if (waiting !== undefined) {
+        raw.pause();
+        waiting.then(
+          () => {
+            raw.resume();
+          },
+          stop,
+        );
+      }
+    });
+    stream.on("error", (error: Error) => {
+      if (!stopped) reject(error);
+    });
+    stream.on("end", () => {
+      if (!stopped) resolve({ rows, stopped });
+    });
+  });
+}

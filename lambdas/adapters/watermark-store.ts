@@ -1,0 +1,66 @@
+/**
+ * Watermarks in S3 (DESIGN.md §5): read, then write back conditionally on the ETag read (or on absence), so two
+ * writers can never silently overwrite each other. A transition that loses the race is re-applied to the fresh
+ * watermark — which re-checks the lease, so a run that lost its table learns it instead of overwriting.
+ */
+import { PreconditionFailedError, NotFoundError } from "#shared/errors.ts";
+import { newWatermark, WatermarkSchema, type Watermark } from "#domain/watermark.ts";
+import type { S3Store } from "./s3.ts";
+
+/**
+ * Optimistic concurrency, not transport retry (the SDK retries transport errors): how often a transition is
+ * re-applied after another writer changed the watermark first. Writers of one table are few (its run, an operator).
+ */
+const CONFLICT_ATTEMPTS = 5;
+
+export type StoredWatermark = { watermark: Watermark; etag: string };
+
+export class WatermarkStore {
+  private readonly s3: S3Store;
+  private readonly bucket: string;
+
+  constructor(s3: S3Store, bucket: string) {
+    this.s3 = s3;
+    this.bucket = bucket;
+  }
+
+  async get(key: string): Promise<StoredWatermark | undefined> {
+    let stored: { value: unknown; etag: string };
+    try {
+      stored = await this.s3.getJson(this.bucket, key);
+    } catch (error) {
+      if (error instanceof NotFoundError) return undefined;
+      throw error;
+    }
+    const parsed = WatermarkSchema.safeParse(stored.value);
+    if (!parsed.success) {
+      const problems = parsed.error.issues.map((i) => `${i.path.join(".") || "(root)"}: ${i.message}`).join("; ");
+      throw new Error(`s3://${this.bucket}/${key} is not a valid v2 watermark (${problems}); fix or reset it with mrsync watermark reset`);
+    }
+    return { watermark: parsed.data, etag: stored.etag };
+  }
+
+  /**
+   * Applies `transition` to the current watermark (a new one when absent) and writes the result conditionally.
+   * The transition may throw (e.g. the lease is held): nothing is written then.
+   */
+  async update(
+    key: string,
+    identity: { pipeline: string; table: string; strategy: Watermark["cdc_strategy"] },
+    transition: (current: Watermark) => Watermark,
+    now: () => Date = () => new Date(),
+  ): Promise<Watermark> {
+    for (let attempt = 1; ; attempt++) {
+      const stored = await this.get(key);
+      const current = stored?.watermark ?? newWatermark(identity.pipeline, identity.table, identity.strategy, now());
+      const next = transition(current);
+      if (next === current && stored !== undefined) return current;
+      try {
+        await this.s3.putJson(this.bucket, key, next, stored === undefined ? { ifNoneMatch: "*" } : { ifMatch: stored.etag });
+        return next;
+      } catch (error) {
+        if (!(error instanceof PreconditionFailedError) || attempt >= CONFLICT_ATTEMPTS) throw error;
+      }
+    }
+  }
+}

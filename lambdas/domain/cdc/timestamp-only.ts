@@ -1,0 +1,32 @@
+/**
+ * timestamp_only: the timestamp alone is the cursor, so one timestamp is never split across chunks (a later
+ * `> cursor` would skip the rest of it): the extractor holds back the last timestamp of a full chunk and, when a
+ * single timestamp fills a whole chunk, reads that timestamp whole (groupQuery).
+ */
+import { compareTimestamps } from "./timestamps.ts";
+import { quoteIdentifier, textOf, type Position, type SqlQuery, type Strategy, type StrategyContext } from "./types.ts";
+
+export type TimestampOnlyStrategy = Strategy & { groupQuery(timestamp: string): SqlQuery };
+
+export function timestampOnlyStrategy(context: StrategyContext): TimestampOnlyStrategy {
+  const ts = quoteIdentifier(context.timestampColumn ?? "");
+  return {
+    cutsOnlyBetweenTimestamps: true,
+    ceilingQuery: (): SqlQuery => ({ sql: `SELECT MAX(${ts}), NULL FROM ${context.from}`, params: [] }),
+    chunkQuery(cursor: Position, ceiling: Position, limit: number): SqlQuery {
+      const lower = cursor.timestamp === null ? "" : `${ts} > ? AND `;
+      const params = cursor.timestamp === null ? [] : [cursor.timestamp];
+      return {
+        sql: `SELECT ${context.select} FROM ${context.from} WHERE ${lower}${ts} <= ? ORDER BY ${ts} LIMIT ?`,
+        params: [...params, ceiling.timestamp, limit],
+      };
+    },
+    groupQuery: (timestamp: string): SqlQuery => ({
+      sql: `SELECT ${context.select} FROM ${context.from} WHERE ${ts} = ?`,
+      params: [timestamp],
+    }),
+    positionOf: (row) => ({ timestamp: textOf(row[context.timestampIndex ?? -1]), id: null }),
+    reached: (cursor, ceiling) =>
+      ceiling.timestamp === null || (cursor.timestamp !== null && compareTimestamps(cursor.timestamp, ceiling.timestamp) >= 0),
+  };
+}

@@ -1,0 +1,274 @@
+/**
+ * Pure: the watermark v2 contract (DESIGN.md §5) and its transitions. The store (adapters/watermark-store.ts) applies
+ * a transition with a conditional write, so every change here is all-or-nothing and two writers never both win.
+ *
+ * Additive fields beyond the contract's example, all in mysql_state: `lease_expires_at` (the run's lease),
+ * `run_started_at` (names the run's files), `next_chunk` (the table's next file number, never reused: a retried
+ * chunk rewrites its own file, and two runs in the same second still name different files) and
+ * `zero_dates` (zero dates turned into NULL by the run, per column).
+ */
+import { z } from "zod";
+import { CdcStrategySchema } from "#config/schema.ts";
+import type { Position } from "./cdc/types.ts";
+import { fromIsoTimestamp, rewind, toIsoTimestamp } from "./cdc/timestamps.ts";
+
+/** How many processed file keys the watermark keeps; the full history is the load ledger in Redshift. */
+export const PROCESSED_FILES_KEPT = 200;
+
+const CeilingSchema = z.object({ timestamp: z.string().nullable(), id: z.string().nullable() });
+
+export const WatermarkSchema = z.object({
+  version: z.literal(2),
+  pipeline: z.string(),
+  table_name: z.string(),
+  cdc_strategy: CdcStrategySchema,
+  last_mysql_data_timestamp: z.string().nullable(),
+  last_processed_id: z.string().nullable(),
+  mysql_state: z.object({
+    status: z.enum(["pending", "in_progress", "success", "failed"]),
+    total_rows: z.number().int().nonnegative(),
+    last_session_rows: z.number().int().nonnegative(),
+    run_id: z.string().nullable(),
+    ceiling: CeilingSchema.nullable(),
+    last_error: z.string().nullable(),
+    run_started_at: z.string().nullable().default(null),
+    lease_expires_at: z.string().nullable().default(null),
+    next_chunk: z.number().int().nonnegative().default(0),
+    zero_dates: z.record(z.string(), z.number().int()).default({}),
+  }),
+  s3_state: z.object({
+    backup_s3_files: z.array(z.string()),
+    processed_s3_files: z.array(z.string()),
+  }),
+  redshift_state: z.object({
+    status: z.enum(["pending", "in_progress", "success", "failed"]),
+    rows_loaded: z.number().int().nonnegative(),
+    last_load_id: z.string().nullable(),
+    last_loaded_at: z.string().nullable(),
+  }),
+  updated_at: z.string(),
+});
+
+export type Watermark = z.output<typeof WatermarkSchema>;
+
+/** Another run holds the table: the second run fails fast instead of racing the first. */
+export class LeaseHeldError extends Error {
+  override readonly name = "LeaseHeldError";
+}
+
+/** This run no longer holds the table (reset by an operator, or taken over after its lease expired). */
+export class LeaseLostError extends Error {
+  override readonly name = "LeaseLostError";
+}
+
+export function newWatermark(pipeline: string, table: string, strategy: Watermark["cdc_strategy"], now: Date): Watermark {
+  return {
+    version: 2,
+    pipeline,
+    table_name: table,
+    cdc_strategy: strategy,
+    last_mysql_data_timestamp: null,
+    last_processed_id: null,
+    mysql_state: {
+      status: "pending",
+      total_rows: 0,
+      last_session_rows: 0,
+      run_id: null,
+      ceiling: null,
+      last_error: null,
+      run_started_at: null,
+      lease_expires_at: null,
+      next_chunk: 0,
+      zero_dates: {},
+    },
+    s3_state: { backup_s3_files: [], processed_s3_files: [] },
+    redshift_state: { status: "pending", rows_loaded: 0, last_load_id: null, last_loaded_at: null },
+    updated_at: now.toISOString(),
+  };
+}
+
+/** The committed cursor, in MySQL's text form for timestamps. */
+export function cursorOf(watermark: Watermark): Position {
+  return {
+    timestamp: watermark.last_mysql_data_timestamp === null ? null : fromIsoTimestamp(watermark.last_mysql_data_timestamp),
+    id: watermark.last_processed_id,
+  };
+}
+
+export function ceilingOf(watermark: Watermark): Position {
+  const ceiling = watermark.mysql_state.ceiling;
+  return { timestamp: ceiling?.timestamp === null || ceiling === null ? null : fromIsoTimestamp(ceiling.timestamp), id: ceiling?.id ?? null };
+}
+
+const withCursor = (watermark: Watermark, cursor: Position): Watermark => ({
+  ...watermark,
+  last_mysql_data_timestamp: cursor.timestamp === null ? null : toIsoTimestamp(cursor.timestamp),
+  last_processed_id: cursor.id,
+});
+
+function holder(watermark: Watermark, now: Date): string | undefined {
+  const state = watermark.mysql_state;
+  if (state.run_id === null || state.lease_expires_at === null) return undefined;
+  return Date.parse(state.lease_expires_at) > now.getTime() ? state.run_id : undefined;
+}
+
+export type BeginRun = {
+  runId: string;
+  /** The table's strategy now: a changed strategy keeps the cursor (hybrid and timestamp_only share it). */
+  strategy: Watermark["cdc_strategy"];
+  ceiling: Position;
+  now: Date;
+  leaseSeconds: number;
+  lookbackSeconds: number;
+  /** full_sync reads the whole table each run: its cursor starts over. */
+  restart: boolean;
+};
+
+/**
+ * Takes the table's lease for a run and records its ceiling. A retried Begin of the same run changes nothing.
+ * A new run after a successful one starts at the cursor (rewound by lookback); after a failed or abandoned run it
+ * resumes at the last committed chunk, and its files still pending load stay listed (full_sync starts over).
+ */
+export function beginRun(watermark: Watermark, begin: BeginRun): Watermark {
+  const state = watermark.mysql_state;
+  if (state.run_id === begin.runId && state.status === "in_progress") return watermark;
+  const other = holder(watermark, begin.now);
+  if (other !== undefined && other !== begin.runId) {
+    throw new LeaseHeldError(
+      `${watermark.pipeline}/${watermark.table_name} is being synced by run ${other} (lease until ${state.lease_expires_at ?? "?"}); ` +
+        "wait for it to finish, or stop that execution (its lease then expires)",
+    );
+  }
+  let cursor = cursorOf(watermark);
+  if (begin.restart) cursor = { timestamp: null, id: null };
+  else if (state.status === "success" && begin.lookbackSeconds > 0 && cursor.timestamp !== null) {
+    cursor = { timestamp: rewind(cursor.timestamp, begin.lookbackSeconds), id: null };
+  }
+  return {
+    ...withCursor(watermark, cursor),
+    cdc_strategy: begin.strategy,
+    // A full_sync run re-reads everything: files of an earlier, unfinished run are superseded, not loaded.
+    s3_state: begin.restart ? { ...watermark.s3_state, backup_s3_files: [] } : watermark.s3_state,
+    mysql_state: {
+      ...state,
+      status: "in_progress",
+      run_id: begin.runId,
+      ceiling: { timestamp: begin.ceiling.timestamp === null ? null : toIsoTimestamp(begin.ceiling.timestamp), id: begin.ceiling.id },
+      last_error: null,
+      last_session_rows: 0,
+      run_started_at: begin.now.toISOString(),
+      lease_expires_at: new Date(begin.now.getTime() + begin.leaseSeconds * 1000).toISOString(),
+      zero_dates: {},
+    },
+    updated_at: begin.now.toISOString(),
+  };
+}
+
+function assertHolds(watermark: Watermark, runId: string): void {
+  if (watermark.mysql_state.run_id !== runId) {
+    throw new LeaseLostError(
+      `${watermark.pipeline}/${watermark.table_name}: run ${runId} no longer holds the table (now ${watermark.mysql_state.run_id ?? "nobody"}); ` +
+        "its last chunk was not committed and will be re-read by the next run",
+    );
+  }
+}
+
+export type ChunkCommit = {
+  runId: string;
+  cursor: Position;
+  rows: number;
+  file: string | undefined;
+  zeroDates: Record<string, number>;
+  done: boolean;
+  now: Date;
+  leaseSeconds: number;
+};
+
+/** Commits one chunk: the cursor moves past its rows and its file is listed as pending load. */
+export function commitChunk(watermark: Watermark, commit: ChunkCommit): Watermark {
+  assertHolds(watermark, commit.runId);
+  const state = watermark.mysql_state;
+  const files = watermark.s3_state.backup_s3_files;
+  const zeroDates = { ...state.zero_dates };
+  for (const [column, count] of Object.entries(commit.zeroDates)) zeroDates[column] = (zeroDates[column] ?? 0) + count;
+  return {
+    ...withCursor(watermark, commit.cursor),
+    mysql_state: {
+      ...state,
+      status: commit.done ? "success" : "in_progress",
+      total_rows: state.total_rows + commit.rows,
+      last_session_rows: state.last_session_rows + commit.rows,
+      next_chunk: state.next_chunk + (commit.file === undefined ? 0 : 1),
+      lease_expires_at: new Date(commit.now.getTime() + commit.leaseSeconds * 1000).toISOString(),
+      zero_dates: zeroDates,
+    },
+    s3_state: {
+      ...watermark.s3_state,
+      backup_s3_files: commit.file === undefined || files.includes(commit.file) ? files : [...files, commit.file],
+    },
+    updated_at: commit.now.toISOString(),
+  };
+}
+
+/** A failed run: the error is recorded, the lease released; cursor and pending files stay for the resume. */
+export function failRun(watermark: Watermark, runId: string, error: string, now: Date): Watermark {
+  if (watermark.mysql_state.run_id !== runId) return watermark;
+  return {
+    ...watermark,
+    mysql_state: { ...watermark.mysql_state, status: "failed", last_error: error, lease_expires_at: null },
+    updated_at: now.toISOString(),
+  };
+}
+
+/** Ends a run's hold on the table (after its load, or when it stops early). */
+export function releaseLease(watermark: Watermark, runId: string, now: Date): Watermark {
+  if (watermark.mysql_state.run_id !== runId) return watermark;
+  return { ...watermark, mysql_state: { ...watermark.mysql_state, lease_expires_at: null }, updated_at: now.toISOString() };
+}
+
+/** Operator: forget the cursor, so the next run re-reads the whole table. Pending files stay listed. */
+export function resetCursor(watermark: Watermark, now: Date): Watermark {
+  return {
+    ...withCursor(watermark, { timestamp: null, id: null }),
+    mysql_state: { ...watermark.mysql_state, status: "pending", run_id: null, ceiling: null, lease_expires_at: null, last_error: null },
+    updated_at: now.toISOString(),
+  };
+}
+
+/** Operator: move the cursor (e.g. skip history, or re-read from a point). */
+export function setCursor(watermark: Watermark, cursor: { timestamp?: string | null; id?: string | null }, now: Date): Watermark {
+  if (cursor.id !== undefined && cursor.id !== null && !/^-?\d+$/.test(cursor.id)) {
+    throw new Error(`--id must be an integer, got ${JSON.stringify(cursor.id)}`);
+  }
+  if (cursor.timestamp !== undefined && cursor.timestamp !== null && Number.isNaN(Date.parse(toIsoTimestamp(cursor.timestamp)))) {
+    throw new Error(`--timestamp must look like 2025-11-27 15:30:00.123456 (UTC), got ${JSON.stringify(cursor.timestamp)}`);
+  }
+  const current = cursorOf(watermark);
+  return {
+    ...withCursor(watermark, {
+      timestamp: cursor.timestamp === undefined ? current.timestamp : cursor.timestamp,
+      id: cursor.id === undefined ? current.id : cursor.id,
+    }),
+    mysql_state: { ...watermark.mysql_state, status: "pending", lease_expires_at: null },
+    updated_at: now.toISOString(),
+  };
+}
+
+/** Files move from pending to processed after a load; processed keeps a bounded tail. */
+export function markLoaded(watermark: Watermark, files: readonly string[], rows: number, loadId: string, now: Date): Watermark {
+  const loaded = new Set(files);
+  return {
+    ...watermark,
+    s3_state: {
+      backup_s3_files: watermark.s3_state.backup_s3_files.filter((f) => !loaded.has(f)),
+      processed_s3_files: [...watermark.s3_state.processed_s3_files, ...files].slice(-PROCESSED_FILES_KEPT),
+    },
+    redshift_state: {
+      status: "success",
+      rows_loaded: watermark.redshift_state.rows_loaded + rows,
+      last_load_id: loadId,
+      last_loaded_at: now.toISOString(),
+    },
+    updated_at: now.toISOString(),
+  };
+}

@@ -1,0 +1,77 @@
+/**
+ * Begin: discover the table's schema, capture the ceiling (rows committed after it wait for the next run), take
+ * the table's lease and record the run in the watermark. A second concurrent Begin on the table fails fast.
+ */
+import type { Connection } from "mysql2/promise";
+import { discoverTable, queryRow, resultColumns } from "#adapters/mysql.ts";
+import { START, strategyFor, type Position } from "#domain/cdc/index.ts";
+import { textOf } from "#domain/cdc/types.ts";
+import { buildTableSchema, TableSchemaError, type TableSchema } from "#domain/table-schema.ts";
+import { beginRun, ceilingOf, cursorOf } from "#domain/watermark.ts";
+import { LEASE_SECONDS, saveSchema, watermarkIdentity, type TableContext } from "./sync-context.ts";
+
+export type BeginResult = {
+  runId: string;
+  table: string;
+  schemaKey: string;
+  ceiling: Position;
+  cursor: Position;
+  /** Nothing between the cursor and the ceiling: the run has nothing to extract. */
+  done: boolean;
+  columns: number;
+};
+
+async function tableSchema(context: TableContext, connection: Connection): Promise<TableSchema> {
+  const { table } = context;
+  const discovered = await discoverTable(connection, table.sourceSchema, table.sourceTable);
+  const schema = buildTableSchema(table, discovered.columns, discovered.primaryKey);
+  if (table.cdc_strategy !== "custom_sql") return schema;
+  // custom_sql: the query's columns, each a column of the table (its type comes from the table), in table order.
+  const probe = strategyFor(table, schema).chunkQuery(START, { timestamp: null, id: null }, 0);
+  const returned = new Set((await resultColumns(connection, probe)).map((name) => name.toLowerCase()));
+  const unknown = [...returned].filter((name) => !schema.columns.some((c) => c.source.toLowerCase() === name));
+  if (unknown.length > 0) {
+    throw new TableSchemaError(
+      `${table.key}: custom_sql returns ${unknown.join(", ")}, not column(s) of the table; select columns of ${table.key} (computed columns are not supported)`,
+    );
+  }
+  return { ...schema, columns: schema.columns.filter((c) => returned.has(c.source.toLowerCase())) };
+}
+
+export async function begin(context: TableContext, runId: string): Promise<BeginResult> {
+  const connection = await context.connect();
+  let schema: TableSchema;
+  let ceiling: Position;
+  try {
+    schema = await tableSchema(context, connection);
+    const row = await queryRow(connection, strategyFor(context.table, schema).ceilingQuery());
+    ceiling = { timestamp: textOf(row?.[0]), id: textOf(row?.[1]) };
+  } finally {
+    await connection.end();
+  }
+  const schemaKey = await saveSchema(context, schema);
+  const now = context.now();
+  const watermark = await context.watermarks.update(context.watermarkKey, watermarkIdentity(context), (current) =>
+    beginRun(current, {
+      runId,
+      strategy: context.table.cdc_strategy,
+      ceiling,
+      now,
+      leaseSeconds: LEASE_SECONDS,
+      lookbackSeconds: context.table.lookback_seconds ?? 0,
+      restart: context.table.cdc_strategy === "full_sync",
+    }),
+  );
+  // A retried Begin of the same run keeps the ceiling it recorded first.
+  const cursor = cursorOf(watermark);
+  const recorded = ceilingOf(watermark);
+  return {
+    runId,
+    table: context.table.key,
+    schemaKey,
+    ceiling: recorded,
+    cursor,
+    done: strategyFor(context.table, schema).reached(cursor, recorded),
+    columns: schema.columns.length,
+  };
+}

@@ -1,0 +1,84 @@
+/**
+ * One chunk's Parquet file, streamed to S3 as it is written: row groups go into a multipart upload as soon as they
+ * are full, so memory holds one row group whatever the chunk's size. The upload starts with the first row group
+ * (a chunk without rows writes no file); its SHA-256 and size are computed on the way.
+ */
+import { once } from "node:events";
+import { PassThrough } from "node:stream";
+import type { S3Store, UploadResult } from "#adapters/s3.ts";
+import type { TableColumn } from "#domain/table-schema.ts";
+import { ParquetWriter, type ParquetWriterOptions } from "#parquet/writer.ts";
+
+export class ChunkFile {
+  private readonly writer: ParquetWriter;
+  private readonly s3: S3Store;
+  private readonly bucket: string;
+  readonly key: string;
+  private body: PassThrough | undefined;
+  private upload: Promise<UploadResult> | undefined;
+  private uploadError: Error | undefined;
+  private waiting: Promise<unknown> | undefined;
+  private written = 0;
+
+  constructor(s3: S3Store, bucket: string, key: string, columns: readonly TableColumn[], options: Partial<ParquetWriterOptions>) {
+    this.s3 = s3;
+    this.bucket = bucket;
+    this.key = key;
+    this.writer = new ParquetWriter(columns, options);
+  }
+
+  get rows(): number {
+    return this.writer.totalRows;
+  }
+
+  /** Bytes of the file so far, counting the unwritten row group at its uncompressed size (an upper bound). */
+  get bytes(): number {
+    return this.written + this.writer.bufferedBytes();
+  }
+
+  zeroDates(): Record<string, number> {
+    return this.writer.zeroDates();
+  }
+
+  push(row: readonly unknown[]): void {
+    const bytes = this.writer.push(row);
+    if (bytes !== undefined) this.write(bytes);
+  }
+
+  /** A promise to wait for when S3 is slower than MySQL, else undefined. */
+  backpressure(): Promise<unknown> | undefined {
+    const waiting = this.waiting;
+    this.waiting = undefined;
+    return waiting;
+  }
+
+  private write(bytes: Buffer): void {
+    if (this.uploadError !== undefined) throw this.uploadError;
+    if (this.body === undefined) {
+      const body = new PassThrough({ highWaterMark: 8 * 1024 * 1024 });
+      this.body = body;
+      this.upload = this.s3.uploadStream(this.bucket, this.key, body, "application/vnd.apache.parquet");
+      this.upload.catch((error: unknown) => {
+        this.uploadError = error instanceof Error ? error : new Error(`upload of ${this.key} failed: ${JSON.stringify(error)}`);
+        body.destroy(this.uploadError);
+      });
+    }
+    this.written += bytes.length;
+    if (!this.body.write(bytes)) this.waiting = once(this.body, "drain");
+  }
+
+  /** Completes the file; undefined when the chunk had no rows (no object is written then). */
+  async finish(): Promise<UploadResult | undefined> {
+    if (this.writer.totalRows === 0) return undefined;
+    this.write(this.writer.finish());
+    this.body?.end();
+    return this.upload;
+  }
+
+  /** Abandons the upload (lib-storage aborts a started multipart upload): no partial object is left. */
+  async abort(reason: Error): Promise<void> {
+    if (this.body === undefined) return;
+    this.body.destroy(reason);
+    await this.upload?.catch(() => undefined);
+  }
+}

@@ -1,0 +1,201 @@
+/**
+ * ExtractChunk: reads the next keyset chunk after the committed cursor (never past the run's ceiling), streams it
+ * into one Parquet file on S3, then commits the new cursor and the file in one conditional watermark write.
+ * A crash before that write leaves the cursor where it was: the retry rewrites the same key with the same rows.
+ */
+import { dataKey } from "#domain/s3-layout.ts";
+import { strategyFor, type Position, type Strategy } from "#domain/cdc/index.ts";
+import type { TimestampOnlyStrategy } from "#domain/cdc/timestamp-only.ts";
+import type { TableSchema } from "#domain/table-schema.ts";
+import { ceilingOf, commitChunk, cursorOf, LeaseLostError, type Watermark } from "#domain/watermark.ts";
+import { streamQuery, type RowSink } from "#adapters/mysql.ts";
+import { ValueRejectedError } from "#parquet/columns.ts";
+import { ChunkFile } from "./chunk-file.ts";
+import { LEASE_SECONDS, loadSchema, watermarkIdentity, type TableContext } from "./sync-context.ts";
+
+export type ChunkRequest = {
+  runId: string;
+  schemaKey: string;
+  /** Stop the run after this many rows (CLI --limit). */
+  limit?: number;
+  /** Epoch ms by which the call must return (the Lambda's deadline less a margin). */
+  deadline?: number;
+};
+
+export type ChunkResult = {
+  done: boolean;
+  cursor: Position;
+  rows: number;
+  files: number;
+  bytes: number;
+  durationMs: number;
+  file: string | undefined;
+};
+
+/** A value that cannot land exactly: names the table, the column and the row's key. */
+export class RowRejectedError extends Error {
+  override readonly name = "RowRejectedError";
+}
+
+const MIB = 1024 * 1024;
+
+type Budget = { rows: number; bytes: number; deadline: number };
+
+/** The row's primary key (or cursor) values, for error messages. */
+function describeRow(schema: TableSchema, row: readonly unknown[]): string {
+  const keys = schema.primaryKey.length > 0 ? schema.primaryKey : [schema.columns[0]?.source ?? ""];
+  return keys
+    .map((key) => {
+      const index = schema.columns.findIndex((c) => c.source === key);
+      return `${key}=${index < 0 ? "?" : String(row[index])}`;
+    })
+    .join(", ");
+}
+
+/**
+ * Reads one chunk into the file. Returns the cursor after the last row taken, and whether the query ended on its
+ * own (fewer rows than asked: nothing else lies before the ceiling).
+ */
+async function readChunk(
+  context: TableContext,
+  strategy: Strategy,
+  schema: TableSchema,
+  file: ChunkFile,
+  cursor: Position,
+  ceiling: Position,
+  budget: Budget,
+): Promise<{ cursor: Position; exhausted: boolean }> {
+  const connection = await context.connect();
+  // custom_sql rows come in the query's column order; the file wants the schema's.
+  let reorder: number[] | undefined;
+  let last = cursor;
+  // timestamp_only: the rows of the newest timestamp, held until the next timestamp shows they are complete.
+  const held: { rows: unknown[][]; timestamp: string | null } = { rows: [], timestamp: null };
+  const overBudget = () => file.bytes >= budget.bytes || Date.now() >= budget.deadline;
+  const take = (row: unknown[]) => {
+    try {
+      file.push(row);
+    } catch (error) {
+      if (!(error instanceof ValueRejectedError)) throw error;
+      throw new RowRejectedError(`${context.table.key}: ${error.message} at ${describeRow(schema, row)}; fix the source row, or exclude the column`, { cause: error });
+    }
+    last = strategy.positionOf(row);
+  };
+  const sink: RowSink = {
+    fields(names) {
+      if (context.table.cdc_strategy !== "custom_sql") return;
+      const lower = names.map((n) => n.toLowerCase());
+      reorder = schema.columns.map((c) => lower.indexOf(c.source.toLowerCase()));
+    },
+    row(raw) {
+      const row = reorder === undefined ? raw : reorder.map((i) => raw[i]);
+      if (!strategy.cutsOnlyBetweenTimestamps) {
+        if (!strategy.singleChunk && file.rows > 0 && overBudget()) return false;
+        take(row);
+        return true;
+      }
+      // timestamp_only: a timestamp's rows are written only once the next timestamp shows they are complete.
+      const timestamp = strategy.positionOf(row).timestamp;
+      if (timestamp !== held.timestamp) {
+        for (const complete of held.rows) take(complete);
+        held.rows = [];
+        if (file.rows > 0 && overBudget()) return false;
+        held.timestamp = timestamp;
+      }
+      held.rows.push(row);
+      return true;
+    },
+    backpressure: () => file.backpressure(),
+  };
+  const limit = budget.rows;
+  let result: { rows: number; stopped: boolean };
+  try {
+    result = await streamQuery(connection, strategy.chunkQuery(cursor, ceiling, limit), sink);
+  } finally {
+    await connection.end().catch(() => undefined);
+  }
+  const exhausted = !result.stopped && (strategy.singleChunk === true || result.rows < limit);
+  if (strategy.cutsOnlyBetweenTimestamps && held.rows.length > 0) {
+    if (exhausted) {
+      for (const complete of held.rows) take(complete);
+    } else if (file.rows === 0 && held.timestamp !== null) {
+      // One timestamp fills the whole chunk: read that timestamp whole, however many rows it has.
+      const group = (strategy as TimestampOnlyStrategy).groupQuery(held.timestamp);
+      const groupConnection = await context.connect();
+      try {
+        await streamQuery(groupConnection, group, { row: (row) => (take(row), true), backpressure: () => file.backpressure() });
+      } finally {
+        await groupConnection.end().catch(() => undefined);
+      }
+    }
+    // Otherwise the last, possibly partial, timestamp is left for the next chunk.
+  }
+  return { cursor: last, exhausted };
+}
+
+export async function extractChunk(context: TableContext, request: ChunkRequest): Promise<ChunkResult> {
+  const started = Date.now();
+  const stored = await context.watermarks.get(context.watermarkKey);
+  const watermark = stored?.watermark;
+  if (watermark?.mysql_state.run_id !== request.runId) {
+    throw new LeaseLostError(
+      `${context.table.key}: run ${request.runId} does not hold the table (watermark run: ${watermark?.mysql_state.run_id ?? "none"}); run Begin first`,
+    );
+  }
+  const cursor = cursorOf(watermark);
+  const result = (done: boolean, next: Position, rows = 0, file?: { key: string; bytes: number }): ChunkResult => ({
+    done,
+    cursor: next,
+    rows,
+    files: file === undefined ? 0 : 1,
+    bytes: file?.bytes ?? 0,
+    durationMs: Date.now() - started,
+    file: file?.key,
+  });
+  if (watermark.mysql_state.status === "success") return result(true, cursor);
+
+  const schema = await loadSchema(context, request.schemaKey);
+  const strategy = strategyFor(context.table, schema);
+  const ceiling = ceilingOf(watermark);
+  const limitLeft = request.limit === undefined ? Infinity : request.limit - watermark.mysql_state.last_session_rows;
+  const commit = (done: boolean, next: Position, rows: number, file: string | undefined, zeroDates: Record<string, number> = {}) =>
+    context.watermarks.update(context.watermarkKey, watermarkIdentity(context), (current: Watermark) =>
+      commitChunk(current, { runId: request.runId, cursor: next, rows, file, zeroDates, done, now: context.now(), leaseSeconds: LEASE_SECONDS }),
+    );
+  if (strategy.reached(cursor, ceiling) || limitLeft <= 0) {
+    await commit(true, cursor, 0, undefined);
+    return result(true, cursor);
+  }
+
+  const { processing } = context.table;
+  const budget: Budget = {
+    rows: Math.min(processing.batch_size, limitLeft),
+    bytes: processing.target_file_mb * MIB,
+    deadline: Math.min(request.deadline ?? Infinity, started + processing.max_chunk_seconds * 1000),
+  };
+  const key = dataKey({
+    isolationPrefix: context.pipeline.s3.isolation_prefix,
+    stagingPrefix: context.pipeline.staging.prefix,
+    partitionStrategy: context.pipeline.s3.partition_strategy,
+    table: context.table.key,
+    runStartedAt: watermark.mysql_state.run_started_at ?? context.now().toISOString(),
+    chunk: watermark.mysql_state.next_chunk,
+  });
+  const file = new ChunkFile(context.s3, context.bucket, key, schema.columns, {
+    compression: context.pipeline.s3.compression,
+    zeroDates: context.table.zero_dates ?? "null",
+  });
+  let read: { cursor: Position; exhausted: boolean };
+  let uploaded: Awaited<ReturnType<ChunkFile["finish"]>>;
+  try {
+    read = await readChunk(context, strategy, schema, file, cursor, ceiling, budget);
+    uploaded = await file.finish();
+  } catch (error) {
+    await file.abort(error instanceof Error ? error : new Error(String(error)));
+    throw error;
+  }
+  const rows = file.rows;
+  const done = read.exhausted || strategy.reached(read.cursor, ceiling) || rows >= limitLeft;
+  await commit(done, read.cursor, rows, uploaded?.key, file.zeroDates());
+  return result(done, read.cursor, rows, uploaded === undefined ? undefined : { key: uploaded.key, bytes: uploaded.bytes });
+}

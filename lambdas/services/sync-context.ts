@@ -1,0 +1,73 @@
+/**
+ * What Begin and ExtractChunk share: the table's resolved config, its I/O ports (a MySQL connection factory, the
+ * S3 store, the clock) and the keys of its watermark and schema objects.
+ */
+import { createHash } from "node:crypto";
+import type { Connection } from "mysql2/promise";
+import type { ResolvedPipeline, ResolvedTable } from "#config/resolve.ts";
+import type { S3Store } from "#adapters/s3.ts";
+import { WatermarkStore } from "#adapters/watermark-store.ts";
+import { schemaKey, watermarkKey } from "#domain/s3-layout.ts";
+import type { TableSchema } from "#domain/table-schema.ts";
+
+/** How long a run holds its table without committing a chunk (renewed at every chunk). */
+export const LEASE_SECONDS = 2 * 3600;
+
+export type SyncPorts = {
+  s3: S3Store;
+  /** The staging bucket (config, or the stack's bucket). */
+  bucket: string;
+  connect(): Promise<Connection>;
+  now(): Date;
+};
+
+export type TableContext = SyncPorts & {
+  pipeline: ResolvedPipeline;
+  table: ResolvedTable;
+  watermarks: WatermarkStore;
+  watermarkKey: string;
+};
+
+export function tableContext(ports: SyncPorts, pipeline: ResolvedPipeline, tableKey: string): TableContext {
+  const table = pipeline.tables.find((t) => t.key === tableKey);
+  if (table === undefined) {
+    const known = pipeline.tables.map((t) => t.key).join(", ");
+    throw new Error(`pipeline ${pipeline.name} has no table ${tableKey}; its tables: ${known}`);
+  }
+  return {
+    ...ports,
+    pipeline,
+    table,
+    watermarks: new WatermarkStore(ports.s3, ports.bucket),
+    watermarkKey: watermarkKey(pipeline.s3.isolation_prefix, pipeline.name, table.key),
+  };
+}
+
+export const watermarkIdentity = (context: TableContext) => ({
+  pipeline: context.pipeline.name,
+  table: context.table.key,
+  strategy: context.table.cdc_strategy,
+});
+
+export function schemaFingerprint(schema: TableSchema): string {
+  return createHash("sha256").update(JSON.stringify(schema)).digest("hex").slice(0, 16);
+}
+
+/** Stores the run's schema once (content-addressed), so its chunks and its load all use the same one. */
+export async function saveSchema(context: TableContext, schema: TableSchema): Promise<string> {
+  const key = schemaKey(context.pipeline.s3.isolation_prefix, context.pipeline.name, context.table.key, schemaFingerprint(schema));
+  if ((await context.s3.head(context.bucket, key)) === undefined) await context.s3.putJson(context.bucket, key, schema);
+  return key;
+}
+
+const schemas = new Map<string, TableSchema>();
+
+/** A run's schema by key; immutable objects, so cached for the container's life. */
+export async function loadSchema(context: TableContext, key: string): Promise<TableSchema> {
+  const cached = schemas.get(key);
+  if (cached !== undefined) return cached;
+  const { value } = await context.s3.getJson(context.bucket, key);
+  const schema = value as TableSchema;
+  schemas.set(key, schema);
+  return schema;
+}

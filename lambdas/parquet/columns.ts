@@ -3,7 +3,17 @@
  * (non-null values only) plus one definition level per row. Memory is one row group's worth, reused.
  */
 import type { TableColumn, ValueKind } from "#domain/table-schema.ts";
-import { bitValue, decimalByteLength, parseDate, parseTimestampMicros, unscaledDecimal, writeBigEndian } from "./values.ts";
+import {
+  bitValue,
+  decimalByteLength,
+  parseDate,
+  parseTimestamp,
+  SAFE_TIMESTAMP_SECONDS,
+  unscaledDecimal,
+  unscaledDecimalNumber,
+  writeBigEndian,
+  type TimestampParts,
+} from "./values.ts";
 
 /** A value that cannot land exactly in its Redshift column: the caller adds the row's key. */
 export class ValueRejectedError extends Error {
@@ -63,22 +73,45 @@ abstract class ColumnBuffer {
   }
 }
 
+// Parquet is little-endian; typed arrays use the platform's order (little-endian on x86-64 and arm64 Lambdas).
+if (new Uint8Array(new Uint16Array([1]).buffer)[0] !== 1) throw new Error("the Parquet writer needs a little-endian platform");
+
+/** Typed views over one column's values: writes go straight into memory, without Buffer's checked writers. */
+export type FixedViews = { bytes: Buffer; i32: Int32Array; i64: BigInt64Array; f32: Float32Array; f64: Float64Array };
+
+const TWO_32 = 4_294_967_296;
+
+/** Stores a safe integer at 64-bit slot `index` without BigInt (two's complement halves). */
+export function setInt64(views: FixedViews, index: number, value: number): void {
+  const high = Math.floor(value / TWO_32);
+  views.i32[2 * index] = (value - high * TWO_32) | 0;
+  views.i32[2 * index + 1] = high | 0;
+}
+
 /** Fixed-width values in one preallocated buffer of capacity × width bytes. */
 class FixedBuffer extends ColumnBuffer {
-  private readonly data: Buffer;
+  private readonly views: FixedViews;
   private count = 0;
   private readonly width: number;
-  private readonly write: (data: Buffer, offset: number, value: unknown) => boolean;
+  private readonly write: (views: FixedViews, index: number, value: unknown) => boolean;
 
-  constructor(column: TableColumn, capacity: number, width: number, write: (data: Buffer, offset: number, value: unknown) => boolean) {
+  constructor(column: TableColumn, capacity: number, width: number, write: (views: FixedViews, index: number, value: unknown) => boolean) {
     super(column, capacity);
     this.width = width;
     this.write = write;
-    this.data = Buffer.alloc(capacity * width);
+    // Whole 8-byte words, so every view fits the same memory.
+    const memory = new ArrayBuffer(Math.ceil((capacity * width) / 8) * 8);
+    this.views = {
+      bytes: Buffer.from(memory),
+      i32: new Int32Array(memory),
+      i64: new BigInt64Array(memory),
+      f32: new Float32Array(memory),
+      f64: new Float64Array(memory),
+    };
   }
 
   protected pushValue(value: unknown): boolean {
-    if (!this.write(this.data, this.count * this.width, value)) return false;
+    if (!this.write(this.views, this.count, value)) return false;
     this.count++;
     return true;
   }
@@ -88,7 +121,7 @@ class FixedBuffer extends ColumnBuffer {
   }
 
   protected values(): Buffer {
-    return this.data.subarray(0, this.count * this.width);
+    return this.views.bytes.subarray(0, this.count * this.width);
   }
 
   protected resetValues(): void {
@@ -183,6 +216,15 @@ class ByteArrayBuffer extends ColumnBuffer {
 const toBigInt = (value: unknown): bigint =>
   typeof value === "bigint" ? value : value instanceof Uint8Array ? bitValue(value) : BigInt(value as number | string);
 
+/** An integer value (number, decimal text, BigInt or BIT bytes) into 64-bit slot `index`. */
+function writeInteger(views: FixedViews, index: number, value: unknown): true {
+  if (typeof value === "number") setInt64(views, index, value);
+  // mysql2 returns every BIGINT as text: most are short enough to be exact as numbers.
+  else if (typeof value === "string" && value.length <= 15) setInt64(views, index, Number(value));
+  else views.i64[index] = toBigInt(value);
+  return true;
+}
+
 /** The Parquet physical storage of a DECIMAL of this precision (as pyarrow/Spark choose it). */
 export function decimalStorage(precision: number): { physical: "INT32" | "INT64" | "FIXED_LEN_BYTE_ARRAY"; width: number } {
   if (precision <= 9) return { physical: "INT32", width: 4 };
@@ -204,44 +246,53 @@ export function createColumnBuffer(column: TableColumn, capacity: number, zeroDa
   };
   switch (value.kind) {
     case "int32":
-      return new FixedBuffer(column, capacity, 4, (data, offset, v) => (data.writeInt32LE(Number(v), offset), true));
+      return new FixedBuffer(column, capacity, 4, (views, index, v) => ((views.i32[index] = Number(v)), true));
     case "int64":
-      return new FixedBuffer(column, capacity, 8, (data, offset, v) => (data.writeBigInt64LE(toBigInt(v), offset), true));
+      return new FixedBuffer(column, capacity, 8, writeInteger);
     case "float":
-      return new FixedBuffer(column, capacity, 4, (data, offset, v) => (data.writeFloatLE(Number(v), offset), true));
+      return new FixedBuffer(column, capacity, 4, (views, index, v) => ((views.f32[index] = Number(v)), true));
     case "double":
-      return new FixedBuffer(column, capacity, 8, (data, offset, v) => (data.writeDoubleLE(Number(v), offset), true));
+      return new FixedBuffer(column, capacity, 8, (views, index, v) => ((views.f64[index] = Number(v)), true));
     case "boolean":
       return new BooleanBuffer(column, capacity);
     case "date": {
-      const buffer: FixedBuffer = new FixedBuffer(column, capacity, 4, (data, offset, v) => {
+      const buffer: FixedBuffer = new FixedBuffer(column, capacity, 4, (views, index, v) => {
         const days = parseDate(String(v));
         if (days === undefined) return zero(buffer, v);
-        data.writeInt32LE(days, offset);
+        views.i32[index] = days;
         return true;
       });
       return buffer;
     }
     case "timestamp": {
-      const buffer: FixedBuffer = new FixedBuffer(column, capacity, 8, (data, offset, v) => {
-        const micros = parseTimestampMicros(String(v));
-        if (micros === undefined) return zero(buffer, v);
-        data.writeBigInt64LE(micros, offset);
+      const parts: TimestampParts = { seconds: 0, micros: 0 };
+      const buffer: FixedBuffer = new FixedBuffer(column, capacity, 8, (views, index, v) => {
+        if (!parseTimestamp(String(v), parts)) return zero(buffer, v);
+        if (Math.abs(parts.seconds) < SAFE_TIMESTAMP_SECONDS) setInt64(views, index, parts.seconds * 1_000_000 + parts.micros);
+        else views.i64[index] = BigInt(parts.seconds) * 1_000_000n + BigInt(parts.micros);
         return true;
       });
       return buffer;
     }
     case "decimal": {
       const { physical, width } = decimalStorage(value.precision);
-      const unscaled = (v: unknown) =>
-        value.scale === 0 && (typeof v !== "string" || !v.includes(".")) ? toBigInt(v) : unscaledDecimal(String(v), value.scale);
+      const scale = value.scale;
+      const unscaled = (v: unknown) => (scale === 0 && (typeof v !== "string" || !v.includes(".")) ? toBigInt(v) : unscaledDecimal(String(v), scale));
       if (physical === "INT32") {
-        return new FixedBuffer(column, capacity, 4, (data, offset, v) => (data.writeInt32LE(Number(unscaled(v)), offset), true));
+        return new FixedBuffer(column, capacity, 4, (views, index, v) => {
+          views.i32[index] = unscaledDecimalNumber(String(v), scale) ?? Number(unscaled(v));
+          return true;
+        });
       }
       if (physical === "INT64") {
-        return new FixedBuffer(column, capacity, 8, (data, offset, v) => (data.writeBigInt64LE(unscaled(v), offset), true));
+        return new FixedBuffer(column, capacity, 8, (views, index, v) => {
+          const exact = typeof v === "string" ? unscaledDecimalNumber(v, scale) : undefined;
+          if (exact === undefined) views.i64[index] = unscaled(v);
+          else setInt64(views, index, exact);
+          return true;
+        });
       }
-      return new FixedBuffer(column, capacity, width, (data, offset, v) => (writeBigEndian(data, offset, width, unscaled(v)), true));
+      return new FixedBuffer(column, capacity, width, (views, index, v) => (writeBigEndian(views.bytes, index * width, width, unscaled(v)), true));
     }
     case "string":
     case "binary":

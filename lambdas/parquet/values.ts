@@ -28,18 +28,55 @@ export function parseDate(text: string): number | undefined {
   return daysFromCivil(year, month, day);
 }
 
-/** "YYYY-MM-DD HH:MM:SS[.ffffff]" → µs since the epoch, or undefined for a zero date. */
-export function parseTimestampMicros(text: string): bigint | undefined {
+/** A timestamp split in whole seconds and µs, so the common case needs no BigInt. */
+export type TimestampParts = { seconds: number; micros: number };
+
+/** "YYYY-MM-DD HH:MM:SS[.ffffff]" → seconds and µs since the epoch into `out`; false for a zero date. */
+export function parseTimestamp(text: string, out: TimestampParts): boolean {
   const days = parseDate(text);
-  if (days === undefined) return undefined;
-  const seconds = days * 86_400 + int2(text, 11) * 3600 + int2(text, 14) * 60 + int2(text, 17);
+  if (days === undefined) return false;
+  out.seconds = days * 86_400 + int2(text, 11) * 3600 + int2(text, 14) * 60 + int2(text, 17);
+  // MySQL prints exactly fsp fraction digits after the point; scale them to six.
   let micros = 0;
-  if (text.length > 20) {
-    // MySQL prints exactly fsp fraction digits; scale them to six.
-    const fraction = text.slice(20);
-    micros = Number(fraction) * 10 ** (6 - fraction.length);
+  let scale = 100_000;
+  for (let i = 20; i < text.length && i < 26; i++) {
+    micros += digit(text, i) * scale;
+    scale /= 10;
   }
-  return BigInt(seconds) * MICROS_PER_SECOND + BigInt(micros);
+  out.micros = micros;
+  return true;
+}
+
+/** µs since the epoch, exactly, or undefined for a zero date. */
+export function parseTimestampMicros(text: string): bigint | undefined {
+  const parts = { seconds: 0, micros: 0 };
+  return parseTimestamp(text, parts) ? BigInt(parts.seconds) * MICROS_PER_SECOND + BigInt(parts.micros) : undefined;
+}
+
+/** |seconds| below this keeps seconds × 10⁶ + µs under 2^53 (years 1685–2255): exact as a double. */
+export const SAFE_TIMESTAMP_SECONDS = 9_007_199_254;
+
+/** Decimal text → its unscaled integer as a number when that is exact (≤ 15 digits), else undefined. */
+export function unscaledDecimalNumber(text: string, scale: number): number | undefined {
+  const negative = text.charCodeAt(0) === 45; // "-"
+  let value = 0;
+  let digits = 0;
+  let fraction = -1;
+  for (let i = negative ? 1 : 0; i < text.length; i++) {
+    const code = text.charCodeAt(i);
+    if (code === 46) {
+      // "."
+      fraction = 0;
+      continue;
+    }
+    value = value * 10 + (code - 48);
+    digits++;
+    if (fraction >= 0) fraction++;
+  }
+  const fractionDigits = Math.max(fraction, 0);
+  if (fractionDigits > scale || digits + scale - fractionDigits > 15) return undefined;
+  const unscaled = value * 10 ** (scale - fractionDigits);
+  return negative ? -unscaled : unscaled;
 }
 
 /** The unscaled integer of a DECIMAL's text at the column's scale ("-12.3400" at scale 4 → -123400). */

@@ -38,6 +38,8 @@ export class RowRejectedError extends Error {
 }
 
 const MIB = 1024 * 1024;
+/** Most rows between two budget checks (and so the most a chunk runs past its deadline). */
+const BUDGET_CHECK_ROWS = 64;
 
 type Budget = { rows: number; bytes: number; deadline: number };
 
@@ -71,7 +73,17 @@ async function readChunk(
   let last = cursor;
   // timestamp_only: the rows of the newest timestamp, held until the next timestamp shows they are complete.
   const held: { rows: unknown[][]; timestamp: string | null } = { rows: [], timestamp: null };
-  const overBudget = () => file.bytes >= budget.bytes || Date.now() >= budget.deadline;
+  // Summing the column buffers for every row would cost more than the rows: the next check comes after half the
+  // rows that would fill the remaining budget at the average row size so far (at most BUDGET_CHECK_ROWS).
+  let rowsToCheck = 1;
+  const overBudget = () => {
+    if (--rowsToCheck > 0) return false;
+    const bytes = file.bytes;
+    if (bytes >= budget.bytes || Date.now() >= budget.deadline) return true;
+    const rowBytes = bytes / Math.max(file.rows, 1);
+    rowsToCheck = Math.max(1, Math.min(BUDGET_CHECK_ROWS, Math.floor((budget.bytes - bytes) / rowBytes / 2)));
+    return false;
+  };
   const take = (row: unknown[]) => {
     try {
       file.push(row);

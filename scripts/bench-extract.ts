@@ -18,6 +18,7 @@ import { s3ClientConfig, S3Store } from "#adapters/s3.ts";
 import { parseConnections, parsePipeline } from "#config/loader.ts";
 import { resolvePipeline, type ResolvedPipeline } from "#config/resolve.ts";
 import { DEFAULT_MYSQL_URL } from "#local/demo/seed.ts";
+import { LAMBDA_NODE_OPTIONS } from "#shared/runtime.ts";
 import { begin } from "#services/begin.ts";
 import { releaseRun } from "#services/end-run.ts";
 import { extractChunk } from "#services/extract-chunk.ts";
@@ -139,7 +140,10 @@ async function extract(endpoint: string): Promise<PhaseResult> {
 /** Runs one phase in a fresh process (own peak RSS) and returns its result. */
 function runPhase(phase: string, extra: string[] = []): Promise<PhaseResult> {
   return new Promise((resolve, reject) => {
-    const child = fork(import.meta.filename, ["--phase", phase, "--rows", String(ROWS), "--batch", String(BATCH), ...extra], { stdio: ["inherit", "inherit", "inherit", "ipc"] });
+    const child = fork(import.meta.filename, ["--phase", phase, "--rows", String(ROWS), "--batch", String(BATCH), ...extra], {
+      stdio: ["inherit", "inherit", "inherit", "ipc"],
+      execArgv: [...process.execArgv, ...LAMBDA_NODE_OPTIONS],
+    });
     child.once("message", (message) => {
       resolve(message as PhaseResult);
     });
@@ -152,7 +156,9 @@ function runPhase(phase: string, extra: string[] = []): Promise<PhaseResult> {
 async function main(): Promise<void> {
   if (values.phase !== undefined) {
     const result = values.phase === "raw" ? await rawRead() : await extract(values.endpoint ?? "");
-    process.send?.(result);
+    // Forked by the parent: report over IPC; run by hand (e.g. under --cpu-prof): print.
+    if (process.send === undefined) console.log(JSON.stringify(result));
+    else process.send(result);
     return;
   }
   await seed();
@@ -174,7 +180,7 @@ async function main(): Promise<void> {
       JSON.stringify(
         {
           date: new Date().toISOString(),
-          machine: `${os.cpus().length} cores, ${Math.round(os.totalmem() / 2 ** 30)} GiB, node ${process.version}, ${mysqlVersion}`,
+          machine: `${os.cpus().length} cores, ${Math.round(os.totalmem() / 2 ** 30)} GiB, node ${process.version} ${LAMBDA_NODE_OPTIONS.join(" ")}, ${mysqlVersion}`,
           rows: ROWS,
           batch_size: BATCH,
           raw_read_rows_per_s: Math.round(rawRate),

@@ -1,6 +1,6 @@
 /**
  * The one module that talks to MySQL/MariaDB (mysql2). Sessions read exact values: UTC, DATETIME/DATE/TIME as
- * text, DECIMAL and BIGINT as strings, JSON as text; rows stream as arrays with backpressure.
+ * text, DECIMAL and BIGINT as strings, JSON as text; streamed rows come as arrays of raw bytes, with backpressure.
  */
 import type { Connection as CallbackConnection } from "mysql2";
 import mysql, { type Connection, type FieldPacket, type RowDataPacket } from "mysql2/promise";
@@ -109,7 +109,9 @@ export function streamQuery(connection: Connection, query: SqlQuery, sink: RowSi
   return new Promise((resolve, reject) => {
     let rows = 0;
     let stopped = false;
-    const stream = raw.query({ sql: query.sql, values: query.params, rowsAsArray: true });
+    // typeCast off: values arrive as the bytes MySQL sent (its exact text, or raw bytes for BIT/BLOB), which the
+    // Parquet writer parses or copies directly — no JS string is made of them only to be encoded again.
+    const stream = raw.query({ sql: query.sql, values: query.params, rowsAsArray: true, typeCast: false });
     stream.on("fields", (fields: FieldPacket[]) => sink.fields?.(fields.map((f) => f.name)));
     const stop = (error?: unknown) => {
       stopped = true;

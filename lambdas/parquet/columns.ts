@@ -4,8 +4,10 @@
  */
 import type { TableColumn, ValueKind } from "#domain/table-schema.ts";
 import {
+  asciiBytes,
   bitValue,
   decimalByteLength,
+  latin1,
   parseDate,
   parseTimestamp,
   SAFE_TIMESTAMP_SECONDS,
@@ -133,14 +135,18 @@ class FixedBuffer extends ColumnBuffer {
 class BooleanBuffer extends ColumnBuffer {
   private readonly bits: Buffer;
   private count = 0;
+  /** BIT(1) comes as a byte; TINYINT(1) (type_overrides: BOOLEAN) as the text "0" or "1". */
+  private readonly fromBit: boolean;
 
-  constructor(column: TableColumn, capacity: number) {
+  constructor(column: TableColumn, capacity: number, fromBit: boolean) {
     super(column, capacity);
     this.bits = Buffer.alloc(Math.ceil(capacity / 8));
+    this.fromBit = fromBit;
   }
 
   protected pushValue(value: unknown): boolean {
-    const truthy = Buffer.isBuffer(value) ? value.some((b) => b !== 0) : Number(value) !== 0;
+    const truthy =
+      typeof value === "number" ? value !== 0 : this.fromBit ? asciiBytes(value).some((b) => b !== 0) : unscaledDecimalNumber(asciiBytes(value), 0) !== 0;
     const byte = this.count >> 3;
     if (this.count % 8 === 0) this.bits[byte] = 0;
     if (truthy) this.bits[byte] = (this.bits[byte] ?? 0) | (1 << (this.count & 7));
@@ -213,17 +219,24 @@ class ByteArrayBuffer extends ColumnBuffer {
   }
 }
 
-const toBigInt = (value: unknown): bigint =>
-  typeof value === "bigint" ? value : value instanceof Uint8Array ? bitValue(value) : BigInt(value as number | string);
-
-/** An integer value (number, decimal text, BigInt or BIT bytes) into 64-bit slot `index`. */
-function writeInteger(views: FixedViews, index: number, value: unknown): true {
-  if (typeof value === "number") setInt64(views, index, value);
-  // mysql2 returns every BIGINT as text: most are short enough to be exact as numbers.
-  else if (typeof value === "string" && value.length <= 15) setInt64(views, index, Number(value));
-  else views.i64[index] = toBigInt(value);
+/** An integer (MySQL's text, or BIT's big-endian bytes) into 64-bit slot `index`, without BigInt when exact. */
+function writeInteger(views: FixedViews, index: number, value: unknown, bits: boolean): true {
+  if (typeof value === "number") {
+    setInt64(views, index, value);
+    return true;
+  }
+  const bytes = asciiBytes(value);
+  if (bits) {
+    views.i64[index] = bitValue(bytes);
+    return true;
+  }
+  const exact = unscaledDecimalNumber(bytes, 0);
+  if (exact === undefined) views.i64[index] = BigInt(latin1(bytes));
+  else setInt64(views, index, exact);
   return true;
 }
+
+const toNumber = (value: unknown): number => (typeof value === "number" ? value : Number(latin1(asciiBytes(value))));
 
 /** The Parquet physical storage of a DECIMAL of this precision (as pyarrow/Spark choose it). */
 export function decimalStorage(precision: number): { physical: "INT32" | "INT64" | "FIXED_LEN_BYTE_ARRAY"; width: number } {
@@ -244,20 +257,25 @@ export function createColumnBuffer(column: TableColumn, capacity: number, zeroDa
     buffer.zeroDates++;
     return false;
   };
+  // BIT values come as big-endian bytes; every other value as MySQL's text.
+  const bits = column.sourceType.startsWith("bit");
   switch (value.kind) {
     case "int32":
-      return new FixedBuffer(column, capacity, 4, (views, index, v) => ((views.i32[index] = Number(v)), true));
+      return new FixedBuffer(column, capacity, 4, (views, index, v) => {
+        views.i32[index] = typeof v === "number" ? v : (unscaledDecimalNumber(asciiBytes(v), 0) ?? Number.NaN);
+        return true;
+      });
     case "int64":
-      return new FixedBuffer(column, capacity, 8, writeInteger);
+      return new FixedBuffer(column, capacity, 8, (views, index, v) => writeInteger(views, index, v, bits));
     case "float":
-      return new FixedBuffer(column, capacity, 4, (views, index, v) => ((views.f32[index] = Number(v)), true));
+      return new FixedBuffer(column, capacity, 4, (views, index, v) => ((views.f32[index] = toNumber(v)), true));
     case "double":
-      return new FixedBuffer(column, capacity, 8, (views, index, v) => ((views.f64[index] = Number(v)), true));
+      return new FixedBuffer(column, capacity, 8, (views, index, v) => ((views.f64[index] = toNumber(v)), true));
     case "boolean":
-      return new BooleanBuffer(column, capacity);
+      return new BooleanBuffer(column, capacity, bits);
     case "date": {
       const buffer: FixedBuffer = new FixedBuffer(column, capacity, 4, (views, index, v) => {
-        const days = parseDate(String(v));
+        const days = parseDate(asciiBytes(v));
         if (days === undefined) return zero(buffer, v);
         views.i32[index] = days;
         return true;
@@ -267,7 +285,7 @@ export function createColumnBuffer(column: TableColumn, capacity: number, zeroDa
     case "timestamp": {
       const parts: TimestampParts = { seconds: 0, micros: 0 };
       const buffer: FixedBuffer = new FixedBuffer(column, capacity, 8, (views, index, v) => {
-        if (!parseTimestamp(String(v), parts)) return zero(buffer, v);
+        if (!parseTimestamp(asciiBytes(v), parts)) return zero(buffer, v);
         if (Math.abs(parts.seconds) < SAFE_TIMESTAMP_SECONDS) setInt64(views, index, parts.seconds * 1_000_000 + parts.micros);
         else views.i64[index] = BigInt(parts.seconds) * 1_000_000n + BigInt(parts.micros);
         return true;
@@ -277,22 +295,30 @@ export function createColumnBuffer(column: TableColumn, capacity: number, zeroDa
     case "decimal": {
       const { physical, width } = decimalStorage(value.precision);
       const scale = value.scale;
-      const unscaled = (v: unknown) => (scale === 0 && (typeof v !== "string" || !v.includes(".")) ? toBigInt(v) : unscaledDecimal(String(v), scale));
+      const unscaled = (bytes: Uint8Array): bigint => (bits ? bitValue(bytes) : unscaledDecimal(bytes, scale));
+      const exactNumber = (bytes: Uint8Array) => (bits ? undefined : unscaledDecimalNumber(bytes, scale));
       if (physical === "INT32") {
         return new FixedBuffer(column, capacity, 4, (views, index, v) => {
-          views.i32[index] = unscaledDecimalNumber(String(v), scale) ?? Number(unscaled(v));
+          const bytes = asciiBytes(v);
+          views.i32[index] = exactNumber(bytes) ?? Number(unscaled(bytes));
           return true;
         });
       }
       if (physical === "INT64") {
         return new FixedBuffer(column, capacity, 8, (views, index, v) => {
-          const exact = typeof v === "string" ? unscaledDecimalNumber(v, scale) : undefined;
-          if (exact === undefined) views.i64[index] = unscaled(v);
+          const bytes = asciiBytes(v);
+          const exact = exactNumber(bytes);
+          if (exact === undefined) views.i64[index] = unscaled(bytes);
           else setInt64(views, index, exact);
           return true;
         });
       }
-      return new FixedBuffer(column, capacity, width, (views, index, v) => (writeBigEndian(views.bytes, index * width, width, unscaled(v)), true));
+      return new FixedBuffer(column, capacity, width, (views, index, v) => {
+        const bytes = asciiBytes(v);
+        const exact = exactNumber(bytes);
+        writeBigEndian(views.bytes, index * width, width, exact === undefined ? unscaled(bytes) : BigInt(exact));
+        return true;
+      });
     }
     case "string":
     case "binary":

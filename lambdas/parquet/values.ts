@@ -1,9 +1,23 @@
 /**
- * Pure conversions of MySQL's exact text forms (mysql2 with dateStrings/bigNumberStrings) into Parquet's physical
- * values — no JS Date, no float for DECIMAL or BIGINT.
+ * Pure conversions of MySQL's exact text forms into Parquet's physical values — no JS Date, no float for DECIMAL
+ * or BIGINT. They read the bytes MySQL sent (the extractor streams with mysql2's typeCast off, so no value is
+ * decoded into a JS string only to be encoded again); `asciiBytes` adapts other inputs.
  */
 
 const MICROS_PER_SECOND = 1_000_000n;
+const MINUS = 45;
+const POINT = 46;
+const ZERO = 48;
+
+/** A value's text as bytes: MySQL's raw bytes as they are, anything else through its text form. */
+export function asciiBytes(value: unknown): Uint8Array {
+  if (value instanceof Uint8Array) return value;
+  if (typeof value === "string") return Buffer.from(value, "utf8");
+  if (typeof value === "number" || typeof value === "bigint") return Buffer.from(value.toString(), "latin1");
+  throw new TypeError(`expected MySQL text, got ${typeof value}`);
+}
+
+export const latin1 = (bytes: Uint8Array): string => Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString("latin1");
 
 /** Days from 1970-01-01 to y-m-d in the proleptic Gregorian calendar (H. Hinnant's days_from_civil). */
 export function daysFromCivil(year: number, month: number, day: number): number {
@@ -15,12 +29,11 @@ export function daysFromCivil(year: number, month: number, day: number): number 
   return era * 146_097 + doe - 719_468;
 }
 
-const digit = (text: string, at: number) => text.charCodeAt(at) - 48;
-const int2 = (text: string, at: number) => digit(text, at) * 10 + digit(text, at + 1);
-const int4 = (text: string, at: number) => int2(text, at) * 100 + int2(text, at + 2);
+const int2 = (b: Uint8Array, at: number) => ((b[at] ?? ZERO) - ZERO) * 10 + ((b[at + 1] ?? ZERO) - ZERO);
+const int4 = (b: Uint8Array, at: number) => int2(b, at) * 100 + int2(b, at + 2);
 
 /** "YYYY-MM-DD…" → days since the epoch, or undefined for a zero date (year, month or day 0). */
-export function parseDate(text: string): number | undefined {
+export function parseDate(text: Uint8Array): number | undefined {
   const year = int4(text, 0);
   const month = int2(text, 5);
   const day = int2(text, 8);
@@ -32,7 +45,7 @@ export function parseDate(text: string): number | undefined {
 export type TimestampParts = { seconds: number; micros: number };
 
 /** "YYYY-MM-DD HH:MM:SS[.ffffff]" → seconds and µs since the epoch into `out`; false for a zero date. */
-export function parseTimestamp(text: string, out: TimestampParts): boolean {
+export function parseTimestamp(text: Uint8Array, out: TimestampParts): boolean {
   const days = parseDate(text);
   if (days === undefined) return false;
   out.seconds = days * 86_400 + int2(text, 11) * 3600 + int2(text, 14) * 60 + int2(text, 17);
@@ -40,7 +53,7 @@ export function parseTimestamp(text: string, out: TimestampParts): boolean {
   let micros = 0;
   let scale = 100_000;
   for (let i = 20; i < text.length && i < 26; i++) {
-    micros += digit(text, i) * scale;
+    micros += ((text[i] ?? ZERO) - ZERO) * scale;
     scale /= 10;
   }
   out.micros = micros;
@@ -50,26 +63,28 @@ export function parseTimestamp(text: string, out: TimestampParts): boolean {
 /** µs since the epoch, exactly, or undefined for a zero date. */
 export function parseTimestampMicros(text: string): bigint | undefined {
   const parts = { seconds: 0, micros: 0 };
-  return parseTimestamp(text, parts) ? BigInt(parts.seconds) * MICROS_PER_SECOND + BigInt(parts.micros) : undefined;
+  return parseTimestamp(asciiBytes(text), parts) ? BigInt(parts.seconds) * MICROS_PER_SECOND + BigInt(parts.micros) : undefined;
 }
 
 /** |seconds| below this keeps seconds × 10⁶ + µs under 2^53 (years 1685–2255): exact as a double. */
 export const SAFE_TIMESTAMP_SECONDS = 9_007_199_254;
 
-/** Decimal text → its unscaled integer as a number when that is exact (≤ 15 digits), else undefined. */
-export function unscaledDecimalNumber(text: string, scale: number): number | undefined {
-  const negative = text.charCodeAt(0) === 45; // "-"
+/**
+ * Decimal (or integer) text → its unscaled integer at `scale`, as a number when that is exact (at most 15
+ * digits), else undefined (the caller takes the BigInt path).
+ */
+export function unscaledDecimalNumber(text: Uint8Array, scale: number): number | undefined {
+  const negative = text[0] === MINUS;
   let value = 0;
   let digits = 0;
   let fraction = -1;
   for (let i = negative ? 1 : 0; i < text.length; i++) {
-    const code = text.charCodeAt(i);
-    if (code === 46) {
-      // "."
+    const code = text[i] ?? ZERO;
+    if (code === POINT) {
       fraction = 0;
       continue;
     }
-    value = value * 10 + (code - 48);
+    value = value * 10 + (code - ZERO);
     digits++;
     if (fraction >= 0) fraction++;
   }
@@ -80,13 +95,13 @@ export function unscaledDecimalNumber(text: string, scale: number): number | und
 }
 
 /** The unscaled integer of a DECIMAL's text at the column's scale ("-12.3400" at scale 4 → -123400). */
-export function unscaledDecimal(text: string, scale: number): bigint {
+export function unscaledDecimal(bytes: Uint8Array, scale: number): bigint {
+  const text = latin1(bytes);
   const point = text.indexOf(".");
   if (point < 0) return BigInt(text) * 10n ** BigInt(scale);
   const fraction = text.length - point - 1;
   const digits = text.slice(0, point) + text.slice(point + 1);
-  if (fraction === scale) return BigInt(digits);
-  if (fraction < scale) return BigInt(digits) * 10n ** BigInt(scale - fraction);
+  if (fraction <= scale) return BigInt(digits) * 10n ** BigInt(scale - fraction);
   throw new RangeError(`${text} has more than ${scale} fraction digits`);
 }
 
@@ -106,7 +121,7 @@ export function writeBigEndian(target: Buffer, offset: number, length: number, v
   }
 }
 
-/** A BIT(n) value as mysql2 returns it (big-endian bytes) → its unsigned integer. */
+/** A BIT(n) value as MySQL sends it (big-endian bytes) → its unsigned integer. */
 export function bitValue(bytes: Uint8Array): bigint {
   let v = 0n;
   for (const b of bytes) v = (v << 8n) | BigInt(b);

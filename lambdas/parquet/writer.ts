@@ -137,7 +137,7 @@ export type ParquetWriterOptions = {
 export const DEFAULT_WRITER_OPTIONS: ParquetWriterOptions = {
   compression: "snappy",
   rowGroupRows: 65_536,
-  rowGroupBytes: 32 * 1024 * 1024,
+  rowGroupBytes: 16 * 1024 * 1024,
   zeroDates: "null",
 };
 

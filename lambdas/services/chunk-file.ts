@@ -55,7 +55,7 @@ export class ChunkFile {
   private write(bytes: Buffer): void {
     if (this.uploadError !== undefined) throw this.uploadError;
     if (this.body === undefined) {
-      const body = new PassThrough({ highWaterMark: 8 * 1024 * 1024 });
+      const body = new PassThrough({ highWaterMark: 1024 * 1024 });
       this.body = body;
       this.upload = this.s3.uploadStream(this.bucket, this.key, body, "application/vnd.apache.parquet");
       this.upload.catch((error: unknown) => {

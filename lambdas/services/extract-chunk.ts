@@ -70,7 +70,7 @@ async function readChunk(
   const connection = await context.connect();
   // custom_sql rows come in the query's column order; the file wants the schema's.
   let reorder: number[] | undefined;
-  let last = cursor;
+  let lastRow: unknown[] | undefined;
   // timestamp_only: the rows of the newest timestamp, held until the next timestamp shows they are complete.
   const held: { rows: unknown[][]; timestamp: string | null } = { rows: [], timestamp: null };
   // Summing the column buffers for every row would cost more than the rows: the next check comes after half the
@@ -91,7 +91,7 @@ async function readChunk(
       if (!(error instanceof ValueRejectedError)) throw error;
       throw new RowRejectedError(`${context.table.key}: ${error.message} at ${describeRow(schema, row)}; fix the source row, or exclude the column`, { cause: error });
     }
-    last = strategy.positionOf(row);
+    lastRow = row;
   };
   const sink: RowSink = {
     fields(names) {
@@ -142,7 +142,7 @@ async function readChunk(
     }
     // Otherwise the last, possibly partial, timestamp is left for the next chunk.
   }
-  return { cursor: last, exhausted };
+  return { cursor: lastRow === undefined ? cursor : strategy.positionOf(lastRow), exhausted };
 }
 
 export async function extractChunk(context: TableContext, request: ChunkRequest): Promise<ChunkResult> {

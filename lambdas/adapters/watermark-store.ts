@@ -35,7 +35,7 @@ export class WatermarkStore {
     const parsed = WatermarkSchema.safeParse(stored.value);
     if (!parsed.success) {
       const problems = parsed.error.issues.map((i) => `${i.path.join(".") || "(root)"}: ${i.message}`).join("; ");
-      throw new Error(`s3://${this.bucket}/${key} is not a valid v2 watermark (${problems}); fix or reset it with mrsync watermark reset`);
+      throw new Error(`s3://${this.bucket}/${key} is not a valid v2 watermark (${problems}); fix it by hand, or delete it to sync the table from the start`);
     }
     return { watermark: parsed.data, etag: stored.etag };
   }

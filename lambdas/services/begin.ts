@@ -5,7 +5,7 @@
 import type { Connection } from "mysql2/promise";
 import { discoverTable, queryRow, resultColumns } from "#adapters/mysql.ts";
 import { START, strategyFor, type Position } from "#domain/cdc/index.ts";
-import { textOf } from "#domain/cdc/types.ts";
+import { quotedTable, quoteIdentifier, textOf } from "#domain/cdc/types.ts";
 import { buildTableSchema, TableSchemaError, type TableSchema } from "#domain/table-schema.ts";
 import { beginRun, ceilingOf, cursorOf } from "#domain/watermark.ts";
 import { LEASE_SECONDS, saveSchema, watermarkIdentity, type TableContext } from "./sync-context.ts";
@@ -38,12 +38,34 @@ async function tableSchema(context: TableContext, connection: Connection): Promi
   return { ...schema, columns: schema.columns.filter((c) => returned.has(c.source.toLowerCase())) };
 }
 
+/** A row whose cursor column is NULL is never inside a keyset window: refuse to sync around it silently. */
+export class NullCursorError extends Error {
+  override readonly name = "NullCursorError";
+}
+
+async function checkCursorColumns(context: TableContext, connection: Connection, nullable: readonly string[]): Promise<void> {
+  const { table } = context;
+  if (table.cdc_strategy === "full_sync") return;
+  const cursorColumns = [table.cdc_timestamp_column, table.cdc_id_column].filter((c): c is string => c !== undefined);
+  for (const column of cursorColumns.filter((c) => nullable.includes(c.toLowerCase()))) {
+    const row = await queryRow(connection, { sql: `SELECT COUNT(*) FROM ${quotedTable(table)} WHERE ${quoteIdentifier(column)} IS NULL`, params: [] });
+    const count = Number(textOf(row?.[0]) ?? "0");
+    if (count > 0) {
+      throw new NullCursorError(
+        `${table.key}: ${count} row(s) have NULL in cursor column ${column}; ${table.cdc_strategy} would never sync them. ` +
+          `Make ${column} NOT NULL (or backfill it), or use custom_sql with COALESCE(${column}, …) as the cursor, or full_sync`,
+      );
+    }
+  }
+}
+
 export async function begin(context: TableContext, runId: string): Promise<BeginResult> {
   const connection = await context.connect();
   let schema: TableSchema;
   let ceiling: Position;
   try {
     schema = await tableSchema(context, connection);
+    await checkCursorColumns(context, connection, schema.columns.filter((c) => c.nullable).map((c) => c.source.toLowerCase()));
     const row = await queryRow(connection, strategyFor(context.table, schema).ceilingQuery());
     ceiling = { timestamp: textOf(row?.[0]), id: textOf(row?.[1]) };
   } finally {

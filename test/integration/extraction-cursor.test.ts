@@ -76,6 +76,12 @@ describe("id gaps", () => {
     expect(chunkQueries).toHaveLength(6);
     expect(chunkQueries.every((q) => q.rows > 0), "no empty-range query").toBe(true);
     expect(outcome.chunks.map((c) => c.rows)).toEqual([10_000, 10_000, 10_000, 10_000, 10_000, 1_001]);
+
+    // INFORMATION_SCHEMA is read once (columns, primary key), not per chunk, and not again within the hour.
+    const discovery = () => queries.filter((q) => q.sql.includes("information_schema")).length;
+    expect(discovery()).toBe(2);
+    await runExtraction(contextFor(s3, pipeline, `${DATABASE}.gaps`, queries), "run-gaps-2");
+    expect(discovery()).toBe(2);
   });
 });
 

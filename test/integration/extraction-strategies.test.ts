@@ -143,6 +143,19 @@ describe("lookback and limits", () => {
   });
 });
 
+describe("rows a strategy could never reach", () => {
+  it("refuses a NULL cursor column at Begin instead of skipping its rows", async () => {
+    await db.admin.query("CREATE TABLE nullable_ts (id INT PRIMARY KEY, updated_at DATETIME(6) NULL)");
+    await db.admin.query("INSERT INTO nullable_ts VALUES (1, '2025-01-01 00:00:00'), (2, NULL), (3, NULL)");
+    const p = pipeline("nullable", `  ${DATABASE}.nullable_ts: { cdc_strategy: hybrid, cdc_timestamp_column: updated_at, cdc_id_column: id }`);
+    const context = contextFor(s3, p, `${DATABASE}.nullable_ts`);
+    await expect(begin(context, "run-nullable")).rejects.toThrow(
+      `${DATABASE}.nullable_ts: 2 row(s) have NULL in cursor column updated_at; hybrid would never sync them. Make updated_at NOT NULL (or backfill it)`,
+    );
+    expect(await context.watermarks.get(context.watermarkKey), "nothing recorded").toBeUndefined();
+  });
+});
+
 describe("values that cannot land", () => {
   it("fails the chunk naming table, column and key; the watermark does not move", async () => {
     await db.admin.query("CREATE TABLE too_long (id INT PRIMARY KEY, body MEDIUMTEXT)");

@@ -6,7 +6,7 @@ import { fullSyncStrategy } from "./full-sync.ts";
 import { hybridStrategy } from "./hybrid.ts";
 import { idOnlyStrategy } from "./id-only.ts";
 import { timestampOnlyStrategy } from "./timestamp-only.ts";
-import { quoteIdentifier, selectExpression, type Strategy, type StrategyContext } from "./types.ts";
+import { quotedTable, selectExpression, type Strategy, type StrategyContext } from "./types.ts";
 
 export type CdcTable = Pick<ResolvedTable, "sourceSchema" | "sourceTable" | "cdc_strategy" | "cdc_timestamp_column" | "cdc_id_column" | "custom_sql">;
 
@@ -18,7 +18,7 @@ export function strategyContext(table: CdcTable, schema: TableSchema): StrategyC
   };
   const idIndex = indexOf(table.cdc_id_column);
   return {
-    from: `${quoteIdentifier(table.sourceSchema)}.${quoteIdentifier(table.sourceTable)}`,
+    from: quotedTable(table),
     select: schema.columns.map(selectExpression).join(", "),
     schema,
     timestampColumn: table.cdc_timestamp_column,

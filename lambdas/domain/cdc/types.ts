@@ -49,6 +49,10 @@ export interface Strategy {
 
 export const quoteIdentifier = (name: string): string => `\`${name.replace(/`/g, "``")}\``;
 
+/** `schema`.`table`, quoted. */
+export const quotedTable = (table: { sourceSchema: string; sourceTable: string }): string =>
+  `${quoteIdentifier(table.sourceSchema)}.${quoteIdentifier(table.sourceTable)}`;
+
 /** How a column is read: exact forms mysql2 returns without a JS Date or a float for exact types. */
 export function selectExpression(column: TableColumn): string {
   const name = quoteIdentifier(column.source);

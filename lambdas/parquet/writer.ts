@@ -78,7 +78,9 @@ export function columnLayout(column: TableColumn): ColumnLayout {
 function compress(codec: Compression, data: Buffer): Buffer {
   switch (codec) {
     case "snappy":
-      return snappyCompress(data);
+      // copyOutputData: a V8-owned result. The default external buffer is invisible to V8's memory accounting, so
+      // garbage ones were collected late and peak RSS grew with the file (832 MB at 5M rows, vs 159 MB uncompressed).
+      return snappyCompress(data, { copyOutputData: true });
     case "gzip":
       return gzipSync(data);
     case "zstd":

@@ -3,6 +3,7 @@
  * both the Parquet schema (what ExtractChunk writes) and the Redshift DDL (what Load creates) — DESIGN.md §7.
  * Column order here is the target table's order, which is the Parquet column order (COPY maps by position).
  */
+import { z } from "zod";
 import type { ResolvedTable } from "#config/resolve.ts";
 import { isRedshiftReserved } from "./redshift-reserved.ts";
 
@@ -23,37 +24,42 @@ export type SourceColumn = {
 
 /**
  * How a value travels: what the extractor turns a MySQL value into and how the Parquet writer stores it.
- * Physical/logical Parquet types follow from the kind (see parquetTypeOf in the writer).
+ * Physical/logical Parquet types follow from the kind (columnLayout in the writer).
  */
-export type ValueKind =
-  | { kind: "int32" }
-  | { kind: "int64" }
-  | { kind: "decimal"; precision: number; scale: number }
-  | { kind: "float" }
-  | { kind: "double" }
-  | { kind: "boolean" }
-  | { kind: "date" }
-  | { kind: "timestamp" }
-  | { kind: "string"; maxBytes: number }
-  | { kind: "binary"; maxBytes: number; wkb?: boolean };
+export const ValueKindSchema = z.discriminatedUnion("kind", [
+  z.object({ kind: z.literal("int32") }),
+  z.object({ kind: z.literal("int64") }),
+  z.object({ kind: z.literal("decimal"), precision: z.int().min(1).max(38), scale: z.int().min(0).max(38) }),
+  z.object({ kind: z.literal("float") }),
+  z.object({ kind: z.literal("double") }),
+  z.object({ kind: z.literal("boolean") }),
+  z.object({ kind: z.literal("date") }),
+  z.object({ kind: z.literal("timestamp") }),
+  z.object({ kind: z.literal("string"), maxBytes: z.int().positive() }),
+  z.object({ kind: z.literal("binary"), maxBytes: z.int().positive(), wkb: z.boolean().optional() }),
+]);
+export type ValueKind = z.output<typeof ValueKindSchema>;
 
-export type TableColumn = {
+export const TableColumnSchema = z.object({
   /** The source column's name, as MySQL spells it (used, quoted, in SELECTs). */
-  source: string;
+  source: z.string(),
   /** The Redshift column name: lower case, sanitised, renamed by config. */
-  name: string;
-  sourceType: string;
-  value: ValueKind;
-  redshiftType: string;
-  nullable: boolean;
-};
+  name: z.string(),
+  sourceType: z.string(),
+  value: ValueKindSchema,
+  redshiftType: z.string(),
+  nullable: z.boolean(),
+});
+export type TableColumn = z.output<typeof TableColumnSchema>;
 
-export type TableSchema = {
-  table: string;
-  columns: TableColumn[];
+/** The run's schema, as Begin stores it for the run's chunks and its load (parsed again when read back). */
+export const TableSchemaSchema = z.object({
+  table: z.string(),
+  columns: z.array(TableColumnSchema),
   /** Source names of the key columns: discovered, or primary_key from config. Empty = append only. */
-  primaryKey: string[];
-};
+  primaryKey: z.array(z.string()),
+});
+export type TableSchema = z.output<typeof TableSchemaSchema>;
 
 /** Redshift limits that decide VARCHAR/VARBYTE widths. */
 export const REDSHIFT_MAX_VARCHAR_BYTES = 65_535;

@@ -8,7 +8,7 @@ import type { ResolvedPipeline, ResolvedTable } from "#config/resolve.ts";
 import type { S3Store } from "#adapters/s3.ts";
 import { WatermarkStore } from "#adapters/watermark-store.ts";
 import { schemaKey, watermarkKey } from "#domain/s3-layout.ts";
-import type { TableSchema } from "#domain/table-schema.ts";
+import { TableSchemaSchema, type TableSchema } from "#domain/table-schema.ts";
 
 /** How long a run holds its table without committing a chunk (renewed at every chunk). */
 export const LEASE_SECONDS = 2 * 3600;
@@ -67,7 +67,9 @@ export async function loadSchema(context: TableContext, key: string): Promise<Ta
   const cached = schemas.get(key);
   if (cached !== undefined) return cached;
   const { value } = await context.s3.getJson(context.bucket, key);
-  const schema = value as TableSchema;
+  const parsed = TableSchemaSchema.safeParse(value);
+  if (!parsed.success) throw new Error(`s3://${context.bucket}/${key} is not a table schema (${parsed.error.issues[0]?.message ?? "?"}); re-run Begin`);
+  const schema = parsed.data;
   schemas.set(key, schema);
   return schema;
 }

@@ -25,7 +25,6 @@ export function strategyContext(table: CdcTable, schema: TableSchema): StrategyC
     idColumn: table.cdc_id_column,
     timestampIndex: indexOf(table.cdc_timestamp_column),
     idIndex,
-    idUnsigned: idIndex !== undefined && (schema.columns[idIndex]?.sourceType.includes("unsigned") ?? false),
     customSql: table.custom_sql,
   };
 }

@@ -25,7 +25,6 @@ export type StrategyContext = {
   /** Index in the SELECT list of the cursor columns (undefined when the strategy has none). */
   timestampIndex: number | undefined;
   idIndex: number | undefined;
-  idUnsigned: boolean;
   customSql: string | undefined;
 };
 

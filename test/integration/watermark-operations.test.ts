@@ -2,40 +2,28 @@
  * The watermark as operators and failures see it: get/reset/set, a failed run resumed from its last committed
  * chunk, and a damaged watermark object reported clearly.
  */
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 import { begin } from "#services/begin.ts";
 import { failTableRun } from "#services/end-run.ts";
 import { extractChunk } from "#services/extract-chunk.ts";
 import { getWatermark, resetWatermark, setWatermark } from "#services/watermarks.ts";
-import { startTestS3, type LocalS3Fixture } from "../support/local-s3.ts";
-import { contextFor, createDatabase, extractUntilDone, ParquetReader, pipelineFromYaml, runExtraction } from "../support/extraction.ts";
+import { contextFor, extractUntilDone, pipelineFromYaml, runExtraction, useExtractionFixture } from "../support/extraction.ts";
 
 const DATABASE = "mrsync_test_watermarks";
-let s3: LocalS3Fixture;
-let db: Awaited<ReturnType<typeof createDatabase>>;
-let reader: ParquetReader;
+const fx = useExtractionFixture(DATABASE);
 
 beforeAll(async () => {
-  s3 = await startTestS3(["staging"]);
-  db = await createDatabase(DATABASE);
-  reader = await ParquetReader.create();
-  await db.admin.query("CREATE TABLE events (id BIGINT UNSIGNED PRIMARY KEY, payload VARCHAR(20))");
-  await db.admin.query("INSERT INTO events VALUES ?", [Array.from({ length: 3000 }, (_, i) => [String(9_007_199_254_740_000n + BigInt(i)), `p${i}`])]);
+  await fx.db.admin.query("CREATE TABLE events (id BIGINT UNSIGNED PRIMARY KEY, payload VARCHAR(20))");
+  await fx.db.admin.query("INSERT INTO events VALUES ?", [Array.from({ length: 3000 }, (_, i) => [String(9_007_199_254_740_000n + BigInt(i)), `p${i}`])]);
 });
-afterAll(async () => {
-  await reader.close();
-  await db.drop();
-  await s3.stop();
-});
-
 function context(prefix: string) {
   const yaml = pipelineFromYaml(DATABASE, `  ${DATABASE}.events: { cdc_strategy: id_only, cdc_id_column: id, processing: { batch_size: 1000 } }`);
-  return contextFor(s3, { ...yaml, s3: { ...yaml.s3, isolation_prefix: `${prefix}/` } }, `${DATABASE}.events`);
+  return contextFor(fx.s3, { ...yaml, s3: { ...yaml.s3, isolation_prefix: `${prefix}/` } }, `${DATABASE}.events`);
 }
 
 async function ids(keys: readonly (string | undefined)[]): Promise<string[]> {
-  const files = await reader.fetch(s3, keys.filter((k): k is string => k !== undefined));
-  return (await reader.read(files, "id::VARCHAR AS id", "ORDER BY id")).map((r) => r.id as string);
+  const files = await fx.reader.fetch(fx.s3, keys.filter((k): k is string => k !== undefined));
+  return (await fx.reader.read(files, "id::VARCHAR AS id", "ORDER BY id")).map((r) => r.id as string);
 }
 
 const id = (i: number) => String(9_007_199_254_740_000n + BigInt(i));
@@ -86,7 +74,7 @@ describe("watermark operations", () => {
 
   it("reports a damaged watermark object with its key and the fix", async () => {
     const ctx = context("damaged");
-    await s3.store.putJson("staging", ctx.watermarkKey, { version: 1, pipeline: "x" });
+    await fx.s3.store.putJson("staging", ctx.watermarkKey, { version: 1, pipeline: "x" });
     await expect(getWatermark(ctx)).rejects.toThrow(/damaged\/watermarks\/v2\/test_pipeline\/mrsync_test_watermarks\.events\.json is not a valid v2 watermark \(version: .*; fix it by hand, or delete it to sync the table from the start/);
   });
 });

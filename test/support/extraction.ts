@@ -16,12 +16,15 @@ import { releaseRun } from "#services/end-run.ts";
 import { extractChunk, type ChunkRequest, type ChunkResult } from "#services/extract-chunk.ts";
 import { tableContext, type SyncPorts, type TableContext } from "#services/sync-context.ts";
 import { DEFAULT_MYSQL_URL } from "#local/demo/seed.ts";
-import type { LocalS3Fixture } from "./local-s3.ts";
+import { afterAll, beforeAll } from "vitest";
+import { startTestS3, type LocalS3Fixture } from "./local-s3.ts";
 
 export const MYSQL_URL = process.env.MYSQL_URL ?? DEFAULT_MYSQL_URL;
 export const STAGING_BUCKET = "staging";
 
-export async function createDatabase(name: string): Promise<{ admin: Connection; drop(): Promise<void> }> {
+export type TestDatabase = { admin: Connection; drop(): Promise<void> };
+
+export async function createDatabase(name: string): Promise<TestDatabase> {
   const admin = await mysql.createConnection({ uri: MYSQL_URL, dateStrings: true, supportBigNumbers: true, bigNumberStrings: true, charset: "UTF8MB4_UNICODE_CI" });
   await admin.query("SET time_zone = '+00:00', SESSION sql_mode = 'STRICT_ALL_TABLES,NO_ENGINE_SUBSTITUTION'");
   await admin.query(`DROP DATABASE IF EXISTS \`${name}\``);
@@ -161,4 +164,22 @@ export class ParquetReader {
     this.db.closeSync();
     await rm(this.dir, { recursive: true, force: true });
   }
+}
+
+export type ExtractionFixture = { s3: LocalS3Fixture; db: TestDatabase; reader: ParquetReader };
+
+/** Registers the file's hooks: a local S3 with the staging bucket, a fresh database, a Parquet reader. */
+export function useExtractionFixture(database: string): ExtractionFixture {
+  const fixture = {} as ExtractionFixture;
+  beforeAll(async () => {
+    fixture.s3 = await startTestS3([STAGING_BUCKET]);
+    fixture.db = await createDatabase(database);
+    fixture.reader = await ParquetReader.create();
+  });
+  afterAll(async () => {
+    await fixture.reader.close();
+    await fixture.db.drop();
+    await fixture.s3.stop();
+  });
+  return fixture;
 }

@@ -219,6 +219,21 @@ function targetColumnName(source: string, rename: string | undefined): string {
   return isRedshiftReserved(sanitised) ? `${sanitised}_` : sanitised;
 }
 
+const INTEGER_TYPES = new Set(["tinyint", "smallint", "mediumint", "int", "integer", "bigint"]);
+const TIME_TYPES = new Set(["datetime", "timestamp", "date"]);
+
+/** Keyset paging compares cursor values: ids must be integers and timestamps temporal, or the order is not the sync's. */
+function cursorTypeProblem(role: string, column: SourceColumn, strategy: ColumnSettings["cdc_strategy"]): string | undefined {
+  if (strategy === "full_sync") return undefined;
+  if (role === "cdc_id_column" && !INTEGER_TYPES.has(column.dataType)) {
+    return `cdc_id_column ${column.name} is ${column.columnType}; the id cursor must be an integer column (for other keys use timestamp_only, custom_sql or full_sync)`;
+  }
+  if (role === "cdc_timestamp_column" && !TIME_TYPES.has(column.dataType)) {
+    return `cdc_timestamp_column ${column.name} is ${column.columnType}; it must be DATETIME, TIMESTAMP or DATE`;
+  }
+  return undefined;
+}
+
 type ColumnSettings = Pick<ResolvedTable, "key" | "columns" | "type_overrides" | "primary_key" | "cdc_strategy" | "cdc_id_column" | "cdc_timestamp_column">;
 
 /** Builds the table schema; every config mistake found is reported at once, each with its fix. */
@@ -258,6 +273,9 @@ export function buildTableSchema(settings: ColumnSettings, sourceColumns: readon
       if (role !== "primary key") problems.push(`${table}: ${role} ${name} does not exist in the source; columns: ${available()}`);
     } else if (excluded.has(column.name)) {
       problems.push(`${table}: column ${column.name} is the ${role} and cannot be excluded; remove its exclude in columns`);
+    } else {
+      const problem = cursorTypeProblem(role, column, settings.cdc_strategy);
+      if (problem !== undefined) problems.push(`${table}: ${problem}`);
     }
   }
 

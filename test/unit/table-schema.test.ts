@@ -126,6 +126,14 @@ describe("table schema from config", () => {
     expect(message).toContain("shop.orders: columns Order-Ref and ORDER_REF both become order_ref in Redshift; rename one (columns: {ORDER_REF: another_name})");
   });
 
+  it("refuses cursor columns that cannot be paged on", () => {
+    const uuid = [column("id", "varchar(36)"), column("updated_at", "varchar(30)")];
+    expect(() => buildTableSchema(settings({ cdc_strategy: "hybrid", cdc_timestamp_column: "updated_at" }), uuid, ["id"])).toThrow(
+      "shop.orders: cdc_id_column id is varchar(36); the id cursor must be an integer column (for other keys use timestamp_only, custom_sql or full_sync)\n" +
+        "shop.orders: cdc_timestamp_column updated_at is varchar(30); it must be DATETIME, TIMESTAMP or DATE",
+    );
+  });
+
   it("refuses an override that does not fit the source type", () => {
     expect(() => buildTableSchema(settings({ type_overrides: { id: "SUPER" } }), source, ["id"])).toThrow(
       "shop.orders.id: type_overrides SUPER does not apply to MySQL type bigint(20); supported overrides: BOOLEAN (for TINYINT(1) or BIT(1)), SUPER (for JSON or text), VARCHAR(n) (for text)",

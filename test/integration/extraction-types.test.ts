@@ -143,6 +143,34 @@ describe("type round trip (type_coverage → Parquet → DuckDB)", () => {
   });
 });
 
+describe("column settings from config, end to end", () => {
+  it("renames, excludes and overrides land in the file: TINYINT(1) as BOOLEAN only when configured", async () => {
+    const yaml = pipelineFromYaml(
+      DATABASE,
+      `  ${DATABASE}.type_coverage:
+    cdc_strategy: id_only
+    cdc_id_column: id
+    columns: { c_bool: is_set, c_geometry: { exclude: true }, c_longblob: { exclude: true } }
+    type_overrides: { c_bool: BOOLEAN, c_json: SUPER }`,
+    );
+    const pipeline = { ...yaml, s3: { ...yaml.s3, isolation_prefix: "settings/" } };
+    const run = await runExtraction(contextFor(s3, pipeline, `${DATABASE}.type_coverage`), "run-settings");
+    const [file] = await reader.fetch(s3, run.chunks.flatMap((c) => (c.file === undefined ? [] : [c.file])));
+    const names = (await reader.query(`SELECT name FROM parquet_schema('${file ?? ""}') WHERE name <> 'schema'`)).map((r) => r.name);
+    expect(names).toContain("is_set");
+    expect(names).not.toContain("c_bool");
+    expect(names).not.toContain("c_geometry");
+    expect(names).not.toContain("c_longblob");
+    expect(names).toHaveLength(columns.length - 2);
+    const rows = await reader.read([file ?? ""], "id::INTEGER AS id, is_set, c_json", "WHERE id IN (1, 2, 4) ORDER BY id");
+    expect(rows).toEqual([
+      { id: 1, is_set: true, c_json: '{"max": 18446744073709551615}' },
+      { id: 2, is_set: false, c_json: "[]" },
+      { id: 4, is_set: null, c_json: null },
+    ]);
+  });
+});
+
 async function loadWatermarkZeroDates(): Promise<Record<string, number> | undefined> {
   const keys = await s3.store.listAll("staging", "test/watermarks/");
   const key = keys.find((k) => k.key.includes("type_coverage"))?.key;

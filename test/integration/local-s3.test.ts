@@ -1,10 +1,8 @@
 import { createHash, randomBytes } from "node:crypto";
-import { execFile } from "node:child_process";
 import { readFile, writeFile, mkdtemp, readdir } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { Readable } from "node:stream";
-import { promisify } from "node:util";
 import {
   CopyObjectCommand,
   GetObjectCommand,
@@ -16,9 +14,9 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { s3ClientConfig } from "#adapters/s3.ts";
 import { NotFoundError, PreconditionFailedError } from "#shared/errors.ts";
 import { startLocalS3, type S3ObjectEvent } from "#local/s3/server.ts";
+import { aws, withAwsCli } from "../support/aws-cli.ts";
 import { startTestS3, TEST_CREDENTIALS, type LocalS3Fixture } from "../support/local-s3.ts";
 
-const run = promisify(execFile);
 const BUCKET = "test-bucket";
 let s3: LocalS3Fixture;
 
@@ -210,30 +208,8 @@ describe("local S3 with the project's client", () => {
   });
 });
 
-/** The Debian AWS CLI (or any `aws` on PATH) as an independent client. CI installs it; locally it is optional. */
-async function findAwsCli(): Promise<string | undefined> {
-  try {
-    await run("aws", ["--version"]);
-    return "aws";
-  } catch {
-    return undefined;
-  }
-}
-const awsCli = await findAwsCli();
-
-describe.runIf(awsCli !== undefined || process.env.CI !== undefined)("local S3 with the AWS CLI", () => {
-  const cli = (args: string[]) =>
-    run("aws", [...args, "--endpoint-url", s3.server.endpoint, "--region", "us-east-1"], {
-      env: {
-        ...process.env,
-        AWS_ACCESS_KEY_ID: "local",
-        AWS_SECRET_ACCESS_KEY: "local-secret",
-        AWS_CONFIG_FILE: "/dev/null",
-        AWS_SHARED_CREDENTIALS_FILE: "/dev/null",
-        AWS_PAGER: "",
-      },
-      maxBuffer: 64 * 1024 * 1024,
-    });
+describe.runIf(withAwsCli)("local S3 with the AWS CLI", () => {
+  const cli = (args: string[]) => aws(s3.server.endpoint, args);
 
   it("uploads with `aws s3 cp` (single and multipart) and the SDK reads the same bytes", async () => {
     const dir = await mkdtemp(path.join(tmpdir(), "mrsync-cli-"));

@@ -1,0 +1,196 @@
+/**
+ * The one module that talks to Redshift: every Data API call goes through here. Submission and polling are
+ * separate (the state machine waits between polls without a Lambda idling); a FAILED statement becomes a typed
+ * error carrying Redshift's message and the failing sub-statement, with credentials redacted.
+ */
+import {
+  BatchExecuteStatementCommand,
+  CancelStatementCommand,
+  DescribeStatementCommand,
+  ExecuteStatementCommand,
+  GetStatementResultCommand,
+  RedshiftDataClient,
+  type DescribeStatementCommandOutput,
+  type Field,
+  type RedshiftDataClientConfig,
+} from "@aws-sdk/client-redshift-data";
+import type { TargetConnection } from "#config/schema.ts";
+
+/** Throttling and 5xx are retried by the SDK (adaptive); more attempts only delay a real outage. */
+export const DATA_API_MAX_ATTEMPTS = 5;
+/** Polling DescribeStatement: start fast (most statements take < 1 s), back off to this ceiling. */
+export const POLL_FIRST_MS = 100;
+export const POLL_MAX_MS = 5000;
+
+type Env = Readonly<Record<string, string | undefined>>;
+
+export function redshiftDataClientConfig(target: Pick<TargetConnection, "region">, env: Env = process.env): RedshiftDataClientConfig {
+  const endpoint = env.AWS_ENDPOINT_URL_REDSHIFT_DATA ?? env.AWS_ENDPOINT_URL;
+  return {
+    retryMode: "adaptive",
+    maxAttempts: DATA_API_MAX_ATTEMPTS,
+    ...(target.region === undefined ? {} : { region: target.region }),
+    ...(endpoint === undefined ? {} : { endpoint }),
+  };
+}
+
+/** Credentials inside SQL (COPY … CREDENTIALS '…', ACCESS_KEY_ID/SECRET_ACCESS_KEY/SESSION_TOKEN, PASSWORD '…'). */
+export function redactSql(sql: string): string {
+  return sql
+    .replace(/\b(CREDENTIALS|PASSWORD|ACCESS_KEY_ID|SECRET_ACCESS_KEY|SESSION_TOKEN)(\s+(?:AS\s+)?)'(?:[^']|'')*'/gi, "$1$2'***'")
+    .replace(/(aws_secret_access_key|aws_access_key_id|token)=[^;']*/gi, "$1=***");
+}
+
+export type StatementStatus = "SUBMITTED" | "PICKED" | "STARTED" | "FINISHED" | "ABORTED" | "FAILED";
+
+export type StatementState = {
+  id: string;
+  status: StatementStatus;
+  /** Redshift's error, when FAILED. */
+  error: string | undefined;
+  /** The failing sub-statement (1-based) and its SQL, redacted. */
+  failedStatement: { index: number; sql: string } | undefined;
+  hasResultSet: boolean;
+  resultRows: number;
+  /** Ids to ask GetStatementResult for: the sub-statements (batch) or the statement that returned rows. */
+  resultIds: string[];
+};
+
+/** A statement Redshift ran and rejected: its message, and which SQL (redacted) failed. */
+export class RedshiftStatementError extends Error {
+  override readonly name = "RedshiftStatementError";
+  readonly statementId: string;
+  readonly sql: string | undefined;
+  constructor(state: StatementState) {
+    const where = state.failedStatement === undefined ? "" : ` (statement ${state.failedStatement.index}: ${state.failedStatement.sql.slice(0, 2000)})`;
+    super(`Redshift statement ${state.id} ${state.status}: ${state.error ?? "no error message"}${where}`);
+    this.statementId = state.id;
+    this.sql = state.failedStatement?.sql;
+  }
+}
+
+/** The statement did not finish in the time given; it may still be running (cancel it or keep polling). */
+export class RedshiftTimeoutError extends Error {
+  override readonly name = "RedshiftTimeoutError";
+}
+
+export type Value = string | number | boolean | Uint8Array | null;
+
+export function decodeField(field: Field): Value {
+  if (field.isNull === true) return null;
+  if (field.longValue !== undefined) return field.longValue;
+  if (field.doubleValue !== undefined) return field.doubleValue;
+  if (field.booleanValue !== undefined) return field.booleanValue;
+  if (field.blobValue !== undefined) return field.blobValue;
+  return field.stringValue ?? null;
+}
+
+function stateOf(output: DescribeStatementCommandOutput): StatementState {
+  const subs = output.SubStatements ?? [];
+  const failedIndex = subs.findIndex((s) => s.Status === "FAILED");
+  const failedSql = failedIndex >= 0 ? subs[failedIndex]?.QueryString : subs.length === 0 ? output.QueryString : undefined;
+  return {
+    id: output.Id ?? "",
+    status: (output.Status ?? "SUBMITTED") as StatementStatus,
+    error: output.Error ?? (failedIndex >= 0 ? subs[failedIndex]?.Error : undefined),
+    failedStatement: output.Status === "FAILED" && failedSql !== undefined ? { index: failedIndex >= 0 ? failedIndex + 1 : 1, sql: redactSql(failedSql) } : undefined,
+    hasResultSet: output.HasResultSet ?? false,
+    resultRows: output.ResultRows ?? -1,
+    resultIds: subs.length > 0 ? subs.filter((s) => s.HasResultSet === true).map((s) => s.Id ?? "") : output.HasResultSet === true ? [output.Id ?? ""] : [],
+  };
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+export class RedshiftData {
+  private readonly client: RedshiftDataClient;
+  private readonly target: TargetConnection;
+
+  constructor(client: RedshiftDataClient, target: TargetConnection) {
+    this.client = client;
+    this.target = target;
+  }
+
+  private get where() {
+    const t = this.target;
+    return t.workgroup_name !== undefined
+      ? { WorkgroupName: t.workgroup_name, Database: t.database, ...(t.secret === undefined ? {} : { SecretArn: t.secret }) }
+      : {
+          ClusterIdentifier: t.cluster_identifier,
+          Database: t.database,
+          ...(t.secret === undefined ? { DbUser: t.db_user } : { SecretArn: t.secret }),
+        };
+  }
+
+  /**
+   * Submits SQL: one statement, or several as one transaction (BatchExecuteStatement). The ClientToken makes a
+   * retried submission return the first statement instead of running it twice.
+   */
+  async submit(sql: string | readonly string[], options: { name?: string; clientToken?: string; parameters?: Record<string, string> } = {}): Promise<string> {
+    const common = {
+      ...this.where,
+      ...(options.name === undefined ? {} : { StatementName: options.name }),
+      ...(options.clientToken === undefined ? {} : { ClientToken: options.clientToken }),
+      ...(options.parameters === undefined ? {} : { Parameters: Object.entries(options.parameters).map(([name, value]) => ({ name, value })) }),
+    };
+    const output =
+      typeof sql === "string"
+        ? await this.client.send(new ExecuteStatementCommand({ ...common, Sql: sql }))
+        : await this.client.send(new BatchExecuteStatementCommand({ ...common, Sqls: [...sql] }));
+    return output.Id ?? "";
+  }
+
+  async describe(id: string): Promise<StatementState> {
+    return stateOf(await this.client.send(new DescribeStatementCommand({ Id: id })));
+  }
+
+  /** Polls with backoff until the statement ends; FINISHED returns its state, FAILED/ABORTED throw. */
+  async wait(id: string, timeoutMs = 15 * 60_000): Promise<StatementState> {
+    const deadline = Date.now() + timeoutMs;
+    for (let delay = POLL_FIRST_MS; ; delay = Math.min(delay * 2, POLL_MAX_MS)) {
+      const state = await this.describe(id);
+      if (state.status === "FINISHED") return state;
+      if (state.status === "FAILED" || state.status === "ABORTED") throw new RedshiftStatementError(state);
+      if (Date.now() + delay > deadline) throw new RedshiftTimeoutError(`Redshift statement ${id} still ${state.status} after ${timeoutMs} ms`);
+      await sleep(delay);
+    }
+  }
+
+  /** Every row of a result (all pages), values decoded; column names first. */
+  async result(id: string): Promise<{ columns: string[]; rows: Value[][] }> {
+    const rows: Value[][] = [];
+    let columns: string[] = [];
+    let nextToken: string | undefined;
+    do {
+      const page = await this.client.send(new GetStatementResultCommand({ Id: id, NextToken: nextToken }));
+      if (columns.length === 0) columns = (page.ColumnMetadata ?? []).map((c) => c.name ?? "");
+      for (const record of page.Records ?? []) rows.push(record.map(decodeField));
+      nextToken = page.NextToken;
+    } while (nextToken !== undefined);
+    return { columns, rows };
+  }
+
+  async cancel(id: string): Promise<boolean> {
+    return (await this.client.send(new CancelStatementCommand({ Id: id }))).Status ?? false;
+  }
+
+  /** Submit, wait, and read the last result set (small queries: validation counts, DDL checks). */
+  async query(sql: string | readonly string[], parameters?: Record<string, string>): Promise<{ columns: string[]; rows: Value[][] }> {
+    const state = await this.wait(await this.submit(sql, parameters === undefined ? {} : { parameters }));
+    const last = state.resultIds.at(-1);
+    return last === undefined ? { columns: [], rows: [] } : this.result(last);
+  }
+}
+
+const clients = new Map<string, RedshiftDataClient>();
+
+/** The Data API for a target; one SDK client per region per Lambda container. */
+export function redshiftData(target: TargetConnection): RedshiftData {
+  const key = target.region ?? "";
+  let client = clients.get(key);
+  if (client === undefined) {
+    client = new RedshiftDataClient(redshiftDataClientConfig(target));
+    clients.set(key, client);
+  }
+  return new RedshiftData(client, target);
+}

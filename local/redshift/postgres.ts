@@ -1,0 +1,113 @@
+/**
+ * The SQL engine behind the local Data API: a real Postgres (a `postgres://` URL; the Data API's Database picks
+ * the Postgres database). Values come back as Postgres' text forms (type parsers off), so nothing is rounded
+ * through JS numbers before the Field encoding. A batch is one transaction, as BatchExecuteStatement is in Redshift.
+ */
+import pg from "pg";
+import type { FieldDef } from "pg";
+import { translateStatement } from "./translate.ts";
+
+export type StatementResult = {
+  hasResultSet: boolean;
+  fields: Pick<FieldDef, "name" | "dataTypeID" | "dataTypeModifier">[];
+  rows: (string | null)[][];
+  /** Rows returned, or rows affected for DML (Redshift's ResultRows). */
+  rowCount: number;
+};
+
+export type SqlStatement = { sql: string; values: string[] };
+
+/** One statement of a batch failed: which one, and Postgres' message. */
+export class StatementFailure extends Error {
+  override readonly name = "StatementFailure";
+  readonly index: number;
+  constructor(index: number, message: string) {
+    super(message);
+    this.index = index;
+  }
+}
+
+/** Runs one statement: the COPY executor plugs in here (COPY is not Postgres' COPY). */
+export type StatementHook = (client: pg.PoolClient, statement: SqlStatement, database: string) => Promise<StatementResult | undefined>;
+
+const rawText = { getTypeParser: () => (value: string) => value };
+
+export class PostgresBackend {
+  private readonly url: URL;
+  private readonly pools = new Map<string, pg.Pool>();
+  private readonly hook: StatementHook | undefined;
+
+  constructor(url: string, hook?: StatementHook) {
+    this.url = new URL(url);
+    this.hook = hook;
+  }
+
+  private pool(database: string): pg.Pool {
+    let pool = this.pools.get(database);
+    if (pool === undefined) {
+      const url = new URL(this.url);
+      url.pathname = `/${encodeURIComponent(database)}`;
+      pool = new pg.Pool({ connectionString: url.toString(), max: 8 });
+      // An idle client's error (server restart) must not crash the stand-in.
+      pool.on("error", () => undefined);
+      this.pools.set(database, pool);
+    }
+    return pool;
+  }
+
+  /**
+   * Runs the statements — several as one transaction — reporting the Postgres backend pid as soon as it is known
+   * (so a CancelStatement can reach it). Rejects with StatementFailure naming the failing statement.
+   */
+  async run(database: string, statements: readonly SqlStatement[], onPid: (pid: number) => void): Promise<StatementResult[]> {
+    let client: pg.PoolClient;
+    try {
+      client = await this.pool(database).connect();
+    } catch (error) {
+      throw new StatementFailure(0, `could not connect to database "${database}": ${(error as Error).message}`);
+    }
+    onPid((client as unknown as { processID: number }).processID);
+    const batch = statements.length > 1;
+    let broken = false;
+    try {
+      if (batch) await client.query("BEGIN");
+      const results: StatementResult[] = [];
+      for (const [index, statement] of statements.entries()) {
+        try {
+          results.push(await this.runOne(client, statement, database));
+        } catch (error) {
+          if (batch) await client.query("ROLLBACK").catch(() => (broken = true));
+          throw new StatementFailure(index, (error as Error).message);
+        }
+      }
+      if (batch) await client.query("COMMIT");
+      return results;
+    } finally {
+      client.release(broken);
+    }
+  }
+
+  private async runOne(client: pg.PoolClient, statement: SqlStatement, database: string): Promise<StatementResult> {
+    const hooked = await this.hook?.(client, statement, database);
+    if (hooked !== undefined) return hooked;
+    const result = await client.query({ text: translateStatement(statement.sql), values: statement.values, rowMode: "array", types: rawText });
+    const last = Array.isArray(result) ? (result.at(-1) as pg.QueryArrayResult) : result;
+    const hasResultSet = last.fields.length > 0;
+    return {
+      hasResultSet,
+      fields: last.fields.map((f) => ({ name: f.name, dataTypeID: f.dataTypeID, dataTypeModifier: f.dataTypeModifier })),
+      rows: last.rows as (string | null)[][],
+      rowCount: hasResultSet ? last.rows.length : (last.rowCount ?? 0),
+    };
+  }
+
+  /** Cancels whatever the backend with this pid is running (pg_cancel_backend). */
+  async cancel(database: string, pid: number): Promise<void> {
+    await this.pool(database).query("SELECT pg_cancel_backend($1)", [pid]);
+  }
+
+  async close(): Promise<void> {
+    await Promise.all([...this.pools.values()].map((pool) => pool.end()));
+    this.pools.clear();
+  }
+}

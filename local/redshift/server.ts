@@ -1,0 +1,160 @@
+/**
+ * A Redshift Data API endpoint on loopback (AWS JSON 1.1, `X-Amz-Target: RedshiftData.<Operation>`), executing on
+ * real Postgres — so the production loader (@aws-sdk/client-redshift-data) and `aws redshift-data … --endpoint-url`
+ * work against it unchanged. Signatures are not checked. What it does not emulate: README, "Local stand-ins".
+ */
+import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
+import { z } from "zod";
+import { PostgresBackend, type StatementHook } from "./postgres.ts";
+import { DataApiFailure, StatementStore, type Target } from "./statements.ts";
+
+export type LocalRedshiftOptions = {
+  /** postgres://user@host:port/ — the Data API's Database selects the database on that server. */
+  postgresUrl: string;
+  host?: string;
+  port?: number;
+  /** Records per GetStatementResult page (Redshift pages by size; small pages exercise NextToken). */
+  pageRows?: number;
+  /** Runs statements Postgres cannot (COPY from S3). */
+  hook?: StatementHook;
+};
+
+export type LocalRedshift = { endpoint: string; port: number; store: StatementStore; close(): Promise<void> };
+
+const Parameters = z.array(z.object({ name: z.string().min(1), value: z.string() })).optional();
+const TargetFields = {
+  Database: z.string().min(1).optional(),
+  WorkgroupName: z.string().min(1).optional(),
+  ClusterIdentifier: z.string().min(1).optional(),
+  DbUser: z.string().optional(),
+  SecretArn: z.string().optional(),
+  StatementName: z.string().max(500).optional(),
+  WithEvent: z.boolean().optional(),
+  ClientToken: z.string().optional(),
+  Parameters,
+};
+const Execute = z.object({ ...TargetFields, Sql: z.string().min(1).max(100_000) });
+const Batch = z.object({ ...TargetFields, Sqls: z.array(z.string().min(1).max(100_000)).min(1).max(40) });
+const ById = z.object({ Id: z.string().min(1), NextToken: z.string().optional() });
+const List = z.object({ Status: z.string().optional(), StatementName: z.string().optional(), MaxResults: z.number().int().optional(), NextToken: z.string().optional() });
+
+function parse<T>(schema: z.ZodType<T>, body: unknown): T {
+  const parsed = schema.safeParse(body);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    throw new DataApiFailure("ValidationException", `${issue?.path.join(".") ?? "request"}: ${issue?.message ?? "invalid"}`);
+  }
+  return parsed.data;
+}
+
+function target(request: z.output<typeof Execute> | z.output<typeof Batch>): Target {
+  if (request.Database === undefined) throw new DataApiFailure("ValidationException", "Database is required");
+  if ((request.WorkgroupName === undefined) === (request.ClusterIdentifier === undefined)) {
+    throw new DataApiFailure("ValidationException", "Either ClusterIdentifier or WorkgroupName must be specified, but not both");
+  }
+  return {
+    database: request.Database,
+    ...(request.WorkgroupName === undefined ? {} : { workgroupName: request.WorkgroupName }),
+    ...(request.ClusterIdentifier === undefined ? {} : { clusterIdentifier: request.ClusterIdentifier }),
+    ...(request.DbUser === undefined ? {} : { dbUser: request.DbUser }),
+    ...(request.SecretArn === undefined ? {} : { secretArn: request.SecretArn }),
+  };
+}
+
+function submitted(statement: ReturnType<StatementStore["submit"]>): Record<string, unknown> {
+  return {
+    Id: statement.id,
+    CreatedAt: statement.createdAt / 1000,
+    Database: statement.database,
+    ...(statement.workgroupName === undefined ? {} : { WorkgroupName: statement.workgroupName }),
+    ...(statement.clusterIdentifier === undefined ? {} : { ClusterIdentifier: statement.clusterIdentifier }),
+    ...(statement.dbUser === undefined ? {} : { DbUser: statement.dbUser }),
+    ...(statement.secretArn === undefined ? {} : { SecretArn: statement.secretArn }),
+  };
+}
+
+async function operate(store: StatementStore, operation: string, body: unknown): Promise<unknown> {
+  switch (operation) {
+    case "ExecuteStatement": {
+      const request = parse(Execute, body);
+      return submitted(store.submit(target(request), [request.Sql], { batch: false, name: request.StatementName, parameters: request.Parameters, clientToken: request.ClientToken }));
+    }
+    case "BatchExecuteStatement": {
+      const request = parse(Batch, body);
+      return submitted(store.submit(target(request), request.Sqls, { batch: true, name: request.StatementName, parameters: request.Parameters, clientToken: request.ClientToken }));
+    }
+    case "DescribeStatement":
+      return store.describe(parse(ById, body).Id);
+    case "GetStatementResult": {
+      const request = parse(ById, body);
+      return store.result(request.Id, request.NextToken);
+    }
+    case "CancelStatement":
+      return { Status: await store.cancel(parse(ById, body).Id) };
+    case "ListStatements": {
+      const request = parse(List, body);
+      return store.list({ status: request.Status, name: request.StatementName, maxResults: request.MaxResults, nextToken: request.NextToken });
+    }
+    default:
+      throw new DataApiFailure("ValidationException", `operation ${operation} is not supported by the local Redshift Data API`);
+  }
+}
+
+const MAX_BODY = 1024 * 1024;
+
+async function readBody(req: IncomingMessage): Promise<unknown> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req) {
+    size += (chunk as Buffer).length;
+    if (size > MAX_BODY) throw new DataApiFailure("ValidationException", "request body too large");
+    chunks.push(chunk as Buffer);
+  }
+  const text = Buffer.concat(chunks).toString("utf8");
+  try {
+    return text === "" ? {} : (JSON.parse(text) as unknown);
+  } catch {
+    throw new DataApiFailure("ValidationException", "request body is not JSON");
+  }
+}
+
+function send(res: ServerResponse, status: number, body: unknown, errorType?: string): void {
+  const text = JSON.stringify(body);
+  res.writeHead(status, {
+    "content-type": "application/x-amz-json-1.1",
+    "content-length": Buffer.byteLength(text),
+    ...(errorType === undefined ? {} : { "x-amzn-errortype": errorType }),
+  });
+  res.end(text);
+}
+
+export async function startLocalRedshift(options: LocalRedshiftOptions): Promise<LocalRedshift> {
+  const backend = new PostgresBackend(options.postgresUrl, options.hook);
+  const store = new StatementStore(backend, options.pageRows);
+  const handle = async (req: IncomingMessage, res: ServerResponse) => {
+    try {
+      const target = /^RedshiftData\.(\w+)$/.exec(String(req.headers["x-amz-target"] ?? ""));
+      if (req.method !== "POST" || target === null) throw new DataApiFailure("ValidationException", "expected POST with X-Amz-Target: RedshiftData.<Operation>");
+      send(res, 200, await operate(store, target[1] ?? "", await readBody(req)));
+    } catch (error) {
+      const failure = error instanceof DataApiFailure ? error : new DataApiFailure("InternalServerException", String(error));
+      send(res, failure.status, { __type: failure.type, message: failure.message }, failure.type);
+    }
+  };
+  const server = createServer((req, res) => {
+    void handle(req, res);
+  });
+  await new Promise<void>((resolve) => server.listen(options.port ?? 0, options.host ?? "127.0.0.1", resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    endpoint: `http://${options.host ?? "127.0.0.1"}:${port}`,
+    port,
+    store,
+    async close() {
+      await new Promise<void>((resolve) => server.close(() => { resolve(); }));
+      await store.settle();
+      await backend.close();
+    },
+  };
+}

@@ -1,0 +1,229 @@
+/**
+ * Statement bookkeeping as the Data API exposes it: submitted statements run asynchronously; DescribeStatement
+ * shows SUBMITTED → STARTED → FINISHED | FAILED | ABORTED with durations; results are kept for GetStatementResult;
+ * a ClientToken seen before returns the first statement instead of running it again.
+ */
+import { randomUUID } from "node:crypto";
+import { columnMetadata, toField, type ColumnMetadata, type Field } from "./fields.ts";
+import { StatementFailure, type PostgresBackend, type SqlStatement, type StatementResult } from "./postgres.ts";
+import { bindNamedParameters } from "./translate.ts";
+
+export type Status = "SUBMITTED" | "PICKED" | "STARTED" | "FINISHED" | "ABORTED" | "FAILED";
+
+export type Target = { database: string; workgroupName?: string; clusterIdentifier?: string; dbUser?: string; secretArn?: string };
+
+type Part = { sql: string; status: Status; error?: string; result?: StatementResult; startedAt?: number; endedAt?: number };
+
+export type Statement = Target & {
+  id: string;
+  name?: string;
+  batch: boolean;
+  parameters: { name: string; value: string }[];
+  createdAt: number;
+  updatedAt: number;
+  status: Status;
+  error?: string;
+  parts: Part[];
+  pid?: number;
+  done: Promise<void>;
+};
+
+/** A request the Data API refuses, with its error type (the SDK maps it to the exception class). */
+export class DataApiFailure extends Error {
+  readonly type: string;
+  readonly status: number;
+  constructor(type: "ValidationException" | "ResourceNotFoundException" | "InternalServerException", message: string) {
+    super(message);
+    this.type = type;
+    this.status = type === "ResourceNotFoundException" ? 404 : type === "ValidationException" ? 400 : 500;
+  }
+}
+
+const seconds = (ms: number) => ms / 1000;
+/** Read through a function: CancelStatement changes the status while a statement awaits Postgres. */
+const cancelled = (statement: Statement) => statement.status === "ABORTED";
+const nanos = (part: { startedAt?: number; endedAt?: number }) =>
+  part.startedAt === undefined || part.endedAt === undefined ? -1 : Math.round((part.endedAt - part.startedAt) * 1e6);
+
+export class StatementStore {
+  private readonly statements = new Map<string, Statement>();
+  private readonly tokens = new Map<string, string>();
+  private readonly backend: PostgresBackend;
+  private readonly pageRows: number;
+
+  constructor(backend: PostgresBackend, pageRows = 1000) {
+    this.backend = backend;
+    this.pageRows = pageRows;
+  }
+
+  submit(target: Target, sqls: readonly string[], options: { batch: boolean; name?: string; parameters?: { name: string; value: string }[]; clientToken?: string }): Statement {
+    if (options.clientToken !== undefined) {
+      const earlier = this.statements.get(this.tokens.get(options.clientToken) ?? "");
+      if (earlier !== undefined) return earlier;
+    }
+    const now = Date.now();
+    const statement: Statement = {
+      ...target,
+      id: randomUUID(),
+      ...(options.name === undefined ? {} : { name: options.name }),
+      batch: options.batch,
+      parameters: options.parameters ?? [],
+      createdAt: now,
+      updatedAt: now,
+      status: "SUBMITTED",
+      parts: sqls.map((sql) => ({ sql, status: "SUBMITTED" })),
+      done: Promise.resolve(),
+    };
+    this.statements.set(statement.id, statement);
+    if (options.clientToken !== undefined) this.tokens.set(options.clientToken, statement.id);
+    statement.done = new Promise((resolve) => setImmediate(resolve)).then(() => this.execute(statement));
+    return statement;
+  }
+
+  private async execute(statement: Statement): Promise<void> {
+    if (statement.status === "ABORTED") return;
+    const started = Date.now();
+    statement.status = "STARTED";
+    statement.updatedAt = started;
+    for (const part of statement.parts) {
+      part.status = "STARTED";
+      part.startedAt = started;
+    }
+    const sqls: SqlStatement[] = statement.parts.map((part) => bindNamedParameters(part.sql, statement.parameters)).map((b) => ({ sql: b.sql, values: b.values }));
+    try {
+      const results = await this.backend.run(statement.database, sqls, (pid) => (statement.pid = pid));
+      const ended = Date.now();
+      statement.parts.forEach((part, index) => Object.assign(part, { status: "FINISHED", result: results[index], endedAt: ended }));
+      if (!cancelled(statement)) statement.status = "FINISHED";
+    } catch (error) {
+      const ended = Date.now();
+      const failure = error instanceof StatementFailure ? error : new StatementFailure(0, String(error));
+      const aborted = cancelled(statement);
+      statement.parts.forEach((part, index) => {
+        part.endedAt = ended;
+        if (index < failure.index) part.status = "FINISHED";
+        else if (index === failure.index) Object.assign(part, { status: aborted ? "ABORTED" : "FAILED", error: `ERROR: ${failure.message}` });
+        else part.status = "ABORTED";
+      });
+      if (!aborted) {
+        statement.status = "FAILED";
+        statement.error = `ERROR: ${failure.message}`;
+      }
+    }
+    statement.updatedAt = Date.now();
+  }
+
+  get(id: string): Statement {
+    const statement = this.statements.get(id.split(":")[0] ?? "");
+    if (statement === undefined) throw new DataApiFailure("ResourceNotFoundException", `Query does not exist: ${id}`);
+    return statement;
+  }
+
+  async cancel(id: string): Promise<boolean> {
+    const statement = this.get(id);
+    if (!["SUBMITTED", "PICKED", "STARTED"].includes(statement.status)) {
+      throw new DataApiFailure("ValidationException", `Could not cancel a query that is already in ${statement.status} state with ID: ${id}`);
+    }
+    statement.status = "ABORTED";
+    statement.updatedAt = Date.now();
+    if (statement.pid !== undefined) await this.backend.cancel(statement.database, statement.pid);
+    return true;
+  }
+
+  describe(id: string): Record<string, unknown> {
+    const s = this.get(id);
+    const whole = { startedAt: s.parts[0]?.startedAt, endedAt: s.parts.at(-1)?.endedAt };
+    const base = {
+      Id: s.id,
+      Status: s.status,
+      CreatedAt: seconds(s.createdAt),
+      UpdatedAt: seconds(s.updatedAt),
+      Duration: nanos(whole),
+      Database: s.database,
+      ...(s.workgroupName === undefined ? {} : { WorkgroupName: s.workgroupName }),
+      ...(s.clusterIdentifier === undefined ? {} : { ClusterIdentifier: s.clusterIdentifier }),
+      ...(s.dbUser === undefined ? {} : { DbUser: s.dbUser }),
+      ...(s.secretArn === undefined ? {} : { SecretArn: s.secretArn }),
+      ...(s.error === undefined ? {} : { Error: s.error }),
+      RedshiftPid: s.pid ?? 0,
+      RedshiftQueryId: 0,
+      QueryParameters: s.parameters,
+    };
+    if (!s.batch) {
+      const part = s.parts[0];
+      return { ...base, QueryString: part?.sql ?? "", HasResultSet: part?.result?.hasResultSet ?? false, ResultRows: part?.result?.rowCount ?? -1, ResultSize: -1 };
+    }
+    return {
+      ...base,
+      QueryString: "",
+      HasResultSet: false,
+      ResultRows: -1,
+      ResultSize: -1,
+      SubStatements: s.parts.map((part, index) => ({
+        Id: `${s.id}:${index + 1}`,
+        Status: part.status,
+        QueryString: part.sql,
+        CreatedAt: seconds(s.createdAt),
+        UpdatedAt: seconds(part.endedAt ?? s.updatedAt),
+        Duration: nanos(part),
+        HasResultSet: part.result?.hasResultSet ?? false,
+        ResultRows: part.result?.rowCount ?? -1,
+        ResultSize: -1,
+        RedshiftQueryId: 0,
+        ...(part.error === undefined ? {} : { Error: part.error }),
+      })),
+    };
+  }
+
+  result(id: string, nextToken: string | undefined): { Records: Field[][]; ColumnMetadata: ColumnMetadata[]; TotalNumRows: number; NextToken?: string } {
+    const statement = this.get(id);
+    const [, sub] = id.split(":");
+    if (statement.batch && sub === undefined) {
+      throw new DataApiFailure("ValidationException", `${id} is a batch: ask for one of its sub-statements (${id}:1 … ${id}:${statement.parts.length})`);
+    }
+    const part = statement.parts[sub === undefined ? 0 : Number(sub) - 1];
+    if (part === undefined) throw new DataApiFailure("ResourceNotFoundException", `Query does not exist: ${id}`);
+    if (part.status !== "FINISHED") throw new DataApiFailure("ValidationException", `Query does not have result. Please check query status with DescribeStatement (it is ${part.status}).`);
+    const result = part.result;
+    if (result?.hasResultSet !== true) throw new DataApiFailure("ResourceNotFoundException", `Query does not have result: ${id} returned no result set.`);
+    const offset = nextToken === undefined ? 0 : Number(Buffer.from(nextToken, "base64url").toString("utf8"));
+    if (!Number.isInteger(offset) || offset < 0) throw new DataApiFailure("ValidationException", "NextToken is not valid");
+    const page = result.rows.slice(offset, offset + this.pageRows);
+    const next = offset + page.length;
+    return {
+      Records: page.map((row) => row.map((value, i) => toField(result.fields[i]?.dataTypeID ?? 25, value))),
+      ColumnMetadata: result.fields.map(columnMetadata),
+      TotalNumRows: result.rows.length,
+      ...(next < result.rows.length ? { NextToken: Buffer.from(String(next), "utf8").toString("base64url") } : {}),
+    };
+  }
+
+  list(filter: { status?: string; name?: string; maxResults?: number; nextToken?: string }): { Statements: Record<string, unknown>[]; NextToken?: string } {
+    const all = [...this.statements.values()]
+      .filter((s) => filter.status === undefined || filter.status === "ALL" || s.status === filter.status)
+      .filter((s) => filter.name === undefined || (s.name ?? "").startsWith(filter.name))
+      .sort((a, b) => b.createdAt - a.createdAt);
+    const offset = filter.nextToken === undefined ? 0 : Number(filter.nextToken);
+    const max = Math.min(filter.maxResults ?? 100, 100);
+    const page = all.slice(offset, offset + max);
+    return {
+      Statements: page.map((s) => ({
+        Id: s.id,
+        Status: s.status,
+        CreatedAt: seconds(s.createdAt),
+        UpdatedAt: seconds(s.updatedAt),
+        IsBatchStatement: s.batch,
+        ...(s.batch ? { QueryStrings: s.parts.map((p) => p.sql) } : { QueryString: s.parts[0]?.sql ?? "" }),
+        ...(s.name === undefined ? {} : { StatementName: s.name }),
+        ...(s.secretArn === undefined ? {} : { SecretArn: s.secretArn }),
+        QueryParameters: s.parameters,
+      })),
+      ...(offset + max < all.length ? { NextToken: String(offset + max) } : {}),
+    };
+  }
+
+  /** Waits for every statement submitted so far (tests, shutdown). */
+  async settle(): Promise<void> {
+    await Promise.all([...this.statements.values()].map((s) => s.done));
+  }
+}

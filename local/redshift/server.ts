@@ -6,7 +6,9 @@
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { z } from "zod";
-import { PostgresBackend, type StatementHook } from "./postgres.ts";
+import type { S3Store } from "#adapters/s3.ts";
+import { copyFromS3 } from "./copy.ts";
+import { PostgresBackend } from "./postgres.ts";
 import { DataApiFailure, StatementStore, type Target } from "./statements.ts";
 
 export type LocalRedshiftOptions = {
@@ -16,8 +18,8 @@ export type LocalRedshiftOptions = {
   port?: number;
   /** Records per GetStatementResult page (Redshift pages by size; small pages exercise NextToken). */
   pageRows?: number;
-  /** Runs statements Postgres cannot (COPY from S3). */
-  hook?: StatementHook;
+  /** Where COPY reads s3:// URLs (the local S3); without it, COPY is left to Postgres (and fails). */
+  s3?: S3Store;
 };
 
 export type LocalRedshift = { endpoint: string; port: number; store: StatementStore; close(): Promise<void> };
@@ -130,7 +132,7 @@ function send(res: ServerResponse, status: number, body: unknown, errorType?: st
 }
 
 export async function startLocalRedshift(options: LocalRedshiftOptions): Promise<LocalRedshift> {
-  const backend = new PostgresBackend(options.postgresUrl, options.hook);
+  const backend = new PostgresBackend(options.postgresUrl, options.s3 === undefined ? undefined : copyFromS3(options.s3));
   const store = new StatementStore(backend, options.pageRows);
   const handle = async (req: IncomingMessage, res: ServerResponse) => {
     try {

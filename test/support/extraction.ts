@@ -25,7 +25,7 @@ export const STAGING_BUCKET = "staging";
 export type TestDatabase = { admin: Connection; drop(): Promise<void> };
 
 export async function createDatabase(name: string): Promise<TestDatabase> {
-  const admin = await mysql.createConnection({ uri: MYSQL_URL, dateStrings: true, supportBigNumbers: true, bigNumberStrings: true, charset: "UTF8MB4_UNICODE_CI" });
+  const admin = await mysql.createConnection({ uri: MYSQL_URL, dateStrings: true, supportBigNumbers: true, bigNumberStrings: true, jsonStrings: true, charset: "UTF8MB4_UNICODE_CI" });
   await admin.query("SET time_zone = '+00:00', SESSION sql_mode = 'STRICT_ALL_TABLES,NO_ENGINE_SUBSTITUTION'");
   await admin.query(`DROP DATABASE IF EXISTS \`${name}\``);
   await admin.query(`CREATE DATABASE \`${name}\` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci`);

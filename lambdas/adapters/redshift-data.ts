@@ -54,6 +54,8 @@ export type StatementState = {
   resultRows: number;
   /** Ids to ask GetStatementResult for: the sub-statements (batch) or the statement that returned rows. */
   resultIds: string[];
+  /** Rows returned or affected, per sub-statement (a batch) — -1 where Redshift reports none. */
+  subStatementRows: number[];
 };
 
 /** A statement Redshift ran and rejected: its message, and which SQL (redacted) failed. */
@@ -76,6 +78,8 @@ export class RedshiftTimeoutError extends Error {
 
 export type Value = string | number | boolean | Uint8Array | null;
 
+export const statementEnded = (state: StatementState): boolean => state.status === "FINISHED" || state.status === "FAILED" || state.status === "ABORTED";
+
 export function decodeField(field: Field): Value {
   if (field.isNull === true) return null;
   if (field.longValue !== undefined) return field.longValue;
@@ -97,6 +101,7 @@ function stateOf(output: DescribeStatementCommandOutput): StatementState {
     hasResultSet: output.HasResultSet ?? false,
     resultRows: output.ResultRows ?? -1,
     resultIds: subs.length > 0 ? subs.filter((s) => s.HasResultSet === true).map((s) => s.Id ?? "") : output.HasResultSet === true ? [output.Id ?? ""] : [],
+    subStatementRows: subs.map((s) => s.ResultRows ?? -1),
   };
 }
 

@@ -37,7 +37,7 @@ export function s3ClientConfig(env: Env = process.env): S3ClientConfig {
 }
 
 export type Precondition = { ifMatch: string } | { ifNoneMatch: "*" } | undefined;
-export type ObjectInfo = { key: string; size: number; etag: string; lastModified: Date | undefined };
+export type ObjectInfo = { key: string; size: number; etag: string; lastModified: Date | undefined; metadata?: Record<string, string> };
 export type UploadResult = { bucket: string; key: string; etag: string; bytes: number; sha256: string };
 
 function isS3Error(error: unknown): error is S3ServiceException {
@@ -127,13 +127,14 @@ export class S3Store {
     key: string,
     body: Readable | AsyncIterable<Uint8Array>,
     contentType = "application/octet-stream",
+    metadata?: Record<string, string>,
   ): Promise<UploadResult> {
     const checksum = new ChecksumStream();
     const source = body instanceof Readable ? body : Readable.from(body);
     source.once("error", (error) => checksum.destroy(error));
     const upload = new Upload({
       client: this.client,
-      params: { Bucket: bucket, Key: key, Body: source.pipe(checksum), ContentType: contentType },
+      params: { Bucket: bucket, Key: key, Body: source.pipe(checksum), ContentType: contentType, ...(metadata === undefined ? {} : { Metadata: metadata }) },
       partSize: UPLOAD_PART_SIZE,
       queueSize: UPLOAD_QUEUE_SIZE,
       leavePartsOnError: false,
@@ -159,7 +160,7 @@ export class S3Store {
   async head(bucket: string, key: string): Promise<ObjectInfo | undefined> {
     try {
       const response = await this.client.send(new HeadObjectCommand({ Bucket: bucket, Key: key }));
-      return { key, size: response.ContentLength ?? 0, etag: response.ETag ?? "", lastModified: response.LastModified };
+      return { key, size: response.ContentLength ?? 0, etag: response.ETag ?? "", lastModified: response.LastModified, metadata: response.Metadata ?? {} };
     } catch (error) {
       if (isS3Error(error) && error.$metadata.httpStatusCode === 404) return undefined;
       return mapError(error, bucket, key);

@@ -19,12 +19,15 @@ export class ChunkFile {
   private uploadError: Error | undefined;
   private waiting: Promise<unknown> | undefined;
   private written = 0;
+  private readonly metadata: Record<string, string>;
 
-  constructor(s3: S3Store, bucket: string, key: string, columns: readonly TableColumn[], options: Partial<ParquetWriterOptions>) {
+  /** `metadata` travels with the object (S3 user metadata): the loader reads each file's schema key from it. */
+  constructor(s3: S3Store, bucket: string, key: string, columns: readonly TableColumn[], options: Partial<ParquetWriterOptions>, metadata: Record<string, string> = {}) {
     this.s3 = s3;
     this.bucket = bucket;
     this.key = key;
     this.writer = new ParquetWriter(columns, options);
+    this.metadata = metadata;
   }
 
   get rows(): number {
@@ -57,7 +60,7 @@ export class ChunkFile {
     if (this.body === undefined) {
       const body = new PassThrough({ highWaterMark: 1024 * 1024 });
       this.body = body;
-      this.upload = this.s3.uploadStream(this.bucket, this.key, body, "application/vnd.apache.parquet");
+      this.upload = this.s3.uploadStream(this.bucket, this.key, body, "application/vnd.apache.parquet", this.metadata);
       this.upload.catch((error: unknown) => {
         this.uploadError = error instanceof Error ? error : new Error(`upload of ${this.key} failed: ${JSON.stringify(error)}`);
         body.destroy(this.uploadError);

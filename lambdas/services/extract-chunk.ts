@@ -11,7 +11,7 @@ import { ceilingOf, commitChunk, cursorOf, LeaseLostError, type Watermark } from
 import { streamQuery, type RowSink } from "#adapters/mysql.ts";
 import { ValueRejectedError } from "#parquet/columns.ts";
 import { ChunkFile } from "./chunk-file.ts";
-import { LEASE_SECONDS, loadSchema, watermarkIdentity, type TableContext } from "./sync-context.ts";
+import { LEASE_SECONDS, loadSchema, SCHEMA_METADATA, watermarkIdentity, type TableContext } from "./sync-context.ts";
 
 export type ChunkRequest = {
   runId: string;
@@ -193,10 +193,14 @@ export async function extractChunk(context: TableContext, request: ChunkRequest)
     runStartedAt: watermark.mysql_state.run_started_at ?? context.now().toISOString(),
     chunk: watermark.mysql_state.next_chunk,
   });
-  const file = new ChunkFile(context.s3, context.bucket, key, schema.columns, {
-    compression: context.pipeline.s3.compression,
-    zeroDates: context.table.zero_dates ?? "null",
-  });
+  const file = new ChunkFile(
+    context.s3,
+    context.bucket,
+    key,
+    schema.columns,
+    { compression: context.pipeline.s3.compression, zeroDates: context.table.zero_dates ?? "null" },
+    { [SCHEMA_METADATA]: request.schemaKey },
+  );
   let read: { cursor: Position; exhausted: boolean };
   let uploaded: Awaited<ReturnType<ChunkFile["finish"]>>;
   try {

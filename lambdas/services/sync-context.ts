@@ -10,6 +10,9 @@ import { WatermarkStore } from "#adapters/watermark-store.ts";
 import { schemaKey, watermarkKey } from "#domain/s3-layout.ts";
 import { TableSchemaSchema, type TableSchema } from "#domain/table-schema.ts";
 
+/** S3 user metadata on each Parquet file: the key of the schema it was written with (files of different runs may differ). */
+export const SCHEMA_METADATA = "mrsync-schema";
+
 /** How long a run holds its table without committing a chunk (renewed at every chunk). */
 export const LEASE_SECONDS = 2 * 3600;
 

@@ -37,7 +37,7 @@ export function parseCopy(sql: string): CopyCommand | undefined {
   // Option values ('…') out of the way, then each word is an option name or a value keyword.
   const words = rest.replace(/'(?:[^']|'')*'/g, " ").split(/\s+/).filter((w) => w !== "").map((w) => w.toUpperCase());
   if (!words.includes("PARQUET")) throw new CopyError("the local Redshift emulates COPY only FORMAT AS PARQUET");
-  const valueWords = new Set(["FORMAT", "AS", "PARQUET", "ON", "OFF", "TRUE", "FALSE"]);
+  const valueWords = new Set(["FORMAT", "AS", "PARQUET", "ON", "OFF", "TRUE", "FALSE", "DEFAULT"]);
   const unknown = words.filter((w) => !valueWords.has(w) && !PARQUET_OPTIONS.includes(w) && !/^\d+$/.test(w));
   if (unknown.length > 0) {
     throw new CopyError(

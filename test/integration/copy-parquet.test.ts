@@ -3,46 +3,32 @@
  * extraction → Parquet on the local S3 → COPY … MANIFEST FORMAT AS PARQUET through the Data API, and every cell in
  * the warehouse is compared with MySQL's own rendering; files that Redshift would refuse fail the whole COPY.
  */
-import { RedshiftDataClient } from "@aws-sdk/client-redshift-data";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { RedshiftData, redshiftDataClientConfig } from "#adapters/redshift-data.ts";
+import { beforeAll, describe, expect, it } from "vitest";
+import type { RedshiftData } from "#adapters/redshift-data.ts";
 import { createTableSql } from "#domain/redshift-ddl.ts";
-import type { TableColumn, TableSchema } from "#domain/table-schema.ts";
+import type { TableSchema } from "#domain/table-schema.ts";
 import { seedDemo } from "#local/demo/seed.ts";
-import { startLocalRedshift, type LocalRedshift } from "#local/redshift/server.ts";
 import { loadSchema } from "#services/sync-context.ts";
 import { contextFor, MYSQL_URL, pipelineFromYaml, runExtraction, STAGING_BUCKET, useExtractionFixture } from "../support/extraction.ts";
-import { createPgDatabase, PG_URL } from "../support/postgres.ts";
+import { tableDifferences } from "../support/compare.ts";
+import { useWarehouseFixture } from "../support/warehouse.ts";
 
 const DATABASE = "mrsync_test_copy";
 const ROLE = "arn:aws:iam::000000000000:role/local-redshift-copy";
 const fx = useExtractionFixture(DATABASE);
-let pgDatabase: Awaited<ReturnType<typeof createPgDatabase>>;
-let server: LocalRedshift;
-let client: RedshiftDataClient;
+const warehouse = useWarehouseFixture(DATABASE, () => fx.s3.store);
 let redshift: RedshiftData;
 let schema: TableSchema;
 let files: string[];
 
 beforeAll(async () => {
   await seedDemo({ mysqlUrl: MYSQL_URL, database: DATABASE, typeCoverage: 1_200, orders: 5, merchants: 5 });
-  pgDatabase = await createPgDatabase(DATABASE);
-  server = await startLocalRedshift({ postgresUrl: PG_URL, s3: fx.s3.store });
-  client = new RedshiftDataClient({
-    ...redshiftDataClientConfig({ region: "us-east-1" }, { AWS_ENDPOINT_URL_REDSHIFT_DATA: server.endpoint }),
-    credentials: { accessKeyId: "local", secretAccessKey: "local-secret" },
-  });
-  redshift = new RedshiftData(client, { workgroup_name: "local", database: DATABASE, schema: "public" });
+  redshift = warehouse.redshift;
   const pipeline = pipelineFromYaml(DATABASE, `  ${DATABASE}.type_coverage: { cdc_strategy: id_only, cdc_id_column: id, processing: { batch_size: 500 } }`);
   const context = contextFor(fx.s3, pipeline, `${DATABASE}.type_coverage`);
   const outcome = await runExtraction(context, "run-copy");
   schema = await loadSchema(context, outcome.begin.schemaKey);
   files = outcome.chunks.flatMap((c) => (c.file === undefined ? [] : [c.file]));
-});
-afterAll(async () => {
-  client.destroy();
-  await server.close();
-  await pgDatabase.drop();
 });
 
 async function manifest(name: string, keys: readonly string[], extra: { url: string; mandatory: boolean }[] = []): Promise<string> {
@@ -56,61 +42,13 @@ async function manifest(name: string, keys: readonly string[], extra: { url: str
 
 const copy = (table: string, url: string, options = "") => `COPY ${table} FROM '${url}' IAM_ROLE '${ROLE}' ${options} FORMAT AS PARQUET`;
 
-/** The same value as MySQL and Postgres each render it. */
-function renderings(column: TableColumn): { mysql: string; postgres: string; float?: "float32" | "float64"; hex?: true } {
-  const m = `\`${column.source}\``;
-  const p = `"${column.name}"`;
-  const notZero = `${m} IS NOT NULL AND YEAR(${m}) <> 0 AND MONTH(${m}) <> 0 AND DAYOFMONTH(${m}) <> 0`;
-  switch (column.value.kind) {
-    case "int32":
-    case "int64":
-    case "decimal":
-      return { mysql: `CAST(${m} + 0 AS CHAR)`, postgres: `${p}::text` };
-    case "boolean":
-      return { mysql: `CAST(${m} + 0 AS CHAR)`, postgres: `${p}::int::text` };
-    case "float":
-      return { mysql: `CAST(CAST(${m} AS DOUBLE) AS CHAR)`, postgres: `${p}::text`, float: "float32" };
-    case "double":
-      return { mysql: `CAST(${m} AS CHAR)`, postgres: `${p}::text`, float: "float64" };
-    case "date":
-      return { mysql: `IF(${notZero}, DATE_FORMAT(${m}, '%Y-%m-%d'), NULL)`, postgres: `to_char(${p}, 'YYYY-MM-DD')` };
-    case "timestamp":
-      return { mysql: `IF(${notZero}, CAST(TIMESTAMPDIFF(MICROSECOND, '1970-01-01 00:00:00', ${m}) AS CHAR), NULL)`, postgres: `(extract(epoch from ${p}) * 1000000)::numeric(30,0)::text` };
-    case "string":
-      return { mysql: column.sourceType.startsWith("decimal") ? `CAST(${m} AS CHAR)` : m, postgres: p };
-    case "binary":
-      return { mysql: column.value.wkb === true ? `HEX(ST_AsBinary(${m}))` : `HEX(${m})`, postgres: `upper(encode(${p}, 'hex'))` };
-  }
-}
-
 describe("COPY FROM Parquet (local Redshift)", () => {
   it("loads every type of type_coverage exactly: each cell equals MySQL's", async () => {
     await redshift.query(createTableSql(schema, { schema: "public", table: "type_coverage" }, { dist_key: "id", sort_keys: ["id"] }));
     const state = await redshift.wait(await redshift.submit(copy("public.type_coverage", await manifest("types", files), "MANIFEST")));
     expect(state.resultRows).toBe(1_200);
 
-    const plan = schema.columns.map((column) => ({ column, ...renderings(column) }));
-    const [expected] = await fx.db.admin.query({ sql: `SELECT ${plan.map((p) => p.mysql).join(", ")} FROM ${DATABASE}.type_coverage ORDER BY id`, rowsAsArray: true });
-    const actual = await redshift.query(`SELECT ${plan.map((p) => p.postgres).join(", ")} FROM public.type_coverage t ORDER BY t.id`);
-    const rows = expected as (string | null)[][];
-    expect(actual.rows).toHaveLength(rows.length);
-    const mismatches: string[] = [];
-    rows.forEach((row, r) => {
-      plan.forEach((p, c) => {
-        const want = row[c] ?? null;
-        const got = actual.rows[r]?.[c] ?? null;
-        const same =
-          want === null || got === null
-            ? want === got
-            : p.float === "float32"
-              ? Math.fround(Number(want)) === Math.fround(Number(got))
-              : p.float === "float64"
-                ? Number(want) === Number(got)
-                : want === got;
-        if (!same) mismatches.push(`row ${r} ${p.column.name}: MySQL ${JSON.stringify(want)} vs Redshift ${JSON.stringify(got)}`);
-      });
-    });
-    expect(mismatches.slice(0, 20)).toEqual([]);
+    expect(await tableDifferences(fx.db.admin, `${DATABASE}.type_coverage`, redshift, "public.type_coverage", schema)).toEqual([]);
   });
 
   it("accepts only the options Redshift accepts for Parquet", async () => {

@@ -1,0 +1,137 @@
+/**
+ * Pure: the SQL of one load (DESIGN.md §8) — a single BatchExecuteStatement, so one transaction: ensure the ledger
+ * and the target table, a staging table in the files' column order, COPY from the manifest, then de-duplicate by
+ * primary key (latest cursor wins) and delete+insert (or append, or replace for full_sync), and the ledger row.
+ * Every statement that changes the target is guarded by "this load id is not in the ledger", so a load applied once
+ * is never applied again — whatever retried it.
+ */
+import { createTableSql, quoteRedshift, type TableDesign } from "./redshift-ddl.ts";
+import type { TableSchema } from "./table-schema.ts";
+
+export const LEDGER_TABLE = "mrsync_load_ledger";
+const RANK = "__mrsync_rank";
+
+export type LoadMode = "merge" | "append" | "replace";
+
+export type LoadPlanInput = {
+  schema: TableSchema;
+  target: { schema: string; table: string };
+  design: TableDesign;
+  mode: LoadMode;
+  manifestUrl: string;
+  /** IAM role Redshift assumes to read S3; undefined = the cluster's default role. */
+  copyRoleArn: string | undefined;
+  loadId: string;
+  pipeline: string;
+  table: string;
+  files: number;
+  /** Target columns ordering duplicates newest first (the cursor: timestamp, then id). */
+  newestFirst: string[];
+};
+
+export type LoadPlan = { statements: string[]; /** index of the statement whose ResultRows is the rows loaded */ insertIndex: number };
+
+export const sqlString = (value: string): string => `'${value.replace(/'/g, "''")}'`;
+
+export function ledgerTableSql(schema: string): string {
+  return `CREATE TABLE IF NOT EXISTS ${quoteRedshift(schema)}.${quoteRedshift(LEDGER_TABLE)} (
+  load_id VARCHAR(256) NOT NULL, pipeline VARCHAR(128) NOT NULL, table_name VARCHAR(256) NOT NULL,
+  files INTEGER NOT NULL, rows_loaded BIGINT NOT NULL, loaded_at TIMESTAMP NOT NULL, PRIMARY KEY (load_id)
+)`;
+}
+
+export function ledgerLookupSql(schema: string, loadId: string): string {
+  return `SELECT rows_loaded FROM ${quoteRedshift(schema)}.${quoteRedshift(LEDGER_TABLE)} WHERE load_id = ${sqlString(loadId)}`;
+}
+
+export function loadPlan(input: LoadPlanInput): LoadPlan {
+  const { schema, target } = input;
+  const table = `${quoteRedshift(target.schema)}.${quoteRedshift(target.table)}`;
+  const ledger = `${quoteRedshift(target.schema)}.${quoteRedshift(LEDGER_TABLE)}`;
+  const stage = quoteRedshift(`mrsync_stage_${input.loadId.replace(/[^a-z0-9_]/gi, "_")}`);
+  const notApplied = `NOT EXISTS (SELECT 1 FROM ${ledger} WHERE load_id = ${sqlString(input.loadId)})`;
+  const columns = schema.columns.map((c) => quoteRedshift(c.name));
+  const columnList = columns.join(", ");
+  const key = schema.primaryKey.map((source) => quoteRedshift(schema.columns.find((c) => c.source === source)?.name ?? source));
+  const role = input.copyRoleArn === undefined ? "IAM_ROLE default" : `IAM_ROLE ${sqlString(input.copyRoleArn)}`;
+
+  const statements = [
+    ledgerTableSql(target.schema),
+    createTableSql(schema, target, input.design),
+    `CREATE TEMP TABLE ${stage} (${schema.columns.map((c) => `${quoteRedshift(c.name)} ${c.redshiftType}`).join(", ")})`,
+    `COPY ${stage} FROM ${sqlString(input.manifestUrl)} ${role} MANIFEST FORMAT AS PARQUET`,
+  ];
+  let insert: string;
+  if (input.mode === "merge" && key.length > 0) {
+    const order = (input.newestFirst.length > 0 ? input.newestFirst.map(quoteRedshift) : key).map((c) => `${c} DESC`).join(", ");
+    statements.push(`DELETE FROM ${table} USING ${stage} s WHERE ${key.map((k) => `${table}.${k} = s.${k}`).join(" AND ")} AND ${notApplied}`);
+    insert = `INSERT INTO ${table} (${columnList}) SELECT ${columnList} FROM (SELECT *, ROW_NUMBER() OVER (PARTITION BY ${key.join(", ")} ORDER BY ${order}) AS ${RANK} FROM ${stage}) ranked WHERE ${RANK} = 1 AND ${notApplied}`;
+  } else {
+    // full_sync replace: DELETE, not TRUNCATE — TRUNCATE commits the transaction in Redshift.
+    if (input.mode === "replace") statements.push(`DELETE FROM ${table} WHERE ${notApplied}`);
+    insert = `INSERT INTO ${table} (${columnList}) SELECT ${columnList} FROM ${stage} WHERE ${notApplied}`;
+  }
+  statements.push(insert);
+  const insertIndex = statements.length - 1;
+  statements.push(
+    `INSERT INTO ${ledger} (load_id, pipeline, table_name, files, rows_loaded, loaded_at) SELECT ${sqlString(input.loadId)}, ${sqlString(input.pipeline)}, ${sqlString(input.table)}, ${input.files}, (SELECT COUNT(*) FROM ${stage}), GETDATE() WHERE ${notApplied}`,
+    `DROP TABLE ${stage}`,
+  );
+  return { statements, insertIndex };
+}
+
+/** A target column as information_schema.columns describes it. */
+export type ExistingColumn = { name: string; dataType: string; maxLength: number | null; precision: number | null; scale: number | null };
+
+export type SchemaChanges = { statements: string[]; problems: string[] };
+
+/** The names information_schema may report for a schema column's type (Redshift's, and the local Postgres'). */
+function reportedTypes(redshiftType: string): string[] {
+  const type = redshiftType.toLowerCase().replace(/\(.*$/, "").trim();
+  const names: Record<string, string[]> = {
+    varchar: ["character varying"],
+    decimal: ["numeric"],
+    timestamp: ["timestamp without time zone"],
+    varbyte: ["binary varying", "varbyte", "bytea"],
+    super: ["super", "jsonb"],
+  };
+  return names[type] ?? [type];
+}
+
+/**
+ * Schema evolution without a resync: columns new in the source are added (nullable), VARCHARs the source widened are
+ * widened; anything else (a type change, a column gone from the source) stops the table with the fix.
+ */
+export function planSchemaChanges(schema: TableSchema, target: { schema: string; table: string }, existing: readonly ExistingColumn[]): SchemaChanges {
+  const table = `${quoteRedshift(target.schema)}.${quoteRedshift(target.table)}`;
+  const statements: string[] = [];
+  const problems: string[] = [];
+  const byName = new Map(existing.map((c) => [c.name, c]));
+  for (const column of schema.columns) {
+    const current = byName.get(column.name);
+    if (current === undefined) {
+      statements.push(`ALTER TABLE ${table} ADD COLUMN ${quoteRedshift(column.name)} ${column.redshiftType}`);
+      continue;
+    }
+    if (!reportedTypes(column.redshiftType).includes(current.dataType)) {
+      problems.push(
+        `${schema.table}: column ${column.name} is ${current.dataType} in Redshift but the source now gives ${column.redshiftType}; ` +
+          `migrate the column by hand (or rename it with columns:) and re-run`,
+      );
+      continue;
+    }
+    const width = /^VARCHAR\((\d+)\)$/i.exec(column.redshiftType);
+    if (width !== null && current.maxLength !== null && Number(width[1]) > current.maxLength) {
+      statements.push(`ALTER TABLE ${table} ALTER COLUMN ${quoteRedshift(column.name)} TYPE VARCHAR(${width[1]})`);
+    }
+    const decimal = /^DECIMAL\((\d+),(\d+)\)$/i.exec(column.redshiftType);
+    if (decimal !== null && (Number(decimal[1]) !== current.precision || Number(decimal[2]) !== current.scale)) {
+      problems.push(
+        `${schema.table}: column ${column.name} is numeric(${current.precision ?? "?"},${current.scale ?? "?"}) in Redshift but the source now gives ${column.redshiftType}; migrate the column by hand and re-run`,
+      );
+    }
+  }
+  // A column the source no longer sends stays in Redshift (NULL in new rows): COPY goes to the staging table, and the
+  // insert names its columns, so nothing shifts.
+  return { statements, problems };
+}

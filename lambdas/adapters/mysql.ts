@@ -40,10 +40,22 @@ export async function connectSource(source: SourceConnection, credentials: DbCre
 export type DiscoveredTable = { columns: SourceColumn[]; primaryKey: string[] };
 
 const cache = new Map<string, { expires: number; table: DiscoveredTable }>();
+const cacheKey = (connection: Connection, schema: string, table: string) => `${connection.config.host ?? ""}:${connection.config.port ?? ""}/${schema}.${table}`;
+
+/** Forgets what was discovered (all tables, or one): a dropped column must not keep failing runs for an hour. */
+export function forgetDiscovered(connection?: Connection, schema?: string, table?: string): void {
+  if (connection === undefined || schema === undefined || table === undefined) cache.clear();
+  else cache.delete(cacheKey(connection, schema, table));
+}
+
+/** MySQL's "Unknown column" (ER_BAD_FIELD_ERROR): the table changed since it was discovered. */
+export function isUnknownColumn(error: unknown): boolean {
+  return error instanceof Error && (error as { errno?: number }).errno === 1054;
+}
 
 /** Columns and primary key from INFORMATION_SCHEMA (cached for SCHEMA_CACHE_SECONDS). */
 export async function discoverTable(connection: Connection, schema: string, table: string, now = Date.now()): Promise<DiscoveredTable> {
-  const key = `${connection.config.host ?? ""}:${connection.config.port ?? ""}/${schema}.${table}`;
+  const key = cacheKey(connection, schema, table);
   const hit = cache.get(key);
   if (hit !== undefined && hit.expires > now) return hit.table;
   const [rows] = await connection.query<RowDataPacket[]>(

@@ -3,7 +3,7 @@
  * the table's lease and record the run in the watermark. A second concurrent Begin on the table fails fast.
  */
 import type { Connection } from "mysql2/promise";
-import { discoverTable, queryRow, resultColumns } from "#adapters/mysql.ts";
+import { discoverTable, forgetDiscovered, isUnknownColumn, queryRow, resultColumns } from "#adapters/mysql.ts";
 import { START, strategyFor, type Position } from "#domain/cdc/index.ts";
 import { quotedTable, quoteIdentifier, textOf } from "#domain/cdc/types.ts";
 import { buildTableSchema, TableSchemaError, type TableSchema } from "#domain/table-schema.ts";
@@ -68,6 +68,9 @@ export async function begin(context: TableContext, runId: string): Promise<Begin
     await checkCursorColumns(context, connection, schema.columns.filter((c) => c.nullable).map((c) => c.source.toLowerCase()));
     const row = await queryRow(connection, strategyFor(context.table, schema).ceilingQuery());
     ceiling = { timestamp: textOf(row?.[0]), id: textOf(row?.[1]) };
+  } catch (error) {
+    if (isUnknownColumn(error)) forgetDiscovered(connection, context.table.sourceSchema, context.table.sourceTable);
+    throw error;
   } finally {
     await connection.end();
   }

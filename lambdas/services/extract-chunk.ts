@@ -8,7 +8,7 @@ import { strategyFor, type Position, type Strategy } from "#domain/cdc/index.ts"
 import type { TimestampOnlyStrategy } from "#domain/cdc/timestamp-only.ts";
 import type { TableSchema } from "#domain/table-schema.ts";
 import { ceilingOf, commitChunk, cursorOf, LeaseLostError, type Watermark } from "#domain/watermark.ts";
-import { streamQuery, type RowSink } from "#adapters/mysql.ts";
+import { forgetDiscovered, isUnknownColumn, streamQuery, type RowSink } from "#adapters/mysql.ts";
 import { ValueRejectedError } from "#parquet/columns.ts";
 import { ChunkFile } from "./chunk-file.ts";
 import { LEASE_SECONDS, loadSchema, SCHEMA_METADATA, watermarkIdentity, type TableContext } from "./sync-context.ts";
@@ -123,6 +123,10 @@ async function readChunk(
   let result: { rows: number; stopped: boolean };
   try {
     result = await streamQuery(connection, strategy.chunkQuery(cursor, ceiling, limit), sink);
+  } catch (error) {
+    // A column dropped since Begin: the next run must discover the table again, not wait out the cache.
+    if (isUnknownColumn(error)) forgetDiscovered(connection, context.table.sourceSchema, context.table.sourceTable);
+    throw error;
   } finally {
     await connection.end().catch(() => undefined);
   }

@@ -96,7 +96,7 @@ function textExpression(column: FileColumn, index: number): string {
 async function targetColumns(client: pg.PoolClient, copy: CopyCommand): Promise<TargetColumn[]> {
   const result = await client.query<{ column_name: string; data_type: string; character_maximum_length: number | null; numeric_precision: number | null; numeric_scale: number | null }>(
     `SELECT column_name, data_type, character_maximum_length, numeric_precision, numeric_scale FROM information_schema.columns
-      WHERE table_name = $1 AND table_schema = COALESCE($2, current_schema()) ORDER BY ordinal_position`,
+      WHERE table_name = $1 AND (table_schema = $2 OR ($2 IS NULL AND table_schema = ANY (current_schemas(true)))) ORDER BY ordinal_position`,
     [copy.table, copy.schema ?? null],
   );
   if (result.rows.length === 0) throw new CopyError(`relation "${copy.schema === undefined ? "" : `${copy.schema}.`}${copy.table}" does not exist`);

@@ -164,6 +164,20 @@ describe("load into Redshift (local), end to end", () => {
     }));
   });
 
+  it("appends to a table without a primary key, each row once", async () => {
+    await fx.db.admin.query(`CREATE TABLE ${DATABASE}.events_log (seq INT NOT NULL, kind VARCHAR(10), KEY (seq))`);
+    await fx.db.admin.query(`INSERT INTO ${DATABASE}.events_log VALUES ?`, [Array.from({ length: 500 }, (_, i) => [i + 1, i % 2 === 0 ? "a" : "b"])]);
+    const keyless = pipelineFromYaml(DATABASE, `  ${DATABASE}.events_log: { cdc_strategy: id_only, cdc_id_column: seq, processing: { batch_size: 200 } }`);
+    const ctx: LoadContext = { ...contextFor(fx.s3, { ...keyless, s3: { ...keyless.s3, isolation_prefix: "keyless/" } }, `${DATABASE}.events_log`), redshift: warehouse.redshift };
+    await runExtraction(ctx, "run-keyless-1");
+    expect(await loadPending(ctx)).toBe(500);
+    await fx.db.admin.query(`INSERT INTO ${DATABASE}.events_log VALUES (501, 'c'), (502, 'c')`);
+    await runExtraction(ctx, "run-keyless-2");
+    expect(await loadPending(ctx)).toBe(2);
+    const rows = await warehouse.redshift.query("SELECT count(*), count(DISTINCT seq), max(seq) FROM public.events_log");
+    expect(rows.rows).toEqual([[502, 502, 502]]);
+  });
+
   it("adds a new nullable source column to Redshift without a resync", async () => {
     await fx.db.admin.query(`ALTER TABLE ${DATABASE}.settle_orders ADD COLUMN risk_score DECIMAL(5,2) NULL`);
     // Discovery is cached for an hour: the new column shows from the first run after that (here: at once).

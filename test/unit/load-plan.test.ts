@@ -1,0 +1,73 @@
+import { describe, expect, it } from "vitest";
+import { loadPlan, planSchemaChanges, type ExistingColumn } from "#domain/load-plan.ts";
+import { createTableSql } from "#domain/redshift-ddl.ts";
+import type { TableSchema } from "#domain/table-schema.ts";
+
+const schema: TableSchema = {
+  table: "shop.orders",
+  primaryKey: ["Id"],
+  columns: [
+    { source: "Id", name: "id", sourceType: "bigint(20)", value: { kind: "int64" }, redshiftType: "BIGINT", nullable: false },
+    { source: "note", name: "note", sourceType: "varchar(50)", value: { kind: "string", maxBytes: 200 }, redshiftType: "VARCHAR(200)", nullable: true },
+    { source: "amount", name: "amount", sourceType: "decimal(18,4)", value: { kind: "decimal", precision: 18, scale: 4 }, redshiftType: "DECIMAL(18,4)", nullable: false },
+    { source: "updated_at", name: "updated_at", sourceType: "datetime(6)", value: { kind: "timestamp" }, redshiftType: "TIMESTAMP", nullable: false },
+  ],
+};
+const target = { schema: "analytics", table: "orders" };
+
+describe("Redshift DDL", () => {
+  it("creates the table in file column order with key, distribution and sort keys, all quoted", () => {
+    expect(createTableSql(schema, target, { dist_key: "Id", sort_keys: ["updated_at", "Id"] })).toBe(
+      'CREATE TABLE IF NOT EXISTS "analytics"."orders" (\n  "id" BIGINT,\n  "note" VARCHAR(200),\n  "amount" DECIMAL(18,4),\n  "updated_at" TIMESTAMP,\n  PRIMARY KEY ("id")\n) DISTSTYLE KEY DISTKEY("id") SORTKEY("updated_at", "id")',
+    );
+    expect(() => createTableSql(schema, target, { sort_keys: ["nope"] })).toThrow("shop.orders: sort key nope is not a synced column; columns: Id, note, amount, updated_at");
+  });
+});
+
+describe("schema evolution", () => {
+  const existing: ExistingColumn[] = [
+    { name: "id", dataType: "bigint", maxLength: null, precision: 64, scale: 0 },
+    { name: "note", dataType: "character varying", maxLength: 100, precision: null, scale: null },
+    { name: "amount", dataType: "numeric", maxLength: null, precision: 18, scale: 4 },
+  ];
+
+  it("adds new columns and widens VARCHARs", () => {
+    expect(planSchemaChanges(schema, target, existing)).toEqual({
+      statements: [
+        'ALTER TABLE "analytics"."orders" ALTER COLUMN "note" TYPE VARCHAR(200)',
+        'ALTER TABLE "analytics"."orders" ADD COLUMN "updated_at" TIMESTAMP',
+      ],
+      problems: [],
+    });
+  });
+
+  it("stops on an incompatible change, naming the column and the fix", () => {
+    const changed = existing.map((c) => (c.name === "amount" ? { ...c, precision: 12, scale: 2 } : c.name === "id" ? { ...c, dataType: "integer" } : c));
+    expect(planSchemaChanges(schema, target, changed).problems).toEqual([
+      "shop.orders: column id is integer in Redshift but the source now gives BIGINT; migrate the column by hand (or rename it with columns:) and re-run",
+      "shop.orders: column amount is numeric(12,2) in Redshift but the source now gives DECIMAL(18,4); migrate the column by hand and re-run",
+    ]);
+  });
+});
+
+describe("load plan", () => {
+  const base = { schema, target, design: {}, manifestUrl: "s3://b/m.manifest", copyRoleArn: "arn:aws:iam::1:role/r", loadId: "load_abc", pipeline: "p", table: "shop.orders", files: 2, newestFirst: ["updated_at", "id"] };
+
+  it("merges: every change guarded by the ledger, newest version first, no TRUNCATE", () => {
+    const plan = loadPlan({ ...base, mode: "merge" });
+    const sql = plan.statements.join(";\n");
+    expect(plan.statements[3]).toBe(`COPY "mrsync_stage_load_abc" FROM 's3://b/m.manifest' IAM_ROLE 'arn:aws:iam::1:role/r' MANIFEST FORMAT AS PARQUET`);
+    expect(plan.statements[plan.insertIndex]).toContain('ROW_NUMBER() OVER (PARTITION BY "id" ORDER BY "updated_at" DESC, "id" DESC)');
+    expect(plan.statements.filter((s) => /^(DELETE|INSERT)/.test(s)).every((s) => s.includes("NOT EXISTS (SELECT 1 FROM \"analytics\".\"mrsync_load_ledger\" WHERE load_id = 'load_abc')"))).toBe(true);
+    expect(sql).not.toMatch(/TRUNCATE/i);
+  });
+
+  it("replaces a full_sync table with DELETE inside the transaction, and appends without a key", () => {
+    expect(loadPlan({ ...base, mode: "replace" }).statements).toContain(
+      `DELETE FROM "analytics"."orders" WHERE NOT EXISTS (SELECT 1 FROM "analytics"."mrsync_load_ledger" WHERE load_id = 'load_abc')`,
+    );
+    const append = loadPlan({ ...base, mode: "append" });
+    expect(append.statements.some((s) => s.startsWith("DELETE"))).toBe(false);
+    expect(loadPlan({ ...base, mode: "merge", copyRoleArn: undefined }).statements[3]).toContain("IAM_ROLE default");
+  });
+});

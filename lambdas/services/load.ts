@@ -31,7 +31,8 @@ export class PendingFileMissingError extends Error {
   override readonly name = "PendingFileMissingError";
 }
 
-function loadMode(context: LoadContext, hasKey: boolean): LoadMode {
+/** How a load applies its rows: full_sync replaces or appends; a table with a key merges; one without appends. */
+export function loadMode(context: LoadContext, hasKey: boolean): LoadMode {
   if (context.table.cdc_strategy === "full_sync") return context.table.full_sync_mode === "append" ? "append" : "replace";
   return hasKey ? "merge" : "append";
 }

@@ -11,10 +11,11 @@ import type { ResolvedPipeline } from "#config/resolve.ts";
 import { seedDemo } from "#local/demo/seed.ts";
 import { ParquetWriter } from "#parquet/writer.ts";
 import { completeLoad, submitLoad, type LoadContext } from "#services/load.ts";
+import { validateRun, ValidationError } from "#services/validate.ts";
 import { loadSchema, SCHEMA_METADATA } from "#services/sync-context.ts";
 import { getWatermark } from "#services/watermarks.ts";
 import { tableDifferences } from "../support/compare.ts";
-import { contextFor, MYSQL_URL, pipelineFromYaml, runExtraction, STAGING_BUCKET, useExtractionFixture } from "../support/extraction.ts";
+import { contextFor, MYSQL_URL, pipelineFromYaml, runExtraction, STAGING_BUCKET, useExtractionFixture, type RunOutcome } from "../support/extraction.ts";
 import { useWarehouseFixture } from "../support/warehouse.ts";
 
 const DATABASE = "mrsync_test_load";
@@ -44,11 +45,21 @@ async function loadPending(ctx: LoadContext): Promise<number> {
   return rows;
 }
 
-async function sync(table: string, runId: string): Promise<number> {
-  const ctx = context(table);
-  await runExtraction(ctx, runId);
+let lastRun: RunOutcome | undefined;
+
+async function sync(table: string, runId: string, ctx = context(table)): Promise<number> {
+  lastRun = await runExtraction(ctx, runId);
   return loadPending(ctx);
 }
+
+/** Validates the last synced run of the table. */
+const validateLast = (ctx: LoadContext) =>
+  validateRun(ctx, {
+    schemaKey: lastRun?.begin.schemaKey ?? "",
+    start: lastRun?.begin.cursor ?? { timestamp: null, id: null },
+    ceiling: lastRun?.begin.ceiling ?? { timestamp: null, id: null },
+    extracted: (lastRun?.chunks ?? []).reduce((n, c) => n + c.rows, 0),
+  });
 
 async function differences(table: string): Promise<string[]> {
   const ctx = context(table);
@@ -61,10 +72,13 @@ async function differences(table: string): Promise<string[]> {
 const count = async (table: string) => Number((await warehouse.redshift.query(`SELECT count(*) FROM public.${table}`)).rows[0]?.[0]);
 
 describe("load into Redshift (local), end to end", () => {
-  it("lands every column of every demo table equal to the source", async () => {
+  it("lands every column of every demo table equal to the source, and validates", async () => {
     expect(await sync("settle_orders", "run-1-orders")).toBe(3_000);
+    expect((await validateLast(context("settle_orders"))).counts).toEqual({ mysql: 3_000, extracted: 3_000, redshift: 3_000, duplicateKeys: 0 });
     expect(await sync("type_coverage", "run-1-types")).toBe(1_200);
+    expect((await validateLast(context("type_coverage"))).counts).toEqual({ mysql: 1_200, extracted: 1_200, redshift: 1_200, duplicateKeys: 0 });
     expect(await sync("merchants", "run-1-merchants")).toBe(50);
+    expect((await validateLast(context("merchants"))).counts).toEqual({ mysql: undefined, extracted: 50, redshift: 50, duplicateKeys: 0 });
     for (const table of ["settle_orders", "type_coverage", "merchants"]) expect(await differences(table), table).toEqual([]);
     const watermark = await getWatermark(context("settle_orders"));
     expect(watermark?.s3_state.backup_s3_files).toEqual([]);
@@ -162,6 +176,32 @@ describe("load into Redshift (local), end to end", () => {
       ...current,
       s3_state: { ...current.s3_state, backup_s3_files: [] },
     }));
+  });
+
+  it("fails validation with the numbers when a row of the run's window is missing in Redshift", async () => {
+    await fx.db.admin.query(`INSERT INTO ${DATABASE}.type_coverage (id, c_varchar) VALUES ?`, [[1, 2, 3, 4, 5].map((i) => [String(3_000_000_000_000 + i), `v${i}`])]);
+    const ctx = context("type_coverage");
+    expect(await sync("type_coverage", "run-validate", ctx)).toBe(5);
+    await warehouse.redshift.query("DELETE FROM public.type_coverage WHERE id = 3000000000003");
+    const failure = await validateLast(ctx).catch((error: unknown) => error);
+    expect(failure).toBeInstanceOf(ValidationError);
+    expect((failure as Error).message).toBe(`${DATABASE}.type_coverage: 1 row(s) of the run's window are in MySQL but not in Redshift (MySQL 5, extracted 5, Redshift 4)`);
+  });
+
+  it("fails the quality check when a column's share of NULLs exceeds max_null_percentage", async () => {
+    await fx.db.admin.query(`INSERT INTO ${DATABASE}.type_coverage (id, c_varchar) VALUES ?`, [[1, 2, 3, 4].map((i) => [String(4_000_000_000_000 + i), i === 1 ? "only one" : null])]);
+    const strict = pipelineFromYaml(
+      DATABASE,
+      `  ${DATABASE}.type_coverage: { cdc_strategy: id_only, cdc_id_column: id, validation: { enable_data_quality_checks: true, max_null_percentage: 50 } }`,
+    );
+    const ctx: LoadContext = { ...contextFor(fx.s3, strict, `${DATABASE}.type_coverage`), redshift: warehouse.redshift };
+    // Same pipeline name and prefix: this run continues the table's watermark.
+    expect(await sync("type_coverage", "run-quality", ctx)).toBe(4);
+    const failure = (await validateLast(ctx).catch((error: unknown) => error)) as ValidationError;
+    expect(failure).toBeInstanceOf(ValidationError);
+    expect(failure.report.nullPercentages.c_varchar).toBe(75);
+    expect(failure.message).toContain(`${DATABASE}.type_coverage: column c_varchar is 75.00% NULL in the loaded rows (max_null_percentage: 50)`);
+    expect(failure.report.counts).toEqual({ mysql: 4, extracted: 4, redshift: 4, duplicateKeys: 0 });
   });
 
   it("appends to a table without a primary key, each row once", async () => {

@@ -89,3 +89,20 @@ export function nullProblems(table: string, total: number, nonNull: Record<strin
     .filter((c) => c.percentage > maxPercentage)
     .map((c) => `${table}: column ${c.column} is ${c.percentage.toFixed(2)}% NULL in the loaded rows (max_null_percentage: ${maxPercentage})`);
 }
+
+/** A column taking part in the content checksum: its name on that side, and whether it is a timestamp. */
+export type ChecksumColumn = { name: string; timestamp: boolean };
+
+/**
+ * SUM over the window of the first 32 bits of MD5("v1|v2|…") for the key and cursor columns, written so MySQL and
+ * Redshift render every value to the same text (timestamps to the microsecond, numbers as their digits).
+ */
+export function checksumSql(dialect: Dialect, columns: readonly ChecksumColumn[]): string {
+  const parts = columns.map((c) => {
+    const name = ident(dialect, c.name);
+    if (dialect === "mysql") return `COALESCE(${c.timestamp ? `DATE_FORMAT(${name}, '%Y-%m-%d %H:%i:%s.%f')` : `CAST(${name} AS CHAR)`}, '')`;
+    return `COALESCE(${c.timestamp ? `TO_CHAR(${name}, 'YYYY-MM-DD HH24:MI:SS.US')` : `CAST(${name} AS VARCHAR)`}, '')`;
+  });
+  if (dialect === "mysql") return `SUM(CAST(CONV(SUBSTRING(MD5(CONCAT(${parts.join(", '|', ")})), 1, 8), 16, 10) AS UNSIGNED))`;
+  return `SUM(STRTOL(SUBSTRING(MD5(${parts.join(" || '|' || ")}), 1, 8), 16))`;
+}

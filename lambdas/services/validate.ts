@@ -6,12 +6,18 @@
 import { queryRow } from "#adapters/mysql.ts";
 import { quotedTable, textOf, type Position } from "#domain/cdc/types.ts";
 import { quoteRedshift } from "#domain/redshift-ddl.ts";
-import { countProblems, nullProblems, windowPredicate, type Counts } from "#domain/validation.ts";
+import { checksumSql, countProblems, nullProblems, windowPredicate, type Counts } from "#domain/validation.ts";
 import { loadMode, type LoadContext } from "./load.ts";
 import { loadSchema } from "./sync-context.ts";
 
 export type ValidationRequest = { schemaKey: string; start: Position; ceiling: Position; extracted: number };
-export type ValidationReport = { counts: Counts | undefined; nullPercentages: Record<string, number>; problems: string[] };
+export type ValidationReport = {
+  counts: Counts | undefined;
+  /** MySQL's and Redshift's checksums of the window's key and cursor columns (content_checksum: true). */
+  checksums: { mysql: string; redshift: string } | undefined;
+  nullPercentages: Record<string, number>;
+  problems: string[];
+};
 
 /** The loaded rows do not match the source (or fail the quality rules): the message carries the numbers. */
 export class ValidationError extends Error {
@@ -52,6 +58,25 @@ export async function validateRun(context: LoadContext, request: ValidationReque
     counts = { mysql: mysqlCount, extracted: request.extracted, redshift: number(countRow?.[0]), duplicateKeys: duplicates };
   }
 
+  let checksums: ValidationReport["checksums"];
+  if (table.validation.content_checksum && sourceWindow !== undefined && targetWindow !== undefined) {
+    const sources = [...new Set([...schema.primaryKey, table.cdc_timestamp_column, table.cdc_id_column].filter((c): c is string => c !== undefined))];
+    const columns = sources.flatMap((source) => {
+      const column = schema.columns.find((c) => c.source.toLowerCase() === source.toLowerCase());
+      return column === undefined ? [] : [{ source: column.source, name: column.name, timestamp: column.value.kind === "timestamp" }];
+    });
+    const connection = await context.connect();
+    let mysqlSum: string;
+    try {
+      const sql = `SELECT ${checksumSql("mysql", columns.map((c) => ({ name: c.source, timestamp: c.timestamp })))} FROM ${quotedTable(table)} WHERE ${sourceWindow}`;
+      mysqlSum = textOf((await queryRow(connection, { sql, params: [] }))?.[0]) ?? "0";
+    } finally {
+      await connection.end();
+    }
+    const redshiftSum = (await context.redshift.query(`SELECT CAST(${checksumSql("redshift", columns)} AS VARCHAR) FROM ${target}${where}`)).rows[0]?.[0];
+    checksums = { mysql: mysqlSum, redshift: String(redshiftSum ?? "0") };
+  }
+
   const nullPercentages: Record<string, number> = {};
   let qualityProblems: string[] = [];
   if (table.validation.enable_data_quality_checks && schema.columns.length > 0) {
@@ -63,7 +88,16 @@ export async function validateRun(context: LoadContext, request: ValidationReque
     qualityProblems = nullProblems(table.key, total, nonNull, table.validation.max_null_percentage);
   }
 
-  const report: ValidationReport = { counts, nullPercentages, problems: [...(counts === undefined ? [] : countProblems(table.key, mode, counts)), ...qualityProblems] };
+  const checksumProblems =
+    checksums !== undefined && checksums.mysql !== checksums.redshift
+      ? [`${table.key}: content checksum of the run's window differs: MySQL ${checksums.mysql}, Redshift ${checksums.redshift}`]
+      : [];
+  const report: ValidationReport = {
+    counts,
+    checksums,
+    nullPercentages,
+    problems: [...(counts === undefined ? [] : countProblems(table.key, mode, counts)), ...checksumProblems, ...qualityProblems],
+  };
   if (report.problems.length > 0) throw new ValidationError(report);
   return report;
 }

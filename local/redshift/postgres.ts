@@ -32,9 +32,15 @@ export type StatementHook = (client: pg.PoolClient, statement: SqlStatement, dat
 
 const rawText = { getTypeParser: () => (value: string) => value };
 
+/** Redshift functions Postgres lacks, installed once per database the endpoint serves. */
+const REDSHIFT_FUNCTIONS = [
+  `CREATE OR REPLACE FUNCTION strtol(value text, base integer) RETURNS bigint LANGUAGE sql IMMUTABLE AS $$
+     SELECT CASE WHEN base = 16 THEN ('x' || lpad(value, 16, '0'))::bit(64)::bigint ELSE value::bigint END $$`,
+];
+
 export class PostgresBackend {
   private readonly url: URL;
-  private readonly pools = new Map<string, pg.Pool>();
+  private readonly pools = new Map<string, Promise<pg.Pool>>();
   private readonly hook: StatementHook | undefined;
 
   constructor(url: string, hook?: StatementHook) {
@@ -42,14 +48,20 @@ export class PostgresBackend {
     this.hook = hook;
   }
 
-  private pool(database: string): pg.Pool {
+  private pool(database: string): Promise<pg.Pool> {
     let pool = this.pools.get(database);
     if (pool === undefined) {
       const url = new URL(this.url);
       url.pathname = `/${encodeURIComponent(database)}`;
-      pool = new pg.Pool({ connectionString: url.toString(), max: 8 });
+      const created = new pg.Pool({ connectionString: url.toString(), max: 8 });
       // An idle client's error (server restart) must not crash the stand-in.
-      pool.on("error", () => undefined);
+      created.on("error", () => undefined);
+      pool = (async () => {
+        for (const sql of REDSHIFT_FUNCTIONS) await created.query(sql);
+        return created;
+      })();
+      // A database that does not exist yet must not stay broken once it does.
+      pool.catch(() => this.pools.delete(database));
       this.pools.set(database, pool);
     }
     return pool;
@@ -62,7 +74,7 @@ export class PostgresBackend {
   async run(database: string, statements: readonly SqlStatement[], onPid: (pid: number) => void): Promise<StatementResult[]> {
     let client: pg.PoolClient;
     try {
-      client = await this.pool(database).connect();
+      client = await (await this.pool(database)).connect();
     } catch (error) {
       throw new StatementFailure(0, `could not connect to database "${database}": ${(error as Error).message}`);
     }
@@ -103,11 +115,12 @@ export class PostgresBackend {
 
   /** Cancels whatever the backend with this pid is running (pg_cancel_backend). */
   async cancel(database: string, pid: number): Promise<void> {
-    await this.pool(database).query("SELECT pg_cancel_backend($1)", [pid]);
+    await (await this.pool(database)).query("SELECT pg_cancel_backend($1)", [pid]);
   }
 
   async close(): Promise<void> {
-    await Promise.all([...this.pools.values()].map((pool) => pool.end()));
+    const pools = await Promise.allSettled([...this.pools.values()]);
+    await Promise.all(pools.flatMap((p) => (p.status === "fulfilled" ? [p.value.end()] : [])));
     this.pools.clear();
   }
 }

@@ -27,7 +27,7 @@ beforeAll(async () => {
   await seedDemo({ mysqlUrl: MYSQL_URL, database: DATABASE, orders: 3_000, typeCoverage: 1_200, merchants: 50 });
   pipeline = pipelineFromYaml(
     DATABASE,
-    `  ${DATABASE}.settle_orders: { cdc_strategy: hybrid, cdc_timestamp_column: updated_at, cdc_id_column: id, processing: { batch_size: 1000 } }
+    `  ${DATABASE}.settle_orders: { cdc_strategy: hybrid, cdc_timestamp_column: updated_at, cdc_id_column: id, processing: { batch_size: 1000 }, validation: { content_checksum: true } }
   ${DATABASE}.type_coverage: { cdc_strategy: id_only, cdc_id_column: id, processing: { batch_size: 500 } }
   ${DATABASE}.merchants: { cdc_strategy: full_sync, full_sync_mode: replace, processing: { batch_size: 20 } }`,
   );
@@ -74,7 +74,10 @@ const count = async (table: string) => Number((await warehouse.redshift.query(`S
 describe("load into Redshift (local), end to end", () => {
   it("lands every column of every demo table equal to the source, and validates", async () => {
     expect(await sync("settle_orders", "run-1-orders")).toBe(3_000);
-    expect((await validateLast(context("settle_orders"))).counts).toEqual({ mysql: 3_000, extracted: 3_000, redshift: 3_000, duplicateKeys: 0 });
+    const orders = await validateLast(context("settle_orders"));
+    expect(orders.counts).toEqual({ mysql: 3_000, extracted: 3_000, redshift: 3_000, duplicateKeys: 0 });
+    expect(orders.checksums?.redshift).toBe(orders.checksums?.mysql);
+    expect(Number(orders.checksums?.mysql)).toBeGreaterThan(0);
     expect(await sync("type_coverage", "run-1-types")).toBe(1_200);
     expect((await validateLast(context("type_coverage"))).counts).toEqual({ mysql: 1_200, extracted: 1_200, redshift: 1_200, duplicateKeys: 0 });
     expect(await sync("merchants", "run-1-merchants")).toBe(50);
@@ -188,6 +191,20 @@ describe("load into Redshift (local), end to end", () => {
     expect((failure as Error).message).toBe(`${DATABASE}.type_coverage: 1 row(s) of the run's window are in MySQL but not in Redshift (MySQL 5, extracted 5, Redshift 4)`);
   });
 
+  it("fails validation when the content checksum differs though the counts agree", async () => {
+    const rows = [1, 2, 3].map((i) => [String(8_000_000_000_000_000 + i), 1, `CHK-${i}`, "1.0000", null, "USD", "pending", null, "2032-01-01 00:00:00", `2032-01-0${i} 00:00:00.00000${i}`, null]);
+    await fx.db.admin.query(`INSERT INTO ${DATABASE}.settle_orders (id, merchant_id, order_ref, amount, fee, currency, status, customer_note, created_at, updated_at, settled_on) VALUES ?`, [rows]);
+    const ctx = context("settle_orders");
+    expect(await sync("settle_orders", "run-checksum", ctx)).toBe(3);
+    // One microsecond off in the warehouse: still inside the window, so only the checksum can see it.
+    await warehouse.redshift.query("UPDATE public.settle_orders SET updated_at = updated_at + interval '1 microsecond' WHERE id = 8000000000000001");
+    const failure = (await validateLast(ctx).catch((error: unknown) => error)) as ValidationError;
+    expect(failure).toBeInstanceOf(ValidationError);
+    expect(failure.report.counts).toEqual({ mysql: 3, extracted: 3, redshift: 3, duplicateKeys: 0 });
+    expect(failure.message).toMatch(/settle_orders: content checksum of the run's window differs: MySQL \d+, Redshift \d+/);
+    await warehouse.redshift.query("UPDATE public.settle_orders SET updated_at = updated_at - interval '1 microsecond' WHERE id = 8000000000000001");
+  });
+
   it("fails the quality check when a column's share of NULLs exceeds max_null_percentage", async () => {
     await fx.db.admin.query(`INSERT INTO ${DATABASE}.type_coverage (id, c_varchar) VALUES ?`, [[1, 2, 3, 4].map((i) => [String(4_000_000_000_000 + i), i === 1 ? "only one" : null])]);
     const strict = pipelineFromYaml(
@@ -222,7 +239,7 @@ describe("load into Redshift (local), end to end", () => {
     await fx.db.admin.query(`ALTER TABLE ${DATABASE}.settle_orders ADD COLUMN risk_score DECIMAL(5,2) NULL`);
     // Discovery is cached for an hour: the new column shows from the first run after that (here: at once).
     forgetDiscovered();
-    await fx.db.admin.query(`UPDATE ${DATABASE}.settle_orders SET risk_score = 12.5, updated_at = '2031-01-01 00:00:00' WHERE id <= 10`);
+    await fx.db.admin.query(`UPDATE ${DATABASE}.settle_orders SET risk_score = 12.5, updated_at = '2033-01-01 00:00:00' WHERE id <= 10`);
     expect(await sync("settle_orders", "run-3-orders")).toBe(10);
     const columns = await warehouse.redshift.query(
       "SELECT column_name FROM information_schema.columns WHERE table_schema = 'public' AND table_name = 'settle_orders' ORDER BY ordinal_position",

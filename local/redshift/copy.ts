@@ -9,9 +9,8 @@ import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { DuckDBInstance, type DuckDBConnection } from "@duckdb/node-api";
-import type pg from "pg";
 import type { S3Store } from "#adapters/s3.ts";
-import type { SqlStatement, StatementHook, StatementResult } from "./postgres.ts";
+import type { SqlSession, SqlStatement, StatementHook, StatementResult } from "./postgres.ts";
 
 /** The parameters Redshift accepts for COPY from a columnar format (AWS docs, "COPY from columnar data formats"). */
 const PARQUET_OPTIONS = ["IAM_ROLE", "CREDENTIALS", "STATUPDATE", "MANIFEST", "ACCEPTINVCHARS", "FILLRECORD", "EXPLICIT_IDS", "SERIALIZETOJSON"];
@@ -93,19 +92,20 @@ function textExpression(column: FileColumn, index: number): string {
   return `${ref}::VARCHAR`;
 }
 
-async function targetColumns(client: pg.PoolClient, copy: CopyCommand): Promise<TargetColumn[]> {
-  const result = await client.query<{ column_name: string; data_type: string; character_maximum_length: number | null; numeric_precision: number | null; numeric_scale: number | null }>(
+async function targetColumns(client: SqlSession, copy: CopyCommand): Promise<TargetColumn[]> {
+  const result = await client.query(
     `SELECT column_name, data_type, character_maximum_length, numeric_precision, numeric_scale FROM information_schema.columns
       WHERE table_name = $1 AND (table_schema = $2 OR ($2 IS NULL AND table_schema = ANY (current_schemas(true)))) ORDER BY ordinal_position`,
     [copy.table, copy.schema ?? null],
   );
   if (result.rows.length === 0) throw new CopyError(`relation "${copy.schema === undefined ? "" : `${copy.schema}.`}${copy.table}" does not exist`);
+  const number = (value: unknown) => (value === null || value === undefined ? undefined : Number(value));
   return result.rows.map((r) => ({
-    name: r.column_name,
-    type: r.data_type,
-    maxBytes: r.character_maximum_length ?? undefined,
-    precision: r.numeric_precision ?? undefined,
-    scale: r.numeric_scale ?? undefined,
+    name: String(r.column_name),
+    type: String(r.data_type),
+    maxBytes: number(r.character_maximum_length),
+    precision: number(r.numeric_precision),
+    scale: number(r.numeric_scale),
   }));
 }
 
@@ -135,7 +135,7 @@ async function sourceFiles(s3: S3Store, copy: CopyCommand): Promise<string[]> {
 
 const INSERT_PARAMETERS = 30_000;
 
-async function loadFile(client: pg.PoolClient, duck: DuckDBConnection, s3: S3Store, dir: string, url: string, copy: CopyCommand, targets: TargetColumn[]): Promise<number> {
+async function loadFile(client: SqlSession, duck: DuckDBConnection, s3: S3Store, dir: string, url: string, copy: CopyCommand, targets: TargetColumn[]): Promise<number> {
   const table = copy.table;
   const [, bucket = "", key = ""] = /^s3:\/\/([^/]+)\/(.+)$/.exec(url) ?? [];
   const local = path.join(dir, `${Math.random().toString(36).slice(2)}.parquet`);
@@ -192,7 +192,7 @@ async function loadFile(client: pg.PoolClient, duck: DuckDBConnection, s3: S3Sto
 
 /** The statement hook that runs COPY from S3 (other statements pass through to Postgres). */
 export function copyFromS3(s3: S3Store): StatementHook {
-  return async (client: pg.PoolClient, statement: SqlStatement): Promise<StatementResult | undefined> => {
+  return async (client: SqlSession, statement: SqlStatement): Promise<StatementResult | undefined> => {
     const copy = parseCopy(statement.sql);
     if (copy === undefined) return undefined;
     const targets = await targetColumns(client, copy);

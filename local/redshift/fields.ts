@@ -52,6 +52,9 @@ const TYPES: Record<number, [string, Encoding]> = {
   3802: ["super", "string"],
 };
 
+/** The type OIDs the endpoint knows how to encode. */
+export const TYPE_OIDS = Object.keys(TYPES).map(Number);
+
 export function redshiftType(oid: number): [string, Encoding] {
   return TYPES[oid] ?? ["varchar", "string"];
 }

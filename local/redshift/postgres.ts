@@ -27,18 +27,28 @@ export class StatementFailure extends Error {
   }
 }
 
+/** What a statement hook may run on: the statement's own session (so it joins the batch's transaction). */
+export type SqlSession = { query(text: string, values?: unknown[]): Promise<{ rows: Record<string, unknown>[] }> };
+
 /** Runs one statement: the COPY executor plugs in here (COPY is not Postgres' COPY). */
-export type StatementHook = (client: pg.PoolClient, statement: SqlStatement, database: string) => Promise<StatementResult | undefined>;
+export type StatementHook = (session: SqlSession, statement: SqlStatement, database: string) => Promise<StatementResult | undefined>;
+
+/** The SQL engine behind the endpoint: a Postgres server, or embedded PGlite. */
+export interface SqlEngine {
+  run(database: string, statements: readonly SqlStatement[], onPid: (pid: number) => void): Promise<StatementResult[]>;
+  cancel(database: string, pid: number): Promise<void>;
+  close(): Promise<void>;
+}
 
 const rawText = { getTypeParser: () => (value: string) => value };
 
 /** Redshift functions Postgres lacks, installed once per database the endpoint serves. */
-const REDSHIFT_FUNCTIONS = [
+export const REDSHIFT_FUNCTIONS = [
   `CREATE OR REPLACE FUNCTION strtol(value text, base integer) RETURNS bigint LANGUAGE sql IMMUTABLE AS $$
      SELECT CASE WHEN base = 16 THEN ('x' || lpad(value, 16, '0'))::bit(64)::bigint ELSE value::bigint END $$`,
 ];
 
-export class PostgresBackend {
+export class PostgresBackend implements SqlEngine {
   private readonly url: URL;
   private readonly pools = new Map<string, Promise<pg.Pool>>();
   private readonly hook: StatementHook | undefined;

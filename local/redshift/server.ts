@@ -8,12 +8,17 @@ import type { AddressInfo } from "node:net";
 import { z } from "zod";
 import type { S3Store } from "#adapters/s3.ts";
 import { copyFromS3 } from "./copy.ts";
-import { PostgresBackend } from "./postgres.ts";
+import { PgliteEngine } from "./pglite.ts";
+import { PostgresBackend, type SqlEngine } from "./postgres.ts";
 import { DataApiFailure, StatementStore, type Target } from "./statements.ts";
 
 export type LocalRedshiftOptions = {
-  /** postgres://user@host:port/ — the Data API's Database selects the database on that server. */
-  postgresUrl: string;
+  /**
+   * postgres://user@host:port/ — the Data API's Database selects the database on that server. Without it the
+   * endpoint runs embedded PGlite (in memory, or under `dataDir`).
+   */
+  postgresUrl?: string;
+  dataDir?: string;
   host?: string;
   port?: number;
   /** Records per GetStatementResult page (Redshift pages by size; small pages exercise NextToken). */
@@ -132,7 +137,8 @@ function send(res: ServerResponse, status: number, body: unknown, errorType?: st
 }
 
 export async function startLocalRedshift(options: LocalRedshiftOptions): Promise<LocalRedshift> {
-  const backend = new PostgresBackend(options.postgresUrl, options.s3 === undefined ? undefined : copyFromS3(options.s3));
+  const hook = options.s3 === undefined ? undefined : copyFromS3(options.s3);
+  const backend: SqlEngine = options.postgresUrl === undefined ? new PgliteEngine(options.dataDir, hook) : new PostgresBackend(options.postgresUrl, hook);
   const store = new StatementStore(backend, options.pageRows);
   const handle = async (req: IncomingMessage, res: ServerResponse) => {
     try {

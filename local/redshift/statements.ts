@@ -5,7 +5,7 @@
  */
 import { randomUUID } from "node:crypto";
 import { columnMetadata, toField, type ColumnMetadata, type Field } from "./fields.ts";
-import { StatementFailure, type PostgresBackend, type SqlStatement, type StatementResult } from "./postgres.ts";
+import { StatementFailure, type SqlEngine, type SqlStatement, type StatementResult } from "./postgres.ts";
 import { bindNamedParameters } from "./translate.ts";
 
 export type Status = "SUBMITTED" | "PICKED" | "STARTED" | "FINISHED" | "ABORTED" | "FAILED";
@@ -48,10 +48,10 @@ const nanos = (part: { startedAt?: number; endedAt?: number }) =>
 export class StatementStore {
   private readonly statements = new Map<string, Statement>();
   private readonly tokens = new Map<string, string>();
-  private readonly backend: PostgresBackend;
+  private readonly backend: SqlEngine;
   private readonly pageRows: number;
 
-  constructor(backend: PostgresBackend, pageRows = 1000) {
+  constructor(backend: SqlEngine, pageRows = 1000) {
     this.backend = backend;
     this.pageRows = pageRows;
   }

@@ -226,6 +226,16 @@ export function releaseLease(watermark: Watermark, runId: string, now: Date): Wa
   return { ...watermark, mysql_state: { ...watermark.mysql_state, lease_expires_at: null }, updated_at: now.toISOString() };
 }
 
+/** Extends the run's hold on the table during its load (chunks renew it as they commit). */
+export function renewLease(watermark: Watermark, runId: string, now: Date, leaseSeconds: number): Watermark {
+  if (watermark.mysql_state.run_id !== runId || watermark.mysql_state.lease_expires_at === null) return watermark;
+  return {
+    ...watermark,
+    mysql_state: { ...watermark.mysql_state, lease_expires_at: new Date(now.getTime() + leaseSeconds * 1000).toISOString() },
+    updated_at: now.toISOString(),
+  };
+}
+
 /** Operator: forget the cursor, so the next run re-reads the whole table. Pending files stay listed. */
 export function resetCursor(watermark: Watermark, now: Date): Watermark {
   return {

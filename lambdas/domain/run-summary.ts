@@ -1,0 +1,129 @@
+/**
+ * Pure: the run summary (DESIGN.md §9, the seed's JSON-output shape): the execution's output, what `mrsync sync
+ * --json-output` writes, and — for one table — the completion marker's execution_metadata.json.
+ */
+import type { Mode, Run, TableResult } from "#shared/steps.ts";
+
+export type TableSummary = {
+  status: TableResult["status"];
+  rows_processed?: number;
+  files_created?: number;
+  bytes_written?: number;
+  rows_loaded?: number;
+  duration_seconds?: number;
+  completed_at?: string;
+  error_message?: string;
+  error_type?: string;
+  failed_at?: string;
+};
+
+export type RunSummary = {
+  execution_id: string;
+  start_time: string;
+  pipeline: string;
+  mode: Mode;
+  tables_requested: string[];
+  total_tables: number;
+  table_results: Record<string, TableSummary>;
+  status: "success" | "partial_success" | "failed";
+  end_time: string;
+  duration_seconds: number;
+  summary: {
+    success_count: number;
+    failure_count: number;
+    total_rows_processed: number;
+    total_files_created: number;
+    total_rows_loaded: number;
+  };
+  stages: {
+    backup: { tables: number; rows: number; files: number; bytes: number } | null;
+    redshift: { tables: number; rows_loaded: number } | null;
+  };
+  /** table_results as a list in request order (a parent execution reads its table's line from here). */
+  results: TableResult[];
+};
+
+/** The longest error text kept per table: the summary travels as a Fail state's cause (≤ 32,768 characters). */
+export const MAX_ERROR_CHARS = 2_000;
+
+export const seconds = (ms: number) => Math.round(ms) / 1000;
+
+function tableSummary(result: TableResult): TableSummary {
+  if (result.status === "failed") {
+    return {
+      status: "failed",
+      error_message: (result.error_message ?? "").slice(0, MAX_ERROR_CHARS),
+      error_type: result.error_type,
+      failed_at: result.failed_at,
+      rows_processed: result.rows_processed,
+      files_created: result.files_created,
+    };
+  }
+  return {
+    status: "success",
+    rows_processed: result.rows_processed,
+    files_created: result.files_created,
+    bytes_written: result.bytes_written,
+    rows_loaded: result.rows_loaded,
+    duration_seconds: result.duration_seconds,
+    completed_at: result.completed_at,
+  };
+}
+
+export function summarizeRun(run: Pick<Run, "executionId" | "startedAt" | "pipeline" | "mode" | "tablesRequested">, results: readonly TableResult[], now: Date): RunSummary {
+  const succeeded = results.filter((r) => r.status === "success");
+  const failed = results.length - succeeded.length;
+  const sum = (pick: (r: TableResult) => number) => succeeded.reduce((n, r) => n + pick(r), 0);
+  const status = failed === 0 ? "success" : succeeded.length === 0 ? "failed" : "partial_success";
+  return {
+    execution_id: run.executionId,
+    start_time: run.startedAt,
+    pipeline: run.pipeline,
+    mode: run.mode,
+    tables_requested: run.tablesRequested,
+    total_tables: run.tablesRequested.length,
+    table_results: Object.fromEntries(results.map((r) => [r.table, tableSummary(r)])),
+    status,
+    end_time: now.toISOString(),
+    duration_seconds: Math.max(0, seconds(now.getTime() - Date.parse(run.startedAt))),
+    summary: {
+      success_count: succeeded.length,
+      failure_count: failed,
+      total_rows_processed: sum((r) => r.rows_processed),
+      total_files_created: sum((r) => r.files_created),
+      total_rows_loaded: sum((r) => r.rows_loaded),
+    },
+    stages: {
+      backup: run.mode === "redshift_only" ? null : { tables: succeeded.length, rows: sum((r) => r.rows_processed), files: sum((r) => r.files_created), bytes: sum((r) => r.bytes_written) },
+      redshift: run.mode === "backup_only" ? null : { tables: succeeded.length, rows_loaded: sum((r) => r.rows_loaded) },
+    },
+    results: results.map((r) => ({ ...r, ...(r.error_message === undefined ? {} : { error_message: r.error_message.slice(0, MAX_ERROR_CHARS) }) })),
+  };
+}
+
+/** The Fail state's cause: one line naming the failed tables, then the summary as JSON (CLI and console read it). */
+export function failureCause(summary: RunSummary): string {
+  const failed = summary.results.filter((r) => r.status === "failed");
+  const head = `${failed.length} of ${summary.total_tables} table(s) failed: ${failed.map((r) => `${r.table} (${r.error_type ?? "Error"})`).join(", ")}`;
+  return `${head}\n${JSON.stringify(summary)}`;
+}
+
+/**
+ * The readable message of a caught error. Lambda puts a JSON {errorType, errorMessage} in Cause; a failed child
+ * execution nests its own Cause; anything else is kept as text.
+ */
+export function causeMessage(cause: string | null | undefined): string {
+  if (cause === null || cause === undefined || cause === "") return "no cause given";
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(cause);
+  } catch {
+    return cause;
+  }
+  if (parsed !== null && typeof parsed === "object") {
+    const record = parsed as Record<string, unknown>;
+    if (typeof record.errorMessage === "string") return record.errorMessage;
+    if (typeof record.Cause === "string") return causeMessage(record.Cause);
+  }
+  return cause;
+}

@@ -1,0 +1,14 @@
+/** FailTable: the table's error recorded in its watermark (lease released); the other tables go on. */
+import { MetricUnit } from "@aws-lambda-powertools/metrics";
+import { loadContext, pipelineNamed } from "#services/environment.ts";
+import { failTable } from "#services/table-run.ts";
+import { stepHandler } from "#shared/handler.ts";
+import { logger, metrics } from "#shared/powertools.ts";
+import { FailTableInputSchema } from "#shared/steps.ts";
+
+export const handler = stepHandler("FailTable", FailTableInputSchema, async ({ run, table, resume, progress, error }) => {
+  const result = await failTable(loadContext(await pipelineNamed(run.pipeline), table), run, resume, progress, error);
+  metrics.addMetric("SyncSuccess", MetricUnit.Count, 0);
+  logger.error("table failed", { errorType: result.error_type, message: result.error_message });
+  return result;
+});

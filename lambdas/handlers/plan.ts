@@ -1,0 +1,15 @@
+/** Plan: validates the execution input and resolves the run (pipeline, tables, mode, budgets). */
+import { z } from "zod";
+import { InvalidInputError, planRun } from "#domain/run-plan.ts";
+import { pipelineNamed } from "#services/environment.ts";
+import { stepHandler } from "#shared/handler.ts";
+import { ExecutionInputSchema, PlanInputSchema } from "#shared/steps.ts";
+
+export const handler = stepHandler("Plan", PlanInputSchema, async ({ request, executionName, startedAt }) => {
+  const parsed = ExecutionInputSchema.safeParse(request);
+  if (!parsed.success) {
+    throw new InvalidInputError(`execution input: ${z.prettifyError(parsed.error).replaceAll("\n", " ")}. Expected {"pipeline": "...", "tables": ["schema.table"], "mode": "full|backup_only|redshift_only", "limit": 10000, "completion_bucket": "..."}`);
+  }
+  const pipeline = await pipelineNamed(parsed.data.pipeline);
+  return planRun({ input: parsed.data, pipeline, executionName, startedAt });
+});

@@ -1,0 +1,123 @@
+/**
+ * The state machine's step contracts, defined once: every Task's input and output, parsed by the handlers at the
+ * edge and referenced by the ASL definition (statemachines/) and the CDK. Field names are what an on-call engineer
+ * reads in the Step Functions console, so they say what they hold.
+ */
+import { z } from "zod";
+
+export const MODES = ["full", "backup_only", "redshift_only"] as const;
+export type Mode = (typeof MODES)[number];
+
+/** Cursor positions as the watermark holds them (MySQL text timestamps, decimal-string ids). */
+export const PositionSchema = z.object({ timestamp: z.string().nullable(), id: z.string().nullable() });
+
+/** The execution input (DESIGN.md §9). `resume` is internal: a table continuing in a child execution. */
+export const ExecutionInputSchema = z.strictObject({
+  pipeline: z.string().min(1, "pipeline is required"),
+  tables: z.array(z.string().min(1)).optional(),
+  mode: z.enum(MODES).optional(),
+  limit: z.int().positive().optional(),
+  completion_bucket: z.string().min(3).optional(),
+  resume: z.lazy(() => ResumeSchema).optional(),
+});
+export type ExecutionInput = z.output<typeof ExecutionInputSchema>;
+
+/** What every step of a table knows about the whole run (built by Plan). */
+export const RunSchema = z.object({
+  /** The root execution's name: the run id of its tables and the id in the run summary. */
+  executionId: z.string(),
+  startedAt: z.string(),
+  pipeline: z.string(),
+  mode: z.enum(MODES),
+  limit: z.int().positive().nullable(),
+  completionBucket: z.string().nullable(),
+  tablesRequested: z.array(z.string()),
+  maxParallelTables: z.int().positive(),
+  /** Chunks one table may run in this execution before it continues in a child (25,000-event history limit). */
+  chunkBudget: z.int().positive(),
+  /** DescribeStatement polls one table may spend in this execution before it continues in a child. */
+  pollBudget: z.int().positive(),
+});
+export type Run = z.output<typeof RunSchema>;
+
+/**
+ * A table handed over to a child execution: the root execution (its id names the run and the markers) and the
+ * table's progress so far. The child skips Begin's work and goes on from there.
+ */
+export const ResumeSchema = z.object({
+  executionId: z.string(),
+  startedAt: z.string(),
+  progress: z.lazy(() => ProgressSchema),
+});
+export type Resume = z.output<typeof ResumeSchema>;
+
+export const PlanInputSchema = z.object({ request: z.unknown(), executionName: z.string(), startedAt: z.string() });
+export const PlanOutputSchema = z.object({
+  run: RunSchema,
+  tables: z.array(z.object({ table: z.string(), resume: ResumeSchema.nullable() })),
+});
+export type PlanOutput = z.output<typeof PlanOutputSchema>;
+
+/** A table's progress through its run, carried from step to step (counts, never file lists: 256 KiB payloads). */
+export const ProgressSchema = z.object({
+  runId: z.string(),
+  /** Empty in redshift_only mode (nothing extracted, no schema read). */
+  schemaKey: z.string(),
+  tableStartedAt: z.string(),
+  start: PositionSchema,
+  ceiling: PositionSchema,
+  done: z.boolean(),
+  rows: z.int().nonnegative(),
+  files: z.int().nonnegative(),
+  bytes: z.int().nonnegative(),
+  chunks: z.int().nonnegative(),
+  /** Chunks run in this execution (compared with run.chunkBudget). */
+  chunksHere: z.int().nonnegative(),
+  extractMs: z.number().nonnegative(),
+  rowsLoaded: z.int().nonnegative(),
+  loads: z.int().nonnegative(),
+  loadMs: z.number().nonnegative(),
+  /** Files still pending load after the last CompleteLoad (another load follows when > 0). */
+  pendingFiles: z.int().nonnegative(),
+});
+export type Progress = z.output<typeof ProgressSchema>;
+
+/** A submitted load: keys and counts only; the manifest in S3 lists the files. */
+export const LoadSchema = z.object({
+  loadId: z.string(),
+  manifestKey: z.string(),
+  schemaKey: z.string(),
+  /** null: the ledger shows the load applied already, nothing was submitted. */
+  statementId: z.string().nullable(),
+  insertIndex: z.int(),
+  files: z.int().nonnegative(),
+  submittedAt: z.string(),
+});
+export type Load = z.output<typeof LoadSchema>;
+
+const TableStep = { run: RunSchema, table: z.string() };
+export const BeginInputSchema = z.object({ ...TableStep, resume: ResumeSchema.nullable() });
+export const ProgressInputSchema = z.object({ ...TableStep, progress: ProgressSchema });
+export const CompleteLoadInputSchema = z.object({ ...TableStep, progress: ProgressSchema, load: LoadSchema });
+/** Step Functions' Catch output: Error is the error's name, Cause its message (JSON from Lambda). */
+export const CaughtErrorSchema = z.object({ Error: z.string(), Cause: z.string().nullish() });
+export const FailTableInputSchema = z.object({ ...TableStep, resume: ResumeSchema.nullable(), progress: ProgressSchema.nullable(), error: CaughtErrorSchema });
+
+/** One table's line in the run summary (seed JSON-output shape, plus loading figures). */
+export const TableResultSchema = z.object({
+  table: z.string(),
+  status: z.enum(["success", "failed"]),
+  rows_processed: z.int().nonnegative(),
+  files_created: z.int().nonnegative(),
+  bytes_written: z.int().nonnegative(),
+  rows_loaded: z.int().nonnegative(),
+  duration_seconds: z.number().nonnegative(),
+  completed_at: z.string().optional(),
+  error_message: z.string().optional(),
+  error_type: z.string().optional(),
+  failed_at: z.string().optional(),
+  markers: z.string().optional(),
+});
+export type TableResult = z.output<typeof TableResultSchema>;
+
+export const SummarizeInputSchema = z.object({ run: RunSchema, results: z.array(TableResultSchema) });

@@ -65,7 +65,7 @@ export function planRun({ input, pipeline, executionName, startedAt }: PlanReque
     );
   }
   const mode = input.mode ?? "full";
-  if (mode === "redshift_only" && input.limit !== undefined) {
+  if (mode === "redshift_only" && input.limit !== undefined && input.limit !== null) {
     throw new InvalidInputError("limit applies to extraction; redshift_only loads the pending files and extracts nothing: drop limit");
   }
   const root = input.resume;

@@ -11,5 +11,6 @@ export const SERVICE_NAME = "mysql-redshift-sync";
 export const METRICS_NAMESPACE = "MysqlRedshiftSync";
 
 export const logger = new Logger({ serviceName: SERVICE_NAME });
-export const metrics = new Metrics({ namespace: METRICS_NAMESPACE, serviceName: SERVICE_NAME });
+// Metrics warnings (e.g. a step that emitted none) go through the logger, so they are JSON and follow its level.
+export const metrics = new Metrics({ namespace: METRICS_NAMESPACE, serviceName: SERVICE_NAME, logger });
 export const tracer = new Tracer({ serviceName: SERVICE_NAME });

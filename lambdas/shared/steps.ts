@@ -16,9 +16,11 @@ export const ExecutionInputSchema = z.strictObject({
   pipeline: z.string().min(1, "pipeline is required"),
   tables: z.array(z.string().min(1)).optional(),
   mode: z.enum(MODES).optional(),
-  limit: z.int().positive().optional(),
-  completion_bucket: z.string().min(3).optional(),
+  limit: z.int().positive().nullish(),
+  completion_bucket: z.string().min(3).nullish(),
   resume: z.lazy(() => ResumeSchema).optional(),
+  /** Set by Step Functions on a child execution's input (console link to its parent). */
+  AWS_STEP_FUNCTIONS_STARTED_BY_EXECUTION_ID: z.string().optional(),
 });
 export type ExecutionInput = z.output<typeof ExecutionInputSchema>;
 

@@ -1,0 +1,243 @@
+/**
+ * Runs statemachines/sync-pipeline.asl.json — the deployed file, unchanged — with aws-local-stepfunctions: each
+ * Lambda task calls its handler in this process (input and output through JSON, errors shaped as Lambda reports
+ * them), DescribeStatement goes to the Redshift Data API the SDK's environment points at (the local stand-in), and
+ * `startExecution.sync:2` runs a child execution here. Waits are shortened. The interpreter does not enforce the
+ * 25,000-event history limit, so every execution's history is counted as Step Functions would count it.
+ */
+import { randomUUID } from "node:crypto";
+import { readFile } from "node:fs/promises";
+import path from "node:path";
+import { DescribeStatementCommand, type RedshiftDataClient } from "@aws-sdk/client-redshift-data";
+import { StateMachine } from "aws-local-stepfunctions";
+import type { Context } from "aws-lambda";
+
+export const DEFINITION_FILE = path.join(import.meta.dirname, "..", "..", "statemachines", "sync-pipeline.asl.json");
+export const LOCAL_ACCOUNT = "000000000000";
+export const LOCAL_REGION = "us-east-1";
+export const LOCAL_STATE_MACHINE_ARN = `arn:aws:states:${LOCAL_REGION}:${LOCAL_ACCOUNT}:stateMachine:mrsync-sync-pipeline`;
+const functionArn = (name: string) => `arn:aws:lambda:${LOCAL_REGION}:${LOCAL_ACCOUNT}:function:mrsync-${name}`;
+
+/** A Lambda handler as the runtime calls it. */
+export type LambdaHandler = (event: unknown, context: Context) => Promise<unknown>;
+
+/** Which handler module serves each `${<Step>FunctionArn}` substitution. */
+export const HANDLER_MODULES: Record<string, string> = {
+  PlanFunctionArn: "plan",
+  BeginFunctionArn: "begin",
+  ExtractChunkFunctionArn: "extract-chunk",
+  SubmitLoadFunctionArn: "submit-load",
+  CompleteLoadFunctionArn: "complete-load",
+  FinishFunctionArn: "finish",
+  FailTableFunctionArn: "fail-table",
+  SummarizeFunctionArn: "summarize",
+};
+
+/** The real handlers (lambdas/handlers/*), imported on first use. */
+export async function realHandlers(): Promise<Record<string, LambdaHandler>> {
+  const entries = await Promise.all(
+    Object.entries(HANDLER_MODULES).map(async ([substitution, module]) => {
+      const imported = (await import(path.join(import.meta.dirname, "..", "..", "lambdas", "handlers", `${module}.ts`))) as { handler: LambdaHandler };
+      return [substitution, imported.handler] as const;
+    }),
+  );
+  return Object.fromEntries(entries);
+}
+
+export type LocalRunnerOptions = {
+  /** Handler per substitution name (e.g. BeginFunctionArn); realHandlers() for the real thing. */
+  handlers: Record<string, LambdaHandler>;
+  /** The Data API client for the DescribeStatement task. */
+  redshift?: RedshiftDataClient;
+  /** Milliseconds each Wait state waits (the deployed machine waits LOAD_POLL_SECONDS). */
+  waitMs?: number;
+  /** The Lambda timeout the handlers see (their deadline). */
+  functionTimeoutMs?: number;
+  definitionFile?: string;
+  /** Called with each execution as it ends (children included). */
+  onExecution?: (execution: ExecutionRecord) => void;
+};
+
+export type ExecutionRecord = {
+  name: string;
+  arn: string;
+  status: "SUCCEEDED" | "FAILED";
+  output: unknown;
+  error: string | undefined;
+  cause: string | undefined;
+  /** Step Functions history events this execution would have recorded. */
+  historyEvents: number;
+  children: ExecutionRecord[];
+};
+
+/** The interpreter's event log entries (its type is not exported): what the history count needs. */
+export type EventLog = { type: string; state?: { type: string } };
+
+type State = { Type: string; Resource?: string; ItemProcessor?: { States: Record<string, State> }; Iterator?: { States: Record<string, State> } };
+
+function* taskStates(states: Record<string, State>): Generator<[string, State]> {
+  for (const [name, state] of Object.entries(states)) {
+    if (state.Type === "Task") yield [name, state];
+    const inner = state.ItemProcessor ?? state.Iterator;
+    if (inner !== undefined) yield* taskStates(inner.States);
+  }
+}
+
+/** Step Functions' history for the interpreter's events: tasks add scheduled/started/ended per attempt, maps add their start and end. */
+export function historyEventCount(events: readonly EventLog[]): number {
+  let count = 0;
+  for (const event of events) {
+    switch (event.type) {
+      case "StateRetried":
+        count += 3;
+        break;
+      case "StateCaught":
+      case "StateFailed":
+        break;
+      case "StateEntered":
+        count += 1 + (event.state?.type === "Task" ? 3 : event.state?.type === "Map" ? 2 : 0);
+        break;
+      default:
+        count += 1;
+    }
+  }
+  return count;
+}
+
+/** An error as Step Functions reports a failed Lambda: Error = the error's name, Cause = Lambda's JSON. */
+function lambdaFailure(error: unknown): Error {
+  const name = error instanceof Error ? error.name : "Error";
+  const message = error instanceof Error ? error.message : String(error);
+  const failure = new Error(JSON.stringify({ errorType: name, errorMessage: message, trace: [] }));
+  failure.name = name;
+  return failure;
+}
+
+const json = (value: unknown): unknown => JSON.parse(JSON.stringify(value ?? null)) as unknown;
+
+export class LocalStateMachine {
+  private readonly options: LocalRunnerOptions;
+  private definitionText: string | undefined;
+
+  constructor(options: LocalRunnerOptions) {
+    this.options = options;
+  }
+
+  private async definition(): Promise<{ States: Record<string, State>; StartAt: string }> {
+    this.definitionText ??= await readFile(this.options.definitionFile ?? DEFINITION_FILE, "utf8");
+    const substituted = this.definitionText.replace(/\$\{([A-Za-z]+)\}/g, (whole, name: string) => {
+      const module = HANDLER_MODULES[name];
+      if (module === undefined) throw new Error(`the definition names substitution ${whole}, which the local runner does not know`);
+      return functionArn(module);
+    });
+    return JSON.parse(substituted) as { States: Record<string, State>; StartAt: string };
+  }
+
+  private invoke(substitution: string, stateName: string) {
+    const handler = this.options.handlers[substitution];
+    if (handler === undefined) throw new Error(`no local handler for ${substitution} (task ${stateName})`);
+    const timeoutMs = this.options.functionTimeoutMs ?? 900_000;
+    return async (input: unknown) => {
+      const deadline = Date.now() + timeoutMs;
+      const module = HANDLER_MODULES[substitution] ?? substitution;
+      const context = {
+        functionName: `mrsync-${module}`,
+        functionVersion: "$LATEST",
+        invokedFunctionArn: functionArn(module),
+        memoryLimitInMB: "1024",
+        awsRequestId: randomUUID(),
+        logGroupName: `/aws/lambda/mrsync-${module}`,
+        logStreamName: "local",
+        callbackWaitsForEmptyEventLoop: false,
+        getRemainingTimeInMillis: () => Math.max(0, deadline - Date.now()),
+        done: () => undefined,
+        fail: () => undefined,
+        succeed: () => undefined,
+      } satisfies Context;
+      try {
+        return json(await handler(json(input), context));
+      } catch (error) {
+        throw lambdaFailure(error);
+      }
+    };
+  }
+
+  private async describeStatement(input: unknown): Promise<unknown> {
+    if (this.options.redshift === undefined) throw new Error("DescribeLoad needs a Redshift Data API client (options.redshift)");
+    const { Id } = input as { Id: string };
+    try {
+      const { $metadata, ...response } = await this.options.redshift.send(new DescribeStatementCommand({ Id }));
+      void $metadata;
+      return json(response);
+    } catch (error) {
+      const failure = new Error(error instanceof Error ? error.message : String(error));
+      failure.name = `RedshiftData.${error instanceof Error ? error.name : "SdkClientException"}`;
+      throw failure;
+    }
+  }
+
+  private async startChild(input: unknown, children: ExecutionRecord[]): Promise<unknown> {
+    const child = await this.startExecution((input as { Input: unknown }).Input);
+    children.push(child);
+    if (child.status === "SUCCEEDED") {
+      return { ExecutionArn: child.arn, Status: "SUCCEEDED", Output: JSON.stringify(child.output) };
+    }
+    const failure = new Error(JSON.stringify({ ExecutionArn: child.arn, Status: "FAILED", Error: child.error, Cause: child.cause }));
+    failure.name = "States.TaskFailed";
+    throw failure;
+  }
+
+  /** Runs one execution to its end (children run inside it, as with `.sync`). */
+  async startExecution(input: unknown, name = `local-${new Date().toISOString().replace(/[-:.]/g, "")}-${randomUUID().slice(0, 8)}`): Promise<ExecutionRecord> {
+    const definition = await this.definition();
+    const children: ExecutionRecord[] = [];
+    const handlers: Record<string, (input: unknown) => Promise<unknown>> = {};
+    for (const [stateName, state] of taskStates(definition.States)) {
+      const resource = state.Resource ?? "";
+      const substitution = Object.entries(HANDLER_MODULES).find(([, module]) => resource === functionArn(module))?.[0];
+      if (substitution !== undefined) handlers[stateName] = this.invoke(substitution, stateName);
+      else if (resource === "arn:aws:states:::aws-sdk:redshiftdata:describeStatement") handlers[stateName] = (i) => this.describeStatement(i);
+      else if (resource === "arn:aws:states:::states:startExecution.sync:2") handlers[stateName] = (i) => this.startChild(i, children);
+      else throw new Error(`task ${stateName}: the local runner cannot run resource ${resource}`);
+    }
+    const waits = Object.fromEntries(
+      Object.entries(definition.States)
+        .flatMap(([n, s]) => [[n, s] as const, ...Object.entries(s.ItemProcessor?.States ?? {})])
+        .filter(([, s]) => s.Type === "Wait")
+        .map(([n]) => [n, this.options.waitMs ?? 20]),
+    );
+    const machine = new StateMachine(definition as never, { validationOptions: { checkArn: false } });
+    const arn = `${LOCAL_STATE_MACHINE_ARN.replace(":stateMachine:", ":execution:")}:${name}`;
+    const execution = machine.run(input as never, {
+      overrides: { taskResourceLocalHandlers: handlers as never, waitTimeOverrides: waits },
+      context: { Execution: { Id: arn, Name: name }, StateMachine: { Id: LOCAL_STATE_MACHINE_ARN, Name: "mrsync-sync-pipeline" } },
+    });
+    const events: EventLog[] = [];
+    const collecting = (async () => {
+      for await (const event of execution.eventLogs as AsyncIterable<EventLog>) events.push(event);
+    })();
+    let record: ExecutionRecord;
+    try {
+      const output = await execution.result;
+      record = { name, arn, status: "SUCCEEDED", output: json(output), error: undefined, cause: undefined, historyEvents: 0, children };
+    } catch (error) {
+      // The interpreter rejects with ExecutionError; its cause is the state's error (name = Error, message = Cause).
+      const failure = error instanceof Error ? error : new Error(String(error));
+      const caught = failure.cause instanceof Error ? failure.cause : failure;
+      record = {
+        name,
+        arn,
+        status: "FAILED",
+        output: undefined,
+        error: caught.name,
+        cause: caught.message,
+        historyEvents: 0,
+        children,
+      };
+    }
+    await collecting;
+    record.historyEvents = historyEventCount(events);
+    this.options.onExecution?.(record);
+    return record;
+  }
+}

@@ -1,0 +1,176 @@
+/**
+ * The sync state machine, written once here and rendered to statemachines/sync-pipeline.asl.json (`npm run asl`;
+ * a golden-file test keeps the two equal). JSONPath ASL with `${…}` definition substitutions for the function
+ * ARNs: the CDK deploys the JSON file, the local runner executes the same file.
+ *
+ *   Plan ─► Tables (Map) ─► Summarize ─► Done | SyncFailed
+ *   per table: Begin ─► ExtractChunk ⟲ ─► SubmitLoad ─► Wait/DescribeStatement ⟲ ─► CompleteLoad ⟲ ─► Finish
+ *              any error ─► FailTable;  over the history budget ─► ContinueInChild (same machine, same run)
+ */
+import {
+  DATA_API_POLL_ERRORS,
+  FUNCTION_CRASH,
+  LAMBDA_SERVICE_ERRORS,
+  REDSHIFT_BUSY,
+  SOURCE_UNAVAILABLE,
+  START_CHILD_ERRORS,
+  WATERMARK_CONFLICT,
+  type Retrier,
+} from "./retry-policies.ts";
+
+/** The Lambda-backed steps; each is `${<Step>FunctionArn}` in the definition. */
+export const LAMBDA_STEPS = ["Plan", "Begin", "ExtractChunk", "SubmitLoad", "CompleteLoad", "Finish", "FailTable", "Summarize"] as const;
+export type LambdaStep = (typeof LAMBDA_STEPS)[number];
+
+export const substitutionName = (step: LambdaStep) => `${step}FunctionArn`;
+export const SUBSTITUTIONS = LAMBDA_STEPS.map(substitutionName);
+
+/** Seconds between two DescribeStatement polls of a running load. */
+export const LOAD_POLL_SECONDS = 15;
+/** ExtractChunk may use a Lambda's whole 15 minutes; the other steps are short. */
+export const EXTRACT_TIMEOUT_SECONDS = 900;
+export const STEP_TIMEOUT_SECONDS = 300;
+
+const tableInput = { "run.$": "$.run", "table.$": "$.table" };
+const withProgress = { ...tableInput, "progress.$": "$.progress" };
+const failTable = { ErrorEquals: ["States.ALL"], ResultPath: "$.error", Next: "FailTable" };
+
+function lambdaTask(step: LambdaStep, parameters: Record<string, unknown>, rest: Record<string, unknown>, retry: Retrier[] = []) {
+  return {
+    Type: "Task",
+    Resource: `\${${substitutionName(step)}}`,
+    Parameters: parameters,
+    TimeoutSeconds: step === "ExtractChunk" ? EXTRACT_TIMEOUT_SECONDS : STEP_TIMEOUT_SECONDS,
+    Retry: [LAMBDA_SERVICE_ERRORS, ...retry],
+    ...rest,
+  };
+}
+
+/** Retries of a table step: transient Lambda, MySQL and watermark faults, and one more try after a crash. */
+const TABLE_RETRIES = [FUNCTION_CRASH, SOURCE_UNAVAILABLE, WATERMARK_CONFLICT];
+
+const tableStates = {
+  Begin: lambdaTask("Begin", { ...tableInput, "resume.$": "$.resume" }, { ResultPath: "$.progress", Catch: [failTable], Next: "Extracted?" }, TABLE_RETRIES),
+  "Extracted?": {
+    Type: "Choice",
+    Choices: [
+      { Variable: "$.progress.done", BooleanEquals: true, Next: "LoadOrFinish?" },
+      { Variable: "$.progress.chunksHere", NumericGreaterThanEqualsPath: "$.run.chunkBudget", Next: "ContinueInChild" },
+    ],
+    Default: "ExtractChunk",
+  },
+  ExtractChunk: lambdaTask("ExtractChunk", withProgress, { ResultPath: "$.progress", Catch: [failTable], Next: "Extracted?" }, TABLE_RETRIES),
+  "LoadOrFinish?": {
+    Type: "Choice",
+    Choices: [{ Variable: "$.run.mode", StringEquals: "backup_only", Next: "Finish" }],
+    Default: "SubmitLoad",
+  },
+  SubmitLoad: lambdaTask("SubmitLoad", withProgress, { ResultPath: "$.load", Catch: [failTable], Next: "Submitted?" }, [...TABLE_RETRIES, REDSHIFT_BUSY]),
+  "Submitted?": {
+    Type: "Choice",
+    Choices: [
+      { Variable: "$.load.files", NumericEquals: 0, Next: "Finish" },
+      { Variable: "$.load.statementId", IsNull: true, Next: "CompleteLoad" },
+    ],
+    Default: "WaitForLoad",
+  },
+  WaitForLoad: { Type: "Wait", Seconds: LOAD_POLL_SECONDS, Next: "DescribeLoad" },
+  DescribeLoad: {
+    Type: "Task",
+    Resource: "arn:aws:states:::aws-sdk:redshiftdata:describeStatement",
+    Parameters: { "Id.$": "$.load.statementId" },
+    ResultSelector: { "status.$": "$.Status" },
+    ResultPath: "$.statement",
+    Retry: [DATA_API_POLL_ERRORS],
+    Catch: [failTable],
+    Next: "LoadEnded?",
+  },
+  "LoadEnded?": {
+    Type: "Choice",
+    Choices: [
+      {
+        Or: ["FINISHED", "FAILED", "ABORTED"].map((status) => ({ Variable: "$.statement.status", StringEquals: status })),
+        Next: "CompleteLoad",
+      },
+      { Variable: "$.polls.count", NumericGreaterThanEqualsPath: "$.run.pollBudget", Next: "ContinueInChild" },
+    ],
+    Default: "CountPoll",
+  },
+  CountPoll: { Type: "Pass", Parameters: { "count.$": "States.MathAdd($.polls.count, 1)" }, ResultPath: "$.polls", Next: "WaitForLoad" },
+  CompleteLoad: lambdaTask("CompleteLoad", { ...withProgress, "load.$": "$.load" }, { ResultPath: "$.progress", Catch: [failTable], Next: "MoreToLoad?" }, TABLE_RETRIES),
+  "MoreToLoad?": {
+    Type: "Choice",
+    Choices: [{ Variable: "$.progress.pendingFiles", NumericGreaterThan: 0, Next: "SubmitLoad" }],
+    Default: "Finish",
+  },
+  Finish: lambdaTask("Finish", withProgress, { ResultPath: "$.result", OutputPath: "$.result", Catch: [failTable], End: true }, TABLE_RETRIES),
+  ContinueInChild: {
+    Type: "Task",
+    Comment: "The table continues in a child execution of this state machine (same run id and lease): keeps every history under 25,000 events",
+    Resource: "arn:aws:states:::states:startExecution.sync:2",
+    Parameters: {
+      "StateMachineArn.$": "$$.StateMachine.Id",
+      Input: {
+        "pipeline.$": "$.run.pipeline",
+        "tables.$": "States.Array($.table)",
+        "mode.$": "$.run.mode",
+        "limit.$": "$.run.limit",
+        "completion_bucket.$": "$.run.completionBucket",
+        resume: { "executionId.$": "$.run.executionId", "startedAt.$": "$.run.startedAt", "progress.$": "$.progress" },
+        "AWS_STEP_FUNCTIONS_STARTED_BY_EXECUTION_ID.$": "$$.Execution.Id",
+      },
+    },
+    ResultSelector: { "summary.$": "States.StringToJson($.Output)" },
+    ResultPath: "$.child",
+    Retry: [START_CHILD_ERRORS],
+    Catch: [failTable],
+    Next: "ChildResult",
+  },
+  ChildResult: { Type: "Pass", InputPath: "$.child.summary.results[0]", End: true },
+  FailTable: lambdaTask(
+    "FailTable",
+    { ...withProgress, "resume.$": "$.resume", "error.$": "$.error" },
+    { ResultPath: "$.result", OutputPath: "$.result", End: true },
+    [FUNCTION_CRASH, WATERMARK_CONFLICT],
+  ),
+};
+
+export function syncPipelineDefinition() {
+  return {
+    Comment: "mysql-redshift-sync: MySQL -> S3 (Parquet) -> Redshift for one pipeline's tables (input: DESIGN.md section 9)",
+    StartAt: "Plan",
+    States: {
+      Plan: lambdaTask(
+        "Plan",
+        { "request.$": "$", "executionName.$": "$$.Execution.Name", "startedAt.$": "$$.Execution.StartTime" },
+        { Next: "Tables" },
+      ),
+      Tables: {
+        Type: "Map",
+        ItemsPath: "$.tables",
+        MaxConcurrencyPath: "$.run.maxParallelTables",
+        ItemSelector: {
+          "run.$": "$.run",
+          "table.$": "$$.Map.Item.Value.table",
+          "resume.$": "$$.Map.Item.Value.resume",
+          progress: null,
+          polls: { count: 0 },
+        },
+        ItemProcessor: { ProcessorConfig: { Mode: "INLINE" }, StartAt: "Begin", States: tableStates },
+        ResultPath: "$.results",
+        Next: "Summarize",
+      },
+      Summarize: lambdaTask("Summarize", { "run.$": "$.run", "results.$": "$.results" }, { ResultPath: "$.outcome", Next: "Failed?" }),
+      "Failed?": {
+        Type: "Choice",
+        Choices: [{ Variable: "$.outcome.failed", BooleanEquals: true, Next: "SyncFailed" }],
+        Default: "Done",
+      },
+      Done: { Type: "Succeed", OutputPath: "$.outcome.summary" },
+      SyncFailed: { Type: "Fail", Error: "SyncFailed", CausePath: "$.outcome.cause" },
+    },
+  };
+}
+
+/** The ASL file's text: stable key order and a trailing newline, so the golden file diffs cleanly. */
+export const renderDefinition = () => `${JSON.stringify(syncPipelineDefinition(), null, 2)}\n`;

@@ -30,6 +30,8 @@ export type ChunkResult = {
   bytes: number;
   durationMs: number;
   file: string | undefined;
+  /** Rows the run has committed so far, this chunk included (the watermark's count: right even after a lost reply). */
+  runRows: number;
 };
 
 /** A value that cannot land exactly: names the table, the column and the row's key. */
@@ -159,7 +161,7 @@ export async function extractChunk(context: TableContext, request: ChunkRequest)
     );
   }
   const cursor = cursorOf(watermark);
-  const result = (done: boolean, next: Position, rows = 0, file?: { key: string; bytes: number }): ChunkResult => ({
+  const result = (committed: Watermark, done: boolean, next: Position, rows = 0, file?: { key: string; bytes: number }): ChunkResult => ({
     done,
     cursor: next,
     rows,
@@ -167,8 +169,9 @@ export async function extractChunk(context: TableContext, request: ChunkRequest)
     bytes: file?.bytes ?? 0,
     durationMs: Date.now() - started,
     file: file?.key,
+    runRows: committed.mysql_state.last_session_rows,
   });
-  if (watermark.mysql_state.status === "success") return result(true, cursor);
+  if (watermark.mysql_state.status === "success") return result(watermark, true, cursor);
 
   const schema = await loadSchema(context, request.schemaKey);
   const strategy = strategyFor(context.table, schema);
@@ -179,8 +182,7 @@ export async function extractChunk(context: TableContext, request: ChunkRequest)
       commitChunk(current, { runId: request.runId, cursor: next, rows, file, zeroDates, done, now: context.now(), leaseSeconds: LEASE_SECONDS }),
     );
   if (strategy.reached(cursor, ceiling) || limitLeft <= 0) {
-    await commit(true, cursor, 0, undefined);
-    return result(true, cursor);
+    return result(await commit(true, cursor, 0, undefined), true, cursor);
   }
 
   const { processing } = context.table;
@@ -216,6 +218,6 @@ export async function extractChunk(context: TableContext, request: ChunkRequest)
   }
   const rows = file.rows;
   const done = read.exhausted || strategy.reached(read.cursor, ceiling) || rows >= limitLeft;
-  await commit(done, read.cursor, rows, uploaded?.key, file.zeroDates());
-  return result(done, read.cursor, rows, uploaded === undefined ? undefined : { key: uploaded.key, bytes: uploaded.bytes });
+  const committed = await commit(done, read.cursor, rows, uploaded?.key, file.zeroDates());
+  return result(committed, done, read.cursor, rows, uploaded === undefined ? undefined : { key: uploaded.key, bytes: uploaded.bytes });
 }

@@ -42,7 +42,8 @@ export async function extractNext(context: LoadContext, run: Run, progress: Prog
     progress: {
       ...progress,
       done: chunk.done,
-      rows: progress.rows + chunk.rows,
+      // The watermark's count, not a sum: a chunk whose reply was lost (and re-run) is counted once.
+      rows: chunk.runRows,
       files: progress.files + chunk.files,
       bytes: progress.bytes + chunk.bytes,
       chunks: progress.chunks + 1,

@@ -51,6 +51,8 @@ export type LocalRunnerOptions = {
   redshift?: RedshiftDataClient;
   /** Milliseconds each Wait state waits (the deployed machine waits LOAD_POLL_SECONDS). */
   waitMs?: number;
+  /** Milliseconds between retry attempts (the definition's intervals are seconds to minutes). */
+  retryDelayMs?: number;
   /** The Lambda timeout the handlers see (their deadline). */
   functionTimeoutMs?: number;
   definitionFile?: string;
@@ -206,10 +208,11 @@ export class LocalStateMachine {
         .filter(([, s]) => s.Type === "Wait")
         .map(([n]) => [n, this.options.waitMs ?? 20]),
     );
+    const retryDelays = Object.fromEntries(Object.keys(handlers).map((state) => [state, this.options.retryDelayMs ?? 10]));
     const machine = new StateMachine(definition as never, { validationOptions: { checkArn: false } });
     const arn = `${LOCAL_STATE_MACHINE_ARN.replace(":stateMachine:", ":execution:")}:${name}`;
     const execution = machine.run(input as never, {
-      overrides: { taskResourceLocalHandlers: handlers as never, waitTimeOverrides: waits },
+      overrides: { taskResourceLocalHandlers: handlers as never, waitTimeOverrides: waits, retryIntervalOverrides: retryDelays },
       context: { Execution: { Id: arn, Name: name }, StateMachine: { Id: LOCAL_STATE_MACHINE_ARN, Name: "mrsync-sync-pipeline" } },
     });
     const events: EventLog[] = [];

@@ -1,43 +1,119 @@
 /**
- * `npm run demo`: seeds the demo MySQL database and starts the local stand-ins with the buckets the demo
- * pipeline names, then waits (Ctrl-C stops). The pipeline run itself arrives with the extraction and loading work.
+ * `npm run demo`: the whole product on this machine. Starts the stand-ins over `.mrsync/`, seeds the demo MySQL
+ * database (first run, or after `-- --clean`), runs the real state machine (statemachines/sync-pipeline.asl.json)
+ * with the real handlers, prints each table's result and the row counts on both sides, then changes some rows in
+ * MySQL and runs again to show that only the delta moves.
  */
+import { existsSync } from "node:fs";
 import path from "node:path";
 import { parseArgs } from "node:util";
+import mysql from "mysql2/promise";
+import { RedshiftData } from "#adapters/redshift-data.ts";
 import { loadPipeline } from "#config/loader.ts";
-import { DEFAULT_MYSQL_URL, parseRowCount, seedDemo } from "./demo/seed.ts";
-import { startLocalS3 } from "./s3/server.ts";
+import type { ResolvedPipeline } from "#config/resolve.ts";
+import type { RunSummary } from "#domain/run-summary.ts";
+import { DEFAULT_MYSQL_URL, DEMO_DATABASE, parseRowCount, seedDemo } from "./demo/seed.ts";
+import { cleanDataDir, DEFAULT_DATA_DIR, startStandIns, type StandIns } from "./stand-ins.ts";
+import { LocalStateMachine, realHandlers, type ExecutionRecord } from "./stepfunctions/runner.ts";
 
 const { values } = parseArgs({
   options: {
+    clean: { type: "boolean", default: false },
     orders: { type: "string", default: "200000" },
-    "s3-port": { type: "string", default: "4569" },
-    "s3-dir": { type: "string", default: ".local/s3" },
-    "no-wait": { type: "boolean", default: false },
+    "data-dir": { type: "string", default: DEFAULT_DATA_DIR },
   },
 });
 
 const root = path.join(import.meta.dirname, "..");
-const pipeline = await loadPipeline(path.join(root, "config"), "demo");
+const configDir = path.join(root, "config");
 const mysqlUrl = process.env.MYSQL_URL ?? DEFAULT_MYSQL_URL;
+const dataDir = path.resolve(values["data-dir"]);
+const pipeline = await loadPipeline(configDir, "demo");
 
-console.log(`1/2 seeding MySQL (${mysqlUrl.replace(/\/\/[^@]*@/, "//***@")})`);
-const seeded = await seedDemo({ mysqlUrl, orders: parseRowCount("orders", values.orders), onProgress: (m) => { console.log(`    ${m}`); } });
-console.log(`    ${seeded.database}: ${JSON.stringify(seeded.rows)}`);
+async function databaseExists(admin: mysql.Connection): Promise<boolean> {
+  const [rows] = await admin.query("SELECT 1 FROM information_schema.schemata WHERE schema_name = ?", [DEMO_DATABASE]);
+  return (rows as unknown[]).length > 0;
+}
 
+function printResults(execution: ExecutionRecord): RunSummary {
+  const summary = (execution.status === "SUCCEEDED" ? execution.output : JSON.parse(execution.cause?.split("\n")[1] ?? "{}")) as RunSummary;
+  console.log(`    execution ${execution.name}: ${execution.status} (${summary.status}, ${summary.duration_seconds}s)`);
+  console.log(`    ${"table".padEnd(30)} ${"status".padEnd(8)} ${"rows read".padStart(10)} ${"files".padStart(6)} ${"rows loaded".padStart(12)}`);
+  for (const [table, result] of Object.entries(summary.table_results)) {
+    console.log(
+      `    ${table.padEnd(30)} ${result.status.padEnd(8)} ${String(result.rows_processed ?? 0).padStart(10)} ${String(result.files_created ?? 0).padStart(6)} ${String(result.rows_loaded ?? 0).padStart(12)}` +
+        (result.error_message === undefined ? "" : `\n      error: ${result.error_message}`),
+    );
+  }
+  return summary;
+}
+
+async function printCounts(admin: mysql.Connection, redshift: RedshiftData, target: ResolvedPipeline): Promise<void> {
+  console.log(`    ${"table".padEnd(30)} ${"MySQL".padStart(10)} ${"Redshift".padStart(10)}`);
+  for (const table of target.tables) {
+    const [rows] = await admin.query(`SELECT COUNT(*) AS n FROM \`${table.sourceSchema}\`.\`${table.sourceTable}\``);
+    const mysqlCount = Number((rows as { n: number }[])[0]?.n ?? 0);
+    const warehouse = await redshift.query(`SELECT count(*) FROM "${target.target.schema}"."${table.targetName}"`);
+    const redshiftCount = Number(warehouse.rows[0]?.[0] ?? 0);
+    console.log(`    ${table.key.padEnd(30)} ${String(mysqlCount).padStart(10)} ${String(redshiftCount).padStart(10)}${mysqlCount === redshiftCount ? "" : "   <- differs"}`);
+  }
+}
+
+/** Changes the demo data the way a live system does: new orders, updated orders, a renamed merchant. */
+async function changeSomeRows(admin: mysql.Connection): Promise<void> {
+  await admin.query(`UPDATE ${DEMO_DATABASE}.settle_orders SET status = 'settled', settled_on = CURDATE(), updated_at = NOW(6) WHERE status = 'pending' ORDER BY id LIMIT 500`);
+  await admin.query(
+    `INSERT INTO ${DEMO_DATABASE}.settle_orders (id, merchant_id, order_ref, amount, fee, currency, status, customer_note, created_at, updated_at, settled_on)
+     SELECT o.id + m.top, o.merchant_id, CONCAT(o.order_ref, '-r'), o.amount, o.fee, o.currency, o.status, 'demo delta ✓', NOW(6), NOW(6), o.settled_on
+       FROM ${DEMO_DATABASE}.settle_orders o CROSS JOIN (SELECT MAX(id) AS top FROM ${DEMO_DATABASE}.settle_orders) m ORDER BY o.id LIMIT 1000`,
+  );
+  await admin.query(`UPDATE ${DEMO_DATABASE}.merchants SET name = CONCAT(name, ' (renamed)') ORDER BY id LIMIT 1`);
+}
+
+if (values.clean) {
+  await cleanDataDir(dataDir);
+  console.log(`removed ${path.relative(process.cwd(), dataDir) || dataDir}`);
+}
+const fresh = !existsSync(dataDir);
 const buckets = [pipeline.staging.bucket, pipeline.completionBucket].filter((b): b is string => b !== undefined);
-const s3 = await startLocalS3({ rootDir: path.resolve(root, values["s3-dir"]), port: Number(values["s3-port"]), buckets });
-console.log(`2/2 local S3 on ${s3.endpoint} (objects in ${s3.rootDir}), buckets: ${buckets.join(", ")}`);
-console.log(`
-Try it with the AWS CLI:
-  export AWS_ENDPOINT_URL_S3=${s3.endpoint} AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local AWS_REGION=us-east-1
-  aws s3 ls
-`);
-if (values["no-wait"]) {
-  await s3.close();
-} else {
-  console.log("Running; Ctrl-C stops.");
-  process.once("SIGINT", () => {
-    void s3.close().then(() => process.exit(0));
+let standIns: StandIns | undefined;
+const admin = await mysql.createConnection({ uri: mysqlUrl, multipleStatements: false });
+try {
+  standIns = await startStandIns({ dataDir, buckets });
+  console.log(`1/5 stand-ins over ${path.relative(process.cwd(), dataDir)}: S3 ${standIns.s3.endpoint}, Redshift Data API ${standIns.redshift.endpoint}`);
+  if (fresh || values.clean || !(await databaseExists(admin))) {
+    console.log(`2/5 seeding MySQL ${DEMO_DATABASE} (${mysqlUrl.replace(/\/\/[^@]*@/, "//***@")})`);
+    const seeded = await seedDemo({ mysqlUrl, orders: parseRowCount("orders", values.orders) });
+    console.log(`    ${JSON.stringify(seeded.rows)}`);
+  } else {
+    console.log(`2/5 reusing ${DEMO_DATABASE} and ${path.relative(process.cwd(), dataDir)} from the last demo (npm run demo -- --clean starts over)`);
+  }
+
+  Object.assign(process.env, standIns.env, {
+    MRSYNC_CONFIG_DIR: configDir,
+    POWERTOOLS_LOG_LEVEL: process.env.POWERTOOLS_LOG_LEVEL ?? "ERROR",
+    POWERTOOLS_METRICS_DISABLED: "true",
   });
+  const machine = new LocalStateMachine({ handlers: await realHandlers(), redshift: standIns.redshiftClient, waitMs: 200 });
+  const redshift = new RedshiftData(standIns.redshiftClient, pipeline.target);
+
+  console.log("3/5 sync: the demo pipeline (state machine run locally)");
+  const first = printResults(await machine.startExecution({ pipeline: "demo" }));
+  await printCounts(admin, redshift, pipeline);
+
+  console.log("4/5 changing MySQL: 500 orders settled, 1,000 new orders, one merchant renamed");
+  await changeSomeRows(admin);
+
+  console.log("5/5 incremental sync: only the delta moves (merchants is full_sync: re-read whole)");
+  const second = printResults(await machine.startExecution({ pipeline: "demo" }));
+  await printCounts(admin, redshift, pipeline);
+
+  const markerBucket = pipeline.completionBucket ?? "";
+  const markers = (await standIns.store.listAll(markerBucket, "completion_markers/")).filter((o) => o.key.endsWith("completion_marker.txt"));
+  console.log(`\nCompletion markers: ${markers.length} in s3://${markerBucket}/completion_markers/ (e.g. ${markers.at(-1)?.key ?? "none"})`);
+  console.log("Explore S3 and the warehouse between runs: npm run local (same folder), then the AWS CLI commands it prints.");
+  process.exitCode = first.status === "success" && second.status === "success" ? 0 : 1;
+} finally {
+  await admin.end();
+  await standIns?.close();
 }

@@ -80,7 +80,5 @@ export function markerText(m: { pipeline: string; table: string; runStartedAt: s
 
 /** execution_metadata.json: the run summary of the one table the marker is for (the run's other tables may not be done). */
 export function executionMetadata(summary: RunSummary): Omit<RunSummary, "results"> {
-  const { results, ...metadata } = summary;
-  void results;
-  return metadata;
+  return Object.fromEntries(Object.entries(summary).filter(([key]) => key !== "results")) as Omit<RunSummary, "results">;
 }

@@ -57,6 +57,7 @@ function tableSummary(result: TableResult): TableSummary {
       failed_at: result.failed_at,
       rows_processed: result.rows_processed,
       files_created: result.files_created,
+      rows_loaded: result.rows_loaded,
     };
   }
   return {

@@ -72,9 +72,9 @@ export async function submitNext(context: LoadContext): Promise<Load> {
 /** The load's files, read back from its manifest (the state carries its key, not the list). */
 async function manifestFiles(context: LoadContext, load: Load): Promise<string[]> {
   const { value } = await context.s3.getJson(context.bucket, load.manifestKey);
-  const entries = (value as { entries?: { url?: unknown }[] }).entries ?? [];
+  const entries = (value as { entries?: { url?: string }[] }).entries ?? [];
   const prefix = `s3://${context.bucket}/`;
-  return entries.map((entry) => String(entry.url ?? "")).map((url) => (url.startsWith(prefix) ? url.slice(prefix.length) : url));
+  return entries.map((entry) => entry.url ?? "").map((url) => (url.startsWith(prefix) ? url.slice(prefix.length) : url));
 }
 
 /** After the load's statement ended: its files move to processed (or Redshift's error is thrown); the lease is renewed. */

@@ -152,10 +152,7 @@ export class LocalStateMachine {
         logStreamName: "local",
         callbackWaitsForEmptyEventLoop: false,
         getRemainingTimeInMillis: () => Math.max(0, deadline - Date.now()),
-        done: () => undefined,
-        fail: () => undefined,
-        succeed: () => undefined,
-      } satisfies Context;
+      } as Context;
       try {
         return json(await handler(json(input), context));
       } catch (error) {
@@ -168,9 +165,8 @@ export class LocalStateMachine {
     if (this.options.redshift === undefined) throw new Error("DescribeLoad needs a Redshift Data API client (options.redshift)");
     const { Id } = input as { Id: string };
     try {
-      const { $metadata, ...response } = await this.options.redshift.send(new DescribeStatementCommand({ Id }));
-      void $metadata;
-      return json(response);
+      const response = await this.options.redshift.send(new DescribeStatementCommand({ Id }));
+      return json({ ...response, $metadata: undefined });
     } catch (error) {
       const failure = new Error(error instanceof Error ? error.message : String(error));
       failure.name = `RedshiftData.${error instanceof Error ? error.name : "SdkClientException"}`;

@@ -6,11 +6,16 @@ import { loadConfig } from "#config/loader.ts";
 import { SyncStack } from "../lib/sync-stack.ts";
 
 const configDir = process.env.MRSYNC_CONFIG_DIR ?? path.join(import.meta.dirname, "..", "config");
-const { pipelines } = await loadConfig(configDir);
+const { pipelines, connections } = await loadConfig(configDir);
 
 const app = new App();
+// The completion buckets the pipelines name are created (and owned) by this stack unless they exist already:
+// `cdk deploy -c mrsync:ownCompletionBuckets=false` then only grants writes to them.
+const ownCompletionBuckets = app.node.tryGetContext("mrsync:ownCompletionBuckets") !== "false";
 new SyncStack(app, "MysqlRedshiftSync", {
   pipelines,
+  network: connections.network,
+  ownedCompletionBuckets: ownCompletionBuckets ? [...new Set(pipelines.flatMap((p) => (p.completionBucket === undefined ? [] : [p.completionBucket])))] : [],
   env: { account: process.env.CDK_DEFAULT_ACCOUNT, region: process.env.CDK_DEFAULT_REGION },
   description: "mysql-redshift-sync: incremental MySQL -> S3 (Parquet) -> Redshift",
 });

@@ -1,24 +1,181 @@
+import { Duration, RemovalPolicy, Stack } from "aws-cdk-lib";
+import * as ec2 from "aws-cdk-lib/aws-ec2";
+import * as iam from "aws-cdk-lib/aws-iam";
+import * as s3 from "aws-cdk-lib/aws-s3";
+import * as scheduler from "aws-cdk-lib/aws-scheduler";
+import * as targets from "aws-cdk-lib/aws-scheduler-targets";
 import { Construct } from "constructs";
 import type { ResolvedPipeline } from "#config/resolve.ts";
-import { StagingBucket, type StagingBucketProps } from "./constructs/staging-bucket.ts";
+import type { Network, TargetConnection } from "#config/schema.ts";
+import { LAMBDA_STEPS, type LambdaStep } from "../statemachines/sync-pipeline.ts";
+import { Monitoring } from "./constructs/monitoring.ts";
+import { CompletionBucket, StagingBucket } from "./constructs/staging-bucket.ts";
+import { SyncFunction } from "./constructs/sync-function.ts";
+import { SyncStateMachine } from "./constructs/sync-state-machine.ts";
 
 export type MysqlRedshiftSyncProps = {
   /** Pipelines from config/ (loadConfig); validated before synth, so a bad config never deploys. */
   pipelines: readonly ResolvedPipeline[];
-  staging?: StagingBucketProps;
+  /** connections.yml `network`: the functions' VPC placement (omitted: outside a VPC). */
+  network?: Network;
+  /** Completion-marker buckets the stack creates (by name); other pipelines' buckets are only written to. */
+  ownedCompletionBuckets?: readonly string[];
+  stateMachineName?: string;
+  removalPolicy?: RemovalPolicy;
 };
 
+/** What each step's function may touch: least privilege per function. */
+type Access = { staging: boolean; source: boolean; warehouse: boolean; markers: boolean };
+const STEP_ACCESS: Record<LambdaStep, Access> = {
+  Plan: { staging: false, source: false, warehouse: false, markers: false },
+  Begin: { staging: true, source: true, warehouse: false, markers: false },
+  ExtractChunk: { staging: true, source: true, warehouse: false, markers: false },
+  SubmitLoad: { staging: true, source: false, warehouse: true, markers: false },
+  CompleteLoad: { staging: true, source: false, warehouse: true, markers: false },
+  // Finish validates (counts on both sides) and writes the markers.
+  Finish: { staging: true, source: true, warehouse: true, markers: true },
+  FailTable: { staging: true, source: false, warehouse: false, markers: false },
+  Summarize: { staging: false, source: false, warehouse: false, markers: false },
+};
+
+const kebab = (step: string) => step.replace(/([a-z])([A-Z])/g, "$1-$2").toLowerCase();
+
 /**
- * The product as one reusable construct: a platform team can embed it in its own app. For now it holds the
- * staging bucket; the state machine, its functions and schedules are added as they are built.
+ * The product as one reusable construct: staging (and owned completion) buckets, one function per step, the state
+ * machine from the ASL file, a schedule per pipeline that has one, alarms and a dashboard. A platform team can
+ * embed it in its own app with its own config.
  */
 export class MysqlRedshiftSync extends Construct {
   readonly staging: StagingBucket;
+  readonly completionBuckets: CompletionBucket[];
+  readonly functions: Record<LambdaStep, SyncFunction>;
+  readonly stateMachine: SyncStateMachine;
+  readonly monitoring: Monitoring;
   readonly pipelines: readonly ResolvedPipeline[];
+  readonly stateMachineName: string;
+  /** Every secret ARN granted (config's, with the suffix wildcard where config gives none). */
+  readonly secretArns: string[] = [];
 
   constructor(scope: Construct, id: string, props: MysqlRedshiftSyncProps) {
     super(scope, id);
-    this.pipelines = props.pipelines;
-    this.staging = new StagingBucket(this, "Staging", props.staging);
+    const { pipelines } = props;
+    this.pipelines = pipelines;
+    const stack = Stack.of(this);
+    this.staging = new StagingBucket(this, "Staging", {
+      stagedPrefixes: [...new Set(pipelines.flatMap((p) => [`${p.s3.isolation_prefix}${p.staging.prefix}`, `${p.s3.isolation_prefix}manifests/`]))],
+      removalPolicy: props.removalPolicy,
+    });
+    this.completionBuckets = (props.ownedCompletionBuckets ?? []).map(
+      (name, i) => new CompletionBucket(this, `Completion${i}`, { bucketName: name, accessLogs: this.staging.accessLogs, removalPolicy: props.removalPolicy }),
+    );
+    const network = props.network === undefined ? undefined : this.network(props.network);
+
+    this.functions = Object.fromEntries(
+      LAMBDA_STEPS.map((step) => [
+        step,
+        new SyncFunction(this, `${step}Function`, {
+          handler: kebab(step),
+          timeout: step === "ExtractChunk" ? Duration.minutes(15) : Duration.minutes(5),
+          memorySize: step === "ExtractChunk" ? 2048 : 1024,
+          nativeModules: step === "ExtractChunk" ? ["snappy"] : undefined,
+          network: STEP_ACCESS[step].source ? network : undefined,
+          environment: { STAGING_BUCKET: this.staging.bucket.bucketName },
+        }),
+      ]),
+    ) as Record<LambdaStep, SyncFunction>;
+    for (const step of LAMBDA_STEPS) this.grant(this.functions[step], STEP_ACCESS[step], pipelines);
+
+    this.stateMachineName = props.stateMachineName ?? `${stack.stackName}-sync-pipeline`;
+    this.stateMachine = new SyncStateMachine(this, "StateMachine", { functions: this.functions, stateMachineName: this.stateMachineName });
+    for (const pipeline of pipelines.filter((p) => p.schedule !== undefined)) {
+      new scheduler.Schedule(this, `Schedule-${pipeline.name}`, {
+        description: `mysql-redshift-sync: ${pipeline.name} (${pipeline.file})`,
+        schedule: scheduler.ScheduleExpression.expression(pipeline.schedule ?? ""),
+        target: new targets.StepFunctionsStartExecution(this.stateMachine.stateMachine, {
+          input: scheduler.ScheduleTargetInput.fromObject({ pipeline: pipeline.name }),
+        }),
+      });
+    }
+    this.monitoring = new Monitoring(this, "Monitoring", { stateMachine: this.stateMachine.stateMachine, pipelines: pipelines.map((p) => p.name) });
+  }
+
+  private network(network: Network) {
+    const vpc = ec2.Vpc.fromVpcAttributes(this, "Vpc", { vpcId: network.vpc_id, availabilityZones: network.availability_zones });
+    return {
+      vpc,
+      subnets: { subnets: network.subnet_ids.map((id, i) => ec2.Subnet.fromSubnetId(this, `Subnet${i}`, id)) },
+      securityGroups: network.security_group_ids.map((id, i) => ec2.SecurityGroup.fromSecurityGroupId(this, `SecurityGroup${i}`, id)),
+    };
+  }
+
+  private grant(fn: SyncFunction, access: Access, pipelines: readonly ResolvedPipeline[]): void {
+    const stack = Stack.of(this);
+    if (access.staging) {
+      for (const pipeline of pipelines) {
+        const bucket = pipeline.staging.bucket === undefined ? this.staging.bucket : s3.Bucket.fromBucketName(this, `Staging-${pipeline.name}-${fn.node.id}`, pipeline.staging.bucket);
+        // Read and write (never delete) under the pipeline's own prefix: data, manifests, schemas, watermarks.
+        bucket.grantRead(fn, `${pipeline.s3.isolation_prefix}*`);
+        bucket.grantPut(fn, `${pipeline.s3.isolation_prefix}*`);
+      }
+    }
+    if (access.markers) {
+      for (const name of new Set(pipelines.flatMap((p) => (p.completionBucket === undefined ? [] : [p.completionBucket])))) {
+        fn.addToRolePolicy(new iam.PolicyStatement({ actions: ["s3:PutObject"], resources: [`arn:${stack.partition}:s3:::${name}/completion_markers/*`] }));
+      }
+      for (const owned of this.completionBuckets) owned.bucket.grantPut(fn, "completion_markers/*");
+    }
+    if (access.source) {
+      const sourceSecrets = pipelines.flatMap((p) => (p.source.secret === undefined ? [] : [p.source.secret]));
+      if (sourceSecrets.length > 0) {
+        fn.addToRolePolicy(new iam.PolicyStatement({ actions: ["secretsmanager:GetSecretValue"], resources: [...new Set(sourceSecrets.map((s) => this.secretArn(s)))] }));
+      }
+    }
+    if (access.warehouse) {
+      for (const target of new Set(pipelines.map((p) => p.target))) this.grantWarehouse(fn, target);
+    }
+  }
+
+  private grantWarehouse(fn: SyncFunction, target: TargetConnection): void {
+    const stack = Stack.of(this);
+    const region = target.region ?? stack.region;
+    const warehouse =
+      target.workgroup_name !== undefined
+        ? // Workgroup ARNs carry an id the config does not know: any workgroup of the account and region.
+          `arn:${stack.partition}:redshift-serverless:${region}:${stack.account}:workgroup/*`
+        : `arn:${stack.partition}:redshift:${region}:${stack.account}:cluster:${target.cluster_identifier ?? ""}`;
+    fn.addToRolePolicy(new iam.PolicyStatement({ actions: ["redshift-data:ExecuteStatement", "redshift-data:BatchExecuteStatement"], resources: [warehouse] }));
+    // Statement-level actions have no resource ARNs; the condition keeps them to statements this function ran.
+    fn.addToRolePolicy(
+      new iam.PolicyStatement({
+        actions: ["redshift-data:DescribeStatement", "redshift-data:GetStatementResult", "redshift-data:CancelStatement"],
+        resources: ["*"],
+        conditions: { StringEquals: { "redshift-data:statement-owner-iam-userid": "${aws:userid}" } },
+      }),
+    );
+    if (target.workgroup_name !== undefined) {
+      fn.addToRolePolicy(new iam.PolicyStatement({ actions: ["redshift-serverless:GetCredentials"], resources: [warehouse] }));
+    } else if (target.db_user !== undefined) {
+      fn.addToRolePolicy(
+        new iam.PolicyStatement({
+          actions: ["redshift:GetClusterCredentials"],
+          resources: [
+            `arn:${stack.partition}:redshift:${region}:${stack.account}:dbuser:${target.cluster_identifier ?? ""}/${target.db_user}`,
+            `arn:${stack.partition}:redshift:${region}:${stack.account}:dbname:${target.cluster_identifier ?? ""}/${target.database}`,
+          ],
+        }),
+      );
+    }
+    if (target.secret !== undefined) {
+      fn.addToRolePolicy(new iam.PolicyStatement({ actions: ["secretsmanager:GetSecretValue"], resources: [this.secretArn(target.secret)] }));
+    }
+  }
+
+  /** A secret's ARN from config (complete ARN, partial ARN or name): Secrets Manager appends a 6-character suffix. */
+  private secretArn(secret: string): string {
+    const stack = Stack.of(this);
+    const base = secret.startsWith("arn:") ? secret : `arn:${stack.partition}:secretsmanager:${stack.region}:${stack.account}:secret:${secret}`;
+    const arn = /^arn:.*-[A-Za-z0-9]{6}$/.test(secret) ? secret : `${base}-??????`;
+    if (!this.secretArns.includes(arn)) this.secretArns.push(arn);
+    return arn;
   }
 }

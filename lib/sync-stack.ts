@@ -1,16 +1,22 @@
 import { CfnOutput, Stack, type StackProps } from "aws-cdk-lib";
 import type { Construct } from "constructs";
 import type { ResolvedPipeline } from "#config/resolve.ts";
+import type { Network } from "#config/schema.ts";
 import { MysqlRedshiftSync } from "./mysql-redshift-sync.ts";
+import { acknowledgeFindings } from "./nag-suppressions.ts";
 
-export type SyncStackProps = StackProps & { pipelines: readonly ResolvedPipeline[] };
+export type SyncStackProps = StackProps & { pipelines: readonly ResolvedPipeline[]; network?: Network; ownedCompletionBuckets?: readonly string[] };
 
+/** The repo's deployable stack: the construct with config/'s pipelines, and the outputs operators need. */
 export class SyncStack extends Stack {
   readonly sync: MysqlRedshiftSync;
 
   constructor(scope: Construct, id: string, props: SyncStackProps) {
     super(scope, id, props);
-    this.sync = new MysqlRedshiftSync(this, "Sync", { pipelines: props.pipelines });
+    this.sync = new MysqlRedshiftSync(this, "Sync", { pipelines: props.pipelines, network: props.network, ownedCompletionBuckets: props.ownedCompletionBuckets });
+    acknowledgeFindings(this.sync);
     new CfnOutput(this, "StagingBucketName", { value: this.sync.staging.bucket.bucketName });
+    new CfnOutput(this, "StateMachineArn", { value: this.sync.stateMachine.stateMachine.stateMachineArn, description: "mrsync sync pipeline --state-machine-arn" });
+    new CfnOutput(this, "AlarmTopicArn", { value: this.sync.monitoring.topic.topicArn, description: "subscribe the on-call here" });
   }
 }

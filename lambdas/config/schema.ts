@@ -96,10 +96,19 @@ export const StagingSchema = z.strictObject({
   prefix: s3Prefix.default("incremental/"),
 });
 
+/** Where the deployed functions run: private subnets that reach MySQL (and S3, the Data API, Secrets Manager). */
+export const NetworkSchema = z.strictObject({
+  vpc_id: z.string().regex(/^vpc-[0-9a-f]+$/, "a VPC id (vpc-…)"),
+  availability_zones: z.array(z.string().min(1)).min(1).describe("the zones of subnet_ids, in the same order"),
+  subnet_ids: z.array(z.string().regex(/^subnet-[0-9a-f]+$/, "a subnet id (subnet-…)")).min(1),
+  security_group_ids: z.array(z.string().regex(/^sg-[0-9a-f]+$/, "a security group id (sg-…)")).min(1),
+});
+
 export const ConnectionsFileSchema = z.strictObject({
   sources: z.record(connectionName, SourceSchema),
   targets: z.record(connectionName, TargetSchema),
   staging: z.record(connectionName, StagingSchema),
+  network: NetworkSchema.optional().describe("deployments: the VPC placement of the functions (omit to run them outside a VPC)"),
 });
 
 // ---------------------------------------------------------------- pipelines/*.yml
@@ -311,6 +320,7 @@ export type ConnectionsFile = z.output<typeof ConnectionsFileSchema>;
 export type SourceConnection = z.output<typeof SourceSchema>;
 export type TargetConnection = z.output<typeof TargetSchema>;
 export type StagingLocation = z.output<typeof StagingSchema>;
+export type Network = z.output<typeof NetworkSchema>;
 export type PipelineFile = z.output<typeof PipelineFileSchema>;
 export type TableSettings = z.output<typeof TableSchema>;
 export type CdcStrategy = z.output<typeof CdcStrategySchema>;

@@ -9,6 +9,7 @@ import { FailTableInputSchema } from "#shared/steps.ts";
 export const handler = stepHandler("FailTable", FailTableInputSchema, async ({ run, table, resume, progress, error }) => {
   const result = await failTable(loadContext(await pipelineNamed(run.pipeline), table), run, resume, progress, error);
   metrics.addMetric("SyncSuccess", MetricUnit.Count, 0);
+  metrics.addMetric("SyncFailure", MetricUnit.Count, 1);
   logger.error("table failed", { errorType: result.error_type, message: result.error_message });
   return result;
 });

@@ -8,7 +8,7 @@
  * metadata, hyparquet-writer writes only v2 pages, @dsnp/parquetjs is broken or wrong on DECIMAL).
  */
 import { gzipSync, zstdCompressSync } from "node:zlib";
-import { compressSync as snappyCompress } from "snappy";
+import { createRequire } from "node:module";
 import type { TableColumn } from "#domain/table-schema.ts";
 import { createColumnBuffer, decimalStorage, type AnyColumnBuffer, type EncodedColumn, type ZeroDatePolicy } from "./columns.ts";
 import { encodeStruct, i32, i64, list, str, struct, bool, type ThriftStruct, type ThriftValue } from "./thrift.ts";
@@ -74,6 +74,15 @@ export function columnLayout(column: TableColumn): ColumnLayout {
       return base("BYTE_ARRAY");
   }
 }
+
+type Snappy = { compressSync(data: Buffer, options: { copyOutputData: boolean }): Buffer };
+const loadNative = createRequire(import.meta.url);
+let snappy: Snappy | undefined;
+/**
+ * The native snappy binding, loaded on first use: a bundle that never compresses (every step but ExtractChunk)
+ * does not carry the native module, and a bundler must not try to inline it.
+ */
+const snappyCompress = (data: Buffer, options: { copyOutputData: boolean }) => (snappy ??= loadNative("snappy") as Snappy).compressSync(data, options);
 
 function compress(codec: Compression, data: Buffer): Buffer {
   switch (codec) {

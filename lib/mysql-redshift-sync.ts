@@ -62,7 +62,10 @@ export class MysqlRedshiftSync extends Construct {
     this.pipelines = pipelines;
     const stack = Stack.of(this);
     this.staging = new StagingBucket(this, "Staging", {
-      stagedPrefixes: [...new Set(pipelines.flatMap((p) => [`${p.s3.isolation_prefix}${p.staging.prefix}`, `${p.s3.isolation_prefix}manifests/`]))],
+      // Only pipelines staging in this bucket (the others name their own).
+      stagedPrefixes: [
+        ...new Set(pipelines.filter((p) => p.staging.bucket === undefined).flatMap((p) => [`${p.s3.isolation_prefix}${p.staging.prefix}`, `${p.s3.isolation_prefix}manifests/`])),
+      ],
       removalPolicy: props.removalPolicy,
     });
     this.completionBuckets = (props.ownedCompletionBuckets ?? []).map(

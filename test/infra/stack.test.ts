@@ -1,27 +1,85 @@
+/**
+ * The CDK stack on the repo's demo config and on the deployment example (schedule, secrets, VPC): cdk-nag clean,
+ * and the properties the platform team and on-call rely on. Bundling is skipped here (`npm run synth` in CI bundles).
+ */
 import path from "node:path";
 import { App, Stack, Validations } from "aws-cdk-lib";
 import { Match, Template } from "aws-cdk-lib/assertions";
 import * as s3 from "aws-cdk-lib/aws-s3";
 import { AwsSolutionsChecks } from "cdk-nag";
-import { describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 import { loadConfig } from "#config/loader.ts";
+import { SUBSTITUTIONS } from "../../statemachines/sync-pipeline.ts";
 import { SyncStack } from "../../lib/sync-stack.ts";
 
 const root = path.join(import.meta.dirname, "..", "..");
 
 function appWithNag(): App {
-  const app = new App({ outdir: path.join(root, "cdk.out", "test-" + String(process.pid)) });
+  const app = new App({ outdir: path.join(root, "cdk.out", `test-${String(process.pid)}`), context: { "aws:cdk:bundling-stacks": [] } });
   Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
   return app;
 }
 
-describe("SyncStack", () => {
-  it("synthesises a private, TLS-only, encrypted, logged staging bucket, cdk-nag clean", async () => {
-    const { pipelines } = await loadConfig(path.join(root, "config"), {});
-    const app = appWithNag();
-    const stack = new SyncStack(app, "TestSync", { pipelines });
-    expect(() => app.synth()).not.toThrow();
-    const template = Template.fromStack(stack);
+async function synthesize(configDir: string, ownCompletion = true): Promise<Template> {
+  const { pipelines, connections } = await loadConfig(path.join(root, configDir), {});
+  const app = appWithNag();
+  const owned = ownCompletion ? [...new Set(pipelines.flatMap((p) => (p.completionBucket === undefined ? [] : [p.completionBucket])))] : [];
+  const stack = new SyncStack(app, "TestSync", { pipelines, network: connections.network, ownedCompletionBuckets: owned });
+  app.synth();
+  return Template.fromStack(stack);
+}
+
+/** The inline policy statements of the role of one step's function. */
+function statementsOf(template: Template, step: string): { Action: string | string[]; Resource: unknown }[] {
+  const functions = template.findResources("AWS::Lambda::Function");
+  const logicalId = Object.keys(functions).find((id) => id.startsWith(`Sync${step}Function`)) ?? "";
+  const roleId = ((functions[logicalId]?.Properties as { Role: { "Fn::GetAtt": string[] } }).Role["Fn::GetAtt"][0]) ?? "";
+  const policies = Object.values(template.findResources("AWS::IAM::Policy")).filter((p) =>
+    JSON.stringify((p.Properties as { Roles: unknown }).Roles).includes(roleId),
+  );
+  return policies.flatMap((p) => (p.Properties as { PolicyDocument: { Statement: { Action: string | string[]; Resource: unknown }[] } }).PolicyDocument.Statement);
+}
+const actionsOf = (template: Template, step: string) => statementsOf(template, step).flatMap((s) => (Array.isArray(s.Action) ? s.Action : [s.Action]));
+
+describe("SyncStack on the demo config", () => {
+  let template: Template;
+  beforeAll(async () => {
+    template = await synthesize("config");
+  });
+
+  it("runs every step on Node 24 arm64 with tracing, JSON logs and the bundled config", () => {
+    // The ninth function is CDK's own bucket-notifications handler.
+    const steps = Object.values(template.findResources("AWS::Lambda::Function")).filter((f) => (f.Properties as { Runtime: string }).Runtime === "nodejs24.x");
+    expect(steps).toHaveLength(8);
+    for (const step of steps) {
+      expect(step.Properties).toMatchObject({
+        Architectures: ["arm64"],
+        TracingConfig: { Mode: "Active" },
+        LoggingConfig: { LogFormat: "JSON" },
+        Environment: { Variables: { MRSYNC_CONFIG_DIR: "/var/task/config", NODE_OPTIONS: expect.stringContaining("--max-semi-space-size=16") as unknown } },
+      });
+    }
+    template.hasResourceProperties("AWS::Logs::LogGroup", { RetentionInDays: 30 });
+  });
+
+  it("deploys the ASL file with every substitution bound to a function", () => {
+    const [machine] = Object.values(template.findResources("AWS::StepFunctions::StateMachine"));
+    const properties = machine?.Properties as { DefinitionSubstitutions: Record<string, unknown>; TracingConfiguration: unknown; LoggingConfiguration: { Level: string } };
+    expect(Object.keys(properties.DefinitionSubstitutions).sort()).toEqual([...SUBSTITUTIONS].sort());
+    expect(properties.TracingConfiguration).toEqual({ Enabled: true });
+    expect(properties.LoggingConfiguration.Level).toBe("ALL");
+  });
+
+  it("grants each step only what it touches", () => {
+    expect(actionsOf(template, "Plan").filter((a) => !a.startsWith("xray:"))).toEqual([]);
+    expect(actionsOf(template, "ExtractChunk").some((a) => a.startsWith("redshift"))).toBe(false);
+    expect(actionsOf(template, "ExtractChunk").some((a) => a.startsWith("s3:Delete"))).toBe(false);
+    expect(actionsOf(template, "SubmitLoad")).toEqual(expect.arrayContaining(["redshift-data:BatchExecuteStatement", "redshift-serverless:GetCredentials"]));
+    expect(actionsOf(template, "Finish")).toContain("s3:PutObject");
+    expect(actionsOf(template, "Begin").some((a) => a.startsWith("redshift"))).toBe(false);
+  });
+
+  it("keeps the staging bucket private, TLS-only, evented, staged files moving to IA (never expired)", () => {
     template.hasResourceProperties("AWS::S3::Bucket", {
       VersioningConfiguration: { Status: "Enabled" },
       PublicAccessBlockConfiguration: Match.objectLike({ BlockPublicAcls: true, RestrictPublicBuckets: true }),
@@ -29,9 +87,57 @@ describe("SyncStack", () => {
       LoggingConfiguration: Match.objectLike({ LogFilePrefix: "staging/" }),
     });
     template.hasResourceProperties("AWS::S3::BucketPolicy", {
-      PolicyDocument: Match.objectLike({
-        Statement: Match.arrayWith([Match.objectLike({ Effect: "Deny", Condition: { Bool: { "aws:SecureTransport": "false" } } })]),
-      }),
+      PolicyDocument: Match.objectLike({ Statement: Match.arrayWith([Match.objectLike({ Effect: "Deny", Condition: { Bool: { "aws:SecureTransport": "false" } } })]) }),
+    });
+    template.resourcePropertiesCountIs("Custom::S3BucketNotifications", { NotificationConfiguration: { EventBridgeConfiguration: {} } }, 2);
+  });
+
+  it("owns the completion bucket with the marker lifecycle (IA 30, Glacier 90, gone at 365)", () => {
+    template.hasResourceProperties("AWS::S3::Bucket", {
+      BucketName: "mrsync-local-completion",
+      LifecycleConfiguration: {
+        Rules: [
+          Match.objectLike({
+            Prefix: "completion_markers/",
+            ExpirationInDays: 365,
+            Transitions: [
+              { StorageClass: "STANDARD_IA", TransitionInDays: 30 },
+              { StorageClass: "GLACIER", TransitionInDays: 90 },
+            ],
+          }),
+        ],
+      },
+    });
+  });
+
+  it("alarms on failed and timed-out executions to an encrypted topic, and has a dashboard", () => {
+    const alarms = Object.values(template.findResources("AWS::CloudWatch::Alarm")).map((a) => a.Properties as { MetricName: string; AlarmActions: unknown[] });
+    expect(alarms.map((a) => a.MetricName).sort()).toEqual(["ExecutionsFailed", "ExecutionsTimedOut"]);
+    for (const alarm of alarms) expect(alarm.AlarmActions).toHaveLength(1);
+    template.hasResourceProperties("AWS::SNS::Topic", { KmsMasterKeyId: Match.anyValue() });
+    template.resourceCountIs("AWS::CloudWatch::Dashboard", 1);
+    expect(JSON.stringify(template.findResources("AWS::CloudWatch::Dashboard"))).toContain('Pipeline=\\\\\\"demo\\\\\\"');
+  });
+});
+
+describe("SyncStack on the deployment example", () => {
+  it("schedules the pipeline, reads its secret, and places the MySQL-facing functions in the VPC", async () => {
+    const template = await synthesize("config/examples", false);
+    template.hasResourceProperties("AWS::Scheduler::Schedule", {
+      ScheduleExpression: "cron(0 2 * * ? *)",
+      Target: Match.objectLike({ Input: JSON.stringify({ pipeline: "us_dw_hybrid_v1_2" }) }),
+    });
+    expect(actionsOf(template, "Begin")).toContain("secretsmanager:GetSecretValue");
+    expect(actionsOf(template, "SubmitLoad")).not.toContain("secretsmanager:GetSecretValue");
+    const functions = Object.entries(template.findResources("AWS::Lambda::Function"));
+    const inVpc = functions.filter(([, f]) => (f.Properties as { VpcConfig?: unknown }).VpcConfig !== undefined).map(([id]) => id.replace(/Function.*$/, "").replace(/^Sync/, ""));
+    expect(inVpc.sort()).toEqual(["Begin", "ExtractChunk", "Finish"]);
+    expect(template.findResources("AWS::S3::Bucket", { Properties: { BucketName: "airflow-completion-markers" } })).toEqual({});
+    // Its staging is the stack's bucket: staged files move to Standard-IA, never expire.
+    template.hasResourceProperties("AWS::S3::Bucket", {
+      LifecycleConfiguration: {
+        Rules: Match.arrayWith([Match.objectLike({ Prefix: "us_dw_hybrid/incremental/", Transitions: [{ StorageClass: "STANDARD_IA", TransitionInDays: 30 }] })]),
+      },
     });
   });
 

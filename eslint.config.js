@@ -44,7 +44,7 @@ export default tseslint.config(
       "vitest/no-focused-tests": "error",
       "vitest/no-disabled-tests": "error",
       // helpers named expect… (e.g. expectExactlyOnce) assert too
-      "vitest/expect-expect": ["error", { assertFunctionNames: ["expect", "expect*"] }],
+      "vitest/expect-expect": ["error", { assertFunctionNames: ["expect", "expect*", "template.*"] }],
       // vitest's expect(value, message) names the failing case
       "vitest/valid-expect": ["error", { maxArgs: 2 }],
       "@typescript-eslint/no-non-null-assertion": "off",

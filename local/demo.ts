@@ -52,7 +52,7 @@ async function printCounts(admin: mysql.Connection, redshift: RedshiftData, targ
   console.log(`    ${"table".padEnd(30)} ${"MySQL".padStart(10)} ${"Redshift".padStart(10)}`);
   for (const table of target.tables) {
     const [rows] = await admin.query(`SELECT COUNT(*) AS n FROM \`${table.sourceSchema}\`.\`${table.sourceTable}\``);
-    const mysqlCount = Number((rows as { n: number }[])[0]?.n ?? 0);
+    const mysqlCount = Number((rows as { n: unknown }[])[0]?.n ?? 0);
     const warehouse = await redshift.query(`SELECT count(*) FROM "${target.target.schema}"."${table.targetName}"`);
     const redshiftCount = Number(warehouse.rows[0]?.[0] ?? 0);
     console.log(`    ${table.key.padEnd(30)} ${String(mysqlCount).padStart(10)} ${String(redshiftCount).padStart(10)}${mysqlCount === redshiftCount ? "" : "   <- differs"}`);

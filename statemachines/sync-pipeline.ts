@@ -160,14 +160,15 @@ export function syncPipelineDefinition() {
         ResultPath: "$.results",
         Next: "Summarize",
       },
-      Summarize: lambdaTask("Summarize", { "run.$": "$.run", "results.$": "$.results" }, { ResultPath: "$.outcome", Next: "Failed?" }),
+      // The summary replaces the state (the Map's results are in it): the payload stays well under 256 KiB.
+      Summarize: lambdaTask("Summarize", { "run.$": "$.run", "results.$": "$.results" }, { Next: "Failed?" }),
       "Failed?": {
         Type: "Choice",
-        Choices: [{ Variable: "$.outcome.failed", BooleanEquals: true, Next: "SyncFailed" }],
+        Choices: [{ Variable: "$.failed", BooleanEquals: true, Next: "SyncFailed" }],
         Default: "Done",
       },
-      Done: { Type: "Succeed", OutputPath: "$.outcome.summary" },
-      SyncFailed: { Type: "Fail", Error: "SyncFailed", CausePath: "$.outcome.cause" },
+      Done: { Type: "Succeed", OutputPath: "$.summary" },
+      SyncFailed: { Type: "Fail", Error: "SyncFailed", CausePath: "$.cause" },
     },
   };
 }

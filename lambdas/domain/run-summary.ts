@@ -45,6 +45,8 @@ export type RunSummary = {
 
 /** The longest error text kept per table: the summary travels as a Fail state's cause (≤ 32,768 characters). */
 export const MAX_ERROR_CHARS = 2_000;
+/** Step Functions keeps at most 32,768 characters of a Fail state's cause. */
+export const MAX_CAUSE_CHARS = 32_768;
 
 export const seconds = (ms: number) => Math.round(ms) / 1000;
 
@@ -105,8 +107,13 @@ export function summarizeRun(run: Pick<Run, "executionId" | "startedAt" | "pipel
 /** The Fail state's cause: one line naming the failed tables, then the summary as JSON (CLI and console read it). */
 export function failureCause(summary: RunSummary): string {
   const failed = summary.results.filter((r) => r.status === "failed");
-  const head = `${failed.length} of ${summary.total_tables} table(s) failed: ${failed.map((r) => `${r.table} (${r.error_type ?? "Error"})`).join(", ")}`;
-  return `${head}\n${JSON.stringify(summary)}`;
+  const head = `${failed.length} of ${summary.total_tables} table(s) failed: ${failed.map((r) => `${r.table} (${r.error_type ?? "Error"})`).join(", ")}`.slice(0, MAX_CAUSE_CHARS / 4);
+  const whole = `${head}\n${JSON.stringify(summary)}`;
+  if (whole.length <= MAX_CAUSE_CHARS) return whole;
+  // Many tables: keep the failed ones' lines (the successful ones are in their markers and metrics).
+  const failedOnly = { ...summary, results: [], table_results: Object.fromEntries(Object.entries(summary.table_results).filter(([, r]) => r.status === "failed")) };
+  const shorter = `${head}\n${JSON.stringify(failedOnly)}`;
+  return shorter.length <= MAX_CAUSE_CHARS ? shorter : head;
 }
 
 /**

@@ -65,3 +65,14 @@ describe("completion markers", () => {
     expect(metrics.s3_metrics).toMatchObject({ files_created: 3, total_size_bytes: 2_048_000, total_size_mb: 1.95 });
   });
 });
+
+describe("failure cause", () => {
+  it("stays within Step Functions' 32,768 characters however many tables ran", () => {
+    const many = Array.from({ length: 300 }, (_, i) => (i % 50 === 0 ? failed(`s.t${i}`) : ok(`s.t${i}`, i)));
+    const cause = failureCause(summarizeRun({ ...run, tablesRequested: many.map((r) => r.table) }, many, new Date()));
+    expect(cause.length).toBeLessThanOrEqual(32_768);
+    const [head = "", json = "{}"] = cause.split("\n");
+    expect(head).toMatch(/^6 of 300 table\(s\) failed: s\.t0 \(TableSchemaError\)/);
+    expect(Object.keys((JSON.parse(json) as { table_results: object }).table_results)).toHaveLength(6);
+  });
+});

@@ -16,7 +16,46 @@ export class SourceTableError extends Error {
   override readonly name = "SourceTableError";
 }
 
+/**
+ * MySQL could not be reached or dropped the connection (failover, restart, network, too many connections): a
+ * transient condition the state machine retries by this name. Anything else (SQL errors, access denied) is not.
+ */
+export class SourceUnavailableError extends Error {
+  override readonly name = "SourceUnavailableError";
+}
+
+const UNAVAILABLE_CODES = new Set([
+  "ECONNREFUSED",
+  "ECONNRESET",
+  "ETIMEDOUT",
+  "EHOSTUNREACH",
+  "ENETUNREACH",
+  "EPIPE",
+  "EAI_AGAIN",
+  "PROTOCOL_CONNECTION_LOST",
+  "ER_CON_COUNT_ERROR",
+  "ER_SERVER_SHUTDOWN",
+  "ER_LOCK_DEADLOCK",
+  "ER_LOCK_WAIT_TIMEOUT",
+]);
+
+/** The error as SourceUnavailableError when it is one of the transient kinds (the original kept as its cause). */
+export function classifySourceError(error: unknown, host: string): unknown {
+  const code = (error as { code?: unknown } | null)?.code;
+  if (typeof code !== "string" || !UNAVAILABLE_CODES.has(code)) return error;
+  const message = error instanceof Error ? error.message : String(error);
+  return new SourceUnavailableError(`MySQL at ${host}: ${code} (${message}); retried by the state machine, check the source if it persists`, { cause: error });
+}
+
 export async function connectSource(source: SourceConnection, credentials: DbCredentials): Promise<Connection> {
+  try {
+    return await openConnection(source, credentials);
+  } catch (error) {
+    throw classifySourceError(error, source.host);
+  }
+}
+
+async function openConnection(source: SourceConnection, credentials: DbCredentials): Promise<Connection> {
   const connection = await mysql.createConnection({
     host: source.host,
     port: source.port,
@@ -155,7 +194,7 @@ export function streamQuery(connection: Connection, query: SqlQuery, sink: RowSi
       }
     });
     stream.on("error", (error: Error) => {
-      if (!stopped) reject(error);
+      if (!stopped) reject(classifySourceError(error, raw.config.host ?? "?"));
     });
     stream.on("end", () => {
       if (!stopped) resolve({ rows, stopped });

@@ -40,18 +40,17 @@ const UNAVAILABLE_CODES = new Set([
 ]);
 
 /** The error as SourceUnavailableError when it is one of the transient kinds (the original kept as its cause). */
-export function classifySourceError(error: unknown, host: string): unknown {
-  const code = (error as { code?: unknown } | null)?.code;
+export function classifySourceError(error: Error, host: string): Error {
+  const code = (error as { code?: unknown }).code;
   if (typeof code !== "string" || !UNAVAILABLE_CODES.has(code)) return error;
-  const message = error instanceof Error ? error.message : String(error);
-  return new SourceUnavailableError(`MySQL at ${host}: ${code} (${message}); retried by the state machine, check the source if it persists`, { cause: error });
+  return new SourceUnavailableError(`MySQL at ${host}: ${code} (${error.message}); retried by the state machine, check the source if it persists`, { cause: error });
 }
 
 export async function connectSource(source: SourceConnection, credentials: DbCredentials): Promise<Connection> {
   try {
     return await openConnection(source, credentials);
   } catch (error) {
-    throw classifySourceError(error, source.host);
+    throw classifySourceError(error instanceof Error ? error : new Error(String(error)), source.host);
   }
 }
 

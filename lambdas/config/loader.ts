@@ -216,9 +216,8 @@ export async function loadConfig(configDir: string, env: Env = process.env): Pro
   return { connections, pipelines };
 }
 
-/** Loads the config and returns one pipeline, with a clear error naming the pipelines that exist. */
-export async function loadPipeline(configDir: string, name: string, env: Env = process.env): Promise<ResolvedPipeline> {
-  const { pipelines } = await loadConfig(configDir, env);
+/** One pipeline of a loaded config, or a clear error naming the pipelines that exist. */
+export function findPipeline(pipelines: readonly ResolvedPipeline[], name: string, configDir: string): ResolvedPipeline {
   const found = pipelines.find((p) => p.name === name);
   if (found === undefined) {
     throw new ConfigError([
@@ -232,6 +231,11 @@ export async function loadPipeline(configDir: string, name: string, env: Env = p
     ]);
   }
   return found;
+}
+
+/** Loads the config and returns one pipeline. */
+export async function loadPipeline(configDir: string, name: string, env: Env = process.env): Promise<ResolvedPipeline> {
+  return findPipeline((await loadConfig(configDir, env)).pipelines, name, configDir);
 }
 
 function collect<T>(parsed: Parsed<T>, issues: ConfigIssue[]): T | undefined {

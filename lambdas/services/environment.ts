@@ -9,7 +9,7 @@ import { connectSource } from "#adapters/mysql.ts";
 import { redshiftData } from "#adapters/redshift-data.ts";
 import { s3Store } from "#adapters/s3.ts";
 import { credentialResolver } from "#adapters/secrets.ts";
-import { loadConfig, type LoadedConfig } from "#config/loader.ts";
+import { findPipeline, loadConfig, type LoadedConfig } from "#config/loader.ts";
 import { ConfigError } from "#config/errors.ts";
 import type { ResolvedPipeline } from "#config/resolve.ts";
 import type { LoadContext } from "./load.ts";
@@ -35,20 +35,7 @@ export function loadedConfig(dir = configDir()): Promise<LoadedConfig> {
 
 export async function pipelineNamed(name: string): Promise<ResolvedPipeline> {
   const dir = configDir();
-  const { pipelines } = await loadedConfig(dir);
-  const pipeline = pipelines.find((p) => p.name === name);
-  if (pipeline === undefined) {
-    throw new ConfigError([
-      {
-        file: path.join(dir, "pipelines"),
-        yamlPath: "",
-        line: undefined,
-        column: undefined,
-        message: `no pipeline named ${JSON.stringify(name)}; known pipelines: ${pipelines.map((p) => p.name).join(", ") || "none"}`,
-      },
-    ]);
-  }
-  return pipeline;
+  return findPipeline((await loadedConfig(dir)).pipelines, name, dir);
 }
 
 export function stagingBucket(pipeline: ResolvedPipeline, env: NodeJS.ProcessEnv = process.env): string {

@@ -15,6 +15,7 @@ import {
   type RedshiftDataClientConfig,
 } from "@aws-sdk/client-redshift-data";
 import type { TargetConnection } from "#config/schema.ts";
+import { tracer } from "#shared/powertools.ts";
 
 /** Throttling and 5xx are retried by the SDK (adaptive); more attempts only delay a real outage. */
 export const DATA_API_MAX_ATTEMPTS = 5;
@@ -194,7 +195,7 @@ export function redshiftData(target: TargetConnection): RedshiftData {
   const key = target.region ?? "";
   let client = clients.get(key);
   if (client === undefined) {
-    client = new RedshiftDataClient(redshiftDataClientConfig(target));
+    client = tracer.captureAWSv3Client(new RedshiftDataClient(redshiftDataClientConfig(target)));
     clients.set(key, client);
   }
   return new RedshiftData(client, target);

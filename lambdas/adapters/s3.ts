@@ -17,6 +17,7 @@ import {
 } from "@aws-sdk/client-s3";
 import { Upload } from "@aws-sdk/lib-storage";
 import { NotFoundError, PreconditionFailedError } from "#shared/errors.ts";
+import { tracer } from "#shared/powertools.ts";
 
 /** Transient S3 errors (throttling, 5xx, timeouts) are retried by the SDK; more attempts only delay a real outage. */
 export const S3_MAX_ATTEMPTS = 5;
@@ -207,6 +208,7 @@ let defaultStore: S3Store | undefined;
 
 /** The process-wide S3 store (one client per Lambda container, reused across invocations). */
 export function s3Store(): S3Store {
-  defaultStore ??= new S3Store(new S3Client(s3ClientConfig()));
+  // Traced in Lambda (each S3 call a subsegment); the tracer is a no-op elsewhere.
+  defaultStore ??= new S3Store(tracer.captureAWSv3Client(new S3Client(s3ClientConfig())));
   return defaultStore;
 }

@@ -7,6 +7,7 @@ import { SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
 import { SecretsProvider } from "@aws-lambda-powertools/parameters/secrets";
 import { z } from "zod";
 import type { SourceConnection } from "#config/schema.ts";
+import { tracer } from "#shared/powertools.ts";
 
 /** Credentials are re-read at most every 5 minutes, so a rotated secret is picked up without a redeploy. */
 export const SECRET_CACHE_SECONDS = 300;
@@ -50,6 +51,6 @@ let defaultResolver: CredentialResolver | undefined;
 
 /** The process-wide resolver (one client and one cache per Lambda container). */
 export function credentialResolver(): CredentialResolver {
-  defaultResolver ??= new CredentialResolver(new SecretsManagerClient({ retryMode: "adaptive", maxAttempts: 5 }));
+  defaultResolver ??= new CredentialResolver(tracer.captureAWSv3Client(new SecretsManagerClient({ retryMode: "adaptive", maxAttempts: 5 })));
   return defaultResolver;
 }

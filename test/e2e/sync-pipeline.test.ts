@@ -82,6 +82,20 @@ function recordMarkerWrites(): string[] {
 }
 
 describe("sync pipeline, end to end on the local stand-ins", () => {
+  it("fails Plan on bad input with a message naming the problem, before touching anything", async () => {
+    const badMode = await fx.run({ pipeline: "e2e", mode: "sideways" });
+    expect(badMode.status).toBe("FAILED");
+    expect(badMode.error).toBe("InvalidInputError");
+    expect(badMode.cause).toMatch(/mode/);
+    const unknownTable = await fx.run({ pipeline: "e2e", tables: [`${DB}.nope`] });
+    expect(unknownTable.error).toBe("InvalidInputError");
+    expect(unknownTable.cause).toContain(`no table ${DB}.nope`);
+    const unknownPipeline = await fx.run({ pipeline: "nope" });
+    expect(unknownPipeline.error).toBe("ConfigError");
+    expect(unknownPipeline.cause).toContain('no pipeline named \\"nope\\"; known pipelines: e2e');
+    expect(await fx.s3.store.listAll(STAGING, "")).toEqual([]);
+  });
+
   it("syncs a table of each strategy, equal to MySQL, with markers written last-file-last", async () => {
     await seed();
     const writes = recordMarkerWrites();

@@ -4,7 +4,9 @@
  * with the real handlers, prints each table's result and the row counts on both sides, then changes some rows in
  * MySQL and runs again to show that only the delta moves.
  */
+import "./powertools-env.ts";
 import { existsSync } from "node:fs";
+import { readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { parseArgs } from "node:util";
 import mysql from "mysql2/promise";
@@ -29,11 +31,6 @@ const configDir = path.join(root, "config");
 const mysqlUrl = process.env.MYSQL_URL ?? DEFAULT_MYSQL_URL;
 const dataDir = path.resolve(values["data-dir"]);
 const pipeline = await loadPipeline(configDir, "demo");
-
-async function databaseExists(admin: mysql.Connection): Promise<boolean> {
-  const [rows] = await admin.query("SELECT 1 FROM information_schema.schemata WHERE schema_name = ?", [DEMO_DATABASE]);
-  return (rows as unknown[]).length > 0;
-}
 
 function printResults(execution: ExecutionRecord): RunSummary {
   const summary = (execution.status === "SUCCEEDED" ? execution.output : JSON.parse(execution.cause?.split("\n")[1] ?? "{}")) as RunSummary;
@@ -70,30 +67,37 @@ async function changeSomeRows(admin: mysql.Connection): Promise<void> {
   await admin.query(`UPDATE ${DEMO_DATABASE}.merchants SET name = CONCAT(name, ' (renamed)') ORDER BY id LIMIT 1`);
 }
 
-if (values.clean) {
-  await cleanDataDir(dataDir);
-  console.log(`removed ${path.relative(process.cwd(), dataDir) || dataDir}`);
+/** When the demo database was created: the folder's warehouse and watermarks only make sense with that database. */
+async function databaseCreatedAt(admin: mysql.Connection): Promise<string | undefined> {
+  const [rows] = await admin.query("SELECT CAST(create_time AS CHAR) AS t FROM information_schema.tables WHERE table_schema = ? AND table_name = 'settle_orders'", [DEMO_DATABASE]);
+  return (rows as { t: string | null }[])[0]?.t ?? undefined;
 }
-const fresh = !existsSync(dataDir);
+
+const stampFile = path.join(dataDir, "demo-source.json");
 const buckets = [pipeline.staging.bucket, pipeline.completionBucket].filter((b): b is string => b !== undefined);
 let standIns: StandIns | undefined;
 const admin = await mysql.createConnection({ uri: mysqlUrl, multipleStatements: false });
 try {
+  // Reuse the folder only with the database it was synced from (another checkout's demo may have re-seeded it).
+  const created = await databaseCreatedAt(admin);
+  const stamp = existsSync(stampFile) ? (JSON.parse(await readFile(stampFile, "utf8")) as { createdAt?: string }).createdAt : undefined;
+  const startOver = values.clean || created === undefined || stamp !== created;
+  if (startOver && existsSync(dataDir)) {
+    await cleanDataDir(dataDir);
+    console.log(`removed ${path.relative(process.cwd(), dataDir)}${values.clean ? "" : ` (${DEMO_DATABASE} is not the database it was synced from)`}`);
+  }
   standIns = await startStandIns({ dataDir, buckets });
   console.log(`1/5 stand-ins over ${path.relative(process.cwd(), dataDir)}: S3 ${standIns.s3.endpoint}, Redshift Data API ${standIns.redshift.endpoint}`);
-  if (fresh || values.clean || !(await databaseExists(admin))) {
+  if (startOver) {
     console.log(`2/5 seeding MySQL ${DEMO_DATABASE} (${mysqlUrl.replace(/\/\/[^@]*@/, "//***@")})`);
     const seeded = await seedDemo({ mysqlUrl, orders: parseRowCount("orders", values.orders) });
     console.log(`    ${JSON.stringify(seeded.rows)}`);
+    await writeFile(stampFile, JSON.stringify({ database: DEMO_DATABASE, createdAt: await databaseCreatedAt(admin) }));
   } else {
     console.log(`2/5 reusing ${DEMO_DATABASE} and ${path.relative(process.cwd(), dataDir)} from the last demo (npm run demo -- --clean starts over)`);
   }
 
-  Object.assign(process.env, standIns.env, {
-    MRSYNC_CONFIG_DIR: configDir,
-    POWERTOOLS_LOG_LEVEL: process.env.POWERTOOLS_LOG_LEVEL ?? "ERROR",
-    POWERTOOLS_METRICS_DISABLED: "true",
-  });
+  Object.assign(process.env, standIns.env, { MRSYNC_CONFIG_DIR: configDir });
   const machine = new LocalStateMachine({ handlers: await realHandlers(), redshift: standIns.redshiftClient, waitMs: 200 });
   const redshift = new RedshiftData(standIns.redshiftClient, pipeline.target);
 

@@ -1,0 +1,7 @@
+/**
+ * Imported first by the local entry points (demo): the handlers' Powertools logger and metrics read their
+ * settings when created, so the local defaults — errors only, no EMF lines on the terminal — must be in the
+ * environment before any handler module loads. POWERTOOLS_LOG_LEVEL=INFO npm run demo shows everything.
+ */
+process.env.POWERTOOLS_LOG_LEVEL ??= "ERROR";
+process.env.POWERTOOLS_METRICS_DISABLED ??= "true";

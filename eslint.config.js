@@ -33,7 +33,7 @@ export default tseslint.config(
     },
   },
   {
-    files: ["lambdas/**/*.ts", "local/**/*.ts"],
+    files: ["lambdas/**/*.ts", "local/**/*.ts", "cli/**/*.ts"],
     rules: { "no-restricted-imports": ["error", noCdkInRuntime] },
   },
   {

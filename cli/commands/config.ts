@@ -1,0 +1,56 @@
+/** `mrsync config list-pipelines|validate|show -p P` */
+import path from "node:path";
+import type { Command } from "commander";
+import type { ResolvedPipeline } from "#config/resolve.ts";
+import type { Output } from "../output.ts";
+import { config, pipeline } from "../tables.ts";
+
+const tableLine = (t: ResolvedPipeline["tables"][number]) => `${t.key} [${t.cdc_strategy}] -> ${t.targetName}`;
+
+/** The effective settings of a pipeline's tables (pipeline defaults merged), without connection secrets. */
+function effective(p: ResolvedPipeline) {
+  return {
+    name: p.name,
+    file: p.file,
+    schedule: p.schedule ?? null,
+    source: p.sourceName,
+    target: p.targetName,
+    staging: { name: p.stagingName, bucket: p.staging.bucket ?? "(the stack's bucket)", prefix: p.staging.prefix },
+    s3: p.s3,
+    completion_bucket: p.completionBucket ?? null,
+    max_parallel_tables: p.maxParallelTables,
+    tables: Object.fromEntries(p.tables.map(({ key, sourceSchema, sourceTable, ...settings }) => [key, { source: `${sourceSchema}.${sourceTable}`, ...settings }])),
+  };
+}
+
+export function configCommands(program: Command, output: () => Output): void {
+  const group = program.command("config").description("inspect and validate config/ (connections.yml, pipelines/*.yml)");
+  group
+    .command("list-pipelines")
+    .description("the pipelines and their tables")
+    .action(async () => {
+      const out = output();
+      const { pipelines } = await config(out.options.configDir);
+      out.result(
+        pipelines.map((p) => ({ name: p.name, file: p.file, schedule: p.schedule ?? null, tables: p.tables.map((t) => t.key) })),
+        () => pipelines.map((p) => `${p.name}  (${path.relative(process.cwd(), p.file)})${p.schedule === undefined ? "" : `  schedule ${p.schedule}`}\n${p.tables.map((t) => `  ${tableLine(t)}`).join("\n")}`).join("\n"),
+      );
+    });
+  group
+    .command("validate")
+    .description("validate every file; exit 2 listing each problem with file, line and YAML path")
+    .action(async () => {
+      const out = output();
+      const { pipelines } = await config(out.options.configDir);
+      out.result({ valid: true, pipelines: pipelines.map((p) => p.name) }, () => `ok: ${pipelines.length} pipeline(s): ${pipelines.map((p) => `${p.name} (${p.tables.length} tables)`).join(", ")}`);
+    });
+  group
+    .command("show")
+    .description("the effective (merged) settings of a pipeline's tables")
+    .requiredOption("-p, --pipeline <name>", "pipeline name")
+    .action(async (options: { pipeline: string }) => {
+      const out = output();
+      const shown = effective(await pipeline(out.options.configDir, options.pipeline));
+      out.result(shown, () => JSON.stringify(shown, null, 2));
+    });
+}

@@ -1,0 +1,140 @@
+/**
+ * `mrsync sync pipeline -p P [-t T]… [--backup-only|--redshift-only] [--limit N] [--json-output F]
+ *  [--s3-completion-bucket B] [--local | --state-machine-arn ARN] [--wait]`
+ * Starts one execution of the sync state machine: deployed (StartExecution) or here (the same ASL and handlers,
+ * against the endpoints in the environment). With --wait (always with --local) it follows the execution to its
+ * end, prints each table's line and writes the run summary to --json-output.
+ */
+import { randomUUID } from "node:crypto";
+import { writeFile } from "node:fs/promises";
+import { DescribeExecutionCommand, SFNClient, StartExecutionCommand } from "@aws-sdk/client-sfn";
+import { RedshiftDataClient } from "@aws-sdk/client-redshift-data";
+import type { Command } from "commander";
+import { redshiftDataClientConfig } from "#adapters/redshift-data.ts";
+import type { RunSummary } from "#domain/run-summary.ts";
+import { LocalStateMachine, realHandlers } from "#local/stepfunctions/runner.ts";
+import { CliError, EXIT, type Output } from "../output.ts";
+import { pipeline } from "../tables.ts";
+
+type SyncOptions = {
+  pipeline: string;
+  table: string[];
+  backupOnly: boolean;
+  redshiftOnly: boolean;
+  limit?: string;
+  jsonOutput?: string;
+  s3CompletionBucket?: string;
+  local: boolean;
+  stateMachineArn?: string;
+  wait: boolean;
+  pollSeconds: string;
+};
+
+/** sync_YYYYMMDD_HHMMSS_<8 hex>: the seed's execution ids, and a valid (unique) execution name. */
+export function executionName(now = new Date()): string {
+  const stamp = now.toISOString().replace(/[-:]/g, "").replace("T", "_").slice(0, 15);
+  return `sync_${stamp}_${randomUUID().replaceAll("-", "").slice(0, 8)}`;
+}
+
+/** The summary of an ended execution: its output, or the JSON after the first line of a SyncFailed cause. */
+export function summaryOf(status: string, output: unknown, error: string | undefined, cause: string | undefined): RunSummary | undefined {
+  if (status === "SUCCEEDED") return output as RunSummary;
+  if (error === "SyncFailed" && cause !== undefined) {
+    try {
+      return JSON.parse(cause.slice(cause.indexOf("\n") + 1)) as RunSummary;
+    } catch {
+      return undefined;
+    }
+  }
+  return undefined;
+}
+
+function input(options: SyncOptions): Record<string, unknown> {
+  if (options.backupOnly && options.redshiftOnly) throw new CliError("give at most one of --backup-only and --redshift-only");
+  const limit = options.limit === undefined ? undefined : Number(options.limit);
+  if (limit !== undefined && (!Number.isInteger(limit) || limit <= 0)) throw new CliError(`--limit must be a positive integer, got ${options.limit ?? ""}`);
+  return {
+    pipeline: options.pipeline,
+    ...(options.table.length > 0 ? { tables: options.table } : {}),
+    mode: options.backupOnly ? "backup_only" : options.redshiftOnly ? "redshift_only" : "full",
+    ...(limit === undefined ? {} : { limit }),
+    ...(options.s3CompletionBucket === undefined ? {} : { completion_bucket: options.s3CompletionBucket }),
+  };
+}
+
+function render(summary: RunSummary): string {
+  const lines = Object.entries(summary.table_results).map(([table, r]) =>
+    r.status === "success"
+      ? `  ok      ${table}: ${r.rows_processed ?? 0} rows read, ${r.files_created ?? 0} files, ${r.rows_loaded ?? 0} rows loaded, ${r.duration_seconds ?? 0}s`
+      : `  FAILED  ${table}: ${r.error_type ?? "Error"}: ${r.error_message ?? ""}`,
+  );
+  return [`${summary.execution_id}: ${summary.status} in ${summary.duration_seconds}s`, ...lines].join("\n");
+}
+
+async function runLocal(out: Output, request: Record<string, unknown>, name: string) {
+  // The handlers read the same environment a deployed function gets; endpoints come from AWS_ENDPOINT_URL_*.
+  process.env.MRSYNC_CONFIG_DIR = out.options.configDir;
+  const redshift = new RedshiftDataClient(redshiftDataClientConfig({ region: process.env.AWS_REGION }));
+  const machine = new LocalStateMachine({ handlers: await realHandlers(), redshift, waitMs: 1_000 });
+  out.info(`running ${name} here (pipeline ${String(request.pipeline)})`);
+  const record = await machine.startExecution(request, name);
+  redshift.destroy();
+  return { status: record.status as string, output: record.output, error: record.error, cause: record.cause };
+}
+
+async function runDeployed(out: Output, request: Record<string, unknown>, name: string, arn: string, wait: boolean, pollSeconds: number) {
+  const sfn = new SFNClient({});
+  try {
+    const started = await sfn.send(new StartExecutionCommand({ stateMachineArn: arn, name, input: JSON.stringify(request) }));
+    out.info(`started ${started.executionArn ?? name}`);
+    if (!wait) return { status: "RUNNING", output: { executionArn: started.executionArn, name }, error: undefined, cause: undefined };
+    for (;;) {
+      const execution = await sfn.send(new DescribeExecutionCommand({ executionArn: started.executionArn }));
+      if (execution.status !== "RUNNING" && execution.status !== "PENDING_REDRIVE") {
+        return { status: execution.status ?? "UNKNOWN", output: execution.output === undefined ? undefined : (JSON.parse(execution.output) as unknown), error: execution.error, cause: execution.cause };
+      }
+      out.debug(`${name}: ${execution.status}`);
+      await new Promise((resolve) => setTimeout(resolve, pollSeconds * 1000));
+    }
+  } finally {
+    sfn.destroy();
+  }
+}
+
+export function syncCommands(program: Command, output: () => Output): void {
+  program
+    .command("sync")
+    .description("run a sync")
+    .command("pipeline")
+    .description("sync a pipeline's tables (all, or those given with -t)")
+    .requiredOption("-p, --pipeline <name>", "pipeline name")
+    .option("-t, --table <schema.table>", "a table to sync (repeat for several)", (value: string, all: string[]) => [...all, value], [])
+    .option("--backup-only", "extract to S3 only; the files stay pending load", false)
+    .option("--redshift-only", "load the pending files only; extract nothing", false)
+    .option("--limit <rows>", "stop each table's run after this many rows")
+    .option("--json-output <file>", "write the run summary (JSON) to this file")
+    .option("--s3-completion-bucket <bucket>", "write completion markers to this bucket")
+    .option("--local", "run the state machine here, against the endpoints in the environment (AWS_ENDPOINT_URL_*)", false)
+    .option("--state-machine-arn <arn>", "the deployed state machine (stack output StateMachineArn)")
+    .option("--wait", "follow the execution to its end (always, with --local)", false)
+    .option("--poll-seconds <n>", "seconds between two looks at a deployed execution", "10")
+    .action(async (options: SyncOptions) => {
+      const out = output();
+      if (options.local === (options.stateMachineArn !== undefined)) throw new CliError("give exactly one of --local and --state-machine-arn <arn>");
+      const request = input(options);
+      await pipeline(out.options.configDir, options.pipeline); // a config problem is a usage error, before anything starts
+      const name = executionName();
+      const ended = options.local
+        ? await runLocal(out, request, name)
+        : await runDeployed(out, request, name, options.stateMachineArn ?? "", options.wait, Number(options.pollSeconds));
+      if (ended.status === "RUNNING") {
+        out.result(ended.output, () => `${name} started; follow it with --wait or in the Step Functions console`);
+        return;
+      }
+      const summary = summaryOf(ended.status, ended.output, ended.error, ended.cause);
+      if (options.jsonOutput !== undefined && summary !== undefined) await writeFile(options.jsonOutput, `${JSON.stringify(summary, null, 2)}\n`);
+      if (summary === undefined) throw new CliError(`${name} ended ${ended.status}: ${ended.error ?? ""}: ${ended.cause ?? ""}`, ended.error === "InvalidInputError" || ended.error === "ConfigError" ? EXIT.usage : EXIT.failed);
+      out.result(summary, () => render(summary));
+      if (summary.status !== "success") process.exitCode = EXIT.failed;
+    });
+}

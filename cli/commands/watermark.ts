@@ -1,0 +1,78 @@
+/** `mrsync watermark get|reset|set -p P -t T` */
+import { createInterface } from "node:readline/promises";
+import type { Command } from "commander";
+import type { Watermark } from "#domain/watermark.ts";
+import { getWatermark, resetWatermark, setWatermark } from "#services/watermarks.ts";
+import { CliError, EXIT, type Output } from "../output.ts";
+import { pipeline, table } from "../tables.ts";
+
+type TableOptions = { pipeline: string; table: string };
+
+function describe(watermark: Watermark | undefined, showFiles: boolean): string {
+  if (watermark === undefined) return "no watermark yet: the next run syncs the table from the start";
+  const state = watermark.mysql_state;
+  const lines = [
+    `${watermark.pipeline} / ${watermark.table_name} [${watermark.cdc_strategy}]`,
+    `  cursor:    timestamp ${watermark.last_mysql_data_timestamp ?? "-"}, id ${watermark.last_processed_id ?? "-"}`,
+    `  extract:   ${state.status}, ${state.total_rows} rows in all, ${state.last_session_rows} in the last run (${state.run_id ?? "-"})`,
+    `  lease:     ${state.lease_expires_at === null ? "free" : `held by ${state.run_id ?? "?"} until ${state.lease_expires_at}`}`,
+    `  load:      ${watermark.redshift_state.status}, ${watermark.redshift_state.rows_loaded} rows loaded, last ${watermark.redshift_state.last_loaded_at ?? "-"}`,
+    `  files:     ${watermark.s3_state.backup_s3_files.length} pending load, ${watermark.s3_state.processed_s3_files.length} recent loaded`,
+  ];
+  if (state.last_error !== null) lines.push(`  error:     ${state.last_error}`);
+  if (showFiles) {
+    lines.push(...watermark.s3_state.backup_s3_files.map((f) => `  pending    ${f}`), ...watermark.s3_state.processed_s3_files.map((f) => `  loaded     ${f}`));
+  }
+  return lines.join("\n");
+}
+
+async function confirm(question: string): Promise<boolean> {
+  if (!process.stdin.isTTY) return false;
+  const prompt = createInterface({ input: process.stdin, output: process.stderr });
+  try {
+    return /^y(es)?$/i.test((await prompt.question(`${question} [y/N] `)).trim());
+  } finally {
+    prompt.close();
+  }
+}
+
+const tableOptions = (command: Command) =>
+  command.requiredOption("-p, --pipeline <name>", "pipeline name").requiredOption("-t, --table <schema.table>", "table, as written in the pipeline file");
+
+export function watermarkCommands(program: Command, output: () => Output): void {
+  const group = program.command("watermark").description("read or move a table's watermark (its sync position)");
+  tableOptions(group.command("get").description("the table's cursor, run, lease, load state and files"))
+    .option("--show-files", "list the pending and recently loaded files", false)
+    .action(async (options: TableOptions & { showFiles: boolean }) => {
+      const out = output();
+      const watermark = await getWatermark(table(await pipeline(out.options.configDir, options.pipeline), options.table));
+      out.result(watermark ?? null, () => describe(watermark, options.showFiles));
+    });
+  tableOptions(group.command("reset").description("forget the cursor: the next run re-reads the whole table (pending files stay)"))
+    .option("--yes", "do not ask for confirmation", false)
+    .action(async (options: TableOptions & { yes: boolean }) => {
+      const out = output();
+      const context = table(await pipeline(out.options.configDir, options.pipeline), options.table);
+      if (!options.yes && !(await confirm(`Reset ${options.pipeline} / ${options.table}? The next run re-reads the whole table.`))) {
+        throw new CliError("not reset: confirm with --yes (or answer y on a terminal)", EXIT.failed);
+      }
+      const watermark = await resetWatermark(context);
+      out.result(watermark, () => `reset.\n${describe(watermark, false)}`);
+    });
+  tableOptions(group.command("set").description("move the cursor (e.g. skip history, or re-read from a point)"))
+    .option("--timestamp <ts>", 'cursor timestamp, UTC, as MySQL writes it ("2025-11-27 15:30:00.123456")')
+    .option("--id <id>", "cursor id (digits)")
+    .action(async (options: TableOptions & { timestamp?: string; id?: string }) => {
+      const out = output();
+      if (options.timestamp === undefined && options.id === undefined) throw new CliError("give --timestamp and/or --id");
+      const context = table(await pipeline(out.options.configDir, options.pipeline), options.table);
+      let watermark: Watermark;
+      try {
+        watermark = await setWatermark(context, { timestamp: options.timestamp, id: options.id });
+      } catch (error) {
+        if (error instanceof Error && error.message.startsWith("--")) throw new CliError(error.message);
+        throw error;
+      }
+      out.result(watermark, () => `set.\n${describe(watermark, false)}`);
+    });
+}

@@ -1,0 +1,53 @@
+/**
+ * The `mrsync` operator CLI: builds the commands (commander) and maps every failure to a message and an exit code
+ * (0 ok, 1 failed, 2 usage or configuration). `run` is what bin/mrsync.ts and the tests call.
+ */
+import path from "node:path";
+import { Command, CommanderError } from "commander";
+import { ConfigError } from "#config/errors.ts";
+import { InvalidInputError } from "#domain/run-plan.ts";
+import { configCommands } from "./commands/config.ts";
+import { markersCommands } from "./commands/markers.ts";
+import { syncCommands } from "./commands/sync.ts";
+import { watermarkCommands } from "./commands/watermark.ts";
+import { CliError, EXIT, Output, type GlobalOptions } from "./output.ts";
+
+export function program(): { command: Command; output: () => Output } {
+  const command = new Command("mrsync")
+    .description("operate mysql-redshift-sync: syncs, watermarks, completion markers, config")
+    .option("--config-dir <dir>", "the config directory", process.env.MRSYNC_CONFIG_DIR ?? path.join(process.cwd(), "config"))
+    .option("--json", "machine-readable output on stdout", false)
+    .option("-q, --quiet", "no progress lines", false)
+    .option("--debug", "more detail on stderr (and stack traces)", false)
+    .showHelpAfterError()
+    .exitOverride();
+  const output = () => {
+    const options = command.opts<GlobalOptions>();
+    return new Output({ ...options, configDir: path.resolve(options.configDir) });
+  };
+  configCommands(command, output);
+  watermarkCommands(command, output);
+  syncCommands(command, output);
+  markersCommands(command, output);
+  command.commands.forEach((sub) => sub.exitOverride());
+  return { command, output };
+}
+
+function exitCodeOf(error: unknown): number {
+  if (error instanceof CliError) return error.exitCode;
+  if (error instanceof ConfigError || error instanceof InvalidInputError) return EXIT.usage;
+  return EXIT.failed;
+}
+
+export async function run(argv: readonly string[]): Promise<number> {
+  const { command } = program();
+  try {
+    await command.parseAsync([...argv], { from: "user" });
+    return typeof process.exitCode === "number" ? process.exitCode : EXIT.ok;
+  } catch (error) {
+    if (error instanceof CommanderError) return error.exitCode === 0 ? EXIT.ok : EXIT.usage;
+    const debug = command.opts<GlobalOptions>().debug;
+    process.stderr.write(`mrsync: ${error instanceof Error ? (debug ? (error.stack ?? error.message) : error.message) : String(error)}\n`);
+    return exitCodeOf(error);
+  }
+}

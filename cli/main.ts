@@ -8,6 +8,9 @@ import { ConfigError } from "#config/errors.ts";
 import { InvalidInputError } from "#domain/run-plan.ts";
 import { configCommands } from "./commands/config.ts";
 import { markersCommands } from "./commands/markers.ts";
+import { connectionsCommands } from "./commands/connections.ts";
+import { s3cleanCommands } from "./commands/s3clean.ts";
+import { statusCommands } from "./commands/status.ts";
 import { syncCommands } from "./commands/sync.ts";
 import { watermarkCommands } from "./commands/watermark.ts";
 import { CliError, EXIT, Output, type GlobalOptions } from "./output.ts";
@@ -29,6 +32,9 @@ export function program(): { command: Command; output: () => Output } {
   watermarkCommands(command, output);
   syncCommands(command, output);
   markersCommands(command, output);
+  s3cleanCommands(command, output);
+  statusCommands(command, output);
+  connectionsCommands(command, output);
   command.commands.forEach((sub) => sub.exitOverride());
   return { command, output };
 }

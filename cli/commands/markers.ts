@@ -7,14 +7,8 @@ import type { Command } from "commander";
 import { s3Store } from "#adapters/s3.ts";
 import { markerStamp } from "#domain/markers.ts";
 import { CliError, EXIT, type Output } from "../output.ts";
+import { parseDuration } from "../durations.ts";
 import { config } from "../tables.ts";
-
-/** "90", "30s", "5m", "1h" → seconds. */
-export function parseDuration(text: string): number {
-  const match = /^(\d+(?:\.\d+)?)(s|m|h)?$/.exec(text.trim());
-  if (match === null) throw new CliError(`not a duration: ${text} (use 30s, 5m, 1h or seconds)`);
-  return Number(match[1]) * (match[2] === "h" ? 3600 : match[2] === "m" ? 60 : 1);
-}
 
 type Wanted = { pipeline: string; table: string; bucket: string };
 type Found = Wanted & { key: string; metadata: unknown };

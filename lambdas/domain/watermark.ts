@@ -226,6 +226,16 @@ export function releaseLease(watermark: Watermark, runId: string, now: Date): Wa
   return { ...watermark, mysql_state: { ...watermark.mysql_state, lease_expires_at: null }, updated_at: now.toISOString() };
 }
 
+/**
+ * A run that reached its ceiling ends (Finish): the lease is released and the extraction marked successful — also
+ * when Begin found nothing to read and no chunk ran, so the next run starts from a successful state (lookback).
+ */
+export function finishRun(watermark: Watermark, runId: string, now: Date): Watermark {
+  if (watermark.mysql_state.run_id !== runId) return watermark;
+  const status = watermark.mysql_state.status === "in_progress" ? "success" : watermark.mysql_state.status;
+  return { ...watermark, mysql_state: { ...watermark.mysql_state, status, lease_expires_at: null }, updated_at: now.toISOString() };
+}
+
 /** Extends the run's hold on the table during its load (chunks renew it as they commit). */
 export function renewLease(watermark: Watermark, runId: string, now: Date, leaseSeconds: number): Watermark {
   if (watermark.mysql_state.run_id !== runId || watermark.mysql_state.lease_expires_at === null) return watermark;

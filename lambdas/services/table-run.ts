@@ -7,7 +7,7 @@ import { causeMessage, summarizeRun } from "#domain/run-summary.ts";
 import { renewLease } from "#domain/watermark.ts";
 import type { Load, Progress, Resume, Run, TableResult } from "#shared/steps.ts";
 import { begin } from "./begin.ts";
-import { failTableRun, releaseRun } from "./end-run.ts";
+import { failTableRun, finishTableRun } from "./end-run.ts";
 import { extractChunk, type ChunkResult } from "./extract-chunk.ts";
 import { completeLoad, submitLoad, type LoadContext } from "./load.ts";
 import { writeCompletionMarkers, type MarkerLog } from "./markers.ts";
@@ -102,7 +102,7 @@ export async function finishTable(context: LoadContext, run: Run, progress: Prog
   if (validated) {
     await validateRun(context, { schemaKey: progress.schemaKey, start: progress.start, ceiling: progress.ceiling, extracted: progress.rows });
   }
-  if (run.mode !== "redshift_only") await releaseRun(context, progress.runId);
+  if (run.mode !== "redshift_only") await finishTableRun(context, progress.runId);
   const now = context.now();
   const result: TableResult = {
     table: context.table.key,

@@ -134,9 +134,12 @@ describe("sync pipeline, end to end on the local stand-ins", () => {
     await admin.query(`UPDATE ${DB}.settle_orders SET amount = amount + 1, updated_at = NOW(6) WHERE id <= 30`);
     await admin.query(`INSERT INTO ${DB}.ledger_events (created_at, amount) SELECT NOW(6), seq FROM seq_1_to_25`);
     await admin.query(`INSERT INTO ${DB}.adjustments SELECT 5000 + seq, 'late', seq, '' FROM seq_1_to_7`);
-    const execution = await fx.run({ pipeline: "e2e", tables: [key("settle_orders"), key("ledger_events"), key("adjustments")] });
+    const execution = await fx.run({ pipeline: "e2e", tables: [key("settle_orders"), key("ledger_events"), key("adjustments"), key("type_coverage")] });
     expect(execution.status, execution.cause).toBe("SUCCEEDED");
     const results = summaryOf(execution.output).table_results;
+    // Nothing new in type_coverage: Begin ends its run at once, and it still ends successful and released.
+    expect(results[key("type_coverage")]).toMatchObject({ status: "success", rows_processed: 0 });
+    expect((await watermark("type_coverage"))?.mysql_state).toMatchObject({ status: "success", lease_expires_at: null });
     expect(results[key("settle_orders")]).toMatchObject({ rows_processed: 30, rows_loaded: 30 });
     expect(results[key("ledger_events")]).toMatchObject({ rows_processed: 25, rows_loaded: 25 });
     expect(results[key("adjustments")]).toMatchObject({ rows_processed: 7, rows_loaded: 7 });

@@ -1,0 +1,60 @@
+/** `mrsync status [-p P] [--state-machine-arn ARN]` — recent executions and every table's watermark state. */
+import { ListExecutionsCommand, SFNClient } from "@aws-sdk/client-sfn";
+import type { Command } from "commander";
+import { getWatermark } from "#services/watermarks.ts";
+import type { Output } from "../output.ts";
+import { config, table } from "../tables.ts";
+
+type TableStatus = { pipeline: string; table: string; status: string; cursor: string; lease: string; pendingFiles: number; rowsLoaded: number; lastLoadedAt: string | null; lastError: string | null };
+
+export function statusCommands(program: Command, output: () => Output): void {
+  program
+    .command("status")
+    .description("recent executions (with --state-machine-arn) and each table's sync state")
+    .option("-p, --pipeline <name>", "one pipeline (default: all)")
+    .option("--state-machine-arn <arn>", "list the deployed state machine's recent executions")
+    .action(async (options: { pipeline?: string; stateMachineArn?: string }) => {
+      const out = output();
+      const { pipelines } = await config(out.options.configDir);
+      const chosen = pipelines.filter((p) => options.pipeline === undefined || p.name === options.pipeline);
+      if (chosen.length === 0) throw new Error(`no pipeline named ${options.pipeline ?? ""}; known: ${pipelines.map((p) => p.name).join(", ")}`);
+      const tables: TableStatus[] = [];
+      for (const p of chosen) {
+        for (const t of p.tables) {
+          const w = await getWatermark(table(p, t.key));
+          const leased = w?.mysql_state.lease_expires_at !== null && w?.mysql_state.lease_expires_at !== undefined && Date.parse(w.mysql_state.lease_expires_at) > Date.now();
+          tables.push({
+            pipeline: p.name,
+            table: t.key,
+            status: w === undefined ? "never synced" : w.mysql_state.status,
+            cursor: w === undefined ? "-" : `${w.last_mysql_data_timestamp ?? "-"} / ${w.last_processed_id ?? "-"}`,
+            lease: leased ? `held by ${w.mysql_state.run_id ?? "?"}` : "free",
+            pendingFiles: w?.s3_state.backup_s3_files.length ?? 0,
+            rowsLoaded: w?.redshift_state.rows_loaded ?? 0,
+            lastLoadedAt: w?.redshift_state.last_loaded_at ?? null,
+            lastError: w?.mysql_state.last_error ?? null,
+          });
+        }
+      }
+      let executions: { name: string; status: string; startDate: string | undefined; stopDate: string | undefined }[] = [];
+      if (options.stateMachineArn !== undefined) {
+        const sfn = new SFNClient({});
+        try {
+          const listed = await sfn.send(new ListExecutionsCommand({ stateMachineArn: options.stateMachineArn, maxResults: 10 }));
+          executions = (listed.executions ?? []).map((e) => ({ name: e.name ?? "", status: e.status ?? "", startDate: e.startDate?.toISOString(), stopDate: e.stopDate?.toISOString() }));
+        } finally {
+          sfn.destroy();
+        }
+      }
+      out.result({ executions, tables }, () =>
+        [
+          ...executions.map((e) => `${e.status.padEnd(10)} ${e.name}  ${e.startDate ?? ""} → ${e.stopDate ?? "running"}`),
+          ...tables.map(
+            (t) =>
+              `${t.pipeline}/${t.table}: ${t.status}, cursor ${t.cursor}, lease ${t.lease}, ${t.pendingFiles} file(s) pending, ${t.rowsLoaded} rows loaded (last ${t.lastLoadedAt ?? "-"})` +
+              (t.lastError === null ? "" : `\n  last error: ${t.lastError}`),
+          ),
+        ].join("\n"),
+      );
+    });
+}

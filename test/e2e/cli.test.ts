@@ -78,14 +78,45 @@ describe("mrsync (subprocess, local stand-ins)", () => {
     expect(JSON.parse(listed.stdout)).toHaveLength(1);
   });
 
+  it("s3clean deletes loaded files only (dry run first), never those pending load", async () => {
+    await seed(120);
+    const backup = await mrsync("sync", "pipeline", "-p", "cli", "--local", "--backup-only");
+    expect(backup.code, backup.stderr).toBe(0);
+    const pending = (JSON.parse((await mrsync("--json", "watermark", "get", "-p", "cli", "-t", TABLE)).stdout) as Watermark).s3_state.backup_s3_files;
+    expect(pending).toHaveLength(1);
+    const listed = JSON.parse((await mrsync("--json", "s3clean", "list", "-p", "cli", "-t", TABLE, "--older-than", "0s")).stdout) as { deletable: { key: string }[]; pending: string[] };
+    expect(listed.pending).toEqual(pending);
+    expect(listed.deletable.map((f) => f.key)).not.toContain(pending[0]);
+    expect(listed.deletable.some((f) => f.key.endsWith(".parquet")) && listed.deletable.some((f) => f.key.endsWith(".manifest"))).toBe(true);
+    const dry = await mrsync("s3clean", "clean", "-p", "cli", "-t", TABLE, "--older-than", "0s");
+    expect(dry.stdout).toContain(`dry run: would delete ${listed.deletable.length} file(s)`);
+    const cleaned = await mrsync("s3clean", "clean", "-p", "cli", "-t", TABLE, "--older-than", "0s", "--force");
+    expect(cleaned.stdout).toContain(`deleted ${listed.deletable.length} file(s); 1 pending load kept`);
+    expect(await fx.s3.store.head("staging", pending[0] ?? "")).toBeDefined();
+    const load = await mrsync("sync", "pipeline", "-p", "cli", "--local", "--redshift-only");
+    expect(load.code, load.stderr).toBe(0);
+    expect(Number((await fx.warehouse.redshift.query("SELECT count(*) FROM public.items")).rows[0]?.[0])).toBe(120);
+  });
+
+  it("status shows each table's state; connections test reaches MySQL, S3 and the Data API", async () => {
+    const status = JSON.parse((await mrsync("--json", "status", "-p", "cli")).stdout) as { tables: { table: string; status: string; lease: string; rowsLoaded: number }[] };
+    expect(status.tables).toEqual([expect.objectContaining({ table: TABLE, status: "success", lease: "free", rowsLoaded: 120 })]);
+    const tested = await mrsync("--json", "connections", "test");
+    expect(tested.code, tested.stderr).toBe(0);
+    const checks = JSON.parse(tested.stdout) as { kind: string; ok: boolean; detail: string }[];
+    expect(checks.map((c) => [c.kind, c.ok])).toEqual([["source", true], ["staging", true], ["target", true]]);
+    expect(checks[0]?.detail).toMatch(/MariaDB|MySQL/);
+    expect((await mrsync("connections", "test", "-c", "nope")).code).toBe(2);
+  });
+
   it("watermark: get shows the cursor; reset needs --yes; set moves the cursor", async () => {
     const got = await mrsync("--json", "watermark", "get", "-p", "cli", "-t", TABLE);
-    expect((JSON.parse(got.stdout) as Watermark).last_processed_id).toBe("100");
+    expect((JSON.parse(got.stdout) as Watermark).last_processed_id).toBe("120");
     expect((await mrsync("watermark", "get", "-p", "cli", "-t", TABLE, "--show-files")).stdout).toMatch(/lease: +free[\s\S]*loaded +cli\/incremental\//);
     const refused = await mrsync("watermark", "reset", "-p", "cli", "-t", TABLE);
     expect(refused.code).toBe(1);
     expect(refused.stderr).toContain("not reset: confirm with --yes");
-    expect((JSON.parse((await mrsync("--json", "watermark", "get", "-p", "cli", "-t", TABLE)).stdout) as Watermark).last_processed_id).toBe("100");
+    expect((JSON.parse((await mrsync("--json", "watermark", "get", "-p", "cli", "-t", TABLE)).stdout) as Watermark).last_processed_id).toBe("120");
     const moved = await mrsync("--json", "watermark", "set", "-p", "cli", "-t", TABLE, "--id", "60");
     expect((JSON.parse(moved.stdout) as Watermark).last_processed_id).toBe("60");
     expect((await mrsync("watermark", "set", "-p", "cli", "-t", TABLE, "--id", "x1")).code).toBe(2);

@@ -14,6 +14,7 @@ import { redshiftDataClientConfig } from "#adapters/redshift-data.ts";
 import type { RunSummary } from "#domain/run-summary.ts";
 import { LocalStateMachine, realHandlers } from "#local/stepfunctions/runner.ts";
 import { CliError, EXIT, type Output } from "../output.ts";
+import { SyncProgress } from "../progress.ts";
 import { pipeline } from "../tables.ts";
 
 type SyncOptions = {
@@ -71,11 +72,12 @@ function render(summary: RunSummary): string {
   return [`${summary.execution_id}: ${summary.status} in ${summary.duration_seconds}s`, ...lines].join("\n");
 }
 
-async function runLocal(out: Output, request: Record<string, unknown>, name: string) {
+async function runLocal(out: Output, request: Record<string, unknown>, name: string, tables: number) {
   // The handlers read the same environment a deployed function gets; endpoints come from AWS_ENDPOINT_URL_*.
   process.env.MRSYNC_CONFIG_DIR = out.options.configDir;
   const redshift = new RedshiftDataClient(redshiftDataClientConfig({ region: process.env.AWS_REGION }));
-  const machine = new LocalStateMachine({ handlers: await realHandlers(), redshift, waitMs: 1_000 });
+  const progress = new SyncProgress(tables, !out.options.quiet && !out.options.json);
+  const machine = new LocalStateMachine({ handlers: await realHandlers(), redshift, waitMs: 1_000, onStep: (step, input, output) => { progress.step(step, input, output); } });
   out.info(`running ${name} here (pipeline ${String(request.pipeline)})`);
   const record = await machine.startExecution(request, name);
   redshift.destroy();
@@ -122,10 +124,10 @@ export function syncCommands(program: Command, output: () => Output): void {
       const out = output();
       if (options.local === (options.stateMachineArn !== undefined)) throw new CliError("give exactly one of --local and --state-machine-arn <arn>");
       const request = input(options);
-      await pipeline(out.options.configDir, options.pipeline); // a config problem is a usage error, before anything starts
+      const resolved = await pipeline(out.options.configDir, options.pipeline); // a config problem is a usage error, before anything starts
       const name = executionName();
       const ended = options.local
-        ? await runLocal(out, request, name)
+        ? await runLocal(out, request, name, options.table.length > 0 ? options.table.length : resolved.tables.length)
         : await runDeployed(out, request, name, options.stateMachineArn ?? "", options.wait, Number(options.pollSeconds));
       if (ended.status === "RUNNING") {
         out.result(ended.output, () => `${name} started; follow it with --wait or in the Step Functions console`);

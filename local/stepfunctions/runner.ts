@@ -56,6 +56,8 @@ export type LocalRunnerOptions = {
   /** The Lambda timeout the handlers see (their deadline). */
   functionTimeoutMs?: number;
   definitionFile?: string;
+  /** Called after each Lambda step returns (progress displays). */
+  onStep?: (step: string, input: unknown, output: unknown) => void;
   /** Called with each execution as it ends (children included). */
   onExecution?: (execution: ExecutionRecord) => void;
 };
@@ -153,11 +155,14 @@ export class LocalStateMachine {
         callbackWaitsForEmptyEventLoop: false,
         getRemainingTimeInMillis: () => Math.max(0, deadline - Date.now()),
       } as Context;
+      let output: unknown;
       try {
-        return json(await handler(json(input), context));
+        output = json(await handler(json(input), context));
       } catch (error) {
         throw lambdaFailure(error);
       }
+      this.options.onStep?.(substitution.replace(/FunctionArn$/, ""), input, output);
+      return output;
     };
   }
 

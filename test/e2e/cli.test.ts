@@ -70,6 +70,8 @@ describe("mrsync (subprocess, local stand-ins)", () => {
     const synced = await mrsync("sync", "pipeline", "-p", "cli", "-t", TABLE, "--local", "--wait", "--json-output", file);
     expect(synced.code, synced.stderr).toBe(0);
     expect(synced.stdout).toMatch(/^sync_\d{8}_\d{6}_[0-9a-f]{8}: success/);
+    // Not a terminal: one plain progress line per finished table, on stderr.
+    expect(synced.stderr).toMatch(new RegExp(`\\[1/1 tables\\] ${TABLE}: success, 100 rows read, 100 loaded, [\\d.]+s`));
     const summary = JSON.parse(await readFile(file, "utf8")) as RunSummary;
     expect(summary).toMatchObject({ pipeline: "cli", status: "success", tables_requested: [TABLE], summary: { success_count: 1, failure_count: 0, total_rows_processed: 100 } });
     expect(summary.execution_id).toMatch(/^sync_/);

@@ -12,7 +12,10 @@ import { RedshiftDataClient } from "@aws-sdk/client-redshift-data";
 import type { Command } from "commander";
 import { redshiftDataClientConfig } from "#adapters/redshift-data.ts";
 import type { RunSummary } from "#domain/run-summary.ts";
+import type { ResolvedPipeline } from "#config/resolve.ts";
 import { LocalStateMachine, realHandlers } from "#local/stepfunctions/runner.ts";
+import { CleanupRefusedError, cleanupSource } from "#services/cleanup-source.ts";
+import { loadContext } from "#services/environment.ts";
 import { CliError, EXIT, type Output } from "../output.ts";
 import { SyncProgress } from "../progress.ts";
 import { pipeline } from "../tables.ts";
@@ -29,6 +32,7 @@ type SyncOptions = {
   stateMachineArn?: string;
   wait: boolean;
   pollSeconds: string;
+  thenCleanupSource: boolean;
 };
 
 /** sync_YYYYMMDD_HHMMSS_<8 hex>: the seed's execution ids, and a valid (unique) execution name. */
@@ -103,6 +107,24 @@ async function runDeployed(out: Output, request: Record<string, unknown>, name: 
   }
 }
 
+/** The temp-table pattern after a sync: only a successful run is cleaned, each table only if its counts agree. */
+async function cleanup(out: Output, resolved: ResolvedPipeline, summary: RunSummary): Promise<void> {
+  if (summary.status !== "success") {
+    out.info("source not cleaned: the sync did not succeed for every table");
+    return;
+  }
+  for (const [table, result] of Object.entries(summary.table_results)) {
+    try {
+      const report = await cleanupSource(loadContext(resolved, table), result.rows_processed ?? 0);
+      out.info(`cleaned ${table}: ${report.rowsDeleted} row(s) deleted from MySQL (counts ${report.counts.mysql}/${report.counts.processed}/${report.counts.redshift}), ${report.filesDeleted} staged file(s) deleted, watermark reset`);
+    } catch (error) {
+      if (!(error instanceof CleanupRefusedError)) throw error;
+      process.stderr.write(`${error.message}\n`);
+      process.exitCode = EXIT.failed;
+    }
+  }
+}
+
 export function syncCommands(program: Command, output: () => Output): void {
   program
     .command("sync")
@@ -120,9 +142,14 @@ export function syncCommands(program: Command, output: () => Output): void {
     .option("--state-machine-arn <arn>", "the deployed state machine (stack output StateMachineArn)")
     .option("--wait", "follow the execution to its end (always, with --local)", false)
     .option("--poll-seconds <n>", "seconds between two looks at a deployed execution", "10")
+    .option("--then-cleanup-source", "temp-table pattern: after a validated load, delete the synced rows from MySQL, the loaded files, and reset the watermark", false)
     .action(async (options: SyncOptions) => {
       const out = output();
       if (options.local === (options.stateMachineArn !== undefined)) throw new CliError("give exactly one of --local and --state-machine-arn <arn>");
+      if (options.thenCleanupSource && !options.local && !options.wait) throw new CliError("--then-cleanup-source needs the sync's end: add --wait (or use --local)");
+      if (options.thenCleanupSource && (options.backupOnly || options.redshiftOnly || options.limit !== undefined)) {
+        throw new CliError("--then-cleanup-source needs a full run of every row up to the ceiling: drop --backup-only, --redshift-only and --limit");
+      }
       const request = input(options);
       const resolved = await pipeline(out.options.configDir, options.pipeline); // a config problem is a usage error, before anything starts
       const name = executionName();
@@ -138,5 +165,6 @@ export function syncCommands(program: Command, output: () => Output): void {
       if (summary === undefined) throw new CliError(`${name} ended ${ended.status}: ${ended.error ?? ""}: ${ended.cause ?? ""}`, ended.error === "InvalidInputError" || ended.error === "ConfigError" ? EXIT.usage : EXIT.failed);
       out.result(summary, () => render(summary));
       if (summary.status !== "success") process.exitCode = EXIT.failed;
+      if (options.thenCleanupSource) await cleanup(out, resolved, summary);
     });
 }

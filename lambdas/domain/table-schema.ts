@@ -219,6 +219,12 @@ function targetColumnName(source: string, rename: string | undefined): string {
   return isRedshiftReserved(sanitised) ? `${sanitised}_` : sanitised;
 }
 
+/** The Redshift name of a source column under the table's `columns` config (config keys match case-insensitively). */
+export function targetNameOfSource(settings: Pick<ColumnSettings, "columns">, source: string): string {
+  const mapping = Object.entries(settings.columns ?? {}).find(([name]) => name.toLowerCase() === source.toLowerCase())?.[1];
+  return targetColumnName(source, typeof mapping === "string" ? mapping : mapping?.rename);
+}
+
 const INTEGER_TYPES = new Set(["tinyint", "smallint", "mediumint", "int", "integer", "bigint"]);
 const TIME_TYPES = new Set(["datetime", "timestamp", "date"]);
 

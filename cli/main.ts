@@ -13,6 +13,7 @@ import { s3cleanCommands } from "./commands/s3clean.ts";
 import { statusCommands } from "./commands/status.ts";
 import { syncCommands } from "./commands/sync.ts";
 import { watermarkCommands } from "./commands/watermark.ts";
+import { LOCAL_CREDENTIALS, LOCAL_PORTS } from "#local/stand-ins.ts";
 import { CliError, EXIT, Output, type GlobalOptions } from "./output.ts";
 
 export function program(): { command: Command; output: () => Output } {
@@ -22,12 +23,17 @@ export function program(): { command: Command; output: () => Output } {
     .option("--json", "machine-readable output on stdout", false)
     .option("-q, --quiet", "no progress lines", false)
     .option("--debug", "more detail on stderr (and stack traces)", false)
+    .option("--local", "use the local stand-ins (npm run local) unless AWS_ENDPOINT_URL_* say otherwise; sync runs the state machine here", false)
+    .configureHelp({ showGlobalOptions: true })
     .showHelpAfterError()
     .exitOverride();
   const output = () => {
     const options = command.opts<GlobalOptions>();
     return new Output({ ...options, configDir: path.resolve(options.configDir) });
   };
+  command.hook("preAction", () => {
+    if (command.opts<GlobalOptions>().local) useStandIns(process.env);
+  });
   configCommands(command, output);
   watermarkCommands(command, output);
   syncCommands(command, output);
@@ -37,6 +43,15 @@ export function program(): { command: Command; output: () => Output } {
   connectionsCommands(command, output);
   command.commands.forEach((sub) => sub.exitOverride());
   return { command, output };
+}
+
+/** The endpoints and throwaway credentials of `npm run local`, where the environment does not name others. */
+export function useStandIns(env: NodeJS.ProcessEnv): void {
+  env.AWS_ENDPOINT_URL_S3 ??= `http://127.0.0.1:${LOCAL_PORTS.s3}`;
+  env.AWS_ENDPOINT_URL_REDSHIFT_DATA ??= `http://127.0.0.1:${LOCAL_PORTS.redshift}`;
+  env.AWS_ACCESS_KEY_ID ??= LOCAL_CREDENTIALS.accessKeyId;
+  env.AWS_SECRET_ACCESS_KEY ??= LOCAL_CREDENTIALS.secretAccessKey;
+  env.AWS_REGION ??= "us-east-1";
 }
 
 function exitCodeOf(error: unknown): number {

@@ -4,7 +4,7 @@
  */
 export const EXIT = { ok: 0, failed: 1, usage: 2 } as const;
 
-export type GlobalOptions = { json: boolean; quiet: boolean; debug: boolean; configDir: string };
+export type GlobalOptions = { json: boolean; quiet: boolean; debug: boolean; local: boolean; configDir: string };
 
 /** An error the user can fix: printed as its message alone (no stack), with its exit code. */
 export class CliError extends Error {

@@ -5,12 +5,12 @@
 import path from "node:path";
 import { parseArgs } from "node:util";
 import { loadPipeline } from "#config/loader.ts";
-import { DEFAULT_DATA_DIR, startStandIns } from "./stand-ins.ts";
+import { DEFAULT_DATA_DIR, LOCAL_PORTS, startStandIns } from "./stand-ins.ts";
 
 const { values } = parseArgs({
   options: {
-    "s3-port": { type: "string", default: "4569" },
-    "redshift-port": { type: "string", default: "4570" },
+    "s3-port": { type: "string", default: String(LOCAL_PORTS.s3) },
+    "redshift-port": { type: "string", default: String(LOCAL_PORTS.redshift) },
     "data-dir": { type: "string", default: DEFAULT_DATA_DIR },
   },
 });

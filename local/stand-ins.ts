@@ -15,6 +15,8 @@ import { startLocalS3, type LocalS3 } from "./s3/server.ts";
 
 export const DEFAULT_DATA_DIR = path.join(import.meta.dirname, "..", ".mrsync");
 export const LOCAL_CREDENTIALS = { accessKeyId: "local", secretAccessKey: "local-secret" };
+/** The fixed ports of `npm run local` (the CLI's --local defaults to them). */
+export const LOCAL_PORTS = { s3: 4569, redshift: 4570 } as const;
 
 export type StandInOptions = { dataDir?: string; buckets: readonly string[]; s3Port?: number; redshiftPort?: number };
 

@@ -28,7 +28,6 @@ type SyncOptions = {
   limit?: string;
   jsonOutput?: string;
   s3CompletionBucket?: string;
-  local: boolean;
   stateMachineArn?: string;
   wait: boolean;
   pollSeconds: string;
@@ -138,22 +137,22 @@ export function syncCommands(program: Command, output: () => Output): void {
     .option("--limit <rows>", "stop each table's run after this many rows")
     .option("--json-output <file>", "write the run summary (JSON) to this file")
     .option("--s3-completion-bucket <bucket>", "write completion markers to this bucket")
-    .option("--local", "run the state machine here, against the endpoints in the environment (AWS_ENDPOINT_URL_*)", false)
     .option("--state-machine-arn <arn>", "the deployed state machine (stack output StateMachineArn)")
     .option("--wait", "follow the execution to its end (always, with --local)", false)
     .option("--poll-seconds <n>", "seconds between two looks at a deployed execution", "10")
     .option("--then-cleanup-source", "temp-table pattern: after a validated load, delete the synced rows from MySQL, the loaded files, and reset the watermark", false)
     .action(async (options: SyncOptions) => {
       const out = output();
-      if (options.local === (options.stateMachineArn !== undefined)) throw new CliError("give exactly one of --local and --state-machine-arn <arn>");
-      if (options.thenCleanupSource && !options.local && !options.wait) throw new CliError("--then-cleanup-source needs the sync's end: add --wait (or use --local)");
+      const local = out.options.local;
+      if (local === (options.stateMachineArn !== undefined)) throw new CliError("give exactly one of --local (run it here) and --state-machine-arn <arn>");
+      if (options.thenCleanupSource && !local && !options.wait) throw new CliError("--then-cleanup-source needs the sync's end: add --wait (or use --local)");
       if (options.thenCleanupSource && (options.backupOnly || options.redshiftOnly || options.limit !== undefined)) {
         throw new CliError("--then-cleanup-source needs a full run of every row up to the ceiling: drop --backup-only, --redshift-only and --limit");
       }
       const request = input(options);
       const resolved = await pipeline(out.options.configDir, options.pipeline); // a config problem is a usage error, before anything starts
       const name = executionName();
-      const ended = options.local
+      const ended = local
         ? await runLocal(out, request, name, options.table.length > 0 ? options.table.length : resolved.tables.length)
         : await runDeployed(out, request, name, options.stateMachineArn ?? "", options.wait, Number(options.pollSeconds));
       if (ended.status === "RUNNING") {

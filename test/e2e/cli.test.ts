@@ -61,7 +61,7 @@ describe("mrsync (subprocess, local stand-ins)", () => {
     expect(wrong.stderr).toContain('no pipeline named "nope"; known pipelines: cli');
     const usage = await mrsync("sync", "pipeline", "-p", "cli");
     expect(usage.code).toBe(2);
-    expect(usage.stderr).toContain("give exactly one of --local and --state-machine-arn");
+    expect(usage.stderr).toContain("give exactly one of --local (run it here) and --state-machine-arn <arn>");
   });
 
   it("sync pipeline --local --wait --json-output writes the seed-shaped summary and the markers", async () => {

@@ -3,17 +3,16 @@
  * only the environment a shell would have (config dir, endpoints). Output and exit codes checked; --json parsed.
  * The deployed path (`--state-machine-arn`) runs in-process with Step Functions mocked (AWS-only).
  */
-import { execFile } from "node:child_process";
 import { mkdtemp, readFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { promisify } from "node:util";
 import { DescribeExecutionCommand, SFNClient, StartExecutionCommand } from "@aws-sdk/client-sfn";
 import { mockClient } from "aws-sdk-client-mock";
 import { describe, expect, it } from "vitest";
 import { run } from "../../cli/main.ts";
 import type { RunSummary } from "#domain/run-summary.ts";
 import type { Watermark } from "#domain/watermark.ts";
+import { runCli } from "../support/cli.ts";
 import { COMPLETION, usePipelineFixture } from "../support/pipeline-run.ts";
 
 const DB = "mrsync_test_cli";
@@ -26,20 +25,8 @@ tables:
   ${TABLE}: { cdc_strategy: id_only, cdc_id_column: id, processing: { batch_size: 40 } }
 `,
 );
-const CLI = path.join(import.meta.dirname, "..", "..", "bin", "mrsync.ts");
-const exec = promisify(execFile);
 
-type Ran = { code: number; stdout: string; stderr: string };
-
-async function mrsync(...args: string[]): Promise<Ran> {
-  try {
-    const { stdout, stderr } = await exec(process.execPath, [CLI, "--config-dir", fx.configDir, ...args], { env: process.env, timeout: 60_000 });
-    return { code: 0, stdout, stderr };
-  } catch (error) {
-    const failed = error as { code: number; stdout: string; stderr: string };
-    return { code: failed.code, stdout: failed.stdout, stderr: failed.stderr };
-  }
-}
+const mrsync = (...args: string[]) => runCli(fx.configDir, args);
 
 async function seed(rows: number): Promise<void> {
   await fx.db.admin.query(`CREATE TABLE IF NOT EXISTS ${TABLE} (id INT PRIMARY KEY, label VARCHAR(20))`);

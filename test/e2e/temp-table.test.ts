@@ -3,11 +3,9 @@
  * deletes the synced rows from the MySQL staging table only when MySQL, the run and Redshift agree, then the loaded
  * staged files, then resets the watermark; a mismatch leaves everything where it was.
  */
-import { execFile } from "node:child_process";
-import path from "node:path";
-import { promisify } from "node:util";
 import { describe, expect, it } from "vitest";
 import type { Watermark } from "#domain/watermark.ts";
+import { runCli } from "../support/cli.ts";
 import { STAGING, usePipelineFixture } from "../support/pipeline-run.ts";
 
 const DB = "mrsync_test_temp";
@@ -20,17 +18,8 @@ tables:
   ${TABLE}: { cdc_strategy: id_only, cdc_id_column: id, target_name: parcels, processing: { batch_size: 100 } }
 `,
 );
-const CLI = path.join(import.meta.dirname, "..", "..", "bin", "mrsync.ts");
-const exec = promisify(execFile);
 
-async function mrsync(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const { stdout, stderr } = await exec(process.execPath, [CLI, "--config-dir", fx.configDir, ...args], { env: process.env, timeout: 60_000 });
-    return { code: 0, stdout, stderr };
-  } catch (error) {
-    return error as { code: number; stdout: string; stderr: string };
-  }
-}
+const mrsync = (...args: string[]) => runCli(fx.configDir, args);
 
 const mysqlCount = async () => Number(((await fx.db.admin.query(`SELECT COUNT(*) AS n FROM ${TABLE}`))[0] as { n: number }[])[0]?.n);
 const redshiftCount = async () => Number((await fx.warehouse.redshift.query("SELECT count(*) FROM public.parcels")).rows[0]?.[0]);

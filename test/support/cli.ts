@@ -1,0 +1,19 @@
+/** Runs the mrsync CLI as an operator does: a subprocess with this process's environment (the fixture's endpoints). */
+import { execFile } from "node:child_process";
+import path from "node:path";
+import { promisify } from "node:util";
+
+const CLI = path.join(import.meta.dirname, "..", "..", "bin", "mrsync.ts");
+const exec = promisify(execFile);
+
+export type CliRun = { code: number; stdout: string; stderr: string };
+
+export async function runCli(configDir: string, args: readonly string[]): Promise<CliRun> {
+  try {
+    const { stdout, stderr } = await exec(process.execPath, [CLI, "--config-dir", configDir, ...args], { env: process.env, timeout: 60_000 });
+    return { code: 0, stdout, stderr };
+  } catch (error) {
+    const failed = error as CliRun;
+    return { code: failed.code, stdout: failed.stdout, stderr: failed.stderr };
+  }
+}

@@ -98,7 +98,8 @@ async function runDeployed(out: Output, request: Record<string, unknown>, name: 
       if (execution.status !== "RUNNING" && execution.status !== "PENDING_REDRIVE") {
         return { status: execution.status ?? "UNKNOWN", output: execution.output === undefined ? undefined : (JSON.parse(execution.output) as unknown), error: execution.error, cause: execution.cause };
       }
-      out.debug(`${name}: ${execution.status}`);
+      // Long runs: a plain line per look (Airflow logs, CI); the console shows the per-table detail.
+      out.info(`${name}: ${execution.status} for ${Math.round((Date.now() - (execution.startDate?.getTime() ?? Date.now())) / 1000)}s`);
       await new Promise((resolve) => setTimeout(resolve, pollSeconds * 1000));
     }
   } finally {

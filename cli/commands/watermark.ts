@@ -13,7 +13,7 @@ function describe(watermark: Watermark | undefined, showFiles: boolean): string 
   const state = watermark.mysql_state;
   const lines = [
     `${watermark.pipeline} / ${watermark.table_name} [${watermark.cdc_strategy}]`,
-    `  cursor:    timestamp ${watermark.last_mysql_data_timestamp ?? "-"}, id ${watermark.last_processed_id ?? "-"}`,
+    `  cursor:    timestamp ${watermark.last_mysql_data_timestamp ?? "-"}, ${watermark.last_processed_key !== null && watermark.last_processed_key.length > 1 ? `key ${JSON.stringify(watermark.last_processed_key)}` : `id ${watermark.last_processed_id ?? "-"}`}`,
     `  extract:   ${state.status}, ${state.total_rows} rows in all, ${state.last_session_rows} in the last run (${state.run_id ?? "-"})`,
     `  lease:     ${state.lease_expires_at === null ? "free" : `held by ${state.run_id ?? "?"} until ${state.lease_expires_at}`}`,
     `  load:      ${watermark.redshift_state.status}, ${watermark.redshift_state.rows_loaded} rows loaded, last ${watermark.redshift_state.last_loaded_at ?? "-"}`,
@@ -61,16 +61,32 @@ export function watermarkCommands(program: Command, output: () => Output): void 
     });
   tableOptions(group.command("set").description("move the cursor (e.g. skip history, or re-read from a point)"))
     .option("--timestamp <ts>", 'cursor timestamp, UTC, as MySQL writes it ("2025-11-27 15:30:00.123456")')
-    .option("--id <id>", "cursor id (digits)")
-    .action(async (options: TableOptions & { timestamp?: string; id?: string }) => {
+    .option("--id <id>", "cursor id of a one-column key (digits)")
+    .option("--key <json>", `cursor of a key of several columns, as a JSON array in key order (e.g. '[10001, "1986-06-26"]')`)
+    .action(async (options: TableOptions & { timestamp?: string; id?: string; key?: string }) => {
       const out = output();
-      if (options.timestamp === undefined && options.id === undefined) throw new CliError("give --timestamp and/or --id");
+      if (options.timestamp === undefined && options.id === undefined && options.key === undefined) throw new CliError("give --timestamp, --id and/or --key");
+      if (options.id !== undefined && options.key !== undefined) throw new CliError("give --id or --key, not both");
+      if (options.id !== undefined && !/^-?\d+$/.test(options.id)) throw new CliError(`--id must be an integer, got ${JSON.stringify(options.id)}`);
+      let key: string[] | undefined = options.id === undefined ? undefined : [options.id];
+      if (options.key !== undefined) {
+        let parsed: unknown;
+        try {
+          parsed = JSON.parse(options.key);
+        } catch {
+          parsed = undefined;
+        }
+        if (!Array.isArray(parsed) || parsed.length === 0 || !parsed.every((v) => typeof v === "string" || typeof v === "number")) {
+          throw new CliError(`--key must be a JSON array of the key's values, got ${options.key}`);
+        }
+        key = parsed.map(String);
+      }
       const context = table(await pipeline(out.options.configDir, options.pipeline), options.table);
       let watermark: Watermark;
       try {
-        watermark = await setWatermark(context, { timestamp: options.timestamp, id: options.id });
+        watermark = await setWatermark(context, { timestamp: options.timestamp, key });
       } catch (error) {
-        if (error instanceof Error && error.message.startsWith("--")) throw new CliError(error.message);
+        if (error instanceof Error && (error.message.startsWith("--") || error.message.startsWith("the key has"))) throw new CliError(error.message);
         throw error;
       }
       out.result(watermark, () => `set.\n${describe(watermark, false)}`);

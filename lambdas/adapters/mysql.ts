@@ -75,7 +75,10 @@ async function openConnection(source: SourceConnection, credentials: DbCredentia
   return connection;
 }
 
-export type DiscoveredTable = { columns: SourceColumn[]; primaryKey: string[] };
+/** A unique index: its name and columns in index order (PRIMARY included). */
+export type UniqueIndex = { name: string; columns: string[] };
+
+export type DiscoveredTable = { columns: SourceColumn[]; primaryKey: string[]; uniqueIndexes: UniqueIndex[] };
 
 const cache = new Map<string, { expires: number; table: DiscoveredTable }>();
 const cacheKey = (connection: Connection, schema: string, table: string) => `${connection.config.host ?? ""}:${connection.config.port ?? ""}/${schema}.${table}`;
@@ -106,10 +109,17 @@ export async function discoverTable(connection: Connection, schema: string, tabl
     throw new SourceTableError(`source table ${schema}.${table} does not exist (or the user cannot see it); check the table key in the pipeline file`);
   }
   const [keyRows] = await connection.query<RowDataPacket[]>(
-    `SELECT COLUMN_NAME FROM information_schema.STATISTICS
-      WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ? AND INDEX_NAME = 'PRIMARY' ORDER BY SEQ_IN_INDEX`,
+    `SELECT INDEX_NAME, COLUMN_NAME FROM information_schema.STATISTICS
+      WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ? AND NON_UNIQUE = 0 ORDER BY INDEX_NAME = 'PRIMARY' DESC, INDEX_NAME, SEQ_IN_INDEX`,
     [schema, table],
   );
+  const uniqueIndexes: UniqueIndex[] = [];
+  for (const row of keyRows) {
+    const name = String(row.INDEX_NAME);
+    const last = uniqueIndexes.at(-1);
+    if (last?.name === name) last.columns.push(String(row.COLUMN_NAME));
+    else uniqueIndexes.push({ name, columns: [String(row.COLUMN_NAME)] });
+  }
   const number = (value: unknown) => (value === null || value === undefined ? null : Number(value));
   const discovered: DiscoveredTable = {
     columns: rows.map((row) => ({
@@ -122,7 +132,8 @@ export async function discoverTable(connection: Connection, schema: string, tabl
       datetimePrecision: number(row.DATETIME_PRECISION),
       characterMaximumLength: number(row.CHARACTER_MAXIMUM_LENGTH),
     })),
-    primaryKey: keyRows.map((row) => String(row.COLUMN_NAME)),
+    primaryKey: uniqueIndexes.find((index) => index.name === "PRIMARY")?.columns ?? [],
+    uniqueIndexes,
   };
   // MariaDB reports JSON as LONGTEXT with a json_valid() check; the mapping is the same (text), nothing to fix.
   cache.set(key, { expires: now + SCHEMA_CACHE_SECONDS * 1000, table: discovered });

@@ -125,6 +125,10 @@ export const CUSTOM_SQL_PLACEHOLDERS = [
   "batch_size",
 ] as const;
 
+/** Late commits (README "Late commits"): measured in docs/benchmarks.md. */
+export const DEFAULT_LOOKBACK_SECONDS = 300;
+export const DEFAULT_SETTLE_SECONDS = 10;
+
 const processingFields = {
   batch_size: z.int().min(1).max(10_000_000).describe("rows per ExtractChunk call"),
   max_parallel_tables: z.int().min(1).max(40).describe("Map MaxConcurrency; 1 = sequential"),
@@ -162,7 +166,10 @@ const ColumnMappingSchema = z.union([
 const tableFields = {
   cdc_strategy: CdcStrategySchema,
   cdc_timestamp_column: mysqlColumn.optional(),
-  cdc_id_column: mysqlColumn.optional(),
+  cdc_id_column: z
+    .union([mysqlColumn, z.array(mysqlColumn).min(1).max(16)])
+    .optional()
+    .describe("the unique key the keyset pages on (hybrid's tie-break, id_only's cursor): a column or a list; default: the primary key"),
   target_name: redshiftName.optional().describe("Redshift table name; default: the source table name, sanitised"),
   primary_key: z.array(mysqlColumn).min(1).optional().describe("default: discovered from the source"),
   full_sync_mode: z.enum(["replace", "append"]).optional(),
@@ -171,7 +178,18 @@ const tableFields = {
   type_overrides: z
     .record(mysqlColumn, z.string().regex(/^[A-Za-z][A-Za-z0-9 (),]*$/, "a Redshift type such as BOOLEAN or SUPER"))
     .optional(),
-  lookback_seconds: z.int().min(0).max(7 * 86_400).optional(),
+  lookback_seconds: z
+    .int()
+    .min(0)
+    .max(7 * 86_400)
+    .optional()
+    .describe(`re-read this many seconds before the cursor after a successful run (late commits); default ${DEFAULT_LOOKBACK_SECONDS} for timestamp strategies on a table with a key, else 0`),
+  settle_seconds: z
+    .int()
+    .min(0)
+    .max(86_400)
+    .optional()
+    .describe(`timestamp strategies: the ceiling is not newer than the source's NOW() minus this; default ${DEFAULT_SETTLE_SECONDS}`),
   zero_dates: z.enum(["null", "fail"]).optional().describe("what a zero date (0000-00-00) becomes; default null"),
   dist_style: z.enum(["auto", "even", "key", "all"]).optional(),
   dist_key: mysqlColumn.optional(),
@@ -199,10 +217,8 @@ function checkStrategyColumns(table: z.output<typeof TableBaseSchema>, ctx: z.Re
       break;
     case "hybrid":
       need("cdc_timestamp_column", "updated_at");
-      need("cdc_id_column", "id");
       break;
     case "id_only":
-      need("cdc_id_column", "id");
       break;
     case "custom_sql":
       need("custom_sql", "SELECT ... WHERE updated_at > :last_timestamp");
@@ -211,6 +227,13 @@ function checkStrategyColumns(table: z.output<typeof TableBaseSchema>, ctx: z.Re
           code: "custom",
           path: ["cdc_strategy"],
           message: "cdc_strategy custom_sql needs cdc_timestamp_column and/or cdc_id_column: the query's columns the watermark advances on",
+        });
+      }
+      if (Array.isArray(table.cdc_id_column) && table.cdc_id_column.length > 1) {
+        ctx.addIssue({
+          code: "custom",
+          path: ["cdc_id_column"],
+          message: "custom_sql binds one :last_id: its cdc_id_column is a single integer column",
         });
       }
       break;
@@ -242,6 +265,13 @@ function checkStrategyColumns(table: z.output<typeof TableBaseSchema>, ctx: z.Re
         });
       }
     }
+  }
+  if (table.settle_seconds !== undefined && table.cdc_strategy !== "hybrid" && table.cdc_strategy !== "timestamp_only") {
+    ctx.addIssue({
+      code: "custom",
+      path: ["settle_seconds"],
+      message: `settle_seconds applies to the timestamp strategies hybrid and timestamp_only (this table uses ${table.cdc_strategy})`,
+    });
   }
   if (table.dist_key !== undefined && table.dist_style !== undefined && table.dist_style !== "key") {
     ctx.addIssue({
@@ -324,6 +354,10 @@ export type Network = z.output<typeof NetworkSchema>;
 export type PipelineFile = z.output<typeof PipelineFileSchema>;
 export type TableSettings = z.output<typeof TableSchema>;
 export type CdcStrategy = z.output<typeof CdcStrategySchema>;
+
+/** cdc_id_column as a list (undefined: not configured, the primary key is used). */
+export const idColumnsOf = (table: Pick<TableSettings, "cdc_id_column">): string[] | undefined =>
+  table.cdc_id_column === undefined ? undefined : typeof table.cdc_id_column === "string" ? [table.cdc_id_column] : table.cdc_id_column;
 export type Processing = { -readonly [K in keyof typeof PROCESSING_DEFAULTS]: number };
 export type Validation = {
   enable_data_quality_checks: boolean;

@@ -4,30 +4,18 @@
  * count of them, the run's rows processed and Redshift's count of the same window are one number.
  */
 import type { CdcStrategy } from "#config/schema.ts";
+import type { SqlFragment } from "./cdc/keyset.ts";
 import type { Position } from "./cdc/types.ts";
-import { sqlString } from "./load-plan.ts";
-import { windowPredicate, type Dialect, type WindowColumns } from "./validation.ts";
+import { comparableWindow, sourceWindow, type WindowKeys } from "./validation.ts";
 
 export const CLEANUP_STRATEGIES: readonly CdcStrategy[] = ["id_only", "hybrid", "timestamp_only"];
 
-/** Rows from `first` (inclusive) up to the ceiling: the window of the rows a cleanup deletes, in one dialect. */
-export function cleanupWindow(dialect: Dialect, strategy: CdcStrategy, columns: WindowColumns, first: Position, ceiling: Position): string | undefined {
-  const upTo = windowPredicate(dialect, strategy, columns, { timestamp: null, id: null }, ceiling);
-  if (upTo === undefined) return undefined;
-  const quote = (name: string) => (dialect === "mysql" ? `\`${name.replace(/`/g, "``")}\`` : `"${name.replace(/"/g, '""')}"`);
-  const ts = columns.timestamp === undefined ? undefined : quote(columns.timestamp);
-  const id = columns.id === undefined ? undefined : quote(columns.id);
-  const digits = (value: string | null) => {
-    if (value === null || !/^-?\d+$/.test(value)) throw new Error(`cursor id ${JSON.stringify(value)} is not an integer`);
-    return value;
-  };
-  let from: string | undefined;
-  if (strategy === "id_only" && id !== undefined && first.id !== null) from = `${id} >= ${digits(first.id)}`;
-  if (strategy === "timestamp_only" && ts !== undefined && first.timestamp !== null) from = `${ts} >= ${sqlString(first.timestamp)}`;
-  if (strategy === "hybrid" && ts !== undefined && id !== undefined && first.timestamp !== null) {
-    from = `(${ts} > ${sqlString(first.timestamp)} OR (${ts} = ${sqlString(first.timestamp)} AND ${id} >= ${digits(first.id)}))`;
-  }
-  return from === undefined ? upTo : `${from} AND ${upTo}`;
+/** The rows a cleanup deletes: up to the ceiling in MySQL; from the first of them (inclusive) in Redshift. */
+export function cleanupWindows(strategy: CdcStrategy, keys: WindowKeys, first: Position | null, ceiling: Position): { mysql: SqlFragment; redshift: string | undefined } | undefined {
+  const mysql = sourceWindow(strategy, keys, { start: null, end: ceiling });
+  const redshift = comparableWindow(strategy, keys, { start: first, end: ceiling, inclusiveStart: true });
+  if (mysql === undefined || redshift === undefined || !redshift.exact) return undefined;
+  return { mysql, redshift: redshift.redshift };
 }
 
 export type CleanupCounts = { mysql: number; processed: number; redshift: number };

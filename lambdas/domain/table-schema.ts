@@ -5,6 +5,8 @@
  */
 import { z } from "zod";
 import type { ResolvedTable } from "#config/resolve.ts";
+import { idColumnsOf } from "#config/schema.ts";
+import { keyKindOf } from "./cdc/keyset.ts";
 import { isRedshiftReserved } from "./redshift-reserved.ts";
 
 /** A column as INFORMATION_SCHEMA.COLUMNS describes it (names as the server spells them). */
@@ -56,8 +58,13 @@ export type TableColumn = z.output<typeof TableColumnSchema>;
 export const TableSchemaSchema = z.object({
   table: z.string(),
   columns: z.array(TableColumnSchema),
-  /** Source names of the key columns: discovered, or primary_key from config. Empty = append only. */
+  /**
+   * Source names of the merge key: primary_key from config, or the discovered primary key, or (a table without one)
+   * the unique key the cursor pages on. Empty = append only.
+   */
   primaryKey: z.array(z.string()),
+  /** Source names of the unique key the keyset pages on (cdc_id_column, or the primary key); empty: none. */
+  cursorKey: z.array(z.string()).default([]),
 });
 export type TableSchema = z.output<typeof TableSchemaSchema>;
 
@@ -228,19 +235,38 @@ export function targetNameOfSource(settings: Pick<ColumnSettings, "columns">, so
 const INTEGER_TYPES = new Set(["tinyint", "smallint", "mediumint", "int", "integer", "bigint"]);
 const TIME_TYPES = new Set(["datetime", "timestamp", "date"]);
 
-/** Keyset paging compares cursor values: ids must be integers and timestamps temporal, or the order is not the sync's. */
+/** Keyset paging compares cursor values: the key must be of a type whose order MySQL and the cursor agree on. */
 function cursorTypeProblem(role: string, column: SourceColumn, strategy: ColumnSettings["cdc_strategy"]): string | undefined {
-  if (strategy === "full_sync") return undefined;
-  if (role === "cdc_id_column" && !INTEGER_TYPES.has(column.dataType)) {
-    return `cdc_id_column ${column.name} is ${column.columnType}; the id cursor must be an integer column (for other keys use timestamp_only, custom_sql or full_sync)`;
-  }
   if (role === "cdc_timestamp_column" && !TIME_TYPES.has(column.dataType)) {
     return `cdc_timestamp_column ${column.name} is ${column.columnType}; it must be DATETIME, TIMESTAMP or DATE`;
   }
-  return undefined;
+  if (role !== "cursor key") return undefined;
+  if (strategy === "custom_sql" && !INTEGER_TYPES.has(column.dataType)) {
+    return `cdc_id_column ${column.name} is ${column.columnType}; custom_sql binds :last_id as an integer (for other keys use hybrid or id_only)`;
+  }
+  const kind = keyKindOf(column.columnType);
+  return typeof kind === "string" ? undefined : `key column ${column.name} cannot order the keyset: ${kind.problem}; page on another unique key (cdc_id_column)`;
 }
 
-type ColumnSettings = Pick<ResolvedTable, "key" | "columns" | "type_overrides" | "primary_key" | "cdc_strategy" | "cdc_id_column" | "cdc_timestamp_column">;
+/** The unique key the strategy pages on (source names as configured or discovered). */
+function cursorKeyOf(settings: ColumnSettings, primaryKey: readonly string[]): string[] {
+  switch (settings.cdc_strategy) {
+    case "hybrid":
+    case "id_only":
+      return idColumnsOf(settings) ?? [...primaryKey];
+    case "full_sync":
+      return [...primaryKey];
+    case "custom_sql":
+      return idColumnsOf(settings) ?? [];
+    case "timestamp_only":
+      return [];
+  }
+}
+
+type ColumnSettings = Pick<
+  ResolvedTable,
+  "key" | "columns" | "type_overrides" | "primary_key" | "cdc_strategy" | "cdc_id_column" | "cdc_timestamp_column" | "dist_key" | "sort_keys"
+>;
 
 /** Builds the table schema; every config mistake found is reported at once, each with its fix. */
 export function buildTableSchema(settings: ColumnSettings, sourceColumns: readonly SourceColumn[], discoveredKey: readonly string[]): TableSchema {
@@ -263,12 +289,21 @@ export function buildTableSchema(settings: ColumnSettings, sourceColumns: readon
     else if (mapping.rename !== undefined) renames.set(column.name, mapping.rename);
   }
 
-  const primaryKey = (settings.primary_key ?? discoveredKey).map((name) => known(name)?.name ?? name);
+  let primaryKey = (settings.primary_key ?? discoveredKey).map((name) => known(name)?.name ?? name);
   for (const name of settings.primary_key ?? []) {
     if (known(name) === undefined) problems.push(`${table}: primary_key column ${name} does not exist in the source; columns: ${available()}`);
   }
+  const cursorKey = cursorKeyOf(settings, primaryKey).map((name) => known(name)?.name ?? name);
+  if (cursorKey.length === 0 && (settings.cdc_strategy === "hybrid" || settings.cdc_strategy === "id_only")) {
+    problems.push(
+      `${table}: ${settings.cdc_strategy} pages on a unique key and the table has no primary key; ` +
+        "name a unique NOT NULL key in cdc_id_column (a column or a list), add a primary key, or use timestamp_only or full_sync",
+    );
+  }
+  // A table without a primary key merges on the unique key its cursor pages on (re-read rows replace, never duplicate).
+  if (primaryKey.length === 0 && settings.cdc_strategy !== "full_sync" && settings.cdc_strategy !== "custom_sql") primaryKey = cursorKey;
   const required: [string | undefined, string][] = [
-    [settings.cdc_id_column, "cdc_id_column"],
+    ...cursorKey.map((name): [string, string] => [name, "cursor key"]),
     [settings.cdc_timestamp_column, "cdc_timestamp_column"],
     ...primaryKey.map((name): [string, string] => [name, "primary key"]),
   ];
@@ -276,9 +311,10 @@ export function buildTableSchema(settings: ColumnSettings, sourceColumns: readon
     if (name === undefined) continue;
     const column = known(name);
     if (column === undefined) {
-      if (role !== "primary key") problems.push(`${table}: ${role} ${name} does not exist in the source; columns: ${available()}`);
+      if (role !== "primary key") problems.push(`${table}: ${role === "cursor key" ? "cdc_id_column" : role} ${name} does not exist in the source; columns: ${available()}`);
     } else if (excluded.has(column.name)) {
       problems.push(`${table}: column ${column.name} is the ${role} and cannot be excluded; remove its exclude in columns`);
+      excluded.delete(column.name);
     } else {
       const problem = cursorTypeProblem(role, column, settings.cdc_strategy);
       if (problem !== undefined) problems.push(`${table}: ${problem}`);
@@ -310,6 +346,14 @@ export function buildTableSchema(settings: ColumnSettings, sourceColumns: readon
     columns.push({ source: source.name, name, sourceType: source.columnType, ...mapped, nullable: source.nullable });
   }
   if (columns.length === 0 && problems.length === 0) problems.push(`${table}: no columns left to sync (all excluded, or the table has none)`);
+  const synced = (name: string) => columns.some((c) => c.source.toLowerCase() === name.toLowerCase());
+  const design: [string, string][] = [
+    ...(settings.dist_key === undefined ? [] : [[settings.dist_key, "dist_key"] as [string, string]]),
+    ...(settings.sort_keys ?? []).map((name): [string, string] => [name, "sort_keys"]),
+  ];
+  for (const [name, role] of design) {
+    if (!synced(name)) problems.push(`${table}: ${role} names ${name}, which is not a synced column; synced columns: ${columns.map((c) => c.source).join(", ")}`);
+  }
   if (problems.length > 0) throw new TableSchemaError(problems.join("\n"));
-  return { table, columns, primaryKey };
+  return { table, columns, primaryKey, cursorKey };
 }

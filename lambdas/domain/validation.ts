@@ -5,52 +5,87 @@
  * extraction likewise).
  */
 import type { CdcStrategy } from "#config/schema.ts";
+import { orderSafeInRedshift, tupleBound, type KeyColumn, type SqlFragment } from "./cdc/keyset.ts";
 import type { Position } from "./cdc/types.ts";
 import type { LoadMode } from "./load-plan.ts";
 import { quoteRedshift } from "./redshift-ddl.ts";
-import { sqlString } from "./load-plan.ts";
 
 export type Dialect = "mysql" | "redshift";
 
-export type WindowColumns = { timestamp: string | undefined; id: string | undefined };
-
 const ident = (dialect: Dialect, name: string) => (dialect === "mysql" ? `\`${name.replace(/`/g, "``")}\`` : quoteRedshift(name));
-const idLiteral = (id: string) => {
-  if (!/^-?\d+$/.test(id)) throw new Error(`cursor id ${JSON.stringify(id)} is not an integer`);
-  return id;
-};
 
-/**
- * The WHERE clause selecting the run's window in one dialect (column names are that side's names). Undefined for
- * strategies whose window is the whole table (full_sync) or not expressible (custom_sql).
- */
-export function windowPredicate(dialect: Dialect, strategy: CdcStrategy, columns: WindowColumns, start: Position, ceiling: Position): string | undefined {
-  const ts = columns.timestamp === undefined ? undefined : ident(dialect, columns.timestamp);
-  const id = columns.id === undefined ? undefined : ident(dialect, columns.id);
-  const parts: string[] = [];
+/** The cursor's columns on both sides (source and target names, and how they compare). */
+export type WindowKeys = { timestamp: KeyColumn | undefined; key: KeyColumn[] };
+
+/** Rows after `start` (null: from the beginning) up to `end`, as the run's chunk queries bound them. */
+export type CountWindow = { start: Position | null; end: Position; /** the start row itself is in the window */ inclusiveStart?: boolean };
+
+type Bound = { bound: "after" | "from" | "upTo"; values: string[] };
+type Bounds = { order: KeyColumn[]; lower: Bound | undefined; upper: Bound };
+
+/** The window's tuple bounds, exactly as the strategy's chunk queries draw them; undefined: the whole table or custom_sql. */
+function boundsOf(strategy: CdcStrategy, keys: WindowKeys, window: CountWindow): Bounds | undefined {
+  const { start, end } = window;
+  const after = window.inclusiveStart === true ? "from" : "after";
   switch (strategy) {
-    case "hybrid":
-      if (ts === undefined || id === undefined || ceiling.timestamp === null) return undefined;
-      if (start.timestamp !== null) {
-        const t = sqlString(start.timestamp);
-        parts.push(`(${ts} > ${t} OR (${ts} = ${t} AND ${id} > ${idLiteral(start.id ?? "-1")}))`);
+    case "hybrid": {
+      if (keys.timestamp === undefined || end.timestamp === null) return undefined;
+      const order = [keys.timestamp, ...keys.key];
+      let lower: Bound | undefined;
+      if (start !== null && start.timestamp !== null) {
+        lower = start.key === null ? { bound: "from", values: [start.timestamp] } : { bound: after, values: [start.timestamp, ...start.key] };
       }
-      parts.push(`(${ts} < ${sqlString(ceiling.timestamp)} OR (${ts} = ${sqlString(ceiling.timestamp)} AND ${id} <= ${idLiteral(ceiling.id ?? "0")}))`);
-      return parts.join(" AND ");
+      return { order, lower, upper: { bound: "upTo", values: [end.timestamp, ...(end.key ?? [])] } };
+    }
     case "timestamp_only":
-      if (ts === undefined || ceiling.timestamp === null) return undefined;
-      if (start.timestamp !== null) parts.push(`${ts} > ${sqlString(start.timestamp)}`);
-      parts.push(`${ts} <= ${sqlString(ceiling.timestamp)}`);
-      return parts.join(" AND ");
+      if (keys.timestamp === undefined || end.timestamp === null) return undefined;
+      return {
+        order: [keys.timestamp],
+        lower: start?.timestamp === null || start === null ? undefined : { bound: after, values: [start.timestamp] },
+        upper: { bound: "upTo", values: [end.timestamp] },
+      };
     case "id_only":
-      if (id === undefined || ceiling.id === null) return undefined;
-      if (start.id !== null) parts.push(`${id} > ${idLiteral(start.id)}`);
-      parts.push(`${id} <= ${idLiteral(ceiling.id)}`);
-      return parts.join(" AND ");
+      if (keys.key.length === 0 || end.key === null) return undefined;
+      return { order: keys.key, lower: start?.key === null || start === null ? undefined : { bound: after, values: start.key }, upper: { bound: "upTo", values: end.key } };
     case "full_sync":
     case "custom_sql":
       return undefined;
   }
+}
+
+const joined = (parts: SqlFragment[]): SqlFragment => ({ sql: parts.map((p) => p.sql).join(" AND "), params: parts.flatMap((p) => p.params) });
+
+/** The window in MySQL, exactly as the chunk queries read it (undefined: not countable for this strategy). */
+export function sourceWindow(strategy: CdcStrategy, keys: WindowKeys, window: CountWindow): SqlFragment | undefined {
+  const bounds = boundsOf(strategy, keys, window);
+  if (bounds === undefined) return undefined;
+  const parts = [bounds.lower, bounds.upper].filter((b): b is Bound => b !== undefined).map((b) => tupleBound("mysql", b.bound, bounds.order, b.values));
+  return joined(parts);
+}
+
+/**
+ * The window as both sides can count it. Redshift orders strings and bytes unlike MySQL (collations, trailing spaces),
+ * so where the window's order has such a column, both sides count a wider window instead: the lower bound relaxed to
+ * the order-safe leading columns, inclusive (rows there were loaded by earlier windows); MySQL keeps its exact upper
+ * bound (rows past the ceiling were never loaded), Redshift the relaxed one. `exact` says which of the two it is.
+ */
+export function comparableWindow(strategy: CdcStrategy, keys: WindowKeys, window: CountWindow): { mysql: SqlFragment; redshift: string | undefined; exact: boolean } | undefined {
+  const bounds = boundsOf(strategy, keys, window);
+  if (bounds === undefined) return undefined;
+  const safe = bounds.order.findIndex((c) => !orderSafeInRedshift(c));
+  const exact = safe < 0;
+  const redshiftParts: string[] = [];
+  const mysqlParts: SqlFragment[] = [];
+  for (const bound of [bounds.lower, bounds.upper]) {
+    if (bound === undefined) continue;
+    const prefix = exact ? bounds.order : bounds.order.slice(0, safe);
+    const values = bound.values.slice(0, prefix.length);
+    const relaxed: Bound["bound"] = exact || values.length === bound.values.length ? bound.bound : bound.bound === "upTo" ? "upTo" : "from";
+    if (values.length > 0) redshiftParts.push(tupleBound("redshift", relaxed, prefix, values).sql);
+    if (bound.bound === "upTo") mysqlParts.push(tupleBound("mysql", "upTo", bounds.order, bound.values));
+    else if (values.length > 0) mysqlParts.push(tupleBound("mysql", relaxed, prefix, values));
+  }
+  return { mysql: joined(mysqlParts), redshift: redshiftParts.length === 0 ? undefined : redshiftParts.join(" AND "), exact };
 }
 
 export type Counts = {

@@ -2,10 +2,14 @@
  * Pure: the watermark v2 contract (DESIGN.md §5) and its transitions. The store (adapters/watermark-store.ts) applies
  * a transition with a conditional write, so every change here is all-or-nothing and two writers never both win.
  *
- * Additive fields beyond the contract's example, all in mysql_state: `lease_expires_at` (the run's lease),
- * `run_started_at` (names the run's files), `next_chunk` (the table's next file number, never reused: a retried
- * chunk rewrites its own file, and two runs in the same second still name different files) and
- * `zero_dates` (zero dates turned into NULL by the run, per column).
+ * Additive fields beyond the contract's example: `last_processed_key` (the cursor's unique key as a tuple, beside
+ * `last_processed_id`, which holds its first value), `ceiling.key` likewise; in mysql_state `lease_expires_at` (the
+ * run's lease), `run_started_at` (names the run's files), `next_chunk` (the table's next file number, never reused: a
+ * retried chunk rewrites its own file, and two runs in the same second still name different files), `zero_dates`
+ * (zero dates turned into NULL by the run, per column), `cursor_columns` (the key the tuple belongs to),
+ * `window_start`/`window_rows` (the extraction window under way: where it started, rows extracted since — kept
+ * across a failed run and its resume); in s3_state `pending_validation` (extracted windows whose load has not been
+ * validated yet: every load validates them, whichever run loads their files).
  */
 import { z } from "zod";
 import { CdcStrategySchema } from "#config/schema.ts";
@@ -15,7 +19,23 @@ import { fromIsoTimestamp, rewind, toIsoTimestamp } from "./cdc/timestamps.ts";
 /** How many processed file keys the watermark keeps; the full history is the load ledger in Redshift. */
 export const PROCESSED_FILES_KEPT = 200;
 
-const CeilingSchema = z.object({ timestamp: z.string().nullable(), id: z.string().nullable() });
+const KeyTupleSchema = z.array(z.string()).min(1);
+const CeilingSchema = z.object({ timestamp: z.string().nullable(), id: z.string().nullable(), key: KeyTupleSchema.nullable().default(null) });
+
+/** A position as the watermark stores it: ISO timestamp, key tuple. */
+const StoredPositionSchema = z.object({ timestamp: z.string().nullable(), key: KeyTupleSchema.nullable() });
+export type StoredPosition = z.output<typeof StoredPositionSchema>;
+
+/** An extracted window: rows after `start` (null: from the beginning) up to `end`, and how many the run(s) extracted. */
+export const WindowSchema = z.object({
+  start: StoredPositionSchema.nullable(),
+  end: StoredPositionSchema,
+  rows: z.number().int().nonnegative(),
+  run_id: z.string(),
+  /** The schema the window's files were written with (its columns are what validation compares). */
+  schema_key: z.string(),
+});
+export type ExtractedWindow = z.output<typeof WindowSchema>;
 
 export const WatermarkSchema = z.object({
   version: z.literal(2),
@@ -24,6 +44,7 @@ export const WatermarkSchema = z.object({
   cdc_strategy: CdcStrategySchema,
   last_mysql_data_timestamp: z.string().nullable(),
   last_processed_id: z.string().nullable(),
+  last_processed_key: KeyTupleSchema.nullable().default(null),
   mysql_state: z.object({
     status: z.enum(["pending", "in_progress", "success", "failed"]),
     total_rows: z.number().int().nonnegative(),
@@ -35,10 +56,14 @@ export const WatermarkSchema = z.object({
     lease_expires_at: z.string().nullable().default(null),
     next_chunk: z.number().int().nonnegative().default(0),
     zero_dates: z.record(z.string(), z.number().int()).default({}),
+    cursor_columns: z.array(z.string()).nullable().default(null),
+    window_start: StoredPositionSchema.nullable().default(null),
+    window_rows: z.number().int().nonnegative().default(0),
   }),
   s3_state: z.object({
     backup_s3_files: z.array(z.string()),
     processed_s3_files: z.array(z.string()),
+    pending_validation: z.array(WindowSchema).default([]),
   }),
   redshift_state: z.object({
     status: z.enum(["pending", "in_progress", "success", "failed"]),
@@ -69,6 +94,7 @@ export function newWatermark(pipeline: string, table: string, strategy: Watermar
     cdc_strategy: strategy,
     last_mysql_data_timestamp: null,
     last_processed_id: null,
+    last_processed_key: null,
     mysql_state: {
       status: "pending",
       total_rows: 0,
@@ -80,31 +106,51 @@ export function newWatermark(pipeline: string, table: string, strategy: Watermar
       lease_expires_at: null,
       next_chunk: 0,
       zero_dates: {},
+      cursor_columns: null,
+      window_start: null,
+      window_rows: 0,
     },
-    s3_state: { backup_s3_files: [], processed_s3_files: [] },
+    s3_state: { backup_s3_files: [], processed_s3_files: [], pending_validation: [] },
     redshift_state: { status: "pending", rows_loaded: 0, last_load_id: null, last_loaded_at: null },
     updated_at: now.toISOString(),
   };
 }
 
+/** A stored position (ISO timestamp) → MySQL's text form. */
+export const fromStored = (stored: StoredPosition): Position => ({ timestamp: stored.timestamp === null ? null : fromIsoTimestamp(stored.timestamp), key: stored.key });
+export const toStored = (position: Position): StoredPosition => ({
+  timestamp: position.timestamp === null ? null : toIsoTimestamp(position.timestamp),
+  key: position.key,
+});
+
+/** A key tuple, or the single id of a watermark written before tuples (last_processed_id alone). */
+const keyOf = (key: string[] | null | undefined, id: string | null | undefined): string[] | null => key ?? (id === null || id === undefined ? null : [id]);
+
 /** The committed cursor, in MySQL's text form for timestamps. */
 export function cursorOf(watermark: Watermark): Position {
   return {
     timestamp: watermark.last_mysql_data_timestamp === null ? null : fromIsoTimestamp(watermark.last_mysql_data_timestamp),
-    id: watermark.last_processed_id,
+    key: keyOf(watermark.last_processed_key, watermark.last_processed_id),
   };
 }
 
 export function ceilingOf(watermark: Watermark): Position {
   const ceiling = watermark.mysql_state.ceiling;
-  return { timestamp: ceiling?.timestamp === null || ceiling === null ? null : fromIsoTimestamp(ceiling.timestamp), id: ceiling?.id ?? null };
+  if (ceiling === null) return { timestamp: null, key: null };
+  return { timestamp: ceiling.timestamp === null ? null : fromIsoTimestamp(ceiling.timestamp), key: keyOf(ceiling.key, ceiling.id) };
 }
 
 const withCursor = (watermark: Watermark, cursor: Position): Watermark => ({
   ...watermark,
   last_mysql_data_timestamp: cursor.timestamp === null ? null : toIsoTimestamp(cursor.timestamp),
-  last_processed_id: cursor.id,
+  last_processed_id: cursor.key?.[0] ?? null,
+  last_processed_key: cursor.key,
 });
+
+/** The key columns changed since the cursor was written: its tuple means something else now. */
+export class CursorKeyChangedError extends Error {
+  override readonly name = "CursorKeyChangedError";
+}
 
 function holder(watermark: Watermark, now: Date): string | undefined {
   const state = watermark.mysql_state;
@@ -122,7 +168,23 @@ export type BeginRun = {
   lookbackSeconds: number;
   /** full_sync reads the whole table each run: its cursor starts over. */
   restart: boolean;
+  /** The unique key the cursor tuple is made of (empty: the strategy has none). */
+  cursorColumns: string[];
 };
+
+const sameColumns = (a: readonly string[], b: readonly string[]) => a.length === b.length && a.every((c, i) => c.toLowerCase() === b[i]?.toLowerCase());
+
+/** The cursor's tuple must belong to the key the run pages on, or the run would read from a meaningless place. */
+function checkCursorColumns(watermark: Watermark, cursor: Position, columns: readonly string[]): void {
+  if (cursor.key === null || columns.length === 0) return;
+  const stored = watermark.mysql_state.cursor_columns;
+  const matches = stored === null ? cursor.key.length === columns.length : sameColumns(stored, columns);
+  if (matches) return;
+  throw new CursorKeyChangedError(
+    `${watermark.pipeline}/${watermark.table_name}: the cursor ${JSON.stringify(cursor.key)} was written for key (${stored?.join(", ") ?? `${cursor.key.length} column(s)`}), ` +
+      `the table now pages on (${columns.join(", ")}); re-read the table (mrsync watermark reset) or set the cursor for the new key (mrsync watermark set --key '[…]')`,
+  );
+}
 
 /**
  * Takes the table's lease for a run and records its ceiling. A retried Begin of the same run changes nothing.
@@ -140,10 +202,16 @@ export function beginRun(watermark: Watermark, begin: BeginRun): Watermark {
     );
   }
   let cursor = cursorOf(watermark);
-  if (begin.restart) cursor = { timestamp: null, id: null };
-  else if (state.status === "success" && begin.lookbackSeconds > 0 && cursor.timestamp !== null) {
-    cursor = { timestamp: rewind(cursor.timestamp, begin.lookbackSeconds), id: null };
+  if (begin.restart) cursor = { timestamp: null, key: null };
+  else {
+    checkCursorColumns(watermark, cursor, begin.cursorColumns);
+    if (state.status === "success" && begin.lookbackSeconds > 0 && cursor.timestamp !== null) {
+      cursor = { timestamp: rewind(cursor.timestamp, begin.lookbackSeconds), key: null };
+    }
   }
+  // A run resuming a failed or abandoned one continues its window; any other run starts a window at its cursor.
+  const resumes = !begin.restart && (state.status === "failed" || state.status === "in_progress") && state.window_start !== null;
+  const startsAtBeginning = cursor.timestamp === null && cursor.key === null;
   return {
     ...withCursor(watermark, cursor),
     cdc_strategy: begin.strategy,
@@ -153,7 +221,10 @@ export function beginRun(watermark: Watermark, begin: BeginRun): Watermark {
       ...state,
       status: "in_progress",
       run_id: begin.runId,
-      ceiling: { timestamp: begin.ceiling.timestamp === null ? null : toIsoTimestamp(begin.ceiling.timestamp), id: begin.ceiling.id },
+      ceiling: { ...toStored(begin.ceiling), id: begin.ceiling.key?.[0] ?? null },
+      cursor_columns: begin.cursorColumns.length === 0 ? null : begin.cursorColumns,
+      window_start: resumes ? state.window_start : startsAtBeginning ? null : toStored(cursor),
+      window_rows: resumes ? state.window_rows : 0,
       last_error: null,
       last_session_rows: 0,
       run_started_at: begin.now.toISOString(),
@@ -180,6 +251,12 @@ export type ChunkCommit = {
   file: string | undefined;
   zeroDates: Record<string, number>;
   done: boolean;
+  /**
+   * When done: where the extracted window ends (the ceiling; the cursor when --limit stopped the run early). The
+   * window is then listed for validation by the load that loads its files.
+   */
+  windowEnd?: Position;
+  schemaKey?: string;
   now: Date;
   leaseSeconds: number;
 };
@@ -191,6 +268,9 @@ export function commitChunk(watermark: Watermark, commit: ChunkCommit): Watermar
   const files = watermark.s3_state.backup_s3_files;
   const zeroDates = { ...state.zero_dates };
   for (const [column, count] of Object.entries(commit.zeroDates)) zeroDates[column] = (zeroDates[column] ?? 0) + count;
+  const windowRows = state.window_rows + commit.rows;
+  const window: ExtractedWindow[] =
+    commit.done && commit.windowEnd !== undefined ? [{ start: state.window_start, end: toStored(commit.windowEnd), rows: windowRows, run_id: commit.runId, schema_key: commit.schemaKey ?? "" }] : [];
   return {
     ...withCursor(watermark, commit.cursor),
     mysql_state: {
@@ -201,10 +281,12 @@ export function commitChunk(watermark: Watermark, commit: ChunkCommit): Watermar
       next_chunk: state.next_chunk + (commit.file === undefined ? 0 : 1),
       lease_expires_at: new Date(commit.now.getTime() + commit.leaseSeconds * 1000).toISOString(),
       zero_dates: zeroDates,
+      window_rows: windowRows,
     },
     s3_state: {
       ...watermark.s3_state,
       backup_s3_files: commit.file === undefined || files.includes(commit.file) ? files : [...files, commit.file],
+      pending_validation: [...watermark.s3_state.pending_validation, ...window],
     },
     updated_at: commit.now.toISOString(),
   };
@@ -218,6 +300,28 @@ export function failRun(watermark: Watermark, runId: string, error: string, now:
     mysql_state: { ...watermark.mysql_state, status: "failed", last_error: error, lease_expires_at: null },
     updated_at: now.toISOString(),
   };
+}
+
+/**
+ * The window's MySQL count exceeds the rows extracted (late or out-of-order commits, or a cursor that is not what it
+ * claims): the run fails and, on a table whose loads merge by key, its cursor goes back to the window's start so the
+ * next run reads the whole window again (re-read rows replace themselves). Files extracted so far stay pending.
+ */
+export function failShortWindow(watermark: Watermark, runId: string, error: string, rereadWindow: boolean, now: Date): Watermark {
+  assertHolds(watermark, runId);
+  const state = watermark.mysql_state;
+  const failed = failRun(watermark, runId, error, now);
+  if (!rereadWindow) return failed;
+  const start = state.window_start === null ? { timestamp: null, key: null } : fromStored(state.window_start);
+  return { ...withCursor(failed, start), mysql_state: { ...failed.mysql_state, window_rows: 0 } };
+}
+
+/** The windows a load validated leave the list (compared by content: a retried write removes nothing twice). */
+export function clearValidated(watermark: Watermark, windows: readonly ExtractedWindow[], now: Date): Watermark {
+  const done = new Set(windows.map((w) => JSON.stringify(w)));
+  const pending = watermark.s3_state.pending_validation.filter((w) => !done.has(JSON.stringify(w)));
+  if (pending.length === watermark.s3_state.pending_validation.length) return watermark;
+  return { ...watermark, s3_state: { ...watermark.s3_state, pending_validation: pending }, updated_at: now.toISOString() };
 }
 
 /** Ends a run's hold on the table (after its load, or when it stops early). */
@@ -249,26 +353,25 @@ export function renewLease(watermark: Watermark, runId: string, now: Date, lease
 /** Operator: forget the cursor, so the next run re-reads the whole table. Pending files stay listed. */
 export function resetCursor(watermark: Watermark, now: Date): Watermark {
   return {
-    ...withCursor(watermark, { timestamp: null, id: null }),
+    ...withCursor(watermark, { timestamp: null, key: null }),
     mysql_state: { ...watermark.mysql_state, status: "pending", run_id: null, ceiling: null, lease_expires_at: null, last_error: null },
     updated_at: now.toISOString(),
   };
 }
 
-/** Operator: move the cursor (e.g. skip history, or re-read from a point). */
-export function setCursor(watermark: Watermark, cursor: { timestamp?: string | null; id?: string | null }, now: Date): Watermark {
-  if (cursor.id !== undefined && cursor.id !== null && !/^-?\d+$/.test(cursor.id)) {
-    throw new Error(`--id must be an integer, got ${JSON.stringify(cursor.id)}`);
-  }
+/** Operator: move the cursor (e.g. skip history, or re-read from a point). `key` is the tuple of the table's key. */
+export function setCursor(watermark: Watermark, cursor: { timestamp?: string | null; key?: string[] | null }, now: Date): Watermark {
   if (cursor.timestamp !== undefined && cursor.timestamp !== null && Number.isNaN(Date.parse(toIsoTimestamp(cursor.timestamp)))) {
     throw new Error(`--timestamp must look like 2025-11-27 15:30:00.123456 (UTC), got ${JSON.stringify(cursor.timestamp)}`);
   }
   const current = cursorOf(watermark);
+  const key = cursor.key === undefined ? current.key : cursor.key;
+  const columns = watermark.mysql_state.cursor_columns;
+  if (cursor.key !== undefined && cursor.key !== null && columns !== null && cursor.key.length !== columns.length) {
+    throw new Error(`the key has ${columns.length} column(s) (${columns.join(", ")}): give a tuple of ${columns.length} value(s), got ${JSON.stringify(cursor.key)}`);
+  }
   return {
-    ...withCursor(watermark, {
-      timestamp: cursor.timestamp === undefined ? current.timestamp : cursor.timestamp,
-      id: cursor.id === undefined ? current.id : cursor.id,
-    }),
+    ...withCursor(watermark, { timestamp: cursor.timestamp === undefined ? current.timestamp : cursor.timestamp, key }),
     mysql_state: { ...watermark.mysql_state, status: "pending", lease_expires_at: null },
     updated_at: now.toISOString(),
   };
@@ -280,6 +383,7 @@ export function markLoaded(watermark: Watermark, files: readonly string[], rows:
   return {
     ...watermark,
     s3_state: {
+      ...watermark.s3_state,
       backup_s3_files: watermark.s3_state.backup_s3_files.filter((f) => !loaded.has(f)),
       processed_s3_files: [...watermark.s3_state.processed_s3_files, ...files].slice(-PROCESSED_FILES_KEPT),
     },

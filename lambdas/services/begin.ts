@@ -4,6 +4,7 @@
  */
 import type { Connection } from "mysql2/promise";
 import { discoverTable, forgetDiscovered, isUnknownColumn, queryRow, resultColumns } from "#adapters/mysql.ts";
+import { cursorProblems, lookbackSecondsOf, orderColumns, UnsafeCursorError } from "#domain/cdc/cursor-rules.ts";
 import { START, strategyFor, type Position } from "#domain/cdc/index.ts";
 import { quotedTable, quoteIdentifier, textOf } from "#domain/cdc/types.ts";
 import { buildTableSchema, TableSchemaError, type TableSchema } from "#domain/table-schema.ts";
@@ -21,13 +22,19 @@ export type BeginResult = {
   columns: number;
 };
 
-async function tableSchema(context: TableContext, connection: Connection): Promise<TableSchema> {
+/**
+ * The table's schema, built from the source and the config, after refusing what would lose rows (a cursor no unique
+ * NOT NULL index covers, lookback on a keyless table, …): nothing is read before these checks pass.
+ */
+export async function checkedTableSchema(context: Pick<TableContext, "table">, connection: Connection): Promise<TableSchema> {
   const { table } = context;
   const discovered = await discoverTable(connection, table.sourceSchema, table.sourceTable);
   const schema = buildTableSchema(table, discovered.columns, discovered.primaryKey);
+  const problems = cursorProblems(table, schema, discovered.columns, discovered.uniqueIndexes);
+  if (problems.length > 0) throw new UnsafeCursorError(problems.join("\n"));
   if (table.cdc_strategy !== "custom_sql") return schema;
   // custom_sql: the query's columns, each a column of the table (its type comes from the table), in table order.
-  const probe = strategyFor(table, schema).chunkQuery(START, { timestamp: null, id: null }, 0);
+  const probe = strategyFor(table, schema).chunkQuery(START, START, 0);
   const returned = new Set((await resultColumns(connection, probe)).map((name) => name.toLowerCase()));
   const unknown = [...returned].filter((name) => !schema.columns.some((c) => c.source.toLowerCase() === name));
   if (unknown.length > 0) {
@@ -43,10 +50,11 @@ export class NullCursorError extends Error {
   override readonly name = "NullCursorError";
 }
 
-async function checkCursorColumns(context: TableContext, connection: Connection, nullable: readonly string[]): Promise<void> {
+async function checkCursorColumns(context: TableContext, connection: Connection, schema: TableSchema): Promise<void> {
   const { table } = context;
   if (table.cdc_strategy === "full_sync") return;
-  const cursorColumns = [table.cdc_timestamp_column, table.cdc_id_column].filter((c): c is string => c !== undefined);
+  const nullable = schema.columns.filter((c) => c.nullable).map((c) => c.source.toLowerCase());
+  const cursorColumns = [...new Set([table.cdc_timestamp_column, ...schema.cursorKey].filter((c): c is string => c !== undefined))];
   for (const column of cursorColumns.filter((c) => nullable.includes(c.toLowerCase()))) {
     const row = await queryRow(connection, { sql: `SELECT COUNT(*) FROM ${quotedTable(table)} WHERE ${quoteIdentifier(column)} IS NULL`, params: [] });
     const count = Number(textOf(row?.[0]) ?? "0");
@@ -64,10 +72,10 @@ export async function begin(context: TableContext, runId: string): Promise<Begin
   let schema: TableSchema;
   let ceiling: Position;
   try {
-    schema = await tableSchema(context, connection);
-    await checkCursorColumns(context, connection, schema.columns.filter((c) => c.nullable).map((c) => c.source.toLowerCase()));
-    const row = await queryRow(connection, strategyFor(context.table, schema).ceilingQuery());
-    ceiling = { timestamp: textOf(row?.[0]), id: textOf(row?.[1]) };
+    schema = await checkedTableSchema(context, connection);
+    await checkCursorColumns(context, connection, schema);
+    const strategy = strategyFor(context.table, schema);
+    ceiling = strategy.ceilingOf(await queryRow(connection, strategy.ceilingQuery()));
   } catch (error) {
     if (isUnknownColumn(error)) forgetDiscovered(connection, context.table.sourceSchema, context.table.sourceTable);
     throw error;
@@ -83,8 +91,9 @@ export async function begin(context: TableContext, runId: string): Promise<Begin
       ceiling,
       now,
       leaseSeconds: LEASE_SECONDS,
-      lookbackSeconds: context.table.lookback_seconds ?? 0,
+      lookbackSeconds: lookbackSecondsOf(context.table, schema),
       restart: context.table.cdc_strategy === "full_sync",
+      cursorColumns: orderColumns(context.table, schema).length === 0 ? [] : schema.cursorKey,
     }),
   );
   // A retried Begin of the same run keeps the ceiling it recorded first.

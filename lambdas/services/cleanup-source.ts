@@ -5,11 +5,13 @@
  * window after the check waits for the delete's commit instead of slipping in unsynced. Any mismatch: nothing is
  * deleted anywhere.
  */
-import { queryRow } from "#adapters/mysql.ts";
-import { quotedTable, textOf, type Position } from "#domain/cdc/types.ts";
-import { CLEANUP_STRATEGIES, cleanupProblems, cleanupWindow, type CleanupCounts } from "#domain/cleanup.ts";
+import { discoverTable, queryRow } from "#adapters/mysql.ts";
+import { strategyContext } from "#domain/cdc/index.ts";
+import { orderBy } from "#domain/cdc/keyset.ts";
+import { keyOfRow, quotedTable, textOf, timestampOfRow, type Position } from "#domain/cdc/types.ts";
+import { CLEANUP_STRATEGIES, cleanupProblems, cleanupWindows, type CleanupCounts } from "#domain/cleanup.ts";
 import { quoteRedshift } from "#domain/redshift-ddl.ts";
-import { targetNameOfSource } from "#domain/table-schema.ts";
+import { buildTableSchema } from "#domain/table-schema.ts";
 import { ceilingOf } from "#domain/watermark.ts";
 import type { LoadContext } from "./load.ts";
 import { staleStagedFiles } from "./staged-files.ts";
@@ -36,30 +38,31 @@ export async function cleanupSource(context: LoadContext, rowsProcessed: number)
     );
   }
   const ceiling = ceilingOf(watermark);
-  const source = { timestamp: table.cdc_timestamp_column, id: table.cdc_id_column };
-  const target = {
-    timestamp: table.cdc_timestamp_column === undefined ? undefined : targetNameOfSource(table, table.cdc_timestamp_column),
-    id: table.cdc_id_column === undefined ? undefined : targetNameOfSource(table, table.cdc_id_column),
-  };
-  const upToCeiling = cleanupWindow("mysql", table.cdc_strategy, source, { timestamp: null, id: null }, ceiling);
-  if (upToCeiling === undefined) throw new CleanupRefusedError(`${table.key}: the watermark holds no ceiling to clean up to`);
 
   const connection = await context.connect();
   try {
+    const discovered = await discoverTable(connection, table.sourceSchema, table.sourceTable);
+    const cursor = strategyContext(table, buildTableSchema(table, discovered.columns, discovered.primaryKey));
+    const keys = { timestamp: cursor.timestamp, key: table.cdc_strategy === "timestamp_only" ? [] : cursor.key };
+    const upToCeiling = cleanupWindows(table.cdc_strategy, keys, null, ceiling)?.mysql;
+    if (upToCeiling === undefined) {
+      throw new CleanupRefusedError(`${table.key}: no ceiling to clean up to, or a key Redshift cannot count in MySQL's order (text or binary): cleanup needs a timestamp or numeric key`);
+    }
     await connection.beginTransaction();
     const from = quotedTable(table);
-    const counted = await queryRow(connection, { sql: `SELECT COUNT(*) FROM ${from} WHERE ${upToCeiling} FOR UPDATE`, params: [] });
+    const counted = await queryRow(connection, { sql: `SELECT COUNT(*) FROM ${from} WHERE ${upToCeiling.sql} FOR UPDATE`, params: upToCeiling.params });
     const mysqlCount = Number(textOf(counted?.[0]) ?? "0");
-    const order = [source.timestamp, source.id].filter((c): c is string => c !== undefined).map((c) => `\`${c}\``);
-    const firstRow = await queryRow(connection, { sql: `SELECT ${source.timestamp === undefined ? "NULL" : `\`${source.timestamp}\``}, ${source.id === undefined ? "NULL" : `\`${source.id}\``} FROM ${from} WHERE ${upToCeiling} ORDER BY ${order.join(", ")} LIMIT 1`, params: [] });
-    const first: Position = { timestamp: textOf(firstRow?.[0]), id: textOf(firstRow?.[1]) };
-    const redshiftWindow = cleanupWindow("redshift", table.cdc_strategy, target, first, ceiling);
+    const order = [...(keys.timestamp === undefined ? [] : [keys.timestamp]), ...keys.key];
+    const firstRow = await queryRow(connection, { sql: `SELECT ${orderBy(order)} FROM ${from} WHERE ${upToCeiling.sql} ORDER BY ${orderBy(order)} LIMIT 1`, params: upToCeiling.params });
+    const first: Position | null =
+      firstRow === undefined ? null : { timestamp: timestampOfRow(cursor, firstRow, 0), key: keys.key.length === 0 ? null : keyOfRow(cursor, firstRow, keys.timestamp === undefined ? 0 : 1) };
+    const redshiftWindow = cleanupWindows(table.cdc_strategy, keys, first, ceiling)?.redshift;
     const targetTable = `${quoteRedshift(context.pipeline.target.schema)}.${quoteRedshift(table.targetName)}`;
-    const redshiftCount = mysqlCount === 0 ? 0 : Number((await context.redshift.query(`SELECT COUNT(*) FROM ${targetTable} WHERE ${redshiftWindow ?? "FALSE"}`)).rows[0]?.[0] ?? 0);
+    const redshiftCount = mysqlCount === 0 ? 0 : Number((await context.redshift.query(`SELECT COUNT(*) FROM ${targetTable} WHERE ${redshiftWindow ?? "TRUE"}`)).rows[0]?.[0] ?? 0);
     const counts = { mysql: mysqlCount, processed: rowsProcessed, redshift: redshiftCount };
     const problems = cleanupProblems(table.key, counts);
     if (problems.length > 0) throw new CleanupRefusedError(problems.join("\n"));
-    const [deleted] = await connection.query({ sql: `DELETE FROM ${from} WHERE ${upToCeiling}` });
+    const [deleted] = await connection.query({ sql: `DELETE FROM ${from} WHERE ${upToCeiling.sql}`, values: upToCeiling.params });
     await connection.commit();
     const files = await staleStagedFiles(context, new Date(context.now().getTime() + 1000));
     const filesDeleted = await context.s3.delete(context.bucket, files.deletable.map((o) => o.key));

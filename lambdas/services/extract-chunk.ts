@@ -7,11 +7,12 @@ import { dataKey } from "#domain/s3-layout.ts";
 import { strategyFor, type Position, type Strategy } from "#domain/cdc/index.ts";
 import type { TimestampOnlyStrategy } from "#domain/cdc/timestamp-only.ts";
 import type { TableSchema } from "#domain/table-schema.ts";
-import { ceilingOf, commitChunk, cursorOf, LeaseLostError, type Watermark } from "#domain/watermark.ts";
+import { ceilingOf, commitChunk, cursorOf, failShortWindow, fromStored, LeaseLostError, type Watermark } from "#domain/watermark.ts";
 import { forgetDiscovered, isUnknownColumn, streamQuery, type RowSink } from "#adapters/mysql.ts";
 import { ValueRejectedError } from "#parquet/columns.ts";
 import { ChunkFile } from "./chunk-file.ts";
 import { LEASE_SECONDS, loadSchema, SCHEMA_METADATA, watermarkIdentity, type TableContext } from "./sync-context.ts";
+import { ExtractionShortfallError, extractionShortfall } from "./validate.ts";
 
 export type ChunkRequest = {
   runId: string;
@@ -177,12 +178,28 @@ export async function extractChunk(context: TableContext, request: ChunkRequest)
   const strategy = strategyFor(context.table, schema);
   const ceiling = ceilingOf(watermark);
   const limitLeft = request.limit === undefined ? Infinity : request.limit - watermark.mysql_state.last_session_rows;
-  const commit = (done: boolean, next: Position, rows: number, file: string | undefined, zeroDates: Record<string, number> = {}) =>
-    context.watermarks.update(context.watermarkKey, watermarkIdentity(context), (current: Watermark) =>
-      commitChunk(current, { runId: request.runId, cursor: next, rows, file, zeroDates, done, now: context.now(), leaseSeconds: LEASE_SECONDS }),
+  /**
+   * The last commit of a window first counts the window in MySQL: a shortfall fails the table before anything of the
+   * window is loaded (the cursor goes back to the window's start where re-read rows merge by key).
+   */
+  const commit = async (done: boolean, next: Position, rows: number, file: string | undefined, zeroDates: Record<string, number> = {}, windowEnd?: Position) => {
+    if (done && windowEnd !== undefined) {
+      const start = watermark.mysql_state.window_start;
+      const shortfall = await extractionShortfall(context, schema, { start: start === null ? null : fromStored(start), end: windowEnd }, watermark.mysql_state.window_rows + rows);
+      if (shortfall !== undefined) {
+        await context.watermarks.update(context.watermarkKey, watermarkIdentity(context), (current: Watermark) =>
+          failShortWindow(current, request.runId, `ExtractionShortfallError: ${shortfall}`, schema.primaryKey.length > 0, context.now()),
+        );
+        throw new ExtractionShortfallError(shortfall);
+      }
+    }
+    return context.watermarks.update(context.watermarkKey, watermarkIdentity(context), (current: Watermark) =>
+      commitChunk(current, { runId: request.runId, cursor: next, rows, file, zeroDates, done, windowEnd, schemaKey: request.schemaKey, now: context.now(), leaseSeconds: LEASE_SECONDS }),
     );
+  };
   if (strategy.reached(cursor, ceiling) || limitLeft <= 0) {
-    return result(await commit(true, cursor, 0, undefined), true, cursor);
+    // --limit ends the window at the cursor; otherwise it reaches the ceiling.
+    return result(await commit(true, cursor, 0, undefined, {}, limitLeft <= 0 ? cursor : ceiling), true, cursor);
   }
 
   const { processing } = context.table;
@@ -217,7 +234,8 @@ export async function extractChunk(context: TableContext, request: ChunkRequest)
     throw error;
   }
   const rows = file.rows;
-  const done = read.exhausted || strategy.reached(read.cursor, ceiling) || rows >= limitLeft;
-  const committed = await commit(done, read.cursor, rows, uploaded?.key, file.zeroDates());
+  const complete = read.exhausted || strategy.reached(read.cursor, ceiling);
+  const done = complete || rows >= limitLeft;
+  const committed = await commit(done, read.cursor, rows, uploaded?.key, file.zeroDates(), complete ? ceiling : read.cursor);
   return result(committed, done, read.cursor, rows, uploaded === undefined ? undefined : { key: uploaded.key, bytes: uploaded.bytes });
 }

@@ -4,7 +4,7 @@
  * and keys only — and never catch an error to return it: Step Functions retries and catches by error name.
  */
 import { causeMessage, summarizeRun } from "#domain/run-summary.ts";
-import { renewLease } from "#domain/watermark.ts";
+import { clearValidated, renewLease } from "#domain/watermark.ts";
 import type { Load, Progress, Resume, Run, TableResult } from "#shared/steps.ts";
 import { begin } from "./begin.ts";
 import { failTableRun, finishTableRun } from "./end-run.ts";
@@ -12,9 +12,9 @@ import { extractChunk, type ChunkResult } from "./extract-chunk.ts";
 import { completeLoad, submitLoad, type LoadContext } from "./load.ts";
 import { writeCompletionMarkers, type MarkerLog } from "./markers.ts";
 import { LEASE_SECONDS, watermarkIdentity } from "./sync-context.ts";
-import { validateRun } from "./validate.ts";
+import { validateWindows, type ValidationReport } from "./validate.ts";
 
-const NOWHERE = { timestamp: null, id: null };
+const NOWHERE = { timestamp: null, key: null };
 
 /** The run id of a table: the root execution's name, kept by child executions that continue it. */
 export const runIdOf = (run: Run, resume: Resume | null) => resume?.progress.runId ?? run.executionId;
@@ -96,12 +96,36 @@ export async function completeNext(context: LoadContext, progress: Progress, loa
 
 const durationSeconds = (from: string, to: Date) => Math.max(0, Math.round(to.getTime() - Date.parse(from)) / 1000);
 
-/** Validates the run's window (after a load), releases the table and writes the completion markers. */
-export async function finishTable(context: LoadContext, run: Run, progress: Progress, log: MarkerLog): Promise<{ result: TableResult; validated: boolean }> {
-  const validated = run.mode === "full" && progress.schemaKey !== "";
-  if (validated) {
-    await validateRun(context, { schemaKey: progress.schemaKey, start: progress.start, ceiling: progress.ceiling, extracted: progress.rows });
+/** One line for the summary and the markers: what the validation compared. */
+function validationLine(report: ValidationReport, rowsLoaded: number, extractionOpen: boolean): { line: string; complete: boolean } {
+  const c = report.counts;
+  if (report.windows === 0) {
+    if (rowsLoaded > 0 && extractionOpen) return { line: "pending: the loaded rows belong to an extraction window not finished yet; validated when it ends", complete: false };
+    return { line: "nothing loaded to validate", complete: true };
   }
+  if (c === undefined) return { line: `not countable (${report.windows} window(s); custom_sql or row_count_check off)`, complete: true };
+  return { line: `passed: ${report.windows} window(s), MySQL ${c.mysql ?? "n/a"}, extracted ${c.extracted}, Redshift ${c.redshift}`, complete: true };
+}
+
+/**
+ * Validates every extracted window whose files are now loaded — this run's, and those a failed or earlier run left
+ * (resume, redshift_only) —, releases the table and writes the completion markers. Nothing says success unless the
+ * loaded rows were validated: a failed validation throws (the windows stay listed, so the next load validates them
+ * again), and rows whose window is still open get no marker.
+ */
+export async function finishTable(context: LoadContext, run: Run, progress: Progress, log: MarkerLog): Promise<{ result: TableResult; validated: boolean }> {
+  let validation: { line: string; complete: boolean } | undefined;
+  if (run.mode !== "backup_only") {
+    const watermark = (await context.watermarks.get(context.watermarkKey))?.watermark;
+    const windows = watermark?.s3_state.pending_validation ?? [];
+    const report = await validateWindows(context, windows);
+    if (windows.length > 0) {
+      await context.watermarks.update(context.watermarkKey, watermarkIdentity(context), (current) => clearValidated(current, windows, context.now()));
+    }
+    const open = watermark !== undefined && watermark.mysql_state.status !== "success" && watermark.mysql_state.window_rows > 0;
+    validation = validationLine(report, progress.rowsLoaded, open);
+  }
+  const validated = validation !== undefined && validation.complete;
   if (run.mode !== "redshift_only") await finishTableRun(context, progress.runId);
   const now = context.now();
   const result: TableResult = {
@@ -113,8 +137,9 @@ export async function finishTable(context: LoadContext, run: Run, progress: Prog
     rows_loaded: progress.rowsLoaded,
     duration_seconds: durationSeconds(progress.tableStartedAt, now),
     completed_at: now.toISOString(),
+    ...(validation === undefined ? {} : { validation: validation.line }),
   };
-  if (run.completionBucket !== null) {
+  if (run.completionBucket !== null && (run.mode === "backup_only" || validated)) {
     const summary = summarizeRun({ ...run, tablesRequested: [context.table.key] }, [result], now);
     result.markers = await writeCompletionMarkers(
       context.s3,

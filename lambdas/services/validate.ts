@@ -1,21 +1,31 @@
 /**
- * Validation after a load (DESIGN.md §8 and the table's `validation` settings): the run's window counted in MySQL
- * and in Redshift, duplicate keys in Redshift, and the share of NULLs per column. Problems fail the table with the
- * numbers (ValidationError); the report is returned either way for the run summary and metrics.
+ * Validation (DESIGN.md §8, §12 and the table's `validation` settings), in two places:
+ * - before loading: when a table's extraction ends, the window's MySQL count (the chunk queries' own predicate)
+ *   against the rows extracted — a shortfall fails the table before its files are loaded;
+ * - after loading: every window whose files a load loaded (this run's, or a failed or earlier run's) counted in MySQL
+ *   and in Redshift, duplicate keys in Redshift, the share of NULLs per column, optionally a content checksum.
+ * Problems fail the table with the numbers; the report is returned either way for the run summary and metrics.
  */
 import { queryRow } from "#adapters/mysql.ts";
+import { strategyContext } from "#domain/cdc/index.ts";
+import type { SqlFragment } from "#domain/cdc/keyset.ts";
 import { quotedTable, textOf, type Position } from "#domain/cdc/types.ts";
 import { quoteRedshift } from "#domain/redshift-ddl.ts";
-import { checksumSql, countProblems, nullProblems, windowPredicate, type Counts } from "#domain/validation.ts";
+import type { TableSchema } from "#domain/table-schema.ts";
+import { checksumSql, comparableWindow, countProblems, nullProblems, sourceWindow, type Counts, type WindowKeys } from "#domain/validation.ts";
+import { fromStored, type ExtractedWindow } from "#domain/watermark.ts";
 import { loadMode, type LoadContext } from "./load.ts";
-import { loadSchema } from "./sync-context.ts";
+import { loadSchema, type TableContext } from "./sync-context.ts";
 
-export type ValidationRequest = { schemaKey: string; start: Position; ceiling: Position; extracted: number };
 export type ValidationReport = {
   counts: Counts | undefined;
   /** MySQL's and Redshift's checksums of the window's key and cursor columns (content_checksum: true). */
   checksums: { mysql: string; redshift: string } | undefined;
   nullPercentages: Record<string, number>;
+  /** Windows validated (each an extraction window whose files were loaded). */
+  windows: number;
+  /** What could not be compared, and why (e.g. a string key Redshift orders differently: a wider window was counted). */
+  notes: string[];
   problems: string[];
 };
 
@@ -29,38 +39,99 @@ export class ValidationError extends Error {
   }
 }
 
-export async function validateRun(context: LoadContext, request: ValidationRequest): Promise<ValidationReport> {
+/** The extraction read fewer rows than MySQL holds in its window: its files are not loaded. */
+export class ExtractionShortfallError extends Error {
+  override readonly name = "ExtractionShortfallError";
+}
+
+const windowKeys = (context: TableContext, schema: TableSchema): WindowKeys => {
+  const strategy = strategyContext(context.table, schema);
+  return { timestamp: strategy.timestamp, key: strategy.key };
+};
+
+async function mysqlCount(context: TableContext, where: SqlFragment): Promise<number> {
+  const connection = await context.connect();
+  try {
+    return Number(textOf((await queryRow(connection, { sql: `SELECT COUNT(*) FROM ${quotedTable(context.table)} WHERE ${where.sql}`, params: where.params }))?.[0]) ?? "0");
+  } finally {
+    await connection.end();
+  }
+}
+
+/**
+ * Before loading: the window's rows in MySQL now, counted with the chunk queries' predicate, against the rows the
+ * run(s) extracted. Fewer in MySQL is a live source's benign drift (rows updated out of the window or deleted since);
+ * more is a shortfall. Undefined: the strategy has no countable window (custom_sql, full_sync without a key).
+ */
+export async function extractionShortfall(context: TableContext, schema: TableSchema, window: { start: Position | null; end: Position }, extracted: number): Promise<string | undefined> {
+  const where = sourceWindow(context.table.cdc_strategy, windowKeys(context, schema), window);
+  if (where === undefined) return undefined;
+  const inMysql = await mysqlCount(context, where);
+  if (inMysql <= extracted) return undefined;
+  return (
+    `${context.table.key}: MySQL holds ${inMysql} row(s) in the run's window, the extraction read ${extracted} (${inMysql - extracted} short); nothing of the window was loaded. ` +
+    "Likely causes: rows committed late or out of order inside the window (a long transaction; settle_seconds shorter than it), " +
+    "or a cursor that does not identify one row. The next run reads the window again"
+  );
+}
+
+/** After loading: the windows whose files were loaded, each compared between MySQL and Redshift. */
+export async function validateWindows(context: LoadContext, windows: readonly ExtractedWindow[]): Promise<ValidationReport> {
+  const report: ValidationReport = { counts: undefined, checksums: undefined, nullPercentages: {}, windows: 0, notes: [], problems: [] };
+  for (const window of windows) {
+    const schema = await loadSchema(context, window.schema_key);
+    const one = await validateWindow(context, schema, { start: window.start === null ? null : fromStored(window.start), end: fromStored(window.end) }, window.rows);
+    report.windows++;
+    if (one.counts !== undefined) {
+      const sum = report.counts ?? { mysql: 0, extracted: 0, redshift: 0, duplicateKeys: 0 };
+      report.counts = {
+        mysql: one.counts.mysql === undefined || sum.mysql === undefined ? undefined : sum.mysql + one.counts.mysql,
+        extracted: sum.extracted + one.counts.extracted,
+        redshift: sum.redshift + one.counts.redshift,
+        duplicateKeys: Math.max(sum.duplicateKeys, one.counts.duplicateKeys),
+      };
+    }
+    report.checksums = one.checksums ?? report.checksums;
+    for (const [column, percentage] of Object.entries(one.nullPercentages)) report.nullPercentages[column] = Math.max(report.nullPercentages[column] ?? 0, percentage);
+    report.notes.push(...one.notes.filter((n) => !report.notes.includes(n)));
+    report.problems.push(...one.problems);
+  }
+  if (report.problems.length > 0) throw new ValidationError(report);
+  return report;
+}
+
+async function validateWindow(context: LoadContext, schema: TableSchema, window: { start: Position | null; end: Position }, extracted: number): Promise<ValidationReport> {
   const { table } = context;
-  const schema = await loadSchema(context, request.schemaKey);
-  const nameOf = (source: string | undefined) => (source === undefined ? undefined : schema.columns.find((c) => c.source.toLowerCase() === source.toLowerCase())?.name);
   const mode = loadMode(context, schema.primaryKey.length > 0);
-  const sourceWindow = windowPredicate("mysql", table.cdc_strategy, { timestamp: table.cdc_timestamp_column, id: table.cdc_id_column }, request.start, request.ceiling);
-  const targetWindow = windowPredicate("redshift", table.cdc_strategy, { timestamp: nameOf(table.cdc_timestamp_column), id: nameOf(table.cdc_id_column) }, request.start, request.ceiling);
+  const keys = windowKeys(context, schema);
+  const comparable = comparableWindow(table.cdc_strategy, keys, window);
   const target = `${quoteRedshift(context.pipeline.target.schema)}.${quoteRedshift(table.targetName)}`;
-  const where = targetWindow === undefined ? "" : ` WHERE ${targetWindow}`;
+  const where = comparable?.redshift === undefined ? "" : ` WHERE ${comparable.redshift}`;
   const number = (value: unknown) => Number(value ?? 0);
+  const notes: string[] = [];
+  if (comparable !== undefined && !comparable.exact) {
+    notes.push(`${table.key}: Redshift orders the key's text or bytes unlike MySQL's collation, so a wider window was counted on both sides (from the window's leading timestamp or from the beginning)`);
+  }
 
   let counts: Counts | undefined;
-  if (table.validation.row_count_check && (targetWindow !== undefined || mode === "replace")) {
-    let mysqlCount: number | undefined;
-    if (sourceWindow !== undefined) {
-      const connection = await context.connect();
-      try {
-        mysqlCount = number(textOf((await queryRow(connection, { sql: `SELECT COUNT(*) FROM ${quotedTable(table)} WHERE ${sourceWindow}`, params: [] }))?.[0]));
-      } finally {
-        await connection.end();
-      }
-    }
-    const key = schema.primaryKey.map((k) => quoteRedshift(nameOf(k) ?? k)).join(", ");
+  if (table.validation.row_count_check && (comparable !== undefined || mode === "replace")) {
+    const inMysql = comparable === undefined ? undefined : await mysqlCount(context, comparable.mysql);
+    const key = schema.primaryKey.map((k) => quoteRedshift(schema.columns.find((c) => c.source === k)?.name ?? k)).join(", ");
     const [countRow] = (await context.redshift.query(`SELECT COUNT(*) FROM ${target}${where}`)).rows;
     const duplicates =
       key === "" ? 0 : number((await context.redshift.query(`SELECT COUNT(*) FROM (SELECT ${key} FROM ${target}${where} GROUP BY ${key} HAVING COUNT(*) > 1) d`)).rows[0]?.[0]);
-    counts = { mysql: mysqlCount, extracted: request.extracted, redshift: number(countRow?.[0]), duplicateKeys: duplicates };
+    // A wider window holds rows of earlier windows too: only "no fewer in Redshift" can be asked of it.
+    const extractedHere = comparable !== undefined && !comparable.exact ? Math.min(extracted, inMysql ?? extracted) : extracted;
+    counts = { mysql: inMysql, extracted: extractedHere, redshift: number(countRow?.[0]), duplicateKeys: duplicates };
   }
 
   let checksums: ValidationReport["checksums"];
-  if (table.validation.content_checksum && sourceWindow !== undefined && targetWindow !== undefined) {
-    const sources = [...new Set([...schema.primaryKey, table.cdc_timestamp_column, table.cdc_id_column].filter((c): c is string => c !== undefined))];
+  // Rows updated since extraction left MySQL's window but not Redshift's: the sums differ without a loss.
+  const drifted = counts !== undefined && counts.mysql !== undefined && counts.redshift !== counts.mysql;
+  if (table.validation.content_checksum && comparable?.exact === true && drifted) {
+    notes.push(`${table.key}: content checksum not compared: the window changed in MySQL since it was extracted (MySQL ${counts?.mysql ?? "?"}, Redshift ${counts?.redshift ?? "?"})`);
+  } else if (table.validation.content_checksum && comparable?.exact === true) {
+    const sources = [...new Set([...schema.primaryKey, table.cdc_timestamp_column, ...schema.cursorKey].filter((c): c is string => c !== undefined))];
     const columns = sources.flatMap((source) => {
       const column = schema.columns.find((c) => c.source.toLowerCase() === source.toLowerCase());
       return column === undefined ? [] : [{ source: column.source, name: column.name, timestamp: column.value.kind === "timestamp" }];
@@ -68,13 +139,15 @@ export async function validateRun(context: LoadContext, request: ValidationReque
     const connection = await context.connect();
     let mysqlSum: string;
     try {
-      const sql = `SELECT ${checksumSql("mysql", columns.map((c) => ({ name: c.source, timestamp: c.timestamp })))} FROM ${quotedTable(table)} WHERE ${sourceWindow}`;
-      mysqlSum = textOf((await queryRow(connection, { sql, params: [] }))?.[0]) ?? "0";
+      const sql = `SELECT ${checksumSql("mysql", columns.map((c) => ({ name: c.source, timestamp: c.timestamp })))} FROM ${quotedTable(table)} WHERE ${comparable.mysql.sql}`;
+      mysqlSum = textOf((await queryRow(connection, { sql, params: comparable.mysql.params }))?.[0]) ?? "0";
     } finally {
       await connection.end();
     }
     const redshiftSum = (await context.redshift.query(`SELECT CAST(${checksumSql("redshift", columns)} AS VARCHAR) FROM ${target}${where}`)).rows[0]?.[0];
     checksums = { mysql: mysqlSum, redshift: String(redshiftSum ?? "0") };
+  } else if (table.validation.content_checksum) {
+    notes.push(`${table.key}: content checksum skipped: the window cannot be bounded identically in Redshift`);
   }
 
   const nullPercentages: Record<string, number> = {};
@@ -92,12 +165,12 @@ export async function validateRun(context: LoadContext, request: ValidationReque
     checksums !== undefined && checksums.mysql !== checksums.redshift
       ? [`${table.key}: content checksum of the run's window differs: MySQL ${checksums.mysql}, Redshift ${checksums.redshift}`]
       : [];
-  const report: ValidationReport = {
+  return {
     counts,
     checksums,
     nullPercentages,
+    windows: 1,
+    notes,
     problems: [...(counts === undefined ? [] : countProblems(table.key, mode, counts)), ...checksumProblems, ...qualityProblems],
   };
-  if (report.problems.length > 0) throw new ValidationError(report);
-  return report;
 }

@@ -8,8 +8,13 @@ import { z } from "zod";
 export const MODES = ["full", "backup_only", "redshift_only"] as const;
 export type Mode = (typeof MODES)[number];
 
-/** Cursor positions as the watermark holds them (MySQL text timestamps, decimal-string ids). */
-export const PositionSchema = z.object({ timestamp: z.string().nullable(), id: z.string().nullable() });
+/**
+ * Cursor positions (MySQL text timestamps, the unique key as a tuple of text values). `id` is how executions started
+ * before key tuples carried a single id; it is read as a one-value tuple.
+ */
+export const PositionSchema = z
+  .object({ timestamp: z.string().nullable(), key: z.array(z.string()).nullable().optional(), id: z.string().nullable().optional() })
+  .transform((p) => ({ timestamp: p.timestamp, key: p.key ?? (p.id === null || p.id === undefined ? null : [p.id]) }));
 
 /** The execution input (DESIGN.md §9). `resume` is internal: a table continuing in a child execution. */
 export const ExecutionInputSchema = z.strictObject({
@@ -119,6 +124,8 @@ export const TableResultSchema = z.object({
   error_type: z.string().optional(),
   failed_at: z.string().optional(),
   markers: z.string().optional(),
+  /** What validated the loaded rows: "passed (…)", "pending (…)" when loaded rows await their window's end, "not countable (…)". */
+  validation: z.string().optional(),
 });
 export type TableResult = z.output<typeof TableResultSchema>;
 

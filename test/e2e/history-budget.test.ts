@@ -31,7 +31,7 @@ function simulated(target: Simulation, calls: { begin: number; extract: number; 
       calls.begin++;
       const { resume } = event as { resume: Resume | null };
       if (resume !== null) return Promise.resolve({ ...resume.progress, chunksHere: 0 });
-      const nowhere = { timestamp: null, id: null };
+      const nowhere = { timestamp: null, key: null };
       const progress: Progress = {
         runId: "sim", schemaKey: "s", tableStartedAt: new Date().toISOString(), start: nowhere, ceiling: nowhere, done: false,
         rows: 0, files: 0, bytes: 0, chunks: 0, chunksHere: 0, extractMs: 0, rowsLoaded: 0, loads: 0, loadMs: 0, pendingFiles: 0,

@@ -17,10 +17,10 @@ import { COMPLETION, STAGING, usePipelineFixture } from "../support/pipeline-run
 const DB = "mrsync_test_e2e";
 const CUSTOM_SQL = `SELECT id, label, amount FROM ${DB}.adjustments WHERE id > :last_id AND id <= :ceiling_id ORDER BY id LIMIT :batch_size`;
 const TABLES = {
-  settle_orders: "  settle_orders: { cdc_strategy: hybrid, cdc_timestamp_column: updated_at, cdc_id_column: id, validation: { content_checksum: true } }",
+  settle_orders: "  settle_orders: { cdc_strategy: hybrid, cdc_timestamp_column: updated_at, cdc_id_column: id, lookback_seconds: 0, validation: { content_checksum: true } }",
   type_coverage: "  type_coverage: { cdc_strategy: id_only, cdc_id_column: id, processing: { batch_size: 300 } }",
   merchants: "  merchants: { cdc_strategy: full_sync, full_sync_mode: replace }",
-  ledger_events: "  ledger_events: { cdc_strategy: timestamp_only, cdc_timestamp_column: created_at, processing: { batch_size: 250 } }",
+  ledger_events: "  ledger_events: { cdc_strategy: timestamp_only, cdc_timestamp_column: created_at, lookback_seconds: 0, processing: { batch_size: 250 } }",
   adjustments: `  adjustments: { cdc_strategy: custom_sql, cdc_id_column: id, custom_sql: "${CUSTOM_SQL}" }`,
   broken: "  broken: { cdc_strategy: id_only, cdc_id_column: id }",
   crash_items: "  crash_items: { cdc_strategy: id_only, cdc_id_column: id, processing: { batch_size: 100 } }",
@@ -131,8 +131,9 @@ describe("sync pipeline, end to end on the local stand-ins", () => {
 
   it("moves only the delta on the next run", async () => {
     const { admin } = fx.db;
-    await admin.query(`UPDATE ${DB}.settle_orders SET amount = amount + 1, updated_at = NOW(6) WHERE id <= 30`);
-    await admin.query(`INSERT INTO ${DB}.ledger_events (created_at, amount) SELECT NOW(6), seq FROM seq_1_to_25`);
+    // Committed a minute ago: outside the settle window (rows newer than NOW() - settle_seconds wait for the next run).
+    await admin.query(`UPDATE ${DB}.settle_orders SET amount = amount + 1, updated_at = NOW(6) - INTERVAL 1 MINUTE WHERE id <= 30`);
+    await admin.query(`INSERT INTO ${DB}.ledger_events (created_at, amount) SELECT NOW(6) - INTERVAL 1 MINUTE, seq FROM seq_1_to_25`);
     await admin.query(`INSERT INTO ${DB}.adjustments SELECT 5000 + seq, 'late', seq, '' FROM seq_1_to_7`);
     const execution = await fx.run({ pipeline: "e2e", tables: [key("settle_orders"), key("ledger_events"), key("adjustments"), key("type_coverage")] });
     expect(execution.status, execution.cause).toBe("SUCCEEDED");

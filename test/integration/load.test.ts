@@ -11,7 +11,7 @@ import type { ResolvedPipeline } from "#config/resolve.ts";
 import { seedDemo } from "#local/demo/seed.ts";
 import { ParquetWriter } from "#parquet/writer.ts";
 import { completeLoad, submitLoad, type LoadContext } from "#services/load.ts";
-import { validateRun, ValidationError } from "#services/validate.ts";
+import { validateWindows, ValidationError } from "#services/validate.ts";
 import { loadSchema, SCHEMA_METADATA } from "#services/sync-context.ts";
 import { getWatermark } from "#services/watermarks.ts";
 import { tableDifferences } from "../support/compare.ts";
@@ -27,7 +27,7 @@ beforeAll(async () => {
   await seedDemo({ mysqlUrl: MYSQL_URL, database: DATABASE, orders: 3_000, typeCoverage: 1_200, merchants: 50 });
   pipeline = pipelineFromYaml(
     DATABASE,
-    `  ${DATABASE}.settle_orders: { cdc_strategy: hybrid, cdc_timestamp_column: updated_at, cdc_id_column: id, processing: { batch_size: 1000 }, validation: { content_checksum: true } }
+    `  ${DATABASE}.settle_orders: { cdc_strategy: hybrid, cdc_timestamp_column: updated_at, cdc_id_column: id, lookback_seconds: 0, processing: { batch_size: 1000 }, validation: { content_checksum: true } }
   ${DATABASE}.type_coverage: { cdc_strategy: id_only, cdc_id_column: id, processing: { batch_size: 500 } }
   ${DATABASE}.merchants: { cdc_strategy: full_sync, full_sync_mode: replace, processing: { batch_size: 20 } }`,
   );
@@ -52,14 +52,13 @@ async function sync(table: string, runId: string, ctx = context(table)): Promise
   return loadPending(ctx);
 }
 
-/** Validates the last synced run of the table. */
-const validateLast = (ctx: LoadContext) =>
-  validateRun(ctx, {
-    schemaKey: lastRun?.begin.schemaKey ?? "",
-    start: lastRun?.begin.cursor ?? { timestamp: null, id: null },
-    ceiling: lastRun?.begin.ceiling ?? { timestamp: null, id: null },
-    extracted: (lastRun?.chunks ?? []).reduce((n, c) => n + c.rows, 0),
-  });
+/** Validates the window the last synced run of the table extracted (as listed in its watermark). */
+const validateLast = async (ctx: LoadContext) => {
+  const windows = (await getWatermark(ctx))?.s3_state.pending_validation ?? [];
+  const last = windows.filter((w) => w.run_id === lastRun?.begin.runId);
+  expect(last, "the run listed its window for validation").toHaveLength(1);
+  return validateWindows(ctx, last);
+};
 
 async function differences(table: string): Promise<string[]> {
   const ctx = context(table);
@@ -123,9 +122,9 @@ describe("load into Redshift (local), end to end", () => {
 
   it("keeps the newest version when one load holds several versions of a row", async () => {
     const ctx = context("settle_orders");
-    await fx.db.admin.query(`UPDATE ${DATABASE}.settle_orders SET status = 'failed', updated_at = '2029-01-01 00:00:00' WHERE id IN (1, 2, 3)`);
+    await fx.db.admin.query(`UPDATE ${DATABASE}.settle_orders SET status = 'failed', updated_at = '2026-01-01 00:00:00' WHERE id IN (1, 2, 3)`);
     await runExtraction(ctx, "run-versions-a");
-    await fx.db.admin.query(`UPDATE ${DATABASE}.settle_orders SET status = 'settled', updated_at = '2029-06-01 00:00:00' WHERE id IN (1, 2, 3)`);
+    await fx.db.admin.query(`UPDATE ${DATABASE}.settle_orders SET status = 'settled', updated_at = '2026-02-01 00:00:00' WHERE id IN (1, 2, 3)`);
     await runExtraction(ctx, "run-versions-b");
     expect((await getWatermark(ctx))?.s3_state.backup_s3_files).toHaveLength(2);
     expect(await loadPending(ctx)).toBe(3);
@@ -136,7 +135,7 @@ describe("load into Redshift (local), end to end", () => {
 
   it("replaces updated rows: one row per key, with the new values", async () => {
     await fx.db.admin.query(
-      `UPDATE ${DATABASE}.settle_orders SET amount = amount + 1, status = 'refunded', updated_at = '2030-01-01 00:00:00.000001' WHERE id % 7 = 0`,
+      `UPDATE ${DATABASE}.settle_orders SET amount = amount + 1, status = 'refunded', updated_at = '2026-03-01 00:00:00.000001' WHERE id % 7 = 0`,
     );
     const updated = Number(((await fx.db.admin.query(`SELECT count(*) AS n FROM ${DATABASE}.settle_orders WHERE id % 7 = 0`))[0] as { n: number }[])[0]?.n);
     expect(await sync("settle_orders", "run-2-orders")).toBe(updated);
@@ -192,7 +191,7 @@ describe("load into Redshift (local), end to end", () => {
   });
 
   it("fails validation when the content checksum differs though the counts agree", async () => {
-    const rows = [1, 2, 3].map((i) => [String(8_000_000_000_000_000 + i), 1, `CHK-${i}`, "1.0000", null, "USD", "pending", null, "2032-01-01 00:00:00", `2032-01-0${i} 00:00:00.00000${i}`, null]);
+    const rows = [1, 2, 3].map((i) => [String(8_000_000_000_000_000 + i), 1, `CHK-${i}`, "1.0000", null, "USD", "pending", null, "2026-04-01 00:00:00", `2026-04-0${i} 00:00:00.00000${i}`, null]);
     await fx.db.admin.query(`INSERT INTO ${DATABASE}.settle_orders (id, merchant_id, order_ref, amount, fee, currency, status, customer_note, created_at, updated_at, settled_on) VALUES ?`, [rows]);
     const ctx = context("settle_orders");
     expect(await sync("settle_orders", "run-checksum", ctx)).toBe(3);
@@ -221,14 +220,20 @@ describe("load into Redshift (local), end to end", () => {
     expect(failure.report.counts).toEqual({ mysql: 4, extracted: 4, redshift: 4, duplicateKeys: 0 });
   });
 
-  it("appends to a table without a primary key, each row once", async () => {
-    await fx.db.admin.query(`CREATE TABLE ${DATABASE}.events_log (seq INT NOT NULL, kind VARCHAR(10), KEY (seq))`);
-    await fx.db.admin.query(`INSERT INTO ${DATABASE}.events_log VALUES ?`, [Array.from({ length: 500 }, (_, i) => [i + 1, i % 2 === 0 ? "a" : "b"])]);
-    const keyless = pipelineFromYaml(DATABASE, `  ${DATABASE}.events_log: { cdc_strategy: id_only, cdc_id_column: seq, processing: { batch_size: 200 } }`);
-    const ctx: LoadContext = { ...contextFor(fx.s3, { ...keyless, s3: { ...keyless.s3, isolation_prefix: "keyless/" } }, `${DATABASE}.events_log`), redshift: warehouse.redshift };
+  it("appends to a table without a primary key, each row once (and refuses a lookback that would land rows twice)", async () => {
+    await fx.db.admin.query(`CREATE TABLE ${DATABASE}.events_log (seq INT NOT NULL, kind VARCHAR(10), logged_at DATETIME(6) NOT NULL, KEY (seq))`);
+    const at = (i: number) => `2024-03-01 00:00:00.${String(i).padStart(6, "0")}`;
+    await fx.db.admin.query(`INSERT INTO ${DATABASE}.events_log VALUES ?`, [Array.from({ length: 500 }, (_, i) => [i + 1, i % 2 === 0 ? "a" : "b", at(i + 1)])]);
+    const yaml = (extra: string) => pipelineFromYaml(DATABASE, `  ${DATABASE}.events_log: { cdc_strategy: timestamp_only, cdc_timestamp_column: logged_at, processing: { batch_size: 200 }${extra} }`);
+    const keyless = yaml("");
+    const contextOf = (p: ResolvedPipeline): LoadContext => ({ ...contextFor(fx.s3, { ...p, s3: { ...p.s3, isolation_prefix: "keyless/" } }, `${DATABASE}.events_log`), redshift: warehouse.redshift });
+    await expect(runExtraction(contextOf(yaml(", lookback_seconds: 60")), "run-keyless-0")).rejects.toThrow(
+      `${DATABASE}.events_log: lookback_seconds 60 re-reads rows, and this table has no key to merge them on: they would land twice in Redshift. Fix: remove lookback_seconds, or give primary_key (a unique key), or use full_sync`,
+    );
+    const ctx = contextOf(keyless);
     await runExtraction(ctx, "run-keyless-1");
     expect(await loadPending(ctx)).toBe(500);
-    await fx.db.admin.query(`INSERT INTO ${DATABASE}.events_log VALUES (501, 'c'), (502, 'c')`);
+    await fx.db.admin.query(`INSERT INTO ${DATABASE}.events_log VALUES (501, 'c', '${at(501)}'), (502, 'c', '${at(502)}')`);
     await runExtraction(ctx, "run-keyless-2");
     expect(await loadPending(ctx)).toBe(2);
     const rows = await warehouse.redshift.query("SELECT count(*), count(DISTINCT seq), max(seq) FROM public.events_log");
@@ -239,7 +244,7 @@ describe("load into Redshift (local), end to end", () => {
     await fx.db.admin.query(`ALTER TABLE ${DATABASE}.settle_orders ADD COLUMN risk_score DECIMAL(5,2) NULL`);
     // Discovery is cached for an hour: the new column shows from the first run after that (here: at once).
     forgetDiscovered();
-    await fx.db.admin.query(`UPDATE ${DATABASE}.settle_orders SET risk_score = 12.5, updated_at = '2033-01-01 00:00:00' WHERE id <= 10`);
+    await fx.db.admin.query(`UPDATE ${DATABASE}.settle_orders SET risk_score = 12.5, updated_at = '2026-05-01 00:00:00' WHERE id <= 10`);
     expect(await sync("settle_orders", "run-3-orders")).toBe(10);
     const columns = await warehouse.redshift.query(
       "SELECT column_name FROM information_schema.columns WHERE table_schema = 'public' AND table_name = 'settle_orders' ORDER BY ordinal_position",

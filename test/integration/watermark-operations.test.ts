@@ -38,7 +38,7 @@ describe("watermark operations", () => {
     expect(after?.mysql_state).toMatchObject({ status: "success", total_rows: 3000, last_session_rows: 3000, lease_expires_at: null });
     expect(after?.s3_state.backup_s3_files).toHaveLength(3);
 
-    await setWatermark(ctx, { id: id(2499) });
+    await setWatermark(ctx, { key: [id(2499)] });
     const tail = await runExtraction(ctx, "run-ops-2");
     expect(await ids(tail.chunks.map((c) => c.file))).toEqual(Array.from({ length: 500 }, (_, i) => id(2500 + i)));
 
@@ -52,7 +52,8 @@ describe("watermark operations", () => {
 
   it("refuses a cursor that is not one", async () => {
     const ctx = context("bad-set");
-    await expect(setWatermark(ctx, { id: "12abc" })).rejects.toThrow('--id must be an integer, got "12abc"');
+    await expect(setWatermark(ctx, { key: ["12abc"] })).rejects.toThrow('--key: cursor value "12abc" of id is not an integer');
+    await expect(setWatermark(ctx, { key: ["1", "2"] })).rejects.toThrow(/--key: .* pages on \(id\): give 1 value\(s\), got \["1","2"\]/);
     await expect(setWatermark(ctx, { timestamp: "yesterday" })).rejects.toThrow(/--timestamp must look like 2025-11-27 15:30:00.123456/);
   });
 
@@ -66,7 +67,7 @@ describe("watermark operations", () => {
     expect(failed?.last_processed_id).toBe(id(999));
 
     const resumed = await begin(ctx, "run-resume");
-    expect(resumed.cursor.id).toBe(id(999));
+    expect(resumed.cursor.key).toEqual([id(999)]);
     const rest = await extractUntilDone(ctx, "run-resume", resumed.schemaKey);
     expect(await ids([committed.file, ...rest.map((c) => c.file)])).toEqual(Array.from({ length: 3000 }, (_, i) => id(i)));
     expect((await getWatermark(ctx))?.s3_state.backup_s3_files).toHaveLength(3);

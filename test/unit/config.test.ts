@@ -131,7 +131,7 @@ describe("error reporting", () => {
     }
     await writeFile(
       path.join(dir, "pipelines", "two-problems.yml"),
-      "pipeline:\n  name: Two\n  source: demo_mysql\n  target: local_redshift\n  staging: local_staging\n  s3: { compression: lz4 }\ntables:\n  a.b: { cdc_strategy: id_only }\n",
+      "pipeline:\n  name: Two\n  source: demo_mysql\n  target: local_redshift\n  staging: local_staging\n  s3: { compression: lz4 }\ntables:\n  a.b: { cdc_strategy: hybrid }\n",
     );
     const error: unknown = await loadConfig(dir, {}).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(ConfigError);

@@ -6,6 +6,7 @@ import type { TableSchema } from "#domain/table-schema.ts";
 const schema: TableSchema = {
   table: "shop.orders",
   primaryKey: ["Id"],
+  cursorKey: ["Id"],
   columns: [
     { source: "Id", name: "id", sourceType: "bigint(20)", value: { kind: "int64" }, redshiftType: "BIGINT", nullable: false },
     { source: "note", name: "note", sourceType: "varchar(50)", value: { kind: "string", maxBytes: 200 }, redshiftType: "VARCHAR(200)", nullable: true },

@@ -122,15 +122,28 @@ describe("table schema from config", () => {
     const message = (error as Error).message;
     expect(message).toContain("shop.orders: column nope named in config does not exist in the source; columns: id, Order-Ref, user, is_paid, doc, ORDER_REF");
     expect(message).toContain("shop.orders: primary_key column missing does not exist in the source");
-    expect(message).toContain("shop.orders: column id is the cdc_id_column and cannot be excluded; remove its exclude in columns");
+    expect(message).toContain("shop.orders: column id is the cursor key and cannot be excluded; remove its exclude in columns");
     expect(message).toContain("shop.orders: columns Order-Ref and ORDER_REF both become order_ref in Redshift; rename one (columns: {ORDER_REF: another_name})");
   });
 
-  it("refuses cursor columns that cannot be paged on", () => {
+  it("refuses cursor columns that cannot be paged on; a text or binary key can", () => {
     const uuid = [column("id", "varchar(36)"), column("updated_at", "varchar(30)")];
     expect(() => buildTableSchema(settings({ cdc_strategy: "hybrid", cdc_timestamp_column: "updated_at" }), uuid, ["id"])).toThrow(
-      "shop.orders: cdc_id_column id is varchar(36); the id cursor must be an integer column (for other keys use timestamp_only, custom_sql or full_sync)\n" +
-        "shop.orders: cdc_timestamp_column updated_at is varchar(30); it must be DATETIME, TIMESTAMP or DATE",
+      "shop.orders: cdc_timestamp_column updated_at is varchar(30); it must be DATETIME, TIMESTAMP or DATE",
+    );
+    const odd = [column("f", "double"), column("e", "enum('b','a')"), column("updated_at", "datetime(6)")];
+    expect(() => buildTableSchema(settings({ cdc_strategy: "id_only", cdc_id_column: ["f", "e"] }), odd, [])).toThrow(
+      "shop.orders: key column f cannot order the keyset: double is approximate; page on another unique key (cdc_id_column)\n" +
+        "shop.orders: key column e cannot order the keyset: enum('b','a') sorts by member number but compares as text; page on another unique key (cdc_id_column)",
+    );
+    const keyed = buildTableSchema(settings({ cdc_strategy: "id_only", cdc_id_column: undefined }), [column("code", "varchar(8)"), column("raw", "binary(16)")], ["code", "raw"]);
+    expect(keyed.cursorKey).toEqual(["code", "raw"]);
+    expect(() => buildTableSchema(settings({ cdc_strategy: "id_only", cdc_id_column: undefined }), uuid, [])).toThrow(/id_only pages on a unique key and the table has no primary key; name a unique NOT NULL key in cdc_id_column/);
+  });
+
+  it("refuses a dist_key or sort key that is not a synced column", () => {
+    expect(() => buildTableSchema(settings({ dist_key: "gone", sort_keys: ["id", "nope"] }), source, ["id"])).toThrow(
+      /dist_key names gone, which is not a synced column.*\n.*sort_keys names nope, which is not a synced column/,
     );
   });
 

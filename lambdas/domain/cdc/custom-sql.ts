@@ -4,7 +4,8 @@
  * its cursor columns and honour :batch_size; the ceiling comes from the table like hybrid/timestamp_only/id_only.
  */
 import { CUSTOM_SQL_PLACEHOLDERS } from "#config/schema.ts";
-import { idParam, quoteIdentifier, textOf, type Position, type SqlQuery, type Strategy, type StrategyContext } from "./types.ts";
+import { bindValue } from "./keyset.ts";
+import { keyOfRow, quoteIdentifier, timestampOfRow, type Position, type SqlQuery, type Strategy, type StrategyContext } from "./types.ts";
 
 type Placeholder = (typeof CUSTOM_SQL_PLACEHOLDERS)[number];
 
@@ -22,23 +23,32 @@ export function compilePlaceholders(sql: string): { sql: string; order: Placehol
 
 export function customSqlStrategy(context: StrategyContext): Strategy {
   const compiled = compilePlaceholders(context.customSql ?? "");
-  const ts = context.timestampColumn === undefined ? undefined : quoteIdentifier(context.timestampColumn);
-  const id = context.idColumn === undefined ? undefined : quoteIdentifier(context.idColumn);
+  const ts = context.timestamp === undefined ? undefined : quoteIdentifier(context.timestamp.source);
+  const idColumn = context.key[0];
+  const id = idColumn === undefined ? undefined : quoteIdentifier(idColumn.source);
+  const idValue = (key: string[] | null) => (idColumn === undefined || key?.[0] === undefined ? null : bindValue(idColumn, key[0]));
   return {
     cutsOnlyBetweenTimestamps: false,
     ceilingQuery: (): SqlQuery => ({ sql: `SELECT ${ts === undefined ? "NULL" : `MAX(${ts})`}, ${id === undefined ? "NULL" : `MAX(${id})`} FROM ${context.from}`, params: [] }),
+    ceilingOf: (row) => ({
+      timestamp: row === undefined || ts === undefined ? null : timestampOfRow(context, row, 0),
+      key: row === undefined || id === undefined || row[1] === null ? null : keyOfRow(context, row, 1),
+    }),
     chunkQuery(cursor: Position, ceiling: Position, limit: number): SqlQuery {
       const values: Record<Placeholder, unknown> = {
         last_timestamp: cursor.timestamp ?? "0001-01-01 00:00:00.000000",
-        last_id: cursor.id === null ? -1n : idParam(cursor.id),
+        last_id: idValue(cursor.key) ?? -1n,
         ceiling_timestamp: ceiling.timestamp,
-        ceiling_id: ceiling.id === null ? null : idParam(ceiling.id),
+        ceiling_id: idValue(ceiling.key),
         batch_size: limit,
       };
       return { sql: compiled.sql, params: compiled.order.map((name) => values[name]) };
     },
-    positionOf: (row) => ({ timestamp: textOf(row[context.timestampIndex ?? -1]), id: textOf(row[context.idIndex ?? -1]) }),
+    positionOf: (row) => ({
+      timestamp: ts === undefined ? null : timestampOfRow(context, row),
+      key: id === undefined ? null : keyOfRow(context, row),
+    }),
     // The query's own ORDER BY decides what "past the ceiling" means: only a short chunk ends the table.
-    reached: (_cursor, ceiling) => ceiling.timestamp === null && ceiling.id === null,
+    reached: (_cursor, ceiling) => ceiling.timestamp === null && ceiling.key === null,
   };
 }

@@ -1,33 +1,43 @@
 /**
- * hybrid: (timestamp, id) keyset. The id breaks ties, so any number of rows may share a timestamp, chunks cut
- * anywhere, and the ceiling is the (timestamp, id) of the newest row at Begin.
+ * hybrid: (timestamp, unique key…) keyset. The key breaks ties, so any number of rows may share a timestamp, chunks
+ * cut anywhere, and the ceiling is the (timestamp, key…) of the newest settled row at Begin.
  */
+import { orderBy, tupleBound } from "./keyset.ts";
 import { compareTimestamps } from "./timestamps.ts";
-import { compareIds, idParam, quoteIdentifier, textOf, type Position, type SqlQuery, type Strategy, type StrategyContext } from "./types.ts";
+import { compareKeys, keyOfRow, settledBound, timestampOfRow, type Position, type SqlQuery, type Strategy, type StrategyContext } from "./types.ts";
 
 export function hybridStrategy(context: StrategyContext): Strategy {
-  const ts = quoteIdentifier(context.timestampColumn ?? "");
-  const id = quoteIdentifier(context.idColumn ?? "");
+  const ts = context.timestamp;
+  if (ts === undefined) throw new Error("hybrid needs cdc_timestamp_column");
+  const order = [ts, ...context.key];
+  const settled = settledBound(context);
   return {
     cutsOnlyBetweenTimestamps: false,
-    ceilingQuery: (): SqlQuery => ({ sql: `SELECT ${ts}, ${id} FROM ${context.from} ORDER BY ${ts} DESC, ${id} DESC LIMIT 1`, params: [] }),
+    ceilingQuery: (): SqlQuery => ({
+      sql: `SELECT ${orderBy(order)} FROM ${context.from} WHERE ${settled.sql} ORDER BY ${orderBy(order, "DESC")} LIMIT 1`,
+      params: settled.params,
+    }),
+    ceilingOf: (row) => (row === undefined ? { timestamp: null, key: null } : { timestamp: timestampOfRow(context, row, 0), key: keyOfRow(context, row, 1) }),
     chunkQuery(cursor: Position, ceiling: Position, limit: number): SqlQuery {
-      const where: string[] = [];
-      const params: unknown[] = [];
+      const where = [];
       if (cursor.timestamp !== null) {
-        where.push(`(${ts} > ? OR (${ts} = ? AND ${id} > ?))`);
-        params.push(cursor.timestamp, cursor.timestamp, idParam(cursor.id ?? "-1"));
+        // After a lookback rewind the cursor is a timestamp alone: from that timestamp on, inclusive.
+        where.push(cursor.key === null ? tupleBound("mysql", "from", [ts], [cursor.timestamp]) : tupleBound("mysql", "after", order, [cursor.timestamp, ...cursor.key]));
       }
-      where.push(`(${ts} < ? OR (${ts} = ? AND ${id} <= ?))`);
-      params.push(ceiling.timestamp, ceiling.timestamp, idParam(ceiling.id ?? "0"));
-      return { sql: `SELECT ${context.select} FROM ${context.from} WHERE ${where.join(" AND ")} ORDER BY ${ts}, ${id} LIMIT ?`, params: [...params, limit] };
+      where.push(tupleBound("mysql", "upTo", order, [ceiling.timestamp ?? "", ...(ceiling.key ?? [])]));
+      return {
+        sql: `SELECT ${context.select} FROM ${context.from} WHERE ${where.map((w) => w.sql).join(" AND ")} ORDER BY ${orderBy(order)} LIMIT ?`,
+        params: [...where.flatMap((w) => w.params), limit],
+      };
     },
-    positionOf: (row) => ({ timestamp: textOf(row[context.timestampIndex ?? -1]), id: textOf(row[context.idIndex ?? -1]) }),
+    positionOf: (row) => ({ timestamp: timestampOfRow(context, row), key: keyOfRow(context, row) }),
     reached(cursor, ceiling) {
       if (ceiling.timestamp === null) return true;
       if (cursor.timestamp === null) return false;
       const order = compareTimestamps(cursor.timestamp, ceiling.timestamp);
-      return order > 0 || (order === 0 && compareIds(cursor.id ?? "-1", ceiling.id ?? "0") >= 0);
+      if (order !== 0) return order > 0;
+      if (cursor.key === null || ceiling.key === null) return false;
+      return (compareKeys(context, cursor.key, ceiling.key) ?? -1) >= 0;
     },
   };
 }

@@ -1,20 +1,25 @@
-/** id_only: the id is the cursor (append-only tables). Gaps cost nothing: each chunk is one `id > cursor` query. */
-import { compareIds, idParam, quoteIdentifier, textOf, type Position, type SqlQuery, type Strategy, type StrategyContext } from "./types.ts";
+/**
+ * id_only: the unique key (one or more columns of any type MySQL orders) is the cursor. Gaps cost nothing: each chunk
+ * is one `key > cursor` range scan, up to the ceiling (the greatest key at Begin).
+ */
+import { orderBy, tupleBound } from "./keyset.ts";
+import { compareKeys, keyOfRow, type Position, type SqlQuery, type Strategy, type StrategyContext } from "./types.ts";
 
-export function idOnlyStrategy(context: StrategyContext, idColumn = context.idColumn): Strategy {
-  const id = quoteIdentifier(idColumn ?? "");
+export function idOnlyStrategy(context: StrategyContext): Strategy {
+  const key = context.key;
+  if (key.length === 0) throw new Error("id_only needs a unique key");
   return {
     cutsOnlyBetweenTimestamps: false,
-    ceilingQuery: (): SqlQuery => ({ sql: `SELECT NULL, MAX(${id}) FROM ${context.from}`, params: [] }),
+    ceilingQuery: (): SqlQuery => ({ sql: `SELECT ${orderBy(key)} FROM ${context.from} ORDER BY ${orderBy(key, "DESC")} LIMIT 1`, params: [] }),
+    ceilingOf: (row) => ({ timestamp: null, key: row === undefined ? null : keyOfRow(context, row, 0) }),
     chunkQuery(cursor: Position, ceiling: Position, limit: number): SqlQuery {
-      const lower = cursor.id === null ? "" : `${id} > ? AND `;
-      const params = cursor.id === null ? [] : [idParam(cursor.id)];
+      const where = [...(cursor.key === null ? [] : [tupleBound("mysql", "after", key, cursor.key)]), tupleBound("mysql", "upTo", key, ceiling.key ?? [])];
       return {
-        sql: `SELECT ${context.select} FROM ${context.from} WHERE ${lower}${id} <= ? ORDER BY ${id} LIMIT ?`,
-        params: [...params, idParam(ceiling.id ?? "0"), limit],
+        sql: `SELECT ${context.select} FROM ${context.from} WHERE ${where.map((w) => w.sql).join(" AND ")} ORDER BY ${orderBy(key)} LIMIT ?`,
+        params: [...where.flatMap((w) => w.params), limit],
       };
     },
-    positionOf: (row) => ({ timestamp: null, id: textOf(row[context.idIndex ?? -1]) }),
-    reached: (cursor, ceiling) => ceiling.id === null || (cursor.id !== null && compareIds(cursor.id, ceiling.id) >= 0),
+    positionOf: (row) => ({ timestamp: null, key: keyOfRow(context, row) }),
+    reached: (cursor, ceiling) => ceiling.key === null || (cursor.key !== null && (compareKeys(context, cursor.key, ceiling.key) ?? -1) >= 0),
   };
 }

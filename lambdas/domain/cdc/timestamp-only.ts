@@ -4,15 +4,18 @@
  * single timestamp fills a whole chunk, reads that timestamp whole (groupQuery).
  */
 import { compareTimestamps } from "./timestamps.ts";
-import { quoteIdentifier, textOf, type Position, type SqlQuery, type Strategy, type StrategyContext } from "./types.ts";
+import { quoteIdentifier, settledBound, timestampOfRow, type Position, type SqlQuery, type Strategy, type StrategyContext } from "./types.ts";
 
 export type TimestampOnlyStrategy = Strategy & { groupQuery(timestamp: string): SqlQuery };
 
 export function timestampOnlyStrategy(context: StrategyContext): TimestampOnlyStrategy {
-  const ts = quoteIdentifier(context.timestampColumn ?? "");
+  if (context.timestamp === undefined) throw new Error("timestamp_only needs cdc_timestamp_column");
+  const ts = quoteIdentifier(context.timestamp.source);
+  const settled = settledBound(context);
   return {
     cutsOnlyBetweenTimestamps: true,
-    ceilingQuery: (): SqlQuery => ({ sql: `SELECT MAX(${ts}), NULL FROM ${context.from}`, params: [] }),
+    ceilingQuery: (): SqlQuery => ({ sql: `SELECT MAX(${ts}) FROM ${context.from} WHERE ${settled.sql}`, params: settled.params }),
+    ceilingOf: (row) => ({ timestamp: row === undefined ? null : timestampOfRow(context, row, 0), key: null }),
     chunkQuery(cursor: Position, ceiling: Position, limit: number): SqlQuery {
       const lower = cursor.timestamp === null ? "" : `${ts} > ? AND `;
       const params = cursor.timestamp === null ? [] : [cursor.timestamp];
@@ -25,7 +28,7 @@ export function timestampOnlyStrategy(context: StrategyContext): TimestampOnlySt
       sql: `SELECT ${context.select} FROM ${context.from} WHERE ${ts} = ?`,
       params: [timestamp],
     }),
-    positionOf: (row) => ({ timestamp: textOf(row[context.timestampIndex ?? -1]), id: null }),
+    positionOf: (row) => ({ timestamp: timestampOfRow(context, row), key: null }),
     reached: (cursor, ceiling) =>
       ceiling.timestamp === null || (cursor.timestamp !== null && compareTimestamps(cursor.timestamp, ceiling.timestamp) >= 0),
   };

@@ -3,14 +3,17 @@
  * query — keyset pagination, parameters bound, identifiers quoted — and advances the cursor from a chunk's last row.
  */
 import type { TableColumn, TableSchema } from "#domain/table-schema.ts";
+import { compareKnown, keyText, type KeyColumn, type SqlFragment } from "./keyset.ts";
 
 /**
  * A position in the source: the cursor columns' values of the last row synced (or the ceiling's). Timestamps in
- * MySQL's own text form ("2025-11-27 15:30:00.123456"), ids as decimal strings (unsigned BIGINT exceeds 2^53).
+ * MySQL's own text form ("2025-11-27 15:30:00.123456"); the key as a tuple of the unique key's values in the
+ * cursor's text form (keyset.ts: integers as decimal strings — unsigned BIGINT exceeds 2^53 —, binary as 0x-hex).
+ * A timestamp without a key (after a lookback rewind) means "from that timestamp on", inclusive.
  */
-export type Position = { timestamp: string | null; id: string | null };
+export type Position = { timestamp: string | null; key: string[] | null };
 
-export const START: Position = { timestamp: null, id: null };
+export const START: Position = { timestamp: null, key: null };
 
 export type SqlQuery = { sql: string; params: unknown[] };
 
@@ -20,17 +23,23 @@ export type StrategyContext = {
   /** The SELECT list, in target column order. */
   select: string;
   schema: TableSchema;
-  timestampColumn: string | undefined;
-  idColumn: string | undefined;
-  /** Index in the SELECT list of the cursor columns (undefined when the strategy has none). */
+  /** The timestamp cursor (timestamp_only, hybrid), as a key column; undefined when the strategy has none. */
+  timestamp: KeyColumn | undefined;
+  /** The unique key the keyset pages on (hybrid's tie-break, id_only's cursor, full_sync's paging); may be empty. */
+  key: KeyColumn[];
+  /** Index in the SELECT list of the cursor columns. */
   timestampIndex: number | undefined;
-  idIndex: number | undefined;
+  keyIndexes: number[];
   customSql: string | undefined;
+  /** Timestamp strategies: the ceiling is not newer than the source's NOW() minus this (late commits). */
+  settleSeconds: number;
 };
 
 export interface Strategy {
-  /** The ceiling: the newest position at Begin; no chunk reads past it. Returns one row [timestamp, id]. */
+  /** The ceiling: the newest position at Begin; no chunk reads past it. Returns at most one row, read by ceilingOf. */
   ceilingQuery(): SqlQuery;
+  /** The ceiling from the ceiling query's row (undefined: the query found no row). */
+  ceilingOf(row: readonly unknown[] | undefined): Position;
   /** The next chunk, strictly after `cursor`, at most up to `ceiling`. */
   chunkQuery(cursor: Position, ceiling: Position, limit: number): SqlQuery;
   /** The cursor after a row (its cursor columns). */
@@ -62,10 +71,29 @@ export function selectExpression(column: TableColumn): string {
   return name;
 }
 
-/** An id bound as an integer literal (mysql2 formats BigInt unquoted): a quoted id compares as DOUBLE past 2^53. */
-export function idParam(id: string): bigint {
-  if (!/^-?\d+$/.test(id)) throw new Error(`cursor id ${JSON.stringify(id)} is not an integer`);
-  return BigInt(id);
+/**
+ * The key tuple of a row: from the SELECT list's key columns (`from` undefined), or from consecutive values starting
+ * at `from` (a ceiling query's row).
+ */
+export function keyOfRow(context: StrategyContext, row: readonly unknown[], from?: number): string[] {
+  return context.key.map((column, n) => {
+    const value = keyText(column, row[from === undefined ? (context.keyIndexes[n] ?? -1) : from + n]);
+    if (value === null) throw new Error(`key column ${column.source} is NULL: a keyset cursor needs NOT NULL key columns`);
+    return value;
+  });
+}
+
+export function timestampOfRow(context: StrategyContext, row: readonly unknown[], at?: number): string | null {
+  return context.timestamp === undefined ? null : keyText(context.timestamp, row[at ?? context.timestampIndex ?? -1]);
+}
+
+/** Key order where JS knows it for sure (integers, dates, equal values); undefined = only MySQL knows (collations). */
+export const compareKeys = (context: StrategyContext, a: readonly string[], b: readonly string[]): number | undefined => compareKnown(context.key, a, b);
+
+/** The settle window: rows newer than the source's NOW() minus settle_seconds wait for the next run. */
+export function settledBound(context: StrategyContext): SqlFragment {
+  const ts = context.timestamp === undefined ? "NULL" : quoteIdentifier(context.timestamp.source);
+  return { sql: `${ts} <= NOW(6) - INTERVAL ? SECOND`, params: [context.settleSeconds] };
 }
 
 export function textOf(value: unknown): string | null {
@@ -76,8 +104,3 @@ export function textOf(value: unknown): string | null {
   throw new Error(`cursor value of unexpected type ${typeof value}`);
 }
 
-export function compareIds(a: string, b: string): number {
-  const x = BigInt(a);
-  const y = BigInt(b);
-  return x < y ? -1 : x > y ? 1 : 0;
-}

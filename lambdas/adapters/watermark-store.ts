@@ -54,7 +54,8 @@ export class WatermarkStore {
       const stored = await this.get(key);
       const current = stored?.watermark ?? newWatermark(identity.pipeline, identity.table, identity.strategy, now());
       const next = transition(current);
-      if (next === current && stored !== undefined) return current;
+      // Nothing changed: nothing written (and no watermark created for a table no run ever began, e.g. refused at Begin).
+      if (next === current) return current;
       try {
         await this.s3.putJson(this.bucket, key, next, stored === undefined ? { ifNoneMatch: "*" } : { ifMatch: stored.etag });
         return next;

@@ -15,6 +15,8 @@ export type TableSummary = {
   error_message?: string;
   error_type?: string;
   failed_at?: string;
+  /** What validated the loaded rows (additive to the seed's shape). */
+  validation?: string;
 };
 
 export type RunSummary = {
@@ -70,6 +72,7 @@ function tableSummary(result: TableResult): TableSummary {
     rows_loaded: result.rows_loaded,
     duration_seconds: result.duration_seconds,
     completed_at: result.completed_at,
+    ...(result.validation === undefined ? {} : { validation: result.validation }),
   };
 }
 

@@ -8,6 +8,7 @@
 import { createHash } from "node:crypto";
 import type { RedshiftData, StatementState } from "#adapters/redshift-data.ts";
 import { RedshiftStatementError, statementEnded } from "#adapters/redshift-data.ts";
+import { cursorKeyOf } from "#domain/cdc/index.ts";
 import { ledgerLookupSql, ledgerTableSql, loadPlan, planSchemaChanges, sqlString, type ExistingColumn, type LoadMode } from "#domain/load-plan.ts";
 import { manifestKey } from "#domain/s3-layout.ts";
 import { TableSchemaError } from "#domain/table-schema.ts";
@@ -96,7 +97,7 @@ export async function submitLoad(context: LoadContext): Promise<LoadSubmission |
     for (const statement of changes.statements) await context.redshift.query(statement);
   }
 
-  const newestFirst = [context.table.cdc_timestamp_column, context.table.cdc_id_column]
+  const newestFirst = [context.table.cdc_timestamp_column, ...cursorKeyOf(context.table, schema)]
     .filter((c): c is string => c !== undefined)
     .map((source) => schema.columns.find((c) => c.source.toLowerCase() === source.toLowerCase())?.name ?? source);
   const plan = loadPlan({

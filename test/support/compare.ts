@@ -37,8 +37,9 @@ function renderings(column: TableColumn): { mysql: string; postgres: string; flo
 }
 
 /**
- * The cells that differ (at most `limit`), as "row N column: MySQL … vs Redshift …". Rows are matched in primary-key
- * order; a different row count is reported too.
+ * The cells that differ (at most `limit`), as "row N column: MySQL … vs Redshift …". Rows are matched by their
+ * primary key's rendered cells, sorted in JS on both sides (MySQL collations and Postgres order text differently);
+ * a different row count is reported too.
  */
 export async function tableDifferences(
   mysql: Connection,
@@ -53,7 +54,14 @@ export async function tableDifferences(
   const targetKeys = keys.map((k) => `t."${schema.columns.find((c) => c.source === k)?.name ?? k}"`);
   const [expected] = await mysql.query({ sql: `SELECT ${plan.map((p) => p.mysql).join(", ")} FROM ${sourceTable} ORDER BY ${keys.map((k) => `\`${k}\``).join(", ")}`, rowsAsArray: true });
   const actual = await redshift.query(`SELECT ${plan.map((p) => p.postgres).join(", ")} FROM ${targetTable} t ORDER BY ${targetKeys.join(", ")}`);
-  const rows = expected as (string | null)[][];
+  const keyIndexes = keys.map((k) => schema.columns.findIndex((c) => c.source === k));
+  const byKey = (a: readonly unknown[], b: readonly unknown[]) => {
+    const x = JSON.stringify(keyIndexes.map((i) => a[i] ?? null));
+    const y = JSON.stringify(keyIndexes.map((i) => b[i] ?? null));
+    return x < y ? -1 : x > y ? 1 : 0;
+  };
+  const rows = [...(expected as (string | null)[][])].sort(byKey);
+  actual.rows.sort(byKey);
   const differences: string[] = [];
   if (actual.rows.length !== rows.length) differences.push(`row count: MySQL ${rows.length} vs Redshift ${actual.rows.length}`);
   rows.forEach((row, r) => {

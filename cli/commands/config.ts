@@ -2,7 +2,8 @@
 import path from "node:path";
 import type { Command } from "commander";
 import type { ResolvedPipeline } from "#config/resolve.ts";
-import type { Output } from "../output.ts";
+import { checkSources } from "#services/check-sources.ts";
+import { CliError, type Output } from "../output.ts";
 import { config, pipeline } from "../tables.ts";
 
 const tableLine = (t: ResolvedPipeline["tables"][number]) => `${t.key} [${t.cdc_strategy}] -> ${t.targetName}`;
@@ -39,10 +40,23 @@ export function configCommands(program: Command, output: () => Output): void {
   group
     .command("validate")
     .description("validate every file; exit 2 listing each problem with file, line and YAML path")
-    .action(async () => {
+    .option("--check-sources", "also connect to each pipeline's source and refuse what would lose rows (a cursor no unique NOT NULL index covers, …), reading no rows")
+    .option("-p, --pipeline <name>", "with --check-sources: only this pipeline")
+    .action(async (options: { checkSources?: boolean; pipeline?: string }) => {
       const out = output();
       const { pipelines } = await config(out.options.configDir);
-      out.result({ valid: true, pipelines: pipelines.map((p) => p.name) }, () => `ok: ${pipelines.length} pipeline(s): ${pipelines.map((p) => `${p.name} (${p.tables.length} tables)`).join(", ")}`);
+      const ok = () => `ok: ${pipelines.length} pipeline(s): ${pipelines.map((p) => `${p.name} (${p.tables.length} tables)`).join(", ")}`;
+      if (options.checkSources !== true) {
+        out.result({ valid: true, pipelines: pipelines.map((p) => p.name) }, ok);
+        return;
+      }
+      const checked = options.pipeline === undefined ? pipelines : [await pipeline(out.options.configDir, options.pipeline)];
+      const { tables, problems } = await checkSources(checked);
+      if (problems.length > 0) {
+        const lines = problems.map((p) => `  - ${path.relative(process.cwd(), p.file)}: ${p.yamlPath}: ${p.problem}`);
+        throw new CliError(`Sources refuse ${problems.length} problem(s) (nothing was read):\n${lines.join("\n")}`);
+      }
+      out.result({ valid: true, pipelines: checked.map((p) => p.name), tables_checked: tables }, () => `${ok()}; ${tables} table(s) checked against their sources`);
     });
   group
     .command("show")

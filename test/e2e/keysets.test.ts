@@ -5,11 +5,15 @@
  * timestamp on a composite tie-break — each synced twice (full, then changes) and compared with MySQL cell by cell.
  * The two loss repros of a non-unique cursor are refused before anything is read.
  */
+import { copyFile, mkdir, mkdtemp, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { loadPipeline } from "#config/loader.ts";
 import type { RunSummary } from "#domain/run-summary.ts";
 import { loadSchema } from "#services/sync-context.ts";
 import { getWatermark } from "#services/watermarks.ts";
+import { runCli } from "../support/cli.ts";
 import { tableDifferences } from "../support/compare.ts";
 import { contextFor } from "../support/extraction.ts";
 import { COMPLETION, STAGING, usePipelineFixture } from "../support/pipeline-run.ts";
@@ -152,5 +156,21 @@ describe("keysets on composite, text and binary keys, end to end", () => {
       expect(await getWatermark(contextFor(fx.s3, await pipeline(), key(table))), table).toBeUndefined();
       expect(await fx.s3.store.listAll(STAGING, `keysets/incremental/`).then((objects) => objects.filter((o) => o.key.includes(table))), table).toEqual([]);
     }
+  });
+
+  it("mrsync config validate --check-sources refuses the same tables before any run, with file and YAML path; a clean config passes", async () => {
+    const refused = await runCli(fx.configDir, ["config", "validate", "--check-sources"]);
+    expect(refused.code, refused.stdout).toBe(2);
+    expect(refused.stderr).toContain("Sources refuse 2 problem(s) (nothing was read):");
+    expect(refused.stderr).toMatch(new RegExp(`pipelines/test\\.yml: tables\\["${DB}\\.film_actor_bad"\\]: ${DB}\\.film_actor_bad: hybrid pages on \\(last_update, film_id\\)`));
+    expect(refused.stderr).toMatch(new RegExp(`pipelines/test\\.yml: tables\\["${DB}\\.salaries_bad"\\]: ${DB}\\.salaries_bad: id_only pages on \\(emp_no\\)`));
+
+    const clean = await mkdtemp(path.join(tmpdir(), "mrsync-clean-"));
+    await mkdir(path.join(clean, "pipelines"));
+    await copyFile(path.join(fx.configDir, "connections.yml"), path.join(clean, "connections.yml"));
+    await writeFile(path.join(clean, "pipelines", "good.yml"), PIPELINE.split("\n").filter((line) => !line.includes("_bad:")).join("\n"));
+    const passed = await runCli(clean, ["config", "validate", "--check-sources"]);
+    expect(passed.code, passed.stderr).toBe(0);
+    expect(passed.stdout).toContain("6 table(s) checked against their sources");
   });
 });

@@ -1,0 +1,41 @@
+/**
+ * `mrsync config validate --check-sources`: every table of the pipelines checked against its source as Begin checks
+ * it — the schema from the config and INFORMATION_SCHEMA, then the refusals of domain/cdc/cursor-rules.ts — without
+ * reading a row. One connection per source; every problem of every table reported at once.
+ */
+import type { Connection } from "mysql2/promise";
+import { connectSource } from "#adapters/mysql.ts";
+import { credentialResolver } from "#adapters/secrets.ts";
+import type { ResolvedPipeline } from "#config/resolve.ts";
+import { checkedTableSchema } from "./begin.ts";
+
+export type SourceProblem = { pipeline: string; file: string; table: string; yamlPath: string; problem: string };
+
+export async function checkSources(pipelines: readonly ResolvedPipeline[]): Promise<{ tables: number; problems: SourceProblem[] }> {
+  const problems: SourceProblem[] = [];
+  let tables = 0;
+  for (const pipeline of pipelines) {
+    let connection: Connection;
+    try {
+      connection = await connectSource(pipeline.source, await credentialResolver().credentials(pipeline.sourceName, pipeline.source));
+    } catch (error) {
+      const problem = `source ${pipeline.sourceName} (${pipeline.source.host}:${pipeline.source.port}) unreachable: ${error instanceof Error ? error.message : String(error)}`;
+      problems.push({ pipeline: pipeline.name, file: pipeline.file, table: "", yamlPath: "pipeline.source", problem });
+      continue;
+    }
+    try {
+      for (const table of pipeline.tables) {
+        tables++;
+        try {
+          await checkedTableSchema({ table }, connection);
+        } catch (error) {
+          if (!(error instanceof Error) || !["UnsafeCursorError", "TableSchemaError", "SourceTableError"].includes(error.name)) throw error;
+          for (const problem of error.message.split("\n")) problems.push({ pipeline: pipeline.name, file: pipeline.file, table: table.key, yamlPath: `tables["${table.key}"]`, problem });
+        }
+      }
+    } finally {
+      await connection.end();
+    }
+  }
+  return { tables, problems };
+}

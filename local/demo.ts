@@ -56,16 +56,21 @@ async function printCounts(admin: mysql.Connection, redshift: RedshiftData, targ
   }
 }
 
-/** Changes the demo data the way a live system does: new orders, updated orders, a renamed merchant. */
+/**
+ * Changes the demo data the way a live system does: new orders, updated orders, a renamed merchant — committed half a
+ * minute ago, so they are outside the settle window (rows newer than NOW() - settle_seconds wait for the next run).
+ */
 async function changeSomeRows(admin: mysql.Connection): Promise<void> {
-  await admin.query(`UPDATE ${DEMO_DATABASE}.settle_orders SET status = 'settled', settled_on = CURDATE(), updated_at = NOW(6) WHERE status = 'pending' ORDER BY id LIMIT 500`);
+  await admin.query(`UPDATE ${DEMO_DATABASE}.settle_orders SET status = 'settled', settled_on = CURDATE(), updated_at = ${COMMITTED} WHERE status = 'pending' ORDER BY id LIMIT 500`);
   await admin.query(
     `INSERT INTO ${DEMO_DATABASE}.settle_orders (id, merchant_id, order_ref, amount, fee, currency, status, customer_note, created_at, updated_at, settled_on)
-     SELECT o.id + m.top, o.merchant_id, CONCAT(o.order_ref, '-r'), o.amount, o.fee, o.currency, o.status, 'demo delta ✓', NOW(6), NOW(6), o.settled_on
+     SELECT o.id + m.top, o.merchant_id, CONCAT(o.order_ref, '-r'), o.amount, o.fee, o.currency, o.status, 'demo delta ✓', ${COMMITTED}, ${COMMITTED}, o.settled_on
        FROM ${DEMO_DATABASE}.settle_orders o CROSS JOIN (SELECT MAX(id) AS top FROM ${DEMO_DATABASE}.settle_orders) m ORDER BY o.id LIMIT 1000`,
   );
   await admin.query(`UPDATE ${DEMO_DATABASE}.merchants SET name = CONCAT(name, ' (renamed)') ORDER BY id LIMIT 1`);
 }
+
+const COMMITTED = "NOW(6) - INTERVAL 30 SECOND";
 
 /** When the demo database was created: the folder's warehouse and watermarks only make sense with that database. */
 async function databaseCreatedAt(admin: mysql.Connection): Promise<string | undefined> {

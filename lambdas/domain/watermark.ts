@@ -26,7 +26,7 @@ const CeilingSchema = z.object({ timestamp: z.string().nullable(), id: z.string(
 const StoredPositionSchema = z.object({ timestamp: z.string().nullable(), key: KeyTupleSchema.nullable() });
 export type StoredPosition = z.output<typeof StoredPositionSchema>;
 
-/** An extracted window: rows after `start` (null: from the beginning) up to `end`, and how many the run(s) extracted. */
+/** An extracted window: rows after `start` (a position with neither timestamp nor key: from the beginning) up to `end`. */
 export const WindowSchema = z.object({
   start: StoredPositionSchema.nullable(),
   end: StoredPositionSchema,
@@ -209,9 +209,9 @@ export function beginRun(watermark: Watermark, begin: BeginRun): Watermark {
       cursor = { timestamp: rewind(cursor.timestamp, begin.lookbackSeconds), key: null };
     }
   }
-  // A run resuming a failed or abandoned one continues its window; any other run starts a window at its cursor.
+  // A run resuming a failed or abandoned one continues its window; any other run starts a window at its cursor
+  // (window_start null: a watermark written before windows were recorded).
   const resumes = !begin.restart && (state.status === "failed" || state.status === "in_progress") && state.window_start !== null;
-  const startsAtBeginning = cursor.timestamp === null && cursor.key === null;
   return {
     ...withCursor(watermark, cursor),
     cdc_strategy: begin.strategy,
@@ -223,7 +223,7 @@ export function beginRun(watermark: Watermark, begin: BeginRun): Watermark {
       run_id: begin.runId,
       ceiling: { ...toStored(begin.ceiling), id: begin.ceiling.key?.[0] ?? null },
       cursor_columns: begin.cursorColumns.length === 0 ? null : begin.cursorColumns,
-      window_start: resumes ? state.window_start : startsAtBeginning ? null : toStored(cursor),
+      window_start: resumes ? state.window_start : toStored(cursor),
       window_rows: resumes ? state.window_rows : 0,
       last_error: null,
       last_session_rows: 0,
@@ -281,7 +281,9 @@ export function commitChunk(watermark: Watermark, commit: ChunkCommit): Watermar
       next_chunk: state.next_chunk + (commit.file === undefined ? 0 : 1),
       lease_expires_at: new Date(commit.now.getTime() + commit.leaseSeconds * 1000).toISOString(),
       zero_dates: zeroDates,
-      window_rows: windowRows,
+      // A window that ended is closed: a run resuming after a failed load starts the next one where it ended.
+      window_start: window.length > 0 && commit.windowEnd !== undefined ? toStored(commit.windowEnd) : state.window_start,
+      window_rows: window.length > 0 ? 0 : windowRows,
     },
     s3_state: {
       ...watermark.s3_state,

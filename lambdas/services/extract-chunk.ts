@@ -178,28 +178,31 @@ export async function extractChunk(context: TableContext, request: ChunkRequest)
   const strategy = strategyFor(context.table, schema);
   const ceiling = ceilingOf(watermark);
   const limitLeft = request.limit === undefined ? Infinity : request.limit - watermark.mysql_state.last_session_rows;
+  /** The window counted in MySQL against the rows extracted (when its last chunk was read). */
+  const countWindow = (rows: number, windowEnd: Position): Promise<string | undefined> => {
+    const start = watermark.mysql_state.window_start;
+    return extractionShortfall(context, schema, { start: start === null ? null : fromStored(start), end: windowEnd }, watermark.mysql_state.window_rows + rows);
+  };
   /**
-   * The last commit of a window first counts the window in MySQL: a shortfall fails the table before anything of the
+   * The last commit of a window waits for the window's count: a shortfall fails the table before anything of the
    * window is loaded (the cursor goes back to the window's start where re-read rows merge by key).
    */
-  const commit = async (done: boolean, next: Position, rows: number, file: string | undefined, zeroDates: Record<string, number> = {}, windowEnd?: Position) => {
-    if (done && windowEnd !== undefined) {
-      const start = watermark.mysql_state.window_start;
-      const shortfall = await extractionShortfall(context, schema, { start: start === null ? null : fromStored(start), end: windowEnd }, watermark.mysql_state.window_rows + rows);
-      if (shortfall !== undefined) {
-        await context.watermarks.update(context.watermarkKey, watermarkIdentity(context), (current: Watermark) =>
-          failShortWindow(current, request.runId, `ExtractionShortfallError: ${shortfall}`, schema.primaryKey.length > 0, context.now()),
-        );
-        throw new ExtractionShortfallError(shortfall);
-      }
+  const commit = async (done: boolean, next: Position, rows: number, file: string | undefined, zeroDates: Record<string, number>, windowEnd: Position, counted: Promise<string | undefined> | undefined) => {
+    const shortfall = await counted;
+    if (shortfall !== undefined) {
+      await context.watermarks.update(context.watermarkKey, watermarkIdentity(context), (current: Watermark) =>
+        failShortWindow(current, request.runId, `ExtractionShortfallError: ${shortfall}`, schema.primaryKey.length > 0, context.now()),
+      );
+      throw new ExtractionShortfallError(shortfall);
     }
     return context.watermarks.update(context.watermarkKey, watermarkIdentity(context), (current: Watermark) =>
-      commitChunk(current, { runId: request.runId, cursor: next, rows, file, zeroDates, done, windowEnd, schemaKey: request.schemaKey, now: context.now(), leaseSeconds: LEASE_SECONDS }),
+      commitChunk(current, { runId: request.runId, cursor: next, rows, file, zeroDates, done, windowEnd: done ? windowEnd : undefined, schemaKey: request.schemaKey, now: context.now(), leaseSeconds: LEASE_SECONDS }),
     );
   };
   if (strategy.reached(cursor, ceiling) || limitLeft <= 0) {
     // --limit ends the window at the cursor; otherwise it reaches the ceiling.
-    return result(await commit(true, cursor, 0, undefined, {}, limitLeft <= 0 ? cursor : ceiling), true, cursor);
+    const windowEnd = limitLeft <= 0 ? cursor : ceiling;
+    return result(await commit(true, cursor, 0, undefined, {}, windowEnd, countWindow(0, windowEnd)), true, cursor);
   }
 
   const { processing } = context.table;
@@ -226,16 +229,23 @@ export async function extractChunk(context: TableContext, request: ChunkRequest)
   );
   let read: { cursor: Position; exhausted: boolean };
   let uploaded: Awaited<ReturnType<ChunkFile["finish"]>>;
+  let counted: Promise<string | undefined> | undefined;
+  let done: boolean;
+  let windowEnd: Position;
   try {
     read = await readChunk(context, strategy, schema, file, cursor, ceiling, budget);
+    const complete = read.exhausted || strategy.reached(read.cursor, ceiling);
+    done = complete || file.rows >= limitLeft;
+    windowEnd = complete ? ceiling : read.cursor;
+    // The window is counted after its last read, while the file's last part uploads.
+    counted = done ? countWindow(file.rows, windowEnd) : undefined;
+    counted?.catch(() => undefined);
     uploaded = await file.finish();
   } catch (error) {
     await file.abort(error instanceof Error ? error : new Error(String(error)));
     throw error;
   }
   const rows = file.rows;
-  const complete = read.exhausted || strategy.reached(read.cursor, ceiling);
-  const done = complete || rows >= limitLeft;
-  const committed = await commit(done, read.cursor, rows, uploaded?.key, file.zeroDates(), complete ? ceiling : read.cursor);
+  const committed = await commit(done, read.cursor, rows, uploaded?.key, file.zeroDates(), windowEnd, counted);
   return result(committed, done, read.cursor, rows, uploaded === undefined ? undefined : { key: uploaded.key, bytes: uploaded.bytes });
 }

@@ -49,7 +49,7 @@ describe("every load is validated", () => {
     const backup = await fx.run({ pipeline: "checks", tables: [`${DB}.settlements`], mode: "backup_only" });
     expect(backup.status, backup.cause).toBe("SUCCEEDED");
     const staged = await getWatermark(await context("settlements"));
-    expect(staged?.s3_state.pending_validation).toEqual([expect.objectContaining({ start: null, rows: 499 })]);
+    expect(staged?.s3_state.pending_validation).toEqual([expect.objectContaining({ start: { timestamp: null, key: null }, rows: 499 })]);
     await fx.db.admin.query(`INSERT INTO ${DB}.settlements VALUES (150, 50)`);
     const markersBefore = await markersOf("settlements");
 

@@ -79,7 +79,7 @@ describe("the window counted before loading", () => {
     expect(ids).toHaveLength(1000);
     expect(new Set(ids).size).toBe(1000);
     const done = await getWatermark(context);
-    expect(done?.s3_state.pending_validation).toEqual([expect.objectContaining({ start: null, rows: 1000, run_id: "run-short-2" })]);
+    expect(done?.s3_state.pending_validation).toEqual([expect.objectContaining({ start: { timestamp: null, key: null }, rows: 1000, run_id: "run-short-2" })]);
   });
 });
 

@@ -23,7 +23,7 @@ export type CountWindow = { start: Position | null; end: Position; /** the start
 type Bound = { bound: "after" | "from" | "upTo"; values: string[] };
 type Bounds = { order: KeyColumn[]; lower: Bound | undefined; upper: Bound };
 
-/** The window's tuple bounds, exactly as the strategy's chunk queries draw them; undefined: the whole table or custom_sql. */
+/** The window's tuple bounds, exactly as the strategy's chunk queries draw them; undefined: custom_sql, or no key to bound by. */
 function boundsOf(strategy: CdcStrategy, keys: WindowKeys, window: CountWindow): Bounds | undefined {
   const { start, end } = window;
   const after = window.inclusiveStart === true ? "from" : "after";
@@ -45,9 +45,9 @@ function boundsOf(strategy: CdcStrategy, keys: WindowKeys, window: CountWindow):
         upper: { bound: "upTo", values: [end.timestamp] },
       };
     case "id_only":
+    case "full_sync":
       if (keys.key.length === 0 || end.key === null) return undefined;
       return { order: keys.key, lower: start?.key === null || start === null ? undefined : { bound: after, values: start.key }, upper: { bound: "upTo", values: end.key } };
-    case "full_sync":
     case "custom_sql":
       return undefined;
   }
@@ -70,6 +70,8 @@ export function sourceWindow(strategy: CdcStrategy, keys: WindowKeys, window: Co
  * bound (rows past the ceiling were never loaded), Redshift the relaxed one. `exact` says which of the two it is.
  */
 export function comparableWindow(strategy: CdcStrategy, keys: WindowKeys, window: CountWindow): { mysql: SqlFragment; redshift: string | undefined; exact: boolean } | undefined {
+  // full_sync's loads replace (compared with the rows extracted) or append every run's copy (no window to compare).
+  if (strategy === "full_sync") return undefined;
   const bounds = boundsOf(strategy, keys, window);
   if (bounds === undefined) return undefined;
   const safe = bounds.order.findIndex((c) => !orderSafeInRedshift(c));

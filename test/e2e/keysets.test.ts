@@ -24,6 +24,8 @@ const TABLES = {
   film_actor: "{ cdc_strategy: id_only, processing: { batch_size: 500 } }",
   // The same rows, hybrid on last_update (a handful of values for 5,400 rows) with the primary key as tie-break.
   film_actor_by_update: "{ cdc_strategy: hybrid, cdc_timestamp_column: last_update, processing: { batch_size: 450 } }",
+  // full_sync pages on the composite primary key too (replace every run).
+  film_actor_full: "{ cdc_strategy: full_sync, processing: { batch_size: 400 } }",
   // History table (employees salaries): PK (emp_no, from_date), ~10 rows per employee.
   salaries: "{ cdc_strategy: id_only, processing: { batch_size: 700 } }",
   // Codes under utf8mb4_unicode_ci (PAD SPACE): mixed case, trailing spaces, accents; JS order is not MySQL's.
@@ -54,13 +56,13 @@ ${Object.entries(TABLES)
 
 const fx = usePipelineFixture(DB, () => PIPELINE);
 const pipeline = () => loadPipeline(fx.configDir, "keysets");
-const GOOD: Table[] = ["film_actor", "film_actor_by_update", "salaries", "currency_codes", "devices", "postings"];
+const GOOD: Table[] = ["film_actor", "film_actor_by_update", "film_actor_full", "salaries", "currency_codes", "devices", "postings"];
 
 async function seed(): Promise<void> {
   const { admin } = fx.db;
   // Settled an hour ago (the settle window holds back rows newer than NOW() - settle_seconds).
   const hourAgo = "NOW(6) - INTERVAL 1 HOUR";
-  for (const table of ["film_actor", "film_actor_by_update", "film_actor_bad"]) {
+  for (const table of ["film_actor", "film_actor_by_update", "film_actor_full", "film_actor_bad"]) {
     await admin.query(`CREATE TABLE ${DB}.${table} (actor_id SMALLINT UNSIGNED NOT NULL, film_id SMALLINT UNSIGNED NOT NULL,
       last_update TIMESTAMP(6) NOT NULL, PRIMARY KEY (actor_id, film_id), KEY idx_film (film_id))`);
     // 200 actors × 27 films; film ids repeat across actors; 90% of rows share one timestamp.
@@ -122,6 +124,7 @@ describe("keysets on composite, text and binary keys, end to end", () => {
     const { admin } = fx.db;
     await admin.query(`INSERT INTO ${DB}.film_actor VALUES (201, 5, NOW(6) - INTERVAL 1 MINUTE), (201, 1, NOW(6) - INTERVAL 1 MINUTE)`);
     await admin.query(`UPDATE ${DB}.film_actor_by_update SET last_update = NOW(6) - INTERVAL 1 MINUTE WHERE actor_id IN (3, 150)`);
+    await admin.query(`DELETE FROM ${DB}.film_actor_full WHERE actor_id = 9`);
     await admin.query(`INSERT INTO ${DB}.salaries VALUES (11000, 99999, '2030-01-01', '9999-01-01'), (11001, 50000, '1990-01-01', '9999-01-01')`);
     await admin.query(`INSERT INTO ${DB}.currency_codes VALUES ('zzzz', 'after the last'), ('ZZZZZ  ', 'trailing spaces, upper case')`);
     await admin.query(`INSERT INTO ${DB}.devices SELECT UNHEX(CONCAT('FFFFFFFF', LEFT(MD5(seq), 24))), CONCAT('late device ', seq) FROM seq_1_to_30`);
@@ -131,6 +134,7 @@ describe("keysets on composite, text and binary keys, end to end", () => {
     for (const table of GOOD) expect(await differences(table), table).toEqual([]);
     const delta = (second.output as RunSummary).table_results;
     expect(delta[key("film_actor")]?.rows_processed).toBe(2);
+    expect(delta[key("film_actor_full")]?.rows_processed).toBe(5400 - 27);
     expect(delta[key("salaries")]?.rows_processed).toBe(2);
     expect(delta[key("currency_codes")]?.rows_processed).toBe(2);
     expect(delta[key("devices")]?.rows_processed).toBe(30);
@@ -171,6 +175,6 @@ describe("keysets on composite, text and binary keys, end to end", () => {
     await writeFile(path.join(clean, "pipelines", "good.yml"), PIPELINE.split("\n").filter((line) => !line.includes("_bad:")).join("\n"));
     const passed = await runCli(clean, ["config", "validate", "--check-sources"]);
     expect(passed.code, passed.stderr).toBe(0);
-    expect(passed.stdout).toContain("6 table(s) checked against their sources");
+    expect(passed.stdout).toContain("7 table(s) checked against their sources");
   });
 });

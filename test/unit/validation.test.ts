@@ -27,7 +27,10 @@ describe("validation rules", () => {
         `"updated_at" <= '2025-02-01 00:00:00.000000' AND ("updated_at" < '2025-02-01 00:00:00.000000' OR ("updated_at" = '2025-02-01 00:00:00.000000' AND "id" <= 99))`,
     );
     expect(sourceWindow("id_only", { timestamp: undefined, key: [id] }, { start: null, end: ceiling })).toEqual({ sql: "`id` <= ?", params: [99n] });
-    expect(sourceWindow("full_sync", { timestamp: undefined, key: [id] }, { start, end: ceiling })).toBeUndefined();
+    // full_sync pages on its key from the start each run: its window is counted before loading, up to the ceiling.
+    expect(sourceWindow("full_sync", { timestamp: undefined, key: [id] }, { start: null, end: ceiling })).toEqual({ sql: "`id` <= ?", params: [99n] });
+    expect(comparableWindow("full_sync", { timestamp: undefined, key: [id] }, { start: null, end: ceiling })).toBeUndefined();
+    expect(sourceWindow("custom_sql", { timestamp: undefined, key: [id] }, { start, end: ceiling })).toBeUndefined();
     expect(() => sourceWindow("id_only", { timestamp: undefined, key: [id] }, { start: { timestamp: null, key: ["1; DROP"] }, end: ceiling })).toThrow("not an integer");
 
     // A case-insensitive string tie-break: Redshift counts the whole timestamps, MySQL the same from the start and exactly up to the ceiling.

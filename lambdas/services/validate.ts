@@ -71,7 +71,10 @@ export async function extractionShortfall(context: TableContext, schema: TableSc
   return (
     `${context.table.key}: MySQL holds ${inMysql} row(s) in the run's window, the extraction read ${extracted} (${inMysql - extracted} short); nothing of the window was loaded. ` +
     "Likely causes: rows committed late or out of order inside the window (a long transaction; settle_seconds shorter than it), " +
-    "or a cursor that does not identify one row. The next run reads the window again"
+    "or a cursor that does not identify one row. " +
+    (schema.primaryKey.length > 0
+      ? "The next run reads the window again"
+      : "This table has no key to merge re-read rows on, so the window is not re-read: re-read the table (mrsync watermark reset, with its target emptied) or give it a primary_key")
   );
 }
 

@@ -24,6 +24,10 @@ export class SourceUnavailableError extends Error {
   override readonly name = "SourceUnavailableError";
 }
 
+/**
+ * Transient conditions, classified here once: the network and the server going away (failover, restart, KILL of the
+ * connection or of its query), contention (lock wait timeout, deadlock), a failover's new read-only state.
+ */
 const UNAVAILABLE_CODES = new Set([
   "ECONNREFUSED",
   "ECONNRESET",
@@ -33,17 +37,30 @@ const UNAVAILABLE_CODES = new Set([
   "EPIPE",
   "EAI_AGAIN",
   "PROTOCOL_CONNECTION_LOST",
+  "PROTOCOL_SEQUENCE_TIMEOUT",
   "ER_CON_COUNT_ERROR",
   "ER_SERVER_SHUTDOWN",
   "ER_LOCK_DEADLOCK",
   "ER_LOCK_WAIT_TIMEOUT",
+  "ER_QUERY_INTERRUPTED",
+  "ER_CONNECTION_KILLED",
+  "ER_OPTION_PREVENTS_STATEMENT",
+  "ER_CANT_EXECUTE_IN_READ_ONLY_TRANSACTION",
 ]);
+/** The same by server error number (mysql2 names a few MariaDB-only ones by number only). */
+const UNAVAILABLE_ERRNOS = new Set([1040, 1053, 1205, 1213, 1290, 1317, 1792, 1927, 2006, 2013]);
+
+/** How long a streamed read may go without a row (outside backpressure) before the connection counts as dead. */
+export const READ_STALL_SECONDS = 60;
 
 /** The error as SourceUnavailableError when it is one of the transient kinds (the original kept as its cause). */
 export function classifySourceError(error: Error, host: string): Error {
+  if (error instanceof SourceUnavailableError) return error;
   const code = (error as { code?: unknown }).code;
-  if (typeof code !== "string" || !UNAVAILABLE_CODES.has(code)) return error;
-  return new SourceUnavailableError(`MySQL at ${host}: ${code} (${error.message}); retried by the state machine, check the source if it persists`, { cause: error });
+  const errno = (error as { errno?: unknown }).errno;
+  const transient = (typeof code === "string" && UNAVAILABLE_CODES.has(code)) || (typeof errno === "number" && UNAVAILABLE_ERRNOS.has(errno));
+  if (!transient) return error;
+  return new SourceUnavailableError(`MySQL at ${host}: ${String(code ?? errno)} (${error.message}); retried by the state machine, check the source if it persists`, { cause: error });
 }
 
 export async function connectSource(source: SourceConnection, credentials: DbCredentials): Promise<Connection> {
@@ -140,10 +157,14 @@ export async function discoverTable(connection: Connection, schema: string, tabl
   return discovered;
 }
 
-/** One row of a small query (the ceiling), as an array. */
+/** One row of a small query (the ceiling, a count), as an array. */
 export async function queryRow(connection: Connection, query: SqlQuery): Promise<unknown[] | undefined> {
-  const [rows] = await connection.query<RowDataPacket[][]>({ sql: query.sql, rowsAsArray: true }, query.params);
-  return rows[0];
+  try {
+    const [rows] = await connection.query<RowDataPacket[][]>({ sql: query.sql, rowsAsArray: true }, query.params);
+    return rows[0];
+  } catch (error) {
+    throw classifySourceError(error instanceof Error ? error : new Error(String(error)), connection.config.host ?? "?");
+  }
 }
 
 /** The result columns of a query, without reading its rows (custom_sql). */
@@ -163,25 +184,59 @@ export type RowSink = {
 /**
  * Streams a query's rows into the sink without buffering the result. Stopping early destroys the connection
  * (MySQL has no way to abandon a result set mid-stream): the caller must not reuse it then.
+ *
+ * A connection that dies mid-stream (KILL, failover, network) is reported by mysql2 on the connection only — the
+ * query stream then emits neither `error` nor `end` — so the connection is listened to as well; and a read that
+ * yields no row for READ_STALL_SECONDS (backpressure aside) is abandoned. Both end as SourceUnavailableError.
  */
-export function streamQuery(connection: Connection, query: SqlQuery, sink: RowSink): Promise<{ rows: number; stopped: boolean }> {
+export function streamQuery(connection: Connection, query: SqlQuery, sink: RowSink, stallSeconds = READ_STALL_SECONDS): Promise<{ rows: number; stopped: boolean }> {
   // The promise wrapper keeps the callback connection (which streams) as .connection; its typings omit it.
   const raw = (connection as unknown as { connection: CallbackConnection }).connection;
+  const host = raw.config.host ?? "?";
   return new Promise((resolve, reject) => {
     let rows = 0;
-    let stopped = false;
+    let settled = false;
+    let paused = false;
+    // Rows are counted, not timed: a ticker notices a count that stopped moving while the sink was not the cause.
+    let seen = -1;
+    let quietSince = Date.now();
+    const ticker = setInterval(() => {
+      if (paused || rows !== seen) {
+        seen = rows;
+        quietSince = Date.now();
+      } else if (Date.now() - quietSince >= stallSeconds * 1000) {
+        stop(new SourceUnavailableError(`MySQL at ${host}: no row for ${stallSeconds} s mid-read (a dead connection or a stalled server); retried by the state machine`));
+      }
+    }, Math.min(1000, stallSeconds * 250));
+    const settle = (outcome: () => void) => {
+      if (settled) return;
+      settled = true;
+      clearInterval(ticker);
+      raw.off("error", onConnectionError);
+      raw.off("end", onConnectionEnd);
+      outcome();
+    };
+    const stop = (error?: unknown) => {
+      raw.destroy();
+      settle(() => {
+        if (error === undefined) resolve({ rows, stopped: true });
+        else reject(error instanceof Error ? error : new Error(`query failed: ${JSON.stringify(error)}`));
+      });
+    };
+    const onConnectionError = (error: Error) => {
+      stop(classifySourceError(error, host));
+    };
+    const onConnectionEnd = () => {
+      stop(new SourceUnavailableError(`MySQL at ${host}: the connection closed mid-read; retried by the state machine`));
+    };
+    raw.on("error", onConnectionError);
+    raw.on("end", onConnectionEnd);
     // typeCast off: values arrive as the bytes MySQL sent (its exact text, or raw bytes for BIT/BLOB), which the
     // Parquet writer parses or copies directly — no JS string is made of them only to be encoded again.
     const stream = raw.query({ sql: query.sql, values: query.params, rowsAsArray: true, typeCast: false });
     stream.on("fields", (fields: FieldPacket[]) => sink.fields?.(fields.map((f) => f.name)));
-    const stop = (error?: unknown) => {
-      stopped = true;
-      raw.destroy();
-      if (error === undefined) resolve({ rows, stopped });
-      else reject(error instanceof Error ? error : new Error(`query failed: ${JSON.stringify(error)}`));
-    };
     stream.on("result", (row: unknown) => {
-      if (stopped) return;
+      if (settled) return;
       try {
         if (!sink.row(row as unknown[])) {
           stop();
@@ -193,21 +248,27 @@ export function streamQuery(connection: Connection, query: SqlQuery, sink: RowSi
       }
       rows++;
       const waiting = sink.backpressure();
-      if (waiting !== undefined) {
-        raw.pause();
-        waiting.then(
-          () => {
-            raw.resume();
-          },
-          stop,
-        );
-      }
+      if (waiting === undefined) return;
+      // The sink is slow, not MySQL: no stall while paused.
+      paused = true;
+      raw.pause();
+      waiting.then(
+        () => {
+          paused = false;
+          if (!settled) raw.resume();
+        },
+        stop,
+      );
     });
     stream.on("error", (error: Error) => {
-      if (!stopped) reject(classifySourceError(error, raw.config.host ?? "?"));
+      settle(() => {
+        reject(classifySourceError(error, host));
+      });
     });
     stream.on("end", () => {
-      if (!stopped) resolve({ rows, stopped });
+      settle(() => {
+        resolve({ rows, stopped: false });
+      });
     });
   });
 }

@@ -2,7 +2,12 @@
  * Watermarks in S3 (DESIGN.md §5): read, then write back conditionally on the ETag read (or on absence), so two
  * writers can never silently overwrite each other. A transition that loses the race is re-applied to the fresh
  * watermark — which re-checks the lease, so a run that lost its table learns it instead of overwriting.
+ *
+ * Each update stamps what it writes with a write id of its own (`write_id`). When a write lands but its reply is lost,
+ * the SDK's retry of the same PUT meets a changed ETag (412): the store then finds its own write id in the watermark
+ * and returns that — the transition is never applied on top of itself.
  */
+import { randomUUID } from "node:crypto";
 import { PreconditionFailedError, NotFoundError } from "#shared/errors.ts";
 import { newWatermark, WatermarkSchema, type Watermark } from "#domain/watermark.ts";
 import type { S3Store } from "./s3.ts";
@@ -50,12 +55,16 @@ export class WatermarkStore {
     transition: (current: Watermark) => Watermark,
     now: () => Date = () => new Date(),
   ): Promise<Watermark> {
+    const writeId = randomUUID();
     for (let attempt = 1; ; attempt++) {
       const stored = await this.get(key);
+      // Our own write landed and only its reply was lost: it is the result.
+      if (stored?.watermark.write_id === writeId) return stored.watermark;
       const current = stored?.watermark ?? newWatermark(identity.pipeline, identity.table, identity.strategy, now());
-      const next = transition(current);
+      const transitioned = transition(current);
       // Nothing changed: nothing written (and no watermark created for a table no run ever began, e.g. refused at Begin).
-      if (next === current) return current;
+      if (transitioned === current) return current;
+      const next = { ...transitioned, write_id: writeId };
       try {
         await this.s3.putJson(this.bucket, key, next, stored === undefined ? { ifNoneMatch: "*" } : { ifMatch: stored.etag });
         return next;

@@ -72,6 +72,8 @@ export const WatermarkSchema = z.object({
     last_loaded_at: z.string().nullable(),
   }),
   updated_at: z.string(),
+  /** The write that produced this version (adapters/watermark-store.ts): a retried write recognises itself by it. */
+  write_id: z.string().nullable().default(null),
 });
 
 export type Watermark = z.output<typeof WatermarkSchema>;
@@ -113,6 +115,7 @@ export function newWatermark(pipeline: string, table: string, strategy: Watermar
     s3_state: { backup_s3_files: [], processed_s3_files: [], pending_validation: [] },
     redshift_state: { status: "pending", rows_loaded: 0, last_load_id: null, last_loaded_at: null },
     updated_at: now.toISOString(),
+    write_id: null,
   };
 }
 

@@ -1,48 +1,11 @@
-import { createServer, request, type Server } from "node:http";
-import type { AddressInfo } from "node:net";
 import { S3Client } from "@aws-sdk/client-s3";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { S3_MAX_ATTEMPTS, s3ClientConfig, S3Store } from "#adapters/s3.ts";
+import { startFaultyProxy, type FaultyProxy } from "../support/faulty-proxy.ts";
 import { startTestS3, TEST_CREDENTIALS, type LocalS3Fixture } from "../support/local-s3.ts";
 
-/**
- * A loopback proxy in front of the local S3 that answers 500 InternalError to the next `failures` requests: fault
- * injection that leaves the SDK's own retry middleware in the path (a mocked client would bypass it).
- */
-async function startFaultyProxy(target: string): Promise<{ endpoint: string; fail(n: number): void; seen(): number; close(): Promise<void> }> {
-  let failures = 0;
-  let requests = 0;
-  const upstream = new URL(target);
-  const server: Server = createServer((req, res) => {
-    requests++;
-    if (failures > 0) {
-      failures--;
-      req.resume();
-      res.writeHead(500, { "content-type": "application/xml" });
-      res.end("<Error><Code>InternalError</Code><Message>We encountered an internal error. Please try again.</Message></Error>");
-      return;
-    }
-    const forward = request(
-      { host: upstream.hostname, port: upstream.port, method: req.method, path: req.url, headers: req.headers },
-      (answer) => {
-        res.writeHead(answer.statusCode ?? 502, answer.headers);
-        answer.pipe(res);
-      },
-    );
-    req.pipe(forward);
-  });
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const { port } = server.address() as AddressInfo;
-  return {
-    endpoint: `http://127.0.0.1:${port}`,
-    fail: (n) => { failures = n; },
-    seen: () => requests,
-    close: () => new Promise<void>((resolve) => { server.close(() => { resolve(); }); server.closeAllConnections(); }),
-  };
-}
-
 let s3: LocalS3Fixture;
-let proxy: Awaited<ReturnType<typeof startFaultyProxy>>;
+let proxy: FaultyProxy;
 let store: S3Store;
 
 beforeAll(async () => {

@@ -2,7 +2,9 @@
 import { createInterface } from "node:readline/promises";
 import type { Command } from "commander";
 import type { Watermark } from "#domain/watermark.ts";
-import { getWatermark, resetWatermark, setWatermark } from "#services/watermarks.ts";
+import { hostname } from "node:os";
+import { DescribeExecutionCommand, ExecutionDoesNotExist, SFNClient } from "@aws-sdk/client-sfn";
+import { getWatermark, LeaseReleaseRefusedError, releaseWatermark, resetWatermark, setWatermark, type HolderCheck } from "#services/watermarks.ts";
 import { CliError, EXIT, type Output } from "../output.ts";
 import { pipeline, table } from "../tables.ts";
 
@@ -15,7 +17,7 @@ function describe(watermark: Watermark | undefined, showFiles: boolean): string 
     `${watermark.pipeline} / ${watermark.table_name} [${watermark.cdc_strategy}]`,
     `  cursor:    timestamp ${watermark.last_mysql_data_timestamp ?? "-"}, ${watermark.last_processed_key !== null && watermark.last_processed_key.length > 1 ? `key ${JSON.stringify(watermark.last_processed_key)}` : `id ${watermark.last_processed_id ?? "-"}`}`,
     `  extract:   ${state.status}, ${state.total_rows} rows in all, ${state.last_session_rows} in the last run (${state.run_id ?? "-"})`,
-    `  lease:     ${state.lease_expires_at === null ? "free" : `held by ${state.run_id ?? "?"} until ${state.lease_expires_at}`}`,
+    `  lease:     ${state.lease_expires_at === null ? "free" : `held by ${state.run_id ?? "?"} until ${state.lease_expires_at}${state.lease_holder === null ? "" : ` (begun on ${state.lease_holder.host}, process ${state.lease_holder.pid})`}`}`,
     `  load:      ${watermark.redshift_state.status}, ${watermark.redshift_state.rows_loaded} rows loaded, last ${watermark.redshift_state.last_loaded_at ?? "-"}`,
     `  files:     ${watermark.s3_state.backup_s3_files.length} pending load, ${watermark.s3_state.processed_s3_files.length} recent loaded`,
   ];
@@ -91,4 +93,51 @@ export function watermarkCommands(program: Command, output: () => Output): void 
       }
       out.result(watermark, () => `set.\n${describe(watermark, false)}`);
     });
+  tableOptions(group.command("release").description("free the lease of a run that is gone (a crashed local run; an execution stopped or timed out), refusing while it may still run"))
+    .option("--state-machine-arn <arn>", "a deployed run: refuse while its execution is RUNNING")
+    .option("--force", "release without checking (you know the run is gone)", false)
+    .action(async (options: TableOptions & { stateMachineArn?: string; force: boolean }) => {
+      const out = output();
+      const context = table(await pipeline(out.options.configDir, options.pipeline), options.table);
+      let outcome: Awaited<ReturnType<typeof releaseWatermark>>;
+      try {
+        outcome = await releaseWatermark(context, options.force ? () => Promise.resolve(undefined) : holderCheck(options.stateMachineArn));
+      } catch (error) {
+        if (error instanceof LeaseReleaseRefusedError) throw new CliError(error.message, EXIT.failed);
+        throw error;
+      }
+      const { released, watermark } = outcome;
+      out.result(
+        { released: released ?? null, watermark: watermark ?? null },
+        () => (released === undefined ? "the table's lease is free: nothing to release" : `released run ${released}'s lease: the next run resumes from the last committed chunk.\n${describe(watermark, false)}`),
+      );
+    });
+}
+
+/** Is the run that holds the lease still alive? A deployed run: its execution; a local one: its process on this host. */
+function holderCheck(stateMachineArn: string | undefined): HolderCheck {
+  return async ({ runId, host, pid }) => {
+    if (stateMachineArn !== undefined) {
+      const executionArn = `${stateMachineArn.replace(":stateMachine:", ":execution:")}:${runId}`;
+      const sfn = new SFNClient({});
+      try {
+        const { status } = await sfn.send(new DescribeExecutionCommand({ executionArn }));
+        return status === "RUNNING" ? `execution ${executionArn} is RUNNING: let it finish, or stop it (aws stepfunctions stop-execution --execution-arn ${executionArn})` : undefined;
+      } catch (error) {
+        if (error instanceof ExecutionDoesNotExist) return `no execution ${runId} on ${stateMachineArn}: is it the state machine that ran it? (--force if you know the run is gone)`;
+        throw error;
+      } finally {
+        sfn.destroy();
+      }
+    }
+    if (host === undefined || pid === undefined) return "the lease does not say where its run began: give --state-machine-arn for a deployed run, or --force";
+    if (host !== hostname()) return `it began on host ${host}, not here: check there, give --state-machine-arn for a deployed run, or --force`;
+    try {
+      process.kill(pid, 0);
+      return `process ${pid} on this host is alive: let it finish, or stop it`;
+    } catch (error) {
+      // ESRCH: no such process. EPERM: it exists (another user's).
+      return (error as { code?: string }).code === "EPERM" ? `process ${pid} on this host is alive (another user's)` : undefined;
+    }
+  };
 }

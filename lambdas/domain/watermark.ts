@@ -57,6 +57,8 @@ export const WatermarkSchema = z.object({
     next_chunk: z.number().int().nonnegative().default(0),
     zero_dates: z.record(z.string(), z.number().int()).default({}),
     cursor_columns: z.array(z.string()).nullable().default(null),
+    /** Where the run holding the lease began (host and process): `mrsync watermark release` checks it is gone. */
+    lease_holder: z.object({ host: z.string(), pid: z.number().int() }).nullable().default(null),
     window_start: StoredPositionSchema.nullable().default(null),
     window_rows: z.number().int().nonnegative().default(0),
   }),
@@ -109,6 +111,7 @@ export function newWatermark(pipeline: string, table: string, strategy: Watermar
       next_chunk: 0,
       zero_dates: {},
       cursor_columns: null,
+      lease_holder: null,
       window_start: null,
       window_rows: 0,
     },
@@ -173,6 +176,8 @@ export type BeginRun = {
   restart: boolean;
   /** The unique key the cursor tuple is made of (empty: the strategy has none). */
   cursorColumns: string[];
+  /** Where Begin runs (recorded with the lease). */
+  holder?: { host: string; pid: number };
 };
 
 const sameColumns = (a: readonly string[], b: readonly string[]) => a.length === b.length && a.every((c, i) => c.toLowerCase() === b[i]?.toLowerCase());
@@ -199,9 +204,11 @@ export function beginRun(watermark: Watermark, begin: BeginRun): Watermark {
   if (state.run_id === begin.runId && state.status === "in_progress") return watermark;
   const other = holder(watermark, begin.now);
   if (other !== undefined && other !== begin.runId) {
+    const where = state.lease_holder === null ? "" : `, begun on ${state.lease_holder.host} by process ${state.lease_holder.pid}`;
     throw new LeaseHeldError(
-      `${watermark.pipeline}/${watermark.table_name} is being synced by run ${other} (lease until ${state.lease_expires_at ?? "?"}); ` +
-        "wait for it to finish, or stop that execution (its lease then expires)",
+      `${watermark.pipeline}/${watermark.table_name} is being synced by run ${other} (lease until ${state.lease_expires_at ?? "?"}${where}); ` +
+        `wait for it to finish; if that run is gone (a crashed local run, an execution stopped or timed out): ` +
+        `mrsync watermark release -p ${watermark.pipeline} -t ${watermark.table_name} [--state-machine-arn ARN]`,
     );
   }
   let cursor = cursorOf(watermark);
@@ -226,6 +233,7 @@ export function beginRun(watermark: Watermark, begin: BeginRun): Watermark {
       run_id: begin.runId,
       ceiling: { ...toStored(begin.ceiling), id: begin.ceiling.key?.[0] ?? null },
       cursor_columns: begin.cursorColumns.length === 0 ? null : begin.cursorColumns,
+      lease_holder: begin.holder ?? null,
       window_start: resumes ? state.window_start : toStored(cursor),
       window_rows: resumes ? state.window_rows : 0,
       last_error: null,
@@ -327,6 +335,20 @@ export function clearValidated(watermark: Watermark, windows: readonly Extracted
   const pending = watermark.s3_state.pending_validation.filter((w) => !done.has(JSON.stringify(w)));
   if (pending.length === watermark.s3_state.pending_validation.length) return watermark;
   return { ...watermark, s3_state: { ...watermark.s3_state, pending_validation: pending }, updated_at: now.toISOString() };
+}
+
+/**
+ * Operator: frees the lease of a run that is gone (the caller checked that), so the next run can begin; it resumes
+ * from the last committed chunk. Only that run's lease: a run that began since is left alone.
+ */
+export function releaseDeadLease(watermark: Watermark, runId: string, now: Date): Watermark {
+  if (watermark.mysql_state.run_id !== runId || watermark.mysql_state.lease_expires_at === null) return watermark;
+  const state = watermark.mysql_state;
+  return {
+    ...watermark,
+    mysql_state: { ...state, lease_expires_at: null, last_error: state.last_error ?? `lease of run ${runId} released by an operator: the run was gone` },
+    updated_at: now.toISOString(),
+  };
 }
 
 /** Ends a run's hold on the table (after its load, or when it stops early). */

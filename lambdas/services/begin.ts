@@ -2,6 +2,7 @@
  * Begin: discover the table's schema, capture the ceiling (rows committed after it wait for the next run), take
  * the table's lease and record the run in the watermark. A second concurrent Begin on the table fails fast.
  */
+import { hostname } from "node:os";
 import type { Connection } from "mysql2/promise";
 import { discoverTable, forgetDiscovered, isUnknownColumn, queryRow, resultColumns } from "#adapters/mysql.ts";
 import { cursorProblems, lookbackSecondsOf, orderColumns, UnsafeCursorError } from "#domain/cdc/cursor-rules.ts";
@@ -94,6 +95,7 @@ export async function begin(context: TableContext, runId: string): Promise<Begin
       lookbackSeconds: lookbackSecondsOf(context.table, schema),
       restart: context.table.cdc_strategy === "full_sync",
       cursorColumns: orderColumns(context.table, schema).length === 0 ? [] : schema.cursorKey,
+      holder: { host: hostname(), pid: process.pid },
     }),
   );
   // A retried Begin of the same run keeps the ceiling it recorded first.

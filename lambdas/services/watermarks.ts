@@ -6,7 +6,7 @@ import { discoverTable } from "#adapters/mysql.ts";
 import { strategyContext } from "#domain/cdc/index.ts";
 import { bindValue } from "#domain/cdc/keyset.ts";
 import { buildTableSchema } from "#domain/table-schema.ts";
-import { resetCursor, setCursor, type Watermark } from "#domain/watermark.ts";
+import { releaseDeadLease, resetCursor, setCursor, type Watermark } from "#domain/watermark.ts";
 import { watermarkIdentity, type TableContext } from "./sync-context.ts";
 
 export async function getWatermark(context: TableContext): Promise<Watermark | undefined> {
@@ -43,4 +43,28 @@ async function checkKey(context: TableContext, key: readonly string[]): Promise<
 export async function setWatermark(context: TableContext, cursor: { timestamp?: string | null; key?: string[] | null }): Promise<Watermark> {
   if (cursor.key !== undefined && cursor.key !== null) await checkKey(context, cursor.key);
   return context.watermarks.update(context.watermarkKey, watermarkIdentity(context), (current) => setCursor(current, cursor, context.now()));
+}
+
+/** Why the lease's holder may still be alive (undefined: it is gone). */
+export type HolderCheck = (holder: { runId: string; host: string | undefined; pid: number | undefined }) => Promise<string | undefined>;
+
+/**
+ * Frees the lease of a run that is gone, after `isAlive` found no sign of it; refuses (LeaseReleaseRefusedError,
+ * with the reason) otherwise. A free lease is left as it is.
+ */
+export async function releaseWatermark(context: TableContext, isAlive: HolderCheck): Promise<{ released: string | undefined; watermark: Watermark | undefined }> {
+  const current = await getWatermark(context);
+  const state = current?.mysql_state;
+  if (current === undefined || state?.run_id === null || state?.run_id === undefined || state.lease_expires_at === null || Date.parse(state.lease_expires_at) <= context.now().getTime()) {
+    return { released: undefined, watermark: current };
+  }
+  const runId = state.run_id;
+  const alive = await isAlive({ runId, host: state.lease_holder?.host, pid: state.lease_holder?.pid });
+  if (alive !== undefined) throw new LeaseReleaseRefusedError(`${context.table.key}: not released: run ${runId} may still be running — ${alive}`);
+  const watermark = await context.watermarks.update(context.watermarkKey, watermarkIdentity(context), (w) => releaseDeadLease(w, runId, context.now()));
+  return { released: runId, watermark };
+}
+
+export class LeaseReleaseRefusedError extends Error {
+  override readonly name = "LeaseReleaseRefusedError";
 }

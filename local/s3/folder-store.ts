@@ -1,13 +1,14 @@
 /**
- * Objects in a folder: `<root>/<bucket>/<key segments…>.__obj` holds the bytes, `….__meta.json` beside it the
- * metadata. Key segments are URI-encoded so any S3 key maps to a safe path and back. Writes go to a temp file and
- * are renamed into place.
+ * Objects in a folder: `<root>/<bucket>/<key segments…>.__meta.json` holds the metadata and names the file of the
+ * bytes beside it (`….<uuid>.__obj`, never rewritten). Key segments are URI-encoded so any S3 key maps to a safe path
+ * and back. A write stages its bytes in a temp file, renames them to a new body file, then renames the metadata into
+ * place — one atomic switch, as S3 is atomic per object: a reader sees the old object or the new one, never the new
+ * bytes under the old metadata (a watermark read mid-write would be torn). The old body is removed after the switch;
+ * a reader that loses that race reads the metadata again.
  */
 import { randomUUID } from "node:crypto";
-import { createReadStream } from "node:fs";
-import { mkdir, readdir, readFile, rename, rm, stat, writeFile } from "node:fs/promises";
+import { mkdir, open, readdir, readFile, rename, rm, stat, writeFile, type FileHandle } from "node:fs/promises";
 import path from "node:path";
-import type { Readable } from "node:stream";
 
 export type ObjectMeta = {
   key: string;
@@ -17,6 +18,8 @@ export type ObjectMeta = {
   contentType: string;
   headers: Record<string, string>;
   userMetadata: Record<string, string>;
+  /** The body's file name beside the metadata (absent: written before bodies were versioned, `<key>.__obj`). */
+  body?: string;
 };
 
 const OBJECT_SUFFIX = ".__obj";
@@ -96,10 +99,13 @@ export class FolderStore {
   async commitObject(bucket: string, meta: ObjectMeta, bodyFile: string): Promise<void> {
     const base = this.objectBase(bucket, meta.key);
     await mkdir(path.dirname(base), { recursive: true });
+    const previous = await this.getMeta(bucket, meta.key);
+    const body = `${path.basename(base)}.${randomUUID()}${OBJECT_SUFFIX}`;
     const metaTmp = this.tempFile();
-    await writeFile(metaTmp, JSON.stringify(meta));
-    await rename(bodyFile, base + OBJECT_SUFFIX);
+    await writeFile(metaTmp, JSON.stringify({ ...meta, body }));
+    await rename(bodyFile, path.join(path.dirname(base), body));
     await rename(metaTmp, base + META_SUFFIX);
+    if (previous !== undefined) await rm(this.bodyPath(bucket, previous), { force: true });
   }
 
   async getMeta(bucket: string, key: string): Promise<ObjectMeta | undefined> {
@@ -111,23 +117,34 @@ export class FolderStore {
     }
   }
 
-  readBody(bucket: string, key: string, range?: { start: number; end: number }): Readable {
-    return createReadStream(this.objectBase(bucket, key) + OBJECT_SUFFIX, range);
+  private bodyPath(bucket: string, meta: ObjectMeta): string {
+    const base = this.objectBase(bucket, meta.key);
+    return meta.body === undefined ? base + OBJECT_SUFFIX : path.join(path.dirname(base), meta.body);
   }
 
-  objectFile(bucket: string, key: string): string {
-    return this.objectBase(bucket, key) + OBJECT_SUFFIX;
+  /**
+   * The object's current metadata and an open handle on its bytes, consistent with each other: when a write replaced
+   * the object between reading its metadata and opening its body, the metadata is read again. Undefined: no object.
+   */
+  async openObject(bucket: string, key: string): Promise<{ meta: ObjectMeta; body: FileHandle } | undefined> {
+    for (let attempt = 0; attempt < 100; attempt++) {
+      const meta = await this.getMeta(bucket, key);
+      if (meta === undefined) return undefined;
+      try {
+        return { meta, body: await open(this.bodyPath(bucket, meta), "r") };
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code !== "ENOENT") throw error;
+      }
+    }
+    throw new Error(`${bucket}/${key}: replaced 100 times while being opened`);
   }
 
   async deleteObject(bucket: string, key: string): Promise<boolean> {
     const base = this.objectBase(bucket, key);
-    const existed = await stat(base + META_SUFFIX).then(
-      () => true,
-      () => false,
-    );
+    const meta = await this.getMeta(bucket, key);
     await rm(base + META_SUFFIX, { force: true });
-    await rm(base + OBJECT_SUFFIX, { force: true });
-    return existed;
+    if (meta !== undefined) await rm(this.bodyPath(bucket, meta), { force: true });
+    return meta !== undefined;
   }
 
   /** Every key under the prefix, sorted as S3 sorts. Walks only the folder the prefix's directory part names. */

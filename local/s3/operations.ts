@@ -1,6 +1,7 @@
 /** The S3 operations the stand-in serves, over a FolderStore. Writes to one key are serialised (see KeyLocks). */
 import { EventEmitter } from "node:events";
-import { copyFile, rm } from "node:fs/promises";
+import { createWriteStream } from "node:fs";
+import { rm, type FileHandle } from "node:fs/promises";
 import path from "node:path";
 import { pipeline } from "node:stream/promises";
 import type { FolderStore} from "./folder-store.ts";
@@ -245,11 +246,18 @@ export class S3Operations {
     const decoded = decodeURIComponent(copySource.split("?")[0] ?? "").replace(/^\//, "");
     const slash = decoded.indexOf("/");
     const [sourceBucket, sourceKey] = [decoded.slice(0, slash), decoded.slice(slash + 1)];
-    const source = await this.requireObject(sourceBucket, sourceKey);
+    await this.requireBucket(sourceBucket);
+    const opened = await this.store.openObject(sourceBucket, sourceKey);
+    if (opened === undefined) throw noSuchKey(sourceKey);
+    const source = opened.meta;
     await this.requireBucket(r.bucket);
     const temp = this.store.tempFile();
     try {
-      await copyFile(this.store.objectFile(sourceBucket, sourceKey), temp);
+      try {
+        await pipeline(opened.body.createReadStream({ autoClose: false }), createWriteStream(temp));
+      } finally {
+        await opened.body.close();
+      }
       const replace = header(r.req, "x-amz-metadata-directive") === "REPLACE";
       const meta: ObjectMeta = replace
         ? metaFromRequest(r, source.size, source.etag)
@@ -262,7 +270,17 @@ export class S3Operations {
   }
 
   async getObject(r: Request, headOnly: boolean): Promise<void> {
-    const meta = await this.requireObject(r.bucket, r.key);
+    await this.requireBucket(r.bucket);
+    const opened = await this.store.openObject(r.bucket, r.key);
+    if (opened === undefined) throw noSuchKey(r.key);
+    try {
+      await this.sendObject(r, headOnly, opened.meta, opened.body);
+    } finally {
+      await opened.body.close().catch(() => undefined);
+    }
+  }
+
+  private async sendObject(r: Request, headOnly: boolean, meta: ObjectMeta, body: FileHandle): Promise<void> {
     const ifMatch = header(r.req, "if-match");
     if (ifMatch !== undefined && ifMatch.trim() !== "*" && unquote(ifMatch) !== unquote(meta.etag)) {
       throw new S3Failure(412, "PreconditionFailed", "At least one of the pre-conditions you specified did not hold (If-Match)");
@@ -281,7 +299,7 @@ export class S3Operations {
       r.res.end();
       return;
     }
-    await pipeline(this.store.readBody(r.bucket, r.key, range), r.res);
+    await pipeline(body.createReadStream({ ...range, autoClose: false }), r.res);
   }
 
   async deleteObject(r: Request): Promise<void> {

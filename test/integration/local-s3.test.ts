@@ -182,7 +182,8 @@ describe("local S3 with the project's client", () => {
   it("keeps objects in its folder: a new server on the same folder serves them", async () => {
     await s3.store.putJson(BUCKET, "persist/a b+c.json", { kept: true });
     const files = await readdir(path.join(s3.dir, BUCKET, "persist"));
-    expect(files).toContain("a%20b%2Bc.json.__obj");
+    expect(files).toContain("a%20b%2Bc.json.__meta.json");
+    expect(files.filter((f) => /^a%20b%2Bc\.json\.[0-9a-f-]{36}\.__obj$/.test(f)), "one body file, the current one").toHaveLength(1);
     const again = await startLocalS3({ rootDir: s3.dir });
     const client = new S3Client({ ...s3ClientConfig({ AWS_ENDPOINT_URL_S3: again.endpoint }), region: "us-east-1", credentials: TEST_CREDENTIALS });
     try {
@@ -191,6 +192,28 @@ describe("local S3 with the project's client", () => {
       client.destroy();
       await again.close();
     }
+  });
+
+  it("is atomic per object: a read during a rewrite sees the old object or the new one, never new bytes under old metadata", async () => {
+    const key = "atomic/watermark.json";
+    const value = (i: number) => ({ version: i, padding: "x".repeat((i * 37) % 500) });
+    await s3.store.putJson(BUCKET, key, value(0));
+    const writes = { done: false };
+    const writer = (async () => {
+      for (let i = 1; i <= 150; i++) await s3.store.putJson(BUCKET, key, value(i));
+      writes.done = true;
+    })();
+    let reads = 0;
+    while (!writes.done) {
+      const { value: read } = await s3.store.getJson(BUCKET, key);
+      const version = (read as { version: number }).version;
+      expect(read).toEqual(value(version));
+      reads++;
+    }
+    await writer;
+    expect(reads).toBeGreaterThan(10);
+    const files = await readdir(path.join(s3.dir, BUCKET, "atomic"));
+    expect(files.filter((f) => f.endsWith(".__obj")), "replaced bodies are removed").toHaveLength(1);
   });
 
   it("answers a malformed URI with 400 InvalidURI and keeps serving", async () => {

@@ -62,9 +62,28 @@ export const REDSHIFT_BUSY: Retrier = {
   JitterStrategy: "FULL",
 };
 
-/** DescribeStatement (SDK integration) failing transiently: polling again is harmless. */
+/**
+ * The Data API's 5xx or throttling that outlasted the SDK's attempts (adapters/redshift-data.ts classifies them): the
+ * warehouse's front end recovers within minutes, and a load is exactly once whatever retries it (ledger, ClientToken).
+ */
+export const WAREHOUSE_UNAVAILABLE: Retrier = {
+  ErrorEquals: ["WarehouseUnavailableError"],
+  IntervalSeconds: 10,
+  MaxAttempts: 4,
+  BackoffRate: 2,
+  MaxDelaySeconds: 120,
+  JitterStrategy: "FULL",
+};
+
+/** DescribeStatement (SDK integration) failing transiently — service errors, throttling: polling again is harmless. */
 export const DATA_API_POLL_ERRORS: Retrier = {
-  ErrorEquals: ["RedshiftData.InternalServerException", "RedshiftData.RedshiftDataException", "RedshiftData.SdkClientException"],
+  ErrorEquals: [
+    "RedshiftData.InternalServerException",
+    "RedshiftData.ServiceUnavailableException",
+    "RedshiftData.ThrottlingException",
+    "RedshiftData.RedshiftDataException",
+    "RedshiftData.SdkClientException",
+  ],
   IntervalSeconds: 5,
   MaxAttempts: 5,
   BackoffRate: 2,

@@ -13,6 +13,7 @@ import {
   LAMBDA_SERVICE_ERRORS,
   REDSHIFT_BUSY,
   SOURCE_UNAVAILABLE,
+  WAREHOUSE_UNAVAILABLE,
   START_CHILD_ERRORS,
   WATERMARK_CONFLICT,
   type Retrier,
@@ -48,6 +49,8 @@ function lambdaTask(step: LambdaStep, parameters: Record<string, unknown>, rest:
 
 /** Retries of a table step: transient Lambda, MySQL and watermark faults, and one more try after a crash. */
 const TABLE_RETRIES = [FUNCTION_CRASH, SOURCE_UNAVAILABLE, WATERMARK_CONFLICT];
+/** Steps that also talk to Redshift (load, validation): its transient faults too. */
+const WAREHOUSE_RETRIES = [...TABLE_RETRIES, WAREHOUSE_UNAVAILABLE];
 
 const tableStates = {
   Begin: lambdaTask("Begin", { ...tableInput, "resume.$": "$.resume" }, { ResultPath: "$.progress", Catch: [failTable], Next: "Extracted?" }, TABLE_RETRIES),
@@ -65,7 +68,7 @@ const tableStates = {
     Choices: [{ Variable: "$.run.mode", StringEquals: "backup_only", Next: "Finish" }],
     Default: "SubmitLoad",
   },
-  SubmitLoad: lambdaTask("SubmitLoad", withProgress, { ResultPath: "$.load", Catch: [failTable], Next: "Submitted?" }, [...TABLE_RETRIES, REDSHIFT_BUSY]),
+  SubmitLoad: lambdaTask("SubmitLoad", withProgress, { ResultPath: "$.load", Catch: [failTable], Next: "Submitted?" }, [...WAREHOUSE_RETRIES, REDSHIFT_BUSY]),
   "Submitted?": {
     Type: "Choice",
     Choices: [
@@ -97,13 +100,13 @@ const tableStates = {
     Default: "CountPoll",
   },
   CountPoll: { Type: "Pass", Parameters: { "count.$": "States.MathAdd($.polls.count, 1)" }, ResultPath: "$.polls", Next: "WaitForLoad" },
-  CompleteLoad: lambdaTask("CompleteLoad", { ...withProgress, "load.$": "$.load" }, { ResultPath: "$.progress", Catch: [failTable], Next: "MoreToLoad?" }, TABLE_RETRIES),
+  CompleteLoad: lambdaTask("CompleteLoad", { ...withProgress, "load.$": "$.load" }, { ResultPath: "$.progress", Catch: [failTable], Next: "MoreToLoad?" }, WAREHOUSE_RETRIES),
   "MoreToLoad?": {
     Type: "Choice",
     Choices: [{ Variable: "$.progress.pendingFiles", NumericGreaterThan: 0, Next: "SubmitLoad" }],
     Default: "Finish",
   },
-  Finish: lambdaTask("Finish", withProgress, { ResultPath: "$.result", OutputPath: "$.result", Catch: [failTable], End: true }, TABLE_RETRIES),
+  Finish: lambdaTask("Finish", withProgress, { ResultPath: "$.result", OutputPath: "$.result", Catch: [failTable], End: true }, WAREHOUSE_RETRIES),
   ContinueInChild: {
     Type: "Task",
     Comment: "The table continues in a child execution of this state machine (same run id and lease): keeps every history under 25,000 events",

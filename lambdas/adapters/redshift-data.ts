@@ -72,6 +72,37 @@ export class RedshiftStatementError extends Error {
   }
 }
 
+/**
+ * The Data API answered with a server error or throttling, or could not be reached, after the SDK's own attempts: a
+ * transient condition the state machine retries by this name (the load's ledger and ClientToken keep it exactly once).
+ */
+export class WarehouseUnavailableError extends Error {
+  override readonly name = "WarehouseUnavailableError";
+}
+
+const TRANSIENT_NAMES = new Set([
+  "InternalServerException",
+  "ServiceUnavailableException",
+  "ServiceUnavailable",
+  "ThrottlingException",
+  "TooManyRequestsException",
+  "DatabaseConnectionException",
+  "RequestTimeout",
+  "RequestTimeoutException",
+  "TimeoutError",
+]);
+const TRANSIENT_CODES = new Set(["ECONNRESET", "ECONNREFUSED", "ETIMEDOUT", "EPIPE", "EHOSTUNREACH", "ENETUNREACH", "EAI_AGAIN"]);
+
+/** The error as WarehouseUnavailableError when it is transient (the original kept as its cause), classified once here. */
+export function classifyWarehouseError(error: unknown, operation: string): unknown {
+  if (!(error instanceof Error)) return error;
+  const status = (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
+  const code = (error as { code?: unknown }).code;
+  const transient = TRANSIENT_NAMES.has(error.name) || (status !== undefined && (status >= 500 || status === 429)) || (typeof code === "string" && TRANSIENT_CODES.has(code));
+  if (!transient) return error;
+  return new WarehouseUnavailableError(`Redshift Data API ${operation}: ${error.name} (${error.message}); retried by the state machine, check the warehouse if it persists`, { cause: error });
+}
+
 /** The statement did not finish in the time given; it may still be running (cancel it or keep polling). */
 export class RedshiftTimeoutError extends Error {
   override readonly name = "RedshiftTimeoutError";
@@ -117,6 +148,15 @@ export class RedshiftData {
     this.target = target;
   }
 
+  /** Every call goes through here: transient failures become WarehouseUnavailableError. */
+  private async send<T>(operation: string, call: () => Promise<T>): Promise<T> {
+    try {
+      return await call();
+    } catch (error) {
+      throw classifyWarehouseError(error, operation);
+    }
+  }
+
   private get where() {
     const t = this.target;
     return t.workgroup_name !== undefined
@@ -141,13 +181,13 @@ export class RedshiftData {
     };
     const output =
       typeof sql === "string"
-        ? await this.client.send(new ExecuteStatementCommand({ ...common, Sql: sql }))
-        : await this.client.send(new BatchExecuteStatementCommand({ ...common, Sqls: [...sql] }));
+        ? await this.send("ExecuteStatement", () => this.client.send(new ExecuteStatementCommand({ ...common, Sql: sql })))
+        : await this.send("BatchExecuteStatement", () => this.client.send(new BatchExecuteStatementCommand({ ...common, Sqls: [...sql] })));
     return output.Id ?? "";
   }
 
   async describe(id: string): Promise<StatementState> {
-    return stateOf(await this.client.send(new DescribeStatementCommand({ Id: id })));
+    return stateOf(await this.send("DescribeStatement", () => this.client.send(new DescribeStatementCommand({ Id: id }))));
   }
 
   /** Polls with backoff until the statement ends; FINISHED returns its state, FAILED/ABORTED throw. */
@@ -168,7 +208,7 @@ export class RedshiftData {
     let columns: string[] = [];
     let nextToken: string | undefined;
     do {
-      const page = await this.client.send(new GetStatementResultCommand({ Id: id, NextToken: nextToken }));
+      const page = await this.send("GetStatementResult", () => this.client.send(new GetStatementResultCommand({ Id: id, NextToken: nextToken })));
       if (columns.length === 0) columns = (page.ColumnMetadata ?? []).map((c) => c.name ?? "");
       for (const record of page.Records ?? []) rows.push(record.map(decodeField));
       nextToken = page.NextToken;
@@ -177,7 +217,7 @@ export class RedshiftData {
   }
 
   async cancel(id: string): Promise<boolean> {
-    return (await this.client.send(new CancelStatementCommand({ Id: id }))).Status ?? false;
+    return (await this.send("CancelStatement", () => this.client.send(new CancelStatementCommand({ Id: id })))).Status ?? false;
   }
 
   /** Submit, wait, and read the last result set (small queries: validation counts, DDL checks). */

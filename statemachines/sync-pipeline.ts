@@ -145,7 +145,9 @@ export function syncPipelineDefinition() {
     States: {
       Plan: lambdaTask(
         "Plan",
-        { "request.$": "$", "executionName.$": "$$.Execution.Name", "startedAt.$": "$$.Execution.StartTime" },
+        // The context object, not "$": an execution started with `null` input has no "$" to select, and Plan must
+        // still answer with InvalidInputError rather than the state machine with States.Runtime.
+        { "execution.$": "$$.Execution" },
         { Next: "Tables" },
       ),
       Tables: {

@@ -45,10 +45,9 @@ const UNAVAILABLE_CODES = new Set([
   "ER_QUERY_INTERRUPTED",
   "ER_CONNECTION_KILLED",
   "ER_OPTION_PREVENTS_STATEMENT",
-  "ER_CANT_EXECUTE_IN_READ_ONLY_TRANSACTION",
 ]);
 /** The same by server error number (mysql2 names a few MariaDB-only ones by number only). */
-const UNAVAILABLE_ERRNOS = new Set([1040, 1053, 1205, 1213, 1290, 1317, 1792, 1927, 2006, 2013]);
+const UNAVAILABLE_ERRNOS = new Set([1040, 1053, 1205, 1213, 1290, 1317, 1927, 2006, 2013]);
 
 /** How long a streamed read may go without a row (outside backpressure) before the connection counts as dead. */
 export const READ_STALL_SECONDS = 60;
@@ -63,15 +62,18 @@ export function classifySourceError(error: Error, host: string): Error {
   return new SourceUnavailableError(`MySQL at ${host}: ${String(code ?? errno)} (${error.message}); retried by the state machine, check the source if it persists`, { cause: error });
 }
 
-export async function connectSource(source: SourceConnection, credentials: DbCredentials): Promise<Connection> {
+/** Sessions read only (extraction, counts, discovery), except the temp-table pattern's cleanup, which deletes. */
+export type SourceAccess = "read" | "write";
+
+export async function connectSource(source: SourceConnection, credentials: DbCredentials, access: SourceAccess = "read"): Promise<Connection> {
   try {
-    return await openConnection(source, credentials);
+    return await openConnection(source, credentials, access);
   } catch (error) {
     throw classifySourceError(error instanceof Error ? error : new Error(String(error)), source.host);
   }
 }
 
-async function openConnection(source: SourceConnection, credentials: DbCredentials): Promise<Connection> {
+async function openConnection(source: SourceConnection, credentials: DbCredentials, access: SourceAccess): Promise<Connection> {
   const connection = await mysql.createConnection({
     host: source.host,
     port: source.port,
@@ -89,6 +91,8 @@ async function openConnection(source: SourceConnection, credentials: DbCredentia
     jsonStrings: true,
   });
   await connection.query("SET time_zone = '+00:00'");
+  // Whatever a query (custom_sql included) asks, a read session cannot write to the source: MySQL refuses.
+  if (access === "read") await connection.query("SET SESSION TRANSACTION READ ONLY");
   return connection;
 }
 

@@ -132,10 +132,20 @@ function validate<T>(source: SourceMap, schema: z.ZodType<T>, input: unknown): P
   return { value: undefined, issues };
 }
 
+/** Aliases a config file may expand: config needs few; a "billion laughs" file would need millions. */
+const MAX_ALIAS_COUNT = 100;
+
 function readYaml(source: SourceMap, env: Env | undefined): Parsed<unknown> {
   const syntax = source.syntaxIssues();
   if (syntax.length > 0) return { value: undefined, issues: syntax };
-  const raw: unknown = source.doc.toJS();
+  let raw: unknown;
+  try {
+    raw = source.doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT });
+  } catch (error) {
+    // e.g. "Excessive alias count": refused as a problem of this file, like any other.
+    const reason = error instanceof Error ? error.message.split("\n")[0] ?? error.name : String(error);
+    return { value: undefined, issues: [{ file: source.file, yamlPath: "", line: 1, column: 1, message: `YAML: ${reason}` }] };
+  }
   if (env === undefined) return { value: raw, issues: [] };
   const problems: EnvProblem[] = [];
   const value = interpolateEnv(raw, env, problems);

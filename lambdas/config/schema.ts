@@ -19,10 +19,11 @@ const redshiftName = z
   .regex(REDSHIFT_IDENTIFIER, "a Redshift identifier: lower-case letters, digits, _ or $, starting with a letter or _");
 const s3Prefix = z
   .string()
-  .regex(/^([A-Za-z0-9!_.*'()-]+\/)*$/, 'an S3 key prefix ending in "/" (e.g. "incremental/"), or ""');
-const bucketName = z
-  .string()
-  .regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, "an S3 bucket name (3-63 lower-case letters, digits, . or -)");
+  .regex(/^([A-Za-z0-9!_.*'()-]+\/)*$/, 'an S3 key prefix ending in "/" (e.g. "incremental/"), or ""')
+  .refine((prefix) => !prefix.split("/").some((segment) => segment === "." || segment === ".."), 'an S3 key prefix with no "." or ".." segments (they escape the prefix in tools that treat keys as paths)');
+/** An S3 bucket name (config and execution input alike). */
+export const BUCKET_NAME = /^(?!\d+\.\d+\.\d+\.\d+$)(?!.*\.\.)[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
+const bucketName = z.string().regex(BUCKET_NAME, "an S3 bucket name (3-63 lower-case letters, digits, . or -)");
 
 // ---------------------------------------------------------------- connections.yml
 
@@ -200,6 +201,30 @@ const tableFields = {
 const TableBaseSchema = z.strictObject(tableFields);
 export const TableSchema = TableBaseSchema.superRefine(checkStrategyColumns);
 
+/** What may not appear in custom_sql: writes, locks, a second statement (the extraction session is read-only too). */
+const FORBIDDEN_SQL: [RegExp, string][] = [
+  [/\bFOR\s+(UPDATE|SHARE)\b|\bLOCK\s+IN\s+SHARE\s+MODE\b/i, "a locking read that would block the source's writers"],
+  [/\bINTO\b/i, "SELECT … INTO (a file or variables)"],
+  // A single statement that starts with SELECT cannot hold these; they are refused anyway, by name.
+  [/\b(INSERT|UPDATE|DELETE|MERGE|CREATE|ALTER|DROP|TRUNCATE|RENAME|GRANT|REVOKE|CALL|HANDLER|LOCK|UNLOCK)\b/i, "a statement that writes"],
+];
+
+/** custom_sql must be exactly one read-only SELECT (or WITH … SELECT); the reason it is not, or undefined. */
+export function customSqlProblem(sql: string): string | undefined {
+  // Literals, quoted identifiers and comments cannot hide or fake a keyword.
+  const bare = sql
+    .replace(/'(?:[^'\\]|\\.|'')*'|"(?:[^"\\]|\\.|"")*"|`(?:[^`]|``)*`/g, " ")
+    .replace(/\/\*[\s\S]*?\*\/|(?:--\s|#)[^\n]*/g, " ")
+    .trim();
+  if (!/^(SELECT|WITH)\b/i.test(bare)) return "custom_sql must be one SELECT (or WITH … SELECT) query";
+  if (/;\s*\S/.test(bare)) return "custom_sql must be one statement: remove everything after the first ;";
+  for (const [pattern, what] of FORBIDDEN_SQL) {
+    const found = pattern.exec(bare);
+    if (found !== null) return `custom_sql must only read: ${JSON.stringify(found[0])} is ${what}`;
+  }
+  return undefined;
+}
+
 /** Each CDC strategy needs its cursor columns; settings of other strategies are mistakes, not no-ops. */
 function checkStrategyColumns(table: z.output<typeof TableBaseSchema>, ctx: z.RefinementCtx): void {
   const need = (key: "cdc_timestamp_column" | "cdc_id_column" | "custom_sql", example: string): void => {
@@ -255,6 +280,8 @@ function checkStrategyColumns(table: z.output<typeof TableBaseSchema>, ctx: z.Re
         message: `custom_sql applies only to cdc_strategy custom_sql (this table uses ${table.cdc_strategy})`,
       });
     }
+    const readOnly = customSqlProblem(table.custom_sql);
+    if (readOnly !== undefined) ctx.addIssue({ code: "custom", path: ["custom_sql"], message: readOnly });
     for (const placeholder of table.custom_sql.matchAll(/(?<![:\w]):([A-Za-z_]\w*)/g)) {
       const name = placeholder[1] ?? "";
       if (!(CUSTOM_SQL_PLACEHOLDERS as readonly string[]).includes(name)) {

@@ -5,11 +5,11 @@ import { pipelineNamed } from "#services/environment.ts";
 import { stepHandler } from "#shared/handler.ts";
 import { ExecutionInputSchema, PlanInputSchema } from "#shared/steps.ts";
 
-export const handler = stepHandler("Plan", PlanInputSchema, async ({ request, executionName, startedAt }) => {
-  const parsed = ExecutionInputSchema.safeParse(request);
+export const handler = stepHandler("Plan", PlanInputSchema, async ({ execution }) => {
+  const parsed = ExecutionInputSchema.safeParse(execution.Input);
   if (!parsed.success) {
     throw new InvalidInputError(`execution input: ${z.prettifyError(parsed.error).replaceAll("\n", " ")}. Expected {"pipeline": "...", "tables": ["schema.table"], "mode": "full|backup_only|redshift_only", "limit": 10000, "completion_bucket": "..."}`);
   }
   const pipeline = await pipelineNamed(parsed.data.pipeline);
-  return planRun({ input: parsed.data, pipeline, executionName, startedAt });
+  return planRun({ input: parsed.data, pipeline, executionName: execution.Name, startedAt: execution.StartTime });
 });

@@ -39,7 +39,7 @@ export async function cleanupSource(context: LoadContext, rowsProcessed: number)
   }
   const ceiling = ceilingOf(watermark);
 
-  const connection = await context.connect();
+  const connection = await context.connect("write");
   try {
     const discovered = await discoverTable(connection, table.sourceSchema, table.sourceTable);
     const cursor = strategyContext(table, buildTableSchema(table, discovered.columns, discovered.primaryKey));

@@ -59,9 +59,9 @@ export function syncPorts(pipeline: ResolvedPipeline): SyncPorts {
     s3: s3Store(),
     bucket: stagingBucket(pipeline),
     now: () => new Date(),
-    async connect() {
+    async connect(access) {
       const credentials = await credentialResolver().credentials(pipeline.sourceName, pipeline.source);
-      return connectSource(pipeline.source, credentials);
+      return connectSource(pipeline.source, credentials, access);
     },
   };
 }

@@ -5,6 +5,7 @@
 import { createHash } from "node:crypto";
 import type { Connection } from "mysql2/promise";
 import type { ResolvedPipeline, ResolvedTable } from "#config/resolve.ts";
+import type { SourceAccess } from "#adapters/mysql.ts";
 import type { S3Store } from "#adapters/s3.ts";
 import { WatermarkStore } from "#adapters/watermark-store.ts";
 import { schemaKey, watermarkKey } from "#domain/s3-layout.ts";
@@ -20,7 +21,8 @@ export type SyncPorts = {
   s3: S3Store;
   /** The staging bucket (config, or the stack's bucket). */
   bucket: string;
-  connect(): Promise<Connection>;
+  /** A source session: read-only unless `write` (the temp-table pattern's cleanup is the one writer). */
+  connect(access?: SourceAccess): Promise<Connection>;
   now(): Date;
 };
 

@@ -4,6 +4,7 @@
  * reads in the Step Functions console, so they say what they hold.
  */
 import { z } from "zod";
+import { BUCKET_NAME } from "#config/schema.ts";
 
 export const MODES = ["full", "backup_only", "redshift_only"] as const;
 export type Mode = (typeof MODES)[number];
@@ -19,10 +20,10 @@ export const PositionSchema = z
 /** The execution input (DESIGN.md §9). `resume` is internal: a table continuing in a child execution. */
 export const ExecutionInputSchema = z.strictObject({
   pipeline: z.string().min(1, "pipeline is required"),
-  tables: z.array(z.string().min(1)).optional(),
+  tables: z.array(z.string().min(1)).min(1, "tables, when given, lists at least one table (omit it to sync every table)").optional(),
   mode: z.enum(MODES).optional(),
   limit: z.int().positive().nullish(),
-  completion_bucket: z.string().min(3).nullish(),
+  completion_bucket: z.string().regex(BUCKET_NAME, "an S3 bucket name (3-63 lower-case letters, digits, . or -)").nullish(),
   resume: z.lazy(() => ResumeSchema).optional(),
   /** Set by Step Functions on a child execution's input (console link to its parent). */
   AWS_STEP_FUNCTIONS_STARTED_BY_EXECUTION_ID: z.string().optional(),
@@ -58,7 +59,8 @@ export const ResumeSchema = z.object({
 });
 export type Resume = z.output<typeof ResumeSchema>;
 
-export const PlanInputSchema = z.object({ request: z.unknown(), executionName: z.string(), startedAt: z.string() });
+/** Plan gets Step Functions' context object for the execution: its input (any JSON, `null` included), name and start. */
+export const PlanInputSchema = z.object({ execution: z.object({ Input: z.unknown(), Name: z.string(), StartTime: z.string() }) });
 export const PlanOutputSchema = z.object({
   run: RunSchema,
   tables: z.array(z.object({ table: z.string(), resume: ResumeSchema.nullable() })),

@@ -90,6 +90,16 @@ describe("sync pipeline, end to end on the local stand-ins", () => {
     const unknownTable = await fx.run({ pipeline: "e2e", tables: [`${DB}.nope`] });
     expect(unknownTable.error).toBe("InvalidInputError");
     expect(unknownTable.cause).toContain(`no table ${DB}.nope`);
+    for (const [input, message] of [
+      [null, "expected object, received null"],
+      [[], "expected object, received array"],
+      [{ pipeline: "e2e", tables: [] }, "tables, when given, lists at least one table (omit it to sync every table)"],
+      [{ pipeline: "e2e", completion_bucket: "Bad_Bucket/x" }, "an S3 bucket name (3-63 lower-case letters, digits, . or -)   → at completion_bucket"],
+    ] as const) {
+      const refused = await fx.run(input);
+      expect(refused.error, JSON.stringify(input)).toBe("InvalidInputError");
+      expect(refused.cause, JSON.stringify(input)).toContain(message);
+    }
     const unknownPipeline = await fx.run({ pipeline: "nope" });
     expect(unknownPipeline.error).toBe("ConfigError");
     expect(unknownPipeline.cause).toContain('no pipeline named \\"nope\\"; known pipelines: e2e');

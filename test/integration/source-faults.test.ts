@@ -61,3 +61,28 @@ describe("a MySQL connection killed mid-read", () => {
     await expect(failure).rejects.toBeInstanceOf(SourceUnavailableError);
   });
 });
+
+describe("source sessions", () => {
+  it("are read-only: a write through an extraction session is refused by MySQL itself; only the cleanup's write session can", async () => {
+    await fx.db.admin.query("CREATE TABLE guarded (id INT PRIMARY KEY)");
+    await fx.db.admin.query("INSERT INTO guarded VALUES (1), (2)");
+    const source = pipelineFromYaml(DATABASE, `  ${DATABASE}.guarded: { cdc_strategy: id_only }`).source;
+    const read = await connectSource(source, { username: "root", password: "" });
+    try {
+      await expect(read.query(`DELETE FROM ${DATABASE}.guarded`)).rejects.toMatchObject({ errno: 1792 });
+      // A locking read too: it would block the source's writers.
+      await expect(read.query(`SELECT COUNT(*) AS n FROM ${DATABASE}.guarded FOR UPDATE`)).rejects.toMatchObject({ errno: 1792 });
+      await expect(read.query(`SELECT COUNT(*) AS n FROM ${DATABASE}.guarded`).then(([rows]) => rows)).resolves.toEqual([{ n: "2" }]);
+    } finally {
+      await read.end();
+    }
+    const write = await connectSource(source, { username: "root", password: "" }, "write");
+    try {
+      await write.query(`DELETE FROM ${DATABASE}.guarded WHERE id = 2`);
+    } finally {
+      await write.end();
+    }
+    const [rows] = await fx.db.admin.query<RowDataPacket[]>("SELECT COUNT(*) AS n FROM guarded");
+    expect(Number(rows[0]?.n)).toBe(1);
+  });
+});

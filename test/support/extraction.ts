@@ -76,8 +76,8 @@ export function testPorts(s3: LocalS3Fixture, pipeline: ResolvedPipeline, querie
     s3: s3.store,
     bucket: STAGING_BUCKET,
     now: () => new Date(),
-    async connect() {
-      const connection = await connectSource(pipeline.source, { username: pipeline.source.username ?? "", password: pipeline.source.password ?? "" });
+    async connect(access) {
+      const connection = await connectSource(pipeline.source, { username: pipeline.source.username ?? "", password: pipeline.source.password ?? "" }, access);
       const raw = (connection as unknown as { connection: CallbackConnection }).connection;
       const query = raw.query.bind(raw) as (...args: unknown[]) => Query;
       (raw as unknown as { query: (...args: unknown[]) => Query }).query = (...args: unknown[]) => {

@@ -46,7 +46,10 @@ function checks(connections: ConnectionsFile, only: string | undefined): (() => 
     ...Object.entries(connections.targets).filter(([n]) => wanted(n)).map(([name, target]) => () =>
       timed("target", name, async () => {
         const { rows } = await redshiftData(target).query("SELECT current_database()");
-        return `Data API → ${target.workgroup_name === undefined ? `cluster ${target.cluster_identifier ?? ""}` : `workgroup ${target.workgroup_name}`}, database ${String(rows[0]?.[0] ?? target.database)}`;
+        // The database the Data API was asked for (config); the server's own name for it only when it differs.
+        const reported = String(rows[0]?.[0] ?? "");
+        const differs = reported !== "" && reported !== target.database ? ` (the server calls it ${reported})` : "";
+        return `Data API → ${target.workgroup_name === undefined ? `cluster ${target.cluster_identifier ?? ""}` : `workgroup ${target.workgroup_name}`}, database ${target.database}${differs}, schema ${target.schema}`;
       }),
     ),
   ];

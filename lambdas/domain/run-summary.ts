@@ -36,6 +36,10 @@ export type RunSummary = {
     total_rows_processed: number;
     total_files_created: number;
     total_rows_loaded: number;
+    /** Of the totals, what failed tables extracted and loaded before they failed (their files stay pending). */
+    failed_tables_rows_processed: number;
+    failed_tables_files_created: number;
+    failed_tables_rows_loaded: number;
   };
   stages: {
     backup: { tables: number; rows: number; files: number; bytes: number } | null;
@@ -80,6 +84,7 @@ export function summarizeRun(run: Pick<Run, "executionId" | "startedAt" | "pipel
   const succeeded = results.filter((r) => r.status === "success");
   const failed = results.length - succeeded.length;
   const sum = (pick: (r: TableResult) => number) => succeeded.reduce((n, r) => n + pick(r), 0);
+  const all = (pick: (r: TableResult) => number) => results.reduce((n, r) => n + pick(r), 0);
   const status = failed === 0 ? "success" : succeeded.length === 0 ? "failed" : "partial_success";
   return {
     execution_id: run.executionId,
@@ -95,9 +100,13 @@ export function summarizeRun(run: Pick<Run, "executionId" | "startedAt" | "pipel
     summary: {
       success_count: succeeded.length,
       failure_count: failed,
-      total_rows_processed: sum((r) => r.rows_processed),
-      total_files_created: sum((r) => r.files_created),
-      total_rows_loaded: sum((r) => r.rows_loaded),
+      // Every table's work, the failed ones' included (labelled below): rows were read and files written either way.
+      total_rows_processed: all((r) => r.rows_processed),
+      total_files_created: all((r) => r.files_created),
+      total_rows_loaded: all((r) => r.rows_loaded),
+      failed_tables_rows_processed: all((r) => r.rows_processed) - sum((r) => r.rows_processed),
+      failed_tables_files_created: all((r) => r.files_created) - sum((r) => r.files_created),
+      failed_tables_rows_loaded: all((r) => r.rows_loaded) - sum((r) => r.rows_loaded),
     },
     stages: {
       backup: run.mode === "redshift_only" ? null : { tables: succeeded.length, rows: sum((r) => r.rows_processed), files: sum((r) => r.files_created), bytes: sum((r) => r.bytes_written) },

@@ -26,7 +26,7 @@ async function pendingFiles(context: LoadContext): Promise<number> {
 export async function beginTable(context: LoadContext, run: Run, resume: Resume | null): Promise<Progress> {
   if (resume !== null) return { ...resume.progress, chunksHere: 0 };
   const now = context.now().toISOString();
-  const fresh = { rows: 0, files: 0, bytes: 0, chunks: 0, chunksHere: 0, extractMs: 0, rowsLoaded: 0, loads: 0, loadMs: 0 };
+  const fresh = { rows: 0, files: 0, bytes: 0, chunks: 0, chunksHere: 0, extractMs: 0, rowsLoaded: 0, filesLoaded: 0, loads: 0, loadMs: 0 };
   const runId = runIdOf(run, resume);
   if (run.mode === "redshift_only") {
     return { ...fresh, runId, schemaKey: "", tableStartedAt: now, start: NOWHERE, ceiling: NOWHERE, done: true, pendingFiles: await pendingFiles(context) };
@@ -88,6 +88,7 @@ export async function completeNext(context: LoadContext, progress: Progress, loa
   return {
     ...progress,
     rowsLoaded: progress.rowsLoaded + rows,
+    filesLoaded: progress.filesLoaded + files.length,
     loads: progress.loads + 1,
     loadMs: progress.loadMs + Math.max(0, now.getTime() - Date.parse(load.submittedAt)),
     pendingFiles: watermark.s3_state.backup_s3_files.length,
@@ -157,7 +158,7 @@ export async function finishTable(context: LoadContext, run: Run, progress: Prog
           files: progress.files,
           bytes: progress.bytes,
           rowsLoaded: progress.rowsLoaded,
-          filesLoaded: run.mode === "backup_only" ? 0 : progress.files,
+          filesLoaded: progress.filesLoaded,
           loadMs: progress.loadMs,
           loads: progress.loads,
         },

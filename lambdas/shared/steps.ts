@@ -84,6 +84,8 @@ export const ProgressSchema = z.object({
   chunksHere: z.int().nonnegative(),
   extractMs: z.number().nonnegative(),
   rowsLoaded: z.int().nonnegative(),
+  /** Files the run's loads loaded (redshift_only: files extracted by earlier runs). */
+  filesLoaded: z.int().nonnegative().default(0),
   loads: z.int().nonnegative(),
   loadMs: z.number().nonnegative(),
   /** Files still pending load after the last CompleteLoad (another load follows when > 0). */

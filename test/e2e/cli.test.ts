@@ -95,6 +95,7 @@ describe("mrsync (subprocess, local stand-ins)", () => {
     const checks = JSON.parse(tested.stdout) as { kind: string; ok: boolean; detail: string }[];
     expect(checks.map((c) => [c.kind, c.ok])).toEqual([["source", true], ["staging", true], ["target", true]]);
     expect(checks[0]?.detail).toMatch(/MariaDB|MySQL/);
+    expect(checks[2]?.detail).toBe(`Data API → workgroup local, database ${DB}, schema public`);
     expect((await mrsync("connections", "test", "-c", "nope")).code).toBe(2);
   });
 

@@ -169,6 +169,11 @@ describe("sync pipeline, end to end on the local stand-ins", () => {
     const load = await fx.run({ pipeline: "e2e", tables: [key("type_coverage")], mode: "redshift_only" });
     expect(load.status, load.cause).toBe("SUCCEEDED");
     expect(summaryOf(load.output).table_results[key("type_coverage")]).toMatchObject({ status: "success", rows_processed: 0, rows_loaded: 45 });
+    // The load's marker counts the files it loaded (extracted by the backup_only run), not the files this run wrote.
+    const metricsFiles = (await fx.s3.store.listAll(COMPLETION, `completion_markers/e2e/${key("type_coverage")}/`)).filter((o) => o.key.endsWith("table_metrics.json"));
+    const newest = [...metricsFiles].sort((a, b) => (a.lastModified?.getTime() ?? 0) - (b.lastModified?.getTime() ?? 0)).at(-1);
+    const loadMetrics = (await fx.s3.store.getJson(COMPLETION, newest?.key ?? "")).value as { redshift_metrics: { rows_loaded: number; files_loaded: number } };
+    expect(loadMetrics.redshift_metrics).toMatchObject({ rows_loaded: 45, files_loaded: 1 });
     expect((await watermark("type_coverage"))?.s3_state.backup_s3_files).toEqual([]);
     expect(await differences("type_coverage")).toEqual([]);
   });

@@ -35,9 +35,17 @@ describe("run summary", () => {
     const all = summarizeRun(run, [ok("a.b", 10), ok("c.d", 5)], now);
     expect(all).toMatchObject({ execution_id: "sync_1", status: "success", total_tables: 2, duration_seconds: 45.43, summary: { success_count: 2, failure_count: 0, total_rows_processed: 15, total_files_created: 2 } });
     expect(all.table_results["a.b"]).toEqual({ status: "success", rows_processed: 10, files_created: 1, bytes_written: 10, rows_loaded: 10, duration_seconds: 1.5, completed_at: "2025-09-12T14:31:00.000Z" });
-    const partial = summarizeRun(run, [ok("a.b", 10), failed("c.d")], now);
+    const partial = summarizeRun(run, [ok("a.b", 10), { ...failed("c.d"), rows_processed: 7, files_created: 2, rows_loaded: 4 }], now);
     expect(partial.status).toBe("partial_success");
-    expect(partial.summary.total_rows_processed).toBe(10);
+    // Every table's work counts, the failed table's labelled.
+    expect(partial.summary).toMatchObject({
+      total_rows_processed: 17,
+      total_files_created: 3,
+      total_rows_loaded: 14,
+      failed_tables_rows_processed: 7,
+      failed_tables_files_created: 2,
+      failed_tables_rows_loaded: 4,
+    });
     expect(partial.table_results["c.d"]?.error_message).toHaveLength(2_000);
     expect(summarizeRun(run, [failed("a.b"), failed("c.d")], now).status).toBe("failed");
     const cause = failureCause(partial);

@@ -27,7 +27,8 @@ export const LAMBDA_SERVICE_ERRORS: Retrier = {
  * one more attempt resumes from the committed cursor. Twice the same crash is a bug or a too-large chunk: stop.
  */
 export const FUNCTION_CRASH: Retrier = {
-  ErrorEquals: ["Lambda.Unknown", "States.Timeout"],
+  // A Lambda timeout surfaces as Lambda.Unknown or Sandbox.Timedout (AWS Step Functions error names).
+  ErrorEquals: ["Lambda.Unknown", "Sandbox.Timedout", "States.Timeout"],
   IntervalSeconds: 5,
   MaxAttempts: 1,
   BackoffRate: 2,

@@ -123,7 +123,8 @@ const tableStates = {
         "AWS_STEP_FUNCTIONS_STARTED_BY_EXECUTION_ID.$": "$$.Execution.Id",
       },
     },
-    ResultSelector: { "summary.$": "States.StringToJson($.Output)" },
+    // startExecution.sync:2 returns the child's Output as JSON (.sync would return a string).
+    ResultSelector: { "summary.$": "$.Output" },
     ResultPath: "$.child",
     Retry: [START_CHILD_ERRORS],
     Catch: [failTable],

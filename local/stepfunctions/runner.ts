@@ -179,11 +179,15 @@ export class LocalStateMachine {
     }
   }
 
-  private async startChild(input: unknown, children: ExecutionRecord[]): Promise<unknown> {
+  /**
+   * A child execution, run to its end. Its Output comes back as Step Functions gives it: a JSON value with
+   * `startExecution.sync:2`, a string (to parse with States.StringToJson) with `startExecution.sync`.
+   */
+  private async startChild(input: unknown, children: ExecutionRecord[], output: "json" | "string"): Promise<unknown> {
     const child = await this.startExecution((input as { Input: unknown }).Input);
     children.push(child);
     if (child.status === "SUCCEEDED") {
-      return { ExecutionArn: child.arn, Status: "SUCCEEDED", Output: JSON.stringify(child.output) };
+      return { ExecutionArn: child.arn, Status: "SUCCEEDED", Output: output === "json" ? child.output : JSON.stringify(child.output) };
     }
     const failure = new Error(JSON.stringify({ ExecutionArn: child.arn, Status: "FAILED", Error: child.error, Cause: child.cause }));
     failure.name = "States.TaskFailed";
@@ -200,7 +204,8 @@ export class LocalStateMachine {
       const substitution = Object.entries(HANDLER_MODULES).find(([, module]) => resource === functionArn(module))?.[0];
       if (substitution !== undefined) handlers[stateName] = this.invoke(substitution, stateName);
       else if (resource === "arn:aws:states:::aws-sdk:redshiftdata:describeStatement") handlers[stateName] = (i) => this.describeStatement(i);
-      else if (resource === "arn:aws:states:::states:startExecution.sync:2") handlers[stateName] = (i) => this.startChild(i, children);
+      else if (resource === "arn:aws:states:::states:startExecution.sync:2") handlers[stateName] = (i) => this.startChild(i, children, "json");
+      else if (resource === "arn:aws:states:::states:startExecution.sync") handlers[stateName] = (i) => this.startChild(i, children, "string");
       else throw new Error(`task ${stateName}: the local runner cannot run resource ${resource}`);
     }
     const waits = Object.fromEntries(

@@ -72,6 +72,8 @@ export const WatermarkSchema = z.object({
     rows_loaded: z.number().int().nonnegative(),
     last_load_id: z.string().nullable(),
     last_loaded_at: z.string().nullable(),
+    /** Statements of a load (by load id) that ended FAILED or ABORTED: its next submission is a new attempt. */
+    failed_loads: z.record(z.string(), z.array(z.string())).default({}),
   }),
   updated_at: z.string(),
   /** The write that produced this version (adapters/watermark-store.ts): a retried write recognises itself by it. */
@@ -116,7 +118,7 @@ export function newWatermark(pipeline: string, table: string, strategy: Watermar
       window_rows: 0,
     },
     s3_state: { backup_s3_files: [], processed_s3_files: [], pending_validation: [] },
-    redshift_state: { status: "pending", rows_loaded: 0, last_load_id: null, last_loaded_at: null },
+    redshift_state: { status: "pending", rows_loaded: 0, last_load_id: null, last_loaded_at: null, failed_loads: {} },
     updated_at: now.toISOString(),
     write_id: null,
   };
@@ -415,6 +417,8 @@ export function markLoaded(watermark: Watermark, files: readonly string[], rows:
       processed_s3_files: [...watermark.s3_state.processed_s3_files, ...files].slice(-PROCESSED_FILES_KEPT),
     },
     redshift_state: {
+      ...watermark.redshift_state,
+      failed_loads: Object.fromEntries(Object.entries(watermark.redshift_state.failed_loads).filter(([id]) => id !== loadId)),
       status: "success",
       rows_loaded: watermark.redshift_state.rows_loaded + rows,
       last_load_id: loadId,
@@ -422,4 +426,28 @@ export function markLoaded(watermark: Watermark, files: readonly string[], rows:
     },
     updated_at: now.toISOString(),
   };
+}
+
+/**
+ * A load's statement ended FAILED or ABORTED (nothing of it applied): its next submission is a new attempt. Recorded
+ * by statement id, so recording the same failure twice (a retried step) changes nothing.
+ */
+export function recordFailedLoad(watermark: Watermark, loadId: string, statementId: string, now: Date): Watermark {
+  const failed = watermark.redshift_state.failed_loads[loadId] ?? [];
+  if (failed.includes(statementId)) return watermark;
+  return {
+    ...watermark,
+    redshift_state: { ...watermark.redshift_state, status: "failed", failed_loads: { ...watermark.redshift_state.failed_loads, [loadId]: [...failed, statementId] } },
+    updated_at: now.toISOString(),
+  };
+}
+
+/**
+ * The Data API ClientToken of a load's next submission: the load id for its first attempt, then one per failed
+ * attempt — a retried submission (a lost reply) gets the statement already running, while a load re-run after a
+ * FAILED statement really runs again instead of getting the failed statement back for 8 hours.
+ */
+export function loadClientToken(watermark: Watermark | undefined, loadId: string): string {
+  const failures = watermark?.redshift_state.failed_loads[loadId]?.length ?? 0;
+  return failures === 0 ? loadId : `${loadId}-attempt-${failures + 1}`;
 }

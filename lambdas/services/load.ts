@@ -12,7 +12,7 @@ import { cursorKeyOf } from "#domain/cdc/index.ts";
 import { ledgerLookupSql, ledgerTableSql, loadPlan, planSchemaChanges, sqlString, type ExistingColumn, type LoadMode } from "#domain/load-plan.ts";
 import { manifestKey } from "#domain/s3-layout.ts";
 import { TableSchemaError } from "#domain/table-schema.ts";
-import { markLoaded } from "#domain/watermark.ts";
+import { loadClientToken, markLoaded, recordFailedLoad } from "#domain/watermark.ts";
 import { loadSchema, SCHEMA_METADATA, watermarkIdentity, type TableContext } from "./sync-context.ts";
 
 export type LoadContext = TableContext & { redshift: RedshiftData };
@@ -113,7 +113,8 @@ export async function submitLoad(context: LoadContext): Promise<LoadSubmission |
     files: files.length,
     newestFirst,
   });
-  const statementId = await context.redshift.submit(plan.statements, { name: `mrsync ${context.pipeline.name} ${context.table.key}`, clientToken: loadId });
+  const clientToken = loadClientToken(stored?.watermark, loadId);
+  const statementId = await context.redshift.submit(plan.statements, { name: `mrsync ${context.pipeline.name} ${context.table.key}`, clientToken });
   return { loadId, manifestKey: manifest, files, schemaKey, statementId, insertIndex: plan.insertIndex };
 }
 
@@ -129,7 +130,12 @@ export async function completeLoad(context: LoadContext, submission: LoadSubmiss
   } else {
     const final = state ?? (await context.redshift.describe(submission.statementId));
     if (!statementEnded(final)) throw new Error(`load ${submission.loadId}: statement ${final.id} is still ${final.status}; poll until it ends`);
-    if (final.status !== "FINISHED") throw new RedshiftStatementError(final);
+    if (final.status !== "FINISHED") {
+      await context.watermarks.update(context.watermarkKey, watermarkIdentity(context), (current) =>
+        recordFailedLoad(current, submission.loadId, final.id, context.now()),
+      );
+      throw new RedshiftStatementError(final);
+    }
     rows = Math.max(0, final.subStatementRows[submission.insertIndex] ?? 0);
   }
   await context.watermarks.update(context.watermarkKey, watermarkIdentity(context), (current) =>

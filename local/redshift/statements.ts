@@ -45,20 +45,27 @@ const cancelled = (statement: Statement) => statement.status === "ABORTED";
 const nanos = (part: { startedAt?: number; endedAt?: number }) =>
   part.startedAt === undefined || part.endedAt === undefined ? -1 : Math.round((part.endedAt - part.startedAt) * 1e6);
 
+/** A ClientToken makes a submission idempotent for 8 hours (Data API reference): the same statement comes back. */
+export const CLIENT_TOKEN_MS = 8 * 3600 * 1000;
+
 export class StatementStore {
   private readonly statements = new Map<string, Statement>();
-  private readonly tokens = new Map<string, string>();
+  private readonly tokens = new Map<string, { id: string; at: number }>();
   private readonly backend: SqlEngine;
   private readonly pageRows: number;
+  private readonly now: () => number;
 
-  constructor(backend: SqlEngine, pageRows = 1000) {
+  constructor(backend: SqlEngine, pageRows = 1000, now: () => number = Date.now) {
     this.backend = backend;
     this.pageRows = pageRows;
+    this.now = now;
   }
 
   submit(target: Target, sqls: readonly string[], options: { batch: boolean; name?: string; parameters?: { name: string; value: string }[]; clientToken?: string }): Statement {
-    if (options.clientToken !== undefined) {
-      const earlier = this.statements.get(this.tokens.get(options.clientToken) ?? "");
+    // Within 8 hours a repeated token returns the original statement as it is — finished, or failed — and runs nothing.
+    const token = options.clientToken === undefined ? undefined : this.tokens.get(options.clientToken);
+    if (token !== undefined && this.now() - token.at < CLIENT_TOKEN_MS) {
+      const earlier = this.statements.get(token.id);
       if (earlier !== undefined) return earlier;
     }
     const now = Date.now();
@@ -75,7 +82,7 @@ export class StatementStore {
       done: Promise.resolve(),
     };
     this.statements.set(statement.id, statement);
-    if (options.clientToken !== undefined) this.tokens.set(options.clientToken, statement.id);
+    if (options.clientToken !== undefined) this.tokens.set(options.clientToken, { id: statement.id, at: this.now() });
     statement.done = new Promise((resolve) => setImmediate(resolve)).then(() => this.execute(statement));
     return statement;
   }

@@ -24,6 +24,7 @@ pipeline:
 tables:
   ${DB}.settlements: { cdc_strategy: id_only }
   ${DB}.refunds: { cdc_strategy: id_only }
+  ${DB}.notes: { cdc_strategy: id_only }
 `;
 const fx = usePipelineFixture(DB, () => PIPELINE);
 const context = async (table: string) => contextFor(fx.s3, await loadPipeline(fx.configDir, "checks"), `${DB}.${table}`);
@@ -86,5 +87,28 @@ describe("every load is validated", () => {
     expect(summaryOf(third).table_results[`${DB}.refunds`]?.validation).toMatch(/^passed: 3 window\(s\)/);
     expect((await getWatermark(await context("refunds")))?.s3_state.pending_validation).toEqual([]);
     expect((await markersOf("refunds")).some((k) => k.endsWith("completion_marker.txt"))).toBe(true);
+  });
+});
+
+describe("a load whose statement failed", () => {
+  it("really runs again when re-run at once (a new ClientToken per failed attempt), and is applied once", async () => {
+    await fx.db.admin.query(`CREATE TABLE ${DB}.notes (id INT NOT NULL PRIMARY KEY, note VARCHAR(40) NULL)`);
+    await fx.db.admin.query(`INSERT INTO ${DB}.notes SELECT seq, IF(seq % 10 = 0, NULL, CONCAT('note ', seq)) FROM seq_1_to_200`);
+    // An administrator's NOT NULL on the target: Redshift refuses the load's insert, the statement ends FAILED.
+    await fx.warehouse.redshift.query("CREATE TABLE public.notes (id INTEGER, note VARCHAR(160) NOT NULL, PRIMARY KEY (id))");
+    const first = await fx.run({ pipeline: "checks", tables: [`${DB}.notes`] });
+    expect(first.status).toBe("FAILED");
+    expect(summaryOf(first).table_results[`${DB}.notes`]).toMatchObject({ status: "failed", error_type: "RedshiftStatementError" });
+    const failed = await getWatermark(await context("notes"));
+    expect(Object.values(failed?.redshift_state.failed_loads ?? {}).map((ids) => ids.length)).toEqual([1]);
+
+    // The cause is fixed and the run repeated at once: the same files, so the same load id — but a new attempt.
+    await fx.warehouse.redshift.query("ALTER TABLE public.notes ALTER COLUMN note DROP NOT NULL");
+    const second = await fx.run({ pipeline: "checks", tables: [`${DB}.notes`] });
+    expect(second.status, second.cause).toBe("SUCCEEDED");
+    expect(summaryOf(second).table_results[`${DB}.notes`]).toMatchObject({ status: "success", rows_loaded: 200 });
+    const loaded = await fx.warehouse.redshift.query("SELECT count(*), count(note) FROM public.notes");
+    expect(loaded.rows[0]?.map(Number)).toEqual([200, 180]);
+    expect((await getWatermark(await context("notes")))?.redshift_state.failed_loads).toEqual({});
   });
 });

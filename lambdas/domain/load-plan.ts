@@ -122,7 +122,16 @@ export function planSchemaChanges(schema: TableSchema, target: { schema: string;
     }
     const width = /^VARCHAR\((\d+)\)$/i.exec(column.redshiftType);
     if (width !== null && current.maxLength !== null && Number(width[1]) > current.maxLength) {
-      statements.push(`ALTER TABLE ${table} ALTER COLUMN ${quoteRedshift(column.name)} TYPE VARCHAR(${width[1]})`);
+      if (schema.primaryKey.some((key) => key.toLowerCase() === column.source.toLowerCase())) {
+        // Redshift cannot change the type of a primary-key column: the widening is an administrator's migration.
+        problems.push(
+          `${schema.table}: column ${column.name} widened in the source to ${column.redshiftType} (Redshift: VARCHAR(${current.maxLength})) and is part of the primary key, ` +
+            `which Redshift cannot alter; migrate by hand: ALTER TABLE ${table} DROP CONSTRAINT <its primary key constraint>; ` +
+            `ALTER TABLE ${table} ALTER COLUMN ${quoteRedshift(column.name)} TYPE VARCHAR(${width[1]}); ALTER TABLE ${table} ADD PRIMARY KEY (…); then re-run`,
+        );
+      } else {
+        statements.push(`ALTER TABLE ${table} ALTER COLUMN ${quoteRedshift(column.name)} TYPE VARCHAR(${width[1]})`);
+      }
     }
     const decimal = /^DECIMAL\((\d+),(\d+)\)$/i.exec(column.redshiftType);
     if (decimal !== null && (Number(decimal[1]) !== current.precision || Number(decimal[2]) !== current.scale)) {

@@ -10,6 +10,7 @@ import type { S3Store } from "#adapters/s3.ts";
 import { copyFromS3 } from "./copy.ts";
 import { PgliteEngine } from "./pglite.ts";
 import { PostgresBackend, type SqlEngine } from "./postgres.ts";
+import { chainHooks, redshiftRules } from "./rules.ts";
 import { DataApiFailure, StatementStore, type Target } from "./statements.ts";
 
 export type LocalRedshiftOptions = {
@@ -137,7 +138,7 @@ function send(res: ServerResponse, status: number, body: unknown, errorType?: st
 }
 
 export async function startLocalRedshift(options: LocalRedshiftOptions): Promise<LocalRedshift> {
-  const hook = options.s3 === undefined ? undefined : copyFromS3(options.s3);
+  const hook = chainHooks(redshiftRules(), options.s3 === undefined ? undefined : copyFromS3(options.s3));
   const backend: SqlEngine = options.postgresUrl === undefined ? new PgliteEngine(options.dataDir, hook) : new PostgresBackend(options.postgresUrl, hook);
   const store = new StatementStore(backend, options.pageRows);
   const handle = async (req: IncomingMessage, res: ServerResponse) => {

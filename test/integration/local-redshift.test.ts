@@ -72,6 +72,17 @@ describe("with the SDK", () => {
     expect(rows).toEqual([[0]]);
   });
 
+  it("refuses, as Redshift does, to change the type of a primary-key or unique column; other columns widen", async () => {
+    await redshift.query('CREATE TABLE keyed (code VARCHAR(8) NOT NULL, label VARCHAR(8), ref VARCHAR(8) UNIQUE, PRIMARY KEY (code))');
+    await expect(redshift.query('ALTER TABLE "public"."keyed" ALTER COLUMN "code" TYPE VARCHAR(32)')).rejects.toThrow(
+      /ALTER TABLE ALTER COLUMN TYPE cannot alter column "code": it is part of a primary key constraint/,
+    );
+    await expect(redshift.query("ALTER TABLE keyed ALTER COLUMN ref TYPE VARCHAR(32)")).rejects.toThrow(/"ref": it is part of a unique constraint/);
+    await redshift.query('ALTER TABLE "public"."keyed" ALTER COLUMN "label" TYPE VARCHAR(32)');
+    const { rows } = await redshift.query("SELECT character_maximum_length FROM information_schema.columns WHERE table_name = 'keyed' ORDER BY ordinal_position");
+    expect(rows.map((r) => Number(r[0]))).toEqual([8, 32, 8]);
+  });
+
   it("binds named parameters", async () => {
     const { rows } = await redshift.query("SELECT :who || '!' AS greeting, :n::int + 1 AS next", { who: "O'Brien", n: "41" });
     expect(rows).toEqual([["O'Brien!", 42]]);

@@ -42,6 +42,21 @@ describe("schema evolution", () => {
     });
   });
 
+  it("does not widen a VARCHAR of the primary key (Redshift cannot alter a key column): the migration is named instead", () => {
+    const keyed: TableSchema = {
+      ...schema,
+      primaryKey: ["code"],
+      columns: [{ source: "code", name: "code", sourceType: "varchar(40)", value: { kind: "string", maxBytes: 160 }, redshiftType: "VARCHAR(160)", nullable: false }],
+    };
+    const changes = planSchemaChanges(keyed, target, [{ name: "code", dataType: "character varying", maxLength: 80, precision: null, scale: null }]);
+    expect(changes.statements).toEqual([]);
+    expect(changes.problems).toEqual([
+      'shop.orders: column code widened in the source to VARCHAR(160) (Redshift: VARCHAR(80)) and is part of the primary key, which Redshift cannot alter; ' +
+        'migrate by hand: ALTER TABLE "analytics"."orders" DROP CONSTRAINT <its primary key constraint>; ALTER TABLE "analytics"."orders" ALTER COLUMN "code" TYPE VARCHAR(160); ' +
+        'ALTER TABLE "analytics"."orders" ADD PRIMARY KEY (…); then re-run',
+    ]);
+  });
+
   it("stops on an incompatible change, naming the column and the fix", () => {
     const changed = existing.map((c) => (c.name === "amount" ? { ...c, precision: 12, scale: 2 } : c.name === "id" ? { ...c, dataType: "integer" } : c));
     expect(planSchemaChanges(schema, target, changed).problems).toEqual([

@@ -68,7 +68,8 @@ export const REDSHIFT_BUSY: Retrier = {
  * warehouse's front end recovers within minutes, and a load is exactly once whatever retries it (ledger, ClientToken).
  */
 export const WAREHOUSE_UNAVAILABLE: Retrier = {
-  ErrorEquals: ["WarehouseUnavailableError"],
+  // RedshiftTimeoutError: a small statement (DDL, a validation count) still running at the function's deadline.
+  ErrorEquals: ["WarehouseUnavailableError", "RedshiftTimeoutError"],
   IntervalSeconds: 10,
   MaxAttempts: 4,
   BackoffRate: 2,

@@ -142,10 +142,13 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 export class RedshiftData {
   private readonly client: RedshiftDataClient;
   private readonly target: TargetConnection;
+  /** Epoch ms by which every wait must have returned (the calling function's deadline); undefined: none. */
+  private readonly deadline: number | undefined;
 
-  constructor(client: RedshiftDataClient, target: TargetConnection) {
+  constructor(client: RedshiftDataClient, target: TargetConnection, deadline?: number) {
     this.client = client;
     this.target = target;
+    this.deadline = deadline;
   }
 
   /** Every call goes through here: transient failures become WarehouseUnavailableError. */
@@ -190,14 +193,19 @@ export class RedshiftData {
     return stateOf(await this.send("DescribeStatement", () => this.client.send(new DescribeStatementCommand({ Id: id }))));
   }
 
-  /** Polls with backoff until the statement ends; FINISHED returns its state, FAILED/ABORTED throw. */
+  /**
+   * Polls with backoff until the statement ends; FINISHED returns its state, FAILED/ABORTED throw. Bounded by
+   * `timeoutMs` and by the calling function's deadline, whichever comes first (RedshiftTimeoutError).
+   */
   async wait(id: string, timeoutMs = 15 * 60_000): Promise<StatementState> {
-    const deadline = Date.now() + timeoutMs;
+    const deadline = Math.min(Date.now() + timeoutMs, this.deadline ?? Infinity);
     for (let delay = POLL_FIRST_MS; ; delay = Math.min(delay * 2, POLL_MAX_MS)) {
       const state = await this.describe(id);
       if (state.status === "FINISHED") return state;
       if (state.status === "FAILED" || state.status === "ABORTED") throw new RedshiftStatementError(state);
-      if (Date.now() + delay > deadline) throw new RedshiftTimeoutError(`Redshift statement ${id} still ${state.status} after ${timeoutMs} ms`);
+      if (Date.now() + delay > deadline) {
+        throw new RedshiftTimeoutError(`Redshift statement ${id} still ${state.status} when the wait had to end (${deadline === this.deadline ? "the function's deadline" : `${timeoutMs} ms`}); retried by the state machine`);
+      }
       await sleep(delay);
     }
   }
@@ -220,9 +228,19 @@ export class RedshiftData {
     return (await this.send("CancelStatement", () => this.client.send(new CancelStatementCommand({ Id: id })))).Status ?? false;
   }
 
-  /** Submit, wait, and read the last result set (small queries: validation counts, DDL checks). */
+  /**
+   * Submit, wait, and read the last result set (small queries: validation counts, DDL checks). A statement still
+   * running when the wait must end is cancelled, so it does not outlive its caller.
+   */
   async query(sql: string | readonly string[], parameters?: Record<string, string>): Promise<{ columns: string[]; rows: Value[][] }> {
-    const state = await this.wait(await this.submit(sql, parameters === undefined ? {} : { parameters }));
+    const id = await this.submit(sql, parameters === undefined ? {} : { parameters });
+    let state: StatementState;
+    try {
+      state = await this.wait(id);
+    } catch (error) {
+      if (error instanceof RedshiftTimeoutError) await this.cancel(id).catch(() => false);
+      throw error;
+    }
     const last = state.resultIds.at(-1);
     return last === undefined ? { columns: [], rows: [] } : this.result(last);
   }
@@ -230,13 +248,13 @@ export class RedshiftData {
 
 const clients = new Map<string, RedshiftDataClient>();
 
-/** The Data API for a target; one SDK client per region per Lambda container. */
-export function redshiftData(target: TargetConnection): RedshiftData {
+/** The Data API for a target (waits bounded by `deadline`, epoch ms, when given); one SDK client per region per container. */
+export function redshiftData(target: TargetConnection, deadline?: number): RedshiftData {
   const key = target.region ?? "";
   let client = clients.get(key);
   if (client === undefined) {
     client = tracer.captureAWSv3Client(new RedshiftDataClient(redshiftDataClientConfig(target)));
     clients.set(key, client);
   }
-  return new RedshiftData(client, target);
+  return new RedshiftData(client, target, deadline);
 }

@@ -2,17 +2,17 @@
 import { MetricUnit } from "@aws-lambda-powertools/metrics";
 import { loadContext, pipelineNamed } from "#services/environment.ts";
 import { finishTable } from "#services/table-run.ts";
-import { stepHandler } from "#shared/handler.ts";
+import { deadlineOf, stepHandler } from "#shared/handler.ts";
 import { logger, metrics } from "#shared/powertools.ts";
 import { ProgressInputSchema } from "#shared/steps.ts";
 
 const debugMarkers = () => process.env.DEBUG_COMPLETION_MARKERS === "1";
 
-export const handler = stepHandler("Finish", ProgressInputSchema, async ({ run, table, progress }) => {
+export const handler = stepHandler("Finish", ProgressInputSchema, async ({ run, table, progress }, context) => {
   const log = (message: string, details?: Record<string, unknown>) => {
     if (debugMarkers()) logger.info(message, details ?? {});
   };
-  const { result } = await finishTable(loadContext(await pipelineNamed(run.pipeline), table), run, progress, log);
+  const { result } = await finishTable(loadContext(await pipelineNamed(run.pipeline), table, deadlineOf(context)), run, progress, log);
   metrics.addMetric("SyncDuration", MetricUnit.Seconds, result.duration_seconds);
   metrics.addMetric("SyncSuccess", MetricUnit.Count, 1);
   logger.info("table synced", { rows: result.rows_processed, files: result.files_created, rowsLoaded: result.rows_loaded, markers: result.markers });

@@ -67,6 +67,6 @@ export function syncPorts(pipeline: ResolvedPipeline): SyncPorts {
 }
 
 /** Everything a table's steps need: extraction ports, the watermark, and the Data API of the pipeline's target. */
-export function loadContext(pipeline: ResolvedPipeline, table: string): LoadContext {
-  return { ...tableContext(syncPorts(pipeline), pipeline, table), redshift: redshiftData(pipeline.target) };
+export function loadContext(pipeline: ResolvedPipeline, table: string, deadline?: number): LoadContext {
+  return { ...tableContext(syncPorts(pipeline), pipeline, table), redshift: redshiftData(pipeline.target, deadline) };
 }

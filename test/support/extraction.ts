@@ -71,7 +71,7 @@ ${tablesYaml}
 export type ChunkQueryRecord = { sql: string; rows: number };
 
 /** The services' ports against the test MariaDB and local S3, recording every query and its row count. */
-export function testPorts(s3: LocalS3Fixture, pipeline: ResolvedPipeline, queries: ChunkQueryRecord[] = []): SyncPorts {
+export function testPorts(s3: Pick<LocalS3Fixture, "store">, pipeline: ResolvedPipeline, queries: ChunkQueryRecord[] = []): SyncPorts {
   return {
     s3: s3.store,
     bucket: STAGING_BUCKET,

@@ -7,7 +7,7 @@ import { startLocalS3, type LocalS3 } from "#local/s3/server.ts";
 
 export const TEST_CREDENTIALS = { accessKeyId: "local", secretAccessKey: "local-secret" };
 
-export type LocalS3Fixture = { server: LocalS3; client: S3Client; store: S3Store; dir: string; stop(): Promise<void> };
+export type LocalS3Fixture = { server: LocalS3; endpoint: string; client: S3Client; store: S3Store; dir: string; stop(): Promise<void> };
 
 /** A local S3 server on a fresh folder, and the project's own client configured for it by endpoint only. */
 export async function startTestS3(buckets: string[] = ["test-bucket"]): Promise<LocalS3Fixture> {
@@ -20,6 +20,7 @@ export async function startTestS3(buckets: string[] = ["test-bucket"]): Promise<
   });
   return {
     server,
+    endpoint: server.endpoint,
     client,
     store: new S3Store(client),
     dir,

@@ -7,6 +7,7 @@ import { mkdtemp, mkdir, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll } from "vitest";
+import type { S3Store } from "#adapters/s3.ts";
 import { LocalStateMachine, realHandlers, type ExecutionRecord, type LambdaHandler } from "#local/stepfunctions/runner.ts";
 import { createDatabase, MYSQL_URL, type TestDatabase } from "./extraction.ts";
 import { startTestS3, TEST_CREDENTIALS, type LocalS3Fixture } from "./local-s3.ts";
@@ -15,8 +16,11 @@ import { useWarehouseFixture, type WarehouseFixture } from "./warehouse.ts";
 export const STAGING = "staging";
 export const COMPLETION = "completion";
 
-export type PipelineFixture = {
-  s3: LocalS3Fixture;
+/** What a pipeline fixture needs of an S3 server: the project's stand-in (default) or another, e.g. moto's. */
+export type S3Fixture = { endpoint: string; store: S3Store; stop(): Promise<void> };
+
+export type PipelineFixture<S extends S3Fixture = LocalS3Fixture> = {
+  s3: S;
   db: TestDatabase;
   warehouse: WarehouseFixture;
   configDir: string;
@@ -42,11 +46,16 @@ staging:
 `;
 }
 
-/** Registers the file's hooks. `pipelineYaml` is a whole pipeline file (source test_mysql, target test_redshift, staging test_staging). */
-export function usePipelineFixture(database: string, pipelineYaml: () => string): PipelineFixture {
-  const fixture = {} as PipelineFixture;
+/**
+ * Registers the file's hooks. `pipelineYaml` is a whole pipeline file (source test_mysql, target test_redshift, staging
+ * test_staging); `startS3` another S3 server to run against (default: the project's local S3).
+ */
+export function usePipelineFixture(database: string, pipelineYaml: () => string): PipelineFixture;
+export function usePipelineFixture<S extends S3Fixture>(database: string, pipelineYaml: () => string, startS3: (buckets: string[]) => Promise<S>): PipelineFixture<S>;
+export function usePipelineFixture(database: string, pipelineYaml: () => string, startS3: (buckets: string[]) => Promise<S3Fixture> = startTestS3): PipelineFixture<S3Fixture> {
+  const fixture = {} as PipelineFixture<S3Fixture>;
   beforeAll(async () => {
-    fixture.s3 = await startTestS3([STAGING, COMPLETION]);
+    fixture.s3 = await startS3([STAGING, COMPLETION]);
     fixture.db = await createDatabase(database);
   });
   fixture.warehouse = useWarehouseFixture(database, () => fixture.s3.store);
@@ -58,7 +67,7 @@ export function usePipelineFixture(database: string, pipelineYaml: () => string)
     // What the Lambda construct sets, pointed at the stand-ins; set before the handlers create their clients.
     Object.assign(process.env, {
       MRSYNC_CONFIG_DIR: fixture.configDir,
-      AWS_ENDPOINT_URL_S3: fixture.s3.server.endpoint,
+      AWS_ENDPOINT_URL_S3: fixture.s3.endpoint,
       AWS_ENDPOINT_URL_REDSHIFT_DATA: fixture.warehouse.server.endpoint,
       AWS_ACCESS_KEY_ID: TEST_CREDENTIALS.accessKeyId,
       AWS_SECRET_ACCESS_KEY: TEST_CREDENTIALS.secretAccessKey,

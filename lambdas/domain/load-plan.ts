@@ -1,6 +1,6 @@
 /**
- * Pure: the SQL of one load (DESIGN.md §8) — a single BatchExecuteStatement, so one transaction: ensure the ledger
- * and the target table, a staging table in the files' column order, COPY from the manifest, then de-duplicate by
+ * Pure: the SQL of one load (DESIGN.md §8) — a single BatchExecuteStatement, so one transaction: lock the ledger,
+ * ensure the target table, a staging table in the files' column order, COPY from the manifest, then de-duplicate by
  * primary key (latest cursor wins) and delete+insert (or append, or replace for full_sync), and the ledger row.
  * Every statement that changes the target is guarded by "this load id is not in the ledger", so a load applied once
  * is never applied again — whatever retried it.
@@ -56,7 +56,10 @@ export function loadPlan(input: LoadPlanInput): LoadPlan {
   const role = input.copyRoleArn === undefined ? "IAM_ROLE default" : `IAM_ROLE ${sqlString(input.copyRoleArn)}`;
 
   const statements = [
-    ledgerTableSql(target.schema),
+    // First, before the transaction reads anything: loads of one schema share the ledger, which each reads and
+    // writes; Redshift's serializable isolation would abort one of two concurrent loads (ERROR 1023). The lock makes
+    // them take turns instead (Redshift's documented remedy). The ledger exists: submitLoad creates it beforehand.
+    `LOCK ${ledger}`,
     createTableSql(schema, target, input.design),
     `CREATE TEMP TABLE ${stage} (${schema.columns.map((c) => `${quoteRedshift(c.name)} ${c.redshiftType}`).join(", ")})`,
     `COPY ${stage} FROM ${sqlString(input.manifestUrl)} ${role} MANIFEST FORMAT AS PARQUET`,

@@ -32,6 +32,19 @@ export class PendingFileMissingError extends Error {
   override readonly name = "PendingFileMissingError";
 }
 
+/**
+ * The schema's ledger exists before any load's transaction locks it. Loads starting together race to create it: the
+ * losers' "already exists" means it is there.
+ */
+async function ensureLedger(context: LoadContext, schema: string): Promise<void> {
+  try {
+    await context.redshift.query(ledgerTableSql(schema));
+  } catch (error) {
+    if (!(error instanceof RedshiftStatementError) || !/already exists|duplicate key value/i.test(error.message)) throw error;
+    await context.redshift.query(ledgerLookupSql(schema, ""));
+  }
+}
+
 /** How a load applies its rows: full_sync replaces or appends; a table with a key merges; one without appends. */
 export function loadMode(context: LoadContext, hasKey: boolean): LoadMode {
   if (context.table.cdc_strategy === "full_sync") return context.table.full_sync_mode === "append" ? "append" : "replace";
@@ -85,7 +98,7 @@ export async function submitLoad(context: LoadContext): Promise<LoadSubmission |
   });
 
   // Ledger first: a load it already holds is done (a crash between the commit and the watermark write).
-  await context.redshift.query(ledgerTableSql(target.schema));
+  await ensureLedger(context, target.schema);
   const applied = await context.redshift.query(ledgerLookupSql(target.schema, loadId));
   if (applied.rows.length > 0) return { loadId, manifestKey: manifest, files, schemaKey, statementId: undefined, insertIndex: -1 };
 

@@ -42,6 +42,13 @@ export interface SqlEngine {
 
 const rawText = { getTypeParser: () => (value: string) => value };
 
+/** Postgres' serialization failure (SQLSTATE 40001) reads as Redshift's (error 1023), so callers see what Redshift says. */
+function redshiftMessage(error: unknown): string {
+  const message = (error as Error).message;
+  if ((error as { code?: string }).code !== "40001") return message;
+  return `ERROR: 1023 DETAIL: Serializable isolation violation on a table in the transaction (local: ${message})`;
+}
+
 /** Redshift functions Postgres lacks, installed once per database the endpoint serves. */
 export const REDSHIFT_FUNCTIONS = [
   `CREATE OR REPLACE FUNCTION strtol(value text, base integer) RETURNS bigint LANGUAGE sql IMMUTABLE AS $$
@@ -92,17 +99,25 @@ export class PostgresBackend implements SqlEngine {
     const batch = statements.length > 1;
     let broken = false;
     try {
-      if (batch) await client.query("BEGIN");
+      // Redshift runs every transaction serializable: concurrent ones that read what the other writes conflict.
+      if (batch) await client.query("BEGIN ISOLATION LEVEL SERIALIZABLE");
       const results: StatementResult[] = [];
       for (const [index, statement] of statements.entries()) {
         try {
           results.push(await this.runOne(client, statement, database));
         } catch (error) {
           if (batch) await client.query("ROLLBACK").catch(() => (broken = true));
-          throw new StatementFailure(index, (error as Error).message);
+          throw new StatementFailure(index, redshiftMessage(error));
         }
       }
-      if (batch) await client.query("COMMIT");
+      if (batch) {
+        try {
+          await client.query("COMMIT");
+        } catch (error) {
+          await client.query("ROLLBACK").catch(() => (broken = true));
+          throw new StatementFailure(statements.length - 1, redshiftMessage(error));
+        }
+      }
       return results;
     } finally {
       client.release(broken);

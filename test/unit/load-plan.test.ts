@@ -72,6 +72,8 @@ describe("load plan", () => {
   it("merges: every change guarded by the ledger, newest version first, no TRUNCATE", () => {
     const plan = loadPlan({ ...base, mode: "merge" });
     const sql = plan.statements.join(";\n");
+    // The ledger is locked first: concurrent loads of one schema take turns instead of aborting each other (ERROR 1023).
+    expect(plan.statements[0]).toBe(`LOCK "analytics"."mrsync_load_ledger"`);
     expect(plan.statements[3]).toBe(`COPY "mrsync_stage_load_abc" FROM 's3://b/m.manifest' IAM_ROLE 'arn:aws:iam::1:role/r' MANIFEST FORMAT AS PARQUET`);
     expect(plan.statements[plan.insertIndex]).toContain('ROW_NUMBER() OVER (PARTITION BY "id" ORDER BY "updated_at" DESC, "id" DESC)');
     expect(plan.statements.filter((s) => /^(DELETE|INSERT)/.test(s)).every((s) => s.includes("NOT EXISTS (SELECT 1 FROM \"analytics\".\"mrsync_load_ledger\" WHERE load_id = 'load_abc')"))).toBe(true);

@@ -6,7 +6,7 @@
  * is never applied again — whatever retried it.
  */
 import { createTableSql, quoteRedshift, type TableDesign } from "./redshift-ddl.ts";
-import type { TableSchema } from "./table-schema.ts";
+import { REDSHIFT_MAX_VARCHAR_BYTES, type TableSchema } from "./table-schema.ts";
 
 export const LEDGER_TABLE = "mrsync_load_ledger";
 const RANK = "__mrsync_rank";
@@ -33,6 +33,8 @@ export type LoadPlan = { statements: string[]; /** index of the statement whose 
 
 export const sqlString = (value: string): string => `'${value.replace(/'/g, "''")}'`;
 
+const isSuper = (redshiftType: string) => redshiftType.toUpperCase() === "SUPER";
+
 export function ledgerTableSql(schema: string): string {
   return `CREATE TABLE IF NOT EXISTS ${quoteRedshift(schema)}.${quoteRedshift(LEDGER_TABLE)} (
   load_id VARCHAR(256) NOT NULL, pipeline VARCHAR(128) NOT NULL, table_name VARCHAR(256) NOT NULL,
@@ -52,6 +54,7 @@ export function loadPlan(input: LoadPlanInput): LoadPlan {
   const notApplied = `NOT EXISTS (SELECT 1 FROM ${ledger} WHERE load_id = ${sqlString(input.loadId)})`;
   const columns = schema.columns.map((c) => quoteRedshift(c.name));
   const columnList = columns.join(", ");
+  const selectList = schema.columns.map((c) => (isSuper(c.redshiftType) ? `JSON_PARSE(${quoteRedshift(c.name)})` : quoteRedshift(c.name))).join(", ");
   const key = schema.primaryKey.map((source) => quoteRedshift(schema.columns.find((c) => c.source === source)?.name ?? source));
   const role = input.copyRoleArn === undefined ? "IAM_ROLE default" : `IAM_ROLE ${sqlString(input.copyRoleArn)}`;
 
@@ -61,18 +64,19 @@ export function loadPlan(input: LoadPlanInput): LoadPlan {
     // them take turns instead (Redshift's documented remedy). The ledger exists: submitLoad creates it beforehand.
     `LOCK ${ledger}`,
     createTableSql(schema, target, input.design),
-    `CREATE TEMP TABLE ${stage} (${schema.columns.map((c) => `${quoteRedshift(c.name)} ${c.redshiftType}`).join(", ")})`,
+    // SUPER columns are staged as text: COPY would land a Parquet string in SUPER as a string scalar; the insert parses it.
+    `CREATE TEMP TABLE ${stage} (${schema.columns.map((c) => `${quoteRedshift(c.name)} ${isSuper(c.redshiftType) ? `VARCHAR(${REDSHIFT_MAX_VARCHAR_BYTES})` : c.redshiftType}`).join(", ")})`,
     `COPY ${stage} FROM ${sqlString(input.manifestUrl)} ${role} MANIFEST FORMAT AS PARQUET`,
   ];
   let insert: string;
   if (input.mode === "merge" && key.length > 0) {
     const order = (input.newestFirst.length > 0 ? input.newestFirst.map(quoteRedshift) : key).map((c) => `${c} DESC`).join(", ");
     statements.push(`DELETE FROM ${table} USING ${stage} s WHERE ${key.map((k) => `${table}.${k} = s.${k}`).join(" AND ")} AND ${notApplied}`);
-    insert = `INSERT INTO ${table} (${columnList}) SELECT ${columnList} FROM (SELECT *, ROW_NUMBER() OVER (PARTITION BY ${key.join(", ")} ORDER BY ${order}) AS ${RANK} FROM ${stage}) ranked WHERE ${RANK} = 1 AND ${notApplied}`;
+    insert = `INSERT INTO ${table} (${columnList}) SELECT ${selectList} FROM (SELECT *, ROW_NUMBER() OVER (PARTITION BY ${key.join(", ")} ORDER BY ${order}) AS ${RANK} FROM ${stage}) ranked WHERE ${RANK} = 1 AND ${notApplied}`;
   } else {
     // full_sync replace: DELETE, not TRUNCATE — TRUNCATE commits the transaction in Redshift.
     if (input.mode === "replace") statements.push(`DELETE FROM ${table} WHERE ${notApplied}`);
-    insert = `INSERT INTO ${table} (${columnList}) SELECT ${columnList} FROM ${stage} WHERE ${notApplied}`;
+    insert = `INSERT INTO ${table} (${columnList}) SELECT ${selectList} FROM ${stage} WHERE ${notApplied}`;
   }
   statements.push(insert);
   const insertIndex = statements.length - 1;

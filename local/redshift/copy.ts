@@ -179,7 +179,10 @@ async function loadFile(client: SqlSession, duck: DuckDBConnection, s3: S3Store,
       throw new CopyError(`String length exceeds DDL length: column '${target.name}' (VARCHAR(${max})) got a value of ${bytes} bytes in row ${r + 1} of '${url}'`);
     }
   });
-  const placeholders = (row: number) => targets.map((t, c) => (t.type === "bytea" ? `decode($${row * targets.length + c + 1}, 'hex')` : `$${row * targets.length + c + 1}`));
+  // A Parquet string lands in a SUPER column as a string scalar (COPY without SERIALIZETOJSON): only SQL that parses
+  // it (JSON_PARSE) makes an object of it — so the stand-in does not let Postgres parse it on the way in.
+  const placeholder = (t: TargetColumn, n: number) => (t.type === "bytea" ? `decode($${n}, 'hex')` : t.type === "jsonb" ? `to_jsonb($${n}::text)` : `$${n}`);
+  const placeholders = (row: number) => targets.map((t, c) => placeholder(t, row * targets.length + c + 1));
   const perInsert = Math.max(1, Math.floor(INSERT_PARAMETERS / targets.length));
   const columns = targets.map((t) => quote(t.name)).join(", ");
   for (let start = 0; start < rows.length; start += perInsert) {

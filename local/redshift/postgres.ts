@@ -53,6 +53,8 @@ function redshiftMessage(error: unknown): string {
 export const REDSHIFT_FUNCTIONS = [
   `CREATE OR REPLACE FUNCTION strtol(value text, base integer) RETURNS bigint LANGUAGE sql IMMUTABLE AS $$
      SELECT CASE WHEN base = 16 THEN ('x' || lpad(value, 16, '0'))::bit(64)::bigint ELSE value::bigint END $$`,
+  // SUPER is JSONB here; JSON_PARSE makes a SUPER value of JSON text, as in Redshift.
+  `CREATE OR REPLACE FUNCTION json_parse(value text) RETURNS jsonb LANGUAGE sql IMMUTABLE AS $$ SELECT value::jsonb $$`,
 ];
 
 export class PostgresBackend implements SqlEngine {

@@ -34,6 +34,10 @@ const TABLES = {
   devices: "{ cdc_strategy: id_only, processing: { batch_size: 50 } }",
   // Many rows per timestamp, tie-broken by a composite (account_id, seq) key named explicitly.
   postings: "{ cdc_strategy: hybrid, cdc_timestamp_column: updated_at, cdc_id_column: [account_id, seq], lookback_seconds: 0, processing: { batch_size: 100 } }",
+  // A DECIMAL key with negative values (bound through CAST, never compared as a double).
+  rates: "{ cdc_strategy: id_only, processing: { batch_size: 9 } }",
+  // hybrid on a DATE, tie-broken by a (CHAR(3), INT) primary key.
+  daily: "{ cdc_strategy: hybrid, cdc_timestamp_column: day, lookback_seconds: 0, processing: { batch_size: 13 } }",
   // The loss repros: a hybrid tie-break and an id_only cursor that are not unique.
   film_actor_bad: "{ cdc_strategy: hybrid, cdc_timestamp_column: last_update, cdc_id_column: film_id, processing: { batch_size: 500 } }",
   salaries_bad: "{ cdc_strategy: id_only, cdc_id_column: emp_no, processing: { batch_size: 700 } }",
@@ -56,7 +60,7 @@ ${Object.entries(TABLES)
 
 const fx = usePipelineFixture(DB, () => PIPELINE);
 const pipeline = () => loadPipeline(fx.configDir, "keysets");
-const GOOD: Table[] = ["film_actor", "film_actor_by_update", "film_actor_full", "salaries", "currency_codes", "devices", "postings"];
+const GOOD: Table[] = ["film_actor", "film_actor_by_update", "film_actor_full", "salaries", "currency_codes", "devices", "postings", "rates", "daily"];
 
 async function seed(): Promise<void> {
   const { admin } = fx.db;
@@ -87,6 +91,11 @@ async function seed(): Promise<void> {
   await admin.query(`INSERT INTO ${DB}.currency_codes VALUES ?`, [codes.map((code, i) => [code, `currency ${i} «${code}»`])]);
   await admin.query(`CREATE TABLE ${DB}.devices (id BINARY(16) NOT NULL PRIMARY KEY, label VARCHAR(40) NOT NULL)`);
   await admin.query(`INSERT INTO ${DB}.devices SELECT UNHEX(MD5(seq)), CONCAT('device ', seq) FROM seq_1_to_400`);
+  await admin.query(`CREATE TABLE ${DB}.rates (rate DECIMAL(20,6) NOT NULL PRIMARY KEY, label VARCHAR(20) NOT NULL)`);
+  // Keys a double cannot tell apart (17 significant digits and more), negative and positive.
+  await admin.query(`INSERT INTO ${DB}.rates SELECT (CAST(seq AS SIGNED) - 60) * 1000000.000001 + 0.000001 * seq, CONCAT('r', seq) FROM seq_1_to_120`);
+  await admin.query(`CREATE TABLE ${DB}.daily (region CHAR(3) NOT NULL, seq INT NOT NULL, day DATE NOT NULL, v INT NOT NULL, PRIMARY KEY (region, seq))`);
+  await admin.query(`INSERT INTO ${DB}.daily SELECT ELT(1 + MOD(seq, 4), 'EU', 'us', 'APA', 'za'), seq, CURDATE() - INTERVAL (2 + MOD(seq, 3)) DAY, seq FROM seq_1_to_200`);
   await admin.query(`CREATE TABLE ${DB}.postings (account_id INT NOT NULL, seq INT NOT NULL, updated_at DATETIME(6) NOT NULL, amount DECIMAL(18,4) NOT NULL,
     PRIMARY KEY (account_id, seq), KEY idx_updated (updated_at, account_id, seq))`);
   // 1,500 postings on 5 timestamps: every chunk edge falls inside a timestamp and inside an account.
@@ -129,6 +138,8 @@ describe("keysets on composite, text and binary keys, end to end", () => {
     await admin.query(`INSERT INTO ${DB}.currency_codes VALUES ('zzzz', 'after the last'), ('ZZZZZ  ', 'trailing spaces, upper case')`);
     await admin.query(`INSERT INTO ${DB}.devices SELECT UNHEX(CONCAT('FFFFFFFF', LEFT(MD5(seq), 24))), CONCAT('late device ', seq) FROM seq_1_to_30`);
     await admin.query(`UPDATE ${DB}.postings SET amount = amount + 1, updated_at = NOW(6) - INTERVAL 30 SECOND WHERE account_id = 7`);
+    await admin.query(`INSERT INTO ${DB}.rates VALUES (99999999999999.999999, 'top'), (99999999999999.999998, 'just below')`);
+    await admin.query(`UPDATE ${DB}.daily SET day = CURDATE() - INTERVAL 1 DAY, v = v + 1000 WHERE seq <= 10`);
     const second = await fx.run({ pipeline: "keysets", tables: GOOD.map(key) });
     expect(second.status, second.cause).toBe("SUCCEEDED");
     for (const table of GOOD) expect(await differences(table), table).toEqual([]);
@@ -139,6 +150,8 @@ describe("keysets on composite, text and binary keys, end to end", () => {
     expect(delta[key("currency_codes")]?.rows_processed).toBe(2);
     expect(delta[key("devices")]?.rows_processed).toBe(30);
     expect(delta[key("postings")]?.rows_processed).toBe(38);
+    expect(delta[key("rates")]?.rows_processed).toBe(2);
+    expect(delta[key("daily")]?.rows_processed).toBe(10);
   });
 
   it("refuses the non-unique cursors of the loss repros before reading anything, naming the table, the columns and the fixes", async () => {
@@ -175,6 +188,6 @@ describe("keysets on composite, text and binary keys, end to end", () => {
     await writeFile(path.join(clean, "pipelines", "good.yml"), PIPELINE.split("\n").filter((line) => !line.includes("_bad:")).join("\n"));
     const passed = await runCli(clean, ["config", "validate", "--check-sources"]);
     expect(passed.code, passed.stderr).toBe(0);
-    expect(passed.stdout).toContain("7 table(s) checked against their sources");
+    expect(passed.stdout).toContain("9 table(s) checked against their sources");
   });
 });

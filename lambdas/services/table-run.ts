@@ -9,6 +9,7 @@ import type { Load, Progress, Resume, Run, TableResult } from "#shared/steps.ts"
 import { begin } from "./begin.ts";
 import { failTableRun, finishTableRun } from "./end-run.ts";
 import { extractChunk, type ChunkResult } from "./extract-chunk.ts";
+import { RedshiftStatementError } from "#adapters/redshift-data.ts";
 import { completeLoad, submitLoad, type LoadContext } from "./load.ts";
 import { writeCompletionMarkers, type MarkerLog } from "./markers.ts";
 import { LEASE_SECONDS, watermarkIdentity } from "./sync-context.ts";
@@ -26,7 +27,7 @@ async function pendingFiles(context: LoadContext): Promise<number> {
 export async function beginTable(context: LoadContext, run: Run, resume: Resume | null): Promise<Progress> {
   if (resume !== null) return { ...resume.progress, chunksHere: 0 };
   const now = context.now().toISOString();
-  const fresh = { rows: 0, files: 0, bytes: 0, chunks: 0, chunksHere: 0, extractMs: 0, rowsLoaded: 0, filesLoaded: 0, loads: 0, loadMs: 0 };
+  const fresh = { rows: 0, files: 0, bytes: 0, chunks: 0, chunksHere: 0, extractMs: 0, rowsLoaded: 0, filesLoaded: 0, loadConflicts: 0, loads: 0, loadMs: 0 };
   const runId = runIdOf(run, resume);
   if (run.mode === "redshift_only") {
     return { ...fresh, runId, schemaKey: "", tableStartedAt: now, start: NOWHERE, ceiling: NOWHERE, done: true, pendingFiles: await pendingFiles(context) };
@@ -77,10 +78,24 @@ async function manifestFiles(context: LoadContext, load: Load): Promise<string[]
   return entries.map((entry) => entry.url ?? "").map((url) => (url.startsWith(prefix) ? url.slice(prefix.length) : url));
 }
 
+/**
+ * A load another transaction made Redshift abort (serializable isolation, ERROR 1023) is submitted again — its failed
+ * attempt is recorded, so the next submission gets a new ClientToken — at most this many times per run.
+ */
+export const MAX_LOAD_CONFLICTS = 3;
+const isSerializableConflict = (error: unknown) => error instanceof RedshiftStatementError && /Serializable isolation violation|\b1023\b/i.test(error.message);
+
 /** After the load's statement ended: its files move to processed (or Redshift's error is thrown); the lease is renewed. */
 export async function completeNext(context: LoadContext, progress: Progress, load: Load): Promise<Progress> {
   const files = await manifestFiles(context, load);
-  const rows = await completeLoad(context, { ...load, files, statementId: load.statementId ?? undefined });
+  let rows: number;
+  try {
+    rows = await completeLoad(context, { ...load, files, statementId: load.statementId ?? undefined });
+  } catch (error) {
+    if (!isSerializableConflict(error) || progress.loadConflicts >= MAX_LOAD_CONFLICTS) throw error;
+    // Nothing of it was applied and its files are still pending: MoreToLoad? submits them again.
+    return { ...progress, loadConflicts: progress.loadConflicts + 1, pendingFiles: await pendingFiles(context) };
+  }
   const now = context.now();
   const watermark = await context.watermarks.update(context.watermarkKey, watermarkIdentity(context), (current) =>
     renewLease(current, progress.runId, now, LEASE_SECONDS),

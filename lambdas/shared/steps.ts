@@ -86,6 +86,8 @@ export const ProgressSchema = z.object({
   rowsLoaded: z.int().nonnegative(),
   /** Files the run's loads loaded (redshift_only: files extracted by earlier runs). */
   filesLoaded: z.int().nonnegative().default(0),
+  /** Loads Redshift aborted for a serializable-isolation conflict and the run submitted again (bounded). */
+  loadConflicts: z.int().nonnegative().default(0),
   loads: z.int().nonnegative(),
   loadMs: z.number().nonnegative(),
   /** Files still pending load after the last CompleteLoad (another load follows when > 0). */

@@ -46,7 +46,7 @@ const rawText = { getTypeParser: () => (value: string) => value };
 function redshiftMessage(error: unknown): string {
   const message = (error as Error).message;
   if ((error as { code?: string }).code !== "40001") return message;
-  return `ERROR: 1023 DETAIL: Serializable isolation violation on a table in the transaction (local: ${message})`;
+  return `1023 DETAIL: Serializable isolation violation on a table in the transaction (local: ${message})`;
 }
 
 /** Redshift functions Postgres lacks, installed once per database the endpoint serves. */

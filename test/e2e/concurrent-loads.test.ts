@@ -5,9 +5,11 @@
  */
 import { writeFile } from "node:fs/promises";
 import path from "node:path";
+import pg from "pg";
 import { describe, expect, it } from "vitest";
 import type { RunSummary } from "#domain/run-summary.ts";
 import { usePipelineFixture } from "../support/pipeline-run.ts";
+import { PG_URL } from "../support/postgres.ts";
 
 const DB = "mrsync_test_concurrent";
 const TABLES = ["t1", "t2", "t3", "t4", "t5", "t6"] as const;
@@ -59,5 +61,37 @@ tables:
       const loaded = await fx.warehouse.redshift.query(`SELECT count(*), count(DISTINCT id) FROM public.${table}`);
       expect(loaded.rows[0]?.map(Number), table).toEqual([1_800, 1_800]);
     }
+  });
+
+  it("a load another transaction makes Redshift abort (serializable conflict, ERROR 1023) is submitted again and lands once", async () => {
+    // Another writer on the target: a serializable transaction that has updated the row the load replaces, uncommitted.
+    const url = new URL(PG_URL);
+    url.pathname = `/${DB}`;
+    const other = new pg.Client({ connectionString: url.toString() });
+    await other.connect();
+    try {
+      await fx.db.admin.query(`INSERT INTO ${DB}.t1 VALUES (20000, 1)`);
+      await other.query("INSERT INTO public.t1 (id, amount) VALUES (20000, 5)");
+      await other.query("BEGIN ISOLATION LEVEL SERIALIZABLE");
+      await other.query("UPDATE public.t1 SET amount = 6 WHERE id = 20000");
+      // The load's merge waits for that row; the other transaction then commits, and Redshift (here: Postgres) aborts
+      // the load with a serialization failure. The run submits it again, and the merge replaces the row.
+      const running = fx.run({ pipeline: "wide", tables: [`${DB}.t1`] });
+      let waited = false;
+      for (let i = 0; i < 500 && !waited; i++) {
+        const waiting = await other.query("SELECT count(*)::int AS n FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND datname = $1", [DB]);
+        waited = (waiting.rows[0] as { n: number }).n > 0;
+        if (!waited) await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+      expect(waited, "the load waited for the other transaction").toBe(true);
+      await other.query("COMMIT");
+      const execution = await running;
+      expect(execution.status, execution.cause).toBe("SUCCEEDED");
+      expect((execution.output as RunSummary).results[0]).toMatchObject({ status: "success", rows_loaded: 1 });
+    } finally {
+      await other.end();
+    }
+    const loaded = await fx.warehouse.redshift.query("SELECT count(*), count(DISTINCT id), max(CASE WHEN id = 20000 THEN amount END) FROM public.t1");
+    expect(loaded.rows[0]?.map(Number)).toEqual([1_801, 1_801, 1]);
   });
 });

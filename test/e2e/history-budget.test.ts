@@ -34,7 +34,7 @@ function simulated(target: Simulation, calls: { begin: number; extract: number; 
       const nowhere = { timestamp: null, key: null };
       const progress: Progress = {
         runId: "sim", schemaKey: "s", tableStartedAt: new Date().toISOString(), start: nowhere, ceiling: nowhere, done: false,
-        rows: 0, files: 0, bytes: 0, chunks: 0, chunksHere: 0, extractMs: 0, rowsLoaded: 0, filesLoaded: 0, loads: 0, loadMs: 0, pendingFiles: 0,
+        rows: 0, files: 0, bytes: 0, chunks: 0, chunksHere: 0, extractMs: 0, rowsLoaded: 0, filesLoaded: 0, loadConflicts: 0, loads: 0, loadMs: 0, pendingFiles: 0,
       };
       return Promise.resolve(progress);
     },

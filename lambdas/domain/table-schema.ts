@@ -248,8 +248,8 @@ function cursorTypeProblem(role: string, column: SourceColumn, strategy: ColumnS
   return typeof kind === "string" ? undefined : `key column ${column.name} cannot order the keyset: ${kind.problem}; page on another unique key (cdc_id_column)`;
 }
 
-/** The unique key the strategy pages on (source names as configured or discovered). */
-function cursorKeyOf(settings: ColumnSettings, primaryKey: readonly string[]): string[] {
+/** The unique key a strategy pages on, by the table's settings and its primary key (source names as configured). */
+export function configuredCursorKey(settings: Pick<ResolvedTable, "cdc_strategy" | "cdc_id_column">, primaryKey: readonly string[]): string[] {
   switch (settings.cdc_strategy) {
     case "hybrid":
     case "id_only":
@@ -293,7 +293,7 @@ export function buildTableSchema(settings: ColumnSettings, sourceColumns: readon
   for (const name of settings.primary_key ?? []) {
     if (known(name) === undefined) problems.push(`${table}: primary_key column ${name} does not exist in the source; columns: ${available()}`);
   }
-  const cursorKey = cursorKeyOf(settings, primaryKey).map((name) => known(name)?.name ?? name);
+  const cursorKey = configuredCursorKey(settings, primaryKey).map((name) => known(name)?.name ?? name);
   if (cursorKey.length === 0 && (settings.cdc_strategy === "hybrid" || settings.cdc_strategy === "id_only")) {
     problems.push(
       `${table}: ${settings.cdc_strategy} pages on a unique key and the table has no primary key; ` +

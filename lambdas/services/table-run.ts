@@ -3,13 +3,13 @@
  * SubmitLoad, CompleteLoad, Finish, FailTable. They take and return the step contracts (#shared/steps.ts) — counts
  * and keys only — and never catch an error to return it: Step Functions retries and catches by error name.
  */
+import { RedshiftStatementError } from "#adapters/redshift-data.ts";
 import { causeMessage, summarizeRun } from "#domain/run-summary.ts";
 import { clearValidated, renewLease } from "#domain/watermark.ts";
 import type { Load, Progress, Resume, Run, TableResult } from "#shared/steps.ts";
 import { begin } from "./begin.ts";
 import { failTableRun, finishTableRun } from "./end-run.ts";
 import { extractChunk, type ChunkResult } from "./extract-chunk.ts";
-import { RedshiftStatementError } from "#adapters/redshift-data.ts";
 import { completeLoad, submitLoad, type LoadContext } from "./load.ts";
 import { writeCompletionMarkers, type MarkerLog } from "./markers.ts";
 import { LEASE_SECONDS, watermarkIdentity } from "./sync-context.ts";

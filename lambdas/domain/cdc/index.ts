@@ -1,7 +1,7 @@
 /** Pure: picks the table's CDC strategy and gives it the quoted names, key columns and SELECT list it builds queries from. */
 import type { ResolvedTable } from "#config/resolve.ts";
-import { DEFAULT_SETTLE_SECONDS, idColumnsOf } from "#config/schema.ts";
-import { TableSchemaError, type TableSchema } from "#domain/table-schema.ts";
+import { DEFAULT_SETTLE_SECONDS } from "#config/schema.ts";
+import { configuredCursorKey, TableSchemaError, type TableSchema } from "#domain/table-schema.ts";
 import { customSqlStrategy } from "./custom-sql.ts";
 import { fullSyncStrategy } from "./full-sync.ts";
 import { hybridStrategy } from "./hybrid.ts";
@@ -25,12 +25,9 @@ function keyColumn(table: CdcTable, schema: TableSchema, name: string): { column
   return { column: key, index };
 }
 
-/** The key the keyset pages on: the one Begin stored in the schema (older schemas: configured, else the primary key). */
-export function cursorKeyOf(table: CdcTable, schema: TableSchema): string[] {
-  if (schema.cursorKey.length > 0 || table.cdc_strategy === "timestamp_only") return schema.cursorKey;
-  if (table.cdc_strategy === "full_sync") return schema.primaryKey;
-  return idColumnsOf(table) ?? (table.cdc_strategy === "custom_sql" ? [] : schema.primaryKey);
-}
+/** The key the keyset pages on: the one Begin stored in the schema (a schema stored before it did: by the same rule). */
+export const cursorKeyOf = (table: CdcTable, schema: TableSchema): string[] =>
+  schema.cursorKey.length > 0 ? schema.cursorKey : configuredCursorKey(table, schema.primaryKey);
 
 export function strategyContext(table: CdcTable, schema: TableSchema): StrategyContext {
   const timestamp = table.cdc_timestamp_column === undefined ? undefined : keyColumn(table, schema, table.cdc_timestamp_column);

@@ -8,6 +8,7 @@ import { ConfigError } from "#config/errors.ts";
 import { InvalidInputError } from "#domain/run-plan.ts";
 import { configCommands } from "./commands/config.ts";
 import { markersCommands } from "./commands/markers.ts";
+import { grantsCommands } from "./commands/grants.ts";
 import { connectionsCommands } from "./commands/connections.ts";
 import { s3cleanCommands } from "./commands/s3clean.ts";
 import { statusCommands } from "./commands/status.ts";
@@ -41,6 +42,7 @@ export function program(): { command: Command; output: () => Output } {
   s3cleanCommands(command, output);
   statusCommands(command, output);
   connectionsCommands(command, output);
+  grantsCommands(command, output);
   command.commands.forEach((sub) => sub.exitOverride());
   return { command, output };
 }
@@ -49,6 +51,8 @@ export function program(): { command: Command; output: () => Output } {
 export function useStandIns(env: NodeJS.ProcessEnv): void {
   env.AWS_ENDPOINT_URL_S3 ??= `http://127.0.0.1:${LOCAL_PORTS.s3}`;
   env.AWS_ENDPOINT_URL_REDSHIFT_DATA ??= `http://127.0.0.1:${LOCAL_PORTS.redshift}`;
+  // The local Data API answers STS's AssumeRole too (the warehouse role's sessions).
+  env.AWS_ENDPOINT_URL_STS ??= env.AWS_ENDPOINT_URL_REDSHIFT_DATA;
   env.AWS_ACCESS_KEY_ID ??= LOCAL_CREDENTIALS.accessKeyId;
   env.AWS_SECRET_ACCESS_KEY ??= LOCAL_CREDENTIALS.secretAccessKey;
   env.AWS_REGION ??= "us-east-1";

@@ -1,10 +1,11 @@
-import { Duration, Stack, type RemovalPolicy } from "aws-cdk-lib";
+import { Duration, Fn, Stack, type RemovalPolicy } from "aws-cdk-lib";
 import * as ec2 from "aws-cdk-lib/aws-ec2";
 import * as iam from "aws-cdk-lib/aws-iam";
 import * as s3 from "aws-cdk-lib/aws-s3";
 import * as scheduler from "aws-cdk-lib/aws-scheduler";
 import * as targets from "aws-cdk-lib/aws-scheduler-targets";
 import { Construct } from "constructs";
+import { WAREHOUSE_ROLE_ENV } from "#adapters/redshift-data.ts";
 import type { ResolvedPipeline } from "#config/resolve.ts";
 import type { Network, TargetConnection } from "#config/schema.ts";
 import { LAMBDA_STEPS, type LambdaStep } from "../statemachines/sync-pipeline.ts";
@@ -53,6 +54,12 @@ export class MysqlRedshiftSync extends Construct {
   readonly monitoring: Monitoring;
   readonly pipelines: readonly ResolvedPipeline[];
   readonly stateMachineName: string;
+  /**
+   * The one identity every Data API call is made as: the functions that talk to Redshift assume it, and so does the
+   * state machine's DescribeLoad. The Data API shows a statement only to the identity that ran it, and on Serverless
+   * with IAM auth this role is the database user IAMR:<role name> (`mrsync grants`).
+   */
+  readonly warehouseRole: iam.Role;
   /** Every secret ARN granted (config's, with the suffix wildcard where config gives none). */
   readonly secretArns: string[] = [];
 
@@ -86,10 +93,20 @@ export class MysqlRedshiftSync extends Construct {
         }),
       ]),
     ) as Record<LambdaStep, SyncFunction>;
+    const warehouseSteps = LAMBDA_STEPS.filter((step) => STEP_ACCESS[step].warehouse);
+    this.warehouseRole = new iam.Role(this, "WarehouseRole", {
+      description: "mysql-redshift-sync: the one identity of every Redshift Data API call (lambdas/adapters/redshift-data.ts)",
+      // The functions that talk to Redshift; the state machine is trusted below, once it exists.
+      assumedBy: new iam.CompositePrincipal(...warehouseSteps.flatMap((step) => this.functions[step].role ?? [])),
+      maxSessionDuration: Duration.hours(1),
+    });
+    for (const target of new Set(pipelines.map((p) => p.target))) this.grantWarehouse(this.warehouseRole, target);
+    for (const step of warehouseSteps) this.functions[step].addEnvironment(WAREHOUSE_ROLE_ENV, this.warehouseRole.roleArn);
     for (const step of LAMBDA_STEPS) this.grant(this.functions[step], STEP_ACCESS[step], pipelines);
 
     this.stateMachineName = props.stateMachineName ?? `${stack.stackName}-sync-pipeline`;
-    this.stateMachine = new SyncStateMachine(this, "StateMachine", { functions: this.functions, stateMachineName: this.stateMachineName });
+    this.stateMachine = new SyncStateMachine(this, "StateMachine", { functions: this.functions, stateMachineName: this.stateMachineName, warehouseRole: this.warehouseRole });
+    this.warehouseRole.assumeRolePolicy?.addStatements(new iam.PolicyStatement({ actions: ["sts:AssumeRole"], principals: [this.stateMachine.stateMachine.role] }));
     for (const pipeline of pipelines.filter((p) => p.schedule !== undefined)) {
       new scheduler.Schedule(this, `Schedule-${pipeline.name}`, {
         description: `mysql-redshift-sync: ${pipeline.name} (${pipeline.file})`,
@@ -133,12 +150,11 @@ export class MysqlRedshiftSync extends Construct {
         fn.addToRolePolicy(new iam.PolicyStatement({ actions: ["secretsmanager:GetSecretValue"], resources: [...new Set(sourceSecrets.map((s) => this.secretArn(s)))] }));
       }
     }
-    if (access.warehouse) {
-      for (const target of new Set(pipelines.map((p) => p.target))) this.grantWarehouse(fn, target);
-    }
+    if (access.warehouse) this.warehouseRole.grantAssumeRole(fn.grantPrincipal);
   }
 
-  private grantWarehouse(fn: SyncFunction, target: TargetConnection): void {
+  /** The warehouse role's own permissions: run statements on the target, and act on the statements it ran. */
+  private grantWarehouse(role: iam.Role, target: TargetConnection): void {
     const stack = Stack.of(this);
     const region = target.region ?? stack.region;
     const warehouse =
@@ -146,19 +162,20 @@ export class MysqlRedshiftSync extends Construct {
         ? // Workgroup ARNs carry an id the config does not know: any workgroup of the account and region.
           `arn:${stack.partition}:redshift-serverless:${region}:${stack.account}:workgroup/*`
         : `arn:${stack.partition}:redshift:${region}:${stack.account}:cluster:${target.cluster_identifier ?? ""}`;
-    fn.addToRolePolicy(new iam.PolicyStatement({ actions: ["redshift-data:ExecuteStatement", "redshift-data:BatchExecuteStatement"], resources: [warehouse] }));
-    // Statement-level actions have no resource ARNs; the condition keeps them to statements this function ran.
-    fn.addToRolePolicy(
+    role.addToPolicy(new iam.PolicyStatement({ actions: ["redshift-data:ExecuteStatement", "redshift-data:BatchExecuteStatement"], resources: [warehouse] }));
+    // Statement-level actions have no resource ARNs; the condition keeps them to statements a session of this role ran
+    // (aws:userid is "<role id>:<session name>", and each function and the state machine have sessions of their own).
+    role.addToPolicy(
       new iam.PolicyStatement({
         actions: ["redshift-data:DescribeStatement", "redshift-data:GetStatementResult", "redshift-data:CancelStatement"],
         resources: ["*"],
-        conditions: { StringEquals: { "redshift-data:statement-owner-iam-userid": "${aws:userid}" } },
+        conditions: { StringLike: { "redshift-data:statement-owner-iam-userid": Fn.join("", [role.roleId, ":*"]) } },
       }),
     );
     if (target.workgroup_name !== undefined) {
-      fn.addToRolePolicy(new iam.PolicyStatement({ actions: ["redshift-serverless:GetCredentials"], resources: [warehouse] }));
+      role.addToPolicy(new iam.PolicyStatement({ actions: ["redshift-serverless:GetCredentials"], resources: [warehouse] }));
     } else if (target.db_user !== undefined) {
-      fn.addToRolePolicy(
+      role.addToPolicy(
         new iam.PolicyStatement({
           actions: ["redshift:GetClusterCredentials"],
           resources: [
@@ -169,7 +186,7 @@ export class MysqlRedshiftSync extends Construct {
       );
     }
     if (target.secret !== undefined) {
-      fn.addToRolePolicy(new iam.PolicyStatement({ actions: ["secretsmanager:GetSecretValue"], resources: [this.secretArn(target.secret)] }));
+      role.addToPolicy(new iam.PolicyStatement({ actions: ["secretsmanager:GetSecretValue"], resources: [this.secretArn(target.secret)] }));
     }
   }
 

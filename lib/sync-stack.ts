@@ -1,4 +1,4 @@
-import { CfnOutput, Stack, type StackProps } from "aws-cdk-lib";
+import { CfnOutput, Fn, Stack, type StackProps } from "aws-cdk-lib";
 import type { Construct } from "constructs";
 import type { ResolvedPipeline } from "#config/resolve.ts";
 import type { Network } from "#config/schema.ts";
@@ -17,6 +17,11 @@ export class SyncStack extends Stack {
     acknowledgeFindings(this.sync);
     new CfnOutput(this, "StagingBucketName", { value: this.sync.staging.bucket.bucketName });
     new CfnOutput(this, "StateMachineArn", { value: this.sync.stateMachine.stateMachine.stateMachineArn, description: "mrsync sync pipeline --state-machine-arn" });
+    new CfnOutput(this, "WarehouseRoleArn", { value: this.sync.warehouseRole.roleArn, description: "the identity of every Data API call: mrsync grants -p P --role-arn <this>" });
+    new CfnOutput(this, "WarehouseDatabaseUser", {
+      value: Fn.join("", ["IAMR:", this.sync.warehouseRole.roleName]),
+      description: "the database user the steps run as on Redshift Serverless with IAM auth (mrsync grants -p P --database-user <this>)",
+    });
     new CfnOutput(this, "AlarmTopicArn", { value: this.sync.monitoring.topic.topicArn, description: "subscribe the on-call here" });
   }
 }

@@ -16,7 +16,7 @@ import type { ResolvedPipeline } from "#config/resolve.ts";
 import type { RunSummary } from "#domain/run-summary.ts";
 import { DEFAULT_MYSQL_URL, DEMO_DATABASE, parseRowCount, seedDemo } from "./demo/seed.ts";
 import { cleanDataDir, DEFAULT_DATA_DIR, startStandIns, type StandIns } from "./stand-ins.ts";
-import { LocalStateMachine, realHandlers, type ExecutionRecord } from "./stepfunctions/runner.ts";
+import { dataApiClients, LocalStateMachine, realHandlers, STATE_MACHINE_CREDENTIALS, type ExecutionRecord } from "./stepfunctions/runner.ts";
 
 const { values } = parseArgs({
   options: {
@@ -103,7 +103,7 @@ try {
   }
 
   Object.assign(process.env, standIns.env, { MRSYNC_CONFIG_DIR: configDir });
-  const machine = new LocalStateMachine({ handlers: await realHandlers(), redshift: standIns.redshiftClient, waitMs: 200 });
+  const machine = new LocalStateMachine({ handlers: await realHandlers(), redshift: dataApiClients({ endpoint: standIns.redshift.endpoint, credentials: STATE_MACHINE_CREDENTIALS }), waitMs: 200 });
   const redshift = new RedshiftData(standIns.redshiftClient, pipeline.target);
 
   console.log("3/5 sync: the demo pipeline (state machine run locally)");

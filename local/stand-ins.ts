@@ -8,10 +8,11 @@ import { mkdir, readFile, rm, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { RedshiftDataClient } from "@aws-sdk/client-redshift-data";
 import { S3Client } from "@aws-sdk/client-s3";
-import { redshiftDataClientConfig } from "#adapters/redshift-data.ts";
+import { redshiftDataClientConfig, WAREHOUSE_ROLE_ENV } from "#adapters/redshift-data.ts";
 import { s3ClientConfig, S3Store } from "#adapters/s3.ts";
 import { startLocalRedshift, type LocalRedshift } from "./redshift/server.ts";
 import { startLocalS3, type LocalS3 } from "./s3/server.ts";
+import { LOCAL_WAREHOUSE_ROLE_ARN } from "./redshift/identities.ts";
 
 export const DEFAULT_DATA_DIR = path.join(import.meta.dirname, "..", ".mrsync");
 export const LOCAL_CREDENTIALS = { accessKeyId: "local", secretAccessKey: "local-secret" };
@@ -69,6 +70,8 @@ export async function startStandIns(options: StandInOptions): Promise<StandIns> 
     env: {
       AWS_ENDPOINT_URL_S3: s3.endpoint,
       AWS_ENDPOINT_URL_REDSHIFT_DATA: redshift.endpoint,
+      AWS_ENDPOINT_URL_STS: redshift.endpoint,
+      [WAREHOUSE_ROLE_ENV]: LOCAL_WAREHOUSE_ROLE_ARN,
       AWS_ACCESS_KEY_ID: LOCAL_CREDENTIALS.accessKeyId,
       AWS_SECRET_ACCESS_KEY: LOCAL_CREDENTIALS.secretAccessKey,
       AWS_REGION: "us-east-1",

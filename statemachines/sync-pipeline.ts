@@ -24,7 +24,12 @@ export const LAMBDA_STEPS = ["Plan", "Begin", "ExtractChunk", "SubmitLoad", "Com
 export type LambdaStep = (typeof LAMBDA_STEPS)[number];
 
 export const substitutionName = (step: LambdaStep) => `${step}FunctionArn`;
-export const SUBSTITUTIONS = LAMBDA_STEPS.map(substitutionName);
+/**
+ * The role DescribeLoad polls the Data API as: the one the functions submit loads as (the Data API shows a statement
+ * only to the identity that ran it).
+ */
+export const WAREHOUSE_ROLE_SUBSTITUTION = "WarehouseRoleArn";
+export const SUBSTITUTIONS = [...LAMBDA_STEPS.map(substitutionName), WAREHOUSE_ROLE_SUBSTITUTION];
 
 /** Seconds between two DescribeStatement polls of a running load. */
 export const LOAD_POLL_SECONDS = 15;
@@ -81,6 +86,7 @@ const tableStates = {
   DescribeLoad: {
     Type: "Task",
     Resource: "arn:aws:states:::aws-sdk:redshiftdata:describeStatement",
+    Credentials: { RoleArn: `\${${WAREHOUSE_ROLE_SUBSTITUTION}}` },
     Parameters: { "Id.$": "$.load.statementId" },
     ResultSelector: { "status.$": "$.Status" },
     ResultPath: "$.statement",

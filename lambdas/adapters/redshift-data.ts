@@ -14,6 +14,7 @@ import {
   type Field,
   type RedshiftDataClientConfig,
 } from "@aws-sdk/client-redshift-data";
+import { fromTemporaryCredentials } from "@aws-sdk/credential-providers";
 import type { TargetConnection } from "#config/schema.ts";
 import { tracer } from "#shared/powertools.ts";
 
@@ -25,13 +26,31 @@ export const POLL_MAX_MS = 5000;
 
 type Env = Readonly<Record<string, string | undefined>>;
 
+/**
+ * The role every Data API call of the product is made as (set by the stack on the functions that talk to Redshift;
+ * the state machine's DescribeLoad assumes it too). The Data API lets only the identity that ran a statement describe
+ * it or read its results, and on Redshift Serverless each IAM identity is its own database user (IAMR:<role>): one
+ * role keeps submit, poll, complete and validate one owner and one database user.
+ */
+export const WAREHOUSE_ROLE_ENV = "MRSYNC_WAREHOUSE_ROLE_ARN";
+
+/** An STS session name from the function's name: [\w+=,.@-], at most 64 characters. */
+export function warehouseSessionName(env: Env): string {
+  return `mrsync-${env.AWS_LAMBDA_FUNCTION_NAME ?? "cli"}`.replace(/[^\w+=,.@-]/g, "-").slice(0, 64);
+}
+
 export function redshiftDataClientConfig(target: Pick<TargetConnection, "region">, env: Env = process.env): RedshiftDataClientConfig {
   const endpoint = env.AWS_ENDPOINT_URL_REDSHIFT_DATA ?? env.AWS_ENDPOINT_URL;
+  const warehouseRole = env[WAREHOUSE_ROLE_ENV];
   return {
     retryMode: "adaptive",
     maxAttempts: DATA_API_MAX_ATTEMPTS,
     ...(target.region === undefined ? {} : { region: target.region }),
     ...(endpoint === undefined ? {} : { endpoint }),
+    // Refreshed before they expire; the STS endpoint follows AWS_ENDPOINT_URL_STS like every other client's.
+    ...(warehouseRole === undefined || warehouseRole === ""
+      ? {}
+      : { credentials: fromTemporaryCredentials({ params: { RoleArn: warehouseRole, RoleSessionName: warehouseSessionName(env) }, clientConfig: target.region === undefined ? {} : { region: target.region } }) }),
   };
 }
 

@@ -5,16 +5,21 @@ import type * as lambda from "aws-cdk-lib/aws-lambda";
 import * as logs from "aws-cdk-lib/aws-logs";
 import * as sfn from "aws-cdk-lib/aws-stepfunctions";
 import { Construct } from "constructs";
-import { substitutionName, type LambdaStep } from "../../statemachines/sync-pipeline.ts";
+import { substitutionName, WAREHOUSE_ROLE_SUBSTITUTION, type LambdaStep } from "../../statemachines/sync-pipeline.ts";
 
 export const ASL_FILE = path.join(import.meta.dirname, "..", "..", "statemachines", "sync-pipeline.asl.json");
 
-export type SyncStateMachineProps = { functions: Record<LambdaStep, lambda.IFunction>; stateMachineName: string };
+export type SyncStateMachineProps = {
+  functions: Record<LambdaStep, lambda.IFunction>;
+  stateMachineName: string;
+  /** The role DescribeLoad polls the Data API as (the one the functions submit as); its trust must name this machine's role. */
+  warehouseRole: iam.IRole;
+};
 
 /**
  * The state machine from statemachines/sync-pipeline.asl.json (the file the local runner executes), its function
- * ARNs substituted. Its role may invoke the step functions, poll the Data API, and start and follow child
- * executions of itself (a table continued past the history budget).
+ * ARNs substituted. Its role may invoke the step functions, assume the warehouse role to poll the Data API, and start
+ * and follow child executions of itself (a table continued past the history budget).
  */
 export class SyncStateMachine extends Construct {
   readonly stateMachine: sfn.StateMachine;
@@ -23,9 +28,10 @@ export class SyncStateMachine extends Construct {
     super(scope, id);
     const stack = Stack.of(this);
     const logGroup = new logs.LogGroup(this, "Logs", { retention: logs.RetentionDays.THREE_MONTHS, removalPolicy: RemovalPolicy.DESTROY });
-    const substitutions = Object.fromEntries(
-      Object.entries(props.functions).map(([step, fn]) => [substitutionName(step as LambdaStep), fn.functionArn]),
-    );
+    const substitutions = {
+      ...Object.fromEntries(Object.entries(props.functions).map(([step, fn]) => [substitutionName(step as LambdaStep), fn.functionArn])),
+      [WAREHOUSE_ROLE_SUBSTITUTION]: props.warehouseRole.roleArn,
+    };
     this.stateMachine = new sfn.StateMachine(this, "Resource", {
       stateMachineName: props.stateMachineName,
       definitionBody: sfn.DefinitionBody.fromFile(ASL_FILE),
@@ -49,7 +55,7 @@ export class SyncStateMachine extends Construct {
         resources: [stack.formatArn({ service: "events", resource: "rule", resourceName: "StepFunctionsGetEventsForStepFunctionsExecutionRule" })],
       }),
     );
-    // DescribeStatement has no resource-level permissions: "*" is the only resource it accepts.
-    this.stateMachine.addToRolePolicy(new iam.PolicyStatement({ actions: ["redshift-data:DescribeStatement"], resources: ["*"] }));
+    // DescribeLoad's Credentials: the Data API shows a statement only to the identity that ran it.
+    props.warehouseRole.grantAssumeRole(this.stateMachine.role);
   }
 }

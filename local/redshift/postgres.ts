@@ -35,7 +35,8 @@ export type StatementHook = (session: SqlSession, statement: SqlStatement, datab
 
 /** The SQL engine behind the endpoint: a Postgres server, or embedded PGlite. */
 export interface SqlEngine {
-  run(database: string, statements: readonly SqlStatement[], onPid: (pid: number) => void): Promise<StatementResult[]>;
+  /** `user`: the database user the statements run as (undefined: the engine's own user). */
+  run(database: string, statements: readonly SqlStatement[], onPid: (pid: number) => void, user?: string): Promise<StatementResult[]>;
   cancel(database: string, pid: number): Promise<void>;
   close(): Promise<void>;
 }
@@ -77,6 +78,8 @@ export class PostgresBackend implements SqlEngine {
       created.on("error", () => undefined);
       pool = (async () => {
         for (const sql of REDSHIFT_FUNCTIONS) await created.query(sql);
+        // Redshift's default, which Postgres 15 dropped: every user may create tables in schema public.
+        await created.query("GRANT CREATE ON SCHEMA public TO PUBLIC");
         return created;
       })();
       // A database that does not exist yet must not stay broken once it does.
@@ -90,7 +93,7 @@ export class PostgresBackend implements SqlEngine {
    * Runs the statements — several as one transaction — reporting the Postgres backend pid as soon as it is known
    * (so a CancelStatement can reach it). Rejects with StatementFailure naming the failing statement.
    */
-  async run(database: string, statements: readonly SqlStatement[], onPid: (pid: number) => void): Promise<StatementResult[]> {
+  async run(database: string, statements: readonly SqlStatement[], onPid: (pid: number) => void, user?: string): Promise<StatementResult[]> {
     let client: pg.PoolClient;
     try {
       client = await (await this.pool(database)).connect();
@@ -101,6 +104,13 @@ export class PostgresBackend implements SqlEngine {
     const batch = statements.length > 1;
     let broken = false;
     try {
+      if (user !== undefined) {
+        try {
+          await this.becomeUser(client, user);
+        } catch (error) {
+          throw new StatementFailure(0, (error as Error).message);
+        }
+      }
       // Redshift runs every transaction serializable: concurrent ones that read what the other writes conflict.
       if (batch) await client.query("BEGIN ISOLATION LEVEL SERIALIZABLE");
       const results: StatementResult[] = [];
@@ -122,8 +132,25 @@ export class PostgresBackend implements SqlEngine {
       }
       return results;
     } finally {
+      if (user !== undefined) await client.query("RESET SESSION AUTHORIZATION").catch(() => (broken = true));
       client.release(broken);
     }
+  }
+
+  /**
+   * Runs the session as `user`, created on first use as Redshift creates an IAM identity's user at its first sign-in:
+   * it owns what it creates and reaches anything else only through grants.
+   */
+  private async becomeUser(client: pg.PoolClient, user: string): Promise<void> {
+    const quoted = `"${user.replace(/"/g, '""')}"`;
+    const { rows } = await client.query("SELECT 1 FROM pg_roles WHERE rolname = $1", [user]);
+    if (rows.length === 0) {
+      // 42710/23505: another session created it first.
+      await client.query(`CREATE ROLE ${quoted} LOGIN`).catch((created: unknown) => {
+        if (!["42710", "23505"].includes((created as { code?: string }).code ?? "")) throw created;
+      });
+    }
+    await client.query(`SET SESSION AUTHORIZATION ${quoted}`);
   }
 
   private async runOne(client: pg.PoolClient, statement: SqlStatement, database: string): Promise<StatementResult> {

@@ -1,7 +1,9 @@
 /**
  * A Redshift Data API endpoint on loopback (AWS JSON 1.1, `X-Amz-Target: RedshiftData.<Operation>`), executing on
  * real Postgres — so the production loader (@aws-sdk/client-redshift-data) and `aws redshift-data … --endpoint-url`
- * work against it unchanged. Signatures are not checked. What it does not emulate: README, "Local stand-ins".
+ * work against it unchanged. Signatures are not checked, but the access key they name is the caller's identity
+ * (identities.ts): statements belong to it, and its SQL runs as its database user. STS's AssumeRole is answered on the
+ * same port (AWS_ENDPOINT_URL_STS). What it does not emulate: README, "Local stand-ins".
  */
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
@@ -11,7 +13,9 @@ import { copyFromS3 } from "./copy.ts";
 import { PgliteEngine } from "./pglite.ts";
 import { PostgresBackend, type SqlEngine } from "./postgres.ts";
 import { chainHooks, redshiftRules } from "./rules.ts";
+import { LocalIdentities, signingAccessKey, StsFailure, type Principal } from "./identities.ts";
 import { DataApiFailure, StatementStore, type Target } from "./statements.ts";
+import { answerSts } from "./sts.ts";
 
 export type LocalRedshiftOptions = {
   /**
@@ -26,9 +30,11 @@ export type LocalRedshiftOptions = {
   pageRows?: number;
   /** Where COPY reads s3:// URLs (the local S3); without it, COPY is left to Postgres (and fails). */
   s3?: S3Store;
+  /** Who holds which access key (shared with other stand-ins); a fresh registry by default. */
+  identities?: LocalIdentities;
 };
 
-export type LocalRedshift = { endpoint: string; port: number; store: StatementStore; close(): Promise<void> };
+export type LocalRedshift = { endpoint: string; port: number; store: StatementStore; identities: LocalIdentities; close(): Promise<void> };
 
 const Parameters = z.array(z.object({ name: z.string().min(1), value: z.string() })).optional();
 const TargetFields = {
@@ -82,27 +88,27 @@ function submitted(statement: ReturnType<StatementStore["submit"]>): Record<stri
   };
 }
 
-async function operate(store: StatementStore, operation: string, body: unknown): Promise<unknown> {
+async function operate(store: StatementStore, caller: Principal, operation: string, body: unknown): Promise<unknown> {
   switch (operation) {
     case "ExecuteStatement": {
       const request = parse(Execute, body);
-      return submitted(store.submit(target(request), [request.Sql], { batch: false, name: request.StatementName, parameters: request.Parameters, clientToken: request.ClientToken }));
+      return submitted(store.submit(caller, target(request), [request.Sql], { batch: false, name: request.StatementName, parameters: request.Parameters, clientToken: request.ClientToken }));
     }
     case "BatchExecuteStatement": {
       const request = parse(Batch, body);
-      return submitted(store.submit(target(request), request.Sqls, { batch: true, name: request.StatementName, parameters: request.Parameters, clientToken: request.ClientToken }));
+      return submitted(store.submit(caller, target(request), request.Sqls, { batch: true, name: request.StatementName, parameters: request.Parameters, clientToken: request.ClientToken }));
     }
     case "DescribeStatement":
-      return store.describe(parse(ById, body).Id);
+      return store.describe(caller, parse(ById, body).Id);
     case "GetStatementResult": {
       const request = parse(ById, body);
-      return store.result(request.Id, request.NextToken);
+      return store.result(caller, request.Id, request.NextToken);
     }
     case "CancelStatement":
-      return { Status: await store.cancel(parse(ById, body).Id) };
+      return { Status: await store.cancel(caller, parse(ById, body).Id) };
     case "ListStatements": {
       const request = parse(List, body);
-      return store.list({ status: request.Status, name: request.StatementName, maxResults: request.MaxResults, nextToken: request.NextToken });
+      return store.list(caller, { status: request.Status, name: request.StatementName, maxResults: request.MaxResults, nextToken: request.NextToken });
     }
     default:
       throw new DataApiFailure("ValidationException", `operation ${operation} is not supported by the local Redshift Data API`);
@@ -111,7 +117,7 @@ async function operate(store: StatementStore, operation: string, body: unknown):
 
 const MAX_BODY = 1024 * 1024;
 
-async function readBody(req: IncomingMessage): Promise<unknown> {
+async function readText(req: IncomingMessage): Promise<string> {
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of req) {
@@ -119,7 +125,10 @@ async function readBody(req: IncomingMessage): Promise<unknown> {
     if (size > MAX_BODY) throw new DataApiFailure("ValidationException", "request body too large");
     chunks.push(chunk as Buffer);
   }
-  const text = Buffer.concat(chunks).toString("utf8");
+  return Buffer.concat(chunks).toString("utf8");
+}
+
+function parseJson(text: string): unknown {
   try {
     return text === "" ? {} : (JSON.parse(text) as unknown);
   } catch {
@@ -141,13 +150,27 @@ export async function startLocalRedshift(options: LocalRedshiftOptions): Promise
   const hook = chainHooks(redshiftRules(), options.s3 === undefined ? undefined : copyFromS3(options.s3));
   const backend: SqlEngine = options.postgresUrl === undefined ? new PgliteEngine(options.dataDir, hook) : new PostgresBackend(options.postgresUrl, hook);
   const store = new StatementStore(backend, options.pageRows);
+  const identities = options.identities ?? new LocalIdentities();
   const handle = async (req: IncomingMessage, res: ServerResponse) => {
     try {
+      const accessKey = signingAccessKey(req.headers.authorization);
+      if ((req.headers["content-type"] ?? "").startsWith("application/x-www-form-urlencoded")) {
+        const answer = answerSts(identities, accessKey, new URLSearchParams(await readText(req)));
+        res.writeHead(answer.status, { "content-type": "text/xml", "content-length": Buffer.byteLength(answer.body) });
+        res.end(answer.body);
+        return;
+      }
       const target = /^RedshiftData\.(\w+)$/.exec(String(req.headers["x-amz-target"] ?? ""));
       if (req.method !== "POST" || target === null) throw new DataApiFailure("ValidationException", "expected POST with X-Amz-Target: RedshiftData.<Operation>");
-      send(res, 200, await operate(store, target[1] ?? "", await readBody(req)));
+      const caller = identities.principal(accessKey);
+      send(res, 200, await operate(store, caller, target[1] ?? "", parseJson(await readText(req))));
     } catch (error) {
-      const failure = error instanceof DataApiFailure ? error : new DataApiFailure("InternalServerException", String(error));
+      const failure =
+        error instanceof DataApiFailure
+          ? error
+          : error instanceof StsFailure
+            ? new DataApiFailure("AccessDeniedException", error.message)
+            : new DataApiFailure("InternalServerException", String(error));
       send(res, failure.status, { __type: failure.type, message: failure.message }, failure.type);
     }
   };
@@ -160,6 +183,7 @@ export async function startLocalRedshift(options: LocalRedshiftOptions): Promise
     endpoint: `http://${options.host ?? "127.0.0.1"}:${port}`,
     port,
     store,
+    identities,
     async close() {
       await new Promise<void>((resolve) => server.close(() => { resolve(); }));
       await store.settle();

@@ -6,6 +6,7 @@
 import { randomUUID } from "node:crypto";
 import { columnMetadata, toField, type ColumnMetadata, type Field } from "./fields.ts";
 import { StatementFailure, type SqlEngine, type SqlStatement, type StatementResult } from "./postgres.ts";
+import type { Principal } from "./identities.ts";
 import { bindNamedParameters } from "./translate.ts";
 
 export type Status = "SUBMITTED" | "PICKED" | "STARTED" | "FINISHED" | "ABORTED" | "FAILED";
@@ -16,6 +17,10 @@ type Part = { sql: string; status: Status; error?: string; result?: StatementRes
 
 export type Statement = Target & {
   id: string;
+  /** The identity that ran it: only it may describe, read, cancel or list it. */
+  owner: Principal;
+  /** The database user its SQL runs as (undefined: the engine's own user). */
+  databaseUser: string | undefined;
   name?: string;
   batch: boolean;
   parameters: { name: string; value: string }[];
@@ -32,10 +37,10 @@ export type Statement = Target & {
 export class DataApiFailure extends Error {
   readonly type: string;
   readonly status: number;
-  constructor(type: "ValidationException" | "ResourceNotFoundException" | "InternalServerException", message: string) {
+  constructor(type: "ValidationException" | "ResourceNotFoundException" | "InternalServerException" | "AccessDeniedException", message: string) {
     super(message);
     this.type = type;
-    this.status = type === "ResourceNotFoundException" ? 404 : type === "ValidationException" ? 400 : 500;
+    this.status = type === "ResourceNotFoundException" ? 404 : type === "InternalServerException" ? 500 : 400;
   }
 }
 
@@ -47,6 +52,16 @@ const nanos = (part: { startedAt?: number; endedAt?: number }) =>
 
 /** A ClientToken makes a submission idempotent for 8 hours (Data API reference): the same statement comes back. */
 export const CLIENT_TOKEN_MS = 8 * 3600 * 1000;
+
+/**
+ * Who the SQL runs as: the cluster's DbUser where one is named (GetClusterCredentials), else the caller's own database
+ * user (IAMR:<role>; an administrator's key: the engine's user). A secret's user is not read locally: the engine's.
+ */
+function databaseUserOf(caller: Principal, target: Target): string | undefined {
+  if (target.dbUser !== undefined) return target.dbUser;
+  if (target.secretArn !== undefined) return undefined;
+  return caller.databaseUser;
+}
 
 export class StatementStore {
   private readonly statements = new Map<string, Statement>();
@@ -61,9 +76,11 @@ export class StatementStore {
     this.now = now;
   }
 
-  submit(target: Target, sqls: readonly string[], options: { batch: boolean; name?: string; parameters?: { name: string; value: string }[]; clientToken?: string }): Statement {
-    // Within 8 hours a repeated token returns the original statement as it is — finished, or failed — and runs nothing.
-    const token = options.clientToken === undefined ? undefined : this.tokens.get(options.clientToken);
+  submit(caller: Principal, target: Target, sqls: readonly string[], options: { batch: boolean; name?: string; parameters?: { name: string; value: string }[]; clientToken?: string }): Statement {
+    // Within 8 hours a repeated token (of the same caller) returns the original statement as it is — finished, or
+    // failed — and runs nothing.
+    const tokenKey = options.clientToken === undefined ? undefined : `${caller.owner}\n${options.clientToken}`;
+    const token = tokenKey === undefined ? undefined : this.tokens.get(tokenKey);
     if (token !== undefined && this.now() - token.at < CLIENT_TOKEN_MS) {
       const earlier = this.statements.get(token.id);
       if (earlier !== undefined) return earlier;
@@ -72,6 +89,8 @@ export class StatementStore {
     const statement: Statement = {
       ...target,
       id: randomUUID(),
+      owner: caller,
+      databaseUser: databaseUserOf(caller, target),
       ...(options.name === undefined ? {} : { name: options.name }),
       batch: options.batch,
       parameters: options.parameters ?? [],
@@ -82,7 +101,7 @@ export class StatementStore {
       done: Promise.resolve(),
     };
     this.statements.set(statement.id, statement);
-    if (options.clientToken !== undefined) this.tokens.set(options.clientToken, { id: statement.id, at: this.now() });
+    if (tokenKey !== undefined) this.tokens.set(tokenKey, { id: statement.id, at: this.now() });
     statement.done = new Promise((resolve) => setImmediate(resolve)).then(() => this.execute(statement));
     return statement;
   }
@@ -98,7 +117,7 @@ export class StatementStore {
     }
     const sqls: SqlStatement[] = statement.parts.map((part) => bindNamedParameters(part.sql, statement.parameters)).map((b) => ({ sql: b.sql, values: b.values }));
     try {
-      const results = await this.backend.run(statement.database, sqls, (pid) => (statement.pid = pid));
+      const results = await this.backend.run(statement.database, sqls, (pid) => (statement.pid = pid), statement.databaseUser);
       const ended = Date.now();
       statement.parts.forEach((part, index) => Object.assign(part, { status: "FINISHED", result: results[index], endedAt: ended }));
       if (!cancelled(statement)) statement.status = "FINISHED";
@@ -120,14 +139,21 @@ export class StatementStore {
     statement.updatedAt = Date.now();
   }
 
-  get(id: string): Statement {
+  /** A statement by id, for its owner; another identity is refused, as AWS refuses it. */
+  get(caller: Principal, id: string, action = "DescribeStatement"): Statement {
     const statement = this.statements.get(id.split(":")[0] ?? "");
     if (statement === undefined) throw new DataApiFailure("ResourceNotFoundException", `Query does not exist: ${id}`);
+    if (statement.owner.owner !== caller.owner) {
+      throw new DataApiFailure(
+        "AccessDeniedException",
+        `User: ${caller.arn} is not authorized to perform: redshift-data:${action} on statement ${id}: it was run by ${statement.owner.owner}, and only the same IAM identity may act on it`,
+      );
+    }
     return statement;
   }
 
-  async cancel(id: string): Promise<boolean> {
-    const statement = this.get(id);
+  async cancel(caller: Principal, id: string): Promise<boolean> {
+    const statement = this.get(caller, id, "CancelStatement");
     if (!["SUBMITTED", "PICKED", "STARTED"].includes(statement.status)) {
       throw new DataApiFailure("ValidationException", `Could not cancel a query that is already in ${statement.status} state with ID: ${id}`);
     }
@@ -137,8 +163,8 @@ export class StatementStore {
     return true;
   }
 
-  describe(id: string): Record<string, unknown> {
-    const s = this.get(id);
+  describe(caller: Principal, id: string): Record<string, unknown> {
+    const s = this.get(caller, id);
     const whole = { startedAt: s.parts[0]?.startedAt, endedAt: s.parts.at(-1)?.endedAt };
     const base = {
       Id: s.id,
@@ -182,8 +208,8 @@ export class StatementStore {
     };
   }
 
-  result(id: string, nextToken: string | undefined): { Records: Field[][]; ColumnMetadata: ColumnMetadata[]; TotalNumRows: number; NextToken?: string } {
-    const statement = this.get(id);
+  result(caller: Principal, id: string, nextToken: string | undefined): { Records: Field[][]; ColumnMetadata: ColumnMetadata[]; TotalNumRows: number; NextToken?: string } {
+    const statement = this.get(caller, id, "GetStatementResult");
     const [, sub] = id.split(":");
     if (statement.batch && sub === undefined) {
       throw new DataApiFailure("ValidationException", `${id} is a batch: ask for one of its sub-statements (${id}:1 … ${id}:${statement.parts.length})`);
@@ -205,8 +231,10 @@ export class StatementStore {
     };
   }
 
-  list(filter: { status?: string; name?: string; maxResults?: number; nextToken?: string }): { Statements: Record<string, unknown>[]; NextToken?: string } {
+  /** The caller's statements only (RoleLevel: every session of its role). */
+  list(caller: Principal, filter: { status?: string; name?: string; maxResults?: number; nextToken?: string }): { Statements: Record<string, unknown>[]; NextToken?: string } {
     const all = [...this.statements.values()]
+      .filter((s) => s.owner.owner === caller.owner)
       .filter((s) => filter.status === undefined || filter.status === "ALL" || s.status === filter.status)
       .filter((s) => filter.name === undefined || (s.name ?? "").startsWith(filter.name))
       .sort((a, b) => b.createdAt - a.createdAt);

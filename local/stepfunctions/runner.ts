@@ -8,15 +8,53 @@
 import { randomUUID } from "node:crypto";
 import { readFile } from "node:fs/promises";
 import path from "node:path";
-import { DescribeStatementCommand, type RedshiftDataClient } from "@aws-sdk/client-redshift-data";
+import { DescribeStatementCommand, RedshiftDataClient } from "@aws-sdk/client-redshift-data";
+import { fromTemporaryCredentials } from "@aws-sdk/credential-providers";
 import { StateMachine } from "aws-local-stepfunctions";
 import type { Context } from "aws-lambda";
+import { WAREHOUSE_ROLE_SUBSTITUTION } from "../../statemachines/sync-pipeline.ts";
+import { LOCAL_WAREHOUSE_ROLE_ARN } from "../redshift/identities.ts";
+
+export { LOCAL_WAREHOUSE_ROLE_ARN };
 
 export const DEFINITION_FILE = path.join(import.meta.dirname, "..", "..", "statemachines", "sync-pipeline.asl.json");
 export const LOCAL_ACCOUNT = "000000000000";
 export const LOCAL_REGION = "us-east-1";
 export const LOCAL_STATE_MACHINE_ARN = `arn:aws:states:${LOCAL_REGION}:${LOCAL_ACCOUNT}:stateMachine:mrsync-sync-pipeline`;
 const functionArn = (name: string) => `arn:aws:lambda:${LOCAL_REGION}:${LOCAL_ACCOUNT}:function:mrsync-${name}`;
+/** The state machine's own identity: not the functions', so a task without Credentials polls as someone else. */
+export const STATE_MACHINE_CREDENTIALS = { accessKeyId: "local-states-role", secretAccessKey: "local-states-secret" };
+
+/** The Data API client a task uses: as the state machine's own role, or as the task's `Credentials.RoleArn`. */
+export type DataApiClients = (roleArn: string | undefined) => RedshiftDataClient;
+
+/**
+ * Data API clients for the runner: as the state machine's own identity, or as a session of a task's role assumed
+ * with it, as Step Functions does. `endpoint` (and `stsEndpoint`, by default the same: the local Data API answers STS)
+ * undefined: AWS's, with the environment's credentials.
+ */
+export function dataApiClients(options: { endpoint?: string; stsEndpoint?: string; credentials?: { accessKeyId: string; secretAccessKey: string } } = {}): DataApiClients {
+  const clients = new Map<string, RedshiftDataClient>();
+  const { endpoint, credentials } = options;
+  const stsEndpoint = options.stsEndpoint ?? endpoint;
+  return (roleArn) => {
+    const key = roleArn ?? "";
+    let client = clients.get(key);
+    if (client === undefined) {
+      const assumed =
+        roleArn === undefined
+          ? credentials
+          : fromTemporaryCredentials({
+              ...(credentials === undefined ? {} : { masterCredentials: credentials }),
+              params: { RoleArn: roleArn, RoleSessionName: "states-DescribeLoad" },
+              clientConfig: { region: LOCAL_REGION, ...(stsEndpoint === undefined ? {} : { endpoint: stsEndpoint }) },
+            });
+      client = new RedshiftDataClient({ region: LOCAL_REGION, ...(endpoint === undefined ? {} : { endpoint }), ...(assumed === undefined ? {} : { credentials: assumed }) });
+      clients.set(key, client);
+    }
+    return client;
+  };
+}
 
 /** A Lambda handler as the runtime calls it. */
 export type LambdaHandler = (event: unknown, context: Context) => Promise<unknown>;
@@ -47,8 +85,10 @@ export async function realHandlers(): Promise<Record<string, LambdaHandler>> {
 export type LocalRunnerOptions = {
   /** Handler per substitution name (e.g. BeginFunctionArn); realHandlers() for the real thing. */
   handlers: Record<string, LambdaHandler>;
-  /** The Data API client for the DescribeStatement task. */
-  redshift?: RedshiftDataClient;
+  /** The Data API clients for the DescribeStatement task (dataApiClients(endpoint) for the local Data API). */
+  redshift?: DataApiClients;
+  /** `${WarehouseRoleArn}`: the role the functions submit as (MRSYNC_WAREHOUSE_ROLE_ARN); LOCAL_WAREHOUSE_ROLE_ARN by default. */
+  warehouseRoleArn?: string;
   /** Milliseconds each Wait state waits (the deployed machine waits LOAD_POLL_SECONDS). */
   waitMs?: number;
   /** Milliseconds between retry attempts (the definition's intervals are seconds to minutes). */
@@ -77,7 +117,7 @@ export type ExecutionRecord = {
 /** The interpreter's event log entries (its type is not exported): what the history count needs. */
 export type EventLog = { type: string; state?: { type: string } };
 
-type State = { Type: string; Resource?: string; ItemProcessor?: { States: Record<string, State> }; Iterator?: { States: Record<string, State> } };
+type State = { Type: string; Resource?: string; Credentials?: { RoleArn?: string }; ItemProcessor?: { States: Record<string, State> }; Iterator?: { States: Record<string, State> } };
 
 function* taskStates(states: Record<string, State>): Generator<[string, State]> {
   for (const [name, state] of Object.entries(states)) {
@@ -130,6 +170,7 @@ export class LocalStateMachine {
   private async definition(): Promise<{ States: Record<string, State>; StartAt: string }> {
     this.definitionText ??= await readFile(this.options.definitionFile ?? DEFINITION_FILE, "utf8");
     const substituted = this.definitionText.replace(/\$\{([A-Za-z]+)\}/g, (whole, name: string) => {
+      if (name === WAREHOUSE_ROLE_SUBSTITUTION) return this.options.warehouseRoleArn ?? LOCAL_WAREHOUSE_ROLE_ARN;
       const module = HANDLER_MODULES[name];
       if (module === undefined) throw new Error(`the definition names substitution ${whole}, which the local runner does not know`);
       return functionArn(module);
@@ -166,11 +207,12 @@ export class LocalStateMachine {
     };
   }
 
-  private async describeStatement(input: unknown): Promise<unknown> {
+  /** As Step Functions calls the SDK: with the task's `Credentials` role when it names one, else the machine's own. */
+  private async describeStatement(input: unknown, roleArn: string | undefined): Promise<unknown> {
     if (this.options.redshift === undefined) throw new Error("DescribeLoad needs a Redshift Data API client (options.redshift)");
     const { Id } = input as { Id: string };
     try {
-      const response = await this.options.redshift.send(new DescribeStatementCommand({ Id }));
+      const response = await this.options.redshift(roleArn).send(new DescribeStatementCommand({ Id }));
       return json({ ...response, $metadata: undefined });
     } catch (error) {
       const failure = new Error(error instanceof Error ? error.message : String(error));
@@ -203,7 +245,7 @@ export class LocalStateMachine {
       const resource = state.Resource ?? "";
       const substitution = Object.entries(HANDLER_MODULES).find(([, module]) => resource === functionArn(module))?.[0];
       if (substitution !== undefined) handlers[stateName] = this.invoke(substitution, stateName);
-      else if (resource === "arn:aws:states:::aws-sdk:redshiftdata:describeStatement") handlers[stateName] = (i) => this.describeStatement(i);
+      else if (resource === "arn:aws:states:::aws-sdk:redshiftdata:describeStatement") handlers[stateName] = (i) => this.describeStatement(i, state.Credentials?.RoleArn);
       else if (resource === "arn:aws:states:::states:startExecution.sync:2") handlers[stateName] = (i) => this.startChild(i, children, "json");
       else if (resource === "arn:aws:states:::states:startExecution.sync") handlers[stateName] = (i) => this.startChild(i, children, "string");
       else throw new Error(`task ${stateName}: the local runner cannot run resource ${resource}`);

@@ -61,7 +61,7 @@ function simulated(target: Simulation, calls: { begin: number; extract: number; 
       return Promise.resolve({ Status: calls.describe >= target.polls ? "FINISHED" : "STARTED", $metadata: {} });
     },
   } as unknown as RedshiftDataClient;
-  return { handlers, redshift };
+  return { handlers, redshift: () => redshift };
 }
 
 function everyExecution(root: ExecutionRecord): ExecutionRecord[] {

@@ -3,11 +3,10 @@
  * state machine's DescribeStatement polls go through a loopback proxy that answers 503 to a run of requests. The
  * state machine retries them by name, and the load completes exactly once.
  */
-import { RedshiftDataClient } from "@aws-sdk/client-redshift-data";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { DATA_API_MAX_ATTEMPTS, redshiftDataClientConfig } from "#adapters/redshift-data.ts";
+import { DATA_API_MAX_ATTEMPTS } from "#adapters/redshift-data.ts";
 import type { RunSummary } from "#domain/run-summary.ts";
-import { LocalStateMachine } from "#local/stepfunctions/runner.ts";
+import { dataApiClients, LocalStateMachine, STATE_MACHINE_CREDENTIALS, type DataApiClients } from "#local/stepfunctions/runner.ts";
 import { startFaultyProxy, type FaultyProxy } from "../support/faulty-proxy.ts";
 import { usePipelineFixture } from "../support/pipeline-run.ts";
 
@@ -23,19 +22,16 @@ tables:
 );
 const UNAVAILABLE = JSON.stringify({ __type: "ServiceUnavailableException", message: "Service is unavailable, try again later" });
 let proxy: FaultyProxy;
-let pollClient: RedshiftDataClient;
+let pollClient: DataApiClients;
 
 beforeAll(async () => {
   proxy = await startFaultyProxy(fx.warehouse.server.endpoint);
   // The handlers create their Data API client on first use, from this variable: through the proxy.
   process.env.AWS_ENDPOINT_URL_REDSHIFT_DATA = proxy.endpoint;
-  pollClient = new RedshiftDataClient({
-    ...redshiftDataClientConfig({ region: "us-east-1" }, { AWS_ENDPOINT_URL_REDSHIFT_DATA: proxy.endpoint }),
-    credentials: { accessKeyId: "local", secretAccessKey: "local-secret" },
-  });
+  // DescribeLoad polls through the proxy too, as the warehouse role (its STS session straight from the stand-in).
+  pollClient = dataApiClients({ endpoint: proxy.endpoint, stsEndpoint: fx.warehouse.server.endpoint, credentials: STATE_MACHINE_CREDENTIALS });
 });
 afterAll(async () => {
-  pollClient.destroy();
   await proxy.close();
 });
 

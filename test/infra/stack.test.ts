@@ -74,9 +74,32 @@ describe("SyncStack on the demo config", () => {
     expect(actionsOf(template, "Plan").filter((a) => !a.startsWith("xray:"))).toEqual([]);
     expect(actionsOf(template, "ExtractChunk").some((a) => a.startsWith("redshift"))).toBe(false);
     expect(actionsOf(template, "ExtractChunk").some((a) => a.startsWith("s3:Delete"))).toBe(false);
-    expect(actionsOf(template, "SubmitLoad")).toEqual(expect.arrayContaining(["redshift-data:BatchExecuteStatement", "redshift-serverless:GetCredentials"]));
+    // The functions that talk to Redshift do so only as the warehouse role: none has a Data API action of its own.
+    for (const step of ["SubmitLoad", "CompleteLoad", "Finish"]) {
+      expect(actionsOf(template, step)).toContain("sts:AssumeRole");
+      expect(actionsOf(template, step).some((a) => a.startsWith("redshift"))).toBe(false);
+    }
     expect(actionsOf(template, "Finish")).toContain("s3:PutObject");
-    expect(actionsOf(template, "Begin").some((a) => a.startsWith("redshift"))).toBe(false);
+    expect(actionsOf(template, "Begin").some((a) => a.startsWith("redshift") || a === "sts:AssumeRole")).toBe(false);
+  });
+
+  it("makes every Data API call as one warehouse role, which the Redshift steps and the state machine assume", () => {
+    const roles = template.findResources("AWS::IAM::Role");
+    const [warehouseId, warehouse] = Object.entries(roles).find(([id]) => id.startsWith("SyncWarehouseRole")) ?? [];
+    const policies = Object.values(template.findResources("AWS::IAM::Policy")).filter((p) => JSON.stringify((p.Properties as { Roles: unknown }).Roles).includes(warehouseId ?? "?"));
+    const statements = policies.flatMap((p) => (p.Properties as { PolicyDocument: { Statement: { Action: string | string[]; Condition?: unknown }[] } }).PolicyDocument.Statement);
+    const actions = statements.flatMap((s) => (Array.isArray(s.Action) ? s.Action : [s.Action]));
+    expect(actions).toEqual(expect.arrayContaining(["redshift-data:BatchExecuteStatement", "redshift-data:DescribeStatement", "redshift-serverless:GetCredentials"]));
+    // Any session of the role (each function and the state machine have their own) may act on the role's statements.
+    const describe = statements.find((s) => JSON.stringify(s.Action).includes("DescribeStatement"));
+    expect(JSON.stringify(describe?.Condition)).toContain("StringLike");
+    expect(JSON.stringify(describe?.Condition)).toContain(":*");
+    const trusted = JSON.stringify((warehouse?.Properties as { AssumeRolePolicyDocument: unknown }).AssumeRolePolicyDocument);
+    for (const step of ["SubmitLoad", "CompleteLoad", "Finish"]) expect(trusted).toContain(`Sync${step}FunctionServiceRole`);
+    expect(trusted).toContain("SyncStateMachineRole");
+    const machine = Object.values(template.findResources("AWS::StepFunctions::StateMachine"))[0];
+    expect(JSON.stringify((machine?.Properties as { DefinitionSubstitutions: Record<string, unknown> }).DefinitionSubstitutions.WarehouseRoleArn)).toContain(warehouseId ?? "?");
+    template.hasOutput("WarehouseDatabaseUser", Match.anyValue());
   });
 
   it("keeps the staging bucket private, TLS-only, evented, staged files moving to IA (never expired)", () => {

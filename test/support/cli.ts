@@ -8,9 +8,9 @@ const exec = promisify(execFile);
 
 export type CliRun = { code: number; stdout: string; stderr: string };
 
-export async function runCli(configDir: string, args: readonly string[]): Promise<CliRun> {
+export async function runCli(configDir: string, args: readonly string[], env: NodeJS.ProcessEnv = process.env): Promise<CliRun> {
   try {
-    const { stdout, stderr } = await exec(process.execPath, [CLI, "--config-dir", configDir, ...args], { env: process.env, timeout: 60_000 });
+    const { stdout, stderr } = await exec(process.execPath, [CLI, "--config-dir", configDir, ...args], { env, timeout: 60_000 });
     return { code: 0, stdout, stderr };
   } catch (error) {
     const failed = error as CliRun;

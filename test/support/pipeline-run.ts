@@ -8,10 +8,12 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll } from "vitest";
 import type { S3Store } from "#adapters/s3.ts";
-import { LocalStateMachine, realHandlers, type ExecutionRecord, type LambdaHandler } from "#local/stepfunctions/runner.ts";
+import { WAREHOUSE_ROLE_ENV } from "#adapters/redshift-data.ts";
+import { iamRoleDatabaseUser } from "#domain/warehouse-grants.ts";
+import { dataApiClients, LOCAL_WAREHOUSE_ROLE_ARN, LocalStateMachine, realHandlers, STATE_MACHINE_CREDENTIALS, type ExecutionRecord, type LambdaHandler } from "#local/stepfunctions/runner.ts";
 import { createDatabase, MYSQL_URL, type TestDatabase } from "./extraction.ts";
 import { startTestS3, TEST_CREDENTIALS, type LocalS3Fixture } from "./local-s3.ts";
-import { useWarehouseFixture, type WarehouseFixture } from "./warehouse.ts";
+import { applyGrants, testPipeline, useWarehouseFixture, type WarehouseFixture } from "./warehouse.ts";
 
 export const STAGING = "staging";
 export const COMPLETION = "completion";
@@ -69,6 +71,9 @@ export function usePipelineFixture(database: string, pipelineYaml: () => string,
       MRSYNC_CONFIG_DIR: fixture.configDir,
       AWS_ENDPOINT_URL_S3: fixture.s3.endpoint,
       AWS_ENDPOINT_URL_REDSHIFT_DATA: fixture.warehouse.server.endpoint,
+      // The functions submit as the warehouse role (a session from the local STS), as the stack configures them.
+      AWS_ENDPOINT_URL_STS: fixture.warehouse.server.endpoint,
+      [WAREHOUSE_ROLE_ENV]: LOCAL_WAREHOUSE_ROLE_ARN,
       AWS_ACCESS_KEY_ID: TEST_CREDENTIALS.accessKeyId,
       AWS_SECRET_ACCESS_KEY: TEST_CREDENTIALS.secretAccessKey,
       AWS_REGION: "us-east-1",
@@ -76,8 +81,13 @@ export function usePipelineFixture(database: string, pipelineYaml: () => string,
       POWERTOOLS_LOG_LEVEL: "SILENT",
     });
     fixture.handlers = await realHandlers();
-    fixture.run = (input, overrides = {}) =>
-      new LocalStateMachine({ handlers: { ...fixture.handlers, ...overrides }, redshift: fixture.warehouse.client, waitMs: 5 }).startExecution(input);
+    const pollAs = dataApiClients({ endpoint: fixture.warehouse.server.endpoint, credentials: STATE_MACHINE_CREDENTIALS });
+    fixture.run = async (input, overrides = {}) => {
+      // What `mrsync grants` prints, run by the administrator (the fixture's own key) before each run: tables a test
+      // created as the administrator are handed to the warehouse user as the script says.
+      await applyGrants(fixture.warehouse.redshift, await testPipeline(fixture.configDir), iamRoleDatabaseUser(LOCAL_WAREHOUSE_ROLE_ARN));
+      return new LocalStateMachine({ handlers: { ...fixture.handlers, ...overrides }, redshift: pollAs, waitMs: 5 }).startExecution(input);
+    };
   });
   afterAll(async () => {
     await rm(fixture.configDir, { recursive: true, force: true });

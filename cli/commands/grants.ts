@@ -1,0 +1,35 @@
+/** `mrsync grants -p P [--database-user U | --role-arn ARN]` — the SQL an administrator runs once for a pipeline's database user. */
+import type { Command } from "commander";
+import { configuredDatabaseUser, grantScriptText, iamRoleDatabaseUser, warehouseGrants } from "#domain/warehouse-grants.ts";
+import { WAREHOUSE_ROLE_ENV } from "#adapters/redshift-data.ts";
+import { CliError, type Output } from "../output.ts";
+import { pipeline } from "../tables.ts";
+
+type GrantOptions = { pipeline: string; databaseUser?: string; roleArn?: string };
+
+export function grantsCommands(program: Command, output: () => Output): void {
+  program
+    .command("grants")
+    .description("print the GRANTs an administrator runs once so the pipeline's steps can load its target (README, Deploying)")
+    .requiredOption("-p, --pipeline <name>", "pipeline name")
+    .option("--database-user <name>", "the database user the steps run as (stack output WarehouseDatabaseUser; a secret's username)")
+    .option("--role-arn <arn>", `the warehouse role (stack output WarehouseRoleArn; default: ${WAREHOUSE_ROLE_ENV}): its user is IAMR:<role name>`)
+    .action(async (options: GrantOptions) => {
+      const out = output();
+      const resolved = await pipeline(out.options.configDir, options.pipeline);
+      const roleArn = options.roleArn ?? process.env[WAREHOUSE_ROLE_ENV];
+      const databaseUser =
+        options.databaseUser ??
+        configuredDatabaseUser(resolved) ??
+        (resolved.target.secret === undefined && roleArn !== undefined && roleArn !== "" ? iamRoleDatabaseUser(roleArn) : undefined);
+      if (databaseUser === undefined) {
+        throw new CliError(
+          resolved.target.secret === undefined
+            ? `target ${resolved.targetName} signs in with IAM: give --role-arn (stack output WarehouseRoleArn) or --database-user (stack output WarehouseDatabaseUser)`
+            : `target ${resolved.targetName} signs in with secret ${resolved.target.secret}: give --database-user <the secret's username>`,
+        );
+      }
+      const script = warehouseGrants(resolved, databaseUser);
+      out.result(script, () => grantScriptText(resolved, script));
+    });
+}

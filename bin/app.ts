@@ -12,8 +12,12 @@ const app = new App();
 // The completion buckets the pipelines name are created (and owned) by this stack unless they exist already:
 // `cdk deploy -c mrsync:ownCompletionBuckets=false` then only grants writes to them.
 const ownCompletionBuckets = app.node.tryGetContext("mrsync:ownCompletionBuckets") !== "false";
+// `-c mrsync:createCopyRole=true`: the stack creates Redshift's COPY role for targets without copy_role_arn.
+const createCopyRole = app.node.tryGetContext("mrsync:createCopyRole") === "true";
 new SyncStack(app, "MysqlRedshiftSync", {
   pipelines,
+  configDir,
+  createCopyRole,
   network: connections.network,
   ownedCompletionBuckets: ownCompletionBuckets ? [...new Set(pipelines.flatMap((p) => (p.completionBucket === undefined ? [] : [p.completionBucket])))] : [],
   env: { account: process.env.CDK_DEFAULT_ACCOUNT, region: process.env.CDK_DEFAULT_REGION },

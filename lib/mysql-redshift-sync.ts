@@ -6,9 +6,11 @@ import * as scheduler from "aws-cdk-lib/aws-scheduler";
 import * as targets from "aws-cdk-lib/aws-scheduler-targets";
 import { Construct } from "constructs";
 import { WAREHOUSE_ROLE_ENV } from "#adapters/redshift-data.ts";
+import { COPY_ROLE_ENV } from "#config/env.ts";
 import type { ResolvedPipeline } from "#config/resolve.ts";
 import type { Network, TargetConnection } from "#config/schema.ts";
 import { LAMBDA_STEPS, type LambdaStep } from "../statemachines/sync-pipeline.ts";
+import { snapshotConfig } from "./config-snapshot.ts";
 import { Monitoring } from "./constructs/monitoring.ts";
 import { CompletionBucket, StagingBucket } from "./constructs/staging-bucket.ts";
 import { SyncFunction } from "./constructs/sync-function.ts";
@@ -17,12 +19,24 @@ import { SyncStateMachine } from "./constructs/sync-state-machine.ts";
 export type MysqlRedshiftSyncProps = {
   /** Pipelines from config/ (loadConfig); validated before synth, so a bad config never deploys. */
   pipelines: readonly ResolvedPipeline[];
+  /**
+   * The directory `pipelines` were loaded from: bundled into every function (its `${VAR}` resolved now, from the synth
+   * environment), so the functions run the config their grants were made for.
+   */
+  configDir: string;
+  /** The environment `pipelines` were loaded with (default: this process's). */
+  configEnv?: Readonly<Record<string, string | undefined>>;
   /** connections.yml `network`: the functions' VPC placement (omitted: outside a VPC). */
   network?: Network;
   /** Completion-marker buckets the stack creates (by name); other pipelines' buckets are only written to. */
   ownedCompletionBuckets?: readonly string[];
   stateMachineName?: string;
   removalPolicy?: RemovalPolicy;
+  /**
+   * Create the role Redshift's COPY reads the staged files with (read-only on the pipelines' prefixes), for targets
+   * that name no copy_role_arn; an administrator associates it with the namespace or cluster (README, Deploying).
+   */
+  createCopyRole?: boolean;
 };
 
 /** What each step's function may touch: least privilege per function. */
@@ -60,6 +74,8 @@ export class MysqlRedshiftSync extends Construct {
    * with IAM auth this role is the database user IAMR:<role name> (`mrsync grants`).
    */
   readonly warehouseRole: iam.Role;
+  /** The COPY role (createCopyRole), given to the loads of targets without copy_role_arn. */
+  readonly copyRole: iam.Role | undefined;
   /** Every secret ARN granted (config's, with the suffix wildcard where config gives none). */
   readonly secretArns: string[] = [];
 
@@ -79,12 +95,14 @@ export class MysqlRedshiftSync extends Construct {
       (name, i) => new CompletionBucket(this, `Completion${i}`, { bucketName: name, accessLogs: this.staging.accessLogs, removalPolicy: props.removalPolicy }),
     );
     const network = props.network === undefined ? undefined : this.network(props.network);
+    const bundledConfig = snapshotConfig(props.configDir, props.configEnv);
 
     this.functions = Object.fromEntries(
       LAMBDA_STEPS.map((step) => [
         step,
         new SyncFunction(this, `${step}Function`, {
           handler: kebab(step),
+          configDir: bundledConfig,
           timeout: step === "ExtractChunk" ? Duration.minutes(15) : Duration.minutes(5),
           memorySize: step === "ExtractChunk" ? 2048 : 1024,
           nativeModules: step === "ExtractChunk" ? ["snappy"] : undefined,
@@ -103,6 +121,7 @@ export class MysqlRedshiftSync extends Construct {
     for (const target of new Set(pipelines.map((p) => p.target))) this.grantWarehouse(this.warehouseRole, target);
     for (const step of warehouseSteps) this.functions[step].addEnvironment(WAREHOUSE_ROLE_ENV, this.warehouseRole.roleArn);
     for (const step of LAMBDA_STEPS) this.grant(this.functions[step], STEP_ACCESS[step], pipelines);
+    this.copyRole = props.createCopyRole === true ? this.createCopyRole(pipelines, warehouseSteps) : undefined;
 
     this.stateMachineName = props.stateMachineName ?? `${stack.stackName}-sync-pipeline`;
     this.stateMachine = new SyncStateMachine(this, "StateMachine", { functions: this.functions, stateMachineName: this.stateMachineName, warehouseRole: this.warehouseRole });
@@ -121,11 +140,54 @@ export class MysqlRedshiftSync extends Construct {
 
   private network(network: Network) {
     const vpc = ec2.Vpc.fromVpcAttributes(this, "Vpc", { vpcId: network.vpc_id, availabilityZones: network.availability_zones });
-    return {
-      vpc,
-      subnets: { subnets: network.subnet_ids.map((id, i) => ec2.Subnet.fromSubnetId(this, `Subnet${i}`, id)) },
-      securityGroups: network.security_group_ids.map((id, i) => ec2.SecurityGroup.fromSecurityGroupId(this, `SecurityGroup${i}`, id)),
-    };
+    const securityGroups = network.security_group_ids.map((id, i) => ec2.SecurityGroup.fromSecurityGroupId(this, `SecurityGroup${i}`, id));
+    if (network.vpc_endpoints !== undefined) this.vpcEndpoints(vpc, network, network.vpc_endpoints.route_table_ids, securityGroups);
+    return { vpc, subnets: { subnets: network.subnet_ids.map((id, i) => ec2.Subnet.fromSubnetId(this, `Subnet${i}`, id)) }, securityGroups };
+  }
+
+  /**
+   * What functions in private subnets need to reach without a NAT gateway: S3 (staging, watermarks) through a gateway
+   * endpoint on the subnets' route tables; Secrets Manager, the Redshift Data API and STS (the warehouse role) through
+   * interface endpoints with private DNS, open on 443 to the functions' security groups.
+   */
+  private vpcEndpoints(vpc: ec2.IVpc, network: Network, routeTableIds: readonly string[], functionGroups: readonly ec2.ISecurityGroup[]): void {
+    const stack = Stack.of(this);
+    new ec2.CfnVPCEndpoint(this, "S3Endpoint", {
+      vpcId: network.vpc_id,
+      serviceName: `com.amazonaws.${stack.region}.s3`,
+      vpcEndpointType: "Gateway",
+      routeTableIds: [...routeTableIds],
+    });
+    const endpointGroup = new ec2.SecurityGroup(this, "EndpointSecurityGroup", { vpc, description: "mysql-redshift-sync: HTTPS from the functions to the interface endpoints", allowAllOutbound: false });
+    for (const group of functionGroups) endpointGroup.addIngressRule(ec2.Peer.securityGroupId(group.securityGroupId), ec2.Port.tcp(443), "the sync functions");
+    for (const [id, service] of [["SecretsManagerEndpoint", "secretsmanager"], ["RedshiftDataEndpoint", "redshift-data"], ["StsEndpoint", "sts"]] as const) {
+      new ec2.CfnVPCEndpoint(this, id, {
+        vpcId: network.vpc_id,
+        serviceName: `com.amazonaws.${stack.region}.${service}`,
+        vpcEndpointType: "Interface",
+        subnetIds: [...network.subnet_ids],
+        securityGroupIds: [endpointGroup.securityGroupId],
+        privateDnsEnabled: true,
+      });
+    }
+  }
+
+  /** Redshift's COPY role: trusted by Redshift (clusters and Serverless), read-only on what the pipelines stage. */
+  private createCopyRole(pipelines: readonly ResolvedPipeline[], loadSteps: readonly LambdaStep[]): iam.Role {
+    const role = new iam.Role(this, "CopyRole", {
+      description: "mysql-redshift-sync: Redshift COPY reads the staged Parquet files and manifests",
+      assumedBy: new iam.CompositePrincipal(new iam.ServicePrincipal("redshift.amazonaws.com"), new iam.ServicePrincipal("redshift-serverless.amazonaws.com")),
+    });
+    const users = pipelines.filter((p) => p.target.copy_role_arn === undefined);
+    if (users.length === 0) {
+      throw new Error("createCopyRole: every pipeline's target names its own copy_role_arn, so the created role would be unused; drop one or the other");
+    }
+    for (const pipeline of users) {
+      const bucket = pipeline.staging.bucket === undefined ? this.staging.bucket : s3.Bucket.fromBucketName(this, `CopyStaging-${pipeline.name}`, pipeline.staging.bucket);
+      bucket.grantRead(role, `${pipeline.s3.isolation_prefix}*`);
+    }
+    for (const step of loadSteps) this.functions[step].addEnvironment(COPY_ROLE_ENV, role.roleArn);
+    return role;
   }
 
   private grant(fn: SyncFunction, access: Access, pipelines: readonly ResolvedPipeline[]): void {

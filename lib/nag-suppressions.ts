@@ -29,7 +29,7 @@ export function acknowledgeFindings(sync: MysqlRedshiftSync): void {
   );
   iam5(
     "Resource::*",
-    "Actions without resource-level permissions: X-Ray PutTraceSegments/PutTelemetryRecords, and the Data API's DescribeStatement/GetStatementResult/CancelStatement (for the functions, conditioned on statement-owner-iam-userid = the caller).",
+    "Actions without resource-level permissions: X-Ray PutTraceSegments/PutTelemetryRecords, and the Data API's DescribeStatement/GetStatementResult/CancelStatement (the warehouse role's, conditioned on statement-owner-iam-userid = a session of that role).",
   );
   for (const action of ["s3:GetObject*", "s3:GetBucket*", "s3:List*", "s3:Abort*"]) {
     iam5(`Action::${action}`, "CDK's read/put grant action groups, limited to the pipeline's isolation prefix; Abort* ends failed multipart uploads.");

@@ -2,6 +2,12 @@
  * `${VAR}` and `${VAR:-default}` references in string values, resolved from the environment (local use).
  * Pure: the environment is passed in; every unresolved reference is reported with its path.
  */
+/** Set on every deployed function: its config was resolved at synth, so a `${VAR}` in it is an error, never looked up. */
+export const CONFIG_RESOLVED_ENV = "MRSYNC_CONFIG_RESOLVED";
+
+/** The COPY role the stack created (createCopyRole): used by targets whose config names no copy_role_arn. */
+export const COPY_ROLE_ENV = "MRSYNC_COPY_ROLE_ARN";
+
 export type EnvProblem = { path: (string | number)[]; message: string };
 
 const REFERENCE = /\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}/g;

@@ -103,6 +103,17 @@ export const NetworkSchema = z.strictObject({
   availability_zones: z.array(z.string().min(1)).min(1).describe("the zones of subnet_ids, in the same order"),
   subnet_ids: z.array(z.string().regex(/^subnet-[0-9a-f]+$/, "a subnet id (subnet-…)")).min(1),
   security_group_ids: z.array(z.string().regex(/^sg-[0-9a-f]+$/, "a security group id (sg-…)")).min(1),
+  vpc_endpoints: z
+    .strictObject({
+      route_table_ids: z
+        .array(z.string().regex(/^rtb-[0-9a-f]+$/, "a route table id (rtb-…)"))
+        .min(1)
+        .describe("the subnets' route tables: the S3 gateway endpoint is added to them"),
+    })
+    .optional()
+    .describe(
+      "create the VPC endpoints the functions need (S3 gateway; Secrets Manager, Redshift Data API and STS interface endpoints in subnet_ids). Omit when the subnets reach AWS through a NAT gateway or endpoints that exist",
+    ),
 });
 
 export const ConnectionsFileSchema = z.strictObject({

@@ -10,6 +10,7 @@ import { redshiftData } from "#adapters/redshift-data.ts";
 import { s3Store } from "#adapters/s3.ts";
 import { credentialResolver } from "#adapters/secrets.ts";
 import { findPipeline, loadConfig, type LoadedConfig } from "#config/loader.ts";
+import { CONFIG_RESOLVED_ENV, COPY_ROLE_ENV } from "#config/env.ts";
 import { ConfigError } from "#config/errors.ts";
 import type { ResolvedPipeline } from "#config/resolve.ts";
 import type { LoadContext } from "./load.ts";
@@ -25,7 +26,9 @@ export function configDir(env: NodeJS.ProcessEnv = process.env): string {
 export function loadedConfig(dir = configDir()): Promise<LoadedConfig> {
   let loaded = configs.get(dir);
   if (loaded === undefined) {
-    loaded = loadConfig(dir);
+    // Deployed, the bundled config was resolved at synth (lib/config-snapshot.ts): a `${VAR}` left in it is refused,
+    // never resolved from this function's environment, which is not the one the stack's grants were made from.
+    loaded = loadConfig(dir, process.env[CONFIG_RESOLVED_ENV] === "true" ? {} : process.env);
     configs.set(dir, loaded);
     // A failed read is not cached: the next invocation reports the problem again (or succeeds after a fix).
     loaded.catch(() => configs.delete(dir));
@@ -33,9 +36,12 @@ export function loadedConfig(dir = configDir()): Promise<LoadedConfig> {
   return loaded;
 }
 
-export async function pipelineNamed(name: string): Promise<ResolvedPipeline> {
+export async function pipelineNamed(name: string, env: NodeJS.ProcessEnv = process.env): Promise<ResolvedPipeline> {
   const dir = configDir();
-  return findPipeline((await loadedConfig(dir)).pipelines, name, dir);
+  const pipeline = findPipeline((await loadedConfig(dir)).pipelines, name, dir);
+  // The stack's COPY role (createCopyRole) for a target that names none; a copy_role_arn in config wins.
+  const copyRole = env[COPY_ROLE_ENV];
+  return pipeline.target.copy_role_arn !== undefined || copyRole === undefined || copyRole === "" ? pipeline : { ...pipeline, target: { ...pipeline.target, copy_role_arn: copyRole } };
 }
 
 export function stagingBucket(pipeline: ResolvedPipeline, env: NodeJS.ProcessEnv = process.env): string {

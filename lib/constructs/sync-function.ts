@@ -6,6 +6,7 @@ import * as nodejs from "aws-cdk-lib/aws-lambda-nodejs";
 import * as logs from "aws-cdk-lib/aws-logs";
 import type { Construct } from "constructs";
 import { LAMBDA_NODE_OPTIONS } from "#shared/runtime.ts";
+import { CONFIG_RESOLVED_ENV } from "../config-snapshot.ts";
 import { METRICS_NAMESPACE, SERVICE_NAME } from "#shared/powertools.ts";
 
 const ROOT = path.join(import.meta.dirname, "..", "..");
@@ -19,11 +20,13 @@ export type SyncFunctionProps = {
   nativeModules?: string[];
   network?: { vpc: ec2.IVpc; subnets: ec2.SubnetSelection; securityGroups: ec2.ISecurityGroup[] };
   environment?: Record<string, string>;
+  /** The config directory bundled next to the handler (snapshotConfig's: `${VAR}` resolved at synth). */
+  configDir: string;
 };
 
 /**
  * Every function of the product, with its defaults in one place: Node 24 on arm64, ESM bundle by esbuild with
- * config/ copied next to it, JSON logs into a log group with retention, X-Ray tracing, Powertools settings, the
+ * the stack's config (resolved at synth) copied next to it, JSON logs into a log group with retention, X-Ray tracing, Powertools settings, the
  * V8 flags the extraction was measured with, and the VPC placement that reaches MySQL.
  */
 export class SyncFunction extends nodejs.NodejsFunction {
@@ -46,6 +49,7 @@ export class SyncFunction extends nodejs.NodejsFunction {
         : { vpc: props.network.vpc, vpcSubnets: props.network.subnets, securityGroups: props.network.securityGroups }),
       environment: {
         MRSYNC_CONFIG_DIR: "/var/task/config",
+        [CONFIG_RESOLVED_ENV]: "true",
         NODE_OPTIONS: [...LAMBDA_NODE_OPTIONS, "--enable-source-maps"].join(" "),
         POWERTOOLS_SERVICE_NAME: SERVICE_NAME,
         POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE,
@@ -69,7 +73,7 @@ export class SyncFunction extends nodejs.NodejsFunction {
         commandHooks: {
           beforeBundling: () => [],
           beforeInstall: () => [],
-          afterBundling: (inputDir: string, outputDir: string) => [`cp -R "${inputDir}/config" "${outputDir}/config"`],
+          afterBundling: (_inputDir: string, outputDir: string) => [`cp -R "${props.configDir}" "${outputDir}/config"`],
         },
       },
     });

@@ -28,7 +28,7 @@ async function templateOf(configDir: string): Promise<string> {
   const flags = (JSON.parse(await readFile(path.join(root, "cdk.json"), "utf8")) as { context: Record<string, unknown> }).context;
   const app = new App({ outdir: path.join(root, "cdk.out", `lint-${String(process.pid)}`), context: { ...flags, "aws:cdk:bundling-stacks": [] } });
   const owned = [...new Set(pipelines.flatMap((p) => (p.completionBucket === undefined ? [] : [p.completionBucket])))];
-  const stack = new SyncStack(app, "LintSync", { pipelines, network: connections.network, ownedCompletionBuckets: owned });
+  const stack = new SyncStack(app, "LintSync", { pipelines, configDir: path.join(root, configDir), configEnv: {}, network: connections.network, ownedCompletionBuckets: owned });
   const assembly = app.synth();
   const file = path.join(await mkdtemp(path.join(tmpdir(), "mrsync-cfn-")), "template.json");
   await writeFile(file, JSON.stringify(assembly.getStackByName(stack.stackName).template));

@@ -2,6 +2,8 @@
  * The CDK stack on the repo's demo config and on the deployment example (schedule, secrets, VPC): cdk-nag clean,
  * and the properties the platform team and on-call rely on. Bundling is skipped here (`npm run synth` in CI bundles).
  */
+import { cp, mkdtemp, readFile, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
 import path from "node:path";
 import { App, Stack, Validations } from "aws-cdk-lib";
 import { Match, Template } from "aws-cdk-lib/assertions";
@@ -20,11 +22,11 @@ function appWithNag(): App {
   return app;
 }
 
-async function synthesize(configDir: string, ownCompletion = true): Promise<Template> {
-  const { pipelines, connections } = await loadConfig(path.join(root, configDir), {});
+async function synthesize(configDir: string, ownCompletion = true, createCopyRole = false): Promise<Template> {
+  const { pipelines, connections } = await loadConfig(path.resolve(root, configDir), {});
   const app = appWithNag();
   const owned = ownCompletion ? [...new Set(pipelines.flatMap((p) => (p.completionBucket === undefined ? [] : [p.completionBucket])))] : [];
-  const stack = new SyncStack(app, "TestSync", { pipelines, network: connections.network, ownedCompletionBuckets: owned });
+  const stack = new SyncStack(app, "TestSync", { pipelines, configDir: path.resolve(root, configDir), configEnv: {}, network: connections.network, ownedCompletionBuckets: owned, createCopyRole });
   app.synth();
   return Template.fromStack(stack);
 }
@@ -144,6 +146,41 @@ describe("SyncStack on the demo config", () => {
 });
 
 describe("SyncStack on the deployment example", () => {
+  it("creates the VPC endpoints private subnets need (S3 gateway; Secrets Manager, Data API, STS interfaces open to the functions)", async () => {
+    const template = await synthesize("config/examples", false);
+    const endpoints = Object.values(template.findResources("AWS::EC2::VPCEndpoint")).map((e) => e.Properties as { ServiceName: unknown; VpcEndpointType: string; RouteTableIds?: string[]; PrivateDnsEnabled?: boolean });
+    const services = endpoints.map((e) => `${JSON.stringify(e.ServiceName).replace(/.*\.(\w[\w-]*)\W*$/, "$1")}:${e.VpcEndpointType}`).sort();
+    expect(services).toEqual(["redshift-data:Interface", "s3:Gateway", "secretsmanager:Interface", "sts:Interface"]);
+    expect(endpoints.find((e) => e.VpcEndpointType === "Gateway")?.RouteTableIds).toEqual(["rtb-0a1b2c3d4e5f60718", "rtb-0f1e2d3c4b5a69788"]);
+    expect(endpoints.filter((e) => e.VpcEndpointType === "Interface").every((e) => e.PrivateDnsEnabled === true)).toBe(true);
+    template.hasResourceProperties("AWS::EC2::SecurityGroup", {
+      SecurityGroupIngress: [Match.objectLike({ FromPort: 443, ToPort: 443, SourceSecurityGroupId: "sg-0a1b2c3d4e5f60718" })],
+    });
+  });
+
+  it("refuses to create a COPY role no target would use (each names its copy_role_arn)", async () => {
+    await expect(synthesize("config/examples", false, true)).rejects.toThrow(/every pipeline's target names its own copy_role_arn/);
+  });
+
+  it("creates the COPY role on request: trusted by Redshift, read-only on the staged prefixes, given to the load steps", async () => {
+    // The demo config without its copy_role_arn: the loads use the created role.
+    const dir = await mkdtemp(path.join(tmpdir(), "mrsync-copy-role-"));
+    await cp(path.join(root, "config"), dir, { recursive: true });
+    const connections = path.join(dir, "connections.yml");
+    await writeFile(connections, (await readFile(connections, "utf8")).replace(/^\s*copy_role_arn:.*$/m, ""));
+    const template = await synthesize(dir, true, true);
+    const roles = Object.entries(template.findResources("AWS::IAM::Role"));
+    const [copyId, copy] = roles.find(([id]) => id.startsWith("SyncCopyRole")) ?? [];
+    expect(JSON.stringify(copy?.Properties)).toContain("redshift-serverless.amazonaws.com");
+    const policy = Object.values(template.findResources("AWS::IAM::Policy")).find((p) => JSON.stringify((p.Properties as { Roles: unknown }).Roles).includes(copyId ?? "?"));
+    const actions = JSON.stringify(policy?.Properties);
+    expect(actions).toContain("s3:GetObject");
+    expect(actions).not.toMatch(/s3:(Put|Delete)/);
+    template.hasOutput("CopyRoleArn", Match.anyValue());
+    const submit = Object.entries(template.findResources("AWS::Lambda::Function")).find(([id]) => id.startsWith("SyncSubmitLoadFunction"))?.[1];
+    expect(JSON.stringify(submit?.Properties)).toContain("MRSYNC_COPY_ROLE_ARN");
+  });
+
   it("schedules the pipeline, reads its secret, and places the MySQL-facing functions in the VPC", async () => {
     const template = await synthesize("config/examples", false);
     template.hasResourceProperties("AWS::Scheduler::Schedule", {

@@ -238,10 +238,12 @@ function writeInteger(views: FixedViews, index: number, value: unknown, bits: bo
 
 const toNumber = (value: unknown): number => (typeof value === "number" ? value : Number(latin1(asciiBytes(value))));
 
-/** The Parquet physical storage of a DECIMAL of this precision (as pyarrow/Spark choose it). */
-export function decimalStorage(precision: number): { physical: "INT32" | "INT64" | "FIXED_LEN_BYTE_ARRAY"; width: number } {
-  if (precision <= 9) return { physical: "INT32", width: 4 };
-  if (precision <= 18) return { physical: "INT64", width: 8 };
+/**
+ * The Parquet storage of a DECIMAL: FIXED_LEN_BYTE_ARRAY of the fewest bytes the precision needs, at every precision —
+ * the form AWS's own Parquet exports (RDS snapshot export) load into Redshift NUMERIC; INT32/INT64-backed decimals are
+ * not in Redshift's documented COPY mappings.
+ */
+export function decimalStorage(precision: number): { physical: "FIXED_LEN_BYTE_ARRAY"; width: number } {
   return { physical: "FIXED_LEN_BYTE_ARRAY", width: decimalByteLength(precision) };
 }
 
@@ -296,26 +298,10 @@ export function createColumnBuffer(column: TableColumn, capacity: number, zeroDa
       return buffer;
     }
     case "decimal": {
-      const { physical, width } = decimalStorage(value.precision);
+      const { width } = decimalStorage(value.precision);
       const scale = value.scale;
       const unscaled = (bytes: Uint8Array): bigint => (bits ? bitValue(bytes) : unscaledDecimal(bytes, scale));
       const exactNumber = (bytes: Uint8Array) => (bits ? undefined : unscaledDecimalNumber(bytes, scale));
-      if (physical === "INT32") {
-        return new FixedBuffer(column, capacity, 4, (views, index, v) => {
-          const bytes = asciiBytes(v);
-          views.i32[index] = exactNumber(bytes) ?? Number(unscaled(bytes));
-          return true;
-        });
-      }
-      if (physical === "INT64") {
-        return new FixedBuffer(column, capacity, 8, (views, index, v) => {
-          const bytes = asciiBytes(v);
-          const exact = exactNumber(bytes);
-          if (exact === undefined) views.i64[index] = unscaled(bytes);
-          else setInt64(views, index, exact);
-          return true;
-        });
-      }
       return new FixedBuffer(column, capacity, width, (views, index, v) => {
         const bytes = asciiBytes(v);
         const exact = exactNumber(bytes);

@@ -1,14 +1,15 @@
 /**
  * The Thrift compact protocol, write side only: just what Parquet's page headers and footer need
- * (structs, lists, bool, i32, i64, binary). Fields are written in ascending id order; undefined fields are omitted.
+ * (structs, lists, bool, i8, i32, i64, binary). Fields are written in ascending id order; undefined fields are omitted.
  */
 
-const TYPE = { bool: 1, i32: 5, i64: 6, binary: 8, list: 9, struct: 12 } as const;
+const TYPE = { bool: 1, i8: 3, i32: 5, i64: 6, binary: 8, list: 9, struct: 12 } as const;
 const BOOL_TRUE = 1;
 const BOOL_FALSE = 2;
 
 export type ThriftValue =
   | { t: "bool"; v: boolean }
+  | { t: "i8"; v: number }
   | { t: "i32"; v: number }
   | { t: "i64"; v: number | bigint }
   | { t: "binary"; v: string }
@@ -18,6 +19,7 @@ export type ThriftValue =
 export type ThriftStruct = Record<number, ThriftValue | undefined>;
 
 export const bool = (v: boolean): ThriftValue => ({ t: "bool", v });
+export const i8 = (v: number): ThriftValue => ({ t: "i8", v });
 export const i32 = (v: number): ThriftValue => ({ t: "i32", v });
 export const i64 = (v: number | bigint): ThriftValue => ({ t: "i64", v });
 export const str = (v: string): ThriftValue => ({ t: "binary", v });
@@ -79,6 +81,10 @@ function writeValue(sink: ByteSink, value: ThriftValue): void {
   switch (value.t) {
     case "bool":
       sink.byte(value.v ? BOOL_TRUE : BOOL_FALSE);
+      return;
+    case "i8":
+      // The compact protocol writes a byte as itself, not as a varint.
+      sink.byte(value.v & 0xff);
       return;
     case "i32":
     case "i64":

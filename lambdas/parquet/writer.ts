@@ -11,7 +11,7 @@ import { gzipSync, zstdCompressSync } from "node:zlib";
 import { createRequire } from "node:module";
 import type { TableColumn } from "#domain/table-schema.ts";
 import { createColumnBuffer, decimalStorage, type AnyColumnBuffer, type EncodedColumn, type ZeroDatePolicy } from "./columns.ts";
-import { encodeStruct, i32, i64, list, str, struct, bool, type ThriftStruct, type ThriftValue } from "./thrift.ts";
+import { encodeStruct, i8, i32, i64, list, str, struct, bool, type ThriftStruct, type ThriftValue } from "./thrift.ts";
 
 export type Compression = "snappy" | "gzip" | "zstd" | "none";
 
@@ -20,7 +20,7 @@ const CREATED_BY = "mysql-redshift-sync";
 
 // parquet.thrift enums
 const PhysicalType = { BOOLEAN: 0, INT32: 1, INT64: 2, FLOAT: 4, DOUBLE: 5, BYTE_ARRAY: 6, FIXED_LEN_BYTE_ARRAY: 7 } as const;
-const ConvertedType = { UTF8: 0, DECIMAL: 5, DATE: 6, TIMESTAMP_MICROS: 10 } as const;
+const ConvertedType = { UTF8: 0, DECIMAL: 5, DATE: 6, TIMESTAMP_MICROS: 10, INT_8: 15, INT_16: 16 } as const;
 const Codec = { none: 0, snappy: 1, gzip: 2, zstd: 6 } as const;
 const Encoding = { PLAIN: 0, RLE: 3 } as const;
 const OPTIONAL = 1;
@@ -43,8 +43,12 @@ export function columnLayout(column: TableColumn): ColumnLayout {
   });
   const value = column.value;
   switch (value.kind) {
-    case "int32":
-      return base("INT32");
+    case "int32": {
+      // Redshift loads INT32 into SMALLINT only when annotated INT(16) or INT(8) (COPY's Parquet type mapping).
+      if (column.redshiftType !== "SMALLINT") return base("INT32");
+      const bits = /^tinyint\b(?!.*unsigned)/i.test(column.sourceType) ? 8 : 16;
+      return base("INT32", { 6: i32(bits === 8 ? ConvertedType.INT_8 : ConvertedType.INT_16), 10: struct({ 10: struct({ 1: i8(bits), 2: bool(true) }) }) });
+    }
     case "int64":
       return base("INT64");
     case "float":
@@ -56,8 +60,10 @@ export function columnLayout(column: TableColumn): ColumnLayout {
     case "date":
       return base("INT32", { 6: i32(ConvertedType.DATE), 10: struct({ 6: struct({}) }) });
     case "timestamp":
-      // MICROS, adjusted to UTC: the extractor's session runs at +00:00, so the instant is the wall-clock value.
-      return base("INT64", { 6: i32(ConvertedType.TIMESTAMP_MICROS), 10: struct({ 8: struct({ 1: bool(true), 2: struct({ 2: struct({}) }) }) }) });
+      // MICROS, not adjusted to UTC: a wall-clock value for Redshift's TIMESTAMP (without time zone), which is what
+      // MySQL holds (the extractor's session runs at +00:00). The legacy TIMESTAMP_MICROS converted type is kept for
+      // readers that predate logical types, as DuckDB and Arrow write local timestamps.
+      return base("INT64", { 6: i32(ConvertedType.TIMESTAMP_MICROS), 10: struct({ 8: struct({ 1: bool(false), 2: struct({ 2: struct({}) }) }) }) });
     case "decimal": {
       const { physical, width } = decimalStorage(value.precision);
       const annotation = {
@@ -66,7 +72,7 @@ export function columnLayout(column: TableColumn): ColumnLayout {
         8: i32(value.precision),
         10: struct({ 5: struct({ 1: i32(value.scale), 2: i32(value.precision) }) }),
       };
-      return base(physical, annotation, physical === "FIXED_LEN_BYTE_ARRAY" ? width : undefined);
+      return base(physical, annotation, width);
     }
     case "string":
       return base("BYTE_ARRAY", { 6: i32(ConvertedType.UTF8), 10: struct({ 1: struct({}) }) });

@@ -57,20 +57,39 @@ export function parseCopy(sql: string): CopyCommand | undefined {
 }
 
 type TargetColumn = { name: string; type: string; maxBytes: number | undefined; precision: number | undefined; scale: number | undefined };
-type FileColumn = { name: string; type: string; convertedType: string | null; precision: number | undefined; scale: number | undefined };
+export type FileColumn = {
+  name: string;
+  type: string;
+  convertedType: string | null;
+  /** The logical type as DuckDB prints it, e.g. TimestampType(isAdjustedToUTC=0, …); null for legacy files. */
+  logicalType: string | null;
+  precision: number | undefined;
+  scale: number | undefined;
+};
 
-/** Whether a Parquet column can be loaded into a column of this Postgres (Redshift) type. */
+/**
+ * Whether a Parquet column can be loaded into a column of this Postgres (Redshift) type — Redshift's documented
+ * mapping, no wider: DECIMAL stored as (FIXED_LEN_)BYTE_ARRAY (INT32/INT64-backed decimals are not in it), INT32 into
+ * SMALLINT only annotated INT(16)/INT(8), a TIMESTAMP into TIMESTAMP (without time zone) only with local semantics
+ * (isAdjustedToUTC=false; a legacy TIMESTAMP_* converted type alone means UTC-adjusted).
+ */
 export function compatible(file: FileColumn, target: TargetColumn): boolean {
   const logical = file.convertedType ?? "";
-  if (logical === "DECIMAL") return target.type === "numeric" && file.scale === target.scale && (file.precision ?? 0) <= (target.precision ?? 0);
+  if (logical === "DECIMAL") {
+    return ["FIXED_LEN_BYTE_ARRAY", "BYTE_ARRAY"].includes(file.type) && target.type === "numeric" && file.scale === target.scale && (file.precision ?? 0) <= (target.precision ?? 0);
+  }
   if (logical === "UTF8" || logical === "ENUM" || logical === "JSON") return ["character varying", "character", "text", "jsonb"].includes(target.type);
   if (logical === "DATE") return target.type === "date";
-  if (logical.startsWith("TIMESTAMP")) return target.type.startsWith("timestamp");
+  if (logical.startsWith("TIMESTAMP")) {
+    if (target.type === "timestamp with time zone") return true;
+    return target.type === "timestamp without time zone" && /isAdjustedToUTC=(0|false)\b/.test(file.logicalType ?? "");
+  }
   switch (file.type) {
     case "BOOLEAN":
       return target.type === "boolean";
     case "INT32":
-      return ["smallint", "integer", "bigint"].includes(target.type);
+      if (target.type === "smallint") return logical === "INT_16" || logical === "INT_8";
+      return ["integer", "bigint"].includes(target.type) && ["", "INT_32", "INT_16", "INT_8"].includes(logical);
     case "INT64":
       return target.type === "bigint";
     case "FLOAT":
@@ -142,13 +161,14 @@ async function loadFile(client: SqlSession, duck: DuckDBConnection, s3: S3Store,
   await writeFile(local, await s3.getStream(bucket, key));
   const quoted = `'${local.replace(/'/g, "''")}'`;
   const described = await duck.runAndReadAll(
-    `SELECT name, type, converted_type, precision::INTEGER, scale::INTEGER FROM parquet_schema(${quoted}) WHERE num_children IS NULL`,
+    `SELECT name, type, converted_type, logical_type, precision::INTEGER, scale::INTEGER FROM parquet_schema(${quoted}) WHERE num_children IS NULL`,
   );
-  const schema = (described.getRows() as [string, string, string | null, number | null, number | null][]).map(
-    ([name, type, convertedType, precision, scale]): FileColumn => ({
+  const schema = (described.getRows() as [string, string, string | null, string | null, number | null, number | null][]).map(
+    ([name, type, convertedType, logicalType, precision, scale]): FileColumn => ({
       name,
       type,
       convertedType,
+      logicalType,
       precision: precision ?? undefined,
       scale: scale ?? undefined,
     }),
@@ -161,7 +181,11 @@ async function loadFile(client: SqlSession, duck: DuckDBConnection, s3: S3Store,
   schema.forEach((column, i) => {
     const target = targets[i] as TargetColumn;
     if (!compatible(column, target)) {
-      const fileType = column.convertedType === null ? column.type : `${column.type} (${column.convertedType}${column.precision === undefined ? "" : `(${column.precision},${column.scale ?? 0})`})`;
+      const adjusted = /isAdjustedToUTC=\w+/.exec(column.logicalType ?? "")?.[0];
+      const fileType =
+        column.convertedType === null
+          ? column.type
+          : `${column.type} (${column.convertedType}${column.precision === undefined ? "" : `(${column.precision},${column.scale ?? 0})`}${adjusted === undefined ? "" : `, ${adjusted}`})`;
       throw new CopyError(`Spectrum Scan Error: file '${url}' has an incompatible Parquet schema for column ${i + 1} '${target.name}': ${fileType} cannot load into ${target.type}`);
     }
   });

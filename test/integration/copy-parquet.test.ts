@@ -3,6 +3,11 @@
  * extraction → Parquet on the local S3 → COPY … MANIFEST FORMAT AS PARQUET through the Data API, and every cell in
  * the warehouse is compared with MySQL's own rendering; files that Redshift would refuse fail the whole COPY.
  */
+import { createReadStream } from "node:fs";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { DuckDBInstance } from "@duckdb/node-api";
 import { beforeAll, describe, expect, it } from "vitest";
 import type { RedshiftData } from "#adapters/redshift-data.ts";
 import { createTableSql } from "#domain/redshift-ddl.ts";
@@ -82,6 +87,80 @@ describe("COPY FROM Parquet (local Redshift)", () => {
     await expect(redshift.query(copy("wrong_type", await manifest("wrong", files), "MANIFEST"))).rejects.toThrow(
       /incompatible Parquet schema for column \d+ 'c_varchar': BYTE_ARRAY \(UTF8\) cannot load into integer/,
     );
+  });
+
+  it("loads only the Parquet forms Redshift documents: FLBA decimals, INT(16) for SMALLINT, local timestamps (files by DuckDB, an independent writer)", async () => {
+    // One file per column form, written by DuckDB: the forms Redshift documents, and the ones it does not.
+    const forms = {
+      decimal_flba: "1.50::DECIMAL(30,2)",
+      decimal_int64: "1.50::DECIMAL(10,2)",
+      smallint_int16: "7::SMALLINT",
+      smallint_int32: "7::INTEGER",
+      timestamp_local: "TIMESTAMP '2024-02-29 23:59:59.123456'",
+      timestamp_utc: "TIMESTAMPTZ '2024-02-29 23:59:59.123456+00'",
+    };
+    const targets: Record<keyof typeof forms, string> = {
+      decimal_flba: "NUMERIC(30,2)",
+      decimal_int64: "NUMERIC(10,2)",
+      smallint_int16: "SMALLINT",
+      smallint_int32: "SMALLINT",
+      timestamp_local: "TIMESTAMP",
+      timestamp_utc: "TIMESTAMP",
+    };
+    const instance = await DuckDBInstance.create(":memory:");
+    const duck = await instance.connect();
+    const dir = await mkdtemp(path.join(tmpdir(), "mrsync-duck-"));
+    const outcome: Record<string, string> = {};
+    try {
+      await duck.run("SET TimeZone = 'UTC'");
+      for (const [name, expression] of Object.entries(forms)) {
+        const file = path.join(dir, `${name}.parquet`);
+        await duck.run(`COPY (SELECT ${expression} AS v) TO '${file}' (FORMAT PARQUET)`);
+        await fx.s3.store.uploadStream(STAGING_BUCKET, `forms/${name}.parquet`, createReadStream(file));
+        await redshift.query(`CREATE TABLE form_${name} (v ${targets[name as keyof typeof forms]})`);
+        outcome[name] = await redshift.query(copy(`form_${name}`, `s3://${STAGING_BUCKET}/forms/${name}.parquet`)).then(
+          () => "loaded",
+          (error: unknown) => (/incompatible Parquet schema/.test(String(error)) ? "refused" : String(error)),
+        );
+      }
+    } finally {
+      duck.closeSync();
+      instance.closeSync();
+      await rm(dir, { recursive: true, force: true });
+    }
+    expect(outcome).toEqual({
+      decimal_flba: "loaded",
+      decimal_int64: "refused",
+      smallint_int16: "loaded",
+      smallint_int32: "refused",
+      timestamp_local: "loaded",
+      timestamp_utc: "refused",
+    });
+    expect((await redshift.query("SELECT v::text FROM form_timestamp_local")).rows).toEqual([["2024-02-29 23:59:59.123456"]]);
+  });
+
+  it("our writer's files use those forms: every DECIMAL as FIXED_LEN_BYTE_ARRAY, SMALLINT as INT(16)/INT(8), TIMESTAMP local", async () => {
+    const instance = await DuckDBInstance.create(":memory:");
+    const duck = await instance.connect();
+    const dir = await mkdtemp(path.join(tmpdir(), "mrsync-duck-"));
+    try {
+      const file = path.join(dir, "ours.parquet");
+      await writeFile(file, await fx.s3.store.getStream(STAGING_BUCKET, files[0] ?? ""));
+      const rows = (await duck.runAndReadAll(`SELECT name, type, converted_type, logical_type FROM parquet_schema('${file}') WHERE num_children IS NULL`)).getRows() as string[][];
+      const byName = new Map(rows.map(([name = "", ...rest]) => [name, rest]));
+      for (const column of schema.columns) {
+        const [type, converted, logical] = byName.get(column.name) ?? [];
+        if (column.redshiftType.startsWith("DECIMAL")) expect(type, column.name).toBe("FIXED_LEN_BYTE_ARRAY");
+        if (column.redshiftType === "SMALLINT") expect(["INT_16", "INT_8"], column.name).toContain(converted);
+        if (column.redshiftType === "TIMESTAMP") expect(logical, column.name).toMatch(/isAdjustedToUTC=0/);
+      }
+      expect(schema.columns.filter((c) => c.redshiftType === "SMALLINT").length).toBeGreaterThan(0);
+      expect(schema.columns.filter((c) => c.redshiftType.startsWith("DECIMAL(") && /^DECIMAL\(([1-9]|1[0-8]),/.test(c.redshiftType)).length, "a decimal of ≤ 18 digits").toBeGreaterThan(0);
+    } finally {
+      duck.closeSync();
+      instance.closeSync();
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 
   it("fails when a mandatory manifest entry is missing", async () => {

@@ -132,7 +132,7 @@ describe("type round trip (type_coverage → Parquet → DuckDB)", () => {
     expect(byName.get("c_dec_38_10")).toMatchObject({ type: "FIXED_LEN_BYTE_ARRAY", precision: 38, scale: 10 });
     expect(byName.get("c_dec_65_30")).toMatchObject({ type: "BYTE_ARRAY", converted_type: "UTF8" });
     // A wall-clock TIMESTAMP: local semantics, with the legacy converted type kept for old readers.
-    expect(byName.get("c_datetime6")).toMatchObject({ type: "INT64", converted_type: "TIMESTAMP_MICROS", logical_type: expect.stringContaining("isAdjustedToUTC=0") });
+    expect(byName.get("c_datetime6")).toMatchObject({ type: "INT64", converted_type: "TIMESTAMP_MICROS", logical_type: expect.stringContaining("isAdjustedToUTC=0") as unknown });
     // DuckDB prints IntType's i8 bitWidth as a raw byte.
     const intType = (bits: number) => `IntType(bitWidth=${String.fromCharCode(bits)}, isSigned=1)`;
     expect(byName.get("c_smallint")).toMatchObject({ type: "INT32", converted_type: "INT_16", logical_type: intType(16) });

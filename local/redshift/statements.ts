@@ -65,7 +65,7 @@ function databaseUserOf(caller: Principal, target: Target): string | undefined {
 
 export class StatementStore {
   private readonly statements = new Map<string, Statement>();
-  private readonly tokens = new Map<string, { id: string; at: number }>();
+  private readonly tokens = new Map<string, { id: string; at: number; request: string }>();
   private readonly backend: SqlEngine;
   private readonly pageRows: number;
   private readonly now: () => number;
@@ -81,8 +81,14 @@ export class StatementStore {
     // failed — and runs nothing.
     const tokenKey = options.clientToken === undefined ? undefined : `${caller.owner}\n${options.clientToken}`;
     const token = tokenKey === undefined ? undefined : this.tokens.get(tokenKey);
+    // What the token stands for: the same token with other SQL or another target is refused, as AWS's idempotency
+    // tokens are (the same request, or an error — never the other request's statement).
+    const request = JSON.stringify([target, sqls, options.batch, options.parameters ?? []]);
     if (token !== undefined && this.now() - token.at < CLIENT_TOKEN_MS) {
       const earlier = this.statements.get(token.id);
+      if (earlier !== undefined && token.request !== request) {
+        throw new DataApiFailure("ValidationException", `ClientToken ${options.clientToken ?? ""} was used within 8 hours for a different request (other SQL, parameters or target)`);
+      }
       if (earlier !== undefined) return earlier;
     }
     const now = Date.now();
@@ -101,7 +107,7 @@ export class StatementStore {
       done: Promise.resolve(),
     };
     this.statements.set(statement.id, statement);
-    if (tokenKey !== undefined) this.tokens.set(tokenKey, { id: statement.id, at: this.now() });
+    if (tokenKey !== undefined) this.tokens.set(tokenKey, { id: statement.id, at: this.now(), request });
     statement.done = new Promise((resolve) => setImmediate(resolve)).then(() => this.execute(statement));
     return statement;
   }

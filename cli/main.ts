@@ -9,6 +9,7 @@ import { InvalidInputError } from "#domain/run-plan.ts";
 import { configCommands } from "./commands/config.ts";
 import { markersCommands } from "./commands/markers.ts";
 import { grantsCommands } from "./commands/grants.ts";
+import { smokeCommands } from "./commands/smoke.ts";
 import { connectionsCommands } from "./commands/connections.ts";
 import { s3cleanCommands } from "./commands/s3clean.ts";
 import { statusCommands } from "./commands/status.ts";
@@ -43,6 +44,7 @@ export function program(): { command: Command; output: () => Output } {
   statusCommands(command, output);
   connectionsCommands(command, output);
   grantsCommands(command, output);
+  smokeCommands(command, output);
   command.commands.forEach((sub) => sub.exitOverride());
   return { command, output };
 }

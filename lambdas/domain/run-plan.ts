@@ -80,6 +80,7 @@ export function planRun({ input, pipeline, executionName, startedAt }: PlanReque
       tablesRequested: requested,
       maxParallelTables: Math.max(1, Math.min(pipeline.maxParallelTables, requested.length)),
       ...budgets,
+      chunkBudget: Math.min(budgets.chunkBudget, input.chunk_budget ?? budgets.chunkBudget),
     },
     tables: requested.map((table) => ({ table, resume: root ?? null })),
   };

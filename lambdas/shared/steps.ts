@@ -25,6 +25,11 @@ export const ExecutionInputSchema = z.strictObject({
   limit: z.int().positive().nullish(),
   completion_bucket: z.string().regex(BUCKET_NAME, "an S3 bucket name (3-63 lower-case letters, digits, . or -)").nullish(),
   resume: z.lazy(() => ResumeSchema).optional(),
+  /**
+   * At most this many chunks per table before it continues in a child execution (the history budget, lowered): the
+   * post-deploy smoke check forces ContinueInChild with 1. A child runs with the full budget.
+   */
+  chunk_budget: z.int().positive().optional(),
   /** Set by Step Functions on a child execution's input (console link to its parent). */
   AWS_STEP_FUNCTIONS_STARTED_BY_EXECUTION_ID: z.string().optional(),
 });

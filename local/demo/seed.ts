@@ -11,6 +11,8 @@ export const DEMO_DATABASE = "mrsync_demo";
 
 export type SeedOptions = {
   mysqlUrl?: string;
+  /** An open connection to seed through instead of mysqlUrl (left open; the smoke check's write session). */
+  connection?: Connection;
   database?: string;
   orders?: number;
   typeCoverage?: number;
@@ -108,13 +110,15 @@ async function insertAll(
 export async function seedDemo(options: SeedOptions = {}): Promise<SeedResult> {
   const database = options.database ?? DEMO_DATABASE;
   const progress = options.onProgress ?? (() => undefined);
-  const connection = await mysql.createConnection({
-    uri: options.mysqlUrl ?? DEFAULT_MYSQL_URL,
-    dateStrings: true,
-    supportBigNumbers: true,
-    bigNumberStrings: true,
-    charset: "utf8mb4_unicode_ci",
-  });
+  const connection =
+    options.connection ??
+    (await mysql.createConnection({
+      uri: options.mysqlUrl ?? DEFAULT_MYSQL_URL,
+      dateStrings: true,
+      supportBigNumbers: true,
+      bigNumberStrings: true,
+      charset: "utf8mb4_unicode_ci",
+    }));
   try {
     // Strict, but zero dates allowed: the demo must hold them (they are what the sync must handle).
     await connection.query("SET SESSION sql_mode = 'STRICT_ALL_TABLES,NO_ENGINE_SUBSTITUTION', time_zone = '+00:00'");
@@ -145,6 +149,6 @@ export async function seedDemo(options: SeedOptions = {}): Promise<SeedResult> {
     rows.settle_orders = await insertAll(connection, "settle_orders", ORDER_COLUMNS, orderRows(options.orders ?? 200_000));
     return { database, rows };
   } finally {
-    await connection.end();
+    if (options.connection === undefined) await connection.end();
   }
 }

@@ -82,10 +82,15 @@ export function usePipelineFixture(database: string, pipelineYaml: () => string,
     });
     fixture.handlers = await realHandlers();
     const pollAs = dataApiClients({ endpoint: fixture.warehouse.server.endpoint, credentials: STATE_MACHINE_CREDENTIALS });
+    // One administrator: runs started together must not GRANT at once (Postgres: "tuple concurrently updated").
+    let granting: Promise<void> = Promise.resolve();
     fixture.run = async (input, overrides = {}) => {
       // What `mrsync grants` prints, run by the administrator (the fixture's own key) before each run: tables a test
       // created as the administrator are handed to the warehouse user as the script says.
-      await applyGrants(fixture.warehouse.redshift, await testPipeline(fixture.configDir), iamRoleDatabaseUser(LOCAL_WAREHOUSE_ROLE_ARN));
+      granting = granting.catch(() => undefined).then(async () => {
+        await applyGrants(fixture.warehouse.redshift, await testPipeline(fixture.configDir), iamRoleDatabaseUser(LOCAL_WAREHOUSE_ROLE_ARN));
+      });
+      await granting;
       return new LocalStateMachine({ handlers: { ...fixture.handlers, ...overrides }, redshift: pollAs, waitMs: 5 }).startExecution(input);
     };
   });

@@ -25,7 +25,8 @@ async function expectation(file: string) {
 describe("shipped configuration", () => {
   it("loads the demo config with table settings merged over pipeline defaults", async () => {
     const { pipelines } = await loadConfig(path.join(root, "config"), { DEMO_MYSQL_USER: "demo" });
-    expect(pipelines.map((p) => p.name)).toEqual(["demo"]);
+    // The demo, and the smoke check's throwaway pipeline.
+    expect(pipelines.map((p) => p.name)).toEqual(["demo", "smoke"]);
     const demo = pipelines[0]!;
     expect(demo.source).toMatchObject({ host: "127.0.0.1", port: 3306, username: "demo", password: "" });
     const coverage = demo.tables.find((t) => t.key === "mrsync_demo.type_coverage")!;
@@ -48,7 +49,8 @@ describe("shipped configuration", () => {
 
   it("loads the commented example pipeline with every strategy", async () => {
     const { pipelines } = await loadConfig(path.join(root, "config", "examples"), {});
-    const example = pipelines[0]!;
+    expect(pipelines.map((p) => p.name)).toEqual(["smoke", "us_dw_hybrid_v1_2"]);
+    const example = pipelines[1]!;
     expect(example.name).toBe("us_dw_hybrid_v1_2");
     expect(example.schedule).toBe("cron(0 2 * * ? *)");
     expect(example.source.secret).toMatch(/^arn:aws:secretsmanager:/);

@@ -10,6 +10,7 @@ import { configCommands } from "./commands/config.ts";
 import { markersCommands } from "./commands/markers.ts";
 import { grantsCommands } from "./commands/grants.ts";
 import { smokeCommands } from "./commands/smoke.ts";
+import { reconcileCommands } from "./commands/reconcile.ts";
 import { connectionsCommands } from "./commands/connections.ts";
 import { s3cleanCommands } from "./commands/s3clean.ts";
 import { statusCommands } from "./commands/status.ts";
@@ -45,6 +46,7 @@ export function program(): { command: Command; output: () => Output } {
   connectionsCommands(command, output);
   grantsCommands(command, output);
   smokeCommands(command, output);
+  reconcileCommands(command, output);
   command.commands.forEach((sub) => sub.exitOverride());
   return { command, output };
 }

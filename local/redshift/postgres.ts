@@ -56,6 +56,8 @@ export const REDSHIFT_FUNCTIONS = [
      SELECT CASE WHEN base = 16 THEN ('x' || lpad(value, 16, '0'))::bit(64)::bigint ELSE value::bigint END $$`,
   // SUPER is JSONB here; JSON_PARSE makes a SUPER value of JSON text, as in Redshift.
   `CREATE OR REPLACE FUNCTION json_parse(value text) RETURNS jsonb LANGUAGE sql IMMUTABLE AS $$ SELECT value::jsonb $$`,
+  // TO_HEX of a VARBYTE (Postgres' to_hex takes integers only).
+  `CREATE OR REPLACE FUNCTION to_hex(value bytea) RETURNS text LANGUAGE sql IMMUTABLE AS $$ SELECT encode(value, 'hex') $$`,
 ];
 
 export class PostgresBackend implements SqlEngine {

@@ -1,44 +1,82 @@
 /**
- * `mrsync reconcile -p P [-t T]… [--json-output F]` — every difference between MySQL and Redshift over whole tables
- * (lambdas/services/reconcile.ts), reported; nothing is changed yet. Exit 1 when a table differs.
+ * `mrsync reconcile -p P [-t T]… [--dry-run] [--local | --state-machine-arn ARN] [--json-output F]` — every difference
+ * between MySQL and Redshift over whole tables (lambdas/services/reconcile.ts). Without --dry-run the differences
+ * are repaired (lambdas/services/reconcile-repair.ts): rows missing or different are re-extracted and loaded by one
+ * `redshift_only` execution (here, or of the deployed machine), rows only in Redshift follow the table's
+ * delete_policy; then the tables are compared again. Exit 1 while a difference remains (or is only reported).
  */
 import { writeFile } from "node:fs/promises";
 import type { Command } from "commander";
+import type { ResolvedPipeline } from "#config/resolve.ts";
 import { loadContext } from "#services/environment.ts";
-import { differencesOf, reconcileTable, type ReconcileReport } from "#services/reconcile.ts";
+import { differencesOf, findDifferences, type ReconcileReport } from "#services/reconcile.ts";
+import { deleteExtras, stageRepair } from "#services/reconcile-repair.ts";
+import { deployedRunner, localRunner } from "../executions.ts";
 import { CliError, EXIT, type Output } from "../output.ts";
 import { pipeline } from "../tables.ts";
 
-type ReconcileOptions = { pipeline: string; table: string[]; jsonOutput?: string };
+type ReconcileOptions = { pipeline: string; table: string[]; dryRun: boolean; stateMachineArn?: string; pollSeconds: string; jsonOutput?: string };
 
-function line(report: ReconcileReport): string {
-  const differences = differencesOf(report);
-  const head = `${differences === "" ? "clean " : "DIFFERS"} ${report.table} → ${report.target}: MySQL ${report.rows.mysql} rows, Redshift ${report.rows.redshift}, ${report.buckets} buckets, ${report.durationSeconds.toFixed(1)}s`;
-  const notes = report.notCompared.map((n) => `        not compared: ${n.column}: ${n.why}`);
-  return [head, ...(differences === "" ? [] : [`        ${differences}`]), ...notes].join("\n");
+/** A table's outcome: what was found, what the repair did, and what is left. */
+export type TableReconcile = { found: ReconcileReport; staged: { file: string | undefined; rows: number }; deleted: number; after: ReconcileReport | undefined };
+
+function line(result: TableReconcile): string {
+  const { found, after } = result;
+  const differences = differencesOf(found);
+  const head = `${differences === "" ? "clean  " : "DIFFERS"} ${found.table} → ${found.target}: MySQL ${found.rows.mysql} rows, Redshift ${found.rows.redshift}, ${found.buckets} buckets, ${found.durationSeconds.toFixed(1)}s`;
+  const lines = [head, ...(differences === "" ? [] : [`        ${differences}`])];
+  if (result.staged.rows > 0 || result.deleted > 0) lines.push(`        repaired: ${result.staged.rows} row(s) re-loaded, ${result.deleted} deleted`);
+  if (after !== undefined) lines.push(`        after repair: ${differencesOf(after) === "" ? "clean" : differencesOf(after)}`);
+  lines.push(...found.notCompared.map((n) => `        not compared: ${n.column}: ${n.why}`));
+  return lines.join("\n");
 }
+
+/** What is still different: after the repair where there was one; extras under delete_policy report stay. */
+const remaining = (result: TableReconcile) => differencesOf(result.after ?? result.found) !== "";
 
 export function reconcileCommands(program: Command, output: () => Output): void {
   program
     .command("reconcile")
-    .description("compare whole tables between MySQL and Redshift by their unique key: rows missing, only in Redshift, or different (report only)")
+    .description("compare whole tables between MySQL and Redshift by their unique key, and repair what differs (rows missing, different, or only in Redshift per delete_policy)")
     .requiredOption("-p, --pipeline <name>", "pipeline name")
     .option("-t, --table <schema.table>", "a table to reconcile (repeat for several; default: all)", (value: string, all: string[]) => [...all, value], [])
-    .option("--json-output <file>", "write the reports (JSON) to this file")
+    .option("--dry-run", "report only: change nothing", false)
+    .option("--state-machine-arn <arn>", "repair loads through the deployed state machine (stack output StateMachineArn)")
+    .option("--poll-seconds <n>", "seconds between two looks at a deployed execution", "10")
+    .option("--json-output <file>", "write the results (JSON) to this file")
     .action(async (options: ReconcileOptions) => {
       const out = output();
-      const resolved = await pipeline(out.options.configDir, options.pipeline);
+      const resolved: ResolvedPipeline = await pipeline(out.options.configDir, options.pipeline);
       const unknown = options.table.filter((t) => !resolved.tables.some((r) => r.key === t));
       if (unknown.length > 0) throw new CliError(`pipeline ${resolved.name} has no table ${unknown.join(", ")}; its tables: ${resolved.tables.map((t) => t.key).join(", ")}`);
-      const tables = options.table.length > 0 ? options.table : resolved.tables.map((t) => t.key);
-      const reports: ReconcileReport[] = [];
-      for (const table of tables) {
-        const report = await reconcileTable(loadContext(resolved, table));
-        reports.push(report);
-        out.info(`${report.table}: ${differencesOf(report) === "" ? "clean" : "differs"}`);
+      if (!options.dryRun && out.options.local === (options.stateMachineArn !== undefined)) {
+        throw new CliError("a repair loads through the state machine: give --local (run it here) or --state-machine-arn <arn>, or --dry-run to report only");
       }
-      if (options.jsonOutput !== undefined) await writeFile(options.jsonOutput, `${JSON.stringify(reports, null, 2)}\n`);
-      out.result(reports, () => reports.map(line).join("\n"));
-      if (reports.some((r) => differencesOf(r) !== "")) process.exitCode = EXIT.failed;
+      const tables = options.table.length > 0 ? options.table : resolved.tables.map((t) => t.key);
+      const results: TableReconcile[] = [];
+      for (const table of tables) {
+        const context = loadContext(resolved, table);
+        out.info(`reconciling ${table}`);
+        const found = await findDifferences(context);
+        const result: TableReconcile = { found: found.report, staged: { file: undefined, rows: 0 }, deleted: 0, after: undefined };
+        if (!options.dryRun) {
+          result.staged = await stageRepair(context, found);
+          if (context.table.delete_policy === "hard") result.deleted = await deleteExtras(context, found);
+        }
+        results.push(result);
+      }
+      const repaired = results.filter((r) => r.staged.file !== undefined || r.deleted > 0);
+      const staged = repaired.filter((r) => r.staged.file !== undefined).map((r) => r.found.table);
+      if (staged.length > 0) {
+        const run = out.options.local ? await localRunner() : deployedRunner(options.stateMachineArn ?? "", Number(options.pollSeconds));
+        const load = await run({ pipeline: resolved.name, tables: staged, mode: "redshift_only" });
+        out.info(`loaded the repairs: ${load.name} ${load.status}`);
+      }
+      if (repaired.length > 0) {
+        for (const result of repaired) result.after = (await findDifferences(loadContext(resolved, result.found.table))).report;
+      }
+      if (options.jsonOutput !== undefined) await writeFile(options.jsonOutput, `${JSON.stringify(results, null, 2)}\n`);
+      out.result(results, () => results.map(line).join("\n"));
+      if (results.some(remaining)) process.exitCode = EXIT.failed;
     });
 }

@@ -11,7 +11,7 @@ import { connectSource } from "#adapters/mysql.ts";
 import { stagingBucket, syncPorts } from "#services/environment.ts";
 import { tableContext } from "#services/sync-context.ts";
 import { runSmoke, smokeProblems, type SmokeCheck } from "../smoke/checks.ts";
-import { deployedRunner, localRunner } from "../smoke/executions.ts";
+import { deployedRunner, localRunner } from "../executions.ts";
 import { CliError, EXIT, type Output } from "../output.ts";
 import { pipeline } from "../tables.ts";
 

@@ -15,7 +15,7 @@ import type { TableSummary } from "#domain/run-summary.ts";
 import { seedDemo } from "#local/demo/seed.ts";
 import type { TableContext } from "#services/sync-context.ts";
 import { getWatermark } from "#services/watermarks.ts";
-import type { SmokeExecution, SmokeRunner } from "./executions.ts";
+import type { Execution, Runner } from "../executions.ts";
 
 export const SMOKE_DATABASE_PREFIX = "mrsync_smoke";
 export const SMOKE_TARGET_PREFIX = "mrsync_smoke_";
@@ -39,7 +39,7 @@ export function smokeProblems(pipeline: ResolvedPipeline): string[] {
 
 export type SmokePorts = {
   pipeline: ResolvedPipeline;
-  run: SmokeRunner;
+  run: Runner;
   /** A write session on the source (the smoke tables are re-created). */
   mysql: Connection;
   redshift: RedshiftData;
@@ -66,7 +66,7 @@ async function redshiftCount(ports: SmokePorts, table: ResolvedTable): Promise<n
 }
 
 /** A table's line passed: loaded, validated, and Redshift holds what MySQL holds. */
-async function landed(ports: SmokePorts, execution: SmokeExecution, table: ResolvedTable): Promise<{ ok: boolean; detail: string }> {
+async function landed(ports: SmokePorts, execution: Execution, table: ResolvedTable): Promise<{ ok: boolean; detail: string }> {
   const line: TableSummary | undefined = execution.summary?.table_results[table.key];
   if (line?.status !== "success") return { ok: false, detail: `${table.key}: ${line?.status ?? execution.status}: ${line?.error_type ?? execution.error ?? ""} ${line?.error_message ?? ""}`.trim() };
   const [mysql, redshift] = [await mysqlCount(ports.mysql, table), await redshiftCount(ports, table)];

@@ -307,6 +307,23 @@ export function commitChunk(watermark: Watermark, commit: ChunkCommit): Watermar
   };
 }
 
+/**
+ * Reconciliation's repair files (rows missing or different in Redshift, re-extracted by key) join the files pending
+ * load; the next load merges them by key through the ledger, exactly once. Refused while a run holds the table.
+ */
+export function stageRepairFiles(watermark: Watermark, files: readonly string[], now: Date): Watermark {
+  const other = holder(watermark, now);
+  if (other !== undefined) {
+    throw new LeaseHeldError(`${watermark.pipeline}/${watermark.table_name} is being synced by run ${other}; reconcile repairs it after that run ends`);
+  }
+  const pending = watermark.s3_state.backup_s3_files;
+  return {
+    ...watermark,
+    s3_state: { ...watermark.s3_state, backup_s3_files: [...pending, ...files.filter((f) => !pending.includes(f))] },
+    updated_at: now.toISOString(),
+  };
+}
+
 /** A failed run: the error is recorded, the lease released; cursor and pending files stay for the resume. */
 export function failRun(watermark: Watermark, runId: string, error: string, now: Date): Watermark {
   if (watermark.mysql_state.run_id !== runId) return watermark;

@@ -37,6 +37,20 @@ export type ReconcileReport = {
   durationSeconds: number;
 };
 
+/** What the repair needs besides the report: every differing key, and how rows were bucketed. */
+export type Differences = {
+  report: ReconcileReport;
+  schema: TableSchema;
+  key: TableColumn[];
+  buckets: number;
+  /** Buckets holding a difference. */
+  differingBuckets: number[];
+  /** Keys (canonical parts, JSON) of rows missing from Redshift or different there. */
+  toLoad: Set<string>;
+  /** Keys (canonical parts) of rows only in Redshift. */
+  extra: string[][];
+};
+
 export class ReconcileRefusedError extends Error {
   override readonly name = "ReconcileRefusedError";
 }
@@ -56,8 +70,8 @@ function keyColumns(schema: TableSchema, table: string): TableColumn[] {
   return columns as TableColumn[];
 }
 
-/** A key column's value as text (the canonical text without its `v`). */
-const keyParts = (dialect: Dialect, key: readonly TableColumn[]) => key.map((c) => `SUBSTRING(${rowText(dialect, [c])}, 2)`);
+/** A key column's value as text (the canonical text without its `v`); JSON of the parts keys a row. */
+export const keyParts = (dialect: Dialect, key: readonly TableColumn[]) => key.map((c) => `SUBSTRING(${rowText(dialect, [c])}, 2)`);
 
 function summarySql(dialect: Dialect, from: string, key: readonly TableColumn[], compared: readonly TableColumn[], buckets: number, only?: readonly number[]): string {
   const text = rowText(dialect, compared);
@@ -73,6 +87,10 @@ function rowsSql(dialect: Dialect, from: string, key: readonly TableColumn[], co
 }
 
 export async function reconcileTable(context: LoadContext): Promise<ReconcileReport> {
+  return (await findDifferences(context)).report;
+}
+
+export async function findDifferences(context: LoadContext): Promise<Differences> {
   const started = Date.now();
   const { table, pipeline } = context;
   const connection = await context.connect();
@@ -119,6 +137,8 @@ export async function reconcileTable(context: LoadContext): Promise<ReconcileRep
       notCompared,
       durationSeconds: 0,
     };
+    const toLoad = new Set<string>();
+    const extra: string[][] = [];
     for (let i = 0; i < suspects.length; i += BUCKETS_PER_FETCH) {
       const only = suspects.slice(i, i + BUCKETS_PER_FETCH);
       const [mysqlFetched] = await connection.query({ sql: rowsSql("mysql", source, key, compared, buckets, only), rowsAsArray: true });
@@ -132,19 +152,21 @@ export async function reconcileTable(context: LoadContext): Promise<ReconcileRep
         );
       const inMysql = keyed(mysqlFetched as unknown[][]);
       const inRedshift = keyed(redshiftFetched.rows);
-      const note = (kind: "missing" | "extra" | "different", row: KeyedRow) => {
+      const note = (kind: "missing" | "extra" | "different", k: string, row: KeyedRow) => {
         report[kind]++;
         if (report.examples[kind].length < EXAMPLES) report.examples[kind].push(row.key);
+        if (kind === "extra") extra.push(row.key);
+        else toLoad.add(k);
       };
       for (const [k, row] of inMysql) {
         const other = inRedshift.get(k);
-        if (other === undefined) note("missing", row);
-        else if (other.h1 !== row.h1 || other.h2 !== row.h2) note("different", row);
+        if (other === undefined) note("missing", k, row);
+        else if (other.h1 !== row.h1 || other.h2 !== row.h2) note("different", k, row);
       }
-      for (const [k, row] of inRedshift) if (!inMysql.has(k)) note("extra", row);
+      for (const [k, row] of inRedshift) if (!inMysql.has(k)) note("extra", k, row);
     }
     report.durationSeconds = (Date.now() - started) / 1000;
-    return report;
+    return { report, schema, key, buckets, differingBuckets: suspects, toLoad, extra };
   } finally {
     await connection.end();
   }

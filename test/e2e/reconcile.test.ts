@@ -6,7 +6,10 @@
  */
 import { describe, expect, it } from "vitest";
 import { seedDemo } from "#local/demo/seed.ts";
-import type { ReconcileReport } from "#services/reconcile.ts";
+import type { TableReconcile } from "../../cli/commands/reconcile.ts";
+import { loadContext, pipelineNamed } from "#services/environment.ts";
+import { findDifferences } from "#services/reconcile.ts";
+import { deleteExtras, stageRepair } from "#services/reconcile-repair.ts";
 import { runCli } from "../support/cli.ts";
 import { MYSQL_URL } from "../support/extraction.ts";
 import { usePipelineFixture } from "../support/pipeline-run.ts";
@@ -17,16 +20,18 @@ const fx = usePipelineFixture(
   () => `
 pipeline: { name: rec, source: test_mysql, target: test_redshift, staging: test_staging, processing: { batch_size: 200, max_parallel_tables: 3 }, s3: { isolation_prefix: rec/ } }
 tables:
-  ${DB}.accounts: { cdc_strategy: hybrid, cdc_timestamp_column: updated_at, cdc_id_column: id }
+  ${DB}.accounts: { cdc_strategy: hybrid, cdc_timestamp_column: updated_at, cdc_id_column: id, delete_policy: hard }
   ${DB}.links: { cdc_strategy: id_only, cdc_id_column: [owner_id, code] }
   ${DB}.type_coverage: { cdc_strategy: id_only, cdc_id_column: id }
 `,
 );
 
-const reconcile = async () => {
-  const run = await runCli(fx.configDir, ["--json", "reconcile", "-p", "rec"]);
+const reconcile = async (...flags: string[]) => {
+  const run = await runCli(fx.configDir, ["--json", "reconcile", "-p", "rec", ...flags]);
   if (run.stdout === "") throw new Error(`reconcile printed nothing (exit ${run.code}): ${run.stderr}`);
-  return { code: run.code, stderr: run.stderr, reports: Object.fromEntries((JSON.parse(run.stdout) as ReconcileReport[]).map((r) => [r.table.split(".")[1] ?? "", r])) };
+  const results = JSON.parse(run.stdout) as TableReconcile[];
+  const byTable = <T>(pick: (r: TableReconcile) => T) => Object.fromEntries(results.map((r) => [r.found.table.split(".")[1] ?? "", pick(r)]));
+  return { code: run.code, stderr: run.stderr, reports: byTable((r) => r.found), results: byTable((r) => r) };
 };
 
 describe("mrsync reconcile", () => {
@@ -44,7 +49,7 @@ describe("mrsync reconcile", () => {
     const execution = await fx.run({ pipeline: "rec" });
     expect(execution.status, execution.cause).toBe("SUCCEEDED");
 
-    const { code, reports } = await reconcile();
+    const { code, reports } = await reconcile("--dry-run");
     for (const table of ["accounts", "links", "type_coverage"]) {
       expect(reports[table], table).toMatchObject({ missing: 0, extra: 0, different: 0, differingBuckets: 0 });
     }
@@ -61,7 +66,7 @@ describe("mrsync reconcile", () => {
     await fx.db.admin.query(`UPDATE ${DB}.links SET note = 'changed' WHERE owner_id = 7 AND code = 'k1'`); // id_only: in place
     await fx.warehouse.redshift.query(`INSERT INTO public.accounts (id, name, balance, updated_at) VALUES (7000, 'ghost', 1, '2026-01-01')`);
 
-    const { code, reports } = await reconcile();
+    const { code, reports } = await reconcile("--dry-run");
     expect(code).toBe(1);
     expect(reports.accounts).toMatchObject({ missing: 1, extra: 3, different: 2, rows: { mysql: 899, redshift: 901 } });
     expect(reports.accounts?.examples.missing).toEqual([["5000"]]);
@@ -69,5 +74,37 @@ describe("mrsync reconcile", () => {
     expect(reports.accounts?.examples.different.map((k) => k[0]).sort()).toEqual(["5", "6"]);
     expect(reports.links).toMatchObject({ missing: 0, extra: 0, different: 1, examples: { different: [["7", "k1"]] } });
     expect(reports.type_coverage).toMatchObject({ missing: 0, extra: 0, different: 0 });
+  });
+
+  it("repairs through the normal load, exactly once even when a repair was staged and never loaded; hard-deletes only rows MySQL still lacks", async () => {
+    // A repair staged by a reconcile that died before its load (the file is pending), then a full reconcile: both
+    // files load in one merge, each row once.
+    const pipeline = await pipelineNamed("rec");
+    const context = loadContext(pipeline, `${DB}.accounts`);
+    const found = await findDifferences(context);
+    const staged = await stageRepair(context, found);
+    expect(staged.rows).toBe(3);
+    // Re-inserted in MySQL after the comparison: the delete checks MySQL again and leaves it.
+    await fx.db.admin.query(`INSERT INTO ${DB}.accounts VALUES (4, 'back', NULL, 4, '2026-01-01 00:00:00')`);
+    expect(await deleteExtras(context, found)).toBe(2);
+    expect((await fx.warehouse.redshift.query("SELECT id FROM public.accounts WHERE id IN (3, 4, 7000)")).rows).toEqual([["4"]].map((r) => r.map(Number)));
+
+    const { code, results, stderr } = await reconcile("--local");
+    expect(code, stderr).toBe(0);
+    // The rows of the unloaded repair still differ (5, 6, 5000), and 4 now differs: staged again, loaded with the first file.
+    expect(results.accounts).toMatchObject({ found: { different: 3, extra: 0, missing: 1 }, staged: { rows: 4 }, deleted: 0, after: { missing: 0, extra: 0, different: 0 } });
+    expect(results.links).toMatchObject({ staged: { rows: 1 }, deleted: 0, after: { missing: 0, extra: 0, different: 0 } });
+    const rows = await fx.warehouse.redshift.query("SELECT count(*), count(DISTINCT id), sum(CASE WHEN id IN (3, 7000) THEN 1 ELSE 0 END) FROM public.accounts");
+    expect(rows.rows[0]?.map(Number)).toEqual([900, 900, 0]);
+    const repaired = await fx.warehouse.redshift.query("SELECT id, name, balance FROM public.accounts WHERE id IN (4, 5, 6, 5000) ORDER BY id");
+    expect(repaired.rows.map((r) => r.map(String))).toEqual([["4", "back", "4.00"], ["5", "n|5", "6.26"], ["6", "", "7.50"], ["5000", "late", "1.00"]]);
+    expect((await fx.warehouse.redshift.query("SELECT note FROM public.links WHERE owner_id = 7 AND code = 'k1'")).rows).toEqual([["changed"]]);
+    const ledger = await fx.warehouse.redshift.query("SELECT count(*) FROM public.mrsync_load_ledger WHERE load_id LIKE 'reconcile_delete_%'");
+    expect(Number(ledger.rows[0]?.[0])).toBe(1);
+
+    // Nothing left: a second reconcile repairs nothing.
+    const again = await reconcile("--local");
+    expect(again.code).toBe(0);
+    expect(again.results.accounts).toMatchObject({ staged: { rows: 0 }, deleted: 0, found: { missing: 0, extra: 0, different: 0 } });
   });
 });

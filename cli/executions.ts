@@ -1,18 +1,18 @@
 /**
- * How the smoke check starts an execution and sees its end: here (the local runner, the same ASL and handlers) or on
- * the deployed state machine (StartExecution, then DescribeExecution until it ends), with the child executions it
- * started (ContinueInChild) counted either way.
+ * How the smoke check and reconcile start an execution and see its end: here (the local runner, the same ASL and
+ * handlers) or on the deployed state machine (StartExecution, then DescribeExecution until it ends), with the child
+ * executions it started (ContinueInChild) counted either way.
  */
 import { DescribeExecutionCommand, ListExecutionsCommand, SFNClient, StartExecutionCommand } from "@aws-sdk/client-sfn";
 import { WAREHOUSE_ROLE_ENV } from "#adapters/redshift-data.ts";
 import type { RunSummary } from "#domain/run-summary.ts";
 import { dataApiClients, LOCAL_WAREHOUSE_ROLE_ARN, LocalStateMachine, realHandlers } from "#local/stepfunctions/runner.ts";
-import { executionName, summaryOf } from "../commands/sync.ts";
+import { executionName, summaryOf } from "./commands/sync.ts";
 
-export type SmokeExecution = { name: string; status: string; summary: RunSummary | undefined; error: string | undefined; children: number };
-export type SmokeRunner = (input: Record<string, unknown>) => Promise<SmokeExecution>;
+export type Execution = { name: string; status: string; summary: RunSummary | undefined; error: string | undefined; children: number };
+export type Runner = (input: Record<string, unknown>) => Promise<Execution>;
 
-export async function localRunner(): Promise<SmokeRunner> {
+export async function localRunner(): Promise<Runner> {
   const warehouseRoleArn = (process.env[WAREHOUSE_ROLE_ENV] ??= LOCAL_WAREHOUSE_ROLE_ARN);
   const machine = new LocalStateMachine({
     handlers: await realHandlers(),
@@ -38,7 +38,7 @@ async function childrenOf(sfn: SFNClient, stateMachineArn: string, parentArn: st
   return children;
 }
 
-export function deployedRunner(stateMachineArn: string, pollSeconds: number): SmokeRunner {
+export function deployedRunner(stateMachineArn: string, pollSeconds: number): Runner {
   const sfn = new SFNClient({});
   return async (input) => {
     const name = executionName();

@@ -1,0 +1,133 @@
+/**
+ * Repairing what reconciliation found, through the normal exactly-once path:
+ *
+ * - rows missing or different in Redshift are re-extracted from MySQL by key (their buckets read once, the differing
+ *   keys kept) into one Parquet file staged like a chunk's, and listed as pending load; the next load (a
+ *   `redshift_only` run) merges them by primary key through the ledger, so a crash anywhere repairs once;
+ * - rows only in Redshift follow the table's delete_policy: `report` lists them, `hard` deletes them — after checking
+ *   once more that MySQL does not hold them — in one transaction with a ledger row.
+ */
+import { createHash } from "node:crypto";
+import { streamQuery } from "#adapters/mysql.ts";
+import { quotedTable, selectExpression, textOf } from "#domain/cdc/types.ts";
+import { bucketOf, rowText } from "#domain/reconcile/canonical.ts";
+import { LEDGER_TABLE, sqlString } from "#domain/load-plan.ts";
+import { quoteRedshift } from "#domain/redshift-ddl.ts";
+import { dataKey } from "#domain/s3-layout.ts";
+import { stageRepairFiles } from "#domain/watermark.ts";
+import { ChunkFile } from "./chunk-file.ts";
+import type { LoadContext } from "./load.ts";
+import { keyParts, ReconcileRefusedError, type Differences } from "./reconcile.ts";
+import { saveSchema, SCHEMA_METADATA, watermarkIdentity } from "./sync-context.ts";
+
+/** Repair files take this chunk number: no run reaches it, so a repair never overwrites a run's file. */
+export const REPAIR_CHUNK = 9999;
+const BUCKETS_PER_READ = 200;
+const KEYS_PER_DELETE = 500;
+
+/** A value of a key part as both sides compare it (mysql2 gives binary strings as bytes). */
+export const partText = (value: unknown): string => (typeof value === "string" ? value : (textOf(value) ?? String(value)));
+const md5 = (text: string) => createHash("md5").update(text, "utf8").digest("hex");
+/** MD5 of a key's canonical text, as MD5(rowText(key)) computes it in either engine. */
+const keyHash = (parts: readonly string[]) => md5(parts.map((p) => `v${p}`).join("|"));
+
+export type StagedRepair = { file: string | undefined; rows: number };
+
+export async function stageRepair(context: LoadContext, found: Differences): Promise<StagedRepair> {
+  if (found.toLoad.size === 0) return { file: undefined, rows: 0 };
+  if (found.schema.primaryKey.length === 0) {
+    throw new ReconcileRefusedError(`${context.table.key}: no primary key in Redshift — a load appends, so a re-extracted row would land twice; repair it by hand`);
+  }
+  const { schema, key } = found;
+  const schemaKey = await saveSchema(context, schema);
+  const now = context.now();
+  const fileKey = dataKey({
+    isolationPrefix: context.pipeline.s3.isolation_prefix,
+    stagingPrefix: context.pipeline.staging.prefix,
+    partitionStrategy: context.pipeline.s3.partition_strategy,
+    table: context.table.key,
+    runStartedAt: now.toISOString(),
+    chunk: REPAIR_CHUNK,
+  });
+  const file = new ChunkFile(
+    context.s3,
+    context.bucket,
+    fileKey,
+    schema.columns,
+    { compression: context.pipeline.s3.compression, zeroDates: context.table.zero_dates ?? "null" },
+    { [SCHEMA_METADATA]: schemaKey },
+  );
+  const width = schema.columns.length;
+  const select = [...schema.columns.map(selectExpression), ...keyParts("mysql", key)].join(", ");
+  try {
+    for (let i = 0; i < found.differingBuckets.length; i += BUCKETS_PER_READ) {
+      const only = found.differingBuckets.slice(i, i + BUCKETS_PER_READ);
+      const connection = await context.connect();
+      try {
+        const sql = `SELECT ${select} FROM ${quotedTable(context.table)} WHERE ${bucketOf("mysql", key, found.buckets)} IN (${only.join(", ")})`;
+        await streamQuery(connection, { sql, params: [] }, {
+          row(raw) {
+            if (found.toLoad.has(JSON.stringify(raw.slice(width).map(partText)))) file.push(raw.slice(0, width));
+            return true;
+          },
+          backpressure: () => file.backpressure(),
+        });
+      } finally {
+        await connection.end().catch(() => undefined);
+      }
+    }
+  } catch (error) {
+    await file.abort(error instanceof Error ? error : new Error(String(error)));
+    throw error;
+  }
+  const rows = file.rows;
+  const uploaded = await file.finish();
+  if (uploaded === undefined) return { file: undefined, rows: 0 };
+  await context.watermarks.update(context.watermarkKey, watermarkIdentity(context), (current) => stageRepairFiles(current, [fileKey], context.now()));
+  return { file: fileKey, rows };
+}
+
+/**
+ * delete_policy hard: deletes the rows only in Redshift that MySQL still does not hold (checked again now), with a
+ * ledger row in the same transaction. Returns the rows deleted.
+ */
+export async function deleteExtras(context: LoadContext, found: Differences): Promise<number> {
+  if (found.extra.length === 0) return 0;
+  const { key } = found;
+  const hashes = found.extra.map(keyHash);
+  // A row inserted in MySQL since the comparison is not extra any more: never delete it.
+  const connection = await context.connect();
+  const present = new Set<string>();
+  try {
+    for (let i = 0; i < hashes.length; i += KEYS_PER_DELETE) {
+      const batch = hashes.slice(i, i + KEYS_PER_DELETE);
+      const [rows] = await connection.query({
+        sql: `SELECT MD5(${rowText("mysql", key)}) FROM ${quotedTable(context.table)} WHERE MD5(${rowText("mysql", key)}) IN (${batch.map(() => "?").join(", ")})`,
+        values: batch,
+        rowsAsArray: true,
+      });
+      for (const row of rows as unknown[][]) present.add(partText(row[0]));
+    }
+  } finally {
+    await connection.end();
+  }
+  const gone = hashes.filter((h) => !present.has(h));
+  if (gone.length === 0) return 0;
+  const target = `${quoteRedshift(context.pipeline.target.schema)}.${quoteRedshift(context.table.targetName)}`;
+  const ledger = `${quoteRedshift(context.pipeline.target.schema)}.${quoteRedshift(LEDGER_TABLE)}`;
+  let deleted = 0;
+  for (let i = 0; i < gone.length; i += KEYS_PER_DELETE) {
+    const batch = gone.slice(i, i + KEYS_PER_DELETE);
+    const deleteId = `reconcile_delete_${md5(`${context.table.key}|${batch.join(",")}`).slice(0, 24)}`;
+    const notApplied = `NOT EXISTS (SELECT 1 FROM ${ledger} WHERE load_id = ${sqlString(deleteId)})`;
+    const where = `${bucketOf("redshift", key, found.buckets)} IN (${found.differingBuckets.join(", ")}) AND MD5(${rowText("redshift", key)}) IN (${batch.map(sqlString).join(", ")})`;
+    const { rows } = await context.redshift.query([
+      `LOCK ${ledger}`,
+      `SELECT count(*) FROM ${target} WHERE ${where} AND ${notApplied}`,
+      `DELETE FROM ${target} WHERE ${where} AND ${notApplied}`,
+      `INSERT INTO ${ledger} (load_id, pipeline, table_name, files, rows_loaded, loaded_at) SELECT ${sqlString(deleteId)}, ${sqlString(context.pipeline.name)}, ${sqlString(context.table.key)}, 0, ${batch.length}, GETDATE() WHERE ${notApplied}`,
+    ]);
+    deleted += Number(rows[0]?.[0] ?? 0);
+  }
+  return deleted;
+}

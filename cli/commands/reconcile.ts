@@ -10,12 +10,12 @@ import type { Command } from "commander";
 import type { ResolvedPipeline } from "#config/resolve.ts";
 import { loadContext } from "#services/environment.ts";
 import { differencesOf, findDifferences, type ReconcileReport } from "#services/reconcile.ts";
-import { deleteExtras, stageRepair } from "#services/reconcile-repair.ts";
+import { deleteExtras, MASS_DELETE, stageRepair } from "#services/reconcile-repair.ts";
 import { deployedRunner, localRunner } from "../executions.ts";
 import { CliError, EXIT, type Output } from "../output.ts";
 import { pipeline } from "../tables.ts";
 
-type ReconcileOptions = { pipeline: string; table: string[]; dryRun: boolean; stateMachineArn?: string; pollSeconds: string; jsonOutput?: string };
+type ReconcileOptions = { pipeline: string; table: string[]; dryRun: boolean; allowMassDelete: boolean; stateMachineArn?: string; pollSeconds: string; jsonOutput?: string };
 
 /** A table's outcome: what was found, what the repair did, and what is left. */
 export type TableReconcile = { found: ReconcileReport; staged: { file: string | undefined; rows: number }; deleted: number; after: ReconcileReport | undefined };
@@ -41,6 +41,7 @@ export function reconcileCommands(program: Command, output: () => Output): void 
     .requiredOption("-p, --pipeline <name>", "pipeline name")
     .option("-t, --table <schema.table>", "a table to reconcile (repeat for several; default: all)", (value: string, all: string[]) => [...all, value], [])
     .option("--dry-run", "report only: change nothing", false)
+    .option("--allow-mass-delete", `delete_policy hard may delete more than ${MASS_DELETE.rows} rows and ${MASS_DELETE.share * 100}% of a table`, false)
     .option("--state-machine-arn <arn>", "repair loads through the deployed state machine (stack output StateMachineArn)")
     .option("--poll-seconds <n>", "seconds between two looks at a deployed execution", "10")
     .option("--json-output <file>", "write the results (JSON) to this file")
@@ -60,8 +61,9 @@ export function reconcileCommands(program: Command, output: () => Output): void 
         const found = await findDifferences(context);
         const result: TableReconcile = { found: found.report, staged: { file: undefined, rows: 0 }, deleted: 0, after: undefined };
         if (!options.dryRun) {
+          // Deletes first: a refused mass delete stops the table before anything of it is staged.
+          if (context.table.delete_policy === "hard") result.deleted = await deleteExtras(context, found, { allowMassDelete: options.allowMassDelete });
           result.staged = await stageRepair(context, found);
-          if (context.table.delete_policy === "hard") result.deleted = await deleteExtras(context, found);
         }
         results.push(result);
       }

@@ -23,6 +23,11 @@ import { saveSchema, SCHEMA_METADATA, watermarkIdentity } from "./sync-context.t
 /** Repair files take this chunk number: no run reaches it, so a repair never overwrites a run's file. */
 export const REPAIR_CHUNK = 9999;
 const BUCKETS_PER_READ = 200;
+/**
+ * The most rows one reconcile deletes without --allow-mass-delete: more is what a table whose source rows are
+ * deleted on purpose (the temp-table pattern, an archive job) looks like, and deleting them would lose the history.
+ */
+export const MASS_DELETE = { rows: 10, share: 0.05 } as const;
 const KEYS_PER_DELETE = 500;
 
 /** A value of a key part as both sides compare it (mysql2 gives binary strings as bytes). */
@@ -91,8 +96,16 @@ export async function stageRepair(context: LoadContext, found: Differences): Pro
  * delete_policy hard: deletes the rows only in Redshift that MySQL still does not hold (checked again now), with a
  * ledger row in the same transaction. Returns the rows deleted.
  */
-export async function deleteExtras(context: LoadContext, found: Differences): Promise<number> {
+export async function deleteExtras(context: LoadContext, found: Differences, options: { allowMassDelete?: boolean } = {}): Promise<number> {
   if (found.extra.length === 0) return 0;
+  const limit = Math.max(MASS_DELETE.rows, Math.floor(MASS_DELETE.share * found.report.rows.redshift));
+  if (found.extra.length > limit && options.allowMassDelete !== true) {
+    throw new ReconcileRefusedError(
+      `${context.table.key}: reconcile would delete ${found.extra.length} of ${found.report.rows.redshift} rows in Redshift (more than ${MASS_DELETE.rows} and ${MASS_DELETE.share * 100}%); ` +
+        "a table whose MySQL rows are deleted on purpose (the temp-table pattern, an archive job) must keep delete_policy: report. " +
+        "If the deletes are real, run again with --allow-mass-delete",
+    );
+  }
   const { key } = found;
   const hashes = found.extra.map(keyHash);
   // A row inserted in MySQL since the comparison is not extra any more: never delete it.

@@ -107,4 +107,16 @@ describe("mrsync reconcile", () => {
     expect(again.code).toBe(0);
     expect(again.results.accounts).toMatchObject({ staged: { rows: 0 }, deleted: 0, found: { missing: 0, extra: 0, different: 0 } });
   });
+
+  it("refuses a mass delete (what the temp-table pattern looks like) unless told it is real, deleting nothing", async () => {
+    await fx.db.admin.query(`DELETE FROM ${DB}.accounts WHERE id > 850`);
+    const refused = await runCli(fx.configDir, ["reconcile", "-p", "rec", "-t", `${DB}.accounts`, "--local"]);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toMatch(/would delete 51 of 900 rows in Redshift .*temp-table pattern.*--allow-mass-delete/s);
+    expect(Number((await fx.warehouse.redshift.query("SELECT count(*) FROM public.accounts")).rows[0]?.[0])).toBe(900);
+
+    const { code, results } = await reconcile("-t", `${DB}.accounts`, "--local", "--allow-mass-delete");
+    expect(code).toBe(0);
+    expect(results.accounts).toMatchObject({ deleted: 51, after: { missing: 0, extra: 0, different: 0 } });
+  });
 });

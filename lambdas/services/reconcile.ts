@@ -4,13 +4,13 @@
  * alone, rows committed behind the cursor, rows only in Redshift.
  *
  * Rows are grouped in buckets by a hash of their key (identical in both engines, whatever the collation); per bucket,
- * the row count and two sums of row hashes over the canonical text of every compared column (domain/reconcile/
+ * the row count and the sum of 60-bit row hashes over the canonical text of every compared column (domain/reconcile/
  * canonical.ts). Differing buckets are compared once more (a row changing while this runs is not a difference), then
  * row by row by key. Memory holds one bucket summary per bucket and the rows of the differing buckets only.
  */
 import { queryRow } from "#adapters/mysql.ts";
 import { quotedTable, textOf } from "#domain/cdc/types.ts";
-import { bucketOf, hash32, notComparable, rowText, type Dialect } from "#domain/reconcile/canonical.ts";
+import { bucketOf, hash60, notComparable, rowText, type Dialect } from "#domain/reconcile/canonical.ts";
 import { quoteRedshift } from "#domain/redshift-ddl.ts";
 import type { TableColumn, TableSchema } from "#domain/table-schema.ts";
 import { checkedTableSchema } from "./begin.ts";
@@ -55,8 +55,8 @@ export class ReconcileRefusedError extends Error {
   override readonly name = "ReconcileRefusedError";
 }
 
-type Summary = { count: string; h1: string; h2: string };
-type KeyedRow = { key: string[]; h1: string; h2: string };
+type Summary = { count: string; sum: string };
+type KeyedRow = { key: string[]; hash: string };
 
 /** The key reconciliation compares by: the primary key, else the unique key the strategy pages on. */
 function keyColumns(schema: TableSchema, table: string): TableColumn[] {
@@ -77,13 +77,15 @@ function summarySql(dialect: Dialect, from: string, key: readonly TableColumn[],
   const text = rowText(dialect, compared);
   const bucket = bucketOf(dialect, key, buckets);
   const where = only === undefined ? "" : ` WHERE ${bucket} IN (${only.join(", ")})`;
-  const sum = (from: number) => (dialect === "mysql" ? `CAST(SUM(${hash32(dialect, text, from)}) AS CHAR)` : `CAST(SUM(${hash32(dialect, text, from)}) AS VARCHAR)`);
-  return `SELECT ${bucket} AS b, COUNT(*), ${sum(1)}, ${sum(9)} FROM ${from}${where} GROUP BY 1`;
+  const sum = dialect === "mysql" ? `CAST(SUM(${hash60(dialect, text)}) AS CHAR)` : `CAST(SUM(CAST(${hash60(dialect, text)} AS DECIMAL(38,0))) AS VARCHAR)`;
+  return `SELECT ${bucket} AS b, COUNT(*), ${sum} FROM ${from}${where} GROUP BY 1`;
 }
 
 function rowsSql(dialect: Dialect, from: string, key: readonly TableColumn[], compared: readonly TableColumn[], buckets: number, only: readonly number[]): string {
   const text = rowText(dialect, compared);
-  return `SELECT ${[...keyParts(dialect, key), hash32(dialect, text, 1), hash32(dialect, text, 9)].join(", ")} FROM ${from} WHERE ${bucketOf(dialect, key, buckets)} IN (${only.join(", ")})`;
+  // As text: a 60-bit value would lose digits as a JS number.
+  const hash = dialect === "mysql" ? `CAST(${hash60(dialect, text)} AS CHAR)` : `CAST(${hash60(dialect, text)} AS VARCHAR)`;
+  return `SELECT ${[...keyParts(dialect, key), hash].join(", ")} FROM ${from} WHERE ${bucketOf(dialect, key, buckets)} IN (${only.join(", ")})`;
 }
 
 export async function reconcileTable(context: LoadContext): Promise<ReconcileReport> {
@@ -109,20 +111,21 @@ export async function findDifferences(context: LoadContext): Promise<Differences
     const buckets = Math.max(64, Math.ceil(mysqlRows / BUCKET_ROWS));
     const mysqlSummaries = async (only?: readonly number[]) => {
       const [rows] = await connection.query({ sql: summarySql("mysql", source, key, compared, buckets, only), rowsAsArray: true });
-      return new Map((rows as unknown[][]).map((r) => [Number(textOf(r[0])), { count: textOf(r[1]) ?? "0", h1: textOf(r[2]) ?? "0", h2: textOf(r[3]) ?? "0" }]));
+      return new Map((rows as unknown[][]).map((r) => [Number(textOf(r[0])), { count: textOf(r[1]) ?? "0", sum: textOf(r[2]) ?? "0" }]));
     };
     const redshiftSummaries = async (only?: readonly number[]) => {
       const { rows } = await context.redshift.query(summarySql("redshift", target, key, compared, buckets, only));
-      return new Map(rows.map((r) => [Number(r[0]), { count: String(r[1]), h1: String(r[2] ?? "0"), h2: String(r[3] ?? "0") }]));
+      return new Map(rows.map((r) => [Number(r[0]), { count: String(r[1]), sum: String(r[2] ?? "0") }]));
     };
     const differing = (a: Map<number, Summary>, b: Map<number, Summary>) =>
       [...new Set([...a.keys(), ...b.keys()])].filter((bucket) => JSON.stringify(a.get(bucket)) !== JSON.stringify(b.get(bucket))).sort((x, y) => x - y);
 
-    const [mysqlAll, redshiftAll] = [await mysqlSummaries(), await redshiftSummaries()];
+    // Both engines work at once: the wall time is the slower side's.
+    const [mysqlAll, redshiftAll] = await Promise.all([mysqlSummaries(), redshiftSummaries()]);
     const total = (m: Map<number, Summary>) => [...m.values()].reduce((sum, s) => sum + Number(s.count), 0);
     let suspects = differing(mysqlAll, redshiftAll);
     // A row that changed while the whole-table pass ran shows as a difference once; a real one stays.
-    if (suspects.length > 0) suspects = differing(await mysqlSummaries(suspects), await redshiftSummaries(suspects));
+    if (suspects.length > 0) suspects = differing(...(await Promise.all([mysqlSummaries(suspects), redshiftSummaries(suspects)])));
 
     const report: ReconcileReport = {
       table: table.key,
@@ -141,13 +144,15 @@ export async function findDifferences(context: LoadContext): Promise<Differences
     const extra: string[][] = [];
     for (let i = 0; i < suspects.length; i += BUCKETS_PER_FETCH) {
       const only = suspects.slice(i, i + BUCKETS_PER_FETCH);
-      const [mysqlFetched] = await connection.query({ sql: rowsSql("mysql", source, key, compared, buckets, only), rowsAsArray: true });
-      const redshiftFetched = await context.redshift.query(rowsSql("redshift", target, key, compared, buckets, only));
+      const [[mysqlFetched], redshiftFetched] = await Promise.all([
+        connection.query({ sql: rowsSql("mysql", source, key, compared, buckets, only), rowsAsArray: true }),
+        context.redshift.query(rowsSql("redshift", target, key, compared, buckets, only)),
+      ]);
       const keyed = (rows: unknown[][]): Map<string, KeyedRow> =>
         new Map(
           rows.map((r) => {
             const parts = r.slice(0, key.length).map((v) => (typeof v === "string" ? v : (textOf(v) ?? String(v))));
-            return [JSON.stringify(parts), { key: parts, h1: String(textOf(r[key.length]) ?? r[key.length]), h2: String(textOf(r[key.length + 1]) ?? r[key.length + 1]) }];
+            return [JSON.stringify(parts), { key: parts, hash: String(textOf(r[key.length]) ?? r[key.length]) }];
           }),
         );
       const inMysql = keyed(mysqlFetched as unknown[][]);
@@ -161,7 +166,7 @@ export async function findDifferences(context: LoadContext): Promise<Differences
       for (const [k, row] of inMysql) {
         const other = inRedshift.get(k);
         if (other === undefined) note("missing", k, row);
-        else if (other.h1 !== row.h1 || other.h2 !== row.h2) note("different", k, row);
+        else if (other.hash !== row.hash) note("different", k, row);
       }
       for (const [k, row] of inRedshift) if (!inMysql.has(k)) note("extra", k, row);
     }

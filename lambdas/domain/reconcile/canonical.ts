@@ -94,11 +94,17 @@ export function rowText(dialect: Dialect, columns: readonly TableColumn[]): stri
   return dialect === "mysql" ? `CONCAT_WS('|', ${pieces.join(", ")})` : pieces.join(" || '|' || ");
 }
 
-/** A 32-bit unsigned integer from hex digits [from, from + 8) of MD5(text). */
-export function hash32(dialect: Dialect, text: string, from = 1): string {
-  return dialect === "mysql"
-    ? `CAST(CONV(SUBSTRING(MD5(${text}), ${from}, 8), 16, 10) AS UNSIGNED)`
-    : `STRTOL(SUBSTRING(MD5(${text}), ${from}, 8), 16)`;
+/** A 32-bit unsigned integer from the first 8 hex digits of MD5(text). */
+export function hash32(dialect: Dialect, text: string): string {
+  return dialect === "mysql" ? `CAST(CONV(SUBSTRING(MD5(${text}), 1, 8), 16, 10) AS UNSIGNED)` : `STRTOL(SUBSTRING(MD5(${text}), 1, 8), 16)`;
+}
+
+/**
+ * A 60-bit unsigned integer from the first 15 hex digits of MD5(text): one MD5 per row, a BIGINT in both engines
+ * (Redshift's STRTOL returns BIGINT), summed as DECIMAL so a bucket's sum cannot overflow.
+ */
+export function hash60(dialect: Dialect, text: string): string {
+  return dialect === "mysql" ? `CAST(CONV(SUBSTRING(MD5(${text}), 1, 15), 16, 10) AS UNSIGNED)` : `STRTOL(SUBSTRING(MD5(${text}), 1, 15), 16)`;
 }
 
 /** The bucket of a row: its key's hash modulo `buckets` — order-free, so identical in both engines whatever the collation. */

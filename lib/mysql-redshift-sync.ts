@@ -44,10 +44,11 @@ type Access = { staging: boolean; source: boolean; warehouse: boolean; markers: 
 const STEP_ACCESS: Record<LambdaStep, Access> = {
   Plan: { staging: false, source: false, warehouse: false, markers: false },
   Begin: { staging: true, source: true, warehouse: false, markers: false },
-  ExtractChunk: { staging: true, source: true, warehouse: false, markers: false },
+  // Mode reconcile compares with Redshift in ExtractChunk's place.
+  ExtractChunk: { staging: true, source: true, warehouse: true, markers: false },
   SubmitLoad: { staging: true, source: false, warehouse: true, markers: false },
   CompleteLoad: { staging: true, source: false, warehouse: true, markers: false },
-  // Finish validates (counts on both sides) and writes the markers.
+  // Finish validates (counts on both sides) and writes the markers (and a reconcile run's report).
   Finish: { staging: true, source: true, warehouse: true, markers: true },
   FailTable: { staging: true, source: false, warehouse: false, markers: false },
   Summarize: { staging: false, source: false, warehouse: false, markers: false },
@@ -126,14 +127,18 @@ export class MysqlRedshiftSync extends Construct {
     this.stateMachineName = props.stateMachineName ?? `${stack.stackName}-sync-pipeline`;
     this.stateMachine = new SyncStateMachine(this, "StateMachine", { functions: this.functions, stateMachineName: this.stateMachineName, warehouseRole: this.warehouseRole });
     this.warehouseRole.assumeRolePolicy?.addStatements(new iam.PolicyStatement({ actions: ["sts:AssumeRole"], principals: [this.stateMachine.stateMachine.role] }));
-    for (const pipeline of pipelines.filter((p) => p.schedule !== undefined)) {
-      new scheduler.Schedule(this, `Schedule-${pipeline.name}`, {
-        description: `mysql-redshift-sync: ${pipeline.name} (${pipeline.file})`,
-        schedule: scheduler.ScheduleExpression.expression(pipeline.schedule ?? ""),
-        target: new targets.StepFunctionsStartExecution(this.stateMachine.stateMachine, {
-          input: scheduler.ScheduleTargetInput.fromObject({ pipeline: pipeline.name }),
-        }),
-      });
+    for (const pipeline of pipelines) {
+      const schedules = [
+        { id: `Schedule-${pipeline.name}`, expression: pipeline.schedule, input: { pipeline: pipeline.name }, what: "sync" },
+        { id: `ReconcileSchedule-${pipeline.name}`, expression: pipeline.reconcileSchedule, input: { pipeline: pipeline.name, mode: "reconcile" }, what: "reconcile" },
+      ];
+      for (const schedule of schedules.filter((s) => s.expression !== undefined)) {
+        new scheduler.Schedule(this, schedule.id, {
+          description: `mysql-redshift-sync ${schedule.what}: ${pipeline.name} (${pipeline.file})`,
+          schedule: scheduler.ScheduleExpression.expression(schedule.expression ?? ""),
+          target: new targets.StepFunctionsStartExecution(this.stateMachine.stateMachine, { input: scheduler.ScheduleTargetInput.fromObject(schedule.input) }),
+        });
+      }
     }
     this.monitoring = new Monitoring(this, "Monitoring", { stateMachine: this.stateMachine.stateMachine, pipelines: pipelines.map((p) => p.name) });
   }

@@ -32,6 +32,8 @@ export type ResolvedPipeline = {
   name: string;
   file: string;
   schedule: string | undefined;
+  /** When mode reconcile runs (its own EventBridge schedule). */
+  reconcileSchedule: string | undefined;
   sourceName: string;
   source: SourceConnection;
   targetName: string;
@@ -73,6 +75,7 @@ export function resolvePipeline(file: string, parsed: PipelineFile, connections:
     name: pipeline.name,
     file,
     schedule: pipeline.schedule,
+    reconcileSchedule: pipeline.reconcile_schedule,
     sourceName: pipeline.source,
     source,
     targetName: pipeline.target,

@@ -327,6 +327,11 @@ function checkStrategyColumns(table: z.output<typeof TableBaseSchema>, ctx: z.Re
 export const PARTITION_STRATEGIES = ["datetime", "table", "hybrid"] as const;
 export const COMPRESSIONS = ["snappy", "gzip", "zstd", "none"] as const;
 
+const scheduleExpression = z.string().superRefine((expression, ctx) => {
+  const problem = scheduleExpressionProblem(expression);
+  if (problem !== undefined) ctx.addIssue({ code: "custom", message: `invalid schedule: ${problem}` });
+});
+
 export const PipelineSchema = z.strictObject({
   name: z
     .string()
@@ -334,14 +339,10 @@ export const PipelineSchema = z.strictObject({
   source: connectionName.describe("a key of sources in connections.yml"),
   target: connectionName.describe("a key of targets in connections.yml"),
   staging: connectionName.describe("a key of staging in connections.yml"),
-  schedule: z
-    .string()
-    .superRefine((expression, ctx) => {
-      const problem = scheduleExpressionProblem(expression);
-      if (problem !== undefined) ctx.addIssue({ code: "custom", message: `invalid schedule: ${problem}` });
-    })
+  schedule: scheduleExpression.optional().describe('EventBridge Scheduler expression, e.g. "cron(0 2 * * ? *)"'),
+  reconcile_schedule: scheduleExpression
     .optional()
-    .describe('EventBridge Scheduler expression, e.g. "cron(0 2 * * ? *)"'),
+    .describe('when to run mode reconcile (whole tables compared with Redshift and repaired), e.g. weekly "cron(0 4 ? * SUN *)"'),
   processing: ProcessingSchema.optional(),
   validation: ValidationSchema.optional(),
   s3: z

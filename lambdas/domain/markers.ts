@@ -20,6 +20,9 @@ export function markerPrefix(pipeline: string, table: string, runStartedAt: stri
   return `completion_markers/${pipeline}/${table}/${markerStamp(runStartedAt)}/`;
 }
 
+/** Where mode reconcile leaves its report: beside the completion markers of the run's stamp. */
+export const RECONCILE_REPORT = "reconcile_report.json";
+
 export type TableMetricsInput = {
   pipeline: string;
   table: string;

@@ -65,6 +65,9 @@ export function planRun({ input, pipeline, executionName, startedAt }: PlanReque
     );
   }
   const mode = input.mode ?? "full";
+  if (mode === "reconcile" && input.limit !== undefined && input.limit !== null) {
+    throw new InvalidInputError("limit applies to extraction; reconcile compares whole tables: drop limit");
+  }
   if (mode === "redshift_only" && input.limit !== undefined && input.limit !== null) {
     throw new InvalidInputError("limit applies to extraction; redshift_only loads the pending files and extracts nothing: drop limit");
   }

@@ -17,6 +17,8 @@ export type TableSummary = {
   failed_at?: string;
   /** What validated the loaded rows (additive to the seed's shape). */
   validation?: string;
+  /** Mode reconcile: rows compared, missing, extra, different, re-loaded, deleted. */
+  reconcile?: TableResult["reconcile"];
 };
 
 export type RunSummary = {
@@ -77,6 +79,7 @@ function tableSummary(result: TableResult): TableSummary {
     duration_seconds: result.duration_seconds,
     completed_at: result.completed_at,
     ...(result.validation === undefined ? {} : { validation: result.validation }),
+    ...(result.reconcile === undefined ? {} : { reconcile: result.reconcile }),
   };
 }
 

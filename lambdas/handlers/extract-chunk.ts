@@ -1,4 +1,4 @@
-/** ExtractChunk: the next keyset chunk into one Parquet file, committed with the cursor. */
+/** ExtractChunk: the next keyset chunk into one Parquet file, committed with the cursor (mode reconcile: the comparison and its repair file). */
 import { MetricUnit } from "@aws-lambda-powertools/metrics";
 import { loadContext, pipelineNamed } from "#services/environment.ts";
 import { extractNext } from "#services/table-run.ts";
@@ -7,9 +7,11 @@ import { metrics } from "#shared/powertools.ts";
 import { ProgressInputSchema } from "#shared/steps.ts";
 
 export const handler = stepHandler("ExtractChunk", ProgressInputSchema, async ({ run, table, progress }, context) => {
-  const next = await extractNext(loadContext(await pipelineNamed(run.pipeline), table), run, progress, deadlineOf(context));
+  const next = await extractNext(loadContext(await pipelineNamed(run.pipeline), table, deadlineOf(context)), run, progress, deadlineOf(context));
   metrics.addMetric("RowsProcessed", MetricUnit.Count, next.chunk.rows);
   metrics.addMetric("BytesWritten", MetricUnit.Bytes, next.chunk.bytes);
   metrics.addMetric("ChunkDuration", MetricUnit.Milliseconds, next.chunk.durationMs);
+  const found = next.progress.reconcile;
+  if (found !== undefined) metrics.addMetric("ReconcileDifferences", MetricUnit.Count, found.missing + found.extra + found.different);
   return next.progress;
 });

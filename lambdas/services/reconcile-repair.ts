@@ -15,9 +15,10 @@ import { LEDGER_TABLE, sqlString } from "#domain/load-plan.ts";
 import { quoteRedshift } from "#domain/redshift-ddl.ts";
 import { dataKey } from "#domain/s3-layout.ts";
 import { stageRepairFiles } from "#domain/watermark.ts";
+import type { ReconcileCounts } from "#shared/steps.ts";
 import { ChunkFile } from "./chunk-file.ts";
 import type { LoadContext } from "./load.ts";
-import { keyParts, ReconcileRefusedError, type Differences } from "./reconcile.ts";
+import { findDifferences, keyParts, ReconcileRefusedError, type Differences, type ReconcileReport } from "./reconcile.ts";
 import { saveSchema, SCHEMA_METADATA, watermarkIdentity } from "./sync-context.ts";
 
 /** Repair files take this chunk number: no run reaches it, so a repair never overwrites a run's file. */
@@ -143,4 +144,20 @@ export async function deleteExtras(context: LoadContext, found: Differences, opt
     deleted += Number(rows[0]?.[0] ?? 0);
   }
   return deleted;
+}
+
+/**
+ * Mode reconcile's one step (run in ExtractChunk's place, where the source and the staging area are reachable):
+ * compares the table, deletes per delete_policy, and stages the rows to re-load; the run's loads then merge them.
+ */
+export async function reconcileAndStage(context: LoadContext): Promise<{ counts: ReconcileCounts; report: ReconcileReport; stagedFile: string | undefined }> {
+  const found = await findDifferences(context);
+  const deleted = context.table.delete_policy === "hard" ? await deleteExtras(context, found) : 0;
+  const staged = await stageRepair(context, found);
+  const { report } = found;
+  return {
+    counts: { compared: report.rows.mysql, missing: report.missing, extra: report.extra, different: report.different, reloaded: staged.rows, deleted },
+    report,
+    stagedFile: staged.file,
+  };
 }

@@ -4,6 +4,7 @@
  * and keys only — and never catch an error to return it: Step Functions retries and catches by error name.
  */
 import { RedshiftStatementError } from "#adapters/redshift-data.ts";
+import { markerPrefix, RECONCILE_REPORT } from "#domain/markers.ts";
 import { causeMessage, summarizeRun } from "#domain/run-summary.ts";
 import { clearValidated, renewLease } from "#domain/watermark.ts";
 import type { Load, Progress, Resume, Run, TableResult } from "#shared/steps.ts";
@@ -12,6 +13,7 @@ import { failTableRun, finishTableRun } from "./end-run.ts";
 import { extractChunk, type ChunkResult } from "./extract-chunk.ts";
 import { completeLoad, submitLoad, type LoadContext } from "./load.ts";
 import { writeCompletionMarkers, type MarkerLog } from "./markers.ts";
+import { reconcileAndStage } from "./reconcile-repair.ts";
 import { LEASE_SECONDS, watermarkIdentity } from "./sync-context.ts";
 import { validateWindows, type ValidationReport } from "./validate.ts";
 
@@ -32,11 +34,14 @@ export async function beginTable(context: LoadContext, run: Run, resume: Resume 
   if (run.mode === "redshift_only") {
     return { ...fresh, runId, schemaKey: "", tableStartedAt: now, start: NOWHERE, ceiling: NOWHERE, done: true, pendingFiles: await pendingFiles(context) };
   }
+  // Reconcile takes no lease and moves no cursor: its one "chunk" compares the table and stages the repairs.
+  if (run.mode === "reconcile") return { ...fresh, runId, schemaKey: "", tableStartedAt: now, start: NOWHERE, ceiling: NOWHERE, done: false, pendingFiles: 0 };
   const started = await begin(context, runId);
   return { ...fresh, runId, schemaKey: started.schemaKey, tableStartedAt: now, start: started.cursor, ceiling: started.ceiling, done: started.done, pendingFiles: 0 };
 }
 
 export async function extractNext(context: LoadContext, run: Run, progress: Progress, deadline: number): Promise<{ progress: Progress; chunk: ChunkResult }> {
+  if (run.mode === "reconcile") return reconcileNext(context, progress);
   const chunk = await extractChunk(context, { runId: progress.runId, schemaKey: progress.schemaKey, limit: run.limit ?? undefined, deadline });
   return {
     chunk,
@@ -50,6 +55,28 @@ export async function extractNext(context: LoadContext, run: Run, progress: Prog
       chunks: progress.chunks + 1,
       chunksHere: progress.chunksHere + 1,
       extractMs: progress.extractMs + chunk.durationMs,
+    },
+  };
+}
+
+/** Mode reconcile: the table compared whole, its differences deleted or staged; the loads that follow merge them. */
+async function reconcileNext(context: LoadContext, progress: Progress): Promise<{ progress: Progress; chunk: ChunkResult }> {
+  const started = Date.now();
+  const { counts, stagedFile } = await reconcileAndStage(context);
+  const durationMs = Date.now() - started;
+  const chunk: ChunkResult = { done: true, cursor: NOWHERE, rows: counts.reloaded, files: stagedFile === undefined ? 0 : 1, bytes: 0, durationMs, file: stagedFile, runRows: counts.reloaded };
+  return {
+    chunk,
+    progress: {
+      ...progress,
+      done: true,
+      rows: counts.reloaded,
+      files: chunk.files,
+      chunks: progress.chunks + 1,
+      chunksHere: progress.chunksHere + 1,
+      extractMs: progress.extractMs + durationMs,
+      pendingFiles: await pendingFiles(context),
+      reconcile: counts,
     },
   };
 }
@@ -142,7 +169,8 @@ export async function finishTable(context: LoadContext, run: Run, progress: Prog
     validation = validationLine(report, progress.rowsLoaded, open);
   }
   const validated = validation !== undefined && validation.complete;
-  if (run.mode !== "redshift_only") await finishTableRun(context, progress.runId);
+  // redshift_only and reconcile hold no lease to release.
+  if (run.mode !== "redshift_only" && run.mode !== "reconcile") await finishTableRun(context, progress.runId);
   const now = context.now();
   const result: TableResult = {
     table: context.table.key,
@@ -154,7 +182,17 @@ export async function finishTable(context: LoadContext, run: Run, progress: Prog
     duration_seconds: durationSeconds(progress.tableStartedAt, now),
     completed_at: now.toISOString(),
     ...(validation === undefined ? {} : { validation: validation.line }),
+    ...(progress.reconcile === undefined ? {} : { reconcile: progress.reconcile }),
   };
+  if (run.mode === "reconcile") {
+    // A reconcile run's report, beside the markers (which only syncs write: downstream waits on those).
+    if (run.completionBucket !== null) {
+      const key = `${markerPrefix(run.pipeline, context.table.key, run.startedAt)}${RECONCILE_REPORT}`;
+      await context.s3.putJson(run.completionBucket, key, { pipeline: run.pipeline, execution_id: run.executionId, ...result });
+      result.markers = `s3://${run.completionBucket}/${key}`;
+    }
+    return { result, validated: validation?.complete === true };
+  }
   if (run.completionBucket !== null && (run.mode === "backup_only" || validated)) {
     const summary = summarizeRun({ ...run, tablesRequested: [context.table.key] }, [result], now);
     result.markers = await writeCompletionMarkers(

@@ -6,7 +6,7 @@
 import { z } from "zod";
 import { BUCKET_NAME } from "#config/schema.ts";
 
-export const MODES = ["full", "backup_only", "redshift_only"] as const;
+export const MODES = ["full", "backup_only", "redshift_only", "reconcile"] as const;
 export type Mode = (typeof MODES)[number];
 
 /**
@@ -72,6 +72,19 @@ export const PlanOutputSchema = z.object({
 });
 export type PlanOutput = z.output<typeof PlanOutputSchema>;
 
+/** What a reconcile found and repaired in a table (mode reconcile). */
+export const ReconcileCountsSchema = z.object({
+  compared: z.int().nonnegative(),
+  missing: z.int().nonnegative(),
+  extra: z.int().nonnegative(),
+  different: z.int().nonnegative(),
+  /** Rows re-extracted for the load (missing and different). */
+  reloaded: z.int().nonnegative(),
+  /** Rows only in Redshift deleted (delete_policy: hard). */
+  deleted: z.int().nonnegative(),
+});
+export type ReconcileCounts = z.output<typeof ReconcileCountsSchema>;
+
 /** A table's progress through its run, carried from step to step (counts, never file lists: 256 KiB payloads). */
 export const ProgressSchema = z.object({
   runId: z.string(),
@@ -97,6 +110,7 @@ export const ProgressSchema = z.object({
   loadMs: z.number().nonnegative(),
   /** Files still pending load after the last CompleteLoad (another load follows when > 0). */
   pendingFiles: z.int().nonnegative(),
+  reconcile: ReconcileCountsSchema.optional(),
 });
 export type Progress = z.output<typeof ProgressSchema>;
 
@@ -137,6 +151,8 @@ export const TableResultSchema = z.object({
   markers: z.string().optional(),
   /** What validated the loaded rows: "passed (…)", "pending (…)" when loaded rows await their window's end, "not countable (…)". */
   validation: z.string().optional(),
+  /** Mode reconcile: the differences found and repaired. */
+  reconcile: ReconcileCountsSchema.optional(),
 });
 export type TableResult = z.output<typeof TableResultSchema>;
 

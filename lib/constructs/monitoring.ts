@@ -68,6 +68,7 @@ export class Monitoring extends Construct {
         new cloudwatch.GraphWidget({ title: `${pipeline}: rows extracted per table`, left: [search(pipeline, "RowsProcessed", "Sum", "rows")], width: 8 }),
         new cloudwatch.GraphWidget({ title: `${pipeline}: sync duration (s)`, left: [search(pipeline, "SyncDuration", "Maximum", "seconds")], width: 8 }),
         new cloudwatch.GraphWidget({ title: `${pipeline}: failed tables`, left: [search(pipeline, "SyncFailure", "Sum", "failures")], width: 8 }),
+        new cloudwatch.GraphWidget({ title: `${pipeline}: reconcile differences per table`, left: [search(pipeline, "ReconcileDifferences", "Sum", "differences")], width: 8 }),
       );
     }
   }

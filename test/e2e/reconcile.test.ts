@@ -5,6 +5,7 @@
  * renders identically on both sides (type_coverage reconciles clean).
  */
 import { describe, expect, it } from "vitest";
+import type { RunSummary } from "#domain/run-summary.ts";
 import { seedDemo } from "#local/demo/seed.ts";
 import type { TableReconcile } from "../../cli/commands/reconcile.ts";
 import { loadContext, pipelineNamed } from "#services/environment.ts";
@@ -12,7 +13,7 @@ import { findDifferences } from "#services/reconcile.ts";
 import { deleteExtras, stageRepair } from "#services/reconcile-repair.ts";
 import { runCli } from "../support/cli.ts";
 import { MYSQL_URL } from "../support/extraction.ts";
-import { usePipelineFixture } from "../support/pipeline-run.ts";
+import { COMPLETION, usePipelineFixture } from "../support/pipeline-run.ts";
 
 const DB = "mrsync_test_reconcile";
 const fx = usePipelineFixture(
@@ -118,5 +119,26 @@ describe("mrsync reconcile", () => {
     const { code, results } = await reconcile("-t", `${DB}.accounts`, "--local", "--allow-mass-delete");
     expect(code).toBe(0);
     expect(results.accounts).toMatchObject({ deleted: 51, after: { missing: 0, extra: 0, different: 0 } });
+  });
+
+  it("runs as a state-machine mode (an EventBridge schedule's input): compares, deletes, re-loads, and leaves its report beside the markers", async () => {
+    await fx.db.admin.query(`UPDATE ${DB}.accounts SET note = 'silent' WHERE id = 10`);
+    await fx.db.admin.query(`DELETE FROM ${DB}.accounts WHERE id = 20`);
+    await fx.db.admin.query(`INSERT INTO ${DB}.accounts VALUES (6000, 'late', NULL, 2, '2025-01-01 00:00:00')`);
+    const execution = await fx.run({ pipeline: "rec", mode: "reconcile", completion_bucket: COMPLETION });
+    expect(execution.status, execution.cause).toBe("SUCCEEDED");
+    const summary = execution.output as RunSummary;
+    expect(summary.mode).toBe("reconcile");
+    expect(summary.table_results[`${DB}.accounts`]).toMatchObject({
+      status: "success",
+      rows_loaded: 2,
+      reconcile: { compared: 849, missing: 1, extra: 1, different: 1, reloaded: 2, deleted: 1 },
+    });
+    expect(summary.table_results[`${DB}.type_coverage`]).toMatchObject({ status: "success", reconcile: { missing: 0, extra: 0, different: 0, reloaded: 0 } });
+    const reports = (await fx.s3.store.listAll(COMPLETION, "completion_markers/rec/")).map((o) => o.key);
+    expect(reports.filter((k) => k.endsWith("/reconcile_report.json"))).toHaveLength(3);
+    // Only syncs write completion markers: downstream sensors wait on those.
+    expect(reports.filter((k) => k.endsWith("completion_marker.txt"))).toEqual([]);
+    expect((await reconcile("--dry-run")).code).toBe(0);
   });
 });

@@ -187,6 +187,11 @@ describe("SyncStack on the deployment example", () => {
       ScheduleExpression: "cron(0 2 * * ? *)",
       Target: Match.objectLike({ Input: JSON.stringify({ pipeline: "us_dw_hybrid_v1_2" }) }),
     });
+    // reconcile_schedule: the same machine in mode reconcile.
+    template.hasResourceProperties("AWS::Scheduler::Schedule", {
+      ScheduleExpression: "cron(0 4 ? * SUN *)",
+      Target: Match.objectLike({ Input: JSON.stringify({ pipeline: "us_dw_hybrid_v1_2", mode: "reconcile" }) }),
+    });
     expect(actionsOf(template, "Begin")).toContain("secretsmanager:GetSecretValue");
     expect(actionsOf(template, "SubmitLoad")).not.toContain("secretsmanager:GetSecretValue");
     const functions = Object.entries(template.findResources("AWS::Lambda::Function"));

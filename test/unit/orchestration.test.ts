@@ -22,6 +22,7 @@ describe("Plan", () => {
     expect(() => plan({ tables: ["mrsync_demo.nope"] })).toThrow(InvalidInputError);
     expect(() => plan({ tables: ["mrsync_demo.nope"] })).toThrow(/no table mrsync_demo\.nope .*its tables: mrsync_demo\.settle_orders/);
     expect(() => plan({ mode: "redshift_only", limit: 10 })).toThrow(/drop limit/);
+    expect(() => plan({ mode: "reconcile", limit: 10 })).toThrow(/reconcile compares whole tables: drop limit/);
   });
 });
 

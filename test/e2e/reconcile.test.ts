@@ -4,11 +4,14 @@
  * the cursor alone, NULL turned into '', a row committed behind the cursor, a row only in Redshift — and every §7 type
  * renders identically on both sides (type_coverage reconciles clean).
  */
+import { spawn } from "node:child_process";
+import path from "node:path";
 import { describe, expect, it } from "vitest";
 import type { RunSummary } from "#domain/run-summary.ts";
 import { seedDemo } from "#local/demo/seed.ts";
 import type { TableReconcile } from "../../cli/commands/reconcile.ts";
 import { loadContext, pipelineNamed } from "#services/environment.ts";
+import { getWatermark } from "#services/watermarks.ts";
 import { findDifferences } from "#services/reconcile.ts";
 import { deleteExtras, stageRepair } from "#services/reconcile-repair.ts";
 import { runCli } from "../support/cli.ts";
@@ -16,6 +19,7 @@ import { MYSQL_URL } from "../support/extraction.ts";
 import { COMPLETION, usePipelineFixture } from "../support/pipeline-run.ts";
 
 const DB = "mrsync_test_reconcile";
+const CLI = path.join(import.meta.dirname, "..", "..", "bin", "mrsync.ts");
 const fx = usePipelineFixture(
   DB,
   () => `
@@ -140,5 +144,28 @@ describe("mrsync reconcile", () => {
     // Only syncs write completion markers: downstream sensors wait on those.
     expect(reports.filter((k) => k.endsWith("completion_marker.txt"))).toEqual([]);
     expect((await reconcile("--dry-run")).code).toBe(0);
+  });
+
+  it("a reconcile killed (SIGKILL) after staging one table's repair is repaired exactly once by the next", async () => {
+    await fx.db.admin.query(`UPDATE ${DB}.accounts SET name = 'killed' WHERE id BETWEEN 100 AND 109`);
+    await fx.db.admin.query(`UPDATE ${DB}.links SET note = 'killed' WHERE owner_id = 20`);
+    // Killed while comparing the second table: the first table's repair file is staged and pending, nothing loaded.
+    const child = spawn(process.execPath, [CLI, "--config-dir", fx.configDir, "reconcile", "-p", "rec", "--local"], { env: process.env });
+    let stderr = "";
+    const killed = new Promise<NodeJS.Signals | null>((resolve) => child.once("exit", (_code, signal) => { resolve(signal); }));
+    child.stderr.on("data", (data: Buffer) => {
+      stderr += data.toString();
+      if (stderr.includes(`reconciling ${DB}.links`)) child.kill("SIGKILL");
+    });
+    expect(await killed).toBe("SIGKILL");
+    const watermark = await getWatermark(loadContext(await pipelineNamed("rec"), `${DB}.accounts`));
+    expect(watermark?.s3_state.backup_s3_files.some((f) => f.includes("_batch_9999."))).toBe(true);
+
+    const { code, results } = await reconcile("--local");
+    expect(code).toBe(0);
+    expect(results.accounts).toMatchObject({ found: { different: 10 }, after: { missing: 0, extra: 0, different: 0 } });
+    expect(results.links).toMatchObject({ after: { missing: 0, extra: 0, different: 0 } });
+    const rows = await fx.warehouse.redshift.query("SELECT count(*), count(DISTINCT id), sum(CASE WHEN name = 'killed' THEN 1 ELSE 0 END) FROM public.accounts");
+    expect(rows.rows[0]?.map(Number)).toEqual([849, 849, 10]);
   });
 });

@@ -62,7 +62,8 @@ export function reconcileCommands(program: Command, output: () => Output): void 
         const result: TableReconcile = { found: found.report, staged: { file: undefined, rows: 0 }, deleted: 0, after: undefined };
         if (!options.dryRun) {
           // Deletes first: a refused mass delete stops the table before anything of it is staged.
-          if (context.table.delete_policy === "hard") result.deleted = await deleteExtras(context, found, { allowMassDelete: options.allowMassDelete });
+          const policy = context.table.delete_policy;
+          if (policy === "hard" || policy === "soft") result.deleted = await deleteExtras(context, found, { allowMassDelete: options.allowMassDelete, policy });
           result.staged = await stageRepair(context, found);
         }
         results.push(result);

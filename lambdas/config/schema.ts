@@ -204,9 +204,9 @@ const tableFields = {
     .describe(`timestamp strategies: the ceiling is not newer than the source's NOW() minus this; default ${DEFAULT_SETTLE_SECONDS}`),
   zero_dates: z.enum(["null", "fail"]).optional().describe("what a zero date (0000-00-00) becomes; default null"),
   delete_policy: z
-    .enum(["report", "hard"])
+    .enum(["report", "soft", "hard"])
     .optional()
-    .describe("reconcile: rows in Redshift that MySQL no longer holds are listed (report, the default) or deleted (hard)"),
+    .describe("reconcile: rows in Redshift that MySQL no longer holds are listed (report, the default), marked with a _mrsync_deleted_at timestamp (soft), or deleted (hard)"),
   dist_style: z.enum(["auto", "even", "key", "all"]).optional(),
   dist_key: mysqlColumn.optional(),
   sort_keys: z.array(mysqlColumn).min(1).optional(),

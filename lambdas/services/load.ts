@@ -51,7 +51,7 @@ export function loadMode(context: LoadContext, hasKey: boolean): LoadMode {
   return hasKey ? "merge" : "append";
 }
 
-async function existingColumns(context: LoadContext): Promise<ExistingColumn[]> {
+export async function existingColumns(context: Pick<LoadContext, "redshift" | "pipeline" | "table">): Promise<ExistingColumn[]> {
   const { rows } = await context.redshift.query(
     `SELECT column_name, data_type, character_maximum_length, numeric_precision, numeric_scale FROM information_schema.columns
       WHERE table_schema = ${sqlString(context.pipeline.target.schema)} AND table_name = ${sqlString(context.table.targetName)} ORDER BY ordinal_position`,

@@ -4,13 +4,15 @@
  * - rows missing or different in Redshift are re-extracted from MySQL by key (their buckets read once, the differing
  *   keys kept) into one Parquet file staged like a chunk's, and listed as pending load; the next load (a
  *   `redshift_only` run) merges them by primary key through the ledger, so a crash anywhere repairs once;
- * - rows only in Redshift follow the table's delete_policy: `report` lists them, `hard` deletes them — after checking
- *   once more that MySQL does not hold them — in one transaction with a ledger row.
+ * - rows only in Redshift follow the table's delete_policy: `report` lists them, `soft` marks them
+ *   (_mrsync_deleted_at), `hard` deletes them — after checking once more that MySQL does not hold them — in one
+ *   transaction with a ledger row.
  */
 import { createHash } from "node:crypto";
 import { streamQuery } from "#adapters/mysql.ts";
 import { quotedTable, selectExpression, textOf } from "#domain/cdc/types.ts";
-import { bucketOf, rowText } from "#domain/reconcile/canonical.ts";
+import { RedshiftStatementError } from "#adapters/redshift-data.ts";
+import { bucketOf, rowText, SOFT_DELETE_COLUMN } from "#domain/reconcile/canonical.ts";
 import { LEDGER_TABLE, sqlString } from "#domain/load-plan.ts";
 import { quoteRedshift } from "#domain/redshift-ddl.ts";
 import { dataKey } from "#domain/s3-layout.ts";
@@ -94,10 +96,12 @@ export async function stageRepair(context: LoadContext, found: Differences): Pro
 }
 
 /**
- * delete_policy hard: deletes the rows only in Redshift that MySQL still does not hold (checked again now), with a
- * ledger row in the same transaction. Returns the rows deleted.
+ * The rows only in Redshift that MySQL still does not hold (checked again now), per delete_policy: `hard` deletes
+ * them, `soft` sets their _mrsync_deleted_at (the column added on first use); either with a ledger row in the same
+ * transaction. Returns the rows deleted or marked.
  */
-export async function deleteExtras(context: LoadContext, found: Differences, options: { allowMassDelete?: boolean } = {}): Promise<number> {
+export async function deleteExtras(context: LoadContext, found: Differences, options: { allowMassDelete?: boolean; policy?: "hard" | "soft" } = {}): Promise<number> {
+  const policy = options.policy ?? "hard";
   if (found.extra.length === 0) return 0;
   const limit = Math.max(MASS_DELETE.rows, Math.floor(MASS_DELETE.share * found.report.rows.redshift));
   if (found.extra.length > limit && options.allowMassDelete !== true) {
@@ -129,16 +133,24 @@ export async function deleteExtras(context: LoadContext, found: Differences, opt
   if (gone.length === 0) return 0;
   const target = `${quoteRedshift(context.pipeline.target.schema)}.${quoteRedshift(context.table.targetName)}`;
   const ledger = `${quoteRedshift(context.pipeline.target.schema)}.${quoteRedshift(LEDGER_TABLE)}`;
+  const marker = quoteRedshift(SOFT_DELETE_COLUMN);
+  if (policy === "soft") {
+    try {
+      await context.redshift.query(`ALTER TABLE ${target} ADD COLUMN ${marker} TIMESTAMP`);
+    } catch (error) {
+      if (!(error instanceof RedshiftStatementError) || !/already exists/i.test(error.message)) throw error;
+    }
+  }
   let deleted = 0;
   for (let i = 0; i < gone.length; i += KEYS_PER_DELETE) {
     const batch = gone.slice(i, i + KEYS_PER_DELETE);
-    const deleteId = `reconcile_delete_${md5(`${context.table.key}|${batch.join(",")}`).slice(0, 24)}`;
+    const deleteId = `reconcile_${policy}_delete_${md5(`${context.table.key}|${batch.join(",")}`).slice(0, 24)}`;
     const notApplied = `NOT EXISTS (SELECT 1 FROM ${ledger} WHERE load_id = ${sqlString(deleteId)})`;
-    const where = `${bucketOf("redshift", key, found.buckets)} IN (${found.differingBuckets.join(", ")}) AND MD5(${rowText("redshift", key)}) IN (${batch.map(sqlString).join(", ")})`;
+    const where = `${bucketOf("redshift", key, found.buckets)} IN (${found.differingBuckets.join(", ")}) AND MD5(${rowText("redshift", key)}) IN (${batch.map(sqlString).join(", ")})${policy === "soft" ? ` AND ${marker} IS NULL` : ""}`;
     const { rows } = await context.redshift.query([
       `LOCK ${ledger}`,
       `SELECT count(*) FROM ${target} WHERE ${where} AND ${notApplied}`,
-      `DELETE FROM ${target} WHERE ${where} AND ${notApplied}`,
+      policy === "hard" ? `DELETE FROM ${target} WHERE ${where} AND ${notApplied}` : `UPDATE ${target} SET ${marker} = GETDATE() WHERE ${where} AND ${notApplied}`,
       `INSERT INTO ${ledger} (load_id, pipeline, table_name, files, rows_loaded, loaded_at) SELECT ${sqlString(deleteId)}, ${sqlString(context.pipeline.name)}, ${sqlString(context.table.key)}, 0, ${batch.length}, GETDATE() WHERE ${notApplied}`,
     ]);
     deleted += Number(rows[0]?.[0] ?? 0);
@@ -152,7 +164,8 @@ export async function deleteExtras(context: LoadContext, found: Differences, opt
  */
 export async function reconcileAndStage(context: LoadContext): Promise<{ counts: ReconcileCounts; report: ReconcileReport; stagedFile: string | undefined }> {
   const found = await findDifferences(context);
-  const deleted = context.table.delete_policy === "hard" ? await deleteExtras(context, found) : 0;
+  const policy = context.table.delete_policy;
+  const deleted = policy === "hard" || policy === "soft" ? await deleteExtras(context, found, { policy }) : 0;
   const staged = await stageRepair(context, found);
   const { report } = found;
   return {

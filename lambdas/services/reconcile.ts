@@ -10,11 +10,11 @@
  */
 import { queryRow } from "#adapters/mysql.ts";
 import { quotedTable, textOf } from "#domain/cdc/types.ts";
-import { bucketOf, hash60, notComparable, rowText, type Dialect } from "#domain/reconcile/canonical.ts";
+import { bucketOf, hash60, notComparable, rowText, SOFT_DELETE_COLUMN, type Dialect } from "#domain/reconcile/canonical.ts";
 import { quoteRedshift } from "#domain/redshift-ddl.ts";
 import type { TableColumn, TableSchema } from "#domain/table-schema.ts";
 import { checkedTableSchema } from "./begin.ts";
-import type { LoadContext } from "./load.ts";
+import { existingColumns, type LoadContext } from "./load.ts";
 
 /** Rows per bucket aimed at: a differing bucket is read row by row, so small buckets keep that cheap. */
 export const BUCKET_ROWS = 1_000;
@@ -105,7 +105,10 @@ export async function findDifferences(context: LoadContext): Promise<Differences
       return why === undefined ? [] : [{ column: c.source, why }];
     });
     const source = quotedTable(table);
-    const target = `${quoteRedshift(pipeline.target.schema)}.${quoteRedshift(table.targetName)}`;
+    const targetTable = `${quoteRedshift(pipeline.target.schema)}.${quoteRedshift(table.targetName)}`;
+    // Rows soft-deleted by an earlier reconcile are gone from the table's point of view.
+    const softDeleted = (await existingColumns(context)).some((c) => c.name === SOFT_DELETE_COLUMN);
+    const target = softDeleted ? `(SELECT * FROM ${targetTable} WHERE ${quoteRedshift(SOFT_DELETE_COLUMN)} IS NULL) AS live` : targetTable;
 
     const mysqlRows = Number(textOf((await queryRow(connection, { sql: `SELECT COUNT(*) FROM ${source}`, params: [] }))?.[0]) ?? "0");
     const buckets = Math.max(64, Math.ceil(mysqlRows / BUCKET_ROWS));

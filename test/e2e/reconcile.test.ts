@@ -26,7 +26,7 @@ const fx = usePipelineFixture(
 pipeline: { name: rec, source: test_mysql, target: test_redshift, staging: test_staging, processing: { batch_size: 200, max_parallel_tables: 3 }, s3: { isolation_prefix: rec/ } }
 tables:
   ${DB}.accounts: { cdc_strategy: hybrid, cdc_timestamp_column: updated_at, cdc_id_column: id, delete_policy: hard }
-  ${DB}.links: { cdc_strategy: id_only, cdc_id_column: [owner_id, code] }
+  ${DB}.links: { cdc_strategy: id_only, cdc_id_column: [owner_id, code], delete_policy: soft }
   ${DB}.type_coverage: { cdc_strategy: id_only, cdc_id_column: id }
 `,
 );
@@ -104,7 +104,7 @@ describe("mrsync reconcile", () => {
     const repaired = await fx.warehouse.redshift.query("SELECT id, name, balance FROM public.accounts WHERE id IN (4, 5, 6, 5000) ORDER BY id");
     expect(repaired.rows.map((r) => r.map(String))).toEqual([["4", "back", "4.00"], ["5", "n|5", "6.26"], ["6", "", "7.50"], ["5000", "late", "1.00"]]);
     expect((await fx.warehouse.redshift.query("SELECT note FROM public.links WHERE owner_id = 7 AND code = 'k1'")).rows).toEqual([["changed"]]);
-    const ledger = await fx.warehouse.redshift.query("SELECT count(*) FROM public.mrsync_load_ledger WHERE load_id LIKE 'reconcile_delete_%'");
+    const ledger = await fx.warehouse.redshift.query("SELECT count(*) FROM public.mrsync_load_ledger WHERE load_id LIKE 'reconcile_hard_delete_%'");
     expect(Number(ledger.rows[0]?.[0])).toBe(1);
 
     // Nothing left: a second reconcile repairs nothing.
@@ -167,5 +167,21 @@ describe("mrsync reconcile", () => {
     expect(results.links).toMatchObject({ after: { missing: 0, extra: 0, different: 0 } });
     const rows = await fx.warehouse.redshift.query("SELECT count(*), count(DISTINCT id), sum(CASE WHEN name = 'killed' THEN 1 ELSE 0 END) FROM public.accounts");
     expect(rows.rows[0]?.map(Number)).toEqual([849, 849, 10]);
+  });
+
+  it("delete_policy soft marks rows gone from MySQL with _mrsync_deleted_at, compares only unmarked rows, and revives a row that comes back", async () => {
+    await fx.db.admin.query(`DELETE FROM ${DB}.links WHERE owner_id = 30`);
+    const first = await reconcile("-t", `${DB}.links`, "--local");
+    expect(first.code).toBe(0);
+    expect(first.results.links).toMatchObject({ found: { extra: 3 }, deleted: 3, after: { missing: 0, extra: 0, different: 0 } });
+    const marked = await fx.warehouse.redshift.query("SELECT code, _mrsync_deleted_at IS NOT NULL FROM public.links WHERE owner_id = 30 ORDER BY code");
+    expect(marked.rows).toEqual([["k0", true], ["k1", true], ["k2", true]]);
+    expect(Number((await fx.warehouse.redshift.query("SELECT count(*) FROM public.links")).rows[0]?.[0]), "kept, only marked").toBe(300);
+
+    await fx.db.admin.query(`INSERT INTO ${DB}.links VALUES (30, 'k1', 'back')`);
+    const second = await reconcile("-t", `${DB}.links`, "--local");
+    expect(second.results.links).toMatchObject({ found: { missing: 1, extra: 0 }, staged: { rows: 1 }, after: { missing: 0, extra: 0, different: 0 } });
+    const revived = await fx.warehouse.redshift.query("SELECT code, note, _mrsync_deleted_at IS NULL FROM public.links WHERE owner_id = 30 ORDER BY code");
+    expect(revived.rows).toEqual([["k0", "same", false], ["k1", "back", true], ["k2", "same", false]]);
   });
 });

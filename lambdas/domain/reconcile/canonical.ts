@@ -18,6 +18,9 @@ import type { TableColumn } from "#domain/table-schema.ts";
 
 export type Dialect = "mysql" | "redshift";
 
+/** delete_policy soft: the Redshift column a row gone from MySQL is marked with (reconcile compares only unmarked rows). */
+export const SOFT_DELETE_COLUMN = "_mrsync_deleted_at";
+
 const quoteMysql = (name: string) => `\`${name.replace(/`/g, "``")}\``;
 const quoteRedshift = (name: string) => `"${name.replace(/"/g, '""')}"`;
 

@@ -25,6 +25,7 @@ function line(result: TableReconcile): string {
   const differences = differencesOf(found);
   const head = `${differences === "" ? "clean  " : "DIFFERS"} ${found.table} → ${found.target}: MySQL ${found.rows.mysql} rows, Redshift ${found.rows.redshift}, ${found.buckets} buckets, ${found.durationSeconds.toFixed(1)}s`;
   const lines = [head, ...(differences === "" ? [] : [`        ${differences}`])];
+  if (found.inFlight > 0) lines.push(`        ${found.inFlight} row(s) changed since the last sync: left to the next sync`);
   if (result.staged.rows > 0 || result.deleted > 0) lines.push(`        repaired: ${result.staged.rows} row(s) re-loaded, ${result.deleted} deleted`);
   if (after !== undefined) lines.push(`        after repair: ${differencesOf(after) === "" ? "clean" : differencesOf(after)}`);
   lines.push(...found.notCompared.map((n) => `        not compared: ${n.column}: ${n.why}`));

@@ -9,7 +9,9 @@
  * row by row by key. Memory holds one bucket summary per bucket and the rows of the differing buckets only.
  */
 import { queryRow } from "#adapters/mysql.ts";
-import { quotedTable, textOf } from "#domain/cdc/types.ts";
+import { compareTimestamps } from "#domain/cdc/timestamps.ts";
+import { quotedTable, quoteIdentifier, textOf } from "#domain/cdc/types.ts";
+import { cursorOf } from "#domain/watermark.ts";
 import { bucketOf, hash60, notComparable, rowText, SOFT_DELETE_COLUMN, type Dialect } from "#domain/reconcile/canonical.ts";
 import { quoteRedshift } from "#domain/redshift-ddl.ts";
 import type { TableColumn, TableSchema } from "#domain/table-schema.ts";
@@ -31,6 +33,11 @@ export type ReconcileReport = {
   missing: number;
   extra: number;
   different: number;
+  /**
+   * Rows MySQL changed after the table's last sync (cursor past the watermark's): the next sync carries them, so
+   * they are neither differences nor repaired.
+   */
+  inFlight: number;
   /** A few keys of each kind (each key a list of its columns' values). */
   examples: { missing: string[][]; extra: string[][]; different: string[][] };
   notCompared: { column: string; why: string }[];
@@ -56,7 +63,7 @@ export class ReconcileRefusedError extends Error {
 }
 
 type Summary = { count: string; sum: string };
-type KeyedRow = { key: string[]; hash: string };
+type KeyedRow = { key: string[]; hash: string; cursor?: string | undefined };
 
 /** The key reconciliation compares by: the primary key, else the unique key the strategy pages on. */
 function keyColumns(schema: TableSchema, table: string): TableColumn[] {
@@ -81,11 +88,11 @@ function summarySql(dialect: Dialect, from: string, key: readonly TableColumn[],
   return `SELECT ${bucket} AS b, COUNT(*), ${sum} FROM ${from}${where} GROUP BY 1`;
 }
 
-function rowsSql(dialect: Dialect, from: string, key: readonly TableColumn[], compared: readonly TableColumn[], buckets: number, only: readonly number[]): string {
+function rowsSql(dialect: Dialect, from: string, key: readonly TableColumn[], compared: readonly TableColumn[], buckets: number, only: readonly number[], cursor?: string): string {
   const text = rowText(dialect, compared);
   // As text: a 60-bit value would lose digits as a JS number.
   const hash = dialect === "mysql" ? `CAST(${hash60(dialect, text)} AS CHAR)` : `CAST(${hash60(dialect, text)} AS VARCHAR)`;
-  return `SELECT ${[...keyParts(dialect, key), hash].join(", ")} FROM ${from} WHERE ${bucketOf(dialect, key, buckets)} IN (${only.join(", ")})`;
+  return `SELECT ${[...keyParts(dialect, key), hash, ...(cursor === undefined ? [] : [cursor])].join(", ")} FROM ${from} WHERE ${bucketOf(dialect, key, buckets)} IN (${only.join(", ")})`;
 }
 
 export async function reconcileTable(context: LoadContext): Promise<ReconcileReport> {
@@ -124,6 +131,7 @@ export async function findDifferences(context: LoadContext): Promise<Differences
       [...new Set([...a.keys(), ...b.keys()])].filter((bucket) => JSON.stringify(a.get(bucket)) !== JSON.stringify(b.get(bucket))).sort((x, y) => x - y);
 
     // Both engines work at once: the wall time is the slower side's.
+    const inFlight = await inFlightTest(context, schema);
     const [mysqlAll, redshiftAll] = await Promise.all([mysqlSummaries(), redshiftSummaries()]);
     const total = (m: Map<number, Summary>) => [...m.values()].reduce((sum, s) => sum + Number(s.count), 0);
     let suspects = differing(mysqlAll, redshiftAll);
@@ -139,6 +147,7 @@ export async function findDifferences(context: LoadContext): Promise<Differences
       missing: 0,
       extra: 0,
       different: 0,
+      inFlight: 0,
       examples: { missing: [], extra: [], different: [] },
       notCompared,
       durationSeconds: 0,
@@ -148,14 +157,15 @@ export async function findDifferences(context: LoadContext): Promise<Differences
     for (let i = 0; i < suspects.length; i += BUCKETS_PER_FETCH) {
       const only = suspects.slice(i, i + BUCKETS_PER_FETCH);
       const [[mysqlFetched], redshiftFetched] = await Promise.all([
-        connection.query({ sql: rowsSql("mysql", source, key, compared, buckets, only), rowsAsArray: true }),
+        connection.query({ sql: rowsSql("mysql", source, key, compared, buckets, only, inFlight?.expression), rowsAsArray: true }),
         context.redshift.query(rowsSql("redshift", target, key, compared, buckets, only)),
       ]);
       const keyed = (rows: unknown[][]): Map<string, KeyedRow> =>
         new Map(
           rows.map((r) => {
             const parts = r.slice(0, key.length).map((v) => (typeof v === "string" ? v : (textOf(v) ?? String(v))));
-            return [JSON.stringify(parts), { key: parts, hash: String(textOf(r[key.length]) ?? r[key.length]) }];
+            const cursor = r[key.length + 1];
+            return [JSON.stringify(parts), { key: parts, hash: String(textOf(r[key.length]) ?? r[key.length]), cursor: cursor === undefined || cursor === null ? undefined : partText(cursor) }];
           }),
         );
       const inMysql = keyed(mysqlFetched as unknown[][]);
@@ -168,6 +178,11 @@ export async function findDifferences(context: LoadContext): Promise<Differences
       };
       for (const [k, row] of inMysql) {
         const other = inRedshift.get(k);
+        if (other?.hash === row.hash) continue;
+        if (inFlight !== undefined && row.cursor !== undefined && inFlight.after(row.cursor)) {
+          report.inFlight++;
+          continue;
+        }
         if (other === undefined) note("missing", k, row);
         else if (other.hash !== row.hash) note("different", k, row);
       }
@@ -178,6 +193,30 @@ export async function findDifferences(context: LoadContext): Promise<Differences
   } finally {
     await connection.end();
   }
+}
+
+const partText = (value: unknown): string => (typeof value === "string" ? value : (textOf(value) ?? String(value)));
+
+/**
+ * Which MySQL rows the table's next sync will carry anyway: a cursor value past the watermark's (the timestamp for
+ * timestamp strategies, the integer key for id_only). Undefined where that cannot be told exactly.
+ */
+async function inFlightTest(context: LoadContext, schema: TableSchema): Promise<{ expression: string; after(value: string): boolean } | undefined> {
+  const stored = await context.watermarks.get(context.watermarkKey);
+  if (stored === undefined) return undefined;
+  const cursor = cursorOf(stored.watermark);
+  const { table } = context;
+  if ((table.cdc_strategy === "hybrid" || table.cdc_strategy === "timestamp_only") && table.cdc_timestamp_column !== undefined && cursor.timestamp !== null) {
+    const mark = cursor.timestamp;
+    return { expression: `DATE_FORMAT(${quoteIdentifier(table.cdc_timestamp_column)}, '%Y-%m-%d %H:%i:%s.%f')`, after: (value) => compareTimestamps(value, mark) > 0 };
+  }
+  const [only] = schema.cursorKey;
+  const column = schema.columns.find((c) => c.source === only);
+  const last = cursor.key?.[0];
+  if (table.cdc_strategy === "id_only" && schema.cursorKey.length === 1 && column !== undefined && (column.value.kind === "int32" || column.value.kind === "int64") && last !== undefined) {
+    return { expression: `CAST(${quoteIdentifier(column.source)} AS CHAR)`, after: (value) => BigInt(value) > BigInt(last) };
+  }
+  return undefined;
 }
 
 /** The report's differences in one line (empty when none). */

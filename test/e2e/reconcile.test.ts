@@ -184,4 +184,18 @@ describe("mrsync reconcile", () => {
     const revived = await fx.warehouse.redshift.query("SELECT code, note, _mrsync_deleted_at IS NULL FROM public.links WHERE owner_id = 30 ORDER BY code");
     expect(revived.rows).toEqual([["k0", "same", false], ["k1", "back", true], ["k2", "same", false]]);
   });
+
+  it("leaves rows changed since the last sync to the next sync: in flight, neither a difference nor a repair", async () => {
+    // After the table's cursor (2026-01-01 00:00:00): the next hybrid run reads them.
+    await fx.db.admin.query(`INSERT INTO ${DB}.accounts VALUES (7100, 'new', NULL, 1, '2026-06-01 00:00:00')`);
+    await fx.db.admin.query(`UPDATE ${DB}.accounts SET name = 'edited', updated_at = '2026-06-01 00:00:01' WHERE id = 30`);
+    const { code, reports } = await reconcile("--dry-run", "-t", `${DB}.accounts`);
+    expect(code).toBe(0);
+    expect(reports.accounts).toMatchObject({ missing: 0, extra: 0, different: 0, inFlight: 2 });
+    // The same rows with a timestamp behind the cursor are real differences.
+    await fx.db.admin.query(`UPDATE ${DB}.accounts SET updated_at = '2025-12-31 00:00:00' WHERE id IN (7100, 30)`);
+    const behind = await reconcile("--dry-run", "-t", `${DB}.accounts`);
+    expect(behind.code).toBe(1);
+    expect(behind.reports.accounts).toMatchObject({ missing: 1, different: 1, inFlight: 0 });
+  });
 });

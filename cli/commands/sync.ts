@@ -153,6 +153,16 @@ export function syncCommands(program: Command, output: () => Output): void {
       }
       const request = input(options);
       const resolved = await pipeline(out.options.configDir, options.pipeline); // a config problem is a usage error, before anything starts
+      if (options.thenCleanupSource) {
+        // Rows deleted from MySQL on purpose must never be deleted (or marked) in Redshift by a reconcile.
+        const deleting = resolved.tables.filter((t) => (options.table.length === 0 || options.table.includes(t.key)) && (t.delete_policy === "hard" || t.delete_policy === "soft"));
+        if (deleting.length > 0) {
+          throw new CliError(
+            `--then-cleanup-source deletes the synced rows from MySQL on purpose, but ${deleting.map((t) => `${t.key} (delete_policy: ${t.delete_policy ?? ""})`).join(", ")} ` +
+              `would then lose them in Redshift at the next reconcile; set delete_policy: report for the table in ${resolved.file}`,
+          );
+        }
+      }
       const name = executionName();
       const ended = local
         ? await runLocal(out, request, name, options.table.length > 0 ? options.table.length : resolved.tables.length)

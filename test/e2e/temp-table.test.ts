@@ -3,6 +3,8 @@
  * deletes the synced rows from the MySQL staging table only when MySQL, the run and Redshift agree, then the loaded
  * staged files, then resets the watermark; a mismatch leaves everything where it was.
  */
+import { writeFile } from "node:fs/promises";
+import path from "node:path";
 import { describe, expect, it } from "vitest";
 import type { Watermark } from "#domain/watermark.ts";
 import { runCli } from "../support/cli.ts";
@@ -68,6 +70,19 @@ describe("temp-table pattern (--then-cleanup-source)", () => {
     const partial = await sync("--then-cleanup-source", "--limit", "10");
     expect(partial.code).toBe(2);
     expect(partial.stderr).toContain("drop --backup-only, --redshift-only and --limit");
+    expect(await mysqlCount()).toBe(51);
+
+    // A table whose source rows are deleted on purpose cannot let reconcile delete (or mark) them in Redshift.
+    await writeFile(
+      path.join(fx.configDir, "pipelines", "hourly-hard.yml"),
+      `pipeline: { name: hourly_hard, source: test_mysql, target: test_redshift, staging: test_staging, s3: { isolation_prefix: hourly/ } }
+tables:
+  ${TABLE}: { cdc_strategy: id_only, cdc_id_column: id, target_name: parcels, delete_policy: hard }
+`,
+    );
+    const hard = await mrsync("sync", "pipeline", "-p", "hourly_hard", "--local", "--then-cleanup-source");
+    expect(hard.code).toBe(2);
+    expect(hard.stderr).toContain(`${TABLE} (delete_policy: hard) would then lose them in Redshift at the next reconcile; set delete_policy: report`);
     expect(await mysqlCount()).toBe(51);
   });
 });

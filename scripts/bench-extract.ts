@@ -23,6 +23,7 @@ import { begin } from "#services/begin.ts";
 import { releaseRun } from "#services/end-run.ts";
 import { extractChunk } from "#services/extract-chunk.ts";
 import { tableContext } from "#services/sync-context.ts";
+import { maxRssMb, report, runPhase } from "./bench-phases.ts";
 
 const DATABASE = "mrsync_bench";
 const TABLE = "bench_orders";
@@ -94,7 +95,6 @@ async function seed(): Promise<void> {
   await connection.end();
 }
 
-const maxRssMb = () => Math.round(process.resourceUsage().maxRSS / 1024);
 
 async function rawRead(): Promise<PhaseResult> {
   const p = pipeline();
@@ -137,28 +137,11 @@ async function extract(endpoint: string): Promise<PhaseResult> {
   return { rows, seconds, maxRssMb: maxRssMb() };
 }
 
-/** Runs one phase in a fresh process (own peak RSS) and returns its result. */
-function runPhase(phase: string, extra: string[] = []): Promise<PhaseResult> {
-  return new Promise((resolve, reject) => {
-    const child = fork(import.meta.filename, ["--phase", phase, "--rows", String(ROWS), "--batch", String(BATCH), ...extra], {
-      stdio: ["inherit", "inherit", "inherit", "ipc"],
-      execArgv: [...process.execArgv, ...LAMBDA_NODE_OPTIONS],
-    });
-    child.once("message", (message) => {
-      resolve(message as PhaseResult);
-    });
-    child.once("exit", (code) => {
-      if (code !== 0) reject(new Error(`bench phase ${phase} exited with ${code}`));
-    });
-  });
-}
+const runExtractPhase = (phase: string, extra: string[] = []) => runPhase<PhaseResult>(import.meta.filename, ["--phase", phase, "--rows", String(ROWS), "--batch", String(BATCH), ...extra]);
 
 async function main(): Promise<void> {
   if (values.phase !== undefined) {
-    const result = values.phase === "raw" ? await rawRead() : await extract(values.endpoint ?? "");
-    // Forked by the parent: report over IPC; run by hand (e.g. under --cpu-prof): print.
-    if (process.send === undefined) console.log(JSON.stringify(result));
-    else process.send(result);
+    report(values.phase === "raw" ? await rawRead() : await extract(values.endpoint ?? ""));
     return;
   }
   await seed();
@@ -171,8 +154,8 @@ async function main(): Promise<void> {
     });
   });
   try {
-    const raw = await runPhase("raw");
-    const full = await runPhase("extract", ["--endpoint", endpoint]);
+    const raw = await runExtractPhase("raw");
+    const full = await runExtractPhase("extract", ["--endpoint", endpoint]);
     const rawRate = raw.rows / raw.seconds;
     const fullRate = full.rows / full.seconds;
     const mysqlVersion = execFileSync("mariadb", ["--version"], { encoding: "utf8" }).trim();

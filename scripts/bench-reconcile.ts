@@ -7,8 +7,10 @@
  * scattered differences in MySQL (deletes, updates that leave the cursor alone, rows inserted late). Prints times,
  * their ratios to the raw read, the differences found and peak RSS.
  */
-import { execFileSync, fork } from "node:child_process";
-import os from "node:os";
+import { execFileSync } from "node:child_process";
+import { mkdtemp, rm } from "node:fs/promises";
+import os, { tmpdir } from "node:os";
+import path from "node:path";
 import { parseArgs } from "node:util";
 import { RedshiftDataClient } from "@aws-sdk/client-redshift-data";
 import mysql from "mysql2/promise";
@@ -16,14 +18,15 @@ import pg from "pg";
 import { connectSource, streamQuery } from "#adapters/mysql.ts";
 import { RedshiftData, redshiftDataClientConfig } from "#adapters/redshift-data.ts";
 import { S3Client } from "@aws-sdk/client-s3";
-import { S3Store } from "#adapters/s3.ts";
+import { s3ClientConfig, S3Store } from "#adapters/s3.ts";
 import { parseConnections, parsePipeline } from "#config/loader.ts";
 import { resolvePipeline, type ResolvedPipeline } from "#config/resolve.ts";
 import { DEFAULT_MYSQL_URL } from "#local/demo/seed.ts";
 import { startLocalRedshift } from "#local/redshift/server.ts";
-import { LAMBDA_NODE_OPTIONS } from "#shared/runtime.ts";
+import { startLocalS3 } from "#local/s3/server.ts";
 import { findDifferences } from "#services/reconcile.ts";
 import { tableContext } from "#services/sync-context.ts";
+import { maxRssMb, report, runPhase } from "./bench-phases.ts";
 
 const DATABASE = "mrsync_bench_reconcile";
 const TABLE = "bench_rec";
@@ -31,7 +34,7 @@ const MYSQL_URL = process.env.MYSQL_URL ?? DEFAULT_MYSQL_URL;
 const PG_URL = process.env.PG_URL ?? "postgres://postgres@127.0.0.1:5432/postgres";
 const CREDENTIALS = { accessKeyId: "bench", secretAccessKey: "bench" };
 
-const { values } = parseArgs({ options: { rows: { type: "string", default: "1000000" }, phase: { type: "string" }, endpoint: { type: "string" } } });
+const { values } = parseArgs({ options: { rows: { type: "string", default: "1000000" }, phase: { type: "string" }, endpoint: { type: "string" }, s3: { type: "string" } } });
 const ROWS = Number(values.rows);
 /** Every 30,011th id: ~33 per million rows of each kind of difference. */
 const EVERY = 30_011;
@@ -44,7 +47,7 @@ function pipeline(): ResolvedPipeline {
     "bench-connections.yml",
     `sources: { bench: { host: "${url.hostname}", port: ${url.port || "3306"}, database: ${DATABASE}, username: "${url.username || "root"}", password: "${decodeURIComponent(url.password)}" } }
 targets: { rs: { workgroup_name: local, database: ${DATABASE}, schema: public } }
-staging: { s: { bucket: bench-unused } }`,
+staging: { s: { bucket: ${BUCKET} } }`,
     {},
   ).value;
   const parsed = parsePipeline("bench.yml", `pipeline: { name: bench, source: bench, target: rs, staging: s }\ntables: { ${DATABASE}.${TABLE}: { cdc_strategy: id_only, cdc_id_column: id } }`, connections).value;
@@ -95,7 +98,6 @@ async function scatterDifferences(): Promise<void> {
   await connection.end();
 }
 
-const maxRssMb = () => Math.round(process.resourceUsage().maxRSS / 1024);
 const credentials = (p: ResolvedPipeline) => ({ username: p.source.username ?? "", password: p.source.password ?? "" });
 
 async function rawRead(): Promise<PhaseResult> {
@@ -108,12 +110,15 @@ async function rawRead(): Promise<PhaseResult> {
   return { seconds, maxRssMb: maxRssMb(), rows, missing: 0, extra: 0, different: 0 };
 }
 
-async function reconcile(endpoint: string): Promise<PhaseResult> {
+/** The staging bucket (empty: the table has no watermark, so no row is in flight). */
+const BUCKET = "bench-unused";
+
+async function reconcile(endpoint: string, s3Endpoint: string): Promise<PhaseResult> {
   const p = pipeline();
   const client = new RedshiftDataClient({ ...redshiftDataClientConfig({ region: "us-east-1" }, { AWS_ENDPOINT_URL_REDSHIFT_DATA: endpoint }), credentials: CREDENTIALS });
-  const s3 = new S3Client({ region: "us-east-1", credentials: CREDENTIALS });
+  const s3 = new S3Client({ ...s3ClientConfig({ AWS_ENDPOINT_URL_S3: s3Endpoint }), region: "us-east-1", credentials: CREDENTIALS });
   const context = {
-    ...tableContext({ s3: new S3Store(s3), bucket: "bench-unused", now: () => new Date(), connect: () => connectSource(p.source, credentials(p)) }, p, `${DATABASE}.${TABLE}`),
+    ...tableContext({ s3: new S3Store(s3), bucket: BUCKET, now: () => new Date(), connect: () => connectSource(p.source, credentials(p)) }, p, `${DATABASE}.${TABLE}`),
     redshift: new RedshiftData(client, p.target),
   };
   const started = performance.now();
@@ -124,35 +129,23 @@ async function reconcile(endpoint: string): Promise<PhaseResult> {
   return { seconds, maxRssMb: maxRssMb(), rows: report.rows.mysql, missing: report.missing, extra: report.extra, different: report.different };
 }
 
-function runPhase(phase: string, endpoint: string): Promise<PhaseResult> {
-  return new Promise((resolve, reject) => {
-    const child = fork(import.meta.filename, ["--phase", phase, "--rows", String(ROWS), "--endpoint", endpoint], {
-      stdio: ["inherit", "inherit", "inherit", "ipc"],
-      execArgv: [...process.execArgv, ...LAMBDA_NODE_OPTIONS],
-    });
-    child.once("message", (message) => {
-      resolve(message as PhaseResult);
-    });
-    child.once("exit", (code) => {
-      if (code !== 0) reject(new Error(`bench phase ${phase} exited with ${code}`));
-    });
-  });
-}
+const runReconcilePhase = (phase: string, endpoint: string, s3Endpoint: string) =>
+  runPhase<PhaseResult>(import.meta.filename, ["--phase", phase, "--rows", String(ROWS), "--endpoint", endpoint, "--s3", s3Endpoint]);
 
 async function main(): Promise<void> {
   if (values.phase !== undefined) {
-    const result = values.phase === "raw" ? await rawRead() : await reconcile(values.endpoint ?? "");
-    if (process.send === undefined) console.log(JSON.stringify(result));
-    else process.send(result);
+    report(values.phase === "raw" ? await rawRead() : await reconcile(values.endpoint ?? "", values.s3 ?? ""));
     return;
   }
   await seed();
   const warehouse = await startLocalRedshift({ postgresUrl: PG_URL });
+  const s3Dir = await mkdtemp(path.join(tmpdir(), "mrsync-bench-s3-"));
+  const s3 = await startLocalS3({ rootDir: s3Dir, port: 0, buckets: [BUCKET] });
   try {
-    const raw = await runPhase("raw", warehouse.endpoint);
-    const clean = await runPhase("reconcile", warehouse.endpoint);
+    const raw = await runReconcilePhase("raw", warehouse.endpoint, s3.endpoint);
+    const clean = await runReconcilePhase("reconcile", warehouse.endpoint, s3.endpoint);
     await scatterDifferences();
-    const differing = await runPhase("reconcile", warehouse.endpoint);
+    const differing = await runReconcilePhase("reconcile", warehouse.endpoint, s3.endpoint);
     const mysqlVersion = execFileSync("mariadb", ["--version"], { encoding: "utf8" }).trim();
     console.log(
       JSON.stringify(
@@ -175,6 +168,8 @@ async function main(): Promise<void> {
     );
   } finally {
     await warehouse.close();
+    await s3.close();
+    await rm(s3Dir, { recursive: true, force: true });
   }
 }
 

@@ -7,7 +7,9 @@ import { once } from "node:events";
 import { PassThrough } from "node:stream";
 import type { S3Store, UploadResult } from "#adapters/s3.ts";
 import type { TableColumn } from "#domain/table-schema.ts";
+import { dataKey } from "#domain/s3-layout.ts";
 import { ParquetWriter, type ParquetWriterOptions } from "#parquet/writer.ts";
+import { SCHEMA_METADATA, type TableContext } from "./sync-context.ts";
 
 export class ChunkFile {
   private readonly writer: ParquetWriter;
@@ -84,4 +86,21 @@ export class ChunkFile {
     this.body.destroy(reason);
     await this.upload?.catch(() => undefined);
   }
+}
+
+/**
+ * A table's data file number `chunk` of the run started at `runStartedAt`, under the pipeline's layout, written with
+ * the table's compression and zero-date policy and carrying its schema key (the loader groups files by it).
+ */
+export function tableChunkFile(context: TableContext, runStartedAt: string, chunk: number, columns: readonly TableColumn[], schemaKey: string): ChunkFile {
+  const key = dataKey({
+    isolationPrefix: context.pipeline.s3.isolation_prefix,
+    stagingPrefix: context.pipeline.staging.prefix,
+    partitionStrategy: context.pipeline.s3.partition_strategy,
+    table: context.table.key,
+    runStartedAt,
+    chunk,
+  });
+  const options = { compression: context.pipeline.s3.compression, zeroDates: context.table.zero_dates ?? "null" } as const;
+  return new ChunkFile(context.s3, context.bucket, key, columns, options, { [SCHEMA_METADATA]: schemaKey });
 }

@@ -3,15 +3,14 @@
  * into one Parquet file on S3, then commits the new cursor and the file in one conditional watermark write.
  * A crash before that write leaves the cursor where it was: the retry rewrites the same key with the same rows.
  */
-import { dataKey } from "#domain/s3-layout.ts";
 import { strategyFor, type Position, type Strategy } from "#domain/cdc/index.ts";
 import type { TimestampOnlyStrategy } from "#domain/cdc/timestamp-only.ts";
 import type { TableSchema } from "#domain/table-schema.ts";
 import { ceilingOf, commitChunk, cursorOf, failShortWindow, fromStored, LeaseLostError, type Watermark } from "#domain/watermark.ts";
 import { forgetDiscovered, isUnknownColumn, streamQuery, type RowSink } from "#adapters/mysql.ts";
 import { ValueRejectedError } from "#parquet/columns.ts";
-import { ChunkFile } from "./chunk-file.ts";
-import { LEASE_SECONDS, loadSchema, SCHEMA_METADATA, watermarkIdentity, type TableContext } from "./sync-context.ts";
+import { tableChunkFile, type ChunkFile } from "./chunk-file.ts";
+import { LEASE_SECONDS, loadSchema, watermarkIdentity, type TableContext } from "./sync-context.ts";
 import { ExtractionShortfallError, extractionShortfall } from "./validate.ts";
 
 export type ChunkRequest = {
@@ -211,22 +210,8 @@ export async function extractChunk(context: TableContext, request: ChunkRequest)
     bytes: processing.target_file_mb * MIB,
     deadline: Math.min(request.deadline ?? Infinity, started + processing.max_chunk_seconds * 1000),
   };
-  const key = dataKey({
-    isolationPrefix: context.pipeline.s3.isolation_prefix,
-    stagingPrefix: context.pipeline.staging.prefix,
-    partitionStrategy: context.pipeline.s3.partition_strategy,
-    table: context.table.key,
-    runStartedAt: watermark.mysql_state.run_started_at ?? context.now().toISOString(),
-    chunk: watermark.mysql_state.next_chunk,
-  });
-  const file = new ChunkFile(
-    context.s3,
-    context.bucket,
-    key,
-    schema.columns,
-    { compression: context.pipeline.s3.compression, zeroDates: context.table.zero_dates ?? "null" },
-    { [SCHEMA_METADATA]: request.schemaKey },
-  );
+  const file = tableChunkFile(context, watermark.mysql_state.run_started_at ?? context.now().toISOString(), watermark.mysql_state.next_chunk, schema.columns, request.schemaKey);
+
   let read: { cursor: Position; exhausted: boolean };
   let uploaded: Awaited<ReturnType<ChunkFile["finish"]>>;
   let counted: Promise<string | undefined> | undefined;

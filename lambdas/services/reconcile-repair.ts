@@ -15,13 +15,12 @@ import { RedshiftStatementError } from "#adapters/redshift-data.ts";
 import { bucketOf, rowText, SOFT_DELETE_COLUMN } from "#domain/reconcile/canonical.ts";
 import { LEDGER_TABLE, sqlString } from "#domain/load-plan.ts";
 import { quoteRedshift } from "#domain/redshift-ddl.ts";
-import { dataKey } from "#domain/s3-layout.ts";
 import { stageRepairFiles } from "#domain/watermark.ts";
 import type { ReconcileCounts } from "#shared/steps.ts";
-import { ChunkFile } from "./chunk-file.ts";
+import { tableChunkFile } from "./chunk-file.ts";
 import type { LoadContext } from "./load.ts";
 import { findDifferences, keyParts, ReconcileRefusedError, type Differences, type ReconcileReport } from "./reconcile.ts";
-import { saveSchema, SCHEMA_METADATA, watermarkIdentity } from "./sync-context.ts";
+import { saveSchema, watermarkIdentity } from "./sync-context.ts";
 
 /** Repair files take this chunk number: no run reaches it, so a repair never overwrites a run's file. */
 export const REPAIR_CHUNK = 9999;
@@ -48,23 +47,9 @@ export async function stageRepair(context: LoadContext, found: Differences): Pro
   }
   const { schema, key } = found;
   const schemaKey = await saveSchema(context, schema);
-  const now = context.now();
-  const fileKey = dataKey({
-    isolationPrefix: context.pipeline.s3.isolation_prefix,
-    stagingPrefix: context.pipeline.staging.prefix,
-    partitionStrategy: context.pipeline.s3.partition_strategy,
-    table: context.table.key,
-    runStartedAt: now.toISOString(),
-    chunk: REPAIR_CHUNK,
-  });
-  const file = new ChunkFile(
-    context.s3,
-    context.bucket,
-    fileKey,
-    schema.columns,
-    { compression: context.pipeline.s3.compression, zeroDates: context.table.zero_dates ?? "null" },
-    { [SCHEMA_METADATA]: schemaKey },
-  );
+  const file = tableChunkFile(context, context.now().toISOString(), REPAIR_CHUNK, schema.columns, schemaKey);
+  const fileKey = file.key;
+
   const width = schema.columns.length;
   const select = [...schema.columns.map(selectExpression), ...keyParts("mysql", key)].join(", ");
   try {

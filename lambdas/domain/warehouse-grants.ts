@@ -2,7 +2,8 @@
  * Pure: the SQL an administrator runs once so the pipeline's database user can load its targets (README, "Deploying").
  * Every step that talks to Redshift runs as one database user — `IAMR:<warehouse role>` on Redshift Serverless with
  * IAM auth, the cluster's `db_user`, or a secret's user — which owns the tables and ledger it creates and reaches
- * nothing else until granted. The sync never creates schemas; it creates tables (target, ledger) in its target schema,
+ * nothing else until granted. The sync creates its target schema only where that user may create schemas (it fails
+ * naming this script otherwise); it creates tables (target, ledger) in its target schema,
  * adds columns to them and widens them, which Redshift allows their owner only.
  */
 import type { ResolvedPipeline } from "#config/resolve.ts";
@@ -29,7 +30,7 @@ export function warehouseGrants(pipeline: ResolvedPipeline, databaseUser: string
       sql: `CREATE USER ${user} PASSWORD DISABLE`,
       why: "Redshift creates an IAM identity's user at its first sign-in; create it now to grant before the first run (skip if it exists)",
     },
-    { sql: `CREATE SCHEMA IF NOT EXISTS ${schema}`, why: "the sync creates tables in its target schema but never the schema itself" },
+    { sql: `CREATE SCHEMA IF NOT EXISTS ${schema}`, why: "the sync's user may not create schemas (a missing one fails the load naming this script)" },
     { sql: `GRANT USAGE, CREATE ON SCHEMA ${schema} TO ${user}`, why: `create and use the target tables and the ledger (${LEDGER_TABLE})` },
     ...pipeline.tables.map((table) => ({
       sql: `ALTER TABLE ${schema}.${quoteRedshift(table.targetName)} OWNER TO ${user}`,

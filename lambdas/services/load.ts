@@ -10,6 +10,7 @@ import type { RedshiftData, StatementState } from "#adapters/redshift-data.ts";
 import { RedshiftStatementError, statementEnded } from "#adapters/redshift-data.ts";
 import { cursorKeyOf } from "#domain/cdc/index.ts";
 import { ledgerLookupSql, ledgerTableSql, loadPlan, planSchemaChanges, sqlString, type ExistingColumn, type LoadMode } from "#domain/load-plan.ts";
+import { quoteRedshift } from "#domain/redshift-ddl.ts";
 import { manifestKey } from "#domain/s3-layout.ts";
 import { TableSchemaError } from "#domain/table-schema.ts";
 import { loadClientToken, markLoaded, recordFailedLoad } from "#domain/watermark.ts";
@@ -32,16 +33,38 @@ export class PendingFileMissingError extends Error {
   override readonly name = "PendingFileMissingError";
 }
 
+/** The target schema is missing and the database user may not create it: an administrator's step, named. */
+export class TargetSchemaMissingError extends Error {
+  override readonly name = "TargetSchemaMissingError";
+}
+
 /**
- * The schema's ledger exists before any load's transaction locks it. Loads starting together race to create it: the
- * losers' "already exists" means it is there.
+ * The target schema exists (created where the database user may), and its ledger too, before any load's transaction
+ * locks it. Loads starting together race to create them: the losers' "already exists" means they are there.
  */
 async function ensureLedger(context: LoadContext, schema: string): Promise<void> {
   try {
     await context.redshift.query(ledgerTableSql(schema));
   } catch (error) {
+    if (error instanceof RedshiftStatementError && /schema .* does not exist/i.test(error.message)) {
+      await createSchema(context, schema);
+      await ensureLedger(context, schema);
+      return;
+    }
     if (!(error instanceof RedshiftStatementError) || !/already exists|duplicate key value/i.test(error.message)) throw error;
     await context.redshift.query(ledgerLookupSql(schema, ""));
+  }
+}
+
+async function createSchema(context: LoadContext, schema: string): Promise<void> {
+  try {
+    await context.redshift.query(`CREATE SCHEMA IF NOT EXISTS ${quoteRedshift(schema)}`);
+  } catch (error) {
+    if (!(error instanceof RedshiftStatementError) || !/permission denied|not authorized|must be/i.test(error.message)) throw error;
+    throw new TargetSchemaMissingError(
+      `target schema ${schema} does not exist in database ${context.pipeline.target.database}, and the sync's database user may not create it. ` +
+        `An administrator runs what \`mrsync grants -p ${context.pipeline.name}\` prints (CREATE SCHEMA IF NOT EXISTS ${quoteRedshift(schema)}; GRANT USAGE, CREATE ON SCHEMA …), then re-run`,
+    );
   }
 }
 

@@ -1,0 +1,54 @@
+/**
+ * A target schema that does not exist yet: the load creates it where the database user may, and otherwise fails the
+ * table naming the schema and the administrator's step — never with the ledger's internal DDL in the message.
+ */
+import { readFile, writeFile } from "node:fs/promises";
+import path from "node:path";
+import { beforeAll, describe, expect, it } from "vitest";
+import type { RunSummary } from "#domain/run-summary.ts";
+import { dataApiClients, LocalStateMachine, STATE_MACHINE_CREDENTIALS } from "#local/stepfunctions/runner.ts";
+import { usePipelineFixture } from "../support/pipeline-run.ts";
+
+const DB = "mrsync_test_target_schema";
+const TABLE = `${DB}.payouts`;
+const fx = usePipelineFixture(
+  DB,
+  () => `
+pipeline: { name: fresh, source: test_mysql, target: test_redshift, staging: test_staging, s3: { isolation_prefix: fresh/ } }
+tables:
+  ${TABLE}: { cdc_strategy: id_only }
+`,
+);
+
+beforeAll(async () => {
+  // This file's target schema does not exist yet (written before the handlers first read the config).
+  const file = path.join(fx.configDir, "connections.yml");
+  await writeFile(file, (await readFile(file, "utf8")).replace("schema: public", "schema: settlement_new"));
+});
+
+// Without the fixture's grants: the warehouse user as it is after a deploy, before an administrator ran anything.
+const run = () =>
+  new LocalStateMachine({ handlers: fx.handlers, redshift: dataApiClients({ endpoint: fx.warehouse.server.endpoint, credentials: STATE_MACHINE_CREDENTIALS }), waitMs: 5 }).startExecution({ pipeline: "fresh" });
+
+describe("a target schema that does not exist", () => {
+  it("fails the table naming the schema and the grants when the user may not create it; creates it when the user may", async () => {
+    await fx.db.admin.query(`CREATE TABLE ${TABLE} (id INT PRIMARY KEY, amount DECIMAL(12,2))`);
+    await fx.db.admin.query(`INSERT INTO ${TABLE} SELECT seq, seq / 3 FROM seq_1_to_120`);
+
+    const refused = await run();
+    expect(refused.status).toBe("FAILED");
+    const cause = refused.cause ?? "";
+    const line = (JSON.parse(cause.slice(cause.indexOf("{"))) as RunSummary).table_results[TABLE];
+    expect(line?.error_type).toBe("TargetSchemaMissingError");
+    expect(line?.error_message).toContain("target schema settlement_new does not exist");
+    expect(line?.error_message).toContain("mrsync grants -p fresh");
+    expect(line?.error_message).not.toContain("mrsync_load_ledger");
+
+    // An administrator lets the user create schemas; the next run creates it, and loads what the first extracted.
+    await fx.warehouse.redshift.query(`GRANT CREATE ON DATABASE ${DB} TO "IAMR:mrsync-warehouse"`);
+    const loaded = await run();
+    expect(loaded.status, loaded.cause).toBe("SUCCEEDED");
+    const rows = await fx.warehouse.redshift.query("SELECT count(*), count(DISTINCT id) FROM settlement_new.payouts");
+    expect(rows.rows[0]?.map(Number)).toEqual([120, 120]);
+  });
+});

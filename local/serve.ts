@@ -1,10 +1,12 @@
 /**
- * `npm run local`: the stand-ins on fixed loopback ports over the demo's folder (`.mrsync/`), for exploring what
- * the last demo or sync left — with the AWS CLI or any SDK — until Ctrl-C.
+ * `npm run local [-- --config-dir DIR] [--postgres-url URL]`: the stand-ins on fixed loopback ports over the demo's
+ * folder (`.mrsync/`), with every bucket the config's pipelines name, for exploring what the last demo or sync left —
+ * with the AWS CLI, any SDK or `mrsync --local` — until Ctrl-C. The warehouse is embedded PGlite, or a PostgreSQL
+ * server (`--postgres-url`; each Data API Database is a database there).
  */
-import path from "node:path";
 import { parseArgs } from "node:util";
-import { loadPipeline } from "#config/loader.ts";
+import { loadConfig } from "#config/loader.ts";
+import { configDir } from "#services/environment.ts";
 import { DEFAULT_DATA_DIR, LOCAL_PORTS, startStandIns } from "./stand-ins.ts";
 
 const { values } = parseArgs({
@@ -12,29 +14,32 @@ const { values } = parseArgs({
     "s3-port": { type: "string", default: String(LOCAL_PORTS.s3) },
     "redshift-port": { type: "string", default: String(LOCAL_PORTS.redshift) },
     "data-dir": { type: "string", default: DEFAULT_DATA_DIR },
+    "config-dir": { type: "string", default: configDir() },
+    "postgres-url": { type: "string" },
   },
 });
 
-const pipeline = await loadPipeline(path.join(import.meta.dirname, "..", "config"), "demo");
-const buckets = [pipeline.staging.bucket, pipeline.completionBucket].filter((b): b is string => b !== undefined);
+const { pipelines } = await loadConfig(values["config-dir"]);
+const buckets = [...new Set(pipelines.flatMap((p) => [p.staging.bucket, p.completionBucket].filter((b): b is string => b !== undefined)))];
 const standIns = await startStandIns({
   dataDir: values["data-dir"],
   buckets,
   s3Port: Number(values["s3-port"]),
   redshiftPort: Number(values["redshift-port"]),
+  ...(values["postgres-url"] === undefined ? {} : { postgresUrl: values["postgres-url"] }),
 });
 const exports = Object.entries(standIns.env).map(([name, value]) => `${name}=${value}`).join(" ");
-const target = `--workgroup-name ${pipeline.target.workgroup_name ?? "local"} --database ${pipeline.target.database}`;
-console.log(`Local stand-ins over ${standIns.dataDir}
+const example = pipelines.find((p) => p.name === "demo") ?? pipelines[0];
+const target = `--workgroup-name ${example?.target.workgroup_name ?? "local"} --database ${example?.target.database ?? "dev"}`;
+console.log(`Local stand-ins over ${standIns.dataDir} (config ${values["config-dir"]}: ${pipelines.map((p) => p.name).join(", ")})
   S3:                 ${standIns.s3.endpoint}   buckets: ${buckets.join(", ")}
-  Redshift Data API:  ${standIns.redshift.endpoint}   (embedded PGlite)
+  Redshift Data API:  ${standIns.redshift.endpoint}   (${values["postgres-url"] === undefined ? "embedded PGlite" : values["postgres-url"].replace(/\/\/[^@]*@/, "//")})
 
 In another shell:
   export ${exports}
-  aws s3 ls s3://${pipeline.staging.bucket ?? ""}/ --recursive | head
-  aws s3 ls s3://${pipeline.completionBucket ?? ""}/completion_markers/ --recursive
-  aws s3 cp s3://${pipeline.staging.bucket ?? ""}/${pipeline.s3.isolation_prefix}watermarks/v2/demo/mrsync_demo.settle_orders.json -
-  id=$(aws redshift-data execute-statement ${target} --sql "select count(*) from public.settle_orders" --query Id --output text)
+  npx mrsync --local --config-dir ${values["config-dir"]} status
+  aws s3 ls s3://${example?.staging.bucket ?? ""}/ --recursive | head
+  id=$(aws redshift-data execute-statement ${target} --sql "select count(*) from information_schema.tables" --query Id --output text)
   aws redshift-data get-statement-result --id "$id"
 
 Running; Ctrl-C stops.`);

@@ -19,7 +19,14 @@ export const LOCAL_CREDENTIALS = { accessKeyId: "local", secretAccessKey: "local
 /** The fixed ports of `npm run local` (the CLI's --local defaults to them). */
 export const LOCAL_PORTS = { s3: 4569, redshift: 4570 } as const;
 
-export type StandInOptions = { dataDir?: string; buckets: readonly string[]; s3Port?: number; redshiftPort?: number };
+export type StandInOptions = {
+  dataDir?: string;
+  buckets: readonly string[];
+  s3Port?: number;
+  redshiftPort?: number;
+  /** postgres://… : the warehouse on that PostgreSQL server instead of embedded PGlite under the data folder. */
+  postgresUrl?: string;
+};
 
 export type StandIns = {
   dataDir: string;
@@ -56,7 +63,11 @@ export async function startStandIns(options: StandInOptions): Promise<StandIns> 
   const s3 = await startLocalS3({ rootDir: path.join(dataDir, "s3"), port: options.s3Port ?? 0, buckets: options.buckets });
   const s3Client = new S3Client({ ...s3ClientConfig({ AWS_ENDPOINT_URL_S3: s3.endpoint }), region: "us-east-1", credentials: LOCAL_CREDENTIALS });
   const store = new S3Store(s3Client);
-  const redshift = await startLocalRedshift({ dataDir: path.join(dataDir, "redshift"), s3: store, port: options.redshiftPort ?? 0 });
+  const redshift = await startLocalRedshift({
+    ...(options.postgresUrl === undefined ? { dataDir: path.join(dataDir, "redshift") } : { postgresUrl: options.postgresUrl }),
+    s3: store,
+    port: options.redshiftPort ?? 0,
+  });
   const redshiftClient = new RedshiftDataClient({
     ...redshiftDataClientConfig({ region: "us-east-1" }, { AWS_ENDPOINT_URL_REDSHIFT_DATA: redshift.endpoint }),
     credentials: LOCAL_CREDENTIALS,

@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 /** The `mrsync` CLI entry (`npx mrsync --help`). */
+import "../cli/log-level.ts";
 import "../local/powertools-env.ts";
 import { run } from "../cli/main.ts";
 

@@ -7,6 +7,7 @@ import path from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import type { RunSummary } from "#domain/run-summary.ts";
 import { dataApiClients, LocalStateMachine, STATE_MACHINE_CREDENTIALS } from "#local/stepfunctions/runner.ts";
+import { runCli } from "../support/cli.ts";
 import { usePipelineFixture } from "../support/pipeline-run.ts";
 
 const DB = "mrsync_test_target_schema";
@@ -43,6 +44,16 @@ describe("a target schema that does not exist", () => {
     expect(line?.error_message).toContain("target schema settlement_new does not exist");
     expect(line?.error_message).toContain("mrsync grants -p fresh");
     expect(line?.error_message).not.toContain("mrsync_load_ledger");
+
+    // The CLI says it in one line per failed table; the steps' JSON logs (stack traces) only with --debug.
+    // As an operator's shell has it: no POWERTOOLS_LOG_LEVEL (the fixture silences the in-process steps).
+    const env = Object.fromEntries(Object.entries(process.env).filter(([name]) => name !== "POWERTOOLS_LOG_LEVEL"));
+    const quiet = await runCli(fx.configDir, ["--local", "sync", "pipeline", "-p", "fresh"], env);
+    expect(quiet.code).toBe(1);
+    expect(quiet.stdout).toContain(`FAILED  ${TABLE}: TargetSchemaMissingError: target schema settlement_new does not exist`);
+    expect(quiet.stderr).not.toContain('"level":"ERROR"');
+    const debug = await runCli(fx.configDir, ["--local", "--debug", "sync", "pipeline", "-p", "fresh"], env);
+    expect(debug.stderr + debug.stdout).toContain('"level":"ERROR"');
 
     // An administrator lets the user create schemas; the next run creates it, and loads what the first extracted.
     await fx.warehouse.redshift.query(`GRANT CREATE ON DATABASE ${DB} TO "IAMR:mrsync-warehouse"`);

@@ -2,7 +2,21 @@
  * The state machine's retry policies, by name, each with the reason it exists. Every step is idempotent (a chunk
  * rewrites its own key and commits conditionally; a load is guarded by its ledger row and ClientToken), so a retry
  * can never duplicate a row: what a policy bounds is only how long a transient fault may delay the run.
+ *
+ * The product's own retried errors are named by their classes (the name Lambda reports is the error's `name`): a
+ * renamed class fails to compile here, a changed name changes the rendered ASL (and its golden file), and neither
+ * can silently disable a retry.
  */
+import { ActiveStatementsExceededException } from "@aws-sdk/client-redshift-data";
+import { SourceUnavailableError } from "#adapters/mysql.ts";
+import { RedshiftTimeoutError, WarehouseUnavailableError } from "#adapters/redshift-data.ts";
+import { PreconditionFailedError } from "#shared/errors.ts";
+
+/** The `name` an error class's instances carry: what Step Functions matches in ErrorEquals. */
+export function errorNameOf(errorClass: new (...args: never[]) => Error): string {
+  // Constructed with a service exception's options shape, which the product's own classes accept as a message.
+  return (Reflect.construct(errorClass, [{ message: "", $metadata: {} }]) as Error).name;
+}
 export type Retrier = {
   ErrorEquals: string[];
   IntervalSeconds: number;
@@ -36,7 +50,7 @@ export const FUNCTION_CRASH: Retrier = {
 
 /** MySQL unreachable or dropped the connection (failover, restart, network): replicas come back within minutes. */
 export const SOURCE_UNAVAILABLE: Retrier = {
-  ErrorEquals: ["SourceUnavailableError"],
+  ErrorEquals: [errorNameOf(SourceUnavailableError)],
   IntervalSeconds: 15,
   MaxAttempts: 4,
   BackoffRate: 2,
@@ -46,7 +60,7 @@ export const SOURCE_UNAVAILABLE: Retrier = {
 
 /** The watermark changed under five conditional writes in a row (an operator's `mrsync watermark` at that moment). */
 export const WATERMARK_CONFLICT: Retrier = {
-  ErrorEquals: ["PreconditionFailedError"],
+  ErrorEquals: [errorNameOf(PreconditionFailedError)],
   IntervalSeconds: 2,
   MaxAttempts: 3,
   BackoffRate: 2,
@@ -55,7 +69,7 @@ export const WATERMARK_CONFLICT: Retrier = {
 
 /** Redshift's cap on concurrently running Data API statements: a slot frees when another statement ends. */
 export const REDSHIFT_BUSY: Retrier = {
-  ErrorEquals: ["ActiveStatementsExceededException"],
+  ErrorEquals: [errorNameOf(ActiveStatementsExceededException)],
   IntervalSeconds: 30,
   MaxAttempts: 5,
   BackoffRate: 2,
@@ -69,7 +83,7 @@ export const REDSHIFT_BUSY: Retrier = {
  */
 export const WAREHOUSE_UNAVAILABLE: Retrier = {
   // RedshiftTimeoutError: a small statement (DDL, a validation count) still running at the function's deadline.
-  ErrorEquals: ["WarehouseUnavailableError", "RedshiftTimeoutError"],
+  ErrorEquals: [errorNameOf(WarehouseUnavailableError), errorNameOf(RedshiftTimeoutError)],
   IntervalSeconds: 10,
   MaxAttempts: 4,
   BackoffRate: 2,

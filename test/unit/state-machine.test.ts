@@ -9,6 +9,10 @@ import { createRequire } from "node:module";
 import { describe, expect, it } from "vitest";
 import { EVENTS_PER_CHUNK, EVENTS_PER_POLL, EXECUTION_EVENTS, HISTORY_LIMIT, historyBudgets, maxTablesPerExecution, TABLE_EVENTS } from "#domain/run-plan.ts";
 import { DEFINITION_FILE, HANDLER_MODULES } from "#local/stepfunctions/runner.ts";
+import { SourceUnavailableError } from "#adapters/mysql.ts";
+import { RedshiftTimeoutError, WarehouseUnavailableError } from "#adapters/redshift-data.ts";
+import { PreconditionFailedError } from "#shared/errors.ts";
+import { REDSHIFT_BUSY, SOURCE_UNAVAILABLE, WAREHOUSE_UNAVAILABLE, WATERMARK_CONFLICT } from "../../statemachines/retry-policies.ts";
 import { renderDefinition, SUBSTITUTIONS, WAREHOUSE_ROLE_SUBSTITUTION } from "../../statemachines/sync-pipeline.ts";
 
 type Validator = (definition: unknown, options?: { checkArn?: boolean; checkPaths?: boolean }) => { isValid: boolean; errorsText: (separator?: string) => string };
@@ -47,5 +51,14 @@ describe("history budgets", () => {
     }
     expect(historyBudgets(maxTablesPerExecution() + 1)).toBeUndefined();
     expect(historyBudgets(1)).toEqual({ chunkBudget: 3_154, pollBudget: 240 });
+  });
+});
+
+describe("retried error names", () => {
+  it("are the names the product's error classes carry when thrown, so a rename cannot silently disable a retry", () => {
+    const thrown = [new SourceUnavailableError("down"), new WarehouseUnavailableError("503"), new RedshiftTimeoutError("late"), new PreconditionFailedError("b", "k", "If-Match")];
+    const retried = [SOURCE_UNAVAILABLE, WAREHOUSE_UNAVAILABLE, WATERMARK_CONFLICT].flatMap((r) => r.ErrorEquals);
+    expect(retried.sort()).toEqual(thrown.map((e) => e.name).sort());
+    expect(REDSHIFT_BUSY.ErrorEquals).toEqual(["ActiveStatementsExceededException"]);
   });
 });

@@ -10,7 +10,7 @@ import type { Command } from "commander";
 import type { ResolvedPipeline } from "#config/resolve.ts";
 import { loadContext } from "#services/environment.ts";
 import { differencesOf, findDifferences, type ReconcileReport } from "#services/reconcile.ts";
-import { deleteExtras, MASS_DELETE, stageRepair } from "#services/reconcile-repair.ts";
+import { MASS_DELETE, reconcileAndStage } from "#services/reconcile-repair.ts";
 import { deployedRunner, localRunner } from "../executions.ts";
 import { CliError, EXIT, type Output } from "../output.ts";
 import { pipeline } from "../tables.ts";
@@ -59,15 +59,12 @@ export function reconcileCommands(program: Command, output: () => Output): void 
       for (const table of tables) {
         const context = loadContext(resolved, table);
         out.info(`reconciling ${table}`);
-        const found = await findDifferences(context);
-        const result: TableReconcile = { found: found.report, staged: { file: undefined, rows: 0 }, deleted: 0, after: undefined };
-        if (!options.dryRun) {
-          // Deletes first: a refused mass delete stops the table before anything of it is staged.
-          const policy = context.table.delete_policy;
-          if (policy === "hard" || policy === "soft") result.deleted = await deleteExtras(context, found, { allowMassDelete: options.allowMassDelete, policy });
-          result.staged = await stageRepair(context, found);
+        if (options.dryRun) {
+          results.push({ found: (await findDifferences(context)).report, staged: { file: undefined, rows: 0 }, deleted: 0, after: undefined });
+        } else {
+          const repair = await reconcileAndStage(context, { allowMassDelete: options.allowMassDelete });
+          results.push({ found: repair.report, staged: repair.staged, deleted: repair.deleted, after: undefined });
         }
-        results.push(result);
       }
       const repaired = results.filter((r) => r.staged.file !== undefined || r.deleted > 0);
       const staged = repaired.filter((r) => r.staged.file !== undefined).map((r) => r.found.table);

@@ -10,7 +10,7 @@
  */
 import { createHash } from "node:crypto";
 import { streamQuery } from "#adapters/mysql.ts";
-import { quotedTable, selectExpression, textOf } from "#domain/cdc/types.ts";
+import { quotedTable, selectExpression } from "#domain/cdc/types.ts";
 import { RedshiftStatementError } from "#adapters/redshift-data.ts";
 import { bucketOf, rowText, SOFT_DELETE_COLUMN } from "#domain/reconcile/canonical.ts";
 import { LEDGER_TABLE, sqlString } from "#domain/load-plan.ts";
@@ -19,7 +19,7 @@ import { stageRepairFiles } from "#domain/watermark.ts";
 import type { ReconcileCounts } from "#shared/steps.ts";
 import { tableChunkFile } from "./chunk-file.ts";
 import type { LoadContext } from "./load.ts";
-import { findDifferences, keyParts, ReconcileRefusedError, type Differences, type ReconcileReport } from "./reconcile.ts";
+import { findDifferences, keyParts, partText, ReconcileRefusedError, type Differences, type ReconcileReport } from "./reconcile.ts";
 import { saveSchema, watermarkIdentity } from "./sync-context.ts";
 
 /** Repair files take this chunk number: no run reaches it, so a repair never overwrites a run's file. */
@@ -32,8 +32,6 @@ const BUCKETS_PER_READ = 200;
 export const MASS_DELETE = { rows: 10, share: 0.05 } as const;
 const KEYS_PER_DELETE = 500;
 
-/** A value of a key part as both sides compare it (mysql2 gives binary strings as bytes). */
-export const partText = (value: unknown): string => (typeof value === "string" ? value : (textOf(value) ?? String(value)));
 const md5 = (text: string) => createHash("md5").update(text, "utf8").digest("hex");
 /** MD5 of a key's canonical text, as MD5(rowText(key)) computes it in either engine. */
 const keyHash = (parts: readonly string[]) => md5(parts.map((p) => `v${p}`).join("|"));
@@ -85,8 +83,8 @@ export async function stageRepair(context: LoadContext, found: Differences): Pro
  * them, `soft` sets their _mrsync_deleted_at (the column added on first use); either with a ledger row in the same
  * transaction. Returns the rows deleted or marked.
  */
-export async function deleteExtras(context: LoadContext, found: Differences, options: { allowMassDelete?: boolean; policy?: "hard" | "soft" } = {}): Promise<number> {
-  const policy = options.policy ?? "hard";
+export async function deleteExtras(context: LoadContext, found: Differences, options: { policy: "hard" | "soft"; allowMassDelete?: boolean }): Promise<number> {
+  const { policy } = options;
   if (found.extra.length === 0) return 0;
   const limit = Math.max(MASS_DELETE.rows, Math.floor(MASS_DELETE.share * found.report.rows.redshift));
   if (found.extra.length > limit && options.allowMassDelete !== true) {
@@ -143,19 +141,23 @@ export async function deleteExtras(context: LoadContext, found: Differences, opt
   return deleted;
 }
 
+export type Repair = { report: ReconcileReport; staged: StagedRepair; deleted: number; counts: ReconcileCounts };
+
 /**
- * Mode reconcile's one step (run in ExtractChunk's place, where the source and the staging area are reachable):
- * compares the table, deletes per delete_policy, and stages the rows to re-load; the run's loads then merge them.
+ * A table compared and repaired, short of the load: rows only in Redshift deleted or marked per delete_policy (first,
+ * so a refused mass delete stages nothing), the rows to re-load staged. `mrsync reconcile` and mode reconcile's step
+ * (ExtractChunk's place, where the source and the staging area are reachable) both run this; a load then merges.
  */
-export async function reconcileAndStage(context: LoadContext): Promise<{ counts: ReconcileCounts; report: ReconcileReport; stagedFile: string | undefined }> {
+export async function reconcileAndStage(context: LoadContext, options: { allowMassDelete?: boolean } = {}): Promise<Repair> {
   const found = await findDifferences(context);
   const policy = context.table.delete_policy;
-  const deleted = policy === "hard" || policy === "soft" ? await deleteExtras(context, found, { policy }) : 0;
+  const deleted = policy === "hard" || policy === "soft" ? await deleteExtras(context, found, { policy, ...options }) : 0;
   const staged = await stageRepair(context, found);
   const { report } = found;
   return {
-    counts: { compared: report.rows.mysql, missing: report.missing, extra: report.extra, different: report.different, reloaded: staged.rows, deleted },
     report,
-    stagedFile: staged.file,
+    staged,
+    deleted,
+    counts: { compared: report.rows.mysql, missing: report.missing, extra: report.extra, different: report.different, reloaded: staged.rows, deleted },
   };
 }

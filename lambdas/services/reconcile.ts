@@ -1,7 +1,7 @@
 /**
- * Reconciliation, report only (issue 14, first part): every difference between a table in MySQL and in Redshift over
- * the whole table, by its unique key, whatever the strategy's window saw — deletes, updates that left the cursor
- * alone, rows committed behind the cursor, rows only in Redshift.
+ * Reconciliation's comparison (the repair: reconcile-repair.ts): every difference between a table in MySQL and in
+ * Redshift over the whole table, by its unique key, whatever the strategy's window saw — deletes, updates that left
+ * the cursor alone, rows committed behind the cursor, rows only in Redshift.
  *
  * Rows are grouped in buckets by a hash of their key (identical in both engines, whatever the collation); per bucket,
  * the row count and the sum of 60-bit row hashes over the canonical text of every compared column (domain/reconcile/
@@ -62,6 +62,9 @@ export class ReconcileRefusedError extends Error {
   override readonly name = "ReconcileRefusedError";
 }
 
+/** A value of a key part or hash as both sides compare it (mysql2 gives binary strings as bytes). */
+export const partText = (value: unknown): string => (typeof value === "string" ? value : (textOf(value) ?? String(value)));
+
 type Summary = { count: string; sum: string };
 type KeyedRow = { key: string[]; hash: string; cursor?: string | undefined };
 
@@ -113,8 +116,12 @@ export async function findDifferences(context: LoadContext): Promise<Differences
     });
     const source = quotedTable(table);
     const targetTable = `${quoteRedshift(pipeline.target.schema)}.${quoteRedshift(table.targetName)}`;
+    const existing = await existingColumns(context);
+    if (existing.length === 0) {
+      throw new ReconcileRefusedError(`${table.key}: its target ${pipeline.target.schema}.${table.targetName} does not exist in Redshift yet; sync the table first (mrsync sync pipeline -p ${pipeline.name} -t ${table.key})`);
+    }
     // Rows soft-deleted by an earlier reconcile are gone from the table's point of view.
-    const softDeleted = (await existingColumns(context)).some((c) => c.name === SOFT_DELETE_COLUMN);
+    const softDeleted = existing.some((c) => c.name === SOFT_DELETE_COLUMN);
     const target = softDeleted ? `(SELECT * FROM ${targetTable} WHERE ${quoteRedshift(SOFT_DELETE_COLUMN)} IS NULL) AS live` : targetTable;
 
     const mysqlRows = Number(textOf((await queryRow(connection, { sql: `SELECT COUNT(*) FROM ${source}`, params: [] }))?.[0]) ?? "0");
@@ -130,8 +137,8 @@ export async function findDifferences(context: LoadContext): Promise<Differences
     const differing = (a: Map<number, Summary>, b: Map<number, Summary>) =>
       [...new Set([...a.keys(), ...b.keys()])].filter((bucket) => JSON.stringify(a.get(bucket)) !== JSON.stringify(b.get(bucket))).sort((x, y) => x - y);
 
-    // Both engines work at once: the wall time is the slower side's.
     const inFlight = await inFlightTest(context, schema);
+    // Both engines work at once: the wall time is the slower side's.
     const [mysqlAll, redshiftAll] = await Promise.all([mysqlSummaries(), redshiftSummaries()]);
     const total = (m: Map<number, Summary>) => [...m.values()].reduce((sum, s) => sum + Number(s.count), 0);
     let suspects = differing(mysqlAll, redshiftAll);
@@ -163,9 +170,9 @@ export async function findDifferences(context: LoadContext): Promise<Differences
       const keyed = (rows: unknown[][]): Map<string, KeyedRow> =>
         new Map(
           rows.map((r) => {
-            const parts = r.slice(0, key.length).map((v) => (typeof v === "string" ? v : (textOf(v) ?? String(v))));
+            const parts = r.slice(0, key.length).map(partText);
             const cursor = r[key.length + 1];
-            return [JSON.stringify(parts), { key: parts, hash: String(textOf(r[key.length]) ?? r[key.length]), cursor: cursor === undefined || cursor === null ? undefined : partText(cursor) }];
+            return [JSON.stringify(parts), { key: parts, hash: partText(r[key.length]), cursor: cursor === undefined || cursor === null ? undefined : partText(cursor) }];
           }),
         );
       const inMysql = keyed(mysqlFetched as unknown[][]);
@@ -183,8 +190,7 @@ export async function findDifferences(context: LoadContext): Promise<Differences
           report.inFlight++;
           continue;
         }
-        if (other === undefined) note("missing", k, row);
-        else if (other.hash !== row.hash) note("different", k, row);
+        note(other === undefined ? "missing" : "different", k, row);
       }
       for (const [k, row] of inRedshift) if (!inMysql.has(k)) note("extra", k, row);
     }
@@ -195,7 +201,6 @@ export async function findDifferences(context: LoadContext): Promise<Differences
   }
 }
 
-const partText = (value: unknown): string => (typeof value === "string" ? value : (textOf(value) ?? String(value)));
 
 /**
  * Which MySQL rows the table's next sync will carry anyway: a cursor value past the watermark's (the timestamp for

@@ -62,9 +62,9 @@ export async function extractNext(context: LoadContext, run: Run, progress: Prog
 /** Mode reconcile: the table compared whole, its differences deleted or staged; the loads that follow merge them. */
 async function reconcileNext(context: LoadContext, progress: Progress): Promise<{ progress: Progress; chunk: ChunkResult }> {
   const started = Date.now();
-  const { counts, stagedFile } = await reconcileAndStage(context);
+  const { counts, staged } = await reconcileAndStage(context);
   const durationMs = Date.now() - started;
-  const chunk: ChunkResult = { done: true, cursor: NOWHERE, rows: counts.reloaded, files: stagedFile === undefined ? 0 : 1, bytes: 0, durationMs, file: stagedFile, runRows: counts.reloaded };
+  const chunk: ChunkResult = { done: true, cursor: NOWHERE, rows: counts.reloaded, files: staged.file === undefined ? 0 : 1, bytes: 0, durationMs, file: staged.file, runRows: counts.reloaded };
   return {
     chunk,
     progress: {

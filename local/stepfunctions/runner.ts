@@ -47,9 +47,11 @@ export function dataApiClients(options: { endpoint?: string; stsEndpoint?: strin
           : fromTemporaryCredentials({
               ...(credentials === undefined ? {} : { masterCredentials: credentials }),
               params: { RoleArn: roleArn, RoleSessionName: "states-DescribeLoad" },
-              clientConfig: { region: LOCAL_REGION, ...(stsEndpoint === undefined ? {} : { endpoint: stsEndpoint }) },
+              clientConfig: stsEndpoint === undefined ? {} : { region: LOCAL_REGION, endpoint: stsEndpoint },
             });
-      client = new RedshiftDataClient({ region: LOCAL_REGION, ...(endpoint === undefined ? {} : { endpoint }), ...(assumed === undefined ? {} : { credentials: assumed }) });
+      // AWS's own endpoint: the environment's region (a run here against a deployed warehouse).
+      const region = endpoint === undefined ? (process.env.AWS_REGION ?? LOCAL_REGION) : LOCAL_REGION;
+      client = new RedshiftDataClient({ region, ...(endpoint === undefined ? {} : { endpoint }), ...(assumed === undefined ? {} : { credentials: assumed }) });
       clients.set(key, client);
     }
     return client;

@@ -51,6 +51,11 @@ describe("mrsync reconcile", () => {
     );
     await fx.db.admin.query(`CREATE TABLE ${DB}.links (owner_id INT NOT NULL, code VARCHAR(8) NOT NULL, note VARCHAR(10) NULL, PRIMARY KEY (owner_id, code))`);
     await fx.db.admin.query(`INSERT INTO ${DB}.links SELECT seq DIV 3, CONCAT('k', seq % 3), 'same' FROM seq_1_to_300`);
+    // Before any sync: refused with what to do, not a warehouse error.
+    const early = await runCli(fx.configDir, ["reconcile", "-p", "rec", "-t", `${DB}.links`, "--dry-run"]);
+    expect(early.code).toBe(1);
+    expect(early.stderr).toContain(`its target public.links does not exist in Redshift yet; sync the table first`);
+
     const execution = await fx.run({ pipeline: "rec" });
     expect(execution.status, execution.cause).toBe("SUCCEEDED");
 
@@ -91,7 +96,7 @@ describe("mrsync reconcile", () => {
     expect(staged.rows).toBe(3);
     // Re-inserted in MySQL after the comparison: the delete checks MySQL again and leaves it.
     await fx.db.admin.query(`INSERT INTO ${DB}.accounts VALUES (4, 'back', NULL, 4, '2026-01-01 00:00:00')`);
-    expect(await deleteExtras(context, found)).toBe(2);
+    expect(await deleteExtras(context, found, { policy: "hard" })).toBe(2);
     expect((await fx.warehouse.redshift.query("SELECT id FROM public.accounts WHERE id IN (3, 4, 7000)")).rows).toEqual([["4"]].map((r) => r.map(Number)));
 
     const { code, results, stderr } = await reconcile("--local");

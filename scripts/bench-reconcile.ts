@@ -24,7 +24,7 @@ import { resolvePipeline, type ResolvedPipeline } from "#config/resolve.ts";
 import { DEFAULT_MYSQL_URL } from "#local/demo/seed.ts";
 import { startLocalRedshift } from "#local/redshift/server.ts";
 import { startLocalS3 } from "#local/s3/server.ts";
-import { findDifferences } from "#services/reconcile.ts";
+import { findDifferences, summarySql } from "#services/reconcile.ts";
 import { tableContext } from "#services/sync-context.ts";
 import { maxRssMb, report, runPhase } from "./bench-phases.ts";
 
@@ -39,7 +39,16 @@ const ROWS = Number(values.rows);
 /** Every 30,011th id: ~33 per million rows of each kind of difference. */
 const EVERY = 30_011;
 
-type PhaseResult = { seconds: number; maxRssMb: number; rows: number; missing: number; extra: number; different: number };
+type PhaseResult = {
+  seconds: number;
+  maxRssMb: number;
+  rows: number;
+  missing: number;
+  extra: number;
+  different: number;
+  /** Reconcile: its whole-table pass on each side, and the row hash. */
+  pass?: { mysql: number; redshift: number; mysqlAlone: number; hash: string };
+};
 
 function pipeline(): ResolvedPipeline {
   const url = new URL(MYSQL_URL);
@@ -86,6 +95,8 @@ async function seed(): Promise<void> {
     SELECT n, n % 5000, 'ORD-' || (n * 7919), CASE WHEN n % 4 = 0 THEN NULL ELSE 'note ' || n END, ((n * 37) % 100000000)::NUMERIC(18,4) / 10000,
            TIMESTAMP '2024-01-01' + (n * 1000003) * INTERVAL '1 microsecond'
     FROM generate_series(1::BIGINT, ${ROWS}::BIGINT) AS n`);
+  // As Redshift's automatic analyze would after a load.
+  await warehouse.query(`ANALYZE public.${TABLE}`);
   await warehouse.end();
 }
 
@@ -122,11 +133,38 @@ async function reconcile(endpoint: string, s3Endpoint: string): Promise<PhaseRes
     redshift: new RedshiftData(client, p.target),
   };
   const started = performance.now();
-  const { report } = await findDifferences(context);
+  const found = await findDifferences(context);
   const seconds = (performance.now() - started) / 1000;
+  const { report } = found;
+  // MySQL's whole-table pass again, alone: what reconcile costs the source when the warehouse is another machine
+  // (here the local warehouse shares the two cores with MariaDB during the reconcile).
+  const connection = await connectSource(p.source, credentials(p));
+  const sourceStarted = performance.now();
+  await connection.query(summarySql("mysql", `\`${DATABASE}\`.\`${TABLE}\``, found.shape));
+  const sourceAlone = (performance.now() - sourceStarted) / 1000;
+  await connection.end();
   client.destroy();
   s3.destroy();
-  return { seconds, maxRssMb: maxRssMb(), rows: report.rows.mysql, missing: report.missing, extra: report.extra, different: report.different };
+  return {
+    seconds,
+    maxRssMb: maxRssMb(),
+    rows: report.rows.mysql,
+    missing: report.missing,
+    extra: report.extra,
+    different: report.different,
+    pass: { ...report.passSeconds, mysqlAlone: Number(sourceAlone.toFixed(3)), hash: report.hash },
+  };
+}
+
+/** Which CRC32 the local warehouse runs: the C build (scripts/install-pg-crc32.sh) or the PL/pgSQL fallback. */
+async function warehouseCrc32(): Promise<string> {
+  const url = new URL(PG_URL);
+  url.pathname = `/${DATABASE}`;
+  const client = new pg.Client({ connectionString: url.toString() });
+  await client.connect();
+  const { rows } = await client.query<{ lanname: string }>("SELECT l.lanname FROM pg_proc p JOIN pg_language l ON l.oid = p.prolang WHERE p.proname = 'crc32'");
+  await client.end();
+  return rows.map((r) => r.lanname).join(", ");
 }
 
 const runReconcilePhase = (phase: string, endpoint: string, s3Endpoint: string) =>
@@ -157,6 +195,10 @@ async function main(): Promise<void> {
           reconcile_clean_s: Number(clean.seconds.toFixed(2)),
           reconcile_clean_ratio: Number((clean.seconds / raw.seconds).toFixed(2)),
           reconcile_clean_differences: clean.missing + clean.extra + clean.different,
+          // The whole-table pass per side: MySQL's is what reconcile costs the source (vs the raw read of its rows).
+          reconcile_clean_pass_s: clean.pass,
+          reconcile_clean_mysql_alone_ratio: Number(((clean.pass?.mysqlAlone ?? Number.NaN) / raw.seconds).toFixed(2)),
+          warehouse_crc32: await warehouseCrc32(),
           reconcile_100_differences_s: Number(differing.seconds.toFixed(2)),
           reconcile_100_differences_ratio: Number((differing.seconds / raw.seconds).toFixed(2)),
           found: { missing: differing.missing, extra: differing.extra, different: differing.different },

@@ -12,7 +12,7 @@ import { createHash } from "node:crypto";
 import { streamQuery } from "#adapters/mysql.ts";
 import { quotedTable, selectExpression } from "#domain/cdc/types.ts";
 import { RedshiftStatementError } from "#adapters/redshift-data.ts";
-import { bucketOf, rowText, SOFT_DELETE_COLUMN } from "#domain/reconcile/canonical.ts";
+import { bucketOf, rowText, rowTextOf, SOFT_DELETE_COLUMN } from "#domain/reconcile/canonical.ts";
 import { LEDGER_TABLE, sqlString } from "#domain/load-plan.ts";
 import { quoteRedshift } from "#domain/redshift-ddl.ts";
 import { stageRepairFiles } from "#domain/watermark.ts";
@@ -34,7 +34,7 @@ const KEYS_PER_DELETE = 500;
 
 const md5 = (text: string) => createHash("md5").update(text, "utf8").digest("hex");
 /** MD5 of a key's canonical text, as MD5(rowText(key)) computes it in either engine. */
-const keyHash = (parts: readonly string[]) => md5(parts.map((p) => `v${p}`).join("|"));
+const keyHash = (key: Differences["shape"]["key"], parts: readonly string[]) => md5(rowTextOf(key, parts));
 
 export type StagedRepair = { file: string | undefined; rows: number };
 
@@ -43,7 +43,8 @@ export async function stageRepair(context: LoadContext, found: Differences): Pro
   if (found.schema.primaryKey.length === 0) {
     throw new ReconcileRefusedError(`${context.table.key}: no primary key in Redshift — a load appends, so a re-extracted row would land twice; repair it by hand`);
   }
-  const { schema, key } = found;
+  const { schema } = found;
+  const { key } = found.shape;
   const schemaKey = await saveSchema(context, schema);
   const file = tableChunkFile(context, context.now().toISOString(), REPAIR_CHUNK, schema.columns, schemaKey);
   const fileKey = file.key;
@@ -55,7 +56,7 @@ export async function stageRepair(context: LoadContext, found: Differences): Pro
       const only = found.differingBuckets.slice(i, i + BUCKETS_PER_READ);
       const connection = await context.connect();
       try {
-        const sql = `SELECT ${select} FROM ${quotedTable(context.table)} WHERE ${bucketOf("mysql", key, found.buckets)} IN (${only.join(", ")})`;
+        const sql = `SELECT ${select} FROM ${quotedTable(context.table)} WHERE ${bucketOf("mysql", found.shape.hash, key, found.shape.buckets)} IN (${only.join(", ")})`;
         await streamQuery(connection, { sql, params: [] }, {
           row(raw) {
             if (found.toLoad.has(JSON.stringify(raw.slice(width).map(partText)))) file.push(raw.slice(0, width));
@@ -94,8 +95,8 @@ export async function deleteExtras(context: LoadContext, found: Differences, opt
         "If the deletes are real, run again with --allow-mass-delete",
     );
   }
-  const { key } = found;
-  const hashes = found.extra.map(keyHash);
+  const { key } = found.shape;
+  const hashes = found.extra.map((parts) => keyHash(key, parts));
   // A row inserted in MySQL since the comparison is not extra any more: never delete it.
   const connection = await context.connect();
   const present = new Set<string>();
@@ -129,7 +130,7 @@ export async function deleteExtras(context: LoadContext, found: Differences, opt
     const batch = gone.slice(i, i + KEYS_PER_DELETE);
     const deleteId = `reconcile_${policy}_delete_${md5(`${context.table.key}|${batch.join(",")}`).slice(0, 24)}`;
     const notApplied = `NOT EXISTS (SELECT 1 FROM ${ledger} WHERE load_id = ${sqlString(deleteId)})`;
-    const where = `${bucketOf("redshift", key, found.buckets)} IN (${found.differingBuckets.join(", ")}) AND MD5(${rowText("redshift", key)}) IN (${batch.map(sqlString).join(", ")})${policy === "soft" ? ` AND ${marker} IS NULL` : ""}`;
+    const where = `${bucketOf("redshift", found.shape.hash, key, found.shape.buckets)} IN (${found.differingBuckets.join(", ")}) AND MD5(${rowText("redshift", key)}) IN (${batch.map(sqlString).join(", ")})${policy === "soft" ? ` AND ${marker} IS NULL` : ""}`;
     const { rows } = await context.redshift.query([
       `LOCK ${ledger}`,
       `SELECT count(*) FROM ${target} WHERE ${where} AND ${notApplied}`,

@@ -3,16 +3,18 @@
  * Redshift over the whole table, by its unique key, whatever the strategy's window saw — deletes, updates that left
  * the cursor alone, rows committed behind the cursor, rows only in Redshift.
  *
- * Rows are grouped in buckets by a hash of their key (identical in both engines, whatever the collation); per bucket,
- * the row count and the sum of 60-bit row hashes over the canonical text of every compared column (domain/reconcile/
- * canonical.ts). Differing buckets are compared once more (a row changing while this runs is not a difference), then
- * row by row by key. Memory holds one bucket summary per bucket and the rows of the differing buckets only.
+ * Rows are grouped in buckets by their key (an integer key modulo a prime, any other key's hash: identical in both
+ * engines, whatever the collation); per bucket, the row count and the sum of row hashes (CRC-32C, or 60 bits of MD5
+ * where the source has no CRC32C) over the canonical text of every compared column (domain/reconcile/canonical.ts).
+ * Differing buckets are compared once more (a row changing while this runs is not a difference), then row by row by
+ * key. Memory holds one bucket summary per bucket and the rows of the differing buckets only.
  */
 import { queryRow } from "#adapters/mysql.ts";
+import type { Connection } from "mysql2/promise";
 import { compareTimestamps } from "#domain/cdc/timestamps.ts";
 import { quotedTable, quoteIdentifier, textOf } from "#domain/cdc/types.ts";
 import { cursorOf } from "#domain/watermark.ts";
-import { bucketOf, hash60, notComparable, rowText, SOFT_DELETE_COLUMN, type Dialect } from "#domain/reconcile/canonical.ts";
+import { bucketOf, CRC32C_PROBE, hashSum, notComparable, primeAtLeast, rowHash, rowText, SOFT_DELETE_COLUMN, valueText, type Dialect, type RowHash } from "#domain/reconcile/canonical.ts";
 import { quoteRedshift } from "#domain/redshift-ddl.ts";
 import type { TableColumn, TableSchema } from "#domain/table-schema.ts";
 import { checkedTableSchema } from "./begin.ts";
@@ -40,16 +42,20 @@ export type ReconcileReport = {
   inFlight: number;
   /** A few keys of each kind (each key a list of its columns' values). */
   examples: { missing: string[][]; extra: string[][]; different: string[][] };
+  /** The row hash compared (CRC-32C where the source computes it, else MD5). */
+  hash: RowHash;
   notCompared: { column: string; why: string }[];
   durationSeconds: number;
+  /** The whole-table pass on each side (they run at once): what reconcile costs the source, and the warehouse. */
+  passSeconds: { mysql: number; redshift: number };
 };
 
 /** What the repair needs besides the report: every differing key, and how rows were bucketed. */
 export type Differences = {
   report: ReconcileReport;
   schema: TableSchema;
-  key: TableColumn[];
-  buckets: number;
+  /** The key compared by, the columns compared, the bucket count and the row hash. */
+  shape: Shape;
   /** Buckets holding a difference. */
   differingBuckets: number[];
   /** Keys (canonical parts, JSON) of rows missing from Redshift or different there. */
@@ -80,29 +86,44 @@ function keyColumns(schema: TableSchema, table: string): TableColumn[] {
   return columns as TableColumn[];
 }
 
-/** A key column's value as text (the canonical text without its `v`); JSON of the parts keys a row. */
-export const keyParts = (dialect: Dialect, key: readonly TableColumn[]) => key.map((c) => `SUBSTRING(${rowText(dialect, [c])}, 2)`);
+/** A key column's value as canonical text; JSON of the parts keys a row. */
+export const keyParts = (dialect: Dialect, key: readonly TableColumn[]) => key.map((c) => valueText(dialect, c));
 
-function summarySql(dialect: Dialect, from: string, key: readonly TableColumn[], compared: readonly TableColumn[], buckets: number, only?: readonly number[]): string {
-  const text = rowText(dialect, compared);
-  const bucket = bucketOf(dialect, key, buckets);
+/** How the rows of one side are bucketed and hashed. */
+export type Shape = { key: readonly TableColumn[]; compared: readonly TableColumn[]; buckets: number; hash: RowHash };
+
+/** One side's whole-table pass (or of some buckets): bucket, row count, sum of row hashes. */
+export function summarySql(dialect: Dialect, from: string, shape: Shape, only?: readonly number[]): string {
+  const bucket = bucketOf(dialect, shape.hash, shape.key, shape.buckets);
   const where = only === undefined ? "" : ` WHERE ${bucket} IN (${only.join(", ")})`;
-  const sum = dialect === "mysql" ? `CAST(SUM(${hash60(dialect, text)}) AS CHAR)` : `CAST(SUM(CAST(${hash60(dialect, text)} AS DECIMAL(38,0))) AS VARCHAR)`;
-  return `SELECT ${bucket} AS b, COUNT(*), ${sum} FROM ${from}${where} GROUP BY 1`;
+  return `SELECT ${bucket} AS b, COUNT(*), ${hashSum(dialect, shape.hash, rowText(dialect, shape.compared))} FROM ${from}${where} GROUP BY 1`;
 }
 
-function rowsSql(dialect: Dialect, from: string, key: readonly TableColumn[], compared: readonly TableColumn[], buckets: number, only: readonly number[], cursor?: string): string {
-  const text = rowText(dialect, compared);
+function rowsSql(dialect: Dialect, from: string, shape: Shape, only: readonly number[], cursor?: string): string {
   // As text: a 60-bit value would lose digits as a JS number.
-  const hash = dialect === "mysql" ? `CAST(${hash60(dialect, text)} AS CHAR)` : `CAST(${hash60(dialect, text)} AS VARCHAR)`;
-  return `SELECT ${[...keyParts(dialect, key), hash, ...(cursor === undefined ? [] : [cursor])].join(", ")} FROM ${from} WHERE ${bucketOf(dialect, key, buckets)} IN (${only.join(", ")})`;
+  const hash = `CAST(${rowHash(dialect, shape.hash, rowText(dialect, shape.compared))} AS ${dialect === "mysql" ? "CHAR" : "VARCHAR"})`;
+  const bucket = bucketOf(dialect, shape.hash, shape.key, shape.buckets);
+  return `SELECT ${[...keyParts(dialect, shape.key), hash, ...(cursor === undefined ? [] : [cursor])].join(", ")} FROM ${from} WHERE ${bucket} IN (${only.join(", ")})`;
+}
+
+/** CRC-32C where the source computes it (the fast hash; MariaDB ≥ 10.8), else MD5 (MySQL 8). */
+async function rowHashOf(connection: Connection): Promise<RowHash> {
+  try {
+    await connection.query(CRC32C_PROBE);
+    return "crc32c";
+  } catch (error: unknown) {
+    // ER_SP_DOES_NOT_EXIST (1305): FUNCTION CRC32C does not exist.
+    if ((error as { errno?: number }).errno === 1305) return "md5";
+    throw error;
+  }
 }
 
 export async function reconcileTable(context: LoadContext): Promise<ReconcileReport> {
   return (await findDifferences(context)).report;
 }
 
-export async function findDifferences(context: LoadContext): Promise<Differences> {
+/** `hash`: the row hash to compare with (default: the fastest the source computes; MD5 works on every source). */
+export async function findDifferences(context: LoadContext, options: { hash?: RowHash } = {}): Promise<Differences> {
   const started = Date.now();
   const { table, pipeline } = context;
   const connection = await context.connect();
@@ -125,13 +146,15 @@ export async function findDifferences(context: LoadContext): Promise<Differences
     const target = softDeleted ? `(SELECT * FROM ${targetTable} WHERE ${quoteRedshift(SOFT_DELETE_COLUMN)} IS NULL) AS live` : targetTable;
 
     const mysqlRows = Number(textOf((await queryRow(connection, { sql: `SELECT COUNT(*) FROM ${source}`, params: [] }))?.[0]) ?? "0");
-    const buckets = Math.max(64, Math.ceil(mysqlRows / BUCKET_ROWS));
+    const buckets = primeAtLeast(Math.max(64, mysqlRows / BUCKET_ROWS));
+    const hash = options.hash ?? (await rowHashOf(connection));
+    const shape: Shape = { key, compared, buckets, hash };
     const mysqlSummaries = async (only?: readonly number[]) => {
-      const [rows] = await connection.query({ sql: summarySql("mysql", source, key, compared, buckets, only), rowsAsArray: true });
+      const [rows] = await connection.query({ sql: summarySql("mysql", source, shape, only), rowsAsArray: true });
       return new Map((rows as unknown[][]).map((r) => [Number(textOf(r[0])), { count: textOf(r[1]) ?? "0", sum: textOf(r[2]) ?? "0" }]));
     };
     const redshiftSummaries = async (only?: readonly number[]) => {
-      const { rows } = await context.redshift.query(summarySql("redshift", target, key, compared, buckets, only));
+      const { rows } = await context.redshift.query(summarySql("redshift", target, shape, only));
       return new Map(rows.map((r) => [Number(r[0]), { count: String(r[1]), sum: String(r[2] ?? "0") }]));
     };
     const differing = (a: Map<number, Summary>, b: Map<number, Summary>) =>
@@ -139,7 +162,12 @@ export async function findDifferences(context: LoadContext): Promise<Differences
 
     const inFlight = await inFlightTest(context, schema);
     // Both engines work at once: the wall time is the slower side's.
-    const [mysqlAll, redshiftAll] = await Promise.all([mysqlSummaries(), redshiftSummaries()]);
+    const timed = async <T>(work: Promise<T>): Promise<[T, number]> => {
+      const start = performance.now();
+      const result = await work;
+      return [result, Number(((performance.now() - start) / 1000).toFixed(3))];
+    };
+    const [[mysqlAll, mysqlSeconds], [redshiftAll, redshiftSeconds]] = await Promise.all([timed(mysqlSummaries()), timed(redshiftSummaries())]);
     const total = (m: Map<number, Summary>) => [...m.values()].reduce((sum, s) => sum + Number(s.count), 0);
     let suspects = differing(mysqlAll, redshiftAll);
     // A row that changed while the whole-table pass ran shows as a difference once; a real one stays.
@@ -156,16 +184,18 @@ export async function findDifferences(context: LoadContext): Promise<Differences
       different: 0,
       inFlight: 0,
       examples: { missing: [], extra: [], different: [] },
+      hash,
       notCompared,
       durationSeconds: 0,
+      passSeconds: { mysql: mysqlSeconds, redshift: redshiftSeconds },
     };
     const toLoad = new Set<string>();
     const extra: string[][] = [];
     for (let i = 0; i < suspects.length; i += BUCKETS_PER_FETCH) {
       const only = suspects.slice(i, i + BUCKETS_PER_FETCH);
       const [[mysqlFetched], redshiftFetched] = await Promise.all([
-        connection.query({ sql: rowsSql("mysql", source, key, compared, buckets, only, inFlight?.expression), rowsAsArray: true }),
-        context.redshift.query(rowsSql("redshift", target, key, compared, buckets, only)),
+        connection.query({ sql: rowsSql("mysql", source, shape, only, inFlight?.expression), rowsAsArray: true }),
+        context.redshift.query(rowsSql("redshift", target, shape, only)),
       ]);
       const keyed = (rows: unknown[][]): Map<string, KeyedRow> =>
         new Map(
@@ -195,7 +225,7 @@ export async function findDifferences(context: LoadContext): Promise<Differences
       for (const [k, row] of inRedshift) if (!inMysql.has(k)) note("extra", k, row);
     }
     report.durationSeconds = (Date.now() - started) / 1000;
-    return { report, schema, key, buckets, differingBuckets: suspects, toLoad, extra };
+    return { report, schema, shape, differingBuckets: suspects, toLoad, extra };
   } finally {
     await connection.end();
   }

@@ -5,7 +5,7 @@
  */
 import path from "node:path";
 import { PGlite, type Transaction } from "@electric-sql/pglite";
-import { REDSHIFT_FUNCTIONS, StatementFailure, type SqlEngine, type SqlStatement, type StatementHook, type StatementResult } from "./postgres.ts";
+import { installCrc32, REDSHIFT_FUNCTIONS, StatementFailure, type SqlEngine, type SqlStatement, type StatementHook, type StatementResult } from "./postgres.ts";
 import { TYPE_OIDS } from "./fields.ts";
 import { translateStatement } from "./translate.ts";
 
@@ -40,6 +40,7 @@ export class PgliteEngine implements SqlEngine {
       instance = (async () => {
         const db = await PGlite.create(this.dataDir === undefined ? {} : { dataDir: path.join(this.dataDir, database) });
         for (const sql of REDSHIFT_FUNCTIONS) await db.query(sql);
+        await installCrc32((sql) => db.query(sql));
         return db;
       })();
       this.instances.set(database, instance);

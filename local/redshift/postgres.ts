@@ -50,14 +50,59 @@ function redshiftMessage(error: unknown): string {
   return `1023 DETAIL: Serializable isolation violation on a table in the transaction (local: ${message})`;
 }
 
-/** Redshift functions Postgres lacks, installed once per database the endpoint serves. */
+/** CRC-32C's table (reflected polynomial 0x82F63B78), for the PL/pgSQL CRC32. */
+const CRC32C_TABLE = Array.from({ length: 256 }, (_, byte) => {
+  let crc = byte;
+  for (let bit = 0; bit < 8; bit++) crc = crc & 1 ? (crc >>> 1) ^ 0x82f63b78 : crc >>> 1;
+  return crc >>> 0;
+});
+
+/**
+ * Redshift's CRC32: CRC-32C of the text's UTF-8 bytes as 8 hex digits. Postgres has no CRC function before 18: the C
+ * build (local/redshift/pg-crc32, installed by scripts/install-pg-crc32.sh) where the server has it, else this
+ * PL/pgSQL one — the same values, ~50× slower (reconciling a large table locally takes that much longer).
+ */
+export const CRC32_FUNCTIONS = {
+  native: `CREATE OR REPLACE FUNCTION crc32(value text) RETURNS text AS 'mrsync_crc32', 'mrsync_crc32' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE`,
+  plpgsql: `CREATE OR REPLACE FUNCTION crc32(value text) RETURNS text LANGUAGE plpgsql IMMUTABLE STRICT PARALLEL SAFE AS $$
+     DECLARE
+       bytes bytea := convert_to(value, 'UTF8');
+       crc bigint := 4294967295;
+       crc_table bigint[] := '{${CRC32C_TABLE.join(",")}}';
+     BEGIN
+       FOR i IN 0 .. length(bytes) - 1 LOOP
+         crc := (crc >> 8) # crc_table[((crc # get_byte(bytes, i)) & 255) + 1];
+       END LOOP;
+       RETURN lpad(to_hex(crc # 4294967295), 8, '0');
+     END $$`,
+} as const;
+
+/** Installs Redshift's CRC32 (native where it can, else PL/pgSQL); says which. */
+export async function installCrc32(query: (sql: string) => Promise<unknown>): Promise<keyof typeof CRC32_FUNCTIONS> {
+  try {
+    await query(CRC32_FUNCTIONS.native);
+    return "native";
+  } catch {
+    // The library is not installed on this server (or the engine is PGlite): the same function in PL/pgSQL.
+    await query(CRC32_FUNCTIONS.plpgsql);
+    return "plpgsql";
+  }
+}
+
+/** Redshift functions Postgres lacks, installed once per database the endpoint serves (and CRC32: installCrc32). */
 export const REDSHIFT_FUNCTIONS = [
-  `CREATE OR REPLACE FUNCTION strtol(value text, base integer) RETURNS bigint LANGUAGE sql IMMUTABLE AS $$
-     SELECT CASE WHEN base = 16 THEN ('x' || lpad(value, 16, '0'))::bit(64)::bigint ELSE value::bigint END $$`,
+  `CREATE OR REPLACE FUNCTION mrsync_unsupported(what text) RETURNS bigint LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE AS $$
+     BEGIN RAISE EXCEPTION 'the local warehouse does not implement %', what; END $$`,
+  // Base 16 only (all this project asks). Inlined by Postgres only while `value` appears once (a parameter used twice
+  // with a costly argument such as CRC32(…) is not inlined: ~1.3 µs more per row) and every call in it is immutable
+  // (`text || integer` is not; `base::text` is); PARALLEL SAFE, or every query
+  // calling it stays off Postgres' parallel workers.
+  `CREATE OR REPLACE FUNCTION strtol(value text, base integer) RETURNS bigint LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+     SELECT CASE WHEN base = 16 THEN ('x' || lpad(value, 16, '0'))::bit(64)::bigint ELSE mrsync_unsupported('STRTOL base ' || base::text) END $$`,
   // SUPER is JSONB here; JSON_PARSE makes a SUPER value of JSON text, as in Redshift.
-  `CREATE OR REPLACE FUNCTION json_parse(value text) RETURNS jsonb LANGUAGE sql IMMUTABLE AS $$ SELECT value::jsonb $$`,
+  `CREATE OR REPLACE FUNCTION json_parse(value text) RETURNS jsonb LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$ SELECT value::jsonb $$`,
   // TO_HEX of a VARBYTE (Postgres' to_hex takes integers only).
-  `CREATE OR REPLACE FUNCTION to_hex(value bytea) RETURNS text LANGUAGE sql IMMUTABLE AS $$ SELECT encode(value, 'hex') $$`,
+  `CREATE OR REPLACE FUNCTION to_hex(value bytea) RETURNS text LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$ SELECT encode(value, 'hex') $$`,
 ];
 
 export class PostgresBackend implements SqlEngine {
@@ -75,11 +120,17 @@ export class PostgresBackend implements SqlEngine {
     if (pool === undefined) {
       const url = new URL(this.url);
       url.pathname = `/${encodeURIComponent(database)}`;
-      const created = new pg.Pool({ connectionString: url.toString(), max: 8 });
+      const created = new pg.Pool({
+        connectionString: url.toString(),
+        max: 8,
+        // Redshift has no JIT; Postgres' JIT compiles every reconcile query for seconds (costs look high to it).
+        options: "-c jit=off",
+      });
       // An idle client's error (server restart) must not crash the stand-in.
       created.on("error", () => undefined);
       pool = (async () => {
         for (const sql of REDSHIFT_FUNCTIONS) await created.query(sql);
+        await installCrc32((sql) => created.query(sql));
         // Redshift's default, which Postgres 15 dropped: every user may create tables in schema public.
         await created.query("GRANT CREATE ON SCHEMA public TO PUBLIC");
         return created;

@@ -28,6 +28,7 @@ tables:
   ${DB}.accounts: { cdc_strategy: hybrid, cdc_timestamp_column: updated_at, cdc_id_column: id, delete_policy: hard }
   ${DB}.links: { cdc_strategy: id_only, cdc_id_column: [owner_id, code], delete_policy: soft }
   ${DB}.type_coverage: { cdc_strategy: id_only, cdc_id_column: id }
+  ${DB}.texts: { cdc_strategy: id_only, cdc_id_column: code }
 `,
 );
 
@@ -51,6 +52,11 @@ describe("mrsync reconcile", () => {
     );
     await fx.db.admin.query(`CREATE TABLE ${DB}.links (owner_id INT NOT NULL, code VARCHAR(8) NOT NULL, note VARCHAR(10) NULL, PRIMARY KEY (owner_id, code))`);
     await fx.db.admin.query(`INSERT INTO ${DB}.links SELECT seq DIV 3, CONCAT('k', seq % 3), 'same' FROM seq_1_to_300`);
+    // A string key; columns in three charsets and collations (the row text mixes them); '|' inside values.
+    await fx.db.admin.query(
+      `CREATE TABLE ${DB}.texts (code VARCHAR(12) CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci PRIMARY KEY, a VARCHAR(10) CHARACTER SET latin1 NULL, b VARCHAR(10) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin NULL, at DATE NULL)`,
+    );
+    await fx.db.admin.query(`INSERT INTO ${DB}.texts VALUES ('k-ü', 'é|', 'x', '2026-02-01'), ('k|2', 'é', '|x', NULL), ('k3', '', NULL, '2026-02-03'), ('K 👩‍👧', NULL, '', '2026-02-04')`);
     // Before any sync: refused with what to do, not a warehouse error.
     const early = await runCli(fx.configDir, ["reconcile", "-p", "rec", "-t", `${DB}.links`, "--dry-run"]);
     expect(early.code).toBe(1);
@@ -145,7 +151,8 @@ describe("mrsync reconcile", () => {
     });
     expect(summary.table_results[`${DB}.type_coverage`]).toMatchObject({ status: "success", reconcile: { missing: 0, extra: 0, different: 0, reloaded: 0 } });
     const reports = (await fx.s3.store.listAll(COMPLETION, "completion_markers/rec/")).map((o) => o.key);
-    expect(reports.filter((k) => k.endsWith("/reconcile_report.json"))).toHaveLength(3);
+    // One per table: accounts, links, type_coverage, texts.
+    expect(reports.filter((k) => k.endsWith("/reconcile_report.json"))).toHaveLength(4);
     // Only syncs write completion markers: downstream sensors wait on those.
     expect(reports.filter((k) => k.endsWith("completion_marker.txt"))).toEqual([]);
     expect((await reconcile("--dry-run")).code).toBe(0);
@@ -202,5 +209,20 @@ describe("mrsync reconcile", () => {
     const behind = await reconcile("--dry-run", "-t", `${DB}.accounts`);
     expect(behind.code).toBe(1);
     expect(behind.reports.accounts).toMatchObject({ missing: 1, different: 1, inFlight: 0 });
+  });
+
+  it("tells rows apart that differ only in where a '|' falls or in NULL vs '', with either row hash (CRC-32C, MD5)", async () => {
+    // MySQL keeps a='é|', b='x'; Redshift gets a='é', b='|x' — joined by '|', both read 'é||x'.
+    await fx.warehouse.redshift.query(`UPDATE public.texts SET a = 'é', b = '|x' WHERE code = 'k-ü'`);
+    await fx.warehouse.redshift.query(`UPDATE public.texts SET a = NULL WHERE code = 'k3'`);
+    const pipeline = await pipelineNamed("rec");
+    const context = loadContext(pipeline, `${DB}.texts`);
+    for (const hash of ["crc32c", "md5"] as const) {
+      const { report } = await findDifferences(context, { hash });
+      expect(report, hash).toMatchObject({ hash, rows: { mysql: 4, redshift: 4 }, missing: 0, extra: 0, different: 2 });
+      expect(report.examples.different.map((k) => k[0]).sort(), hash).toEqual(["k-ü", "k3"]);
+    }
+    // By default the fastest hash the source computes: MariaDB 10.8+ has CRC32C.
+    expect((await findDifferences(context)).report.hash).toBe("crc32c");
   });
 });

@@ -4,10 +4,12 @@
  * transaction, named parameters, ClientToken idempotency, cancellation and the API's errors.
  */
 import { RedshiftDataClient, ResourceNotFoundException, ValidationException, ExecuteStatementCommand, DescribeStatementCommand } from "@aws-sdk/client-redshift-data";
+import mysql from "mysql2/promise";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { RedshiftData, redactSql, redshiftDataClientConfig, RedshiftStatementError } from "#adapters/redshift-data.ts";
 import { startLocalRedshift, type LocalRedshift } from "#local/redshift/server.ts";
 import { aws, withAwsCli } from "../support/aws-cli.ts";
+import { MYSQL_URL } from "../support/extraction.ts";
 import { createPgDatabase, PG_URL } from "../support/postgres.ts";
 
 const DATABASE = "mrsync_test_data_api";
@@ -54,6 +56,17 @@ describe("with the SDK", () => {
     expect(columns).toEqual(["id", "n", "amount", "ok", "note", "at", "day", "raw"]);
     expect(rows[0]).toEqual([1, 7, "1234567890123456789012345678.1234567890", true, "héllo 😀", "2025-01-02 03:04:05.123456", "1969-07-20", new Uint8Array([0, 255])]);
     expect(rows[1]).toEqual([2, null, null, null, null, null, null, null]);
+  });
+
+  it("computes CRC32 as Redshift does (CRC-32C of the UTF-8 bytes, 8 hex digits), equal to MariaDB's CRC32C", async () => {
+    // Redshift's documented example first; then what reconcile's row texts hold: separators, accents, emoji, long text.
+    const texts = ["Amazon Redshift", "", "a", "é||x|2|0", "K 👩‍👧|1|2026-02-04", "x".repeat(5_000)];
+    const { rows } = await redshift.query(`SELECT ${texts.map((t) => `CRC32('${t}')`).join(", ")}`);
+    const mariadb = await mysql.createConnection({ uri: MYSQL_URL, charset: "utf8mb4" });
+    const [expected] = await mariadb.query({ sql: `SELECT ${texts.map(() => "LPAD(LOWER(HEX(CRC32C(?))), 8, '0')").join(", ")}`, values: texts, rowsAsArray: true });
+    await mariadb.end();
+    expect(rows[0]?.[0]).toBe("f2726906");
+    expect(rows[0]).toEqual((expected as string[][])[0]);
   });
 
   it("pages results with NextToken", async () => {

@@ -5,11 +5,18 @@
  *
  * - integers, DECIMAL (unsigned BIGINT as DECIMAL(20,0)), YEAR: their digits; BIT(n) as its unsigned value;
  * - booleans (BIT(1), TINYINT(1) as BOOLEAN): 1 or 0;
- * - DATE / DATETIME / TIMESTAMP: `YYYY-MM-DD[ HH:MM:SS.ffffff]`, zero dates as NULL (zero_dates: null is the only
- *   policy that loads them);
- * - text (CHAR/VARCHAR/TEXT/JSON/ENUM/SET/TIME/DECIMAL past 38 digits): the text, `\` and `|` escaped;
- * - binary and geometry (WKB): lower-case hex;
- * - NULL as `N`, any value as `v` + its text, so NULL and the empty string differ; columns joined by `|`.
+ * - DATE / DATETIME / TIMESTAMP: `YYYY-MM-DD[ HH:MM:SS.ffffff]`, zero dates (year, month or day 0) as NULL, as the
+ *   extractor lands them;
+ * - text (CHAR/VARCHAR/TEXT/JSON/ENUM/SET/TIME/DECIMAL past 38 digits): the text as UTF-8;
+ * - binary and geometry (WKB): lower-case hex.
+ *
+ * The row's text is its values joined by `|`, NULL as `N` (no value of these kinds reads `N`), then the length in
+ * characters of every text value (`N` for NULL, so NULL and the empty string differ): with the lengths, a `|` inside
+ * a text cannot shift one value into the next, so two different rows never share a text. The rendering is chosen
+ * for cost: MySQL's reconcile pass does one expression per column and one hash per row.
+ *
+ * The row hash is CRC-32C where the source computes it (MariaDB ≥ 10.8: CRC32C; Redshift's CRC32 is CRC-32C), else
+ * the first 60 bits of MD5 (MySQL 8): RowHash.
  *
  * FLOAT/DOUBLE (approximate: the two engines print them differently) and SUPER (re-serialised JSON) are not
  * rendered; reconciliation lists them as not compared and still compares the rest of their rows.
@@ -17,6 +24,12 @@
 import type { TableColumn } from "#domain/table-schema.ts";
 
 export type Dialect = "mysql" | "redshift";
+
+/** The row hash both engines compute: CRC-32C (fast; MariaDB ≥ 10.8) or 60 bits of MD5 (every MySQL). */
+export type RowHash = "crc32c" | "md5";
+
+/** Asked of the source once: does it compute CRC-32C? (MariaDB ≥ 10.8 does; MySQL 8 does not.) */
+export const CRC32C_PROBE = "SELECT CRC32C('')";
 
 /** delete_policy soft: the Redshift column a row gone from MySQL is marked with (reconcile compares only unmarked rows). */
 export const SOFT_DELETE_COLUMN = "_mrsync_deleted_at";
@@ -32,27 +45,30 @@ export function notComparable(column: TableColumn): string | undefined {
 }
 
 const isBit = (column: TableColumn) => column.sourceType.toLowerCase().startsWith("bit");
+/** DATETIME(6)/TIMESTAMP(6): MySQL's own text of the value is already the canonical one. */
+const hasMicros = (column: TableColumn) => /\(6\)$/.test(column.sourceType.trim());
+const isText = (column: TableColumn) => column.value.kind === "string";
 
-/** The column's value as canonical text in MySQL (NULL where the value is NULL or lands as NULL). */
-function mysqlText(column: TableColumn): string {
+/** The column's value as canonical text in MySQL: NULL where the value is NULL or lands as NULL. */
+function mysqlValue(column: TableColumn): string {
   const name = quoteMysql(column.source);
-  const zeroDate = `(YEAR(${name}) = 0 OR MONTH(${name}) = 0 OR DAY(${name}) = 0)`;
   switch (column.value.kind) {
     case "boolean":
-      // NULL stays NULL (an IF or ELSE would turn it into 0).
-      return isBit(column) ? `CAST(${name} + 0 AS CHAR)` : `CASE WHEN ${name} <> 0 THEN '1' WHEN ${name} = 0 THEN '0' END`;
+      // `<> 0` keeps NULL NULL (an IF or ELSE would turn it into 0).
+      return isBit(column) ? `(${name} + 0)` : `(${name} <> 0)`;
     case "int32":
     case "int64":
     case "decimal":
-      return isBit(column) ? `CAST(${name} + 0 AS CHAR)` : `CAST(${name} AS CHAR)`;
+      return isBit(column) ? `(${name} + 0)` : name;
     case "date":
-      return `IF(${zeroDate}, NULL, DATE_FORMAT(${name}, '%Y-%m-%d'))`;
-    case "timestamp":
-      return `IF(${zeroDate}, NULL, DATE_FORMAT(${name}, '%Y-%m-%d %H:%i:%s.%f'))`;
+    case "timestamp": {
+      // TO_DAYS is NULL for a date with month or day 0 and under 366 for year 0: one call finds every zero date.
+      const text = column.value.kind === "timestamp" && !hasMicros(column) ? `DATE_FORMAT(${name}, '%Y-%m-%d %H:%i:%s.%f')` : name;
+      return `IF(TO_DAYS(${name}) > 365, ${text}, NULL)`;
+    }
     case "string":
-      // As UTF-8 bytes (what Redshift holds, whatever the column's charset), escaped as bytes: binary strings carry
-      // no collation to clash with the column's.
-      return `REPLACE(REPLACE(CAST(CONVERT(${name} USING utf8mb4) AS BINARY), X'5C', X'5C5C'), X'7C', X'5C7C')`;
+      // As UTF-8 whatever the column's charset, in one collation (CONCAT_WS refuses a mix of collations).
+      return `CONVERT(${name} USING utf8mb4)`;
     case "binary":
       return column.value.wkb === true ? `LOWER(HEX(ST_AsBinary(${name})))` : `LOWER(HEX(${name}))`;
     case "float":
@@ -62,7 +78,7 @@ function mysqlText(column: TableColumn): string {
 }
 
 /** The column's value as canonical text in Redshift. */
-function redshiftText(column: TableColumn): string {
+function redshiftValue(column: TableColumn): string {
   const name = quoteRedshift(column.name);
   switch (column.value.kind) {
     case "boolean":
@@ -76,7 +92,7 @@ function redshiftText(column: TableColumn): string {
     case "timestamp":
       return `TO_CHAR(${name}, 'YYYY-MM-DD HH24:MI:SS.US')`;
     case "string":
-      return `REPLACE(REPLACE(${name}, CHR(92), CHR(92) || CHR(92)), '|', CHR(92) || '|')`;
+      return name;
     case "binary":
       return `LOWER(TO_HEX(${name}))`;
     case "float":
@@ -85,32 +101,88 @@ function redshiftText(column: TableColumn): string {
   }
 }
 
-/** `v<text>` or `N` for one column. */
+/** One value of a key column as canonical text (key columns are NOT NULL). */
+export const valueText = (dialect: Dialect, column: TableColumn): string => (dialect === "mysql" ? mysqlValue(column) : redshiftValue(column));
+
+/** A value's piece of the row text: NULL as `N`, or as empty for text (its length says NULL). */
 function piece(dialect: Dialect, column: TableColumn): string {
-  return dialect === "mysql" ? `COALESCE(CONCAT('v', ${mysqlText(column)}), 'N')` : `COALESCE('v' || ${redshiftText(column)}, 'N')`;
+  const value = valueText(dialect, column);
+  const ifNull = isText(column) ? "''" : "'N'";
+  if (dialect === "redshift") return `COALESCE(${value}, ${ifNull})`;
+  // A NOT NULL column's value is never NULL in MySQL, except a zero date; Redshift's side is always wrapped, so a
+  // NULL there still differs.
+  return column.nullable || column.value.kind === "date" || column.value.kind === "timestamp" ? `IFNULL(${value}, ${ifNull})` : value;
+}
+
+function lengthPiece(dialect: Dialect, column: TableColumn): string {
+  if (dialect === "redshift") return `COALESCE(CAST(CHAR_LENGTH(${quoteRedshift(column.name)}) AS VARCHAR), 'N')`;
+  const length = `CHAR_LENGTH(${quoteMysql(column.source)})`;
+  return column.nullable ? `IFNULL(${length}, 'N')` : length;
 }
 
 /** The canonical text of a row over `columns` (the comparable ones, in target order). */
 export function rowText(dialect: Dialect, columns: readonly TableColumn[]): string {
-  const pieces = columns.map((c) => piece(dialect, c));
+  const pieces = [...columns.map((c) => piece(dialect, c)), ...columns.filter(isText).map((c) => lengthPiece(dialect, c))];
   if (pieces.length === 0) return "''";
   return dialect === "mysql" ? `CONCAT_WS('|', ${pieces.join(", ")})` : pieces.join(" || '|' || ");
 }
 
-/** A 32-bit unsigned integer from the first 8 hex digits of MD5(text). */
-export function hash32(dialect: Dialect, text: string): string {
+/** Characters as CHAR_LENGTH counts them in both engines: code points (a surrogate pair is one). */
+const codePoints = (text: string) => text.replace(/[\uD800-\uDBFF][\uDC00-\uDFFF]/g, "_").length;
+
+/**
+ * The row text JS renders from values as MySQL returns `valueText` of each (NOT NULL: key columns), equal to
+ * `rowText` of the same columns in either engine.
+ */
+export function rowTextOf(columns: readonly TableColumn[], values: readonly string[]): string {
+  const lengths = columns.flatMap((c, i) => (isText(c) ? [String(codePoints(values[i] ?? ""))] : []));
+  return [...values, ...lengths].join("|");
+}
+
+/** An unsigned 32-bit hash of `text`: CRC-32C, or the first 8 hex digits of MD5. */
+export function hash32(dialect: Dialect, hash: RowHash, text: string): string {
+  if (hash === "crc32c") return dialect === "mysql" ? `CRC32C(${text})` : `STRTOL(CRC32(${text}), 16)`;
   return dialect === "mysql" ? `CAST(CONV(SUBSTRING(MD5(${text}), 1, 8), 16, 10) AS UNSIGNED)` : `STRTOL(SUBSTRING(MD5(${text}), 1, 8), 16)`;
 }
 
 /**
- * A 60-bit unsigned integer from the first 15 hex digits of MD5(text): one MD5 per row, a BIGINT in both engines
- * (Redshift's STRTOL returns BIGINT), summed as DECIMAL so a bucket's sum cannot overflow.
+ * The row hash summed per bucket: CRC-32C (32 bits), or 60 bits of MD5 (a BIGINT in both engines: Redshift's
+ * STRTOL returns BIGINT).
  */
-export function hash60(dialect: Dialect, text: string): string {
+export function rowHash(dialect: Dialect, hash: RowHash, text: string): string {
+  if (hash === "crc32c") return hash32(dialect, hash, text);
   return dialect === "mysql" ? `CAST(CONV(SUBSTRING(MD5(${text}), 1, 15), 16, 10) AS UNSIGNED)` : `STRTOL(SUBSTRING(MD5(${text}), 1, 15), 16)`;
 }
 
-/** The bucket of a row: its key's hash modulo `buckets` — order-free, so identical in both engines whatever the collation. */
-export function bucketOf(dialect: Dialect, key: readonly TableColumn[], buckets: number): string {
-  return `MOD(${hash32(dialect, rowText(dialect, key))}, ${buckets})`;
+/** A bucket's sum of row hashes as text; a 60-bit hash is summed as DECIMAL in Redshift, where SUM(BIGINT) is a BIGINT. */
+export function hashSum(dialect: Dialect, hash: RowHash, text: string): string {
+  const row = rowHash(dialect, hash, text);
+  if (dialect === "mysql") return `CAST(SUM(${row}) AS CHAR)`;
+  return hash === "crc32c" ? `CAST(SUM(${row}) AS VARCHAR)` : `CAST(SUM(CAST(${row} AS DECIMAL(38,0))) AS VARCHAR)`;
+}
+
+/** The smallest prime ≥ n: a bucket count no run of keys with a common stride fills unevenly. */
+export function primeAtLeast(n: number): number {
+  for (let candidate = Math.max(2, Math.ceil(n)); ; candidate++) {
+    let prime = true;
+    for (let d = 2; d * d <= candidate; d++) {
+      if (candidate % d === 0) {
+        prime = false;
+        break;
+      }
+    }
+    if (prime) return candidate;
+  }
+}
+
+/**
+ * The bucket of a row, order-free so identical in both engines whatever the collation: an integer key modulo the
+ * (prime) bucket count, any other key's hash modulo it. MOD keeps the dividend's sign in both engines.
+ */
+export function bucketOf(dialect: Dialect, hash: RowHash, key: readonly TableColumn[], buckets: number): string {
+  const [only] = key;
+  if (key.length === 1 && only !== undefined && (only.value.kind === "int32" || only.value.kind === "int64") && !isBit(only)) {
+    return `MOD(${dialect === "mysql" ? quoteMysql(only.source) : quoteRedshift(only.name)}, ${buckets})`;
+  }
+  return `MOD(${hash32(dialect, hash, rowText(dialect, key))}, ${buckets})`;
 }

@@ -1,4 +1,5 @@
 // @ts-check
+import { readFileSync } from "node:fs";
 import js from "@eslint/js";
 import vitest from "@vitest/eslint-plugin";
 import tseslint from "typescript-eslint";
@@ -13,8 +14,35 @@ const noCdkInRuntime = {
   ],
 };
 
+/** @type {{ devDependencies: Record<string, string> }} */
+const manifest = JSON.parse(readFileSync(`${import.meta.dirname}/package.json`, "utf8"));
+/**
+ * Production code (the Lambda bundles, the installed CLI) runs where only `dependencies` are installed
+ * (npm install --omit=dev): it imports no devDependency, except as types. aws-cdk-lib/constructs are dev (and
+ * optional peer) dependencies: only lib/ and bin/app.ts, which run in a checkout, import them.
+ */
+const noDevDependencies = {
+  paths: [],
+  patterns: [
+    {
+      group: Object.keys(manifest.devDependencies)
+        .filter((name) => !name.startsWith("@types/") && name !== "node")
+        .flatMap((name) => [name, `${name}/*`]),
+      allowTypeImports: true,
+      message: "a devDependency: production code (lambdas/, cli/, bin/mrsync.ts) runs without them (npm install --omit=dev).",
+    },
+    {
+      // The stand-ins and the local runner load only under --local, by a dynamic import (cli/local-state-machine.ts).
+      // gitignore syntax: a leading # starts a comment, hence the backslash.
+      group: ["\\#local/**/*.ts", "!\\#local/endpoints.ts", "!\\#local/demo/*.ts"],
+      allowTypeImports: true,
+      message: "local/ loads only under --local (dynamic import): the installed CLI has no local/.",
+    },
+  ],
+};
+
 export default tseslint.config(
-  { ignores: ["node_modules/", "cdk.out/", ".local/", "coverage/"] },
+  { ignores: ["node_modules/", "cdk.out/", ".local/", "coverage/", "dist/"] },
   js.configs.recommended,
   ...tseslint.configs.strictTypeChecked,
   {
@@ -33,8 +61,12 @@ export default tseslint.config(
     },
   },
   {
-    files: ["lambdas/**/*.ts", "local/**/*.ts", "cli/**/*.ts"],
+    files: ["local/**/*.ts"],
     rules: { "no-restricted-imports": ["error", noCdkInRuntime] },
+  },
+  {
+    files: ["lambdas/**/*.ts", "cli/**/*.ts", "bin/mrsync.ts"],
+    rules: { "no-restricted-imports": ["error", { paths: [], patterns: [...noCdkInRuntime.patterns, ...noDevDependencies.patterns] }] },
   },
   {
     files: ["test/**/*.ts"],

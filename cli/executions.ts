@@ -4,22 +4,15 @@
  * executions it started (ContinueInChild) counted either way.
  */
 import { DescribeExecutionCommand, ListExecutionsCommand, SFNClient, StartExecutionCommand } from "@aws-sdk/client-sfn";
-import { WAREHOUSE_ROLE_ENV } from "#adapters/redshift-data.ts";
 import type { RunSummary } from "#domain/run-summary.ts";
-import { dataApiClients, LOCAL_WAREHOUSE_ROLE_ARN, LocalStateMachine, realHandlers } from "#local/stepfunctions/runner.ts";
+import { localStateMachine } from "./local-state-machine.ts";
 import { executionName, summaryOf } from "./commands/sync.ts";
 
 export type Execution = { name: string; status: string; summary: RunSummary | undefined; error: string | undefined; children: number };
 export type Runner = (input: Record<string, unknown>) => Promise<Execution>;
 
 export async function localRunner(): Promise<Runner> {
-  const warehouseRoleArn = (process.env[WAREHOUSE_ROLE_ENV] ??= LOCAL_WAREHOUSE_ROLE_ARN);
-  const machine = new LocalStateMachine({
-    handlers: await realHandlers(),
-    redshift: dataApiClients({ endpoint: process.env.AWS_ENDPOINT_URL_REDSHIFT_DATA, stsEndpoint: process.env.AWS_ENDPOINT_URL_STS }),
-    warehouseRoleArn,
-    waitMs: 200,
-  });
+  const machine = await localStateMachine({ waitMs: 200 });
   return async (input) => {
     const name = executionName();
     const record = await machine.startExecution(input, name);

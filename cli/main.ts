@@ -16,12 +16,14 @@ import { s3cleanCommands } from "./commands/s3clean.ts";
 import { statusCommands } from "./commands/status.ts";
 import { syncCommands } from "./commands/sync.ts";
 import { watermarkCommands } from "./commands/watermark.ts";
-import { LOCAL_CREDENTIALS, LOCAL_PORTS } from "#local/stand-ins.ts";
+import { LOCAL_CREDENTIALS, LOCAL_PORTS } from "#local/endpoints.ts";
+import { VERSION } from "./version.ts";
 import { CliError, EXIT, Output, type GlobalOptions } from "./output.ts";
 
 export function program(): { command: Command; output: () => Output } {
   const command = new Command("mrsync")
     .description("operate mysql-redshift-sync: syncs, watermarks, completion markers, config")
+    .version(VERSION, "-V, --version", "the installed mrsync version")
     .option("--config-dir <dir>", "the config directory", process.env.MRSYNC_CONFIG_DIR ?? path.join(process.cwd(), "config"))
     .option("--json", "machine-readable output on stdout", false)
     .option("-q, --quiet", "no progress lines", false)

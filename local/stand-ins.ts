@@ -13,11 +13,11 @@ import { s3ClientConfig, S3Store } from "#adapters/s3.ts";
 import { startLocalRedshift, type LocalRedshift } from "./redshift/server.ts";
 import { startLocalS3, type LocalS3 } from "./s3/server.ts";
 import { LOCAL_WAREHOUSE_ROLE_ARN } from "./redshift/identities.ts";
+import { LOCAL_CREDENTIALS, LOCAL_PORTS } from "./endpoints.ts";
+
+export { LOCAL_CREDENTIALS, LOCAL_PORTS };
 
 export const DEFAULT_DATA_DIR = path.join(import.meta.dirname, "..", ".mrsync");
-export const LOCAL_CREDENTIALS = { accessKeyId: "local", secretAccessKey: "local-secret" };
-/** The fixed ports of `npm run local` (the CLI's --local defaults to them). */
-export const LOCAL_PORTS = { s3: 4569, redshift: 4570 } as const;
 
 export type StandInOptions = {
   dataDir?: string;

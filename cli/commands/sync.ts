@@ -9,10 +9,9 @@ import { randomUUID } from "node:crypto";
 import { writeFile } from "node:fs/promises";
 import { DescribeExecutionCommand, SFNClient, StartExecutionCommand } from "@aws-sdk/client-sfn";
 import type { Command } from "commander";
-import { WAREHOUSE_ROLE_ENV } from "#adapters/redshift-data.ts";
 import type { RunSummary } from "#domain/run-summary.ts";
 import type { ResolvedPipeline } from "#config/resolve.ts";
-import { dataApiClients, LOCAL_WAREHOUSE_ROLE_ARN, LocalStateMachine, realHandlers } from "#local/stepfunctions/runner.ts";
+import { localStateMachine } from "../local-state-machine.ts";
 import { CleanupRefusedError, cleanupSource } from "#services/cleanup-source.ts";
 import { loadContext } from "#services/environment.ts";
 import { CliError, EXIT, type Output } from "../output.ts";
@@ -77,12 +76,8 @@ function render(summary: RunSummary): string {
 async function runLocal(out: Output, request: Record<string, unknown>, name: string, tables: number) {
   // The handlers read the same environment a deployed function gets; endpoints come from AWS_ENDPOINT_URL_*.
   process.env.MRSYNC_CONFIG_DIR = out.options.configDir;
-  // The functions submit as the warehouse role and DescribeLoad polls as it, as deployed (against AWS: the stack's
-  // WarehouseRoleArn output in MRSYNC_WAREHOUSE_ROLE_ARN).
-  const warehouseRoleArn = (process.env[WAREHOUSE_ROLE_ENV] ??= LOCAL_WAREHOUSE_ROLE_ARN);
-  const redshift = dataApiClients({ endpoint: process.env.AWS_ENDPOINT_URL_REDSHIFT_DATA, stsEndpoint: process.env.AWS_ENDPOINT_URL_STS });
   const progress = new SyncProgress(tables, !out.options.quiet && !out.options.json);
-  const machine = new LocalStateMachine({ handlers: await realHandlers(), redshift, warehouseRoleArn, waitMs: 1_000, onStep: (step, input, output) => { progress.step(step, input, output); } });
+  const machine = await localStateMachine({ waitMs: 1_000, onStep: (step, input, output) => { progress.step(step, input, output); } });
   out.info(`running ${name} here (pipeline ${String(request.pipeline)})`);
   const record = await machine.startExecution(request, name);
   return { status: record.status as string, output: record.output, error: record.error, cause: record.cause };

@@ -84,6 +84,9 @@ export async function realHandlers(): Promise<Record<string, LambdaHandler>> {
   return Object.fromEntries(entries);
 }
 
+/** Told of each Lambda step as it returns (progress displays). */
+export type StepObserver = (step: string, input: unknown, output: unknown) => void;
+
 export type LocalRunnerOptions = {
   /** Handler per substitution name (e.g. BeginFunctionArn); realHandlers() for the real thing. */
   handlers: Record<string, LambdaHandler>;
@@ -99,7 +102,7 @@ export type LocalRunnerOptions = {
   functionTimeoutMs?: number;
   definitionFile?: string;
   /** Called after each Lambda step returns (progress displays). */
-  onStep?: (step: string, input: unknown, output: unknown) => void;
+  onStep?: StepObserver;
   /** Called with each execution as it ends (children included). */
   onExecution?: (execution: ExecutionRecord) => void;
 };

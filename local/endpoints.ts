@@ -1,0 +1,9 @@
+/**
+ * Where `npm run local` listens and the throwaway credentials its stand-ins accept: constants only, so the CLI can
+ * point at the stand-ins (--local) without loading them or their dev dependencies.
+ */
+
+/** The throwaway credentials the local stand-ins accept (they check no signatures). */
+export const LOCAL_CREDENTIALS = { accessKeyId: "local", secretAccessKey: "local-secret" };
+/** The fixed ports of `npm run local` (the CLI's --local defaults to them). */
+export const LOCAL_PORTS = { s3: 4569, redshift: 4570 } as const;

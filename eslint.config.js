@@ -82,5 +82,5 @@ export default tseslint.config(
       "@typescript-eslint/no-non-null-assertion": "off",
     },
   },
-  { files: ["eslint.config.js"], ...tseslint.configs.disableTypeChecked },
+  { files: ["eslint.config.js", "bin/mrsync.js"], ...tseslint.configs.disableTypeChecked },
 );

@@ -20,7 +20,8 @@ import { resolvePipeline, type ResolvedPipeline } from "#config/resolve.ts";
 import { DEFAULT_MYSQL_URL } from "#local/demo/seed.ts";
 import { LAMBDA_NODE_OPTIONS } from "#shared/runtime.ts";
 import { begin } from "#services/begin.ts";
-import { releaseRun } from "#services/end-run.ts";
+import { releaseLease } from "#domain/watermark.ts";
+import { updateWatermark } from "#services/sync-context.ts";
 import { extractChunk } from "#services/extract-chunk.ts";
 import { tableContext } from "#services/sync-context.ts";
 import { maxRssMb, report, runPhase } from "./bench-phases.ts";
@@ -131,7 +132,7 @@ async function extract(endpoint: string): Promise<PhaseResult> {
     rows += chunk.rows;
     if (chunk.done) break;
   }
-  await releaseRun(context, runId);
+  await updateWatermark(context, (current) => releaseLease(current, runId, context.now()));
   const seconds = (performance.now() - started) / 1000;
   client.destroy();
   return { rows, seconds, maxRssMb: maxRssMb() };

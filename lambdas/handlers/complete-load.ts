@@ -1,9 +1,9 @@
 /** CompleteLoad: after the load's statement ended, its files move to processed (or Redshift's error is thrown). */
 import { loadContext, pipelineNamed } from "#services/environment.ts";
-import { completeNext } from "#services/table-run.ts";
+import { completeLoadStep } from "#services/complete-load.ts";
 import { deadlineOf, stepHandler } from "#shared/handler.ts";
 import { CompleteLoadInputSchema } from "#shared/steps.ts";
 
 export const handler = stepHandler("CompleteLoad", CompleteLoadInputSchema, async ({ run, table, progress, load }, context) =>
-  completeNext(loadContext(await pipelineNamed(run.pipeline), table, deadlineOf(context)), progress, load),
+  completeLoadStep(loadContext(await pipelineNamed(run.pipeline), table, deadlineOf(context)), progress, load),
 );

@@ -1,13 +1,13 @@
 /** ExtractChunk: the next keyset chunk into one Parquet file, committed with the cursor (mode reconcile: the comparison and its repair file). */
 import { MetricUnit } from "@aws-lambda-powertools/metrics";
 import { loadContext, pipelineNamed } from "#services/environment.ts";
-import { extractNext } from "#services/table-run.ts";
+import { extractChunkStep } from "#services/extract-chunk.ts";
 import { deadlineOf, stepHandler } from "#shared/handler.ts";
 import { metrics } from "#shared/powertools.ts";
 import { ProgressInputSchema } from "#shared/steps.ts";
 
 export const handler = stepHandler("ExtractChunk", ProgressInputSchema, async ({ run, table, progress }, context) => {
-  const next = await extractNext(loadContext(await pipelineNamed(run.pipeline), table, deadlineOf(context)), run, progress, deadlineOf(context));
+  const next = await extractChunkStep(loadContext(await pipelineNamed(run.pipeline), table, deadlineOf(context)), run, progress, deadlineOf(context));
   metrics.addMetric("RowsProcessed", MetricUnit.Count, next.chunk.rows);
   metrics.addMetric("BytesWritten", MetricUnit.Bytes, next.chunk.bytes);
   metrics.addMetric("ChunkDuration", MetricUnit.Milliseconds, next.chunk.durationMs);

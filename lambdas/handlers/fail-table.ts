@@ -1,13 +1,13 @@
 /** FailTable: the table's error recorded in its watermark (lease released); the other tables go on. */
 import { MetricUnit } from "@aws-lambda-powertools/metrics";
 import { loadContext, pipelineNamed } from "#services/environment.ts";
-import { failTable } from "#services/table-run.ts";
+import { failTableStep } from "#services/fail-table.ts";
 import { stepHandler } from "#shared/handler.ts";
 import { logger, metrics } from "#shared/powertools.ts";
 import { FailTableInputSchema } from "#shared/steps.ts";
 
 export const handler = stepHandler("FailTable", FailTableInputSchema, async ({ run, table, resume, progress, error }) => {
-  const result = await failTable(loadContext(await pipelineNamed(run.pipeline), table), run, resume, progress, error);
+  const result = await failTableStep(loadContext(await pipelineNamed(run.pipeline), table), run, resume, progress, error);
   metrics.addMetric("SyncSuccess", MetricUnit.Count, 0);
   metrics.addMetric("SyncFailure", MetricUnit.Count, 1);
   logger.error("table failed", { errorType: result.error_type, message: result.error_message });

@@ -1,7 +1,7 @@
 /** Finish: validation, the table's lease released, completion markers, and the table's line of the summary. */
 import { MetricUnit } from "@aws-lambda-powertools/metrics";
 import { loadContext, pipelineNamed } from "#services/environment.ts";
-import { finishTable } from "#services/table-run.ts";
+import { finishStep } from "#services/finish.ts";
 import { deadlineOf, stepHandler } from "#shared/handler.ts";
 import { logger, metrics } from "#shared/powertools.ts";
 import { ProgressInputSchema } from "#shared/steps.ts";
@@ -12,7 +12,7 @@ export const handler = stepHandler("Finish", ProgressInputSchema, async ({ run, 
   const log = (message: string, details?: Record<string, unknown>) => {
     if (debugMarkers()) logger.info(message, details ?? {});
   };
-  const { result } = await finishTable(loadContext(await pipelineNamed(run.pipeline), table, deadlineOf(context)), run, progress, log);
+  const { result } = await finishStep(loadContext(await pipelineNamed(run.pipeline), table, deadlineOf(context)), run, progress, log);
   metrics.addMetric("SyncDuration", MetricUnit.Seconds, result.duration_seconds);
   metrics.addMetric("SyncSuccess", MetricUnit.Count, 1);
   logger.info("table synced", { rows: result.rows_processed, files: result.files_created, rowsLoaded: result.rows_loaded, markers: result.markers });

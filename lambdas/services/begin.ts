@@ -10,7 +10,8 @@ import { START, strategyFor, type Position } from "#domain/cdc/index.ts";
 import { quotedTable, quoteIdentifier, textOf } from "#domain/cdc/types.ts";
 import { buildTableSchema, TableSchemaError, type TableSchema } from "#domain/table-schema.ts";
 import { beginRun, ceilingOf, cursorOf } from "#domain/watermark.ts";
-import { LEASE_SECONDS, saveSchema, watermarkIdentity, type TableContext } from "./sync-context.ts";
+import type { Progress, Resume, Run } from "#shared/steps.ts";
+import { LEASE_SECONDS, pendingFiles, saveSchema, updateWatermark, type TableContext } from "./sync-context.ts";
 
 export type BeginResult = {
   runId: string;
@@ -85,7 +86,7 @@ export async function begin(context: TableContext, runId: string): Promise<Begin
   }
   const schemaKey = await saveSchema(context, schema);
   const now = context.now();
-  const watermark = await context.watermarks.update(context.watermarkKey, watermarkIdentity(context), (current) =>
+  const watermark = await updateWatermark(context, (current) =>
     beginRun(current, {
       runId,
       strategy: context.table.cdc_strategy,
@@ -110,4 +111,29 @@ export async function begin(context: TableContext, runId: string): Promise<Begin
     done: strategyFor(context.table, schema).reached(cursor, recorded),
     columns: schema.columns.length,
   };
+}
+
+/** A table that has not read anything yet: no cursor, no ceiling. */
+export const NOWHERE = { timestamp: null, key: null };
+
+/** The run id of a table: the root execution's name, kept by child executions that continue it. */
+export const runIdOf = (run: Run, resume: Resume | null) => resume?.progress.runId ?? run.executionId;
+
+/**
+ * The step: the table's progress at its start — its ceiling captured and its lease taken (sync), or nothing to
+ * capture (redshift_only loads what is pending; reconcile takes no lease), or a table continued from a parent
+ * execution as it was.
+ */
+export async function beginStep(context: TableContext, run: Run, resume: Resume | null): Promise<Progress> {
+  if (resume !== null) return { ...resume.progress, chunksHere: 0 };
+  const now = context.now().toISOString();
+  const fresh = { rows: 0, files: 0, bytes: 0, chunks: 0, chunksHere: 0, extractMs: 0, rowsLoaded: 0, filesLoaded: 0, loadConflicts: 0, loads: 0, loadMs: 0 };
+  const runId = runIdOf(run, resume);
+  if (run.mode === "redshift_only") {
+    return { ...fresh, runId, schemaKey: "", tableStartedAt: now, start: NOWHERE, ceiling: NOWHERE, done: true, pendingFiles: await pendingFiles(context) };
+  }
+  // Reconcile takes no lease and moves no cursor: its one "chunk" compares the table and stages the repairs.
+  if (run.mode === "reconcile") return { ...fresh, runId, schemaKey: "", tableStartedAt: now, start: NOWHERE, ceiling: NOWHERE, done: false, pendingFiles: 0 };
+  const started = await begin(context, runId);
+  return { ...fresh, runId, schemaKey: started.schemaKey, tableStartedAt: now, start: started.cursor, ceiling: started.ceiling, done: started.done, pendingFiles: 0 };
 }

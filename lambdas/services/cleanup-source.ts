@@ -14,6 +14,7 @@ import { quoteRedshift } from "#domain/redshift-ddl.ts";
 import { buildTableSchema } from "#domain/table-schema.ts";
 import { ceilingOf } from "#domain/watermark.ts";
 import type { LoadContext } from "./load.ts";
+import { readWatermark } from "./sync-context.ts";
 import { staleStagedFiles } from "./staged-files.ts";
 import { resetWatermark } from "./watermarks.ts";
 
@@ -29,7 +30,7 @@ export async function cleanupSource(context: LoadContext, rowsProcessed: number)
   if (!CLEANUP_STRATEGIES.includes(table.cdc_strategy)) {
     throw new CleanupRefusedError(`${table.key}: cleanup needs a cursor window (id_only, hybrid or timestamp_only), not ${table.cdc_strategy}`);
   }
-  const watermark = (await context.watermarks.get(context.watermarkKey))?.watermark;
+  const watermark = (await readWatermark(context));
   const state = watermark?.mysql_state;
   if (watermark === undefined || state?.status !== "success" || state.lease_expires_at !== null || watermark.s3_state.backup_s3_files.length > 0) {
     throw new CleanupRefusedError(

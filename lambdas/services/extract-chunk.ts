@@ -10,7 +10,11 @@ import { ceilingOf, commitChunk, cursorOf, failShortWindow, fromStored, LeaseLos
 import { forgetDiscovered, isUnknownColumn, streamQuery, type RowSink } from "#adapters/mysql.ts";
 import { ValueRejectedError } from "#parquet/columns.ts";
 import { tableChunkFile, type ChunkFile } from "./chunk-file.ts";
-import { LEASE_SECONDS, loadSchema, watermarkIdentity, type TableContext } from "./sync-context.ts";
+import type { Progress, Run } from "#shared/steps.ts";
+import { NOWHERE } from "./begin.ts";
+import type { LoadContext } from "./load.ts";
+import { reconcileAndStage } from "./reconcile-repair.ts";
+import { LEASE_SECONDS, loadSchema, pendingFiles, updateWatermark, type TableContext } from "./sync-context.ts";
 import { ExtractionShortfallError, extractionShortfall } from "./validate.ts";
 
 export type ChunkRequest = {
@@ -189,12 +193,12 @@ export async function extractChunk(context: TableContext, request: ChunkRequest)
   const commit = async (done: boolean, next: Position, rows: number, file: string | undefined, zeroDates: Record<string, number>, windowEnd: Position, counted: Promise<string | undefined> | undefined) => {
     const shortfall = await counted;
     if (shortfall !== undefined) {
-      await context.watermarks.update(context.watermarkKey, watermarkIdentity(context), (current: Watermark) =>
+      await updateWatermark(context, (current: Watermark) =>
         failShortWindow(current, request.runId, `ExtractionShortfallError: ${shortfall}`, schema.primaryKey.length > 0, context.now()),
       );
       throw new ExtractionShortfallError(shortfall);
     }
-    return context.watermarks.update(context.watermarkKey, watermarkIdentity(context), (current: Watermark) =>
+    return updateWatermark(context, (current: Watermark) =>
       commitChunk(current, { runId: request.runId, cursor: next, rows, file, zeroDates, done, windowEnd: done ? windowEnd : undefined, schemaKey: request.schemaKey, now: context.now(), leaseSeconds: LEASE_SECONDS }),
     );
   };
@@ -233,4 +237,46 @@ export async function extractChunk(context: TableContext, request: ChunkRequest)
   const rows = file.rows;
   const committed = await commit(done, read.cursor, rows, uploaded?.key, file.zeroDates(), windowEnd, counted);
   return result(committed, done, read.cursor, rows, uploaded === undefined ? undefined : { key: uploaded.key, bytes: uploaded.bytes });
+}
+
+/** The step: the next chunk, added to the table's progress (mode reconcile: the comparison and its repair file). */
+export async function extractChunkStep(context: LoadContext, run: Run, progress: Progress, deadline: number): Promise<{ progress: Progress; chunk: ChunkResult }> {
+  if (run.mode === "reconcile") return reconcileNext(context, progress);
+  const chunk = await extractChunk(context, { runId: progress.runId, schemaKey: progress.schemaKey, limit: run.limit ?? undefined, deadline });
+  return {
+    chunk,
+    progress: {
+      ...progress,
+      done: chunk.done,
+      // The watermark's count, not a sum: a chunk whose reply was lost (and re-run) is counted once.
+      rows: chunk.runRows,
+      files: progress.files + chunk.files,
+      bytes: progress.bytes + chunk.bytes,
+      chunks: progress.chunks + 1,
+      chunksHere: progress.chunksHere + 1,
+      extractMs: progress.extractMs + chunk.durationMs,
+    },
+  };
+}
+
+/** Mode reconcile: the table compared whole, its differences deleted or staged; the loads that follow merge them. */
+async function reconcileNext(context: LoadContext, progress: Progress): Promise<{ progress: Progress; chunk: ChunkResult }> {
+  const started = Date.now();
+  const { counts, staged } = await reconcileAndStage(context);
+  const durationMs = Date.now() - started;
+  const chunk: ChunkResult = { done: true, cursor: NOWHERE, rows: counts.reloaded, files: staged.file === undefined ? 0 : 1, bytes: 0, durationMs, file: staged.file, runRows: counts.reloaded };
+  return {
+    chunk,
+    progress: {
+      ...progress,
+      done: true,
+      rows: counts.reloaded,
+      files: chunk.files,
+      chunks: progress.chunks + 1,
+      chunksHere: progress.chunksHere + 1,
+      extractMs: progress.extractMs + durationMs,
+      pendingFiles: await pendingFiles(context),
+      reconcile: counts,
+    },
+  };
 }

@@ -20,7 +20,7 @@ import type { ReconcileCounts } from "#shared/steps.ts";
 import { tableChunkFile } from "./chunk-file.ts";
 import type { LoadContext } from "./load.ts";
 import { findDifferences, keyParts, partText, ReconcileRefusedError, type Differences, type ReconcileReport } from "./reconcile.ts";
-import { saveSchema, watermarkIdentity } from "./sync-context.ts";
+import { saveSchema, updateWatermark } from "./sync-context.ts";
 
 /** Repair files take this chunk number: no run reaches it, so a repair never overwrites a run's file. */
 export const REPAIR_CHUNK = 9999;
@@ -75,7 +75,7 @@ export async function stageRepair(context: LoadContext, found: Differences): Pro
   const rows = file.rows;
   const uploaded = await file.finish();
   if (uploaded === undefined) return { file: undefined, rows: 0 };
-  await context.watermarks.update(context.watermarkKey, watermarkIdentity(context), (current) => stageRepairFiles(current, [fileKey], context.now()));
+  await updateWatermark(context, (current) => stageRepairFiles(current, [fileKey], context.now()));
   return { file: fileKey, rows };
 }
 

@@ -5,7 +5,7 @@
  */
 import type { ObjectInfo } from "#adapters/s3.ts";
 import { LeaseHeldError } from "#domain/watermark.ts";
-import type { TableContext } from "./sync-context.ts";
+import { readWatermark, type TableContext } from "./sync-context.ts";
 
 export type StagedFiles = { deletable: ObjectInfo[]; pending: string[]; kept: number };
 
@@ -13,7 +13,7 @@ const escape = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
 
 export async function staleStagedFiles(context: TableContext, cutoff: Date): Promise<StagedFiles> {
   const { pipeline, table } = context;
-  const watermark = (await context.watermarks.get(context.watermarkKey))?.watermark;
+  const watermark = (await readWatermark(context));
   const state = watermark?.mysql_state;
   if (state?.lease_expires_at !== null && state?.lease_expires_at !== undefined && Date.parse(state.lease_expires_at) > context.now().getTime()) {
     throw new LeaseHeldError(`${table.key}: run ${state.run_id ?? "?"} holds the table until ${state.lease_expires_at}; clean after it ends`);

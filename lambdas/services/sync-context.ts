@@ -1,6 +1,6 @@
 /**
- * What Begin and ExtractChunk share: the table's resolved config, its I/O ports (a MySQL connection factory, the
- * S3 store, the clock) and the keys of its watermark and schema objects.
+ * What every step of a table shares: the table's resolved config, its I/O ports (a MySQL connection factory, the
+ * S3 store, the clock), its watermark (read and changed through readWatermark/updateWatermark) and its schemas.
  */
 import { createHash } from "node:crypto";
 import type { Connection } from "mysql2/promise";
@@ -10,6 +10,7 @@ import type { S3Store } from "#adapters/s3.ts";
 import { WatermarkStore } from "#adapters/watermark-store.ts";
 import { schemaKey, watermarkKey } from "#domain/s3-layout.ts";
 import { TableSchemaSchema, type TableSchema } from "#domain/table-schema.ts";
+import type { Watermark } from "#domain/watermark.ts";
 
 /** S3 user metadata on each Parquet file: the key of the schema it was written with (files of different runs may differ). */
 export const SCHEMA_METADATA = "mrsync-schema";
@@ -53,6 +54,21 @@ export const watermarkIdentity = (context: TableContext) => ({
   table: context.table.key,
   strategy: context.table.cdc_strategy,
 });
+
+/** The table's watermark, or undefined before its first run. */
+export async function readWatermark(context: TableContext): Promise<Watermark | undefined> {
+  return (await context.watermarks.get(context.watermarkKey))?.watermark;
+}
+
+/** The table's watermark after `change` (a conditional write, made again on a concurrent change: WatermarkStore). */
+export function updateWatermark(context: TableContext, change: (current: Watermark) => Watermark): Promise<Watermark> {
+  return context.watermarks.update(context.watermarkKey, watermarkIdentity(context), change);
+}
+
+/** Files waiting for a load (the next SubmitLoad takes them). */
+export async function pendingFiles(context: TableContext): Promise<number> {
+  return (await readWatermark(context))?.s3_state.backup_s3_files.length ?? 0;
+}
 
 export function schemaFingerprint(schema: TableSchema): string {
   return createHash("sha256").update(JSON.stringify(schema)).digest("hex").slice(0, 16);

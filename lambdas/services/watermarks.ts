@@ -7,15 +7,15 @@ import { strategyContext } from "#domain/cdc/index.ts";
 import { bindValue } from "#domain/cdc/keyset.ts";
 import { buildTableSchema } from "#domain/table-schema.ts";
 import { releaseDeadLease, resetCursor, setCursor, type Watermark } from "#domain/watermark.ts";
-import { watermarkIdentity, type TableContext } from "./sync-context.ts";
+import { readWatermark, updateWatermark, type TableContext } from "./sync-context.ts";
 
 export async function getWatermark(context: TableContext): Promise<Watermark | undefined> {
-  return (await context.watermarks.get(context.watermarkKey))?.watermark;
+  return (await readWatermark(context));
 }
 
 /** Forgets the cursor: the next run re-reads the whole table. Files still pending load stay listed. */
 export async function resetWatermark(context: TableContext): Promise<Watermark> {
-  return context.watermarks.update(context.watermarkKey, watermarkIdentity(context), (current) => resetCursor(current, context.now()));
+  return updateWatermark(context, (current) => resetCursor(current, context.now()));
 }
 
 /** The tuple checked against the table's key as the source describes it now: its length and each value's type. */
@@ -42,7 +42,7 @@ async function checkKey(context: TableContext, key: readonly string[]): Promise<
 /** Moves the cursor (timestamp in MySQL's form, e.g. "2025-11-27 15:30:00.123456", UTC; the key as a tuple of text values). */
 export async function setWatermark(context: TableContext, cursor: { timestamp?: string | null; key?: string[] | null }): Promise<Watermark> {
   if (cursor.key !== undefined && cursor.key !== null) await checkKey(context, cursor.key);
-  return context.watermarks.update(context.watermarkKey, watermarkIdentity(context), (current) => setCursor(current, cursor, context.now()));
+  return updateWatermark(context, (current) => setCursor(current, cursor, context.now()));
 }
 
 /** Why the lease's holder may still be alive (undefined: it is gone). */
@@ -61,7 +61,7 @@ export async function releaseWatermark(context: TableContext, isAlive: HolderChe
   const runId = state.run_id;
   const alive = await isAlive({ runId, host: state.lease_holder?.host, pid: state.lease_holder?.pid });
   if (alive !== undefined) throw new LeaseReleaseRefusedError(`${context.table.key}: not released: run ${runId} may still be running — ${alive}`);
-  const watermark = await context.watermarks.update(context.watermarkKey, watermarkIdentity(context), (w) => releaseDeadLease(w, runId, context.now()));
+  const watermark = await updateWatermark(context, (w) => releaseDeadLease(w, runId, context.now()));
   return { released: runId, watermark };
 }
 

@@ -7,7 +7,8 @@ import { S3Store } from "#adapters/s3.ts";
 import { watermarkKey } from "#domain/s3-layout.ts";
 import { LeaseHeldError, type Watermark } from "#domain/watermark.ts";
 import { begin } from "#services/begin.ts";
-import { releaseRun } from "#services/end-run.ts";
+import { releaseLease } from "#domain/watermark.ts";
+import { updateWatermark } from "#services/sync-context.ts";
 import { extractChunk } from "#services/extract-chunk.ts";
 import { tableContext } from "#services/sync-context.ts";
 import {
@@ -120,7 +121,7 @@ describe("a run's ceiling", () => {
     // Committed while the run is under way, after its ceiling.
     await insertRange("growing", "id, updated_at", 3001, 3501, (i) => [i, `2025-02-01 00:00:00.${String(i).padStart(6, "0")}`]);
     const rest = await extractUntilDone(context, "run-growing-1", first.schemaKey);
-    await releaseRun(context, "run-growing-1");
+    await updateWatermark(context, (current) => releaseLease(current, "run-growing-1", context.now()));
     const files = [chunk1, ...rest].flatMap((c) => (c.file === undefined ? [] : [c.file]));
     expectExactlyOnce(await idsInFiles(files), Array.from({ length: 3000 }, (_, i) => BigInt(i + 1)));
 

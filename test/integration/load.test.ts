@@ -10,7 +10,9 @@ import { RedshiftStatementError } from "#adapters/redshift-data.ts";
 import type { ResolvedPipeline } from "#config/resolve.ts";
 import { seedDemo } from "#local/demo/seed.ts";
 import { ParquetWriter } from "#parquet/writer.ts";
-import { completeLoad, submitLoad, type LoadContext } from "#services/load.ts";
+import { completeLoad, loadFiles } from "#services/complete-load.ts";
+import type { LoadContext } from "#services/load.ts";
+import { submitLoad } from "#services/submit-load.ts";
 import { validateWindows, ValidationError } from "#services/validate.ts";
 import { loadSchema, SCHEMA_METADATA } from "#services/sync-context.ts";
 import { getWatermark } from "#services/watermarks.ts";
@@ -39,7 +41,7 @@ const context = (table: string): LoadContext => ({ ...contextFor(fx.s3, pipeline
 async function loadPending(ctx: LoadContext): Promise<number> {
   let rows = 0;
   for (let submission = await submitLoad(ctx); submission !== undefined; submission = await submitLoad(ctx)) {
-    const state = submission.statementId === undefined ? undefined : await ctx.redshift.wait(submission.statementId);
+    const state = submission.statementId === null ? undefined : await ctx.redshift.wait(submission.statementId);
     rows += await completeLoad(ctx, submission, state);
   }
   return rows;
@@ -95,10 +97,10 @@ describe("load into Redshift (local), end to end", () => {
     const submission = await submitLoad(ctx);
     await warehouse.redshift.wait(submission?.statementId ?? "");
     // The process dies here: committed in Redshift, the watermark still lists the files as pending.
-    expect((await getWatermark(ctx))?.s3_state.backup_s3_files).toEqual(submission?.files);
+    expect((await getWatermark(ctx))?.s3_state.backup_s3_files).toEqual(await loadFiles(ctx, submission!));
     const resumed = await submitLoad(ctx);
     expect(resumed?.loadId).toBe(submission?.loadId);
-    expect(resumed?.statementId, "the ledger knows the load: nothing is submitted").toBeUndefined();
+    expect(resumed?.statementId, "the ledger knows the load: nothing is submitted").toBeNull();
     expect(await completeLoad(ctx, resumed!)).toBe(2);
     expect(await count("type_coverage")).toBe(1_202);
     expect(await differences("type_coverage")).toEqual([]);
@@ -113,7 +115,7 @@ describe("load into Redshift (local), end to end", () => {
     await completeLoad(ctx, submission!, await warehouse.redshift.wait(submission?.statementId ?? ""));
     const before = await count("type_coverage");
     // Replay the very statements (same manifest, same load id) without the loader's ledger check.
-    const described = await warehouse.client.send(new DescribeStatementCommand({ Id: submission?.statementId }));
+    const described = await warehouse.client.send(new DescribeStatementCommand({ Id: submission?.statementId ?? undefined }));
     const replay = await warehouse.redshift.submit((described.SubStatements ?? []).map((sub) => sub.QueryString ?? ""));
     await warehouse.redshift.wait(replay);
     expect(await count("type_coverage")).toBe(before);

@@ -6,7 +6,9 @@
 import { S3Client } from "@aws-sdk/client-s3";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { s3ClientConfig, S3Store } from "#adapters/s3.ts";
-import { completeLoad, submitLoad, type LoadContext } from "#services/load.ts";
+import { completeLoad } from "#services/complete-load.ts";
+import type { LoadContext } from "#services/load.ts";
+import { submitLoad } from "#services/submit-load.ts";
 import { tableContext } from "#services/sync-context.ts";
 import { getWatermark } from "#services/watermarks.ts";
 import { pipelineFromYaml, runExtraction, testPorts, useExtractionFixture } from "../support/extraction.ts";
@@ -46,7 +48,7 @@ describe("a watermark write whose reply is lost", () => {
     const outcome = await runExtraction(context, "run-lost-1");
     expect(outcome.chunks.at(-1)?.runRows).toBe(5_000);
     for (let submission = await submitLoad(context); submission !== undefined; submission = await submitLoad(context)) {
-      await completeLoad(context, submission, submission.statementId === undefined ? undefined : await warehouse.redshift.wait(submission.statementId));
+      await completeLoad(context, submission, submission.statementId === null ? undefined : await warehouse.redshift.wait(submission.statementId));
     }
     proxy.dropReplies(0, () => false);
 

@@ -4,7 +4,8 @@
  */
 import { beforeAll, describe, expect, it } from "vitest";
 import { begin } from "#services/begin.ts";
-import { failTableRun } from "#services/end-run.ts";
+import { failRun } from "#domain/watermark.ts";
+import { updateWatermark } from "#services/sync-context.ts";
 import { extractChunk } from "#services/extract-chunk.ts";
 import { getWatermark, resetWatermark, setWatermark } from "#services/watermarks.ts";
 import { contextFor, extractUntilDone, pipelineFromYaml, runExtraction, useExtractionFixture } from "../support/extraction.ts";
@@ -61,7 +62,7 @@ describe("watermark operations", () => {
     const ctx = context("resume");
     const started = await begin(ctx, "run-fail");
     const committed = await extractChunk(ctx, { runId: "run-fail", schemaKey: started.schemaKey });
-    await failTableRun(ctx, "run-fail", "COPY failed: column count mismatch");
+    await updateWatermark(ctx, (current) => failRun(current, "run-fail", "COPY failed: column count mismatch", ctx.now()));
     const failed = await getWatermark(ctx);
     expect(failed?.mysql_state).toMatchObject({ status: "failed", last_error: "COPY failed: column count mismatch", lease_expires_at: null });
     expect(failed?.last_processed_id).toBe(id(999));

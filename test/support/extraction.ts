@@ -12,7 +12,8 @@ import { parseConnections, parsePipeline } from "#config/loader.ts";
 import { resolvePipeline, type ResolvedPipeline } from "#config/resolve.ts";
 import { connectSource } from "#adapters/mysql.ts";
 import { begin, type BeginResult } from "#services/begin.ts";
-import { releaseRun } from "#services/end-run.ts";
+import { releaseLease } from "#domain/watermark.ts";
+import { updateWatermark } from "#services/sync-context.ts";
 import { extractChunk, type ChunkRequest, type ChunkResult } from "#services/extract-chunk.ts";
 import { tableContext, type SyncPorts, type TableContext } from "#services/sync-context.ts";
 import { DEFAULT_MYSQL_URL } from "#local/demo/seed.ts";
@@ -101,7 +102,7 @@ export type RunOutcome = { begin: BeginResult; chunks: ChunkResult[] };
 export async function runExtraction(context: TableContext, runId: string, request: Partial<ChunkRequest> = {}, maxChunks = 10_000): Promise<RunOutcome> {
   const started = await begin(context, runId);
   const chunks = await extractUntilDone(context, runId, started.schemaKey, request, maxChunks);
-  await releaseRun(context, runId);
+  await updateWatermark(context, (current) => releaseLease(current, runId, context.now()));
   return { begin: started, chunks };
 }
 

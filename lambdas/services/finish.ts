@@ -1,0 +1,97 @@
+/**
+ * Finish: the table's loaded rows validated, its lease released, its completion markers (or, in mode reconcile, its
+ * report) written, and its line of the run summary.
+ */
+import { markerPrefix, RECONCILE_REPORT } from "#domain/markers.ts";
+import { summarizeRun } from "#domain/run-summary.ts";
+import { clearValidated, finishRun } from "#domain/watermark.ts";
+import type { Progress, Run, TableResult } from "#shared/steps.ts";
+import type { LoadContext } from "./load.ts";
+import { writeCompletionMarkers, type MarkerLog } from "./markers.ts";
+import { readWatermark, updateWatermark } from "./sync-context.ts";
+import { validateWindows, type ValidationReport } from "./validate.ts";
+
+export const durationSeconds = (from: string, to: Date) => Math.max(0, Math.round(to.getTime() - Date.parse(from)) / 1000);
+
+/** One line for the summary and the markers: what the validation compared. */
+function validationLine(report: ValidationReport, rowsLoaded: number, extractionOpen: boolean): { line: string; complete: boolean } {
+  const c = report.counts;
+  if (report.windows === 0) {
+    if (rowsLoaded > 0 && extractionOpen) return { line: "pending: the loaded rows belong to an extraction window not finished yet; validated when it ends", complete: false };
+    return { line: "nothing loaded to validate", complete: true };
+  }
+  if (c === undefined) return { line: `not countable (${report.windows} window(s); custom_sql or row_count_check off)`, complete: true };
+  return { line: `passed: ${report.windows} window(s), MySQL ${c.mysql ?? "n/a"}, extracted ${c.extracted}, Redshift ${c.redshift}`, complete: true };
+}
+
+/**
+ * Validates every extracted window whose files are now loaded — this run's, and those a failed or earlier run left
+ * (resume, redshift_only) —, releases the table and writes the completion markers. Nothing says success unless the
+ * loaded rows were validated: a failed validation throws (the windows stay listed, so the next load validates them
+ * again), and rows whose window is still open get no marker.
+ */
+export async function finishStep(context: LoadContext, run: Run, progress: Progress, log: MarkerLog): Promise<{ result: TableResult; validated: boolean }> {
+  let validation: { line: string; complete: boolean } | undefined;
+  if (run.mode !== "backup_only") {
+    const watermark = (await readWatermark(context));
+    const windows = watermark?.s3_state.pending_validation ?? [];
+    const report = await validateWindows(context, windows);
+    if (windows.length > 0) {
+      await updateWatermark(context, (current) => clearValidated(current, windows, context.now()));
+    }
+    const open = watermark !== undefined && watermark.mysql_state.status !== "success" && watermark.mysql_state.window_rows > 0;
+    validation = validationLine(report, progress.rowsLoaded, open);
+  }
+  const validated = validation !== undefined && validation.complete;
+  // redshift_only and reconcile hold no lease to release.
+  if (run.mode !== "redshift_only" && run.mode !== "reconcile") await updateWatermark(context, (current) => finishRun(current, progress.runId, context.now()));
+  const now = context.now();
+  const result: TableResult = {
+    table: context.table.key,
+    status: "success",
+    rows_processed: progress.rows,
+    files_created: progress.files,
+    bytes_written: progress.bytes,
+    rows_loaded: progress.rowsLoaded,
+    duration_seconds: durationSeconds(progress.tableStartedAt, now),
+    completed_at: now.toISOString(),
+    ...(validation === undefined ? {} : { validation: validation.line }),
+    ...(progress.reconcile === undefined ? {} : { reconcile: progress.reconcile }),
+  };
+  if (run.mode === "reconcile") {
+    // A reconcile run's report, beside the markers (which only syncs write: downstream waits on those).
+    if (run.completionBucket !== null) {
+      const key = `${markerPrefix(run.pipeline, context.table.key, run.startedAt)}${RECONCILE_REPORT}`;
+      await context.s3.putJson(run.completionBucket, key, { pipeline: run.pipeline, execution_id: run.executionId, ...result });
+      result.markers = `s3://${run.completionBucket}/${key}`;
+    }
+    return { result, validated: validation?.complete === true };
+  }
+  if (run.completionBucket !== null && (run.mode === "backup_only" || validated)) {
+    const summary = summarizeRun({ ...run, tablesRequested: [context.table.key] }, [result], now);
+    result.markers = await writeCompletionMarkers(
+      context.s3,
+      {
+        bucket: run.completionBucket,
+        summary,
+        runStartedAt: run.startedAt,
+        durationSeconds: result.duration_seconds,
+        metrics: {
+          pipeline: run.pipeline,
+          table: context.table.key,
+          rows: progress.rows,
+          chunks: progress.chunks,
+          extractMs: progress.extractMs,
+          files: progress.files,
+          bytes: progress.bytes,
+          rowsLoaded: progress.rowsLoaded,
+          filesLoaded: progress.filesLoaded,
+          loadMs: progress.loadMs,
+          loads: progress.loads,
+        },
+      },
+      log,
+    );
+  }
+  return { result, validated };
+}

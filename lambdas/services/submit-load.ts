@@ -1,0 +1,128 @@
+/**
+ * SubmitLoad: the table's next pending files (watermark `backup_s3_files`) into Redshift, exactly once — the manifest
+ * (domain/manifest.ts), schema evolution, and one BatchExecuteStatement (the plan of domain/load-plan.ts) that the
+ * state machine polls; CompleteLoad (complete-load.ts) records its end. The load id is a hash of the file set, and the
+ * ledger in Redshift guards every change, so a load retried — even after its transaction committed and before the
+ * watermark moved — is never applied twice.
+ */
+import { createHash } from "node:crypto";
+import { RedshiftStatementError } from "#adapters/redshift-data.ts";
+import { cursorKeyOf } from "#domain/cdc/index.ts";
+import { ledgerLookupSql, ledgerTableSql, loadPlan, planSchemaChanges } from "#domain/load-plan.ts";
+import { manifestOf } from "#domain/manifest.ts";
+import { quoteRedshift } from "#domain/redshift-ddl.ts";
+import { manifestKey } from "#domain/s3-layout.ts";
+import { TableSchemaError } from "#domain/table-schema.ts";
+import { loadClientToken } from "#domain/watermark.ts";
+import type { Load } from "#shared/steps.ts";
+import { existingColumns, loadMode, type LoadContext } from "./load.ts";
+import { loadSchema, readWatermark, SCHEMA_METADATA } from "./sync-context.ts";
+
+/** A pending file is gone from S3: loading the rest would silently drop its rows. */
+export class PendingFileMissingError extends Error {
+  override readonly name = "PendingFileMissingError";
+}
+
+/** The target schema is missing and the database user may not create it: an administrator's step, named. */
+export class TargetSchemaMissingError extends Error {
+  override readonly name = "TargetSchemaMissingError";
+}
+
+/**
+ * The target schema exists (created where the database user may), and its ledger too, before any load's transaction
+ * locks it. Loads starting together race to create them: the losers' "already exists" means they are there.
+ */
+async function ensureLedger(context: LoadContext, schema: string): Promise<void> {
+  try {
+    await context.redshift.query(ledgerTableSql(schema));
+  } catch (error) {
+    if (error instanceof RedshiftStatementError && /schema .* does not exist/i.test(error.message)) {
+      await createSchema(context, schema);
+      await ensureLedger(context, schema);
+      return;
+    }
+    if (!(error instanceof RedshiftStatementError) || !/already exists|duplicate key value/i.test(error.message)) throw error;
+    await context.redshift.query(ledgerLookupSql(schema, ""));
+  }
+}
+
+async function createSchema(context: LoadContext, schema: string): Promise<void> {
+  try {
+    await context.redshift.query(`CREATE SCHEMA IF NOT EXISTS ${quoteRedshift(schema)}`);
+  } catch (error) {
+    if (!(error instanceof RedshiftStatementError) || !/permission denied|not authorized|must be/i.test(error.message)) throw error;
+    throw new TargetSchemaMissingError(
+      `target schema ${schema} does not exist in database ${context.pipeline.target.database}, and the sync's database user may not create it. ` +
+        `An administrator runs what \`mrsync grants -p ${context.pipeline.name}\` prints (CREATE SCHEMA IF NOT EXISTS ${quoteRedshift(schema)}; GRANT USAGE, CREATE ON SCHEMA …), then re-run`,
+    );
+  }
+}
+
+/**
+ * Prepares and submits the next load: the oldest pending files written with one schema (files of different runs may
+ * carry different schemas; each group is one load). Undefined when nothing is pending.
+ */
+export async function submitLoad(context: LoadContext): Promise<Load | undefined> {
+  const watermark = await readWatermark(context);
+  const pending = watermark?.s3_state.backup_s3_files ?? [];
+  if (pending.length === 0) return undefined;
+
+  const heads = await Promise.all(pending.map(async (key) => ({ key, info: await context.s3.head(context.bucket, key) })));
+  const missing = heads.filter((h) => h.info === undefined).map((h) => h.key);
+  if (missing.length > 0) {
+    throw new PendingFileMissingError(
+      `${context.table.key}: ${missing.length} pending file(s) are missing from s3://${context.bucket}/ (first: ${missing[0] ?? ""}); ` +
+        "restore them, or reset the watermark to re-extract (mrsync watermark reset)",
+    );
+  }
+  const schemaKey = heads[0]?.info?.metadata?.[SCHEMA_METADATA] ?? "";
+  const group = heads.filter((h) => (h.info?.metadata?.[SCHEMA_METADATA] ?? "") === schemaKey);
+  if (schemaKey === "") throw new TableSchemaError(`${context.table.key}: pending file ${heads[0]?.key ?? ""} carries no schema key (${SCHEMA_METADATA} metadata)`);
+  const schema = await loadSchema(context, schemaKey);
+  const files = group.map((h) => h.key);
+  const loadId = `load_${createHash("sha256").update([...files].sort().join("\n")).digest("hex").slice(0, 24)}`;
+  const target = { schema: context.pipeline.target.schema, table: context.table.targetName };
+
+  const submittedAt = context.now().toISOString();
+  const manifest = manifestKey(context.pipeline.s3.isolation_prefix, context.pipeline.name, context.table.key, loadId);
+  await context.s3.putJson(context.bucket, manifest, manifestOf(context.bucket, group.map((h) => ({ key: h.key, size: h.info?.size ?? 0 }))));
+  const load = { loadId, manifestKey: manifest, schemaKey, files: files.length, submittedAt };
+
+  // Ledger first: a load it already holds is done (a crash between the commit and the watermark write).
+  await ensureLedger(context, target.schema);
+  const applied = await context.redshift.query(ledgerLookupSql(target.schema, loadId));
+  if (applied.rows.length > 0) return { ...load, statementId: null, insertIndex: -1 };
+
+  // Schema evolution runs before the batch: Redshift cannot widen a column inside a transaction block.
+  const existing = await existingColumns(context);
+  if (existing.length > 0) {
+    const changes = planSchemaChanges(schema, target, existing);
+    if (changes.problems.length > 0) throw new TableSchemaError(changes.problems.join("\n"));
+    for (const statement of changes.statements) await context.redshift.query(statement);
+  }
+
+  const newestFirst = [context.table.cdc_timestamp_column, ...cursorKeyOf(context.table, schema)]
+    .filter((c): c is string => c !== undefined)
+    .map((source) => schema.columns.find((c) => c.source.toLowerCase() === source.toLowerCase())?.name ?? source);
+  const plan = loadPlan({
+    schema,
+    target,
+    design: context.table,
+    mode: loadMode(context, schema.primaryKey.length > 0),
+    manifestUrl: `s3://${context.bucket}/${manifest}`,
+    copyRoleArn: context.pipeline.target.copy_role_arn,
+    loadId,
+    pipeline: context.pipeline.name,
+    table: context.table.key,
+    files: files.length,
+    newestFirst,
+  });
+  const clientToken = loadClientToken(watermark, loadId);
+  const statementId = await context.redshift.submit(plan.statements, { name: `mrsync ${context.pipeline.name} ${context.table.key}`, clientToken });
+  return { ...load, statementId, insertIndex: plan.insertIndex };
+}
+
+/** The step: the next load submitted, or `files: 0` when nothing is pending. */
+export async function submitLoadStep(context: LoadContext): Promise<Load> {
+  return (await submitLoad(context)) ?? { loadId: "", manifestKey: "", schemaKey: "", statementId: null, insertIndex: -1, files: 0, submittedAt: context.now().toISOString() };
+}

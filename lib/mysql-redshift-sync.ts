@@ -1,4 +1,5 @@
 import { Duration, Fn, Stack, type RemovalPolicy } from "aws-cdk-lib";
+import { COMPLETION_MARKERS_PREFIX, manifestsPrefix, stagedDataPrefix } from "#domain/s3-layout.ts";
 import * as ec2 from "aws-cdk-lib/aws-ec2";
 import * as iam from "aws-cdk-lib/aws-iam";
 import * as s3 from "aws-cdk-lib/aws-s3";
@@ -88,7 +89,7 @@ export class MysqlRedshiftSync extends Construct {
     this.staging = new StagingBucket(this, "Staging", {
       // Only pipelines staging in this bucket (the others name their own).
       stagedPrefixes: [
-        ...new Set(pipelines.filter((p) => p.staging.bucket === undefined).flatMap((p) => [`${p.s3.isolation_prefix}${p.staging.prefix}`, `${p.s3.isolation_prefix}manifests/`])),
+        ...new Set(pipelines.filter((p) => p.staging.bucket === undefined).flatMap((p) => [stagedDataPrefix(p.s3.isolation_prefix, p.staging.prefix), manifestsPrefix(p.s3.isolation_prefix)])),
       ],
       removalPolicy: props.removalPolicy,
     });
@@ -207,9 +208,9 @@ export class MysqlRedshiftSync extends Construct {
     }
     if (access.markers) {
       for (const name of new Set(pipelines.flatMap((p) => (p.completionBucket === undefined ? [] : [p.completionBucket])))) {
-        fn.addToRolePolicy(new iam.PolicyStatement({ actions: ["s3:PutObject"], resources: [`arn:${stack.partition}:s3:::${name}/completion_markers/*`] }));
+        fn.addToRolePolicy(new iam.PolicyStatement({ actions: ["s3:PutObject"], resources: [`arn:${stack.partition}:s3:::${name}/${COMPLETION_MARKERS_PREFIX}*`] }));
       }
-      for (const owned of this.completionBuckets) owned.bucket.grantPut(fn, "completion_markers/*");
+      for (const owned of this.completionBuckets) owned.bucket.grantPut(fn, `${COMPLETION_MARKERS_PREFIX}*`);
     }
     if (access.source) {
       const sourceSecrets = pipelines.flatMap((p) => (p.source.secret === undefined ? [] : [p.source.secret]));

@@ -4,6 +4,7 @@
  * with the real handlers, prints each table's result and the row counts on both sides, then changes some rows in
  * MySQL and runs again to show that only the delta moves.
  */
+import { COMPLETION_MARKERS_PREFIX } from "#domain/s3-layout.ts";
 import "./powertools-env.ts";
 import { existsSync } from "node:fs";
 import { readFile, writeFile } from "node:fs/promises";
@@ -118,8 +119,8 @@ try {
   await printCounts(admin, redshift, pipeline);
 
   const markerBucket = pipeline.completionBucket ?? "";
-  const markers = (await standIns.store.listAll(markerBucket, "completion_markers/")).filter((o) => o.key.endsWith("completion_marker.txt"));
-  console.log(`\nCompletion markers: ${markers.length} in s3://${markerBucket}/completion_markers/ (e.g. ${markers.at(-1)?.key ?? "none"})`);
+  const markers = (await standIns.store.listAll(markerBucket, COMPLETION_MARKERS_PREFIX)).filter((o) => o.key.endsWith("completion_marker.txt"));
+  console.log(`\nCompletion markers: ${markers.length} in s3://${markerBucket}/${COMPLETION_MARKERS_PREFIX} (e.g. ${markers.at(-1)?.key ?? "none"})`);
   console.log("Explore S3 and the warehouse between runs: npm run local (same folder), then the AWS CLI commands it prints.");
   process.exitCode = first.status === "success" && second.status === "success" ? 0 : 1;
 } finally {

@@ -3,6 +3,7 @@
  * does, from a shell. `wait` pokes until every requested table of the day has its completion_marker.txt (all-of;
  * `pipeline/*` means every table of the pipeline), backing off from --poke to --max-poke, and exits 1 at --timeout.
  */
+import { markerSearchPrefix } from "#domain/s3-layout.ts";
 import type { Command } from "commander";
 import { s3Store } from "#adapters/s3.ts";
 import { markerStamp } from "#domain/markers.ts";
@@ -32,7 +33,7 @@ async function resolve(configDir: string, specs: readonly string[], bucketOption
 
 /** The newest completed marker folder of the table for the day (YYYYMMDD), if any. */
 async function newestMarker(wanted: Wanted, day: string): Promise<string | undefined> {
-  const prefix = `completion_markers/${wanted.pipeline}/${wanted.table}/${day}_`;
+  const prefix = markerSearchPrefix(wanted.pipeline, wanted.table, day);
   const keys = (await s3Store().listAll(wanted.bucket, prefix)).map((o) => o.key).filter((k) => k.endsWith("/completion_marker.txt"));
   return keys.sort().at(-1);
 }
@@ -61,7 +62,7 @@ export function markersCommands(program: Command, output: () => Output): void {
       const wanted = await resolve(out.options.configDir, [`${options.pipeline}/${options.table}`], options.bucket);
       const found: { pipeline: string; table: string; bucket: string; key: string }[] = [];
       for (const w of wanted) {
-        const prefix = `completion_markers/${w.pipeline}/${w.table}/${options.date === undefined ? "" : `${options.date}_`}`;
+        const prefix = markerSearchPrefix(w.pipeline, w.table, options.date);
         for (const object of await s3Store().listAll(w.bucket, prefix)) if (object.key.endsWith("/completion_marker.txt")) found.push({ ...w, key: object.key });
       }
       out.result(found, () => (found.length === 0 ? "no completion markers" : found.map((f) => `s3://${f.bucket}/${f.key}`).join("\n")));

@@ -8,17 +8,7 @@ import type { RunSummary } from "./run-summary.ts";
 
 export const MARKER_FILES = ["execution_metadata.json", "table_metrics.json", "completion_marker.txt"] as const;
 
-const pad = (n: number) => String(n).padStart(2, "0");
-
-/** 2025-09-12T14:30:22.135Z → 20250912_143022 */
-export function markerStamp(iso: string): string {
-  const at = new Date(iso);
-  return `${at.getUTCFullYear()}${pad(at.getUTCMonth() + 1)}${pad(at.getUTCDate())}_${pad(at.getUTCHours())}${pad(at.getUTCMinutes())}${pad(at.getUTCSeconds())}`;
-}
-
-export function markerPrefix(pipeline: string, table: string, runStartedAt: string): string {
-  return `completion_markers/${pipeline}/${table}/${markerStamp(runStartedAt)}/`;
-}
+export { markerPrefix, runStamp as markerStamp } from "./s3-layout.ts";
 
 /** Where mode reconcile leaves its report: beside the completion markers of the run's stamp. */
 export const RECONCILE_REPORT = "reconcile_report.json";

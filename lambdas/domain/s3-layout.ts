@@ -1,6 +1,8 @@
 /**
- * Pure: the S3 layout contract (DESIGN.md §4). Data keys are deterministic per (run, table, chunk), so a retried
- * chunk rewrites its own key instead of adding a second copy of its rows.
+ * Pure: the S3 layout contract (DESIGN.md §4), the one module that spells a key or a prefix — for the writers
+ * (extraction, load, markers), the readers (s3clean, the CLI) and the stack (bucket prefixes, IAM grants, lifecycle).
+ * Data keys are deterministic per (run, table, chunk), so a retried chunk rewrites its own key instead of adding a
+ * second copy of its rows.
  */
 import type { PARTITION_STRATEGIES } from "#config/schema.ts";
 
@@ -19,13 +21,27 @@ export type DataKeyParts = {
 
 const pad = (n: number, width = 2) => String(n).padStart(width, "0");
 
+/** 2025-09-12T14:30:22.135Z → 20250912_143022 (UTC): names a run's files and its marker folder. */
+export function runStamp(iso: string): string {
+  const at = new Date(iso);
+  return `${at.getUTCFullYear()}${pad(at.getUTCMonth() + 1)}${pad(at.getUTCDate())}_${pad(at.getUTCHours())}${pad(at.getUTCMinutes())}${pad(at.getUTCSeconds())}`;
+}
+
+/** The staged Parquet files of every table of a pipeline: the pipeline's isolation prefix, then the staging prefix. */
+export const stagedDataPrefix = (isolationPrefix: string, stagingPrefix: string) => `${isolationPrefix}${stagingPrefix}`;
+
+/** A table's data files, whatever the partition strategy: `<schema>_<table>_<YYYYMMDD_HHMMSS>_batch_<NNNN>.parquet`. */
+export function tableDataFile(table: string): RegExp {
+  const flat = table.replace(".", "_").replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+  return new RegExp(`(^|/)${flat}_\\d{8}_\\d{6}_batch_\\d{4,}\\.parquet$`);
+}
+
 export function dataKey(parts: DataKeyParts): string {
   const at = new Date(parts.runStartedAt);
   const [year, month, day, hour] = [at.getUTCFullYear(), pad(at.getUTCMonth() + 1), pad(at.getUTCDate()), pad(at.getUTCHours())];
-  const stamp = `${year}${month}${day}_${hour}${pad(at.getUTCMinutes())}${pad(at.getUTCSeconds())}`;
   const flat = parts.table.replace(".", "_");
-  const file = `${flat}_${stamp}_batch_${pad(parts.chunk, 4)}.parquet`;
-  const base = `${parts.isolationPrefix}${parts.stagingPrefix}`;
+  const file = `${flat}_${runStamp(parts.runStartedAt)}_batch_${pad(parts.chunk, 4)}.parquet`;
+  const base = stagedDataPrefix(parts.isolationPrefix, parts.stagingPrefix);
   switch (parts.partitionStrategy) {
     case "datetime":
       return `${base}year=${year}/month=${month}/day=${day}/hour=${hour}/${file}`;
@@ -40,8 +56,26 @@ export function watermarkKey(isolationPrefix: string, pipeline: string, table: s
   return `${isolationPrefix}watermarks/v2/${pipeline}/${table}.json`;
 }
 
+/** Every manifest of a pipeline's isolation prefix, or of one table. */
+export function manifestsPrefix(isolationPrefix: string, table?: { pipeline: string; table: string }): string {
+  return `${isolationPrefix}manifests/${table === undefined ? "" : `${table.pipeline}/${table.table}/`}`;
+}
+
 export function manifestKey(isolationPrefix: string, pipeline: string, table: string, loadId: string): string {
-  return `${isolationPrefix}manifests/${pipeline}/${table}/${loadId}.manifest`;
+  return `${manifestsPrefix(isolationPrefix, { pipeline, table })}${loadId}.manifest`;
+}
+
+/** The completion bucket's root of every marker folder (its lifecycle rule and the functions' grant). */
+export const COMPLETION_MARKERS_PREFIX = "completion_markers/";
+
+/** A run's marker folder: `completion_markers/<pipeline>/<table>/<YYYYMMDD_HHMMSS>/` (the run's start). */
+export function markerPrefix(pipeline: string, table: string, runStartedAt: string): string {
+  return `${COMPLETION_MARKERS_PREFIX}${pipeline}/${table}/${runStamp(runStartedAt)}/`;
+}
+
+/** Where a table's marker folders are listed: all, or those of one day (`YYYYMMDD`). */
+export function markerSearchPrefix(pipeline: string, table: string, day?: string): string {
+  return `${COMPLETION_MARKERS_PREFIX}${pipeline}/${table}/${day === undefined ? "" : `${day}_`}`;
 }
 
 /** The schema a run extracts with, content-addressed: immutable, shared by the run's chunks and its load. */

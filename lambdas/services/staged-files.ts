@@ -4,12 +4,11 @@
  * listed in the watermark yet).
  */
 import type { ObjectInfo } from "#adapters/s3.ts";
+import { manifestsPrefix, stagedDataPrefix, tableDataFile } from "#domain/s3-layout.ts";
 import { LeaseHeldError } from "#domain/watermark.ts";
 import { readWatermark, type TableContext } from "./sync-context.ts";
 
 export type StagedFiles = { deletable: ObjectInfo[]; pending: string[]; kept: number };
-
-const escape = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
 
 export async function staleStagedFiles(context: TableContext, cutoff: Date): Promise<StagedFiles> {
   const { pipeline, table } = context;
@@ -19,10 +18,9 @@ export async function staleStagedFiles(context: TableContext, cutoff: Date): Pro
     throw new LeaseHeldError(`${table.key}: run ${state.run_id ?? "?"} holds the table until ${state.lease_expires_at}; clean after it ends`);
   }
   const pending = new Set(watermark?.s3_state.backup_s3_files ?? []);
-  // Data keys end in <schema>_<table>_<YYYYMMDD_HHMMSS>_batch_<NNNN>.parquet whatever the partition strategy.
-  const ownFile = new RegExp(`/${escape(table.key.replace(".", "_"))}_\\d{8}_\\d{6}_batch_\\d{4,}\\.parquet$`);
-  const data = (await context.s3.listAll(context.bucket, `${pipeline.s3.isolation_prefix}${pipeline.staging.prefix}`)).filter((o) => ownFile.test(`/${o.key}`));
-  const manifests = await context.s3.listAll(context.bucket, `${pipeline.s3.isolation_prefix}manifests/${pipeline.name}/${table.key}/`);
+  const ownFile = tableDataFile(table.key);
+  const data = (await context.s3.listAll(context.bucket, stagedDataPrefix(pipeline.s3.isolation_prefix, pipeline.staging.prefix))).filter((o) => ownFile.test(o.key));
+  const manifests = await context.s3.listAll(context.bucket, manifestsPrefix(pipeline.s3.isolation_prefix, { pipeline: pipeline.name, table: table.key }));
   const candidates = [...data, ...manifests];
   const deletable = candidates.filter((o) => !pending.has(o.key) && o.lastModified !== undefined && o.lastModified < cutoff);
   return { deletable, pending: [...pending], kept: candidates.length - deletable.length };

@@ -1,4 +1,5 @@
 import { Duration, RemovalPolicy } from "aws-cdk-lib";
+import { COMPLETION_MARKERS_PREFIX } from "#domain/s3-layout.ts";
 import * as s3 from "aws-cdk-lib/aws-s3";
 import { Construct } from "constructs";
 
@@ -70,7 +71,7 @@ export class CompletionBucket extends Construct {
       serverAccessLogsPrefix: "completion/",
       lifecycleRules: [
         {
-          prefix: "completion_markers/",
+          prefix: COMPLETION_MARKERS_PREFIX,
           transitions: [
             { storageClass: s3.StorageClass.INFREQUENT_ACCESS, transitionAfter: Duration.days(30) },
             { storageClass: s3.StorageClass.GLACIER, transitionAfter: Duration.days(90) },

@@ -16,7 +16,13 @@ export async function localRunner(): Promise<Runner> {
   return async (input) => {
     const name = executionName();
     const record = await machine.startExecution(input, name);
-    return { name, status: record.status, summary: summaryOf(record.status, record.output, record.error, record.cause), error: record.error, children: record.children.length };
+    return {
+      name,
+      status: record.status,
+      summary: summaryOf(record.status, record.output, record.error, record.cause),
+      error: record.error,
+      children: record.children.length,
+    };
   };
 }
 

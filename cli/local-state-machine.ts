@@ -20,7 +20,10 @@ export async function localStateMachine(options: { waitMs: number; onStep?: Runn
   } catch (error: unknown) {
     const code = (error as { code?: string }).code;
     if (code !== "ERR_MODULE_NOT_FOUND" && code !== "ERR_PACKAGE_IMPORT_NOT_DEFINED" && code !== "ERR_UNKNOWN_FILE_EXTENSION") throw error;
-    throw new CliError(`running the state machine here (--local) needs a checkout of mysql-redshift-sync after npm ci (Node 24), not the installed package: ${(error as Error).message}`, EXIT.usage);
+    throw new CliError(
+      `running the state machine here (--local) needs a checkout of mysql-redshift-sync after npm ci (Node 24), not the installed package: ${(error as Error).message}`,
+      EXIT.usage,
+    );
   }
   // The functions submit as the warehouse role and DescribeLoad polls as it, as deployed (against AWS: the stack's
   // WarehouseRoleArn output in MRSYNC_WAREHOUSE_ROLE_ARN).

@@ -13,7 +13,6 @@ import { interpolateEnv, type EnvProblem } from "#config/env.ts";
 export { CONFIG_RESOLVED_ENV } from "#config/env.ts";
 import { ConfigError, formatYamlPath } from "#config/errors.ts";
 
-
 export function snapshotConfig(configDir: string, env: Readonly<Record<string, string | undefined>> = process.env): string {
   const out = mkdtempSync(path.join(tmpdir(), "mrsync-bundled-config-"));
   const file = path.join(configDir, "connections.yml");

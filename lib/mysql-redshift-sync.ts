@@ -89,7 +89,11 @@ export class MysqlRedshiftSync extends Construct {
     this.staging = new StagingBucket(this, "Staging", {
       // Only pipelines staging in this bucket (the others name their own).
       stagedPrefixes: [
-        ...new Set(pipelines.filter((p) => p.staging.bucket === undefined).flatMap((p) => [stagedDataPrefix(p.s3.isolation_prefix, p.staging.prefix), manifestsPrefix(p.s3.isolation_prefix)])),
+        ...new Set(
+          pipelines
+            .filter((p) => p.staging.bucket === undefined)
+            .flatMap((p) => [stagedDataPrefix(p.s3.isolation_prefix, p.staging.prefix), manifestsPrefix(p.s3.isolation_prefix)]),
+        ),
       ],
       removalPolicy: props.removalPolicy,
     });
@@ -126,12 +130,23 @@ export class MysqlRedshiftSync extends Construct {
     this.copyRole = props.createCopyRole === true ? this.createCopyRole(pipelines, warehouseSteps) : undefined;
 
     this.stateMachineName = props.stateMachineName ?? `${stack.stackName}-sync-pipeline`;
-    this.stateMachine = new SyncStateMachine(this, "StateMachine", { functions: this.functions, stateMachineName: this.stateMachineName, warehouseRole: this.warehouseRole });
-    this.warehouseRole.assumeRolePolicy?.addStatements(new iam.PolicyStatement({ actions: ["sts:AssumeRole"], principals: [this.stateMachine.stateMachine.role] }));
+    this.stateMachine = new SyncStateMachine(this, "StateMachine", {
+      functions: this.functions,
+      stateMachineName: this.stateMachineName,
+      warehouseRole: this.warehouseRole,
+    });
+    this.warehouseRole.assumeRolePolicy?.addStatements(
+      new iam.PolicyStatement({ actions: ["sts:AssumeRole"], principals: [this.stateMachine.stateMachine.role] }),
+    );
     for (const pipeline of pipelines) {
       const schedules = [
         { id: `Schedule-${pipeline.name}`, expression: pipeline.schedule, input: { pipeline: pipeline.name }, what: "sync" },
-        { id: `ReconcileSchedule-${pipeline.name}`, expression: pipeline.reconcileSchedule, input: { pipeline: pipeline.name, mode: "reconcile" }, what: "reconcile" },
+        {
+          id: `ReconcileSchedule-${pipeline.name}`,
+          expression: pipeline.reconcileSchedule,
+          input: { pipeline: pipeline.name, mode: "reconcile" },
+          what: "reconcile",
+        },
       ];
       for (const schedule of schedules.filter((s) => s.expression !== undefined)) {
         new scheduler.Schedule(this, schedule.id, {
@@ -164,9 +179,17 @@ export class MysqlRedshiftSync extends Construct {
       vpcEndpointType: "Gateway",
       routeTableIds: [...routeTableIds],
     });
-    const endpointGroup = new ec2.SecurityGroup(this, "EndpointSecurityGroup", { vpc, description: "mysql-redshift-sync: HTTPS from the functions to the interface endpoints", allowAllOutbound: false });
+    const endpointGroup = new ec2.SecurityGroup(this, "EndpointSecurityGroup", {
+      vpc,
+      description: "mysql-redshift-sync: HTTPS from the functions to the interface endpoints",
+      allowAllOutbound: false,
+    });
     for (const group of functionGroups) endpointGroup.addIngressRule(ec2.Peer.securityGroupId(group.securityGroupId), ec2.Port.tcp(443), "the sync functions");
-    for (const [id, service] of [["SecretsManagerEndpoint", "secretsmanager"], ["RedshiftDataEndpoint", "redshift-data"], ["StsEndpoint", "sts"]] as const) {
+    for (const [id, service] of [
+      ["SecretsManagerEndpoint", "secretsmanager"],
+      ["RedshiftDataEndpoint", "redshift-data"],
+      ["StsEndpoint", "sts"],
+    ] as const) {
       new ec2.CfnVPCEndpoint(this, id, {
         vpcId: network.vpc_id,
         serviceName: `com.amazonaws.${stack.region}.${service}`,
@@ -189,7 +212,8 @@ export class MysqlRedshiftSync extends Construct {
       throw new Error("createCopyRole: every pipeline's target names its own copy_role_arn, so the created role would be unused; drop one or the other");
     }
     for (const pipeline of users) {
-      const bucket = pipeline.staging.bucket === undefined ? this.staging.bucket : s3.Bucket.fromBucketName(this, `CopyStaging-${pipeline.name}`, pipeline.staging.bucket);
+      const bucket =
+        pipeline.staging.bucket === undefined ? this.staging.bucket : s3.Bucket.fromBucketName(this, `CopyStaging-${pipeline.name}`, pipeline.staging.bucket);
       bucket.grantRead(role, `${pipeline.s3.isolation_prefix}*`);
     }
     for (const step of loadSteps) this.functions[step].addEnvironment(COPY_ROLE_ENV, role.roleArn);
@@ -200,7 +224,10 @@ export class MysqlRedshiftSync extends Construct {
     const stack = Stack.of(this);
     if (access.staging) {
       for (const pipeline of pipelines) {
-        const bucket = pipeline.staging.bucket === undefined ? this.staging.bucket : s3.Bucket.fromBucketName(this, `Staging-${pipeline.name}-${fn.node.id}`, pipeline.staging.bucket);
+        const bucket =
+          pipeline.staging.bucket === undefined
+            ? this.staging.bucket
+            : s3.Bucket.fromBucketName(this, `Staging-${pipeline.name}-${fn.node.id}`, pipeline.staging.bucket);
         // Read and write (never delete) under the pipeline's own prefix: data, manifests, schemas, watermarks.
         bucket.grantRead(fn, `${pipeline.s3.isolation_prefix}*`);
         bucket.grantPut(fn, `${pipeline.s3.isolation_prefix}*`);
@@ -208,14 +235,18 @@ export class MysqlRedshiftSync extends Construct {
     }
     if (access.markers) {
       for (const name of new Set(pipelines.flatMap((p) => (p.completionBucket === undefined ? [] : [p.completionBucket])))) {
-        fn.addToRolePolicy(new iam.PolicyStatement({ actions: ["s3:PutObject"], resources: [`arn:${stack.partition}:s3:::${name}/${COMPLETION_MARKERS_PREFIX}*`] }));
+        fn.addToRolePolicy(
+          new iam.PolicyStatement({ actions: ["s3:PutObject"], resources: [`arn:${stack.partition}:s3:::${name}/${COMPLETION_MARKERS_PREFIX}*`] }),
+        );
       }
       for (const owned of this.completionBuckets) owned.bucket.grantPut(fn, `${COMPLETION_MARKERS_PREFIX}*`);
     }
     if (access.source) {
       const sourceSecrets = pipelines.flatMap((p) => (p.source.secret === undefined ? [] : [p.source.secret]));
       if (sourceSecrets.length > 0) {
-        fn.addToRolePolicy(new iam.PolicyStatement({ actions: ["secretsmanager:GetSecretValue"], resources: [...new Set(sourceSecrets.map((s) => this.secretArn(s)))] }));
+        fn.addToRolePolicy(
+          new iam.PolicyStatement({ actions: ["secretsmanager:GetSecretValue"], resources: [...new Set(sourceSecrets.map((s) => this.secretArn(s)))] }),
+        );
       }
     }
     if (access.warehouse) this.warehouseRole.grantAssumeRole(fn.grantPrincipal);

@@ -40,9 +40,15 @@ export function acknowledgeFindings(sync: MysqlRedshiftSync): void {
   }
   for (const pipeline of sync.pipelines) {
     const bucket = pipeline.staging.bucket === undefined ? arnOf(sync.staging.bucket) : `arn:<AWS::Partition>:s3:::${pipeline.staging.bucket}`;
-    iam5(`Resource::${bucket}/${pipeline.s3.isolation_prefix}*`, `Pipeline ${pipeline.name}: its data, manifests, schemas and watermarks live under its isolation prefix, with run-specific keys.`);
+    iam5(
+      `Resource::${bucket}/${pipeline.s3.isolation_prefix}*`,
+      `Pipeline ${pipeline.name}: its data, manifests, schemas and watermarks live under its isolation prefix, with run-specific keys.`,
+    );
     if (pipeline.completionBucket !== undefined) {
-      iam5(`Resource::arn:<AWS::Partition>:s3:::${pipeline.completionBucket}/${COMPLETION_MARKERS_PREFIX}*`, `Completion markers are written under ${COMPLETION_MARKERS_PREFIX} with run-specific keys.`);
+      iam5(
+        `Resource::arn:<AWS::Partition>:s3:::${pipeline.completionBucket}/${COMPLETION_MARKERS_PREFIX}*`,
+        `Completion markers are written under ${COMPLETION_MARKERS_PREFIX} with run-specific keys.`,
+      );
     }
     if (pipeline.target.workgroup_name !== undefined) {
       iam5(
@@ -52,10 +58,16 @@ export function acknowledgeFindings(sync: MysqlRedshiftSync): void {
     }
   }
   for (const owned of sync.completionBuckets) {
-    iam5(`Resource::${arnOf(owned.bucket)}/${COMPLETION_MARKERS_PREFIX}*`, `Completion markers are written under ${COMPLETION_MARKERS_PREFIX} with run-specific keys.`);
+    iam5(
+      `Resource::${arnOf(owned.bucket)}/${COMPLETION_MARKERS_PREFIX}*`,
+      `Completion markers are written under ${COMPLETION_MARKERS_PREFIX} with run-specific keys.`,
+    );
   }
   for (const secret of sync.secretArns.filter((arn) => arn.endsWith("-??????"))) {
-    iam5(`Resource::${secret.replace(/^arn:aws:/, "arn:<AWS::Partition>:")}`, "A secret named in config without its generated 6-character suffix: exactly one secret matches.");
+    iam5(
+      `Resource::${secret.replace(/^arn:aws:/, "arn:<AWS::Partition>:")}`,
+      "A secret named in config without its generated 6-character suffix: exactly one secret matches.",
+    );
   }
   iam5(
     `Resource::arn:<AWS::Partition>:states:${region}:${account}:execution:${sync.stateMachineName}:*`,

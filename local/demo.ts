@@ -53,7 +53,9 @@ async function printCounts(admin: mysql.Connection, redshift: RedshiftData, targ
     const mysqlCount = Number((rows as { n: unknown }[])[0]?.n ?? 0);
     const warehouse = await redshift.query(`SELECT count(*) FROM "${target.target.schema}"."${table.targetName}"`);
     const redshiftCount = Number(warehouse.rows[0]?.[0] ?? 0);
-    console.log(`    ${table.key.padEnd(30)} ${String(mysqlCount).padStart(10)} ${String(redshiftCount).padStart(10)}${mysqlCount === redshiftCount ? "" : "   <- differs"}`);
+    console.log(
+      `    ${table.key.padEnd(30)} ${String(mysqlCount).padStart(10)} ${String(redshiftCount).padStart(10)}${mysqlCount === redshiftCount ? "" : "   <- differs"}`,
+    );
   }
 }
 
@@ -62,7 +64,9 @@ async function printCounts(admin: mysql.Connection, redshift: RedshiftData, targ
  * minute ago, so they are outside the settle window (rows newer than NOW() - settle_seconds wait for the next run).
  */
 async function changeSomeRows(admin: mysql.Connection): Promise<void> {
-  await admin.query(`UPDATE ${DEMO_DATABASE}.settle_orders SET status = 'settled', settled_on = CURDATE(), updated_at = ${COMMITTED} WHERE status = 'pending' ORDER BY id LIMIT 500`);
+  await admin.query(
+    `UPDATE ${DEMO_DATABASE}.settle_orders SET status = 'settled', settled_on = CURDATE(), updated_at = ${COMMITTED} WHERE status = 'pending' ORDER BY id LIMIT 500`,
+  );
   await admin.query(
     `INSERT INTO ${DEMO_DATABASE}.settle_orders (id, merchant_id, order_ref, amount, fee, currency, status, customer_note, created_at, updated_at, settled_on)
      SELECT o.id + m.top, o.merchant_id, CONCAT(o.order_ref, '-r'), o.amount, o.fee, o.currency, o.status, 'demo delta ✓', ${COMMITTED}, ${COMMITTED}, o.settled_on
@@ -75,7 +79,10 @@ const COMMITTED = "NOW(6) - INTERVAL 30 SECOND";
 
 /** When the demo database was created: the folder's warehouse and watermarks only make sense with that database. */
 async function databaseCreatedAt(admin: mysql.Connection): Promise<string | undefined> {
-  const [rows] = await admin.query("SELECT CAST(create_time AS CHAR) AS t FROM information_schema.tables WHERE table_schema = ? AND table_name = 'settle_orders'", [DEMO_DATABASE]);
+  const [rows] = await admin.query(
+    "SELECT CAST(create_time AS CHAR) AS t FROM information_schema.tables WHERE table_schema = ? AND table_name = 'settle_orders'",
+    [DEMO_DATABASE],
+  );
   return (rows as { t: string | null }[])[0]?.t ?? undefined;
 }
 
@@ -104,7 +111,11 @@ try {
   }
 
   Object.assign(process.env, standIns.env, { MRSYNC_CONFIG_DIR: configDir });
-  const machine = new LocalStateMachine({ handlers: await realHandlers(), redshift: dataApiClients({ endpoint: standIns.redshift.endpoint, credentials: STATE_MACHINE_CREDENTIALS }), waitMs: 200 });
+  const machine = new LocalStateMachine({
+    handlers: await realHandlers(),
+    redshift: dataApiClients({ endpoint: standIns.redshift.endpoint, credentials: STATE_MACHINE_CREDENTIALS }),
+    waitMs: 200,
+  });
   const redshift = new RedshiftData(standIns.redshiftClient, pipeline.target);
 
   console.log("3/5 sync: the demo pipeline (state machine run locally)");

@@ -28,7 +28,9 @@ const standIns = await startStandIns({
   redshiftPort: Number(values["redshift-port"]),
   ...(values["postgres-url"] === undefined ? {} : { postgresUrl: values["postgres-url"] }),
 });
-const exports = Object.entries(standIns.env).map(([name, value]) => `${name}=${value}`).join(" ");
+const exports = Object.entries(standIns.env)
+  .map(([name, value]) => `${name}=${value}`)
+  .join(" ");
 const example = pipelines.find((p) => p.name === "demo") ?? pipelines[0];
 const target = `--workgroup-name ${example?.target.workgroup_name ?? "local"} --database ${example?.target.database ?? "dev"}`;
 console.log(`Local stand-ins over ${standIns.dataDir} (config ${values["config-dir"]}: ${pipelines.map((p) => p.name).join(", ")})

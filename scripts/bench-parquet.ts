@@ -12,7 +12,14 @@ import { ParquetWriter } from "#parquet/writer.ts";
 const { values } = parseArgs({ options: { rows: { type: "string", default: "500000" } } });
 const ROWS = Number(values.rows);
 
-const column = (name: string, sourceType: string, value: TableColumn["value"]): TableColumn => ({ source: name, name, sourceType, value, redshiftType: "", nullable: true });
+const column = (name: string, sourceType: string, value: TableColumn["value"]): TableColumn => ({
+  source: name,
+  name,
+  sourceType,
+  value,
+  redshiftType: "",
+  nullable: true,
+});
 const columns: TableColumn[] = [
   column("id", "bigint(20)", { kind: "int64" }),
   column("merchant_id", "int(11)", { kind: "int32" }),

@@ -34,7 +34,9 @@ const MYSQL_URL = process.env.MYSQL_URL ?? DEFAULT_MYSQL_URL;
 const PG_URL = process.env.PG_URL ?? "postgres://postgres@127.0.0.1:5432/postgres";
 const CREDENTIALS = { accessKeyId: "bench", secretAccessKey: "bench" };
 
-const { values } = parseArgs({ options: { rows: { type: "string", default: "1000000" }, phase: { type: "string" }, endpoint: { type: "string" }, s3: { type: "string" } } });
+const { values } = parseArgs({
+  options: { rows: { type: "string", default: "1000000" }, phase: { type: "string" }, endpoint: { type: "string" }, s3: { type: "string" } },
+});
 const ROWS = Number(values.rows);
 /** Every 30,011th id: ~33 per million rows of each kind of difference. */
 const EVERY = 30_011;
@@ -59,7 +61,11 @@ targets: { rs: { workgroup_name: local, database: ${DATABASE}, schema: public } 
 staging: { s: { bucket: ${BUCKET} } }`,
     {},
   ).value;
-  const parsed = parsePipeline("bench.yml", `pipeline: { name: bench, source: bench, target: rs, staging: s }\ntables: { ${DATABASE}.${TABLE}: { cdc_strategy: id_only, cdc_id_column: id } }`, connections).value;
+  const parsed = parsePipeline(
+    "bench.yml",
+    `pipeline: { name: bench, source: bench, target: rs, staging: s }\ntables: { ${DATABASE}.${TABLE}: { cdc_strategy: id_only, cdc_id_column: id } }`,
+    connections,
+  ).value;
   if (connections === undefined || parsed === undefined) throw new Error("bench config is invalid");
   return resolvePipeline("bench.yml", parsed, connections);
 }
@@ -90,7 +96,9 @@ async function seed(): Promise<void> {
   url.pathname = `/${DATABASE}`;
   const warehouse = new pg.Client({ connectionString: url.toString() });
   await warehouse.connect();
-  await warehouse.query(`CREATE TABLE public.${TABLE} (id BIGINT, merchant_id INTEGER, ref VARCHAR(256), note VARCHAR(800), amount NUMERIC(18,4), updated_at TIMESTAMP, PRIMARY KEY (id))`);
+  await warehouse.query(
+    `CREATE TABLE public.${TABLE} (id BIGINT, merchant_id INTEGER, ref VARCHAR(256), note VARCHAR(800), amount NUMERIC(18,4), updated_at TIMESTAMP, PRIMARY KEY (id))`,
+  );
   await warehouse.query(`INSERT INTO public.${TABLE}
     SELECT n, n % 5000, 'ORD-' || (n * 7919), CASE WHEN n % 4 = 0 THEN NULL ELSE 'note ' || n END, ((n * 37) % 100000000)::NUMERIC(18,4) / 10000,
            TIMESTAMP '2024-01-01' + (n * 1000003) * INTERVAL '1 microsecond'
@@ -126,10 +134,17 @@ const BUCKET = "bench-unused";
 
 async function reconcile(endpoint: string, s3Endpoint: string): Promise<PhaseResult> {
   const p = pipeline();
-  const client = new RedshiftDataClient({ ...redshiftDataClientConfig({ region: "us-east-1" }, { AWS_ENDPOINT_URL_REDSHIFT_DATA: endpoint }), credentials: CREDENTIALS });
+  const client = new RedshiftDataClient({
+    ...redshiftDataClientConfig({ region: "us-east-1" }, { AWS_ENDPOINT_URL_REDSHIFT_DATA: endpoint }),
+    credentials: CREDENTIALS,
+  });
   const s3 = new S3Client({ ...s3ClientConfig({ AWS_ENDPOINT_URL_S3: s3Endpoint }), region: "us-east-1", credentials: CREDENTIALS });
   const context = {
-    ...tableContext({ s3: new S3Store(s3), bucket: BUCKET, now: () => new Date(), connect: () => connectSource(p.source, credentials(p)) }, p, `${DATABASE}.${TABLE}`),
+    ...tableContext(
+      { s3: new S3Store(s3), bucket: BUCKET, now: () => new Date(), connect: () => connectSource(p.source, credentials(p)) },
+      p,
+      `${DATABASE}.${TABLE}`,
+    ),
     redshift: new RedshiftData(client, p.target),
   };
   const started = performance.now();

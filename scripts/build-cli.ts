@@ -37,7 +37,8 @@ const visit = (file: string) => {
   for (const imported of result.metafile.outputs[file]?.imports ?? []) {
     if (imported.kind === "dynamic-import") continue;
     if (imported.external !== true) visit(imported.path);
-    else if (devDependencies.has(packageOf(imported.path))) throw new Error(`${file} imports the devDependency ${imported.path} up front: load it only where it is used (dynamic import)`);
+    else if (devDependencies.has(packageOf(imported.path)))
+      throw new Error(`${file} imports the devDependency ${imported.path} up front: load it only where it is used (dynamic import)`);
   }
 };
 const entry = Object.keys(result.metafile.outputs).find((file) => file.endsWith("mrsync.js"));

@@ -22,7 +22,9 @@ const result = await seedDemo({
   orders: parseRowCount("orders", values.orders),
   typeCoverage: parseRowCount("type-coverage", values["type-coverage"]),
   merchants: parseRowCount("merchants", values.merchants),
-  onProgress: (message) => { console.log(message); },
+  onProgress: (message) => {
+    console.log(message);
+  },
 });
 const seconds = ((performance.now() - started) / 1000).toFixed(1);
 console.log(`seeded ${result.database} in ${seconds}s: ${JSON.stringify(result.rows)}`);

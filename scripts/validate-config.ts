@@ -7,7 +7,9 @@ const dir = process.argv[2] ?? path.join(import.meta.dirname, "..", "config");
 try {
   const { pipelines } = await loadConfig(dir);
   for (const p of pipelines) {
-    console.log(`ok  ${p.name} (${path.relative(process.cwd(), p.file)}): ${p.tables.length} table(s) — ${p.tables.map((t) => `${t.key} [${t.cdc_strategy}]`).join(", ")}`);
+    console.log(
+      `ok  ${p.name} (${path.relative(process.cwd(), p.file)}): ${p.tables.length} table(s) — ${p.tables.map((t) => `${t.key} [${t.cdc_strategy}]`).join(", ")}`,
+    );
   }
 } catch (error) {
   if (!(error instanceof ConfigError)) throw error;

@@ -28,7 +28,13 @@ export type Retrier = {
 
 /** Lambda's own transient faults (throttling, service errors): the function never ran, or its result was lost. */
 export const LAMBDA_SERVICE_ERRORS: Retrier = {
-  ErrorEquals: ["Lambda.ClientExecutionTimeoutException", "Lambda.ServiceException", "Lambda.AWSLambdaException", "Lambda.SdkClientException", "Lambda.TooManyRequestsException"],
+  ErrorEquals: [
+    "Lambda.ClientExecutionTimeoutException",
+    "Lambda.ServiceException",
+    "Lambda.AWSLambdaException",
+    "Lambda.SdkClientException",
+    "Lambda.TooManyRequestsException",
+  ],
   IntervalSeconds: 2,
   MaxAttempts: 6,
   BackoffRate: 2,

@@ -106,7 +106,12 @@ const tableStates = {
     Default: "CountPoll",
   },
   CountPoll: { Type: "Pass", Parameters: { "count.$": "States.MathAdd($.polls.count, 1)" }, ResultPath: "$.polls", Next: "WaitForLoad" },
-  CompleteLoad: lambdaTask("CompleteLoad", { ...withProgress, "load.$": "$.load" }, { ResultPath: "$.progress", Catch: [failTable], Next: "MoreToLoad?" }, WAREHOUSE_RETRIES),
+  CompleteLoad: lambdaTask(
+    "CompleteLoad",
+    { ...withProgress, "load.$": "$.load" },
+    { ResultPath: "$.progress", Catch: [failTable], Next: "MoreToLoad?" },
+    WAREHOUSE_RETRIES,
+  ),
   "MoreToLoad?": {
     Type: "Choice",
     Choices: [{ Variable: "$.progress.pendingFiles", NumericGreaterThan: 0, Next: "SubmitLoad" }],

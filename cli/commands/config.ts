@@ -20,7 +20,9 @@ function effective(p: ResolvedPipeline) {
     s3: p.s3,
     completion_bucket: p.completionBucket ?? null,
     max_parallel_tables: p.maxParallelTables,
-    tables: Object.fromEntries(p.tables.map(({ key, sourceSchema, sourceTable, ...settings }) => [key, { source: `${sourceSchema}.${sourceTable}`, ...settings }])),
+    tables: Object.fromEntries(
+      p.tables.map(({ key, sourceSchema, sourceTable, ...settings }) => [key, { source: `${sourceSchema}.${sourceTable}`, ...settings }]),
+    ),
   };
 }
 
@@ -34,13 +36,22 @@ export function configCommands(program: Command, output: () => Output): void {
       const { pipelines } = await config(out.options.configDir);
       out.result(
         pipelines.map((p) => ({ name: p.name, file: p.file, schedule: p.schedule ?? null, tables: p.tables.map((t) => t.key) })),
-        () => pipelines.map((p) => `${p.name}  (${path.relative(process.cwd(), p.file)})${p.schedule === undefined ? "" : `  schedule ${p.schedule}`}\n${p.tables.map((t) => `  ${tableLine(t)}`).join("\n")}`).join("\n"),
+        () =>
+          pipelines
+            .map(
+              (p) =>
+                `${p.name}  (${path.relative(process.cwd(), p.file)})${p.schedule === undefined ? "" : `  schedule ${p.schedule}`}\n${p.tables.map((t) => `  ${tableLine(t)}`).join("\n")}`,
+            )
+            .join("\n"),
       );
     });
   group
     .command("validate")
     .description("validate every file; exit 2 listing each problem with file, line and YAML path")
-    .option("--check-sources", "also connect to each pipeline's source and refuse what would lose rows (a cursor no unique NOT NULL index covers, …), reading no rows")
+    .option(
+      "--check-sources",
+      "also connect to each pipeline's source and refuse what would lose rows (a cursor no unique NOT NULL index covers, …), reading no rows",
+    )
     .option("-p, --pipeline <name>", "with --check-sources: only this pipeline")
     .action(async (options: { checkSources?: boolean; pipeline?: string }) => {
       const out = output();
@@ -56,7 +67,10 @@ export function configCommands(program: Command, output: () => Output): void {
         const lines = problems.map((p) => `  - ${path.relative(process.cwd(), p.file)}: ${p.yamlPath}: ${p.problem}`);
         throw new CliError(`Sources refuse ${problems.length} problem(s) (nothing was read):\n${lines.join("\n")}`);
       }
-      out.result({ valid: true, pipelines: checked.map((p) => p.name), tables_checked: tables }, () => `${ok()}; ${tables} table(s) checked against their sources`);
+      out.result(
+        { valid: true, pipelines: checked.map((p) => p.name), tables_checked: tables },
+        () => `${ok()}; ${tables} table(s) checked against their sources`,
+      );
     });
   group
     .command("show")

@@ -17,41 +17,60 @@ async function timed(kind: Check["kind"], name: string, probe: () => Promise<str
     const detail = await probe();
     return { kind, name, ok: true, ms: Math.round(performance.now() - started), detail };
   } catch (error) {
-    return { kind, name, ok: false, ms: Math.round(performance.now() - started), detail: error instanceof Error ? `${error.name}: ${error.message}` : String(error) };
+    return {
+      kind,
+      name,
+      ok: false,
+      ms: Math.round(performance.now() - started),
+      detail: error instanceof Error ? `${error.name}: ${error.message}` : String(error),
+    };
   }
 }
 
 function checks(connections: ConnectionsFile, only: string | undefined): (() => Promise<Check>)[] {
   const wanted = (name: string) => only === undefined || only === name;
   return [
-    ...Object.entries(connections.sources).filter(([n]) => wanted(n)).map(([name, source]) => () =>
-      timed("source", name, async () => {
-        const connection = await connectSource(source, await credentialResolver().credentials(name, source));
-        try {
-          const row = await queryRow(connection, { sql: "SELECT VERSION()", params: [] });
-          return `MySQL ${textOf(row?.[0]) ?? "?"} at ${source.host}:${source.port}`;
-        } finally {
-          await connection.end();
-        }
-      }),
-    ),
-    ...Object.entries(connections.staging).filter(([n]) => wanted(n)).map(([name, staging]) => () =>
-      timed("staging", name, async () => {
-        const bucket = staging.bucket ?? process.env.STAGING_BUCKET;
-        if (bucket === undefined) throw new Error("no bucket in config and STAGING_BUCKET is not set (the stack's bucket: stack output StagingBucketName)");
-        await s3Store().listAll(bucket, `${staging.prefix}__mrsync_probe__/`);
-        return `s3://${bucket}/${staging.prefix} listable`;
-      }),
-    ),
-    ...Object.entries(connections.targets).filter(([n]) => wanted(n)).map(([name, target]) => () =>
-      timed("target", name, async () => {
-        const { rows } = await redshiftData(target).query("SELECT current_database()");
-        // The database the Data API was asked for (config); the server's own name for it only when it differs.
-        const reported = String(rows[0]?.[0] ?? "");
-        const differs = reported !== "" && reported !== target.database ? ` (the server calls it ${reported})` : "";
-        return `Data API → ${target.workgroup_name === undefined ? `cluster ${target.cluster_identifier ?? ""}` : `workgroup ${target.workgroup_name}`}, database ${target.database}${differs}, schema ${target.schema}`;
-      }),
-    ),
+    ...Object.entries(connections.sources)
+      .filter(([n]) => wanted(n))
+      .map(
+        ([name, source]) =>
+          () =>
+            timed("source", name, async () => {
+              const connection = await connectSource(source, await credentialResolver().credentials(name, source));
+              try {
+                const row = await queryRow(connection, { sql: "SELECT VERSION()", params: [] });
+                return `MySQL ${textOf(row?.[0]) ?? "?"} at ${source.host}:${source.port}`;
+              } finally {
+                await connection.end();
+              }
+            }),
+      ),
+    ...Object.entries(connections.staging)
+      .filter(([n]) => wanted(n))
+      .map(
+        ([name, staging]) =>
+          () =>
+            timed("staging", name, async () => {
+              const bucket = staging.bucket ?? process.env.STAGING_BUCKET;
+              if (bucket === undefined)
+                throw new Error("no bucket in config and STAGING_BUCKET is not set (the stack's bucket: stack output StagingBucketName)");
+              await s3Store().listAll(bucket, `${staging.prefix}__mrsync_probe__/`);
+              return `s3://${bucket}/${staging.prefix} listable`;
+            }),
+      ),
+    ...Object.entries(connections.targets)
+      .filter(([n]) => wanted(n))
+      .map(
+        ([name, target]) =>
+          () =>
+            timed("target", name, async () => {
+              const { rows } = await redshiftData(target).query("SELECT current_database()");
+              // The database the Data API was asked for (config); the server's own name for it only when it differs.
+              const reported = String(rows[0]?.[0] ?? "");
+              const differs = reported !== "" && reported !== target.database ? ` (the server calls it ${reported})` : "";
+              return `Data API → ${target.workgroup_name === undefined ? `cluster ${target.cluster_identifier ?? ""}` : `workgroup ${target.workgroup_name}`}, database ${target.database}${differs}, schema ${target.schema}`;
+            }),
+      ),
   ];
 }
 
@@ -69,7 +88,9 @@ export function connectionsCommands(program: Command, output: () => Output): voi
       if (planned.length === 0) throw new CliError(`no connection named ${options.connection ?? ""} in connections.yml`);
       const results: Check[] = [];
       for (const check of planned) results.push(await check());
-      out.result(results, () => results.map((r) => `${r.ok ? "ok  " : "FAIL"}  ${r.kind.padEnd(7)} ${r.name.padEnd(20)} ${String(r.ms).padStart(6)} ms  ${r.detail}`).join("\n"));
+      out.result(results, () =>
+        results.map((r) => `${r.ok ? "ok  " : "FAIL"}  ${r.kind.padEnd(7)} ${r.name.padEnd(20)} ${String(r.ms).padStart(6)} ms  ${r.detail}`).join("\n"),
+      );
       if (results.some((r) => !r.ok)) process.exitCode = EXIT.failed;
     });
 }

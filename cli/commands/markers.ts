@@ -24,7 +24,12 @@ async function resolve(configDir: string, specs: readonly string[], bucketOption
     if (found === undefined) throw new CliError(`--marker ${spec}: no pipeline named ${name}; known: ${pipelines.map((p) => p.name).join(", ")}`);
     const bucket = bucketOption ?? found.completionBucket;
     if (bucket === undefined) throw new CliError(`--marker ${spec}: pipeline ${name} has no completion.bucket; give --bucket`);
-    const regex = new RegExp(`^${pattern.split("*").map((part) => part.replace(/[.+?^${}()|[\]\\]/g, "\\$&")).join(".*")}$`);
+    const regex = new RegExp(
+      `^${pattern
+        .split("*")
+        .map((part) => part.replace(/[.+?^${}()|[\]\\]/g, "\\$&"))
+        .join(".*")}$`,
+    );
     const tables = found.tables.map((t) => t.key).filter((key) => regex.test(key));
     if (tables.length === 0) throw new CliError(`--marker ${spec}: no table of ${name} matches ${pattern}`);
     return tables.map((table) => ({ pipeline: name, table, bucket }));
@@ -63,14 +68,20 @@ export function markersCommands(program: Command, output: () => Output): void {
       const found: { pipeline: string; table: string; bucket: string; key: string }[] = [];
       for (const w of wanted) {
         const prefix = markerSearchPrefix(w.pipeline, w.table, options.date);
-        for (const object of await s3Store().listAll(w.bucket, prefix)) if (object.key.endsWith("/completion_marker.txt")) found.push({ ...w, key: object.key });
+        for (const object of await s3Store().listAll(w.bucket, prefix))
+          if (object.key.endsWith("/completion_marker.txt")) found.push({ ...w, key: object.key });
       }
       out.result(found, () => (found.length === 0 ? "no completion markers" : found.map((f) => `s3://${f.bucket}/${f.key}`).join("\n")));
     });
   group
     .command("wait")
     .description("wait until every given table has a completion marker for the day (exit 0), or time out (exit 1)")
-    .requiredOption("-m, --marker <pipeline/schema.table>", "a table to wait for; * matches several; repeat for more (all must arrive)", (v: string, all: string[]) => [...all, v], [])
+    .requiredOption(
+      "-m, --marker <pipeline/schema.table>",
+      "a table to wait for; * matches several; repeat for more (all must arrive)",
+      (v: string, all: string[]) => [...all, v],
+      [],
+    )
     .option("--bucket <bucket>", "completion bucket (default: each pipeline's)")
     .option("--date <YYYYMMDD>", "the run day (UTC) whose markers count", markerStamp(new Date().toISOString()).slice(0, 8))
     .option("--poke <duration>", "first wait between two looks", "30s")

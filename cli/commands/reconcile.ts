@@ -15,10 +15,23 @@ import { deployedRunner, localRunner } from "../executions.ts";
 import { CliError, EXIT, type Output } from "../output.ts";
 import { pipeline } from "../tables.ts";
 
-type ReconcileOptions = { pipeline: string; table: string[]; dryRun: boolean; allowMassDelete: boolean; stateMachineArn?: string; pollSeconds: string; jsonOutput?: string };
+type ReconcileOptions = {
+  pipeline: string;
+  table: string[];
+  dryRun: boolean;
+  allowMassDelete: boolean;
+  stateMachineArn?: string;
+  pollSeconds: string;
+  jsonOutput?: string;
+};
 
 /** A table's outcome: what was found, what the repair did, and what is left. */
-export type TableReconcile = { found: ReconcileReport; staged: { file: string | undefined; rows: number }; deleted: number; after: ReconcileReport | undefined };
+export type TableReconcile = {
+  found: ReconcileReport;
+  staged: { file: string | undefined; rows: number };
+  deleted: number;
+  after: ReconcileReport | undefined;
+};
 
 function line(result: TableReconcile): string {
   const { found, after } = result;
@@ -38,7 +51,9 @@ const remaining = (result: TableReconcile) => differencesOf(result.after ?? resu
 export function reconcileCommands(program: Command, output: () => Output): void {
   program
     .command("reconcile")
-    .description("compare whole tables between MySQL and Redshift by their unique key, and repair what differs (rows missing, different, or only in Redshift per delete_policy)")
+    .description(
+      "compare whole tables between MySQL and Redshift by their unique key, and repair what differs (rows missing, different, or only in Redshift per delete_policy)",
+    )
     .requiredOption("-p, --pipeline <name>", "pipeline name")
     .option("-t, --table <schema.table>", "a table to reconcile (repeat for several; default: all)", (value: string, all: string[]) => [...all, value], [])
     .option("--dry-run", "report only: change nothing", false)
@@ -50,7 +65,8 @@ export function reconcileCommands(program: Command, output: () => Output): void 
       const out = output();
       const resolved: ResolvedPipeline = await pipeline(out.options.configDir, options.pipeline);
       const unknown = options.table.filter((t) => !resolved.tables.some((r) => r.key === t));
-      if (unknown.length > 0) throw new CliError(`pipeline ${resolved.name} has no table ${unknown.join(", ")}; its tables: ${resolved.tables.map((t) => t.key).join(", ")}`);
+      if (unknown.length > 0)
+        throw new CliError(`pipeline ${resolved.name} has no table ${unknown.join(", ")}; its tables: ${resolved.tables.map((t) => t.key).join(", ")}`);
       if (!options.dryRun && out.options.local === (options.stateMachineArn !== undefined)) {
         throw new CliError("a repair loads through the state machine: give --local (run it here) or --state-machine-arn <arn>, or --dry-run to report only");
       }

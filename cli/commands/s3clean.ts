@@ -27,7 +27,11 @@ export function s3cleanCommands(program: Command, output: () => Output): void {
     const bytes = files.deletable.reduce((n, o) => n + o.size, 0);
     out.result(
       { deletable: files.deletable.map((o) => ({ key: o.key, size: o.size, lastModified: o.lastModified })), pending: files.pending, kept: files.kept },
-      () => [...files.deletable.map((o) => `  ${o.key}  ${o.size} B`), `${files.deletable.length} file(s), ${mb(bytes)} deletable; ${files.pending.length} pending load (kept)`].join("\n"),
+      () =>
+        [
+          ...files.deletable.map((o) => `  ${o.key}  ${o.size} B`),
+          `${files.deletable.length} file(s), ${mb(bytes)} deletable; ${files.pending.length} pending load (kept)`,
+        ].join("\n"),
     );
   });
   withTable(group.command("clean").description("delete them (a dry run unless --force)"))
@@ -37,9 +41,10 @@ export function s3cleanCommands(program: Command, output: () => Output): void {
       const { context, files } = await select(out, options);
       const keys = files.deletable.map((o) => o.key);
       const deleted = options.force === true ? await context.s3.delete(context.bucket, keys) : 0;
-      out.result(
-        { dryRun: options.force !== true, deleted, wouldDelete: options.force === true ? 0 : keys.length, pendingKept: files.pending.length },
-        () => (options.force === true ? `deleted ${deleted} file(s); ${files.pending.length} pending load kept` : `dry run: would delete ${keys.length} file(s) (add --force); ${files.pending.length} pending load kept`),
+      out.result({ dryRun: options.force !== true, deleted, wouldDelete: options.force === true ? 0 : keys.length, pendingKept: files.pending.length }, () =>
+        options.force === true
+          ? `deleted ${deleted} file(s); ${files.pending.length} pending load kept`
+          : `dry run: would delete ${keys.length} file(s) (add --force); ${files.pending.length} pending load kept`,
       );
     });
 }

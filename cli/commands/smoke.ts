@@ -22,13 +22,16 @@ const render = (checks: readonly SmokeCheck[]) => checks.map((c) => `${c.ok ? "P
 export function smokeCommands(program: Command, output: () => Output): void {
   program
     .command("smoke")
-    .description("after cdk deploy, in a sandbox: load every type, two tables at once, a failed load again, a table past its history budget (pipeline of mrsync_smoke tables)")
+    .description(
+      "after cdk deploy, in a sandbox: load every type, two tables at once, a failed load again, a table past its history budget (pipeline of mrsync_smoke tables)",
+    )
     .requiredOption("-p, --pipeline <name>", "the smoke pipeline (config/examples/pipelines/smoke.yml): its tables are dropped and re-created")
     .option("--state-machine-arn <arn>", "the deployed state machine (stack output StateMachineArn)")
     .option("--poll-seconds <n>", "seconds between two looks at a deployed execution", "5")
     .action(async (options: SmokeOptions) => {
       const out = output();
-      if (out.options.local === (options.stateMachineArn !== undefined)) throw new CliError("give exactly one of --local (run it here) and --state-machine-arn <arn>");
+      if (out.options.local === (options.stateMachineArn !== undefined))
+        throw new CliError("give exactly one of --local (run it here) and --state-machine-arn <arn>");
       const resolved = await pipeline(out.options.configDir, options.pipeline);
       const problems = smokeProblems(resolved);
       if (problems.length > 0) throw new CliError(`pipeline ${resolved.name} (${resolved.file}) cannot be smoke-tested:\n  - ${problems.join("\n  - ")}`);
@@ -44,7 +47,9 @@ export function smokeCommands(program: Command, output: () => Output): void {
           s3: s3Store(),
           bucket: stagingBucket(resolved),
           context: (table) => tableContext(ports, resolved, table),
-          onProgress: (message) => { out.info(message); },
+          onProgress: (message) => {
+            out.info(message);
+          },
         });
         out.result({ pipeline: resolved.name, passed: checks.every((c) => c.ok), checks }, () => render(checks));
         if (!checks.every((c) => c.ok)) process.exitCode = EXIT.failed;

@@ -5,7 +5,17 @@ import { getWatermark } from "#services/watermarks.ts";
 import type { Output } from "../output.ts";
 import { config, table } from "../tables.ts";
 
-type TableStatus = { pipeline: string; table: string; status: string; cursor: string; lease: string; pendingFiles: number; rowsLoaded: number; lastLoadedAt: string | null; lastError: string | null };
+type TableStatus = {
+  pipeline: string;
+  table: string;
+  status: string;
+  cursor: string;
+  lease: string;
+  pendingFiles: number;
+  rowsLoaded: number;
+  lastLoadedAt: string | null;
+  lastError: string | null;
+};
 
 export function statusCommands(program: Command, output: () => Output): void {
   program
@@ -22,7 +32,10 @@ export function statusCommands(program: Command, output: () => Output): void {
       for (const p of chosen) {
         for (const t of p.tables) {
           const w = await getWatermark(table(p, t.key));
-          const leased = w?.mysql_state.lease_expires_at !== null && w?.mysql_state.lease_expires_at !== undefined && Date.parse(w.mysql_state.lease_expires_at) > Date.now();
+          const leased =
+            w?.mysql_state.lease_expires_at !== null &&
+            w?.mysql_state.lease_expires_at !== undefined &&
+            Date.parse(w.mysql_state.lease_expires_at) > Date.now();
           tables.push({
             pipeline: p.name,
             table: t.key,
@@ -41,7 +54,12 @@ export function statusCommands(program: Command, output: () => Output): void {
         const sfn = new SFNClient({});
         try {
           const listed = await sfn.send(new ListExecutionsCommand({ stateMachineArn: options.stateMachineArn, maxResults: 10 }));
-          executions = (listed.executions ?? []).map((e) => ({ name: e.name ?? "", status: e.status ?? "", startDate: e.startDate?.toISOString(), stopDate: e.stopDate?.toISOString() }));
+          executions = (listed.executions ?? []).map((e) => ({
+            name: e.name ?? "",
+            status: e.status ?? "",
+            startDate: e.startDate?.toISOString(),
+            stopDate: e.stopDate?.toISOString(),
+          }));
         } finally {
           sfn.destroy();
         }

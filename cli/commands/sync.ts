@@ -77,7 +77,12 @@ async function runLocal(out: Output, request: Record<string, unknown>, name: str
   // The handlers read the same environment a deployed function gets; endpoints come from AWS_ENDPOINT_URL_*.
   process.env.MRSYNC_CONFIG_DIR = out.options.configDir;
   const progress = new SyncProgress(tables, !out.options.quiet && !out.options.json);
-  const machine = await localStateMachine({ waitMs: 1_000, onStep: (step, input, output) => { progress.step(step, input, output); } });
+  const machine = await localStateMachine({
+    waitMs: 1_000,
+    onStep: (step, input, output) => {
+      progress.step(step, input, output);
+    },
+  });
   out.info(`running ${name} here (pipeline ${String(request.pipeline)})`);
   const record = await machine.startExecution(request, name);
   return { status: record.status as string, output: record.output, error: record.error, cause: record.cause };
@@ -92,7 +97,12 @@ async function runDeployed(out: Output, request: Record<string, unknown>, name: 
     for (;;) {
       const execution = await sfn.send(new DescribeExecutionCommand({ executionArn: started.executionArn }));
       if (execution.status !== "RUNNING" && execution.status !== "PENDING_REDRIVE") {
-        return { status: execution.status ?? "UNKNOWN", output: execution.output === undefined ? undefined : (JSON.parse(execution.output) as unknown), error: execution.error, cause: execution.cause };
+        return {
+          status: execution.status ?? "UNKNOWN",
+          output: execution.output === undefined ? undefined : (JSON.parse(execution.output) as unknown),
+          error: execution.error,
+          cause: execution.cause,
+        };
       }
       // Long runs: a plain line per look (Airflow logs, CI); the console shows the per-table detail.
       out.info(`${name}: ${execution.status} for ${Math.round((Date.now() - (execution.startDate?.getTime() ?? Date.now())) / 1000)}s`);
@@ -112,7 +122,9 @@ async function cleanup(out: Output, resolved: ResolvedPipeline, summary: RunSumm
   for (const [table, result] of Object.entries(summary.table_results)) {
     try {
       const report = await cleanupSource(loadContext(resolved, table), result.rows_processed ?? 0);
-      out.info(`cleaned ${table}: ${report.rowsDeleted} row(s) deleted from MySQL (counts ${report.counts.mysql}/${report.counts.processed}/${report.counts.redshift}), ${report.filesDeleted} staged file(s) deleted, watermark reset`);
+      out.info(
+        `cleaned ${table}: ${report.rowsDeleted} row(s) deleted from MySQL (counts ${report.counts.mysql}/${report.counts.processed}/${report.counts.redshift}), ${report.filesDeleted} staged file(s) deleted, watermark reset`,
+      );
     } catch (error) {
       if (!(error instanceof CleanupRefusedError)) throw error;
       process.stderr.write(`${error.message}\n`);
@@ -137,7 +149,11 @@ export function syncCommands(program: Command, output: () => Output): void {
     .option("--state-machine-arn <arn>", "the deployed state machine (stack output StateMachineArn)")
     .option("--wait", "follow the execution to its end (always, with --local)", false)
     .option("--poll-seconds <n>", "seconds between two looks at a deployed execution", "10")
-    .option("--then-cleanup-source", "temp-table pattern: after a validated load, delete the synced rows from MySQL, the loaded files, and reset the watermark", false)
+    .option(
+      "--then-cleanup-source",
+      "temp-table pattern: after a validated load, delete the synced rows from MySQL, the loaded files, and reset the watermark",
+      false,
+    )
     .action(async (options: SyncOptions) => {
       const out = output();
       const local = out.options.local;
@@ -150,7 +166,9 @@ export function syncCommands(program: Command, output: () => Output): void {
       const resolved = await pipeline(out.options.configDir, options.pipeline); // a config problem is a usage error, before anything starts
       if (options.thenCleanupSource) {
         // Rows deleted from MySQL on purpose must never be deleted (or marked) in Redshift by a reconcile.
-        const deleting = resolved.tables.filter((t) => (options.table.length === 0 || options.table.includes(t.key)) && (t.delete_policy === "hard" || t.delete_policy === "soft"));
+        const deleting = resolved.tables.filter(
+          (t) => (options.table.length === 0 || options.table.includes(t.key)) && (t.delete_policy === "hard" || t.delete_policy === "soft"),
+        );
         if (deleting.length > 0) {
           throw new CliError(
             `--then-cleanup-source deletes the synced rows from MySQL on purpose, but ${deleting.map((t) => `${t.key} (delete_policy: ${t.delete_policy ?? ""})`).join(", ")} ` +
@@ -168,7 +186,11 @@ export function syncCommands(program: Command, output: () => Output): void {
       }
       const summary = summaryOf(ended.status, ended.output, ended.error, ended.cause);
       if (options.jsonOutput !== undefined && summary !== undefined) await writeFile(options.jsonOutput, `${JSON.stringify(summary, null, 2)}\n`);
-      if (summary === undefined) throw new CliError(`${name} ended ${ended.status}: ${ended.error ?? ""}: ${ended.cause ?? ""}`, ended.error === "InvalidInputError" || ended.error === "ConfigError" ? EXIT.usage : EXIT.failed);
+      if (summary === undefined)
+        throw new CliError(
+          `${name} ended ${ended.status}: ${ended.error ?? ""}: ${ended.cause ?? ""}`,
+          ended.error === "InvalidInputError" || ended.error === "ConfigError" ? EXIT.usage : EXIT.failed,
+        );
       out.result(summary, () => render(summary));
       if (summary.status !== "success") process.exitCode = EXIT.failed;
       if (options.thenCleanupSource) await cleanup(out, resolved, summary);

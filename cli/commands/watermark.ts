@@ -93,7 +93,11 @@ export function watermarkCommands(program: Command, output: () => Output): void 
       }
       out.result(watermark, () => `set.\n${describe(watermark, false)}`);
     });
-  tableOptions(group.command("release").description("free the lease of a run that is gone (a crashed local run; an execution stopped or timed out), refusing while it may still run"))
+  tableOptions(
+    group
+      .command("release")
+      .description("free the lease of a run that is gone (a crashed local run; an execution stopped or timed out), refusing while it may still run"),
+  )
     .option("--state-machine-arn <arn>", "a deployed run: refuse while its execution is RUNNING")
     .option("--force", "release without checking (you know the run is gone)", false)
     .action(async (options: TableOptions & { stateMachineArn?: string; force: boolean }) => {
@@ -107,9 +111,10 @@ export function watermarkCommands(program: Command, output: () => Output): void 
         throw error;
       }
       const { released, watermark } = outcome;
-      out.result(
-        { released: released ?? null, watermark: watermark ?? null },
-        () => (released === undefined ? "the table's lease is free: nothing to release" : `released run ${released}'s lease: the next run resumes from the last committed chunk.\n${describe(watermark, false)}`),
+      out.result({ released: released ?? null, watermark: watermark ?? null }, () =>
+        released === undefined
+          ? "the table's lease is free: nothing to release"
+          : `released run ${released}'s lease: the next run resumes from the last committed chunk.\n${describe(watermark, false)}`,
       );
     });
 }
@@ -122,9 +127,12 @@ function holderCheck(stateMachineArn: string | undefined): HolderCheck {
       const sfn = new SFNClient({});
       try {
         const { status } = await sfn.send(new DescribeExecutionCommand({ executionArn }));
-        return status === "RUNNING" ? `execution ${executionArn} is RUNNING: let it finish, or stop it (aws stepfunctions stop-execution --execution-arn ${executionArn})` : undefined;
+        return status === "RUNNING"
+          ? `execution ${executionArn} is RUNNING: let it finish, or stop it (aws stepfunctions stop-execution --execution-arn ${executionArn})`
+          : undefined;
       } catch (error) {
-        if (error instanceof ExecutionDoesNotExist) return `no execution ${runId} on ${stateMachineArn}: is it the state machine that ran it? (--force if you know the run is gone)`;
+        if (error instanceof ExecutionDoesNotExist)
+          return `no execution ${runId} on ${stateMachineArn}: is it the state machine that ran it? (--force if you know the run is gone)`;
         throw error;
       } finally {
         sfn.destroy();

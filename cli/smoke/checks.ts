@@ -27,11 +27,16 @@ export type SmokeCheck = { name: string; ok: boolean; detail: string };
 /** What makes a pipeline safe and sufficient for the smoke check (it drops and re-creates its tables on both sides). */
 export function smokeProblems(pipeline: ResolvedPipeline): string[] {
   const problems = pipeline.tables.flatMap((t) => [
-    ...(t.sourceSchema.startsWith(SMOKE_DATABASE_PREFIX) ? [] : [`${t.key}: the smoke check re-creates its source tables; only a database named ${SMOKE_DATABASE_PREFIX}… is allowed`]),
-    ...(t.targetName.startsWith(SMOKE_TARGET_PREFIX) ? [] : [`${t.key}: the smoke check drops its target tables; target_name must start with ${SMOKE_TARGET_PREFIX}`]),
+    ...(t.sourceSchema.startsWith(SMOKE_DATABASE_PREFIX)
+      ? []
+      : [`${t.key}: the smoke check re-creates its source tables; only a database named ${SMOKE_DATABASE_PREFIX}… is allowed`]),
+    ...(t.targetName.startsWith(SMOKE_TARGET_PREFIX)
+      ? []
+      : [`${t.key}: the smoke check drops its target tables; target_name must start with ${SMOKE_TARGET_PREFIX}`]),
   ]);
   for (const table of ["type_coverage", "settle_orders"]) {
-    if (!pipeline.tables.some((t) => t.sourceTable === table)) problems.push(`the pipeline needs a table <${SMOKE_DATABASE_PREFIX}…>.${table} (config/examples/pipelines/smoke.yml)`);
+    if (!pipeline.tables.some((t) => t.sourceTable === table))
+      problems.push(`the pipeline needs a table <${SMOKE_DATABASE_PREFIX}…>.${table} (config/examples/pipelines/smoke.yml)`);
   }
   if (pipeline.maxParallelTables < 2) problems.push("processing.max_parallel_tables must be at least 2 (two tables load at once)");
   return problems;
@@ -68,7 +73,11 @@ async function redshiftCount(ports: SmokePorts, table: ResolvedTable): Promise<n
 /** A table's line passed: loaded, validated, and Redshift holds what MySQL holds. */
 async function landed(ports: SmokePorts, execution: Execution, table: ResolvedTable): Promise<{ ok: boolean; detail: string }> {
   const line: TableSummary | undefined = execution.summary?.table_results[table.key];
-  if (line?.status !== "success") return { ok: false, detail: `${table.key}: ${line?.status ?? execution.status}: ${line?.error_type ?? execution.error ?? ""} ${line?.error_message ?? ""}`.trim() };
+  if (line?.status !== "success")
+    return {
+      ok: false,
+      detail: `${table.key}: ${line?.status ?? execution.status}: ${line?.error_type ?? execution.error ?? ""} ${line?.error_message ?? ""}`.trim(),
+    };
   const [mysql, redshift] = [await mysqlCount(ports.mysql, table), await redshiftCount(ports, table)];
   const validated = /^passed/.test(line.validation ?? "");
   const ok = validated && mysql === redshift;
@@ -100,9 +109,11 @@ async function corruptFiles(ports: SmokePorts, keys: readonly string[]): Promise
     for await (const chunk of await ports.s3.getStream(ports.bucket, key)) chunks.push(chunk as Buffer);
     originals.push({ key, body: Buffer.concat(chunks), metadata: info?.metadata });
   }
-  for (const { key, body, metadata } of originals) await ports.s3.uploadStream(ports.bucket, key, Readable.from([body.subarray(0, 16)]), "application/octet-stream", metadata);
+  for (const { key, body, metadata } of originals)
+    await ports.s3.uploadStream(ports.bucket, key, Readable.from([body.subarray(0, 16)]), "application/octet-stream", metadata);
   return async () => {
-    for (const { key, body, metadata } of originals) await ports.s3.uploadStream(ports.bucket, key, Readable.from([body]), "application/octet-stream", metadata);
+    for (const { key, body, metadata } of originals)
+      await ports.s3.uploadStream(ports.bucket, key, Readable.from([body]), "application/octet-stream", metadata);
   };
 }
 
@@ -117,12 +128,26 @@ export async function runSmoke(ports: SmokePorts): Promise<SmokeCheck[]> {
   const first = await ports.run({ pipeline: pipeline.name, chunk_budget: 1 });
   const typesLanded = await landed(ports, first, types);
   const ordersLanded = await landed(ports, first, orders);
-  checks.push({ name: "every §7 type loads exactly", ...typesLanded, detail: `${typesLanded.detail}${types.validation.content_checksum ? "" : " (content_checksum off: counts only)"}` });
-  checks.push({ name: "two tables load at once", ok: typesLanded.ok && ordersLanded.ok, detail: `${first.name}, max_parallel_tables ${pipeline.maxParallelTables}: ${ordersLanded.detail}` });
-  checks.push({ name: "a table over its history budget continues in a child execution", ok: first.children > 0 && typesLanded.ok, detail: `${first.children} child execution(s) of ${first.name}` });
+  checks.push({
+    name: "every §7 type loads exactly",
+    ...typesLanded,
+    detail: `${typesLanded.detail}${types.validation.content_checksum ? "" : " (content_checksum off: counts only)"}`,
+  });
+  checks.push({
+    name: "two tables load at once",
+    ok: typesLanded.ok && ordersLanded.ok,
+    detail: `${first.name}, max_parallel_tables ${pipeline.maxParallelTables}: ${ordersLanded.detail}`,
+  });
+  checks.push({
+    name: "a table over its history budget continues in a child execution",
+    ok: first.children > 0 && typesLanded.ok,
+    detail: `${first.children} child execution(s) of ${first.name}`,
+  });
 
   ports.onProgress?.("runs 2-4: a load that fails, then runs again at once");
-  await ports.mysql.query(`UPDATE \`${orders.sourceSchema}\`.\`${orders.sourceTable}\` SET updated_at = NOW(6) - INTERVAL 20 SECOND, fee = NULL WHERE id <= 50`);
+  await ports.mysql.query(
+    `UPDATE \`${orders.sourceSchema}\`.\`${orders.sourceTable}\` SET updated_at = NOW(6) - INTERVAL 20 SECOND, fee = NULL WHERE id <= 50`,
+  );
   const staged = await ports.run({ pipeline: pipeline.name, tables: [orders.key], mode: "backup_only" });
   const pending = (await getWatermark(ports.context(orders.key)))?.s3_state.backup_s3_files ?? [];
   let retried: SmokeCheck;

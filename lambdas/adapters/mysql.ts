@@ -59,7 +59,10 @@ export function classifySourceError(error: Error, host: string): Error {
   const errno = (error as { errno?: unknown }).errno;
   const transient = (typeof code === "string" && UNAVAILABLE_CODES.has(code)) || (typeof errno === "number" && UNAVAILABLE_ERRNOS.has(errno));
   if (!transient) return error;
-  return new SourceUnavailableError(`MySQL at ${host}: ${String(code ?? errno)} (${error.message}); retried by the state machine, check the source if it persists`, { cause: error });
+  return new SourceUnavailableError(
+    `MySQL at ${host}: ${String(code ?? errno)} (${error.message}); retried by the state machine, check the source if it persists`,
+    { cause: error },
+  );
 }
 
 /** Sessions read only (extraction, counts, discovery), except the temp-table pattern's cleanup, which deletes. */
@@ -102,7 +105,8 @@ export type UniqueIndex = { name: string; columns: string[] };
 export type DiscoveredTable = { columns: SourceColumn[]; primaryKey: string[]; uniqueIndexes: UniqueIndex[] };
 
 const cache = new Map<string, { expires: number; table: DiscoveredTable }>();
-const cacheKey = (connection: Connection, schema: string, table: string) => `${connection.config.host ?? ""}:${connection.config.port ?? ""}/${schema}.${table}`;
+const cacheKey = (connection: Connection, schema: string, table: string) =>
+  `${connection.config.host ?? ""}:${connection.config.port ?? ""}/${schema}.${table}`;
 
 /** Forgets what was discovered (all tables, or one): a dropped column must not keep failing runs for an hour. */
 export function forgetDiscovered(connection?: Connection, schema?: string, table?: string): void {
@@ -193,7 +197,12 @@ export type RowSink = {
  * query stream then emits neither `error` nor `end` — so the connection is listened to as well; and a read that
  * yields no row for READ_STALL_SECONDS (backpressure aside) is abandoned. Both end as SourceUnavailableError.
  */
-export function streamQuery(connection: Connection, query: SqlQuery, sink: RowSink, stallSeconds = READ_STALL_SECONDS): Promise<{ rows: number; stopped: boolean }> {
+export function streamQuery(
+  connection: Connection,
+  query: SqlQuery,
+  sink: RowSink,
+  stallSeconds = READ_STALL_SECONDS,
+): Promise<{ rows: number; stopped: boolean }> {
   // The promise wrapper keeps the callback connection (which streams) as .connection; its typings omit it.
   const raw = (connection as unknown as { connection: CallbackConnection }).connection;
   const host = raw.config.host ?? "?";
@@ -204,14 +213,21 @@ export function streamQuery(connection: Connection, query: SqlQuery, sink: RowSi
     // Rows are counted, not timed: a ticker notices a count that stopped moving while the sink was not the cause.
     let seen = -1;
     let quietSince = Date.now();
-    const ticker = setInterval(() => {
-      if (paused || rows !== seen) {
-        seen = rows;
-        quietSince = Date.now();
-      } else if (Date.now() - quietSince >= stallSeconds * 1000) {
-        stop(new SourceUnavailableError(`MySQL at ${host}: no row for ${stallSeconds} s mid-read (a dead connection or a stalled server); retried by the state machine`));
-      }
-    }, Math.min(1000, stallSeconds * 250));
+    const ticker = setInterval(
+      () => {
+        if (paused || rows !== seen) {
+          seen = rows;
+          quietSince = Date.now();
+        } else if (Date.now() - quietSince >= stallSeconds * 1000) {
+          stop(
+            new SourceUnavailableError(
+              `MySQL at ${host}: no row for ${stallSeconds} s mid-read (a dead connection or a stalled server); retried by the state machine`,
+            ),
+          );
+        }
+      },
+      Math.min(1000, stallSeconds * 250),
+    );
     const settle = (outcome: () => void) => {
       if (settled) return;
       settled = true;
@@ -256,13 +272,10 @@ export function streamQuery(connection: Connection, query: SqlQuery, sink: RowSi
       // The sink is slow, not MySQL: no stall while paused.
       paused = true;
       raw.pause();
-      waiting.then(
-        () => {
-          paused = false;
-          if (!settled) raw.resume();
-        },
-        stop,
-      );
+      waiting.then(() => {
+        paused = false;
+        if (!settled) raw.resume();
+      }, stop);
     });
     stream.on("error", (error: Error) => {
       settle(() => {

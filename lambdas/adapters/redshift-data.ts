@@ -50,7 +50,12 @@ export function redshiftDataClientConfig(target: Pick<TargetConnection, "region"
     // Refreshed before they expire; the STS endpoint follows AWS_ENDPOINT_URL_STS like every other client's.
     ...(warehouseRole === undefined || warehouseRole === ""
       ? {}
-      : { credentials: fromTemporaryCredentials({ params: { RoleArn: warehouseRole, RoleSessionName: warehouseSessionName(env) }, clientConfig: target.region === undefined ? {} : { region: target.region } }) }),
+      : {
+          credentials: fromTemporaryCredentials({
+            params: { RoleArn: warehouseRole, RoleSessionName: warehouseSessionName(env) },
+            clientConfig: target.region === undefined ? {} : { region: target.region },
+          }),
+        }),
   };
 }
 
@@ -117,9 +122,13 @@ export function classifyWarehouseError(error: unknown, operation: string): unkno
   if (!(error instanceof Error)) return error;
   const status = (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
   const code = (error as { code?: unknown }).code;
-  const transient = TRANSIENT_NAMES.has(error.name) || (status !== undefined && (status >= 500 || status === 429)) || (typeof code === "string" && TRANSIENT_CODES.has(code));
+  const transient =
+    TRANSIENT_NAMES.has(error.name) || (status !== undefined && (status >= 500 || status === 429)) || (typeof code === "string" && TRANSIENT_CODES.has(code));
   if (!transient) return error;
-  return new WarehouseUnavailableError(`Redshift Data API ${operation}: ${error.name} (${error.message}); retried by the state machine, check the warehouse if it persists`, { cause: error });
+  return new WarehouseUnavailableError(
+    `Redshift Data API ${operation}: ${error.name} (${error.message}); retried by the state machine, check the warehouse if it persists`,
+    { cause: error },
+  );
 }
 
 /** The statement did not finish in the time given; it may still be running (cancel it or keep polling). */
@@ -148,7 +157,8 @@ function stateOf(output: DescribeStatementCommandOutput): StatementState {
     id: output.Id ?? "",
     status: (output.Status ?? "SUBMITTED") as StatementStatus,
     error: output.Error ?? (failedIndex >= 0 ? subs[failedIndex]?.Error : undefined),
-    failedStatement: output.Status === "FAILED" && failedSql !== undefined ? { index: failedIndex >= 0 ? failedIndex + 1 : 1, sql: redactSql(failedSql) } : undefined,
+    failedStatement:
+      output.Status === "FAILED" && failedSql !== undefined ? { index: failedIndex >= 0 ? failedIndex + 1 : 1, sql: redactSql(failedSql) } : undefined,
     hasResultSet: output.HasResultSet ?? false,
     resultRows: output.ResultRows ?? -1,
     resultIds: subs.length > 0 ? subs.filter((s) => s.HasResultSet === true).map((s) => s.Id ?? "") : output.HasResultSet === true ? [output.Id ?? ""] : [],
@@ -223,7 +233,9 @@ export class RedshiftData {
       if (state.status === "FINISHED") return state;
       if (state.status === "FAILED" || state.status === "ABORTED") throw new RedshiftStatementError(state);
       if (Date.now() + delay > deadline) {
-        throw new RedshiftTimeoutError(`Redshift statement ${id} still ${state.status} when the wait had to end (${deadline === this.deadline ? "the function's deadline" : `${timeoutMs} ms`}); retried by the state machine`);
+        throw new RedshiftTimeoutError(
+          `Redshift statement ${id} still ${state.status} when the wait had to end (${deadline === this.deadline ? "the function's deadline" : `${timeoutMs} ms`}); retried by the state machine`,
+        );
       }
       await sleep(delay);
     }

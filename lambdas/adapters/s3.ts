@@ -99,13 +99,7 @@ export class S3Store {
     return this.putText(bucket, key, `${JSON.stringify(value, null, 2)}\n`, "application/json", precondition);
   }
 
-  async putText(
-    bucket: string,
-    key: string,
-    body: string,
-    contentType = "text/plain; charset=utf-8",
-    precondition?: Precondition,
-  ): Promise<{ etag: string }> {
+  async putText(bucket: string, key: string, body: string, contentType = "text/plain; charset=utf-8", precondition?: Precondition): Promise<{ etag: string }> {
     const ifMatch = precondition !== undefined && "ifMatch" in precondition ? precondition.ifMatch : undefined;
     const ifNoneMatch = precondition !== undefined && "ifNoneMatch" in precondition ? "*" : undefined;
     try {
@@ -190,9 +184,7 @@ export class S3Store {
     let deleted = 0;
     for (let i = 0; i < keys.length; i += 1000) {
       const batch = keys.slice(i, i + 1000);
-      const response = await this.client.send(
-        new DeleteObjectsCommand({ Bucket: bucket, Delete: { Objects: batch.map((Key) => ({ Key })), Quiet: true } }),
-      );
+      const response = await this.client.send(new DeleteObjectsCommand({ Bucket: bucket, Delete: { Objects: batch.map((Key) => ({ Key })), Quiet: true } }));
       const errors = response.Errors ?? [];
       if (errors.length > 0) {
         const detail = errors.slice(0, 5).map((e) => `${e.Key ?? "?"}: ${e.Code ?? ""} ${e.Message ?? ""}`);

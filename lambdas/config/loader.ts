@@ -118,9 +118,7 @@ function validate<T>(source: SourceMap, schema: z.ZodType<T>, input: unknown): P
   if (result.success) return { value: result.data, issues: [] };
   const issues = result.error.issues.flatMap((issue): ConfigIssue[] => {
     if (issue.code === "unrecognized_keys") {
-      return issue.keys.map((key) =>
-        source.issue([...issue.path, key], `unknown key ${JSON.stringify(key)} (misspelt, or not supported here)`, "key"),
-      );
+      return issue.keys.map((key) => source.issue([...issue.path, key], `unknown key ${JSON.stringify(key)} (misspelt, or not supported here)`, "key"));
     }
     if (issue.code === "invalid_key") {
       const key = issue.path.at(-1);
@@ -143,7 +141,7 @@ function readYaml(source: SourceMap, env: Env | undefined): Parsed<unknown> {
     raw = source.doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT });
   } catch (error) {
     // e.g. "Excessive alias count": refused as a problem of this file, like any other.
-    const reason = error instanceof Error ? error.message.split("\n")[0] ?? error.name : String(error);
+    const reason = error instanceof Error ? (error.message.split("\n")[0] ?? error.name) : String(error);
     return { value: undefined, issues: [{ file: source.file, yamlPath: "", line: 1, column: 1, message: `YAML: ${reason}` }] };
   }
   if (env === undefined) return { value: raw, issues: [] };
@@ -200,8 +198,7 @@ export async function loadConfig(configDir: string, env: Env = process.env): Pro
   const issues: ConfigIssue[] = [];
   const connectionsFile = path.join(configDir, "connections.yml");
   const connectionsText = await readText(connectionsFile, issues);
-  const connections =
-    connectionsText === undefined ? undefined : collect(parseConnections(connectionsFile, connectionsText, env), issues);
+  const connections = connectionsText === undefined ? undefined : collect(parseConnections(connectionsFile, connectionsText, env), issues);
 
   const pipelineDir = path.join(configDir, "pipelines");
   const names = (await readdir(pipelineDir).catch(() => [])).filter((f) => /\.ya?ml$/.test(f)).sort();

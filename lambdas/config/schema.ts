@@ -11,16 +11,15 @@ const MYSQL_IDENTIFIER = /^[A-Za-z0-9_$]{1,64}$/;
 const REDSHIFT_IDENTIFIER = /^[a-z_][a-z0-9_$]{0,126}$/;
 
 const connectionName = z.string().regex(NAME, "a name of letters, digits, _ or -, starting with a letter");
-const mysqlColumn = z
-  .string()
-  .regex(MYSQL_IDENTIFIER, "a MySQL column name (letters, digits, _ or $; at most 64 characters)");
-const redshiftName = z
-  .string()
-  .regex(REDSHIFT_IDENTIFIER, "a Redshift identifier: lower-case letters, digits, _ or $, starting with a letter or _");
+const mysqlColumn = z.string().regex(MYSQL_IDENTIFIER, "a MySQL column name (letters, digits, _ or $; at most 64 characters)");
+const redshiftName = z.string().regex(REDSHIFT_IDENTIFIER, "a Redshift identifier: lower-case letters, digits, _ or $, starting with a letter or _");
 const s3Prefix = z
   .string()
   .regex(/^([A-Za-z0-9!_.*'()-]+\/)*$/, 'an S3 key prefix ending in "/" (e.g. "incremental/"), or ""')
-  .refine((prefix) => !prefix.split("/").some((segment) => segment === "." || segment === ".."), 'an S3 key prefix with no "." or ".." segments (they escape the prefix in tools that treat keys as paths)');
+  .refine(
+    (prefix) => !prefix.split("/").some((segment) => segment === "." || segment === ".."),
+    'an S3 key prefix with no "." or ".." segments (they escape the prefix in tools that treat keys as paths)',
+  );
 /** An S3 bucket name (config and execution input alike). */
 export const BUCKET_NAME = /^(?!\d+\.\d+\.\d+\.\d+$)(?!.*\.\.)[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
 const bucketName = z.string().regex(BUCKET_NAME, "an S3 bucket name (3-63 lower-case letters, digits, . or -)");
@@ -32,11 +31,7 @@ export const SourceSchema = z
     host: z.string().min(1),
     port: z.int().min(1).max(65535).default(3306),
     database: mysqlColumn.describe("default database (schema) of the connection"),
-    secret: z
-      .string()
-      .min(1)
-      .optional()
-      .describe("Secrets Manager secret ARN or name holding JSON {username, password}"),
+    secret: z.string().min(1).optional().describe("Secrets Manager secret ARN or name holding JSON {username, password}"),
     username: z.string().min(1).optional().describe("local use only; ${VAR} reads the environment"),
     password: z.string().optional().describe("local use only; ${VAR} reads the environment"),
     ssl: z.boolean().default(false),
@@ -129,13 +124,7 @@ export const CDC_STRATEGIES = ["timestamp_only", "hybrid", "id_only", "full_sync
 export const CdcStrategySchema = z.enum(CDC_STRATEGIES);
 
 /** Placeholders a custom_sql query may use; each is bound as a parameter, never spliced into the SQL. */
-export const CUSTOM_SQL_PLACEHOLDERS = [
-  "last_timestamp",
-  "last_id",
-  "ceiling_timestamp",
-  "ceiling_id",
-  "batch_size",
-] as const;
+export const CUSTOM_SQL_PLACEHOLDERS = ["last_timestamp", "last_id", "ceiling_timestamp", "ceiling_id", "batch_size"] as const;
 
 /** Late commits (README "Late commits"): measured in docs/benchmarks.md. */
 export const DEFAULT_LOOKBACK_SECONDS = 300;
@@ -187,15 +176,15 @@ const tableFields = {
   full_sync_mode: z.enum(["replace", "append"]).optional(),
   custom_sql: z.string().min(1).optional(),
   columns: z.record(mysqlColumn, ColumnMappingSchema).optional().describe("rename or exclude source columns"),
-  type_overrides: z
-    .record(mysqlColumn, z.string().regex(/^[A-Za-z][A-Za-z0-9 (),]*$/, "a Redshift type such as BOOLEAN or SUPER"))
-    .optional(),
+  type_overrides: z.record(mysqlColumn, z.string().regex(/^[A-Za-z][A-Za-z0-9 (),]*$/, "a Redshift type such as BOOLEAN or SUPER")).optional(),
   lookback_seconds: z
     .int()
     .min(0)
     .max(7 * 86_400)
     .optional()
-    .describe(`re-read this many seconds before the cursor after a successful run (late commits); default ${DEFAULT_LOOKBACK_SECONDS} for timestamp strategies on a table with a key, else 0`),
+    .describe(
+      `re-read this many seconds before the cursor after a successful run (late commits); default ${DEFAULT_LOOKBACK_SECONDS} for timestamp strategies on a table with a key, else 0`,
+    ),
   settle_seconds: z
     .int()
     .min(0)
@@ -206,7 +195,9 @@ const tableFields = {
   delete_policy: z
     .enum(["report", "soft", "hard"])
     .optional()
-    .describe("reconcile: rows in Redshift that MySQL no longer holds are listed (report, the default), marked with a _mrsync_deleted_at timestamp (soft), or deleted (hard)"),
+    .describe(
+      "reconcile: rows in Redshift that MySQL no longer holds are listed (report, the default), marked with a _mrsync_deleted_at timestamp (soft), or deleted (hard)",
+    ),
   dist_style: z.enum(["auto", "even", "key", "all"]).optional(),
   dist_key: mysqlColumn.optional(),
   sort_keys: z.array(mysqlColumn).min(1).optional(),
@@ -333,9 +324,7 @@ const scheduleExpression = z.string().superRefine((expression, ctx) => {
 });
 
 export const PipelineSchema = z.strictObject({
-  name: z
-    .string()
-    .regex(/^[a-z][a-z0-9_]{0,62}$/, "a pipeline name: lower-case letters, digits and _, starting with a letter"),
+  name: z.string().regex(/^[a-z][a-z0-9_]{0,62}$/, "a pipeline name: lower-case letters, digits and _, starting with a letter"),
   source: connectionName.describe("a key of sources in connections.yml"),
   target: connectionName.describe("a key of targets in connections.yml"),
   staging: connectionName.describe("a key of staging in connections.yml"),
@@ -359,10 +348,10 @@ const TABLE_KEY = /^[A-Za-z0-9_$]{1,64}\.[A-Za-z0-9_$]{1,64}$/;
 
 export const PipelineFileSchema = z
   .strictObject({
-  pipeline: PipelineSchema,
-  tables: z
-    .record(z.string().regex(TABLE_KEY, 'a table key "schema.table" (e.g. settlement.settle_orders)'), TableSchema)
-    .refine((tables) => Object.keys(tables).length > 0, "a pipeline needs at least one table"),
+    pipeline: PipelineSchema,
+    tables: z
+      .record(z.string().regex(TABLE_KEY, 'a table key "schema.table" (e.g. settlement.settle_orders)'), TableSchema)
+      .refine((tables) => Object.keys(tables).length > 0, "a pipeline needs at least one table"),
   })
   .superRefine((file, ctx) => {
     const claimedBy = new Map<string, string>();

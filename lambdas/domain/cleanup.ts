@@ -11,7 +11,12 @@ import { comparableWindow, sourceWindow, type WindowKeys } from "./validation.ts
 export const CLEANUP_STRATEGIES: readonly CdcStrategy[] = ["id_only", "hybrid", "timestamp_only"];
 
 /** The rows a cleanup deletes: up to the ceiling in MySQL; from the first of them (inclusive) in Redshift. */
-export function cleanupWindows(strategy: CdcStrategy, keys: WindowKeys, first: Position | null, ceiling: Position): { mysql: SqlFragment; redshift: string | undefined } | undefined {
+export function cleanupWindows(
+  strategy: CdcStrategy,
+  keys: WindowKeys,
+  first: Position | null,
+  ceiling: Position,
+): { mysql: SqlFragment; redshift: string | undefined } | undefined {
   const mysql = sourceWindow(strategy, keys, { start: null, end: ceiling });
   const redshift = comparableWindow(strategy, keys, { start: first, end: ceiling, inclusiveStart: true });
   if (mysql === undefined || redshift === undefined || !redshift.exact) return undefined;

@@ -60,15 +60,17 @@ export function tableMetrics(m: TableMetricsInput) {
 /** completion_marker.txt: the seed's seven lines. */
 export function markerText(m: { pipeline: string; table: string; runStartedAt: string; durationSeconds: number; rows: number }): string {
   const timestamp = `${new Date(m.runStartedAt).toISOString().slice(0, 19)}Z`;
-  return [
-    "SYNC_COMPLETED",
-    `Pipeline: ${m.pipeline}`,
-    `Table: ${m.table}`,
-    "Status: SUCCESS",
-    `Timestamp: ${timestamp}`,
-    `Duration: ${m.durationSeconds.toFixed(2)}s`,
-    `Rows: ${m.rows}`,
-  ].join("\n") + "\n";
+  return (
+    [
+      "SYNC_COMPLETED",
+      `Pipeline: ${m.pipeline}`,
+      `Table: ${m.table}`,
+      "Status: SUCCESS",
+      `Timestamp: ${timestamp}`,
+      `Duration: ${m.durationSeconds.toFixed(2)}s`,
+      `Rows: ${m.rows}`,
+    ].join("\n") + "\n"
+  );
 }
 
 /** execution_metadata.json: the run summary of the one table the marker is for (the run's other tables may not be done). */

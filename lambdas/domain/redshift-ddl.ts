@@ -13,7 +13,8 @@ export type TableDesign = Pick<ResolvedTable, "dist_style" | "dist_key" | "sort_
 /** A source column name from config → its target column, or a clear error. */
 function targetColumn(schema: TableSchema, source: string, role: string): string {
   const column = schema.columns.find((c) => c.source.toLowerCase() === source.toLowerCase());
-  if (column === undefined) throw new TableSchemaError(`${schema.table}: ${role} ${source} is not a synced column; columns: ${schema.columns.map((c) => c.source).join(", ")}`);
+  if (column === undefined)
+    throw new TableSchemaError(`${schema.table}: ${role} ${source} is not a synced column; columns: ${schema.columns.map((c) => c.source).join(", ")}`);
   return column.name;
 }
 

@@ -83,7 +83,11 @@ function tableSummary(result: TableResult): TableSummary {
   };
 }
 
-export function summarizeRun(run: Pick<Run, "executionId" | "startedAt" | "pipeline" | "mode" | "tablesRequested">, results: readonly TableResult[], now: Date): RunSummary {
+export function summarizeRun(
+  run: Pick<Run, "executionId" | "startedAt" | "pipeline" | "mode" | "tablesRequested">,
+  results: readonly TableResult[],
+  now: Date,
+): RunSummary {
   const succeeded = results.filter((r) => r.status === "success");
   const failed = results.length - succeeded.length;
   const sum = (pick: (r: TableResult) => number) => succeeded.reduce((n, r) => n + pick(r), 0);
@@ -112,7 +116,10 @@ export function summarizeRun(run: Pick<Run, "executionId" | "startedAt" | "pipel
       failed_tables_rows_loaded: all((r) => r.rows_loaded) - sum((r) => r.rows_loaded),
     },
     stages: {
-      backup: run.mode === "redshift_only" ? null : { tables: succeeded.length, rows: sum((r) => r.rows_processed), files: sum((r) => r.files_created), bytes: sum((r) => r.bytes_written) },
+      backup:
+        run.mode === "redshift_only"
+          ? null
+          : { tables: succeeded.length, rows: sum((r) => r.rows_processed), files: sum((r) => r.files_created), bytes: sum((r) => r.bytes_written) },
       redshift: run.mode === "backup_only" ? null : { tables: succeeded.length, rows_loaded: sum((r) => r.rows_loaded) },
     },
     results: results.map((r) => ({ ...r, ...(r.error_message === undefined ? {} : { error_message: r.error_message.slice(0, MAX_ERROR_CHARS) }) })),
@@ -122,11 +129,18 @@ export function summarizeRun(run: Pick<Run, "executionId" | "startedAt" | "pipel
 /** The Fail state's cause: one line naming the failed tables, then the summary as JSON (CLI and console read it). */
 export function failureCause(summary: RunSummary): string {
   const failed = summary.results.filter((r) => r.status === "failed");
-  const head = `${failed.length} of ${summary.total_tables} table(s) failed: ${failed.map((r) => `${r.table} (${r.error_type ?? "Error"})`).join(", ")}`.slice(0, MAX_CAUSE_CHARS / 4);
+  const head = `${failed.length} of ${summary.total_tables} table(s) failed: ${failed.map((r) => `${r.table} (${r.error_type ?? "Error"})`).join(", ")}`.slice(
+    0,
+    MAX_CAUSE_CHARS / 4,
+  );
   const whole = `${head}\n${JSON.stringify(summary)}`;
   if (whole.length <= MAX_CAUSE_CHARS) return whole;
   // Many tables: keep the failed ones' lines (the successful ones are in their markers and metrics).
-  const failedOnly = { ...summary, results: [], table_results: Object.fromEntries(Object.entries(summary.table_results).filter(([, r]) => r.status === "failed")) };
+  const failedOnly = {
+    ...summary,
+    results: [],
+    table_results: Object.fromEntries(Object.entries(summary.table_results).filter(([, r]) => r.status === "failed")),
+  };
   const shorter = `${head}\n${JSON.stringify(failedOnly)}`;
   return shorter.length <= MAX_CAUSE_CHARS ? shorter : head;
 }

@@ -183,9 +183,7 @@ export function mapColumnType(column: SourceColumn, where: string): Mapped {
     case "geometrycollection":
       return { value: { kind: "binary", maxBytes: REDSHIFT_MAX_VARBYTE_BYTES, wkb: true }, redshiftType: varbyte(REDSHIFT_MAX_VARBYTE_BYTES) };
     default:
-      throw new TableSchemaError(
-        `${where}: MySQL type ${column.columnType} is not supported; exclude the column (columns: {${column.name}: {exclude: true}})`,
-      );
+      throw new TableSchemaError(`${where}: MySQL type ${column.columnType} is not supported; exclude the column (columns: {${column.name}: {exclude: true}})`);
   }
 }
 
@@ -204,9 +202,7 @@ function applyOverride(column: SourceColumn, mapped: Mapped, override: string, w
     const bytes = Number(width[1]);
     if (bytes >= 1 && bytes <= REDSHIFT_MAX_VARCHAR_BYTES) return { value: { kind: "string", maxBytes: bytes }, redshiftType: `VARCHAR(${bytes})` };
   }
-  throw new TableSchemaError(
-    `${where}: type_overrides ${override} does not apply to MySQL type ${column.columnType}; supported overrides: ${OVERRIDES}`,
-  );
+  throw new TableSchemaError(`${where}: type_overrides ${override} does not apply to MySQL type ${column.columnType}; supported overrides: ${OVERRIDES}`);
 }
 
 /** Lower case, characters Redshift does not allow unquoted replaced by _, at most 127 bytes. */
@@ -245,7 +241,9 @@ function cursorTypeProblem(role: string, column: SourceColumn, strategy: ColumnS
     return `cdc_id_column ${column.name} is ${column.columnType}; custom_sql binds :last_id as an integer (for other keys use hybrid or id_only)`;
   }
   const kind = keyKindOf(column.columnType);
-  return typeof kind === "string" ? undefined : `key column ${column.name} cannot order the keyset: ${kind.problem}; page on another unique key (cdc_id_column)`;
+  return typeof kind === "string"
+    ? undefined
+    : `key column ${column.name} cannot order the keyset: ${kind.problem}; page on another unique key (cdc_id_column)`;
 }
 
 /** The unique key a strategy pages on, by the table's settings and its primary key (source names as configured). */
@@ -311,7 +309,8 @@ export function buildTableSchema(settings: ColumnSettings, sourceColumns: readon
     if (name === undefined) continue;
     const column = known(name);
     if (column === undefined) {
-      if (role !== "primary key") problems.push(`${table}: ${role === "cursor key" ? "cdc_id_column" : role} ${name} does not exist in the source; columns: ${available()}`);
+      if (role !== "primary key")
+        problems.push(`${table}: ${role === "cursor key" ? "cdc_id_column" : role} ${name} does not exist in the source; columns: ${available()}`);
     } else if (excluded.has(column.name)) {
       problems.push(`${table}: column ${column.name} is the ${role} and cannot be excluded; remove its exclude in columns`);
       excluded.delete(column.name);
@@ -352,7 +351,8 @@ export function buildTableSchema(settings: ColumnSettings, sourceColumns: readon
     ...(settings.sort_keys ?? []).map((name): [string, string] => [name, "sort_keys"]),
   ];
   for (const [name, role] of design) {
-    if (!synced(name)) problems.push(`${table}: ${role} names ${name}, which is not a synced column; synced columns: ${columns.map((c) => c.source).join(", ")}`);
+    if (!synced(name))
+      problems.push(`${table}: ${role} names ${name}, which is not a synced column; synced columns: ${columns.map((c) => c.source).join(", ")}`);
   }
   if (problems.length > 0) throw new TableSchemaError(problems.join("\n"));
   return { table, columns, primaryKey, cursorKey };

@@ -47,7 +47,11 @@ function boundsOf(strategy: CdcStrategy, keys: WindowKeys, window: CountWindow):
     case "id_only":
     case "full_sync":
       if (keys.key.length === 0 || end.key === null) return undefined;
-      return { order: keys.key, lower: start?.key === null || start === null ? undefined : { bound: after, values: start.key }, upper: { bound: "upTo", values: end.key } };
+      return {
+        order: keys.key,
+        lower: start?.key === null || start === null ? undefined : { bound: after, values: start.key },
+        upper: { bound: "upTo", values: end.key },
+      };
     case "custom_sql":
       return undefined;
   }
@@ -69,7 +73,11 @@ export function sourceWindow(strategy: CdcStrategy, keys: WindowKeys, window: Co
  * the order-safe leading columns, inclusive (rows there were loaded by earlier windows); MySQL keeps its exact upper
  * bound (rows past the ceiling were never loaded), Redshift the relaxed one. `exact` says which of the two it is.
  */
-export function comparableWindow(strategy: CdcStrategy, keys: WindowKeys, window: CountWindow): { mysql: SqlFragment; redshift: string | undefined; exact: boolean } | undefined {
+export function comparableWindow(
+  strategy: CdcStrategy,
+  keys: WindowKeys,
+  window: CountWindow,
+): { mysql: SqlFragment; redshift: string | undefined; exact: boolean } | undefined {
   // full_sync's loads replace (compared with the rows extracted) or append every run's copy (no window to compare).
   if (strategy === "full_sync") return undefined;
   const bounds = boundsOf(strategy, keys, window);
@@ -107,11 +115,13 @@ export function countProblems(table: string, mode: LoadMode, counts: Counts): st
   const numbers = `MySQL ${counts.mysql ?? "n/a"}, extracted ${counts.extracted}, Redshift ${counts.redshift}`;
   if (counts.duplicateKeys > 0) problems.push(`${table}: ${counts.duplicateKeys} primary key value(s) appear more than once in Redshift (${numbers})`);
   if (mode === "replace") {
-    if (counts.redshift !== counts.extracted) problems.push(`${table}: Redshift holds ${counts.redshift} rows after the replace, the run extracted ${counts.extracted} (${numbers})`);
+    if (counts.redshift !== counts.extracted)
+      problems.push(`${table}: Redshift holds ${counts.redshift} rows after the replace, the run extracted ${counts.extracted} (${numbers})`);
     return problems;
   }
   if (counts.mysql === undefined) return problems;
-  if (counts.redshift < counts.mysql) problems.push(`${table}: ${counts.mysql - counts.redshift} row(s) of the run's window are in MySQL but not in Redshift (${numbers})`);
+  if (counts.redshift < counts.mysql)
+    problems.push(`${table}: ${counts.mysql - counts.redshift} row(s) of the run's window are in MySQL but not in Redshift (${numbers})`);
   if (mode === "append" && counts.redshift > counts.mysql) {
     problems.push(`${table}: Redshift has ${counts.redshift - counts.mysql} more row(s) in the run's window than MySQL — duplicates (${numbers})`);
   }

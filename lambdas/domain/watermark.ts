@@ -125,7 +125,10 @@ export function newWatermark(pipeline: string, table: string, strategy: Watermar
 }
 
 /** A stored position (ISO timestamp) → MySQL's text form. */
-export const fromStored = (stored: StoredPosition): Position => ({ timestamp: stored.timestamp === null ? null : fromIsoTimestamp(stored.timestamp), key: stored.key });
+export const fromStored = (stored: StoredPosition): Position => ({
+  timestamp: stored.timestamp === null ? null : fromIsoTimestamp(stored.timestamp),
+  key: stored.key,
+});
 export const toStored = (position: Position): StoredPosition => ({
   timestamp: position.timestamp === null ? null : toIsoTimestamp(position.timestamp),
   key: position.key,
@@ -283,7 +286,9 @@ export function commitChunk(watermark: Watermark, commit: ChunkCommit): Watermar
   for (const [column, count] of Object.entries(commit.zeroDates)) zeroDates[column] = (zeroDates[column] ?? 0) + count;
   const windowRows = state.window_rows + commit.rows;
   const window: ExtractedWindow[] =
-    commit.done && commit.windowEnd !== undefined ? [{ start: state.window_start, end: toStored(commit.windowEnd), rows: windowRows, run_id: commit.runId, schema_key: commit.schemaKey ?? "" }] : [];
+    commit.done && commit.windowEnd !== undefined
+      ? [{ start: state.window_start, end: toStored(commit.windowEnd), rows: windowRows, run_id: commit.runId, schema_key: commit.schemaKey ?? "" }]
+      : [];
   return {
     ...withCursor(watermark, commit.cursor),
     mysql_state: {
@@ -414,7 +419,9 @@ export function setCursor(watermark: Watermark, cursor: { timestamp?: string | n
   const key = cursor.key === undefined ? current.key : cursor.key;
   const columns = watermark.mysql_state.cursor_columns;
   if (cursor.key !== undefined && cursor.key !== null && columns !== null && cursor.key.length !== columns.length) {
-    throw new Error(`the key has ${columns.length} column(s) (${columns.join(", ")}): give a tuple of ${columns.length} value(s), got ${JSON.stringify(cursor.key)}`);
+    throw new Error(
+      `the key has ${columns.length} column(s) (${columns.join(", ")}): give a tuple of ${columns.length} value(s), got ${JSON.stringify(cursor.key)}`,
+    );
   }
   return {
     ...withCursor(watermark, { timestamp: cursor.timestamp === undefined ? current.timestamp : cursor.timestamp, key }),
@@ -454,7 +461,11 @@ export function recordFailedLoad(watermark: Watermark, loadId: string, statement
   if (failed.includes(statementId)) return watermark;
   return {
     ...watermark,
-    redshift_state: { ...watermark.redshift_state, status: "failed", failed_loads: { ...watermark.redshift_state.failed_loads, [loadId]: [...failed, statementId] } },
+    redshift_state: {
+      ...watermark.redshift_state,
+      status: "failed",
+      failed_loads: { ...watermark.redshift_state.failed_loads, [loadId]: [...failed, statementId] },
+    },
     updated_at: now.toISOString(),
   };
 }

@@ -8,7 +8,9 @@ import { ExecutionInputSchema, PlanInputSchema } from "#shared/steps.ts";
 export const handler = stepHandler("Plan", PlanInputSchema, async ({ execution }) => {
   const parsed = ExecutionInputSchema.safeParse(execution.Input);
   if (!parsed.success) {
-    throw new InvalidInputError(`execution input: ${z.prettifyError(parsed.error).replaceAll("\n", " ")}. Expected {"pipeline": "...", "tables": ["schema.table"], "mode": "full|backup_only|redshift_only", "limit": 10000, "completion_bucket": "..."}`);
+    throw new InvalidInputError(
+      `execution input: ${z.prettifyError(parsed.error).replaceAll("\n", " ")}. Expected {"pipeline": "...", "tables": ["schema.table"], "mode": "full|backup_only|redshift_only", "limit": 10000, "completion_bucket": "..."}`,
+    );
   }
   const pipeline = await pipelineNamed(parsed.data.pipeline);
   return planRun({ input: parsed.data, pipeline, executionName: execution.Name, startedAt: execution.StartTime });

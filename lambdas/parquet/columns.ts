@@ -266,7 +266,8 @@ export function createColumnBuffer(column: TableColumn, capacity: number, zeroDa
       return new FixedBuffer(column, capacity, 4, (views, index, v) => {
         const integer = typeof v === "number" ? v : unscaledDecimalNumber(asciiBytes(v), 0);
         // Never a silent 0: an INT32 column's text is always a short integer, so anything else is refused.
-        if (integer === undefined) throw new ValueRejectedError(column.name, `column ${column.source} (${column.sourceType}): ${String(v)} is not a 32-bit integer`);
+        if (integer === undefined)
+          throw new ValueRejectedError(column.name, `column ${column.source} (${column.sourceType}): ${String(v)} is not a 32-bit integer`);
         views.i32[index] = integer;
         return true;
       });

@@ -135,5 +135,14 @@ export async function beginStep(context: TableContext, run: Run, resume: Resume 
   // Reconcile takes no lease and moves no cursor: its one "chunk" compares the table and stages the repairs.
   if (run.mode === "reconcile") return { ...fresh, runId, schemaKey: "", tableStartedAt: now, start: NOWHERE, ceiling: NOWHERE, done: false, pendingFiles: 0 };
   const started = await begin(context, runId);
-  return { ...fresh, runId, schemaKey: started.schemaKey, tableStartedAt: now, start: started.cursor, ceiling: started.ceiling, done: started.done, pendingFiles: 0 };
+  return {
+    ...fresh,
+    runId,
+    schemaKey: started.schemaKey,
+    tableStartedAt: now,
+    start: started.cursor,
+    ceiling: started.ceiling,
+    done: started.done,
+    pendingFiles: 0,
+  };
 }

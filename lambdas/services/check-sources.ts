@@ -30,7 +30,8 @@ export async function checkSources(pipelines: readonly ResolvedPipeline[]): Prom
           await checkedTableSchema({ table }, connection);
         } catch (error) {
           if (!(error instanceof Error) || !["UnsafeCursorError", "TableSchemaError", "SourceTableError"].includes(error.name)) throw error;
-          for (const problem of error.message.split("\n")) problems.push({ pipeline: pipeline.name, file: pipeline.file, table: table.key, yamlPath: `tables["${table.key}"]`, problem });
+          for (const problem of error.message.split("\n"))
+            problems.push({ pipeline: pipeline.name, file: pipeline.file, table: table.key, yamlPath: `tables["${table.key}"]`, problem });
         }
       }
     } finally {

@@ -24,7 +24,14 @@ export class ChunkFile {
   private readonly metadata: Record<string, string>;
 
   /** `metadata` travels with the object (S3 user metadata): the loader reads each file's schema key from it. */
-  constructor(s3: S3Store, bucket: string, key: string, columns: readonly TableColumn[], options: Partial<ParquetWriterOptions>, metadata: Record<string, string> = {}) {
+  constructor(
+    s3: S3Store,
+    bucket: string,
+    key: string,
+    columns: readonly TableColumn[],
+    options: Partial<ParquetWriterOptions>,
+    metadata: Record<string, string> = {},
+  ) {
     this.s3 = s3;
     this.bucket = bucket;
     this.key = key;

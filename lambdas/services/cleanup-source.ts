@@ -30,7 +30,7 @@ export async function cleanupSource(context: LoadContext, rowsProcessed: number)
   if (!CLEANUP_STRATEGIES.includes(table.cdc_strategy)) {
     throw new CleanupRefusedError(`${table.key}: cleanup needs a cursor window (id_only, hybrid or timestamp_only), not ${table.cdc_strategy}`);
   }
-  const watermark = (await readWatermark(context));
+  const watermark = await readWatermark(context);
   const state = watermark?.mysql_state;
   if (watermark === undefined || state?.status !== "success" || state.lease_expires_at !== null || watermark.s3_state.backup_s3_files.length > 0) {
     throw new CleanupRefusedError(
@@ -47,26 +47,40 @@ export async function cleanupSource(context: LoadContext, rowsProcessed: number)
     const keys = { timestamp: cursor.timestamp, key: table.cdc_strategy === "timestamp_only" ? [] : cursor.key };
     const upToCeiling = cleanupWindows(table.cdc_strategy, keys, null, ceiling)?.mysql;
     if (upToCeiling === undefined) {
-      throw new CleanupRefusedError(`${table.key}: no ceiling to clean up to, or a key Redshift cannot count in MySQL's order (text or binary): cleanup needs a timestamp or numeric key`);
+      throw new CleanupRefusedError(
+        `${table.key}: no ceiling to clean up to, or a key Redshift cannot count in MySQL's order (text or binary): cleanup needs a timestamp or numeric key`,
+      );
     }
     await connection.beginTransaction();
     const from = quotedTable(table);
     const counted = await queryRow(connection, { sql: `SELECT COUNT(*) FROM ${from} WHERE ${upToCeiling.sql} FOR UPDATE`, params: upToCeiling.params });
     const mysqlCount = Number(textOf(counted?.[0]) ?? "0");
     const order = [...(keys.timestamp === undefined ? [] : [keys.timestamp]), ...keys.key];
-    const firstRow = await queryRow(connection, { sql: `SELECT ${orderBy(order)} FROM ${from} WHERE ${upToCeiling.sql} ORDER BY ${orderBy(order)} LIMIT 1`, params: upToCeiling.params });
+    const firstRow = await queryRow(connection, {
+      sql: `SELECT ${orderBy(order)} FROM ${from} WHERE ${upToCeiling.sql} ORDER BY ${orderBy(order)} LIMIT 1`,
+      params: upToCeiling.params,
+    });
     const first: Position | null =
-      firstRow === undefined ? null : { timestamp: timestampOfRow(cursor, firstRow, 0), key: keys.key.length === 0 ? null : keyOfRow(cursor, firstRow, keys.timestamp === undefined ? 0 : 1) };
+      firstRow === undefined
+        ? null
+        : {
+            timestamp: timestampOfRow(cursor, firstRow, 0),
+            key: keys.key.length === 0 ? null : keyOfRow(cursor, firstRow, keys.timestamp === undefined ? 0 : 1),
+          };
     const redshiftWindow = cleanupWindows(table.cdc_strategy, keys, first, ceiling)?.redshift;
     const targetTable = `${quoteRedshift(context.pipeline.target.schema)}.${quoteRedshift(table.targetName)}`;
-    const redshiftCount = mysqlCount === 0 ? 0 : Number((await context.redshift.query(`SELECT COUNT(*) FROM ${targetTable} WHERE ${redshiftWindow ?? "TRUE"}`)).rows[0]?.[0] ?? 0);
+    const redshiftCount =
+      mysqlCount === 0 ? 0 : Number((await context.redshift.query(`SELECT COUNT(*) FROM ${targetTable} WHERE ${redshiftWindow ?? "TRUE"}`)).rows[0]?.[0] ?? 0);
     const counts = { mysql: mysqlCount, processed: rowsProcessed, redshift: redshiftCount };
     const problems = cleanupProblems(table.key, counts);
     if (problems.length > 0) throw new CleanupRefusedError(problems.join("\n"));
     const [deleted] = await connection.query({ sql: `DELETE FROM ${from} WHERE ${upToCeiling.sql}`, values: upToCeiling.params });
     await connection.commit();
     const files = await staleStagedFiles(context, new Date(context.now().getTime() + 1000));
-    const filesDeleted = await context.s3.delete(context.bucket, files.deletable.map((o) => o.key));
+    const filesDeleted = await context.s3.delete(
+      context.bucket,
+      files.deletable.map((o) => o.key),
+    );
     await resetWatermark(context);
     return { table: table.key, ceiling, counts, rowsDeleted: (deleted as { affectedRows: number }).affectedRows, filesDeleted };
   } catch (error) {

@@ -32,16 +32,12 @@ export async function completeLoad(context: LoadContext, submission: Load, state
     const final = state ?? (await context.redshift.describe(submission.statementId));
     if (!statementEnded(final)) throw new Error(`load ${submission.loadId}: statement ${final.id} is still ${final.status}; poll until it ends`);
     if (final.status !== "FINISHED") {
-      await updateWatermark(context, (current) =>
-        recordFailedLoad(current, submission.loadId, final.id, context.now()),
-      );
+      await updateWatermark(context, (current) => recordFailedLoad(current, submission.loadId, final.id, context.now()));
       throw new RedshiftStatementError(final);
     }
     rows = Math.max(0, final.subStatementRows[submission.insertIndex] ?? 0);
   }
-  await updateWatermark(context, (current) =>
-    markLoaded(current, files, rows, submission.loadId, context.now()),
-  );
+  await updateWatermark(context, (current) => markLoaded(current, files, rows, submission.loadId, context.now()));
   return rows;
 }
 
@@ -63,9 +59,7 @@ export async function completeLoadStep(context: LoadContext, progress: Progress,
     return { ...progress, loadConflicts: progress.loadConflicts + 1, pendingFiles: await pendingFiles(context) };
   }
   const now = context.now();
-  const watermark = await updateWatermark(context, (current) =>
-    renewLease(current, progress.runId, now, LEASE_SECONDS),
-  );
+  const watermark = await updateWatermark(context, (current) => renewLease(current, progress.runId, now, LEASE_SECONDS));
   return {
     ...progress,
     rowsLoaded: progress.rowsLoaded + rows,

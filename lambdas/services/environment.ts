@@ -41,7 +41,9 @@ export async function pipelineNamed(name: string, env: NodeJS.ProcessEnv = proce
   const pipeline = findPipeline((await loadedConfig(dir)).pipelines, name, dir);
   // The stack's COPY role (createCopyRole) for a target that names none; a copy_role_arn in config wins.
   const copyRole = env[COPY_ROLE_ENV];
-  return pipeline.target.copy_role_arn !== undefined || copyRole === undefined || copyRole === "" ? pipeline : { ...pipeline, target: { ...pipeline.target, copy_role_arn: copyRole } };
+  return pipeline.target.copy_role_arn !== undefined || copyRole === undefined || copyRole === ""
+    ? pipeline
+    : { ...pipeline, target: { ...pipeline.target, copy_role_arn: copyRole } };
 }
 
 export function stagingBucket(pipeline: ResolvedPipeline, env: NodeJS.ProcessEnv = process.env): string {

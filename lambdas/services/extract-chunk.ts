@@ -95,7 +95,9 @@ async function readChunk(
       file.push(row);
     } catch (error) {
       if (!(error instanceof ValueRejectedError)) throw error;
-      throw new RowRejectedError(`${context.table.key}: ${error.message} at ${describeRow(schema, row)}; fix the source row, or exclude the column`, { cause: error });
+      throw new RowRejectedError(`${context.table.key}: ${error.message} at ${describeRow(schema, row)}; fix the source row, or exclude the column`, {
+        cause: error,
+      });
     }
     lastRow = row;
   };
@@ -190,7 +192,15 @@ export async function extractChunk(context: TableContext, request: ChunkRequest)
    * The last commit of a window waits for the window's count: a shortfall fails the table before anything of the
    * window is loaded (the cursor goes back to the window's start where re-read rows merge by key).
    */
-  const commit = async (done: boolean, next: Position, rows: number, file: string | undefined, zeroDates: Record<string, number>, windowEnd: Position, counted: Promise<string | undefined> | undefined) => {
+  const commit = async (
+    done: boolean,
+    next: Position,
+    rows: number,
+    file: string | undefined,
+    zeroDates: Record<string, number>,
+    windowEnd: Position,
+    counted: Promise<string | undefined> | undefined,
+  ) => {
     const shortfall = await counted;
     if (shortfall !== undefined) {
       await updateWatermark(context, (current: Watermark) =>
@@ -199,7 +209,18 @@ export async function extractChunk(context: TableContext, request: ChunkRequest)
       throw new ExtractionShortfallError(shortfall);
     }
     return updateWatermark(context, (current: Watermark) =>
-      commitChunk(current, { runId: request.runId, cursor: next, rows, file, zeroDates, done, windowEnd: done ? windowEnd : undefined, schemaKey: request.schemaKey, now: context.now(), leaseSeconds: LEASE_SECONDS }),
+      commitChunk(current, {
+        runId: request.runId,
+        cursor: next,
+        rows,
+        file,
+        zeroDates,
+        done,
+        windowEnd: done ? windowEnd : undefined,
+        schemaKey: request.schemaKey,
+        now: context.now(),
+        leaseSeconds: LEASE_SECONDS,
+      }),
     );
   };
   if (strategy.reached(cursor, ceiling) || limitLeft <= 0) {
@@ -214,7 +235,13 @@ export async function extractChunk(context: TableContext, request: ChunkRequest)
     bytes: processing.target_file_mb * MIB,
     deadline: Math.min(request.deadline ?? Infinity, started + processing.max_chunk_seconds * 1000),
   };
-  const file = tableChunkFile(context, watermark.mysql_state.run_started_at ?? context.now().toISOString(), watermark.mysql_state.next_chunk, schema.columns, request.schemaKey);
+  const file = tableChunkFile(
+    context,
+    watermark.mysql_state.run_started_at ?? context.now().toISOString(),
+    watermark.mysql_state.next_chunk,
+    schema.columns,
+    request.schemaKey,
+  );
 
   let read: { cursor: Position; exhausted: boolean };
   let uploaded: Awaited<ReturnType<ChunkFile["finish"]>>;
@@ -240,7 +267,12 @@ export async function extractChunk(context: TableContext, request: ChunkRequest)
 }
 
 /** The step: the next chunk, added to the table's progress (mode reconcile: the comparison and its repair file). */
-export async function extractChunkStep(context: LoadContext, run: Run, progress: Progress, deadline: number): Promise<{ progress: Progress; chunk: ChunkResult }> {
+export async function extractChunkStep(
+  context: LoadContext,
+  run: Run,
+  progress: Progress,
+  deadline: number,
+): Promise<{ progress: Progress; chunk: ChunkResult }> {
   if (run.mode === "reconcile") return reconcileNext(context, progress);
   const chunk = await extractChunk(context, { runId: progress.runId, schemaKey: progress.schemaKey, limit: run.limit ?? undefined, deadline });
   return {
@@ -264,7 +296,16 @@ async function reconcileNext(context: LoadContext, progress: Progress): Promise<
   const started = Date.now();
   const { counts, staged } = await reconcileAndStage(context);
   const durationMs = Date.now() - started;
-  const chunk: ChunkResult = { done: true, cursor: NOWHERE, rows: counts.reloaded, files: staged.file === undefined ? 0 : 1, bytes: 0, durationMs, file: staged.file, runRows: counts.reloaded };
+  const chunk: ChunkResult = {
+    done: true,
+    cursor: NOWHERE,
+    rows: counts.reloaded,
+    files: staged.file === undefined ? 0 : 1,
+    bytes: 0,
+    durationMs,
+    file: staged.file,
+    runRows: counts.reloaded,
+  };
   return {
     chunk,
     progress: {

@@ -13,7 +13,13 @@ export type CaughtError = { Error: string; Cause?: string | null | undefined };
  * another run's lease leaves that run alone), the lease released, cursor and pending files kept for the resume.
  * Returns the table's failed line for the summary; the execution fails after Summarize.
  */
-export async function failTableStep(context: TableContext, run: Run, resume: Resume | null, progress: Progress | null, error: CaughtError): Promise<TableResult> {
+export async function failTableStep(
+  context: TableContext,
+  run: Run,
+  resume: Resume | null,
+  progress: Progress | null,
+  error: CaughtError,
+): Promise<TableResult> {
   const message = causeMessage(error.Cause);
   const runId = progress?.runId ?? runIdOf(run, resume);
   let recorded = "";

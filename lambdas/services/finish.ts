@@ -17,7 +17,8 @@ export const durationSeconds = (from: string, to: Date) => Math.max(0, Math.roun
 function validationLine(report: ValidationReport, rowsLoaded: number, extractionOpen: boolean): { line: string; complete: boolean } {
   const c = report.counts;
   if (report.windows === 0) {
-    if (rowsLoaded > 0 && extractionOpen) return { line: "pending: the loaded rows belong to an extraction window not finished yet; validated when it ends", complete: false };
+    if (rowsLoaded > 0 && extractionOpen)
+      return { line: "pending: the loaded rows belong to an extraction window not finished yet; validated when it ends", complete: false };
     return { line: "nothing loaded to validate", complete: true };
   }
   if (c === undefined) return { line: `not countable (${report.windows} window(s); custom_sql or row_count_check off)`, complete: true };
@@ -33,7 +34,7 @@ function validationLine(report: ValidationReport, rowsLoaded: number, extraction
 export async function finishStep(context: LoadContext, run: Run, progress: Progress, log: MarkerLog): Promise<{ result: TableResult; validated: boolean }> {
   let validation: { line: string; complete: boolean } | undefined;
   if (run.mode !== "backup_only") {
-    const watermark = (await readWatermark(context));
+    const watermark = await readWatermark(context);
     const windows = watermark?.s3_state.pending_validation ?? [];
     const report = await validateWindows(context, windows);
     if (windows.length > 0) {

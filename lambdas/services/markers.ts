@@ -26,7 +26,13 @@ export async function writeCompletionMarkers(s3: S3Store, request: MarkerRequest
     ["table_metrics.json", `${JSON.stringify(tableMetrics(metrics), null, 2)}\n`, "application/json"],
     [
       "completion_marker.txt",
-      markerText({ pipeline: metrics.pipeline, table: metrics.table, runStartedAt: request.runStartedAt, durationSeconds: request.durationSeconds, rows: metrics.rows }),
+      markerText({
+        pipeline: metrics.pipeline,
+        table: metrics.table,
+        runStartedAt: request.runStartedAt,
+        durationSeconds: request.durationSeconds,
+        rows: metrics.rows,
+      }),
       "text/plain; charset=utf-8",
     ],
   ];

@@ -41,7 +41,9 @@ export type StagedRepair = { file: string | undefined; rows: number };
 export async function stageRepair(context: LoadContext, found: Differences): Promise<StagedRepair> {
   if (found.toLoad.size === 0) return { file: undefined, rows: 0 };
   if (found.schema.primaryKey.length === 0) {
-    throw new ReconcileRefusedError(`${context.table.key}: no primary key in Redshift — a load appends, so a re-extracted row would land twice; repair it by hand`);
+    throw new ReconcileRefusedError(
+      `${context.table.key}: no primary key in Redshift — a load appends, so a re-extracted row would land twice; repair it by hand`,
+    );
   }
   const { schema } = found;
   const { key } = found.shape;
@@ -57,13 +59,17 @@ export async function stageRepair(context: LoadContext, found: Differences): Pro
       const connection = await context.connect();
       try {
         const sql = `SELECT ${select} FROM ${quotedTable(context.table)} WHERE ${bucketOf("mysql", found.shape.hash, key, found.shape.buckets)} IN (${only.join(", ")})`;
-        await streamQuery(connection, { sql, params: [] }, {
-          row(raw) {
-            if (found.toLoad.has(JSON.stringify(raw.slice(width).map(partText)))) file.push(raw.slice(0, width));
-            return true;
+        await streamQuery(
+          connection,
+          { sql, params: [] },
+          {
+            row(raw) {
+              if (found.toLoad.has(JSON.stringify(raw.slice(width).map(partText)))) file.push(raw.slice(0, width));
+              return true;
+            },
+            backpressure: () => file.backpressure(),
           },
-          backpressure: () => file.backpressure(),
-        });
+        );
       } finally {
         await connection.end().catch(() => undefined);
       }
@@ -134,7 +140,9 @@ export async function deleteExtras(context: LoadContext, found: Differences, opt
     const { rows } = await context.redshift.query([
       `LOCK ${ledger}`,
       `SELECT count(*) FROM ${target} WHERE ${where} AND ${notApplied}`,
-      policy === "hard" ? `DELETE FROM ${target} WHERE ${where} AND ${notApplied}` : `UPDATE ${target} SET ${marker} = GETDATE() WHERE ${where} AND ${notApplied}`,
+      policy === "hard"
+        ? `DELETE FROM ${target} WHERE ${where} AND ${notApplied}`
+        : `UPDATE ${target} SET ${marker} = GETDATE() WHERE ${where} AND ${notApplied}`,
       `INSERT INTO ${ledger} (load_id, pipeline, table_name, files, rows_loaded, loaded_at) SELECT ${sqlString(deleteId)}, ${sqlString(context.pipeline.name)}, ${sqlString(context.table.key)}, 0, ${batch.length}, GETDATE() WHERE ${notApplied}`,
     ]);
     deleted += Number(rows[0]?.[0] ?? 0);

@@ -14,7 +14,19 @@ import type { Connection } from "mysql2/promise";
 import { compareTimestamps } from "#domain/cdc/timestamps.ts";
 import { quotedTable, quoteIdentifier, textOf } from "#domain/cdc/types.ts";
 import { cursorOf } from "#domain/watermark.ts";
-import { bucketOf, CRC32C_PROBE, hashSum, notComparable, primeAtLeast, rowHash, rowText, SOFT_DELETE_COLUMN, valueText, type Dialect, type RowHash } from "#domain/reconcile/canonical.ts";
+import {
+  bucketOf,
+  CRC32C_PROBE,
+  hashSum,
+  notComparable,
+  primeAtLeast,
+  rowHash,
+  rowText,
+  SOFT_DELETE_COLUMN,
+  valueText,
+  type Dialect,
+  type RowHash,
+} from "#domain/reconcile/canonical.ts";
 import { quoteRedshift } from "#domain/redshift-ddl.ts";
 import type { TableColumn, TableSchema } from "#domain/table-schema.ts";
 import { checkedTableSchema } from "./begin.ts";
@@ -79,10 +91,13 @@ function keyColumns(schema: TableSchema, table: string): TableColumn[] {
   const names = schema.primaryKey.length > 0 ? schema.primaryKey : schema.cursorKey;
   const columns = names.map((name) => schema.columns.find((c) => c.source.toLowerCase() === name.toLowerCase()));
   if (names.length === 0 || columns.some((c) => c === undefined)) {
-    throw new ReconcileRefusedError(`${table}: no unique key that lands in Redshift to reconcile by (a primary key, or cdc_id_column naming a unique NOT NULL key)`);
+    throw new ReconcileRefusedError(
+      `${table}: no unique key that lands in Redshift to reconcile by (a primary key, or cdc_id_column naming a unique NOT NULL key)`,
+    );
   }
   const approximate = columns.filter((c) => c !== undefined && notComparable(c) !== undefined);
-  if (approximate.length > 0) throw new ReconcileRefusedError(`${table}: key column(s) ${approximate.map((c) => c?.source ?? "").join(", ")} cannot be compared exactly`);
+  if (approximate.length > 0)
+    throw new ReconcileRefusedError(`${table}: key column(s) ${approximate.map((c) => c?.source ?? "").join(", ")} cannot be compared exactly`);
   return columns as TableColumn[];
 }
 
@@ -139,7 +154,9 @@ export async function findDifferences(context: LoadContext, options: { hash?: Ro
     const targetTable = `${quoteRedshift(pipeline.target.schema)}.${quoteRedshift(table.targetName)}`;
     const existing = await existingColumns(context);
     if (existing.length === 0) {
-      throw new ReconcileRefusedError(`${table.key}: its target ${pipeline.target.schema}.${table.targetName} does not exist in Redshift yet; sync the table first (mrsync sync pipeline -p ${pipeline.name} -t ${table.key})`);
+      throw new ReconcileRefusedError(
+        `${table.key}: its target ${pipeline.target.schema}.${table.targetName} does not exist in Redshift yet; sync the table first (mrsync sync pipeline -p ${pipeline.name} -t ${table.key})`,
+      );
     }
     // Rows soft-deleted by an earlier reconcile are gone from the table's point of view.
     const softDeleted = existing.some((c) => c.name === SOFT_DELETE_COLUMN);
@@ -202,7 +219,10 @@ export async function findDifferences(context: LoadContext, options: { hash?: Ro
           rows.map((r) => {
             const parts = r.slice(0, key.length).map(partText);
             const cursor = r[key.length + 1];
-            return [JSON.stringify(parts), { key: parts, hash: partText(r[key.length]), cursor: cursor === undefined || cursor === null ? undefined : partText(cursor) }];
+            return [
+              JSON.stringify(parts),
+              { key: parts, hash: partText(r[key.length]), cursor: cursor === undefined || cursor === null ? undefined : partText(cursor) },
+            ];
           }),
         );
       const inMysql = keyed(mysqlFetched as unknown[][]);
@@ -231,7 +251,6 @@ export async function findDifferences(context: LoadContext, options: { hash?: Ro
   }
 }
 
-
 /**
  * Which MySQL rows the table's next sync will carry anyway: a cursor value past the watermark's (the timestamp for
  * timestamp strategies, the integer key for id_only). Undefined where that cannot be told exactly.
@@ -243,12 +262,21 @@ async function inFlightTest(context: LoadContext, schema: TableSchema): Promise<
   const { table } = context;
   if ((table.cdc_strategy === "hybrid" || table.cdc_strategy === "timestamp_only") && table.cdc_timestamp_column !== undefined && cursor.timestamp !== null) {
     const mark = cursor.timestamp;
-    return { expression: `DATE_FORMAT(${quoteIdentifier(table.cdc_timestamp_column)}, '%Y-%m-%d %H:%i:%s.%f')`, after: (value) => compareTimestamps(value, mark) > 0 };
+    return {
+      expression: `DATE_FORMAT(${quoteIdentifier(table.cdc_timestamp_column)}, '%Y-%m-%d %H:%i:%s.%f')`,
+      after: (value) => compareTimestamps(value, mark) > 0,
+    };
   }
   const [only] = schema.cursorKey;
   const column = schema.columns.find((c) => c.source === only);
   const last = cursor.key?.[0];
-  if (table.cdc_strategy === "id_only" && schema.cursorKey.length === 1 && column !== undefined && (column.value.kind === "int32" || column.value.kind === "int64") && last !== undefined) {
+  if (
+    table.cdc_strategy === "id_only" &&
+    schema.cursorKey.length === 1 &&
+    column !== undefined &&
+    (column.value.kind === "int32" || column.value.kind === "int64") &&
+    last !== undefined
+  ) {
     return { expression: `CAST(${quoteIdentifier(column.source)} AS CHAR)`, after: (value) => BigInt(value) > BigInt(last) };
   }
   return undefined;

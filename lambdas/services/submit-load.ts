@@ -77,15 +77,26 @@ export async function submitLoad(context: LoadContext): Promise<Load | undefined
   }
   const schemaKey = heads[0]?.info?.metadata?.[SCHEMA_METADATA] ?? "";
   const group = heads.filter((h) => (h.info?.metadata?.[SCHEMA_METADATA] ?? "") === schemaKey);
-  if (schemaKey === "") throw new TableSchemaError(`${context.table.key}: pending file ${heads[0]?.key ?? ""} carries no schema key (${SCHEMA_METADATA} metadata)`);
+  if (schemaKey === "")
+    throw new TableSchemaError(`${context.table.key}: pending file ${heads[0]?.key ?? ""} carries no schema key (${SCHEMA_METADATA} metadata)`);
   const schema = await loadSchema(context, schemaKey);
   const files = group.map((h) => h.key);
-  const loadId = `load_${createHash("sha256").update([...files].sort().join("\n")).digest("hex").slice(0, 24)}`;
+  const loadId = `load_${createHash("sha256")
+    .update([...files].sort().join("\n"))
+    .digest("hex")
+    .slice(0, 24)}`;
   const target = { schema: context.pipeline.target.schema, table: context.table.targetName };
 
   const submittedAt = context.now().toISOString();
   const manifest = manifestKey(context.pipeline.s3.isolation_prefix, context.pipeline.name, context.table.key, loadId);
-  await context.s3.putJson(context.bucket, manifest, manifestOf(context.bucket, group.map((h) => ({ key: h.key, size: h.info?.size ?? 0 }))));
+  await context.s3.putJson(
+    context.bucket,
+    manifest,
+    manifestOf(
+      context.bucket,
+      group.map((h) => ({ key: h.key, size: h.info?.size ?? 0 })),
+    ),
+  );
   const load = { loadId, manifestKey: manifest, schemaKey, files: files.length, submittedAt };
 
   // Ledger first: a load it already holds is done (a crash between the commit and the watermark write).
@@ -124,5 +135,15 @@ export async function submitLoad(context: LoadContext): Promise<Load | undefined
 
 /** The step: the next load submitted, or `files: 0` when nothing is pending. */
 export async function submitLoadStep(context: LoadContext): Promise<Load> {
-  return (await submitLoad(context)) ?? { loadId: "", manifestKey: "", schemaKey: "", statementId: null, insertIndex: -1, files: 0, submittedAt: context.now().toISOString() };
+  return (
+    (await submitLoad(context)) ?? {
+      loadId: "",
+      manifestKey: "",
+      schemaKey: "",
+      statementId: null,
+      insertIndex: -1,
+      files: 0,
+      submittedAt: context.now().toISOString(),
+    }
+  );
 }

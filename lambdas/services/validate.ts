@@ -52,7 +52,9 @@ const windowKeys = (context: TableContext, schema: TableSchema): WindowKeys => {
 async function mysqlCount(context: TableContext, where: SqlFragment): Promise<number> {
   const connection = await context.connect();
   try {
-    return Number(textOf((await queryRow(connection, { sql: `SELECT COUNT(*) FROM ${quotedTable(context.table)} WHERE ${where.sql}`, params: where.params }))?.[0]) ?? "0");
+    return Number(
+      textOf((await queryRow(connection, { sql: `SELECT COUNT(*) FROM ${quotedTable(context.table)} WHERE ${where.sql}`, params: where.params }))?.[0]) ?? "0",
+    );
   } finally {
     await connection.end();
   }
@@ -63,7 +65,12 @@ async function mysqlCount(context: TableContext, where: SqlFragment): Promise<nu
  * run(s) extracted. Fewer in MySQL is a live source's benign drift (rows updated out of the window or deleted since);
  * more is a shortfall. Undefined: the strategy has no countable window (custom_sql, full_sync without a key).
  */
-export async function extractionShortfall(context: TableContext, schema: TableSchema, window: { start: Position | null; end: Position }, extracted: number): Promise<string | undefined> {
+export async function extractionShortfall(
+  context: TableContext,
+  schema: TableSchema,
+  window: { start: Position | null; end: Position },
+  extracted: number,
+): Promise<string | undefined> {
   const where = sourceWindow(context.table.cdc_strategy, windowKeys(context, schema), window);
   if (where === undefined) return undefined;
   const inMysql = await mysqlCount(context, where);
@@ -83,7 +90,12 @@ export async function validateWindows(context: LoadContext, windows: readonly Ex
   const report: ValidationReport = { counts: undefined, checksums: undefined, nullPercentages: {}, windows: 0, notes: [], problems: [] };
   for (const window of windows) {
     const schema = await loadSchema(context, window.schema_key);
-    const one = await validateWindow(context, schema, { start: window.start === null ? null : fromStored(window.start), end: fromStored(window.end) }, window.rows);
+    const one = await validateWindow(
+      context,
+      schema,
+      { start: window.start === null ? null : fromStored(window.start), end: fromStored(window.end) },
+      window.rows,
+    );
     report.windows++;
     if (one.counts !== undefined) {
       const sum = report.counts ?? { mysql: 0, extracted: 0, redshift: 0, duplicateKeys: 0 };
@@ -95,7 +107,8 @@ export async function validateWindows(context: LoadContext, windows: readonly Ex
       };
     }
     report.checksums = one.checksums ?? report.checksums;
-    for (const [column, percentage] of Object.entries(one.nullPercentages)) report.nullPercentages[column] = Math.max(report.nullPercentages[column] ?? 0, percentage);
+    for (const [column, percentage] of Object.entries(one.nullPercentages))
+      report.nullPercentages[column] = Math.max(report.nullPercentages[column] ?? 0, percentage);
     report.notes.push(...one.notes.filter((n) => !report.notes.includes(n)));
     report.problems.push(...one.problems);
   }
@@ -103,7 +116,12 @@ export async function validateWindows(context: LoadContext, windows: readonly Ex
   return report;
 }
 
-async function validateWindow(context: LoadContext, schema: TableSchema, window: { start: Position | null; end: Position }, extracted: number): Promise<ValidationReport> {
+async function validateWindow(
+  context: LoadContext,
+  schema: TableSchema,
+  window: { start: Position | null; end: Position },
+  extracted: number,
+): Promise<ValidationReport> {
   const { table } = context;
   const mode = loadMode(context, schema.primaryKey.length > 0);
   const keys = windowKeys(context, schema);
@@ -113,7 +131,9 @@ async function validateWindow(context: LoadContext, schema: TableSchema, window:
   const number = (value: unknown) => Number(value ?? 0);
   const notes: string[] = [];
   if (comparable !== undefined && !comparable.exact) {
-    notes.push(`${table.key}: Redshift orders the key's text or bytes unlike MySQL's collation, so a wider window was counted on both sides (from the window's leading timestamp or from the beginning)`);
+    notes.push(
+      `${table.key}: Redshift orders the key's text or bytes unlike MySQL's collation, so a wider window was counted on both sides (from the window's leading timestamp or from the beginning)`,
+    );
   }
 
   let counts: Counts | undefined;
@@ -122,7 +142,11 @@ async function validateWindow(context: LoadContext, schema: TableSchema, window:
     const key = schema.primaryKey.map((k) => quoteRedshift(schema.columns.find((c) => c.source === k)?.name ?? k)).join(", ");
     const [countRow] = (await context.redshift.query(`SELECT COUNT(*) FROM ${target}${where}`)).rows;
     const duplicates =
-      key === "" ? 0 : number((await context.redshift.query(`SELECT COUNT(*) FROM (SELECT ${key} FROM ${target}${where} GROUP BY ${key} HAVING COUNT(*) > 1) d`)).rows[0]?.[0]);
+      key === ""
+        ? 0
+        : number(
+            (await context.redshift.query(`SELECT COUNT(*) FROM (SELECT ${key} FROM ${target}${where} GROUP BY ${key} HAVING COUNT(*) > 1) d`)).rows[0]?.[0],
+          );
     // A wider window holds rows of earlier windows too: only "no fewer in Redshift" can be asked of it.
     const extractedHere = comparable !== undefined && !comparable.exact ? Math.min(extracted, inMysql ?? extracted) : extracted;
     counts = { mysql: inMysql, extracted: extractedHere, redshift: number(countRow?.[0]), duplicateKeys: duplicates };
@@ -132,7 +156,9 @@ async function validateWindow(context: LoadContext, schema: TableSchema, window:
   // Rows updated since extraction left MySQL's window but not Redshift's: the sums differ without a loss.
   const drifted = counts !== undefined && counts.mysql !== undefined && counts.redshift !== counts.mysql;
   if (table.validation.content_checksum && comparable?.exact === true && drifted) {
-    notes.push(`${table.key}: content checksum not compared: the window changed in MySQL since it was extracted (MySQL ${counts?.mysql ?? "?"}, Redshift ${counts?.redshift ?? "?"})`);
+    notes.push(
+      `${table.key}: content checksum not compared: the window changed in MySQL since it was extracted (MySQL ${counts?.mysql ?? "?"}, Redshift ${counts?.redshift ?? "?"})`,
+    );
   } else if (table.validation.content_checksum && comparable?.exact === true) {
     const sources = [...new Set([...schema.primaryKey, table.cdc_timestamp_column, ...schema.cursorKey].filter((c): c is string => c !== undefined))];
     const columns = sources.flatMap((source) => {
@@ -142,7 +168,10 @@ async function validateWindow(context: LoadContext, schema: TableSchema, window:
     const connection = await context.connect();
     let mysqlSum: string;
     try {
-      const sql = `SELECT ${checksumSql("mysql", columns.map((c) => ({ name: c.source, timestamp: c.timestamp })))} FROM ${quotedTable(table)} WHERE ${comparable.mysql.sql}`;
+      const sql = `SELECT ${checksumSql(
+        "mysql",
+        columns.map((c) => ({ name: c.source, timestamp: c.timestamp })),
+      )} FROM ${quotedTable(table)} WHERE ${comparable.mysql.sql}`;
       mysqlSum = textOf((await queryRow(connection, { sql, params: comparable.mysql.params }))?.[0]) ?? "0";
     } finally {
       await connection.end();

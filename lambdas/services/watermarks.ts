@@ -10,7 +10,7 @@ import { releaseDeadLease, resetCursor, setCursor, type Watermark } from "#domai
 import { readWatermark, updateWatermark, type TableContext } from "./sync-context.ts";
 
 export async function getWatermark(context: TableContext): Promise<Watermark | undefined> {
-  return (await readWatermark(context));
+  return await readWatermark(context);
 }
 
 /** Forgets the cursor: the next run re-reads the whole table. Files still pending load stay listed. */
@@ -25,7 +25,9 @@ async function checkKey(context: TableContext, key: readonly string[]): Promise<
     const discovered = await discoverTable(connection, context.table.sourceSchema, context.table.sourceTable);
     const columns = strategyContext(context.table, buildTableSchema(context.table, discovered.columns, discovered.primaryKey)).key;
     if (columns.length !== key.length) {
-      throw new Error(`--key: ${context.table.key} pages on (${columns.map((c) => c.source).join(", ")}): give ${columns.length} value(s), got ${JSON.stringify(key)}`);
+      throw new Error(
+        `--key: ${context.table.key} pages on (${columns.map((c) => c.source).join(", ")}): give ${columns.length} value(s), got ${JSON.stringify(key)}`,
+      );
     }
     columns.forEach((column, i) => {
       try {
@@ -52,10 +54,19 @@ export type HolderCheck = (holder: { runId: string; host: string | undefined; pi
  * Frees the lease of a run that is gone, after `isAlive` found no sign of it; refuses (LeaseReleaseRefusedError,
  * with the reason) otherwise. A free lease is left as it is.
  */
-export async function releaseWatermark(context: TableContext, isAlive: HolderCheck): Promise<{ released: string | undefined; watermark: Watermark | undefined }> {
+export async function releaseWatermark(
+  context: TableContext,
+  isAlive: HolderCheck,
+): Promise<{ released: string | undefined; watermark: Watermark | undefined }> {
   const current = await getWatermark(context);
   const state = current?.mysql_state;
-  if (current === undefined || state?.run_id === null || state?.run_id === undefined || state.lease_expires_at === null || Date.parse(state.lease_expires_at) <= context.now().getTime()) {
+  if (
+    current === undefined ||
+    state?.run_id === null ||
+    state?.run_id === undefined ||
+    state.lease_expires_at === null ||
+    Date.parse(state.lease_expires_at) <= context.now().getTime()
+  ) {
     return { released: undefined, watermark: current };
   }
   const runId = state.run_id;

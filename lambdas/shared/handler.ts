@@ -33,7 +33,11 @@ export const DEADLINE_MARGIN_MS = 60_000;
 
 export const deadlineOf = (context: Pick<Context, "getRemainingTimeInMillis">) => Date.now() + context.getRemainingTimeInMillis() - DEADLINE_MARGIN_MS;
 
-export function stepHandler<Schema extends z.ZodType, Result>(step: string, schema: Schema, run: (input: z.output<Schema>, context: Context) => Promise<Result>) {
+export function stepHandler<Schema extends z.ZodType, Result>(
+  step: string,
+  schema: Schema,
+  run: (input: z.output<Schema>, context: Context) => Promise<Result>,
+) {
   return middy(async (event: unknown, context: Context): Promise<Result> => {
     const parsed = schema.safeParse(event);
     if (!parsed.success) {

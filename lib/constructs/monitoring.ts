@@ -34,7 +34,11 @@ export class Monitoring extends Construct {
     this.topic = new sns.Topic(this, "Alarms", { masterKey: key, enforceSSL: true, displayName: "mysql-redshift-sync alarms" });
     const alarmAction = new actions.SnsAction(this.topic);
     const alarms = [
-      ["ExecutionsFailed", props.stateMachine.metricFailed({ period: PERIOD, statistic: "Sum" }), "A sync execution failed: a table's error is in the execution's cause and its watermark (mrsync status)"],
+      [
+        "ExecutionsFailed",
+        props.stateMachine.metricFailed({ period: PERIOD, statistic: "Sum" }),
+        "A sync execution failed: a table's error is in the execution's cause and its watermark (mrsync status)",
+      ],
       ["ExecutionsTimedOut", props.stateMachine.metricTimedOut({ period: PERIOD, statistic: "Sum" }), "A sync execution timed out"],
     ] as const;
     for (const [name, metric, description] of alarms) {
@@ -59,7 +63,11 @@ export class Monitoring extends Construct {
     this.dashboard.addWidgets(
       new cloudwatch.GraphWidget({
         title: "Executions",
-        left: [props.stateMachine.metricSucceeded({ period: PERIOD }), props.stateMachine.metricFailed({ period: PERIOD }), props.stateMachine.metricTimedOut({ period: PERIOD })],
+        left: [
+          props.stateMachine.metricSucceeded({ period: PERIOD }),
+          props.stateMachine.metricFailed({ period: PERIOD }),
+          props.stateMachine.metricTimedOut({ period: PERIOD }),
+        ],
         width: 24,
       }),
     );
@@ -68,7 +76,11 @@ export class Monitoring extends Construct {
         new cloudwatch.GraphWidget({ title: `${pipeline}: rows extracted per table`, left: [search(pipeline, "RowsProcessed", "Sum", "rows")], width: 8 }),
         new cloudwatch.GraphWidget({ title: `${pipeline}: sync duration (s)`, left: [search(pipeline, "SyncDuration", "Maximum", "seconds")], width: 8 }),
         new cloudwatch.GraphWidget({ title: `${pipeline}: failed tables`, left: [search(pipeline, "SyncFailure", "Sum", "failures")], width: 8 }),
-        new cloudwatch.GraphWidget({ title: `${pipeline}: reconcile differences per table`, left: [search(pipeline, "ReconcileDifferences", "Sum", "differences")], width: 8 }),
+        new cloudwatch.GraphWidget({
+          title: `${pipeline}: reconcile differences per table`,
+          left: [search(pipeline, "ReconcileDifferences", "Sum", "differences")],
+          width: 8,
+        }),
       );
     }
   }

@@ -44,9 +44,7 @@ export class SyncFunction extends nodejs.NodejsFunction {
       tracing: lambda.Tracing.ACTIVE,
       loggingFormat: lambda.LoggingFormat.JSON,
       logGroup,
-      ...(props.network === undefined
-        ? {}
-        : { vpc: props.network.vpc, vpcSubnets: props.network.subnets, securityGroups: props.network.securityGroups }),
+      ...(props.network === undefined ? {} : { vpc: props.network.vpc, vpcSubnets: props.network.subnets, securityGroups: props.network.securityGroups }),
       environment: {
         MRSYNC_CONFIG_DIR: "/var/task/config",
         [CONFIG_RESOLVED_ENV]: "true",

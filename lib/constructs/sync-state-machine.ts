@@ -44,8 +44,18 @@ export class SyncStateMachine extends Construct {
     for (const fn of Object.values(props.functions)) fn.grantInvoke(this.stateMachine);
 
     // ARNs by name: referencing the state machine itself from its own role's policy would be a circular dependency.
-    const ownArn = stack.formatArn({ service: "states", resource: "stateMachine", resourceName: props.stateMachineName, arnFormat: ArnFormat.COLON_RESOURCE_NAME });
-    const ownExecutions = stack.formatArn({ service: "states", resource: "execution", resourceName: `${props.stateMachineName}:*`, arnFormat: ArnFormat.COLON_RESOURCE_NAME });
+    const ownArn = stack.formatArn({
+      service: "states",
+      resource: "stateMachine",
+      resourceName: props.stateMachineName,
+      arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+    });
+    const ownExecutions = stack.formatArn({
+      service: "states",
+      resource: "execution",
+      resourceName: `${props.stateMachineName}:*`,
+      arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+    });
     this.stateMachine.addToRolePolicy(new iam.PolicyStatement({ actions: ["states:StartExecution"], resources: [ownArn] }));
     this.stateMachine.addToRolePolicy(new iam.PolicyStatement({ actions: ["states:DescribeExecution", "states:StopExecution"], resources: [ownExecutions] }));
     // `.sync:2` follows the child through this managed rule.

@@ -76,19 +76,11 @@ const TABLES: Record<string, string> = {
     PRIMARY KEY (id)`,
 };
 
-const ORDER_COLUMNS = [
-  "id", "merchant_id", "order_ref", "amount", "fee", "currency", "status", "customer_note", "created_at",
-  "updated_at", "settled_on",
-];
+const ORDER_COLUMNS = ["id", "merchant_id", "order_ref", "amount", "fee", "currency", "status", "customer_note", "created_at", "updated_at", "settled_on"];
 const MERCHANT_COLUMNS = ["id", "name", "country", "tier", "fee_rate", "active", "onboarded_on", "updated_at"];
 const INSERT_BATCH = 2000;
 
-async function insertAll(
-  connection: Connection,
-  table: string,
-  columns: readonly string[],
-  rows: Iterable<unknown[]>,
-): Promise<number> {
+async function insertAll(connection: Connection, table: string, columns: readonly string[], rows: Iterable<unknown[]>): Promise<number> {
   const sql = `INSERT INTO ${quoteId(table)} (${columns.map(quoteId).join(", ")}) VALUES ?`;
   let batch: unknown[][] = [];
   let count = 0;
@@ -132,16 +124,9 @@ export async function seedDemo(options: SeedOptions = {}): Promise<SeedResult> {
     progress(`seeding ${database}.merchants`);
     rows.merchants = await insertAll(connection, "merchants", MERCHANT_COLUMNS, merchantRows(options.merchants ?? 500));
     progress(`seeding ${database}.type_coverage`);
-    rows.type_coverage = await insertAll(
-      connection,
-      "type_coverage",
-      TYPE_COVERAGE_COLUMNS,
-      typeCoverageRows(options.typeCoverage ?? 2000),
-    );
+    rows.type_coverage = await insertAll(connection, "type_coverage", TYPE_COVERAGE_COLUMNS, typeCoverageRows(options.typeCoverage ?? 2000));
     // GEOMETRY needs a constructor function, which a bulk VALUES list cannot hold.
-    await connection.query(
-      "UPDATE type_coverage SET c_geometry = ST_GeomFromText('POLYGON((0 0, 10 0, 10 10, 0 10, 0 0))', 4326) WHERE id = 1",
-    );
+    await connection.query("UPDATE type_coverage SET c_geometry = ST_GeomFromText('POLYGON((0 0, 10 0, 10 10, 0 10, 0 0))', 4326) WHERE id = 1");
     await connection.query(
       "UPDATE type_coverage SET c_geometry = ST_GeomFromText(CONCAT('POINT(', id MOD 180, ' ', id MOD 90, ')')) WHERE id > 4 AND id MOD 3 = 1",
     );

@@ -20,7 +20,15 @@ export class CopyError extends Error {
 }
 
 /** `table` as given (unquoted, "schema.table" or "table"); `tableSql` quoted for SQL. */
-export type CopyCommand = { table: string; schema: string | undefined; tableSql: string; columns: string[] | undefined; bucket: string; key: string; manifest: boolean };
+export type CopyCommand = {
+  table: string;
+  schema: string | undefined;
+  tableSql: string;
+  columns: string[] | undefined;
+  bucket: string;
+  key: string;
+  manifest: boolean;
+};
 
 const IDENT = String.raw`(?:"(?:[^"]|"")+"|[A-Za-z_][\w$]*)`;
 const COPY = new RegExp(String.raw`^\s*COPY\s+(${IDENT}(?:\.${IDENT})?)\s*(\(([^)]*)\))?\s+FROM\s+'s3://([^/']+)/((?:[^']|'')*)'\s*([\s\S]*?)\s*;?\s*$`, "i");
@@ -34,7 +42,11 @@ export function parseCopy(sql: string): CopyCommand | undefined {
   if (match === null) return undefined;
   const [, table = "", , columnList, bucket = "", key = "", rest = ""] = match;
   // Option values ('…') out of the way, then each word is an option name or a value keyword.
-  const words = rest.replace(/'(?:[^']|'')*'/g, " ").split(/\s+/).filter((w) => w !== "").map((w) => w.toUpperCase());
+  const words = rest
+    .replace(/'(?:[^']|'')*'/g, " ")
+    .split(/\s+/)
+    .filter((w) => w !== "")
+    .map((w) => w.toUpperCase());
   if (!words.includes("PARQUET")) throw new CopyError("the local Redshift emulates COPY only FORMAT AS PARQUET");
   const valueWords = new Set(["FORMAT", "AS", "PARQUET", "ON", "OFF", "TRUE", "FALSE", "DEFAULT"]);
   const unknown = words.filter((w) => !valueWords.has(w) && !PARQUET_OPTIONS.includes(w) && !/^\d+$/.test(w));
@@ -76,7 +88,12 @@ export type FileColumn = {
 export function compatible(file: FileColumn, target: TargetColumn): boolean {
   const logical = file.convertedType ?? "";
   if (logical === "DECIMAL") {
-    return ["FIXED_LEN_BYTE_ARRAY", "BYTE_ARRAY"].includes(file.type) && target.type === "numeric" && file.scale === target.scale && (file.precision ?? 0) <= (target.precision ?? 0);
+    return (
+      ["FIXED_LEN_BYTE_ARRAY", "BYTE_ARRAY"].includes(file.type) &&
+      target.type === "numeric" &&
+      file.scale === target.scale &&
+      (file.precision ?? 0) <= (target.precision ?? 0)
+    );
   }
   if (logical === "UTF8" || logical === "ENUM" || logical === "JSON") return ["character varying", "character", "text", "jsonb"].includes(target.type);
   if (logical === "DATE") return target.type === "date";
@@ -154,7 +171,15 @@ async function sourceFiles(s3: S3Store, copy: CopyCommand): Promise<string[]> {
 
 const INSERT_PARAMETERS = 30_000;
 
-async function loadFile(client: SqlSession, duck: DuckDBConnection, s3: S3Store, dir: string, url: string, copy: CopyCommand, targets: TargetColumn[]): Promise<number> {
+async function loadFile(
+  client: SqlSession,
+  duck: DuckDBConnection,
+  s3: S3Store,
+  dir: string,
+  url: string,
+  copy: CopyCommand,
+  targets: TargetColumn[],
+): Promise<number> {
   const table = copy.table;
   const [, bucket = "", key = ""] = /^s3:\/\/([^/]+)\/(.+)$/.exec(url) ?? [];
   const local = path.join(dir, `${Math.random().toString(36).slice(2)}.parquet`);
@@ -186,7 +211,9 @@ async function loadFile(client: SqlSession, duck: DuckDBConnection, s3: S3Store,
         column.convertedType === null
           ? column.type
           : `${column.type} (${column.convertedType}${column.precision === undefined ? "" : `(${column.precision},${column.scale ?? 0})`}${adjusted === undefined ? "" : `, ${adjusted}`})`;
-      throw new CopyError(`Spectrum Scan Error: file '${url}' has an incompatible Parquet schema for column ${i + 1} '${target.name}': ${fileType} cannot load into ${target.type}`);
+      throw new CopyError(
+        `Spectrum Scan Error: file '${url}' has an incompatible Parquet schema for column ${i + 1} '${target.name}': ${fileType} cannot load into ${target.type}`,
+      );
     }
   });
   const renamed = schema.map((c, i) => `"${c.name.replace(/"/g, '""')}" AS "c${i}"`).join(", ");
@@ -200,7 +227,9 @@ async function loadFile(client: SqlSession, duck: DuckDBConnection, s3: S3Store,
     const r = rows.findIndex((row) => row[c] !== null && Buffer.byteLength(row[c] ?? "") > max);
     if (r >= 0) {
       const bytes = Buffer.byteLength(rows[r]?.[c] ?? "");
-      throw new CopyError(`String length exceeds DDL length: column '${target.name}' (VARCHAR(${max})) got a value of ${bytes} bytes in row ${r + 1} of '${url}'`);
+      throw new CopyError(
+        `String length exceeds DDL length: column '${target.name}' (VARCHAR(${max})) got a value of ${bytes} bytes in row ${r + 1} of '${url}'`,
+      );
     }
   });
   // A Parquet string lands in a SUPER column as a string scalar (COPY without SERIALIZETOJSON): only SQL that parses
@@ -223,11 +252,14 @@ export function copyFromS3(s3: S3Store): StatementHook {
     const copy = parseCopy(statement.sql);
     if (copy === undefined) return undefined;
     const targets = await targetColumns(client, copy);
-    const selected = copy.columns === undefined ? targets : copy.columns.map((name) => {
-      const column = targets.find((t) => t.name === name);
-      if (column === undefined) throw new CopyError(`column "${name}" of relation "${copy.table}" does not exist`);
-      return column;
-    });
+    const selected =
+      copy.columns === undefined
+        ? targets
+        : copy.columns.map((name) => {
+            const column = targets.find((t) => t.name === name);
+            if (column === undefined) throw new CopyError(`column "${name}" of relation "${copy.table}" does not exist`);
+            return column;
+          });
     const files = await sourceFiles(s3, copy);
     const dir = await mkdtemp(path.join(tmpdir(), "mrsync-copy-"));
     const instance = await DuckDBInstance.create(":memory:");

@@ -4,12 +4,7 @@
  */
 
 export type Field =
-  | { isNull: true }
-  | { longValue: number }
-  | { doubleValue: number }
-  | { stringValue: string }
-  | { booleanValue: boolean }
-  | { blobValue: string };
+  { isNull: true } | { longValue: number } | { doubleValue: number } | { stringValue: string } | { booleanValue: boolean } | { blobValue: string };
 
 export type ColumnMetadata = {
   name: string;

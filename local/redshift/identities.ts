@@ -56,9 +56,13 @@ export class LocalIdentities {
   /** AssumeRole: temporary credentials whose calls act as the role (any session of it owns the role's statements). */
   assumeRole(roleArn: string, sessionName: string, durationSeconds = SESSION_SECONDS): IssuedCredentials {
     const role = ROLE_ARN.exec(roleArn);
-    if (role === null) throw new StsFailure("ValidationError", `1 validation error detected: Value '${roleArn}' at 'roleArn' failed to satisfy constraint: a role ARN`);
+    if (role === null)
+      throw new StsFailure("ValidationError", `1 validation error detected: Value '${roleArn}' at 'roleArn' failed to satisfy constraint: a role ARN`);
     if (!SESSION_NAME.test(sessionName)) {
-      throw new StsFailure("ValidationError", `1 validation error detected: Value '${sessionName}' at 'roleSessionName' failed to satisfy constraint: Member must satisfy regular expression pattern: [\\w+=,.@-]*`);
+      throw new StsFailure(
+        "ValidationError",
+        `1 validation error detected: Value '${sessionName}' at 'roleSessionName' failed to satisfy constraint: Member must satisfy regular expression pattern: [\\w+=,.@-]*`,
+      );
     }
     const [, account = LOCAL_ACCOUNT_ID, roleName = ""] = role;
     const accessKeyId = `ASIA${randomBytes(8).toString("hex").toUpperCase()}`;

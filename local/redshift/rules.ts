@@ -26,7 +26,9 @@ export function redshiftRules(): StatementHook {
       [table, unquote(column)],
     );
     if (rows.length > 0) {
-      throw new RedshiftRuleError(`ALTER TABLE ALTER COLUMN TYPE cannot alter column "${unquote(column)}": it is part of a ${rows[0]?.contype === "p" ? "primary key" : "unique"} constraint`);
+      throw new RedshiftRuleError(
+        `ALTER TABLE ALTER COLUMN TYPE cannot alter column "${unquote(column)}": it is part of a ${rows[0]?.contype === "p" ? "primary key" : "unique"} constraint`,
+      );
     }
     return undefined;
   };

@@ -51,7 +51,12 @@ const TargetFields = {
 const Execute = z.object({ ...TargetFields, Sql: z.string().min(1).max(100_000) });
 const Batch = z.object({ ...TargetFields, Sqls: z.array(z.string().min(1).max(100_000)).min(1).max(40) });
 const ById = z.object({ Id: z.string().min(1), NextToken: z.string().optional() });
-const List = z.object({ Status: z.string().optional(), StatementName: z.string().optional(), MaxResults: z.number().int().optional(), NextToken: z.string().optional() });
+const List = z.object({
+  Status: z.string().optional(),
+  StatementName: z.string().optional(),
+  MaxResults: z.number().int().optional(),
+  NextToken: z.string().optional(),
+});
 
 function parse<T>(schema: z.ZodType<T>, body: unknown): T {
   const parsed = schema.safeParse(body);
@@ -92,11 +97,25 @@ async function operate(store: StatementStore, caller: Principal, operation: stri
   switch (operation) {
     case "ExecuteStatement": {
       const request = parse(Execute, body);
-      return submitted(store.submit(caller, target(request), [request.Sql], { batch: false, name: request.StatementName, parameters: request.Parameters, clientToken: request.ClientToken }));
+      return submitted(
+        store.submit(caller, target(request), [request.Sql], {
+          batch: false,
+          name: request.StatementName,
+          parameters: request.Parameters,
+          clientToken: request.ClientToken,
+        }),
+      );
     }
     case "BatchExecuteStatement": {
       const request = parse(Batch, body);
-      return submitted(store.submit(caller, target(request), request.Sqls, { batch: true, name: request.StatementName, parameters: request.Parameters, clientToken: request.ClientToken }));
+      return submitted(
+        store.submit(caller, target(request), request.Sqls, {
+          batch: true,
+          name: request.StatementName,
+          parameters: request.Parameters,
+          clientToken: request.ClientToken,
+        }),
+      );
     }
     case "DescribeStatement":
       return store.describe(caller, parse(ById, body).Id);
@@ -161,7 +180,8 @@ export async function startLocalRedshift(options: LocalRedshiftOptions): Promise
         return;
       }
       const target = /^RedshiftData\.(\w+)$/.exec(String(req.headers["x-amz-target"] ?? ""));
-      if (req.method !== "POST" || target === null) throw new DataApiFailure("ValidationException", "expected POST with X-Amz-Target: RedshiftData.<Operation>");
+      if (req.method !== "POST" || target === null)
+        throw new DataApiFailure("ValidationException", "expected POST with X-Amz-Target: RedshiftData.<Operation>");
       const caller = identities.principal(accessKey);
       send(res, 200, await operate(store, caller, target[1] ?? "", parseJson(await readText(req))));
     } catch (error) {
@@ -185,7 +205,11 @@ export async function startLocalRedshift(options: LocalRedshiftOptions): Promise
     store,
     identities,
     async close() {
-      await new Promise<void>((resolve) => server.close(() => { resolve(); }));
+      await new Promise<void>((resolve) =>
+        server.close(() => {
+          resolve();
+        }),
+      );
       await store.settle();
       await backend.close();
     },

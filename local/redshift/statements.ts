@@ -76,7 +76,12 @@ export class StatementStore {
     this.now = now;
   }
 
-  submit(caller: Principal, target: Target, sqls: readonly string[], options: { batch: boolean; name?: string; parameters?: { name: string; value: string }[]; clientToken?: string }): Statement {
+  submit(
+    caller: Principal,
+    target: Target,
+    sqls: readonly string[],
+    options: { batch: boolean; name?: string; parameters?: { name: string; value: string }[]; clientToken?: string },
+  ): Statement {
     // Within 8 hours a repeated token (of the same caller) returns the original statement as it is — finished, or
     // failed — and runs nothing.
     const tokenKey = options.clientToken === undefined ? undefined : `${caller.owner}\n${options.clientToken}`;
@@ -87,7 +92,10 @@ export class StatementStore {
     if (token !== undefined && this.now() - token.at < CLIENT_TOKEN_MS) {
       const earlier = this.statements.get(token.id);
       if (earlier !== undefined && token.request !== request) {
-        throw new DataApiFailure("ValidationException", `ClientToken ${options.clientToken ?? ""} was used within 8 hours for a different request (other SQL, parameters or target)`);
+        throw new DataApiFailure(
+          "ValidationException",
+          `ClientToken ${options.clientToken ?? ""} was used within 8 hours for a different request (other SQL, parameters or target)`,
+        );
       }
       if (earlier !== undefined) return earlier;
     }
@@ -121,7 +129,9 @@ export class StatementStore {
       part.status = "STARTED";
       part.startedAt = started;
     }
-    const sqls: SqlStatement[] = statement.parts.map((part) => bindNamedParameters(part.sql, statement.parameters)).map((b) => ({ sql: b.sql, values: b.values }));
+    const sqls: SqlStatement[] = statement.parts
+      .map((part) => bindNamedParameters(part.sql, statement.parameters))
+      .map((b) => ({ sql: b.sql, values: b.values }));
     try {
       const results = await this.backend.run(statement.database, sqls, (pid) => (statement.pid = pid), statement.databaseUser);
       const ended = Date.now();
@@ -190,7 +200,13 @@ export class StatementStore {
     };
     if (!s.batch) {
       const part = s.parts[0];
-      return { ...base, QueryString: part?.sql ?? "", HasResultSet: part?.result?.hasResultSet ?? false, ResultRows: part?.result?.rowCount ?? -1, ResultSize: -1 };
+      return {
+        ...base,
+        QueryString: part?.sql ?? "",
+        HasResultSet: part?.result?.hasResultSet ?? false,
+        ResultRows: part?.result?.rowCount ?? -1,
+        ResultSize: -1,
+      };
     }
     return {
       ...base,
@@ -214,7 +230,11 @@ export class StatementStore {
     };
   }
 
-  result(caller: Principal, id: string, nextToken: string | undefined): { Records: Field[][]; ColumnMetadata: ColumnMetadata[]; TotalNumRows: number; NextToken?: string } {
+  result(
+    caller: Principal,
+    id: string,
+    nextToken: string | undefined,
+  ): { Records: Field[][]; ColumnMetadata: ColumnMetadata[]; TotalNumRows: number; NextToken?: string } {
     const statement = this.get(caller, id, "GetStatementResult");
     const [, sub] = id.split(":");
     if (statement.batch && sub === undefined) {
@@ -222,7 +242,8 @@ export class StatementStore {
     }
     const part = statement.parts[sub === undefined ? 0 : Number(sub) - 1];
     if (part === undefined) throw new DataApiFailure("ResourceNotFoundException", `Query does not exist: ${id}`);
-    if (part.status !== "FINISHED") throw new DataApiFailure("ValidationException", `Query does not have result. Please check query status with DescribeStatement (it is ${part.status}).`);
+    if (part.status !== "FINISHED")
+      throw new DataApiFailure("ValidationException", `Query does not have result. Please check query status with DescribeStatement (it is ${part.status}).`);
     const result = part.result;
     if (result?.hasResultSet !== true) throw new DataApiFailure("ResourceNotFoundException", `Query does not have result: ${id} returned no result set.`);
     const offset = nextToken === undefined ? 0 : Number(Buffer.from(nextToken, "base64url").toString("utf8"));
@@ -238,7 +259,10 @@ export class StatementStore {
   }
 
   /** The caller's statements only (RoleLevel: every session of its role). */
-  list(caller: Principal, filter: { status?: string; name?: string; maxResults?: number; nextToken?: string }): { Statements: Record<string, unknown>[]; NextToken?: string } {
+  list(
+    caller: Principal,
+    filter: { status?: string; name?: string; maxResults?: number; nextToken?: string },
+  ): { Statements: Record<string, unknown>[]; NextToken?: string } {
     const all = [...this.statements.values()]
       .filter((s) => s.owner.owner === caller.owner)
       .filter((s) => filter.status === undefined || filter.status === "ALL" || s.status === filter.status)

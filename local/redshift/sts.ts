@@ -22,7 +22,8 @@ export function answerSts(identities: LocalIdentities, callerAccessKey: string |
     // The caller must be someone: an unsigned or expired request is refused before the action.
     identities.principal(callerAccessKey);
     const action = form.get("Action");
-    if (action !== "AssumeRole") return failure("InvalidAction", `Could not find operation ${action ?? "(none)"} for version 2011-06-15 (the local STS answers AssumeRole only)`);
+    if (action !== "AssumeRole")
+      return failure("InvalidAction", `Could not find operation ${action ?? "(none)"} for version 2011-06-15 (the local STS answers AssumeRole only)`);
     const duration = form.get("DurationSeconds");
     const issued = identities.assumeRole(form.get("RoleArn") ?? "", form.get("RoleSessionName") ?? "", duration === null ? undefined : Number(duration));
     return {

@@ -9,8 +9,7 @@ export function isAwsChunked(headers: Record<string, string | string[] | undefin
   const sha = headers["x-amz-content-sha256"];
   const encoding = headers["content-encoding"];
   return (
-    (typeof sha === "string" && sha.startsWith("STREAMING-")) ||
-    (typeof encoding === "string" && encoding.split(",").some((e) => e.trim() === "aws-chunked"))
+    (typeof sha === "string" && sha.startsWith("STREAMING-")) || (typeof encoding === "string" && encoding.split(",").some((e) => e.trim() === "aws-chunked"))
   );
 }
 

@@ -22,8 +22,12 @@ const server = await startLocalS3({
   buckets: values.bucket,
 });
 if (values["log-events"]) {
-  server.events.on("objectCreated", (e) => { console.log(`${e.eventName} s3://${e.bucket}/${e.key} (${e.size} bytes)`); });
-  server.events.on("objectRemoved", (e) => { console.log(`${e.eventName} s3://${e.bucket}/${e.key}`); });
+  server.events.on("objectCreated", (e) => {
+    console.log(`${e.eventName} s3://${e.bucket}/${e.key} (${e.size} bytes)`);
+  });
+  server.events.on("objectRemoved", (e) => {
+    console.log(`${e.eventName} s3://${e.bucket}/${e.key}`);
+  });
 }
 console.log(`local S3 listening on ${server.endpoint}, objects in ${server.rootDir}`);
 console.log(`  export AWS_ENDPOINT_URL_S3=${server.endpoint}`);

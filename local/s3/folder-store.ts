@@ -70,9 +70,7 @@ export class FolderStore {
   async listBuckets(): Promise<{ name: string; created: Date }[]> {
     const entries = await readdir(this.root, { withFileTypes: true });
     const buckets = entries.filter((e) => e.isDirectory() && this.isValidBucketName(e.name));
-    return Promise.all(
-      buckets.map(async (e) => ({ name: e.name, created: (await stat(path.join(this.root, e.name))).birthtime })),
-    );
+    return Promise.all(buckets.map(async (e) => ({ name: e.name, created: (await stat(path.join(this.root, e.name))).birthtime })));
   }
 
   async bucketExists(bucket: string): Promise<boolean> {

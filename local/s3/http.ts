@@ -19,8 +19,7 @@ export class S3Failure extends Error {
   }
 }
 
-export const noSuchBucket = (bucket: string) =>
-  new S3Failure(404, "NoSuchBucket", `The specified bucket does not exist: ${bucket}`);
+export const noSuchBucket = (bucket: string) => new S3Failure(404, "NoSuchBucket", `The specified bucket does not exist: ${bucket}`);
 export const noSuchKey = (key: string) => new S3Failure(404, "NoSuchKey", `The specified key does not exist: ${key}`);
 
 export type Request = {

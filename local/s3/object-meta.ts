@@ -14,7 +14,14 @@ export function metaFromRequest(r: Request, size: number, etag: string): ObjectM
     if (name.startsWith("x-amz-meta-")) userMetadata[name.slice("x-amz-meta-".length)] = value;
     else if (STORED_HEADERS.includes(name)) {
       // aws-chunked is transfer framing, not a property of the stored object.
-      const kept = name === "content-encoding" ? value.split(",").map((v) => v.trim()).filter((v) => v !== "aws-chunked").join(",") : value;
+      const kept =
+        name === "content-encoding"
+          ? value
+              .split(",")
+              .map((v) => v.trim())
+              .filter((v) => v !== "aws-chunked")
+              .join(",")
+          : value;
       if (kept !== "") headers[name] = kept;
     }
   }
@@ -28,4 +35,3 @@ export function metaFromRequest(r: Request, size: number, etag: string): ObjectM
     userMetadata,
   };
 }
-

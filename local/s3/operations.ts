@@ -4,7 +4,7 @@ import { createWriteStream } from "node:fs";
 import { rm, type FileHandle } from "node:fs/promises";
 import path from "node:path";
 import { pipeline } from "node:stream/promises";
-import type { FolderStore} from "./folder-store.ts";
+import type { FolderStore } from "./folder-store.ts";
 import { compareKeys, type ObjectMeta } from "./folder-store.ts";
 import { header, noSuchBucket, noSuchKey, readXmlBody, receiveBody, S3Failure, sendEmpty, sendXml, type Request } from "./http.ts";
 import { MultipartUploads } from "./multipart.ts";
@@ -194,9 +194,7 @@ export class S3Operations {
       EncodingType: q.get("encoding-type") ?? undefined,
       IsTruncated: truncated,
       Contents: metas.flatMap((meta) =>
-        meta
-          ? [{ Key: encode(meta.key), LastModified: meta.lastModified, ETag: meta.etag, Size: meta.size, StorageClass: "STANDARD" }]
-          : [],
+        meta ? [{ Key: encode(meta.key), LastModified: meta.lastModified, ETag: meta.etag, Size: meta.size, StorageClass: "STANDARD" }] : [],
       ),
       CommonPrefixes: commonPrefixes.map((p) => ({ Prefix: encode(p) })),
     };
@@ -259,9 +257,7 @@ export class S3Operations {
         await opened.body.close();
       }
       const replace = header(r.req, "x-amz-metadata-directive") === "REPLACE";
-      const meta: ObjectMeta = replace
-        ? metaFromRequest(r, source.size, source.etag)
-        : { ...source, key: r.key, lastModified: new Date().toISOString() };
+      const meta: ObjectMeta = replace ? metaFromRequest(r, source.size, source.etag) : { ...source, key: r.key, lastModified: new Date().toISOString() };
       await this.commit(r, meta, temp, "ObjectCreated:Copy");
       sendXml(r, 200, "CopyObjectResult", { LastModified: meta.lastModified, ETag: meta.etag });
     } finally {

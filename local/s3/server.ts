@@ -97,8 +97,7 @@ export async function startLocalS3(options: LocalS3Options): Promise<LocalS3> {
     route(ops, r).catch((error: unknown) => {
       // The client hung up mid-response (e.g. it stopped reading a body): nothing to answer.
       if ((error as NodeJS.ErrnoException).code === "ERR_STREAM_PREMATURE_CLOSE") return;
-      const failure =
-        error instanceof S3Failure ? error : new S3Failure(500, "InternalError", error instanceof Error ? error.message : String(error));
+      const failure = error instanceof S3Failure ? error : new S3Failure(500, "InternalError", error instanceof Error ? error.message : String(error));
       if (failure.status === 500) console.error(`[local-s3] ${req.method ?? ""} ${req.url ?? ""}:`, error);
       sendError(r, failure);
     });

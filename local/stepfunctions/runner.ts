@@ -33,7 +33,9 @@ export type DataApiClients = (roleArn: string | undefined) => RedshiftDataClient
  * with it, as Step Functions does. `endpoint` (and `stsEndpoint`, by default the same: the local Data API answers STS)
  * undefined: AWS's, with the environment's credentials.
  */
-export function dataApiClients(options: { endpoint?: string; stsEndpoint?: string; credentials?: { accessKeyId: string; secretAccessKey: string } } = {}): DataApiClients {
+export function dataApiClients(
+  options: { endpoint?: string; stsEndpoint?: string; credentials?: { accessKeyId: string; secretAccessKey: string } } = {},
+): DataApiClients {
   const clients = new Map<string, RedshiftDataClient>();
   const { endpoint, credentials } = options;
   const stsEndpoint = options.stsEndpoint ?? endpoint;
@@ -122,7 +124,13 @@ export type ExecutionRecord = {
 /** The interpreter's event log entries (its type is not exported): what the history count needs. */
 export type EventLog = { type: string; state?: { type: string } };
 
-type State = { Type: string; Resource?: string; Credentials?: { RoleArn?: string }; ItemProcessor?: { States: Record<string, State> }; Iterator?: { States: Record<string, State> } };
+type State = {
+  Type: string;
+  Resource?: string;
+  Credentials?: { RoleArn?: string };
+  ItemProcessor?: { States: Record<string, State> };
+  Iterator?: { States: Record<string, State> };
+};
 
 function* taskStates(states: Record<string, State>): Generator<[string, State]> {
   for (const [name, state] of Object.entries(states)) {
@@ -250,7 +258,8 @@ export class LocalStateMachine {
       const resource = state.Resource ?? "";
       const substitution = Object.entries(HANDLER_MODULES).find(([, module]) => resource === functionArn(module))?.[0];
       if (substitution !== undefined) handlers[stateName] = this.invoke(substitution, stateName);
-      else if (resource === "arn:aws:states:::aws-sdk:redshiftdata:describeStatement") handlers[stateName] = (i) => this.describeStatement(i, state.Credentials?.RoleArn);
+      else if (resource === "arn:aws:states:::aws-sdk:redshiftdata:describeStatement")
+        handlers[stateName] = (i) => this.describeStatement(i, state.Credentials?.RoleArn);
       else if (resource === "arn:aws:states:::states:startExecution.sync:2") handlers[stateName] = (i) => this.startChild(i, children, "json");
       else if (resource === "arn:aws:states:::states:startExecution.sync") handlers[stateName] = (i) => this.startChild(i, children, "string");
       else throw new Error(`task ${stateName}: the local runner cannot run resource ${resource}`);

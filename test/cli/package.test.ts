@@ -12,10 +12,11 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import manifest from "../../package.json" with { type: "json" };
 
 const run = promisify(execFile);
-const exists = (file: string) => access(file).then(
-  () => true,
-  () => false,
-);
+const exists = (file: string) =>
+  access(file).then(
+    () => true,
+    () => false,
+  );
 const ROOT = path.join(import.meta.dirname, "..", "..");
 const CONFIG_DIR = path.join(ROOT, "config");
 let work: string;
@@ -35,11 +36,16 @@ afterAll(async () => {
   await rm(work, { recursive: true, force: true });
 });
 
-const mrsync = (node: string, ...args: string[]) => run(node, [path.join(installed, ".bin", "mrsync"), ...args], { env: { ...process.env, MRSYNC_CONFIG_DIR: CONFIG_DIR } });
+const mrsync = (node: string, ...args: string[]) =>
+  run(node, [path.join(installed, ".bin", "mrsync"), ...args], { env: { ...process.env, MRSYNC_CONFIG_DIR: CONFIG_DIR } });
 
 describe("the mrsync package", () => {
   it("installs without dev dependencies: no TypeScript sources, no stand-ins, no CDK", async () => {
-    const present = await Promise.all(Object.keys(manifest.devDependencies).filter((name) => !name.startsWith("@types/")).map(async (name) => ((await exists(path.join(installed, name))) ? [name] : [])));
+    const present = await Promise.all(
+      Object.keys(manifest.devDependencies)
+        .filter((name) => !name.startsWith("@types/"))
+        .map(async (name) => ((await exists(path.join(installed, name))) ? [name] : [])),
+    );
     // (@types/node may come with a dependency: types are no code.)
     expect(present.flat()).toEqual([]);
     expect(await exists(path.join(installed, "mysql2"))).toBe(true);

@@ -30,7 +30,9 @@ const mrsync = (...args: string[]) => runCli(fx.configDir, args);
 
 async function seed(rows: number): Promise<void> {
   await fx.db.admin.query(`CREATE TABLE IF NOT EXISTS ${TABLE} (id INT PRIMARY KEY, label VARCHAR(20))`);
-  await fx.db.admin.query(`INSERT INTO ${TABLE} SELECT seq, CONCAT('item ', seq) FROM seq_1_to_${rows} WHERE seq > (SELECT COALESCE(MAX(id), 0) FROM ${TABLE} t)`);
+  await fx.db.admin.query(
+    `INSERT INTO ${TABLE} SELECT seq, CONCAT('item ', seq) FROM seq_1_to_${rows} WHERE seq > (SELECT COALESCE(MAX(id), 0) FROM ${TABLE} t)`,
+  );
 }
 
 const today = () => new Date().toISOString().slice(0, 10).replaceAll("-", "");
@@ -41,7 +43,9 @@ describe("mrsync (subprocess, local stand-ins)", () => {
     expect(listed.code).toBe(0);
     expect(JSON.parse(listed.stdout)).toEqual([expect.objectContaining({ name: "cli", tables: [TABLE] })]);
     expect((await mrsync("config", "validate")).stdout).toContain("ok: 1 pipeline(s): cli (1 tables)");
-    const shown = JSON.parse((await mrsync("--json", "config", "show", "-p", "cli")).stdout) as { tables: Record<string, { processing: { batch_size: number } }> };
+    const shown = JSON.parse((await mrsync("--json", "config", "show", "-p", "cli")).stdout) as {
+      tables: Record<string, { processing: { batch_size: number } }>;
+    };
     expect(shown.tables[TABLE]?.processing.batch_size).toBe(40);
     const wrong = await mrsync("config", "show", "-p", "nope");
     expect(wrong.code).toBe(2);
@@ -60,7 +64,12 @@ describe("mrsync (subprocess, local stand-ins)", () => {
     // Not a terminal: one plain progress line per finished table, on stderr.
     expect(synced.stderr).toMatch(new RegExp(`\\[1/1 tables\\] ${TABLE}: success, 100 rows read, 100 loaded, [\\d.]+s`));
     const summary = JSON.parse(await readFile(file, "utf8")) as RunSummary;
-    expect(summary).toMatchObject({ pipeline: "cli", status: "success", tables_requested: [TABLE], summary: { success_count: 1, failure_count: 0, total_rows_processed: 100 } });
+    expect(summary).toMatchObject({
+      pipeline: "cli",
+      status: "success",
+      tables_requested: [TABLE],
+      summary: { success_count: 1, failure_count: 0, total_rows_processed: 100 },
+    });
     expect(summary.execution_id).toMatch(/^sync_/);
     expect(Number((await fx.warehouse.redshift.query("SELECT count(*) FROM public.items")).rows[0]?.[0])).toBe(100);
     const listed = await mrsync("--json", "markers", "list", "-p", "cli", "--date", today());
@@ -73,7 +82,10 @@ describe("mrsync (subprocess, local stand-ins)", () => {
     expect(backup.code, backup.stderr).toBe(0);
     const pending = (JSON.parse((await mrsync("--json", "watermark", "get", "-p", "cli", "-t", TABLE)).stdout) as Watermark).s3_state.backup_s3_files;
     expect(pending).toHaveLength(1);
-    const listed = JSON.parse((await mrsync("--json", "s3clean", "list", "-p", "cli", "-t", TABLE, "--older-than", "0s")).stdout) as { deletable: { key: string }[]; pending: string[] };
+    const listed = JSON.parse((await mrsync("--json", "s3clean", "list", "-p", "cli", "-t", TABLE, "--older-than", "0s")).stdout) as {
+      deletable: { key: string }[];
+      pending: string[];
+    };
     expect(listed.pending).toEqual(pending);
     expect(listed.deletable.map((f) => f.key)).not.toContain(pending[0]);
     expect(listed.deletable.some((f) => f.key.endsWith(".parquet")) && listed.deletable.some((f) => f.key.endsWith(".manifest"))).toBe(true);
@@ -88,12 +100,18 @@ describe("mrsync (subprocess, local stand-ins)", () => {
   });
 
   it("status shows each table's state; connections test reaches MySQL, S3 and the Data API", async () => {
-    const status = JSON.parse((await mrsync("--json", "status", "-p", "cli")).stdout) as { tables: { table: string; status: string; lease: string; rowsLoaded: number }[] };
+    const status = JSON.parse((await mrsync("--json", "status", "-p", "cli")).stdout) as {
+      tables: { table: string; status: string; lease: string; rowsLoaded: number }[];
+    };
     expect(status.tables).toEqual([expect.objectContaining({ table: TABLE, status: "success", lease: "free", rowsLoaded: 120 })]);
     const tested = await mrsync("--json", "connections", "test");
     expect(tested.code, tested.stderr).toBe(0);
     const checks = JSON.parse(tested.stdout) as { kind: string; ok: boolean; detail: string }[];
-    expect(checks.map((c) => [c.kind, c.ok])).toEqual([["source", true], ["staging", true], ["target", true]]);
+    expect(checks.map((c) => [c.kind, c.ok])).toEqual([
+      ["source", true],
+      ["staging", true],
+      ["target", true],
+    ]);
     expect(checks[0]?.detail).toMatch(/MariaDB|MySQL/);
     expect(checks[2]?.detail).toBe(`Data API → workgroup local, database ${DB}, schema public`);
     expect((await mrsync("connections", "test", "-c", "nope")).code).toBe(2);
@@ -116,7 +134,10 @@ describe("mrsync (subprocess, local stand-ins)", () => {
 
   it("markers wait returns as soon as the marker appears, and times out with exit 1 otherwise", async () => {
     // Start from an empty completion bucket (the sync above wrote today's marker).
-    await fx.s3.store.delete(COMPLETION, (await fx.s3.store.listAll(COMPLETION, "")).map((o) => o.key));
+    await fx.s3.store.delete(
+      COMPLETION,
+      (await fx.s3.store.listAll(COMPLETION, "")).map((o) => o.key),
+    );
     const started = Date.now();
     const waiting = mrsync("--json", "markers", "wait", "-m", "cli/*", "--poke", "0.2s", "--max-poke", "0.4s", "--timeout", "30s");
     await new Promise((resolve) => setTimeout(resolve, 1_500));
@@ -127,7 +148,13 @@ describe("mrsync (subprocess, local stand-ins)", () => {
     const done = await waiting;
     expect(done.code, done.stderr).toBe(0);
     expect(Date.now() - started).toBeLessThan(10_000);
-    expect(JSON.parse(done.stdout)).toEqual([expect.objectContaining({ table: TABLE, key: `${folder}completion_marker.txt`, metadata: { execution_id: "sync_x", summary: { total_rows_processed: 7 } } })]);
+    expect(JSON.parse(done.stdout)).toEqual([
+      expect.objectContaining({
+        table: TABLE,
+        key: `${folder}completion_marker.txt`,
+        metadata: { execution_id: "sync_x", summary: { total_rows_processed: 7 } },
+      }),
+    ]);
 
     const late = await mrsync("markers", "wait", "-m", `cli/${TABLE}`, "--date", "20200101", "--poke", "0.2s", "--timeout", "1s");
     expect(late.code).toBe(1);
@@ -142,10 +169,28 @@ describe("mrsync sync --state-machine-arn (Step Functions mocked)", () => {
   it("starts a named execution, follows it, writes the summary from a SyncFailed cause and exits 1", async () => {
     const sfn = mockClient(SFNClient);
     sfn.on(StartExecutionCommand).resolves({ executionArn: `${arn}:x`, startDate: new Date() });
-    sfn.on(DescribeExecutionCommand).resolvesOnce({ status: "RUNNING" } as never).resolves({ status: "FAILED", error: "SyncFailed", cause: `1 of 1 table(s) failed: ${TABLE} (E)\n${JSON.stringify(summary)}` } as never);
+    sfn
+      .on(DescribeExecutionCommand)
+      .resolvesOnce({ status: "RUNNING" } as never)
+      .resolves({ status: "FAILED", error: "SyncFailed", cause: `1 of 1 table(s) failed: ${TABLE} (E)\n${JSON.stringify(summary)}` } as never);
     const file = path.join(await mkdtemp(path.join(tmpdir(), "mrsync-cli-")), "summary.json");
     process.exitCode = undefined;
-    const code = await run(["--config-dir", fx.configDir, "-q", "sync", "pipeline", "-p", "cli", "--state-machine-arn", arn, "--wait", "--poll-seconds", "0", "--json-output", file]);
+    const code = await run([
+      "--config-dir",
+      fx.configDir,
+      "-q",
+      "sync",
+      "pipeline",
+      "-p",
+      "cli",
+      "--state-machine-arn",
+      arn,
+      "--wait",
+      "--poll-seconds",
+      "0",
+      "--json-output",
+      file,
+    ]);
     process.exitCode = undefined;
     expect(code).toBe(1);
     const start = sfn.commandCalls(StartExecutionCommand)[0]?.args[0].input;

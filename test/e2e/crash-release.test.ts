@@ -39,9 +39,11 @@ describe("a crashed local run", () => {
       env: process.env,
       stdio: "ignore",
     });
-    const exited = new Promise<NodeJS.Signals | null>((resolve) => child.on("exit", (_code, signal) => {
-      resolve(signal);
-    }));
+    const exited = new Promise<NodeJS.Signals | null>((resolve) =>
+      child.on("exit", (_code, signal) => {
+        resolve(signal);
+      }),
+    );
     let committed = 0;
     for (let i = 0; i < 3_000 && committed < 5; i++) {
       committed = (await watermark())?.mysql_state.next_chunk ?? 0;
@@ -86,7 +88,13 @@ describe("a crashed local run", () => {
     const lease = new Date(Date.now() + 3_600_000).toISOString();
     await context.watermarks.update(context.watermarkKey, { pipeline: "crash", table: TABLE, strategy: "id_only" }, (w) => ({
       ...w,
-      mysql_state: { ...w.mysql_state, status: "in_progress", run_id: "sync_20261130_000000_deadbeef", lease_expires_at: lease, lease_holder: { host: "169.254.76.1", pid: 8 } },
+      mysql_state: {
+        ...w.mysql_state,
+        status: "in_progress",
+        run_id: "sync_20261130_000000_deadbeef",
+        lease_expires_at: lease,
+        lease_holder: { host: "169.254.76.1", pid: 8 },
+      },
     }));
     const arn = "arn:aws:states:us-east-1:123456789012:stateMachine:sync";
     const release = async (...extra: string[]) => {
@@ -104,7 +112,9 @@ describe("a crashed local run", () => {
         .resolvesOnce({ status: "TIMED_OUT" } as never);
       expect(await release(), "a lease begun on another host is not released on a guess").toBe(1);
       expect(await release("--state-machine-arn", arn)).toBe(1);
-      expect(sfn.commandCalls(DescribeExecutionCommand)[0]?.args[0].input.executionArn).toBe("arn:aws:states:us-east-1:123456789012:execution:sync:sync_20261130_000000_deadbeef");
+      expect(sfn.commandCalls(DescribeExecutionCommand)[0]?.args[0].input.executionArn).toBe(
+        "arn:aws:states:us-east-1:123456789012:execution:sync:sync_20261130_000000_deadbeef",
+      );
       expect(await release("--state-machine-arn", arn), "an execution the state machine does not know: refused").toBe(1);
       expect((await getWatermark(context))?.mysql_state.lease_expires_at).toBe(lease);
       expect(await release("--state-machine-arn", arn)).toBe(0);

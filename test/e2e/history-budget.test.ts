@@ -33,8 +33,24 @@ function simulated(target: Simulation, calls: { begin: number; extract: number; 
       if (resume !== null) return Promise.resolve({ ...resume.progress, chunksHere: 0 });
       const nowhere = { timestamp: null, key: null };
       const progress: Progress = {
-        runId: "sim", schemaKey: "s", tableStartedAt: new Date().toISOString(), start: nowhere, ceiling: nowhere, done: false,
-        rows: 0, files: 0, bytes: 0, chunks: 0, chunksHere: 0, extractMs: 0, rowsLoaded: 0, filesLoaded: 0, loadConflicts: 0, loads: 0, loadMs: 0, pendingFiles: 0,
+        runId: "sim",
+        schemaKey: "s",
+        tableStartedAt: new Date().toISOString(),
+        start: nowhere,
+        ceiling: nowhere,
+        done: false,
+        rows: 0,
+        files: 0,
+        bytes: 0,
+        chunks: 0,
+        chunksHere: 0,
+        extractMs: 0,
+        rowsLoaded: 0,
+        filesLoaded: 0,
+        loadConflicts: 0,
+        loads: 0,
+        loadMs: 0,
+        pendingFiles: 0,
       };
       return Promise.resolve(progress);
     },
@@ -42,16 +58,33 @@ function simulated(target: Simulation, calls: { begin: number; extract: number; 
       calls.extract++;
       const { progress } = event as { progress: Progress };
       const chunks = progress.chunks + 1;
-      return Promise.resolve({ ...progress, chunks, chunksHere: progress.chunksHere + 1, rows: progress.rows + 100, files: progress.files + 1, done: chunks >= target.chunks });
+      return Promise.resolve({
+        ...progress,
+        chunks,
+        chunksHere: progress.chunksHere + 1,
+        rows: progress.rows + 100,
+        files: progress.files + 1,
+        done: chunks >= target.chunks,
+      });
     },
-    SubmitLoadFunctionArn: () => Promise.resolve({ loadId: "l", manifestKey: "m", schemaKey: "s", statementId: "st-1", insertIndex: 3, files: 1, submittedAt: new Date().toISOString() }),
+    SubmitLoadFunctionArn: () =>
+      Promise.resolve({ loadId: "l", manifestKey: "m", schemaKey: "s", statementId: "st-1", insertIndex: 3, files: 1, submittedAt: new Date().toISOString() }),
     CompleteLoadFunctionArn: (event) => {
       const { progress } = event as { progress: Progress };
       return Promise.resolve({ ...progress, rowsLoaded: progress.rows, loads: progress.loads + 1, pendingFiles: 0 });
     },
     FinishFunctionArn: (event) => {
       const { progress, table } = event as { progress: Progress; table: string; run: Run };
-      const result: TableResult = { table, status: "success", rows_processed: progress.rows, files_created: progress.files, bytes_written: 0, rows_loaded: progress.rowsLoaded, duration_seconds: 0, completed_at: new Date().toISOString() };
+      const result: TableResult = {
+        table,
+        status: "success",
+        rows_processed: progress.rows,
+        files_created: progress.files,
+        bytes_written: 0,
+        rows_loaded: progress.rowsLoaded,
+        duration_seconds: 0,
+        completed_at: new Date().toISOString(),
+      };
       return Promise.resolve(result);
     },
   };
@@ -74,7 +107,6 @@ async function simulate(target: Simulation) {
   const root = await machine.startExecution({ pipeline: "demo", tables: [TABLE] }, "sim-root");
   return { root, calls, executions: everyExecution(root) };
 }
-
 
 describe("history budget (25,000 events per execution)", () => {
   it("runs a 10,000-chunk table across child executions, each under the limit, with every chunk counted once", async () => {

@@ -33,7 +33,8 @@ const TABLES = {
   // BINARY(16) ids (UUIDs as bytes), with bytes JS would decode as invalid UTF-8.
   devices: "{ cdc_strategy: id_only, processing: { batch_size: 50 } }",
   // Many rows per timestamp, tie-broken by a composite (account_id, seq) key named explicitly.
-  postings: "{ cdc_strategy: hybrid, cdc_timestamp_column: updated_at, cdc_id_column: [account_id, seq], lookback_seconds: 0, processing: { batch_size: 100 } }",
+  postings:
+    "{ cdc_strategy: hybrid, cdc_timestamp_column: updated_at, cdc_id_column: [account_id, seq], lookback_seconds: 0, processing: { batch_size: 100 } }",
   // A DECIMAL key with negative values (bound through CAST, never compared as a double).
   rates: "{ cdc_strategy: id_only, processing: { batch_size: 9 } }",
   // hybrid on a DATE, tie-broken by a (CHAR(3), INT) primary key.
@@ -87,7 +88,38 @@ async function seed(): Promise<void> {
   }
   await admin.query(`CREATE TABLE ${DB}.currency_codes (code VARCHAR(20) CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci NOT NULL PRIMARY KEY,
     name VARCHAR(60) NOT NULL)`);
-  const codes = ["a", "B", "c", "Dz", "dzz", "é", "F", "ga ", "Gb", "h  ", "I", "j", "K", "lm", "LN", "ñ", "o", "P", "q", "R", "ß", "t", "Ü", "v", "W", "x", "Y", "z", "Zz ", "zzz"];
+  const codes = [
+    "a",
+    "B",
+    "c",
+    "Dz",
+    "dzz",
+    "é",
+    "F",
+    "ga ",
+    "Gb",
+    "h  ",
+    "I",
+    "j",
+    "K",
+    "lm",
+    "LN",
+    "ñ",
+    "o",
+    "P",
+    "q",
+    "R",
+    "ß",
+    "t",
+    "Ü",
+    "v",
+    "W",
+    "x",
+    "Y",
+    "z",
+    "Zz ",
+    "zzz",
+  ];
   await admin.query(`INSERT INTO ${DB}.currency_codes VALUES ?`, [codes.map((code, i) => [code, `currency ${i} «${code}»`])]);
   await admin.query(`CREATE TABLE ${DB}.devices (id BINARY(16) NOT NULL PRIMARY KEY, label VARCHAR(40) NOT NULL)`);
   await admin.query(`INSERT INTO ${DB}.devices SELECT UNHEX(MD5(seq)), CONCAT('device ', seq) FROM seq_1_to_400`);
@@ -95,13 +127,13 @@ async function seed(): Promise<void> {
   // Keys a double cannot tell apart (17 significant digits and more), negative and positive.
   await admin.query(`INSERT INTO ${DB}.rates SELECT (CAST(seq AS SIGNED) - 60) * 1000000.000001 + 0.000001 * seq, CONCAT('r', seq) FROM seq_1_to_120`);
   await admin.query(`CREATE TABLE ${DB}.daily (region CHAR(3) NOT NULL, seq INT NOT NULL, day DATE NOT NULL, v INT NOT NULL, PRIMARY KEY (region, seq))`);
-  await admin.query(`INSERT INTO ${DB}.daily SELECT ELT(1 + MOD(seq, 4), 'EU', 'us', 'APA', 'za'), seq, CURDATE() - INTERVAL (2 + MOD(seq, 3)) DAY, seq FROM seq_1_to_200`);
+  await admin.query(
+    `INSERT INTO ${DB}.daily SELECT ELT(1 + MOD(seq, 4), 'EU', 'us', 'APA', 'za'), seq, CURDATE() - INTERVAL (2 + MOD(seq, 3)) DAY, seq FROM seq_1_to_200`,
+  );
   await admin.query(`CREATE TABLE ${DB}.postings (account_id INT NOT NULL, seq INT NOT NULL, updated_at DATETIME(6) NOT NULL, amount DECIMAL(18,4) NOT NULL,
     PRIMARY KEY (account_id, seq), KEY idx_updated (updated_at, account_id, seq))`);
   // 1,500 postings on 5 timestamps: every chunk edge falls inside a timestamp and inside an account.
-  await admin.query(
-    `INSERT INTO ${DB}.postings SELECT MOD(s.seq, 40), s.seq, ${hourAgo} - INTERVAL MOD(s.seq, 5) MINUTE, s.seq / 3 FROM seq_1_to_1500 s`,
-  );
+  await admin.query(`INSERT INTO ${DB}.postings SELECT MOD(s.seq, 40), s.seq, ${hourAgo} - INTERVAL MOD(s.seq, 5) MINUTE, s.seq / 3 FROM seq_1_to_1500 s`);
 }
 
 async function differences(table: Table): Promise<string[]> {
@@ -179,13 +211,20 @@ describe("keysets on composite, text and binary keys, end to end", () => {
     const refused = await runCli(fx.configDir, ["config", "validate", "--check-sources"]);
     expect(refused.code, refused.stdout).toBe(2);
     expect(refused.stderr).toContain("Sources refuse 2 problem(s) (nothing was read):");
-    expect(refused.stderr).toMatch(new RegExp(`pipelines/test\\.yml: tables\\["${DB}\\.film_actor_bad"\\]: ${DB}\\.film_actor_bad: hybrid pages on \\(last_update, film_id\\)`));
+    expect(refused.stderr).toMatch(
+      new RegExp(`pipelines/test\\.yml: tables\\["${DB}\\.film_actor_bad"\\]: ${DB}\\.film_actor_bad: hybrid pages on \\(last_update, film_id\\)`),
+    );
     expect(refused.stderr).toMatch(new RegExp(`pipelines/test\\.yml: tables\\["${DB}\\.salaries_bad"\\]: ${DB}\\.salaries_bad: id_only pages on \\(emp_no\\)`));
 
     const clean = await mkdtemp(path.join(tmpdir(), "mrsync-clean-"));
     await mkdir(path.join(clean, "pipelines"));
     await copyFile(path.join(fx.configDir, "connections.yml"), path.join(clean, "connections.yml"));
-    await writeFile(path.join(clean, "pipelines", "good.yml"), PIPELINE.split("\n").filter((line) => !line.includes("_bad:")).join("\n"));
+    await writeFile(
+      path.join(clean, "pipelines", "good.yml"),
+      PIPELINE.split("\n")
+        .filter((line) => !line.includes("_bad:"))
+        .join("\n"),
+    );
     const passed = await runCli(clean, ["config", "validate", "--check-sources"]);
     expect(passed.code, passed.stderr).toBe(0);
     expect(passed.stdout).toContain("9 table(s) checked against their sources");

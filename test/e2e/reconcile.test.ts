@@ -56,7 +56,9 @@ describe("mrsync reconcile", () => {
     await fx.db.admin.query(
       `CREATE TABLE ${DB}.texts (code VARCHAR(12) CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci PRIMARY KEY, a VARCHAR(10) CHARACTER SET latin1 NULL, b VARCHAR(10) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin NULL, at DATE NULL)`,
     );
-    await fx.db.admin.query(`INSERT INTO ${DB}.texts VALUES ('k-ü', 'é|', 'x', '2026-02-01'), ('k|2', 'é', '|x', NULL), ('k3', '', NULL, '2026-02-03'), ('K 👩‍👧', NULL, '', '2026-02-04')`);
+    await fx.db.admin.query(
+      `INSERT INTO ${DB}.texts VALUES ('k-ü', 'é|', 'x', '2026-02-01'), ('k|2', 'é', '|x', NULL), ('k3', '', NULL, '2026-02-03'), ('K 👩‍👧', NULL, '', '2026-02-04')`,
+    );
     // Before any sync: refused with what to do, not a warehouse error.
     const early = await runCli(fx.configDir, ["reconcile", "-p", "rec", "-t", `${DB}.links`, "--dry-run"]);
     expect(early.code).toBe(1);
@@ -108,12 +110,24 @@ describe("mrsync reconcile", () => {
     const { code, results, stderr } = await reconcile("--local");
     expect(code, stderr).toBe(0);
     // The rows of the unloaded repair still differ (5, 6, 5000), and 4 now differs: staged again, loaded with the first file.
-    expect(results.accounts).toMatchObject({ found: { different: 3, extra: 0, missing: 1 }, staged: { rows: 4 }, deleted: 0, after: { missing: 0, extra: 0, different: 0 } });
+    expect(results.accounts).toMatchObject({
+      found: { different: 3, extra: 0, missing: 1 },
+      staged: { rows: 4 },
+      deleted: 0,
+      after: { missing: 0, extra: 0, different: 0 },
+    });
     expect(results.links).toMatchObject({ staged: { rows: 1 }, deleted: 0, after: { missing: 0, extra: 0, different: 0 } });
-    const rows = await fx.warehouse.redshift.query("SELECT count(*), count(DISTINCT id), sum(CASE WHEN id IN (3, 7000) THEN 1 ELSE 0 END) FROM public.accounts");
+    const rows = await fx.warehouse.redshift.query(
+      "SELECT count(*), count(DISTINCT id), sum(CASE WHEN id IN (3, 7000) THEN 1 ELSE 0 END) FROM public.accounts",
+    );
     expect(rows.rows[0]?.map(Number)).toEqual([900, 900, 0]);
     const repaired = await fx.warehouse.redshift.query("SELECT id, name, balance FROM public.accounts WHERE id IN (4, 5, 6, 5000) ORDER BY id");
-    expect(repaired.rows.map((r) => r.map(String))).toEqual([["4", "back", "4.00"], ["5", "n|5", "6.26"], ["6", "", "7.50"], ["5000", "late", "1.00"]]);
+    expect(repaired.rows.map((r) => r.map(String))).toEqual([
+      ["4", "back", "4.00"],
+      ["5", "n|5", "6.26"],
+      ["6", "", "7.50"],
+      ["5000", "late", "1.00"],
+    ]);
     expect((await fx.warehouse.redshift.query("SELECT note FROM public.links WHERE owner_id = 7 AND code = 'k1'")).rows).toEqual([["changed"]]);
     const ledger = await fx.warehouse.redshift.query("SELECT count(*) FROM public.mrsync_load_ledger WHERE load_id LIKE 'reconcile_hard_delete_%'");
     expect(Number(ledger.rows[0]?.[0])).toBe(1);
@@ -164,7 +178,11 @@ describe("mrsync reconcile", () => {
     // Killed while comparing the second table: the first table's repair file is staged and pending, nothing loaded.
     const child = spawn(process.execPath, [CLI, "--config-dir", fx.configDir, "reconcile", "-p", "rec", "--local"], { env: process.env });
     let stderr = "";
-    const killed = new Promise<NodeJS.Signals | null>((resolve) => child.once("exit", (_code, signal) => { resolve(signal); }));
+    const killed = new Promise<NodeJS.Signals | null>((resolve) =>
+      child.once("exit", (_code, signal) => {
+        resolve(signal);
+      }),
+    );
     child.stderr.on("data", (data: Buffer) => {
       stderr += data.toString();
       if (stderr.includes(`reconciling ${DB}.links`)) child.kill("SIGKILL");
@@ -177,7 +195,9 @@ describe("mrsync reconcile", () => {
     expect(code).toBe(0);
     expect(results.accounts).toMatchObject({ found: { different: 10 }, after: { missing: 0, extra: 0, different: 0 } });
     expect(results.links).toMatchObject({ after: { missing: 0, extra: 0, different: 0 } });
-    const rows = await fx.warehouse.redshift.query("SELECT count(*), count(DISTINCT id), sum(CASE WHEN name = 'killed' THEN 1 ELSE 0 END) FROM public.accounts");
+    const rows = await fx.warehouse.redshift.query(
+      "SELECT count(*), count(DISTINCT id), sum(CASE WHEN name = 'killed' THEN 1 ELSE 0 END) FROM public.accounts",
+    );
     expect(rows.rows[0]?.map(Number)).toEqual([849, 849, 10]);
   });
 
@@ -187,14 +207,22 @@ describe("mrsync reconcile", () => {
     expect(first.code).toBe(0);
     expect(first.results.links).toMatchObject({ found: { extra: 3 }, deleted: 3, after: { missing: 0, extra: 0, different: 0 } });
     const marked = await fx.warehouse.redshift.query("SELECT code, _mrsync_deleted_at IS NOT NULL FROM public.links WHERE owner_id = 30 ORDER BY code");
-    expect(marked.rows).toEqual([["k0", true], ["k1", true], ["k2", true]]);
+    expect(marked.rows).toEqual([
+      ["k0", true],
+      ["k1", true],
+      ["k2", true],
+    ]);
     expect(Number((await fx.warehouse.redshift.query("SELECT count(*) FROM public.links")).rows[0]?.[0]), "kept, only marked").toBe(300);
 
     await fx.db.admin.query(`INSERT INTO ${DB}.links VALUES (30, 'k1', 'back')`);
     const second = await reconcile("-t", `${DB}.links`, "--local");
     expect(second.results.links).toMatchObject({ found: { missing: 1, extra: 0 }, staged: { rows: 1 }, after: { missing: 0, extra: 0, different: 0 } });
     const revived = await fx.warehouse.redshift.query("SELECT code, note, _mrsync_deleted_at IS NULL FROM public.links WHERE owner_id = 30 ORDER BY code");
-    expect(revived.rows).toEqual([["k0", "same", false], ["k1", "back", true], ["k2", "same", false]]);
+    expect(revived.rows).toEqual([
+      ["k0", "same", false],
+      ["k1", "back", true],
+      ["k2", "same", false],
+    ]);
   });
 
   it("leaves rows changed since the last sync to the next sync: in flight, neither a difference nor a repair", async () => {

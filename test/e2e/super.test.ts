@@ -27,7 +27,9 @@ describe("JSON into SUPER", () => {
     const execution = await fx.run({ pipeline: "docs" });
     expect(execution.status, execution.cause).toBe("SUCCEEDED");
     expect((execution.output as RunSummary).table_results[TABLE]).toMatchObject({ status: "success", rows_loaded: 4 });
-    const { rows } = await fx.warehouse.redshift.query("SELECT id, jsonb_typeof(payload), payload->>'amount', payload->'tags'->>1 FROM public.events ORDER BY id");
+    const { rows } = await fx.warehouse.redshift.query(
+      "SELECT id, jsonb_typeof(payload), payload->>'amount', payload->'tags'->>1 FROM public.events ORDER BY id",
+    );
     expect(rows).toEqual([
       [1, "object", "12.5", "b"],
       [2, "array", null, null],

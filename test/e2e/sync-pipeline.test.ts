@@ -17,7 +17,8 @@ import { COMPLETION, STAGING, usePipelineFixture } from "../support/pipeline-run
 const DB = "mrsync_test_e2e";
 const CUSTOM_SQL = `SELECT id, label, amount FROM ${DB}.adjustments WHERE id > :last_id AND id <= :ceiling_id ORDER BY id LIMIT :batch_size`;
 const TABLES = {
-  settle_orders: "  settle_orders: { cdc_strategy: hybrid, cdc_timestamp_column: updated_at, cdc_id_column: id, lookback_seconds: 0, validation: { content_checksum: true } }",
+  settle_orders:
+    "  settle_orders: { cdc_strategy: hybrid, cdc_timestamp_column: updated_at, cdc_id_column: id, lookback_seconds: 0, validation: { content_checksum: true } }",
   type_coverage: "  type_coverage: { cdc_strategy: id_only, cdc_id_column: id, processing: { batch_size: 300 } }",
   merchants: "  merchants: { cdc_strategy: full_sync, full_sync_mode: replace }",
   ledger_events: "  ledger_events: { cdc_strategy: timestamp_only, cdc_timestamp_column: created_at, lookback_seconds: 0, processing: { batch_size: 250 } }",
@@ -25,7 +26,9 @@ const TABLES = {
   broken: "  broken: { cdc_strategy: id_only, cdc_id_column: id }",
   crash_items: "  crash_items: { cdc_strategy: id_only, cdc_id_column: id, processing: { batch_size: 100 } }",
 };
-const tablesYaml = Object.values(TABLES).map((line) => line.replace(/^ {2}/, `  ${DB}.`)).join("\n");
+const tablesYaml = Object.values(TABLES)
+  .map((line) => line.replace(/^ {2}/, `  ${DB}.`))
+  .join("\n");
 const PIPELINE = `
 pipeline:
   name: e2e
@@ -47,7 +50,9 @@ const testPipeline = () => loadPipeline(fx.configDir, "e2e");
 async function seed(): Promise<void> {
   await seedDemo({ mysqlUrl: MYSQL_URL, database: DB, orders: 2_500, typeCoverage: 600, merchants: 40 });
   const { admin } = fx.db;
-  await admin.query(`CREATE TABLE ${DB}.ledger_events (id INT PRIMARY KEY AUTO_INCREMENT, created_at DATETIME(6) NOT NULL, amount DECIMAL(12,2), INDEX (created_at))`);
+  await admin.query(
+    `CREATE TABLE ${DB}.ledger_events (id INT PRIMARY KEY AUTO_INCREMENT, created_at DATETIME(6) NOT NULL, amount DECIMAL(12,2), INDEX (created_at))`,
+  );
   // 1,200 events on 8 distinct timestamps: every chunk edge falls inside a run of one timestamp.
   await admin.query(
     `INSERT INTO ${DB}.ledger_events (created_at, amount) SELECT TIMESTAMP('2025-01-01 00:00:00.000001') + INTERVAL (seq MOD 8) HOUR, seq / 100 FROM seq_1_to_1200`,
@@ -124,7 +129,10 @@ describe("sync pipeline, end to end on the local stand-ins", () => {
     // Markers: three files per table, completion_marker.txt after the other two of its folder.
     for (const table of tables) {
       const own = writes.filter((k) => k.startsWith(`completion_markers/e2e/${key(table)}/`));
-      expect(own.map((k) => k.split("/").at(-1)), table).toEqual(["execution_metadata.json", "table_metrics.json", "completion_marker.txt"]);
+      expect(
+        own.map((k) => k.split("/").at(-1)),
+        table,
+      ).toEqual(["execution_metadata.json", "table_metrics.json", "completion_marker.txt"]);
       expect(own[0]).toMatch(new RegExp(`/\\d{8}_\\d{6}/execution_metadata\\.json$`));
       const folder = own[0]?.replace(/execution_metadata\.json$/, "") ?? "";
       const text = await (await fx.s3.store.getStream(COMPLETION, `${folder}completion_marker.txt`)).toArray();
@@ -133,7 +141,12 @@ describe("sync pipeline, end to end on the local stand-ins", () => {
       expect(lines.slice(1, 4)).toEqual([`Pipeline: e2e`, `Table: ${key(table)}`, "Status: SUCCESS"]);
       expect(lines[6]).toBe(`Rows: ${expected[table]}`);
       const metadata = (await fx.s3.store.getJson(COMPLETION, `${folder}execution_metadata.json`)).value as RunSummary;
-      expect(metadata).toMatchObject({ execution_id: execution.name, tables_requested: [key(table)], status: "success", summary: { total_rows_processed: expected[table] } });
+      expect(metadata).toMatchObject({
+        execution_id: execution.name,
+        tables_requested: [key(table)],
+        status: "success",
+        summary: { total_rows_processed: expected[table] },
+      });
       const metrics = (await fx.s3.store.getJson(COMPLETION, `${folder}table_metrics.json`)).value as { redshift_metrics: { rows_loaded: number } };
       expect(metrics.redshift_metrics.rows_loaded).toBe(expected[table]);
     }
@@ -170,7 +183,9 @@ describe("sync pipeline, end to end on the local stand-ins", () => {
     expect(load.status, load.cause).toBe("SUCCEEDED");
     expect(summaryOf(load.output).table_results[key("type_coverage")]).toMatchObject({ status: "success", rows_processed: 0, rows_loaded: 45 });
     // The load's marker counts the files it loaded (extracted by the backup_only run), not the files this run wrote.
-    const metricsFiles = (await fx.s3.store.listAll(COMPLETION, `completion_markers/e2e/${key("type_coverage")}/`)).filter((o) => o.key.endsWith("table_metrics.json"));
+    const metricsFiles = (await fx.s3.store.listAll(COMPLETION, `completion_markers/e2e/${key("type_coverage")}/`)).filter((o) =>
+      o.key.endsWith("table_metrics.json"),
+    );
     const newest = [...metricsFiles].sort((a, b) => (a.lastModified?.getTime() ?? 0) - (b.lastModified?.getTime() ?? 0)).at(-1);
     const loadMetrics = (await fx.s3.store.getJson(COMPLETION, newest?.key ?? "")).value as { redshift_metrics: { rows_loaded: number; files_loaded: number } };
     expect(loadMetrics.redshift_metrics).toMatchObject({ rows_loaded: 45, files_loaded: 1 });

@@ -29,7 +29,11 @@ beforeAll(async () => {
 
 // Without the fixture's grants: the warehouse user as it is after a deploy, before an administrator ran anything.
 const run = () =>
-  new LocalStateMachine({ handlers: fx.handlers, redshift: dataApiClients({ endpoint: fx.warehouse.server.endpoint, credentials: STATE_MACHINE_CREDENTIALS }), waitMs: 5 }).startExecution({ pipeline: "fresh" });
+  new LocalStateMachine({
+    handlers: fx.handlers,
+    redshift: dataApiClients({ endpoint: fx.warehouse.server.endpoint, credentials: STATE_MACHINE_CREDENTIALS }),
+    waitMs: 5,
+  }).startExecution({ pipeline: "fresh" });
 
 describe("a target schema that does not exist", () => {
   it("fails the table naming the schema and the grants when the user may not create it; creates it when the user may", async () => {

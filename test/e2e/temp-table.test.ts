@@ -60,7 +60,9 @@ describe("temp-table pattern (--then-cleanup-source)", () => {
     const files = await stagedParquet();
     const refused = await sync("--then-cleanup-source");
     expect(refused.code).toBe(1);
-    expect(refused.stderr).toContain(`${TABLE}: not cleaned — MySQL holds 51 row(s) up to the run's ceiling, the run processed 1, Redshift holds 50 of them; nothing was deleted`);
+    expect(refused.stderr).toContain(
+      `${TABLE}: not cleaned — MySQL holds 51 row(s) up to the run's ceiling, the run processed 1, Redshift holds 50 of them; nothing was deleted`,
+    );
     expect(await mysqlCount()).toBe(51);
     expect(await stagedParquet()).toBe(files + 1);
     expect((await watermark()).last_processed_id).toBe("401");

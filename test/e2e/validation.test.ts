@@ -58,7 +58,9 @@ describe("every load is validated", () => {
     expect(load.status).toBe("FAILED");
     const line = summaryOf(load).table_results[`${DB}.settlements`];
     expect(line).toMatchObject({ status: "failed", error_type: "ValidationError", rows_loaded: 499 });
-    expect(line?.error_message).toBe(`${DB}.settlements: 1 row(s) of the run's window are in MySQL but not in Redshift (MySQL 500, extracted 499, Redshift 499)`);
+    expect(line?.error_message).toBe(
+      `${DB}.settlements: 1 row(s) of the run's window are in MySQL but not in Redshift (MySQL 500, extracted 499, Redshift 499)`,
+    );
     expect(await markersOf("settlements"), "no marker for a load that failed validation").toEqual(markersBefore);
     // The window stays listed: the next load validates it again.
     expect((await getWatermark(await context("settlements")))?.s3_state.pending_validation).toHaveLength(1);

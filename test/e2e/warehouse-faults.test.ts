@@ -66,7 +66,9 @@ describe("Data API 5xx beyond the SDK's attempts", () => {
     const cause = execution.cause ?? "";
     const summary = JSON.parse(cause.slice(cause.indexOf("\n") + 1)) as RunSummary;
     expect(summary.table_results[TABLE]).toMatchObject({ status: "failed", error_type: "WarehouseUnavailableError" });
-    expect(summary.table_results[TABLE]?.error_message).toMatch(/^Redshift Data API \w+: ServiceUnavailableException \(Service is unavailable, try again later\); retried by the state machine/);
+    expect(summary.table_results[TABLE]?.error_message).toMatch(
+      /^Redshift Data API \w+: ServiceUnavailableException \(Service is unavailable, try again later\); retried by the state machine/,
+    );
     const again = await machine.startExecution({ pipeline: "faults", tables: [TABLE] });
     expect(again.status, again.cause).toBe("SUCCEEDED");
     expect((again.output as RunSummary).table_results[TABLE]).toMatchObject({ status: "success", rows_loaded: 10 });

@@ -27,7 +27,10 @@ tables:
 
 const owners = async () =>
   Object.fromEntries(
-    (await fx.warehouse.redshift.query("SELECT tablename, tableowner FROM pg_tables WHERE schemaname = 'public' ORDER BY 1")).rows.map((r) => [String(r[0]), String(r[1])]),
+    (await fx.warehouse.redshift.query("SELECT tablename, tableowner FROM pg_tables WHERE schemaname = 'public' ORDER BY 1")).rows.map((r) => [
+      String(r[0]),
+      String(r[1]),
+    ]),
   );
 const machine = (definitionFile?: string) =>
   new LocalStateMachine({
@@ -62,7 +65,9 @@ describe("one warehouse identity", () => {
   });
 
   it("a DescribeLoad without the warehouse role's Credentials (the state machine's own role) is refused, and the table fails loudly", async () => {
-    const definition = JSON.parse(await readFile(DEFINITION_FILE, "utf8")) as { States: Record<string, { ItemProcessor?: { States: Record<string, { Credentials?: unknown }> } }> };
+    const definition = JSON.parse(await readFile(DEFINITION_FILE, "utf8")) as {
+      States: Record<string, { ItemProcessor?: { States: Record<string, { Credentials?: unknown }> } }>;
+    };
     const perTable = Object.values(definition.States).find((s) => s.ItemProcessor !== undefined)?.ItemProcessor?.States ?? {};
     expect(perTable.DescribeLoad?.Credentials, "the deployed definition polls as the warehouse role").toEqual({ RoleArn: "${WarehouseRoleArn}" });
     delete perTable.DescribeLoad?.Credentials;
@@ -80,7 +85,11 @@ describe("one warehouse identity", () => {
     const again = await machine().startExecution({ pipeline: "identity", tables: [`${DB}.accounts`] });
     expect(again.status, again.cause).toBe("SUCCEEDED");
     const rows = await fx.warehouse.redshift.query("SELECT id, name FROM public.accounts ORDER BY id");
-    expect(rows.rows.map((row) => row.map(String))).toEqual([["1", "a"], ["2", "b"], ["3", "c"]]);
+    expect(rows.rows.map((row) => row.map(String))).toEqual([
+      ["1", "a"],
+      ["2", "b"],
+      ["3", "c"],
+    ]);
   });
 
   it("a target table another user created is refused until the administrator runs what `mrsync grants` prints", async () => {

@@ -52,6 +52,8 @@ describe("config bundled into the functions", () => {
 
   it("refuses at synth a variable the synth environment lacks, with the file and YAML path", async () => {
     const dir = await configWithVariables();
-    expect(() => snapshotConfig(dir, { ...SYNTH_ENV, DW_WORKGROUP: undefined })).toThrow(/connections\.yml.*targets\.dw\.workgroup_name.*DW_WORKGROUP is not set/s);
+    expect(() => snapshotConfig(dir, { ...SYNTH_ENV, DW_WORKGROUP: undefined })).toThrow(
+      /connections\.yml.*targets\.dw\.workgroup_name.*DW_WORKGROUP is not set/s,
+    );
   });
 });

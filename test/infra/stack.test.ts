@@ -26,7 +26,14 @@ async function synthesize(configDir: string, ownCompletion = true, createCopyRol
   const { pipelines, connections } = await loadConfig(path.resolve(root, configDir), {});
   const app = appWithNag();
   const owned = ownCompletion ? [...new Set(pipelines.flatMap((p) => (p.completionBucket === undefined ? [] : [p.completionBucket])))] : [];
-  const stack = new SyncStack(app, "TestSync", { pipelines, configDir: path.resolve(root, configDir), configEnv: {}, network: connections.network, ownedCompletionBuckets: owned, createCopyRole });
+  const stack = new SyncStack(app, "TestSync", {
+    pipelines,
+    configDir: path.resolve(root, configDir),
+    configEnv: {},
+    network: connections.network,
+    ownedCompletionBuckets: owned,
+    createCopyRole,
+  });
   app.synth();
   return Template.fromStack(stack);
 }
@@ -35,11 +42,13 @@ async function synthesize(configDir: string, ownCompletion = true, createCopyRol
 function statementsOf(template: Template, step: string): { Action: string | string[]; Resource: unknown }[] {
   const functions = template.findResources("AWS::Lambda::Function");
   const logicalId = Object.keys(functions).find((id) => id.startsWith(`Sync${step}Function`)) ?? "";
-  const roleId = ((functions[logicalId]?.Properties as { Role: { "Fn::GetAtt": string[] } }).Role["Fn::GetAtt"][0]) ?? "";
+  const roleId = (functions[logicalId]?.Properties as { Role: { "Fn::GetAtt": string[] } }).Role["Fn::GetAtt"][0] ?? "";
   const policies = Object.values(template.findResources("AWS::IAM::Policy")).filter((p) =>
     JSON.stringify((p.Properties as { Roles: unknown }).Roles).includes(roleId),
   );
-  return policies.flatMap((p) => (p.Properties as { PolicyDocument: { Statement: { Action: string | string[]; Resource: unknown }[] } }).PolicyDocument.Statement);
+  return policies.flatMap(
+    (p) => (p.Properties as { PolicyDocument: { Statement: { Action: string | string[]; Resource: unknown }[] } }).PolicyDocument.Statement,
+  );
 }
 const actionsOf = (template: Template, step: string) => statementsOf(template, step).flatMap((s) => (Array.isArray(s.Action) ? s.Action : [s.Action]));
 
@@ -66,7 +75,11 @@ describe("SyncStack on the demo config", () => {
 
   it("deploys the ASL file with every substitution bound to a function", () => {
     const [machine] = Object.values(template.findResources("AWS::StepFunctions::StateMachine"));
-    const properties = machine?.Properties as { DefinitionSubstitutions: Record<string, unknown>; TracingConfiguration: unknown; LoggingConfiguration: { Level: string } };
+    const properties = machine?.Properties as {
+      DefinitionSubstitutions: Record<string, unknown>;
+      TracingConfiguration: unknown;
+      LoggingConfiguration: { Level: string };
+    };
     expect(Object.keys(properties.DefinitionSubstitutions).sort()).toEqual([...SUBSTITUTIONS].sort());
     expect(properties.TracingConfiguration).toEqual({ Enabled: true });
     expect(properties.LoggingConfiguration.Level).toBe("ALL");
@@ -88,10 +101,16 @@ describe("SyncStack on the demo config", () => {
   it("makes every Data API call as one warehouse role, which the Redshift steps and the state machine assume", () => {
     const roles = template.findResources("AWS::IAM::Role");
     const [warehouseId, warehouse] = Object.entries(roles).find(([id]) => id.startsWith("SyncWarehouseRole")) ?? [];
-    const policies = Object.values(template.findResources("AWS::IAM::Policy")).filter((p) => JSON.stringify((p.Properties as { Roles: unknown }).Roles).includes(warehouseId ?? "?"));
-    const statements = policies.flatMap((p) => (p.Properties as { PolicyDocument: { Statement: { Action: string | string[]; Condition?: unknown }[] } }).PolicyDocument.Statement);
+    const policies = Object.values(template.findResources("AWS::IAM::Policy")).filter((p) =>
+      JSON.stringify((p.Properties as { Roles: unknown }).Roles).includes(warehouseId ?? "?"),
+    );
+    const statements = policies.flatMap(
+      (p) => (p.Properties as { PolicyDocument: { Statement: { Action: string | string[]; Condition?: unknown }[] } }).PolicyDocument.Statement,
+    );
     const actions = statements.flatMap((s) => (Array.isArray(s.Action) ? s.Action : [s.Action]));
-    expect(actions).toEqual(expect.arrayContaining(["redshift-data:BatchExecuteStatement", "redshift-data:DescribeStatement", "redshift-serverless:GetCredentials"]));
+    expect(actions).toEqual(
+      expect.arrayContaining(["redshift-data:BatchExecuteStatement", "redshift-data:DescribeStatement", "redshift-serverless:GetCredentials"]),
+    );
     // Any session of the role (each function and the state machine have their own) may act on the role's statements.
     const describe = statements.find((s) => JSON.stringify(s.Action).includes("DescribeStatement"));
     expect(JSON.stringify(describe?.Condition)).toContain("StringLike");
@@ -100,7 +119,9 @@ describe("SyncStack on the demo config", () => {
     for (const step of ["SubmitLoad", "CompleteLoad", "Finish"]) expect(trusted).toContain(`Sync${step}FunctionServiceRole`);
     expect(trusted).toContain("SyncStateMachineRole");
     const machine = Object.values(template.findResources("AWS::StepFunctions::StateMachine"))[0];
-    expect(JSON.stringify((machine?.Properties as { DefinitionSubstitutions: Record<string, unknown> }).DefinitionSubstitutions.WarehouseRoleArn)).toContain(warehouseId ?? "?");
+    expect(JSON.stringify((machine?.Properties as { DefinitionSubstitutions: Record<string, unknown> }).DefinitionSubstitutions.WarehouseRoleArn)).toContain(
+      warehouseId ?? "?",
+    );
     template.hasOutput("WarehouseDatabaseUser", Match.anyValue());
   });
 
@@ -112,7 +133,9 @@ describe("SyncStack on the demo config", () => {
       LoggingConfiguration: Match.objectLike({ LogFilePrefix: "staging/" }),
     });
     template.hasResourceProperties("AWS::S3::BucketPolicy", {
-      PolicyDocument: Match.objectLike({ Statement: Match.arrayWith([Match.objectLike({ Effect: "Deny", Condition: { Bool: { "aws:SecureTransport": "false" } } })]) }),
+      PolicyDocument: Match.objectLike({
+        Statement: Match.arrayWith([Match.objectLike({ Effect: "Deny", Condition: { Bool: { "aws:SecureTransport": "false" } } })]),
+      }),
     });
     template.resourcePropertiesCountIs("Custom::S3BucketNotifications", { NotificationConfiguration: { EventBridgeConfiguration: {} } }, 2);
   });
@@ -148,7 +171,9 @@ describe("SyncStack on the demo config", () => {
 describe("SyncStack on the deployment example", () => {
   it("creates the VPC endpoints private subnets need (S3 gateway; Secrets Manager, Data API, STS interfaces open to the functions)", async () => {
     const template = await synthesize("config/examples", false);
-    const endpoints = Object.values(template.findResources("AWS::EC2::VPCEndpoint")).map((e) => e.Properties as { ServiceName: unknown; VpcEndpointType: string; RouteTableIds?: string[]; PrivateDnsEnabled?: boolean });
+    const endpoints = Object.values(template.findResources("AWS::EC2::VPCEndpoint")).map(
+      (e) => e.Properties as { ServiceName: unknown; VpcEndpointType: string; RouteTableIds?: string[]; PrivateDnsEnabled?: boolean },
+    );
     const services = endpoints.map((e) => `${JSON.stringify(e.ServiceName).replace(/.*\.(\w[\w-]*)\W*$/, "$1")}:${e.VpcEndpointType}`).sort();
     expect(services).toEqual(["redshift-data:Interface", "s3:Gateway", "secretsmanager:Interface", "sts:Interface"]);
     expect(endpoints.find((e) => e.VpcEndpointType === "Gateway")?.RouteTableIds).toEqual(["rtb-0a1b2c3d4e5f60718", "rtb-0f1e2d3c4b5a69788"]);
@@ -172,7 +197,9 @@ describe("SyncStack on the deployment example", () => {
     const roles = Object.entries(template.findResources("AWS::IAM::Role"));
     const [copyId, copy] = roles.find(([id]) => id.startsWith("SyncCopyRole")) ?? [];
     expect(JSON.stringify(copy?.Properties)).toContain("redshift-serverless.amazonaws.com");
-    const policy = Object.values(template.findResources("AWS::IAM::Policy")).find((p) => JSON.stringify((p.Properties as { Roles: unknown }).Roles).includes(copyId ?? "?"));
+    const policy = Object.values(template.findResources("AWS::IAM::Policy")).find((p) =>
+      JSON.stringify((p.Properties as { Roles: unknown }).Roles).includes(copyId ?? "?"),
+    );
     const actions = JSON.stringify(policy?.Properties);
     expect(actions).toContain("s3:GetObject");
     expect(actions).not.toMatch(/s3:(Put|Delete)/);
@@ -195,13 +222,17 @@ describe("SyncStack on the deployment example", () => {
     expect(actionsOf(template, "Begin")).toContain("secretsmanager:GetSecretValue");
     expect(actionsOf(template, "SubmitLoad")).not.toContain("secretsmanager:GetSecretValue");
     const functions = Object.entries(template.findResources("AWS::Lambda::Function"));
-    const inVpc = functions.filter(([, f]) => (f.Properties as { VpcConfig?: unknown }).VpcConfig !== undefined).map(([id]) => id.replace(/Function.*$/, "").replace(/^Sync/, ""));
+    const inVpc = functions
+      .filter(([, f]) => (f.Properties as { VpcConfig?: unknown }).VpcConfig !== undefined)
+      .map(([id]) => id.replace(/Function.*$/, "").replace(/^Sync/, ""));
     expect(inVpc.sort()).toEqual(["Begin", "ExtractChunk", "Finish"]);
     expect(template.findResources("AWS::S3::Bucket", { Properties: { BucketName: "airflow-completion-markers" } })).toEqual({});
     // Its staging is the stack's bucket: staged files move to Standard-IA, never expire.
     template.hasResourceProperties("AWS::S3::Bucket", {
       LifecycleConfiguration: {
-        Rules: Match.arrayWith([Match.objectLike({ Prefix: "us_dw_hybrid/incremental/", Transitions: [{ StorageClass: "STANDARD_IA", TransitionInDays: 30 }] })]),
+        Rules: Match.arrayWith([
+          Match.objectLike({ Prefix: "us_dw_hybrid/incremental/", Transitions: [{ StorageClass: "STANDARD_IA", TransitionInDays: 30 }] }),
+        ]),
       },
     });
   });

@@ -38,7 +38,11 @@ beforeAll(async () => {
 
 async function manifest(name: string, keys: readonly string[], extra: { url: string; mandatory: boolean }[] = []): Promise<string> {
   const entries = await Promise.all(
-    keys.map(async (key) => ({ url: `s3://${STAGING_BUCKET}/${key}`, mandatory: true, meta: { content_length: (await fx.s3.store.head(STAGING_BUCKET, key))?.size ?? 0 } })),
+    keys.map(async (key) => ({
+      url: `s3://${STAGING_BUCKET}/${key}`,
+      mandatory: true,
+      meta: { content_length: (await fx.s3.store.head(STAGING_BUCKET, key))?.size ?? 0 },
+    })),
   );
   const key = `manifests/${name}.manifest`;
   await fx.s3.store.putJson(STAGING_BUCKET, key, { entries: [...entries, ...extra] });
@@ -64,7 +68,9 @@ describe("COPY FROM Parquet (local Redshift)", () => {
   });
 
   it("fails the whole COPY on a column count mismatch, rolling back the batch", async () => {
-    await redshift.query(createTableSql({ ...schema, columns: [...schema.columns, { ...schema.columns[1]!, name: "extra" }] }, { schema: "public", table: "too_wide" }));
+    await redshift.query(
+      createTableSql({ ...schema, columns: [...schema.columns, { ...schema.columns[1]!, name: "extra" }] }, { schema: "public", table: "too_wide" }),
+    );
     const url = await manifest("mismatch", files);
     await expect(redshift.query(["INSERT INTO too_wide (id) VALUES (1)", copy("too_wide", url, "MANIFEST")])).rejects.toThrow(
       /statement 2: COPY too_wide .*: ERROR: Spectrum Scan Error: file 's3:\/\/staging\/.*' has 44 columns but table too_wide has 45|has 44 columns but table too_wide has 45/,
@@ -146,7 +152,9 @@ describe("COPY FROM Parquet (local Redshift)", () => {
     try {
       const file = path.join(dir, "ours.parquet");
       await writeFile(file, await fx.s3.store.getStream(STAGING_BUCKET, files[0] ?? ""));
-      const rows = (await duck.runAndReadAll(`SELECT name, type, converted_type, logical_type FROM parquet_schema('${file}') WHERE num_children IS NULL`)).getRows() as string[][];
+      const rows = (
+        await duck.runAndReadAll(`SELECT name, type, converted_type, logical_type FROM parquet_schema('${file}') WHERE num_children IS NULL`)
+      ).getRows() as string[][];
       const byName = new Map(rows.map(([name = "", ...rest]) => [name, rest]));
       const formOf = (name: string) => byName.get(name) ?? [];
       const decimals = schema.columns.filter((c) => c.redshiftType.startsWith("DECIMAL"));
@@ -157,7 +165,10 @@ describe("COPY FROM Parquet (local Redshift)", () => {
       expect(timestamps.filter((c) => !/isAdjustedToUTC=0/.test(formOf(c.name)[2] ?? "")).map((c) => c.name)).toEqual([]);
       expect(timestamps.length).toBeGreaterThan(0);
       expect(schema.columns.filter((c) => c.redshiftType === "SMALLINT").length).toBeGreaterThan(0);
-      expect(schema.columns.filter((c) => c.redshiftType.startsWith("DECIMAL(") && /^DECIMAL\(([1-9]|1[0-8]),/.test(c.redshiftType)).length, "a decimal of ≤ 18 digits").toBeGreaterThan(0);
+      expect(
+        schema.columns.filter((c) => c.redshiftType.startsWith("DECIMAL(") && /^DECIMAL\(([1-9]|1[0-8]),/.test(c.redshiftType)).length,
+        "a decimal of ≤ 18 digits",
+      ).toBeGreaterThan(0);
     } finally {
       duck.closeSync();
       instance.closeSync();
@@ -167,6 +178,8 @@ describe("COPY FROM Parquet (local Redshift)", () => {
 
   it("fails when a mandatory manifest entry is missing", async () => {
     const url = await manifest("missing", files.slice(0, 1), [{ url: `s3://${STAGING_BUCKET}/nope.parquet`, mandatory: true }]);
-    await expect(redshift.query(copy("public.type_coverage", url, "MANIFEST"))).rejects.toThrow(/Manifest file entry s3:\/\/staging\/nope.parquet is mandatory but was not found/);
+    await expect(redshift.query(copy("public.type_coverage", url, "MANIFEST"))).rejects.toThrow(
+      /Manifest file entry s3:\/\/staging\/nope.parquet is mandatory but was not found/,
+    );
   });
 });

@@ -62,7 +62,10 @@ describe("id gaps", () => {
     expect(chunkQueries).toHaveLength(6);
     // The window is counted once, when the extraction ends, before anything is loaded.
     expect(queries.filter((q) => q.sql.startsWith("SELECT COUNT(*)"))).toHaveLength(1);
-    expect(chunkQueries.every((q) => q.rows > 0), "no empty-range query").toBe(true);
+    expect(
+      chunkQueries.every((q) => q.rows > 0),
+      "no empty-range query",
+    ).toBe(true);
     expect(outcome.chunks.map((c) => c.rows)).toEqual([10_000, 10_000, 10_000, 10_000, 10_000, 1_001]);
 
     // INFORMATION_SCHEMA is read once (columns, primary key), not per chunk, and not again within the hour.
@@ -84,7 +87,12 @@ describe("many rows on one timestamp", () => {
     await fx.db.admin.query("CREATE TABLE ties (id INT PRIMARY KEY, updated_at DATETIME(6) NOT NULL, KEY (updated_at, id))");
     // 500 rows before, 10,000 rows on one microsecond, 500 after; ids deliberately not in timestamp order.
     await insertRange("ties", "id, updated_at", 0, 11_000, (i) => {
-      const at = i < 500 ? `2025-01-01 00:00:${String(i % 60).padStart(2, "0")}.${String(i).padStart(6, "0")}` : i < 10_500 ? "2025-06-01 12:00:00.123456" : `2025-12-31 23:59:59.${String(i).padStart(6, "0")}`;
+      const at =
+        i < 500
+          ? `2025-01-01 00:00:${String(i % 60).padStart(2, "0")}.${String(i).padStart(6, "0")}`
+          : i < 10_500
+            ? "2025-06-01 12:00:00.123456"
+            : `2025-12-31 23:59:59.${String(i).padStart(6, "0")}`;
       return [(i * 7919) % 11_000, at];
     });
   });
@@ -94,14 +102,21 @@ describe("many rows on one timestamp", () => {
     ["timestamp_only", "cdc_timestamp_column: updated_at"],
   ])("syncs exactly with batch_size 1,000 under %s", async (strategy, columns) => {
     const outcome = await syncTies(strategy, columns);
-    expectExactlyOnce(await idsInFiles(fileKeys(outcome)), Array.from({ length: 11_000 }, (_, i) => BigInt(i)));
+    expectExactlyOnce(
+      await idsInFiles(fileKeys(outcome)),
+      Array.from({ length: 11_000 }, (_, i) => BigInt(i)),
+    );
   });
 
   it("never splits one timestamp across files under timestamp_only", async () => {
     const outcome = await syncTies("timestamp_only", "cdc_timestamp_column: updated_at", "split/");
     const perFile = await Promise.all(
       fileKeys(outcome).map(async (key) => {
-        const rows = await fx.reader.read(await fx.reader.fetch(fx.s3, [key]), "count(*)::INTEGER AS n", "WHERE updated_at = TIMESTAMPTZ '2025-06-01 12:00:00.123456+00'");
+        const rows = await fx.reader.read(
+          await fx.reader.fetch(fx.s3, [key]),
+          "count(*)::INTEGER AS n",
+          "WHERE updated_at = TIMESTAMPTZ '2025-06-01 12:00:00.123456+00'",
+        );
         return Number(rows[0]?.n);
       }),
     );
@@ -113,7 +128,10 @@ describe("a run's ceiling", () => {
   it("leaves rows inserted during the run to the next run, which moves only them", async () => {
     await fx.db.admin.query("CREATE TABLE growing (id INT PRIMARY KEY, updated_at DATETIME(6) NOT NULL, KEY (updated_at, id))");
     await insertRange("growing", "id, updated_at", 1, 3001, (i) => [i, `2025-01-01 00:00:00.${String(i).padStart(6, "0")}`]);
-    const pipeline = pipelineFromYaml(DATABASE, `  ${DATABASE}.growing: { cdc_strategy: hybrid, cdc_timestamp_column: updated_at, cdc_id_column: id, lookback_seconds: 0, processing: { batch_size: 1000 } }`);
+    const pipeline = pipelineFromYaml(
+      DATABASE,
+      `  ${DATABASE}.growing: { cdc_strategy: hybrid, cdc_timestamp_column: updated_at, cdc_id_column: id, lookback_seconds: 0, processing: { batch_size: 1000 } }`,
+    );
     const context = contextFor(fx.s3, pipeline, `${DATABASE}.growing`);
 
     const first = await begin(context, "run-growing-1");
@@ -123,10 +141,16 @@ describe("a run's ceiling", () => {
     const rest = await extractUntilDone(context, "run-growing-1", first.schemaKey);
     await updateWatermark(context, (current) => releaseLease(current, "run-growing-1", context.now()));
     const files = [chunk1, ...rest].flatMap((c) => (c.file === undefined ? [] : [c.file]));
-    expectExactlyOnce(await idsInFiles(files), Array.from({ length: 3000 }, (_, i) => BigInt(i + 1)));
+    expectExactlyOnce(
+      await idsInFiles(files),
+      Array.from({ length: 3000 }, (_, i) => BigInt(i + 1)),
+    );
 
     const second = await runExtraction(context, "run-growing-2");
-    expectExactlyOnce(await idsInFiles(fileKeys(second)), Array.from({ length: 500 }, (_, i) => BigInt(3001 + i)));
+    expectExactlyOnce(
+      await idsInFiles(fileKeys(second)),
+      Array.from({ length: 500 }, (_, i) => BigInt(3001 + i)),
+    );
     const third = await runExtraction(context, "run-growing-3");
     expect(third.begin.done, "nothing new: Begin says so").toBe(true);
     expect(fileKeys(third)).toEqual([]);
@@ -172,7 +196,10 @@ describe("concurrency and crashes", () => {
     await expect(extractChunk(context, { runId: "run-crash", schemaKey: started.schemaKey })).rejects.toThrow("Lambda killed");
     const chunks = await extractUntilDone(context, "run-crash", started.schemaKey);
     const files = chunks.flatMap((c) => (c.file === undefined ? [] : [c.file]));
-    expectExactlyOnce(await idsInFiles(files), Array.from({ length: 5000 }, (_, i) => BigInt((i + 1) * 3)));
+    expectExactlyOnce(
+      await idsInFiles(files),
+      Array.from({ length: 5000 }, (_, i) => BigInt((i + 1) * 3)),
+    );
     // The retried chunk rewrote its own key: S3 holds exactly the committed files.
     const stored = (await fx.s3.store.listAll(STAGING_BUCKET, `${pipeline.s3.isolation_prefix}incremental/`))
       .map((o) => o.key)

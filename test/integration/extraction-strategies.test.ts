@@ -61,7 +61,9 @@ describe("custom_sql", () => {
       "custom-bad",
       `  ${DATABASE}.orders: { cdc_strategy: custom_sql, cdc_id_column: id, custom_sql: "SELECT id, amount * 2 AS doubled FROM ${DATABASE}.orders WHERE id > :last_id ORDER BY id LIMIT :batch_size" }`,
     );
-    await expect(begin(contextFor(fx.s3, p, `${DATABASE}.orders`), "run-custom-bad")).rejects.toThrow(/custom_sql returns doubled, not column\(s\) of the table/);
+    await expect(begin(contextFor(fx.s3, p, `${DATABASE}.orders`), "run-custom-bad")).rejects.toThrow(
+      /custom_sql returns doubled, not column\(s\) of the table/,
+    );
   });
 });
 
@@ -88,7 +90,10 @@ describe("full_sync", () => {
 
 describe("lookback and limits", () => {
   it("lookback_seconds re-reads a window behind the cursor, catching a late commit", async () => {
-    const p = pipeline("lookback", `  ${DATABASE}.orders: { cdc_strategy: hybrid, cdc_timestamp_column: updated_at, cdc_id_column: id, lookback_seconds: 120 }`);
+    const p = pipeline(
+      "lookback",
+      `  ${DATABASE}.orders: { cdc_strategy: hybrid, cdc_timestamp_column: updated_at, cdc_id_column: id, lookback_seconds: 120 }`,
+    );
     const context = contextFor(fx.s3, p, `${DATABASE}.orders`);
     await runExtraction(context, "run-lookback-1");
     // A transaction that started before the run commits after it, with an older timestamp than the cursor.
@@ -153,7 +158,9 @@ describe("values that cannot land", () => {
     const started = await begin(context, "run-too-long");
     const failure = extractChunk(context, { runId: "run-too-long", schemaKey: started.schemaKey });
     await expect(failure).rejects.toThrow(RowRejectedError);
-    await expect(failure).rejects.toThrow(`${DATABASE}.too_long: column body (mediumtext): a value of 80000 bytes exceeds the Redshift column's 65535 bytes at id=2`);
+    await expect(failure).rejects.toThrow(
+      `${DATABASE}.too_long: column body (mediumtext): a value of 80000 bytes exceeds the Redshift column's 65535 bytes at id=2`,
+    );
     const watermark = (await context.watermarks.get(context.watermarkKey))?.watermark;
     expect(watermark?.last_processed_id).toBeNull();
     expect(watermark?.s3_state.backup_s3_files).toEqual([]);
@@ -167,6 +174,8 @@ describe("values that cannot land", () => {
     const p = pipeline("zeroes", `  ${DATABASE}.zeroes: { cdc_strategy: id_only, cdc_id_column: id, zero_dates: fail }`);
     const context = contextFor(fx.s3, p, `${DATABASE}.zeroes`);
     const started = await begin(context, "run-zeroes");
-    await expect(extractChunk(context, { runId: "run-zeroes", schemaKey: started.schemaKey })).rejects.toThrow(/column d: zero date 0000-00-00 \(zero_dates: fail\) at id=2/);
+    await expect(extractChunk(context, { runId: "run-zeroes", schemaKey: started.schemaKey })).rejects.toThrow(
+      /column d: zero date 0000-00-00 \(zero_dates: fail\) at id=2/,
+    );
   });
 });

@@ -29,7 +29,10 @@ beforeAll(async () => {
   const context = contextFor(s3, pipeline, `${DATABASE}.type_coverage`);
   outcome = await runExtraction(context, "run-types");
   columns = (await loadSchema(context, outcome.begin.schemaKey)).columns;
-  files = await reader.fetch(s3, outcome.chunks.flatMap((c) => (c.file === undefined ? [] : [c.file])));
+  files = await reader.fetch(
+    s3,
+    outcome.chunks.flatMap((c) => (c.file === undefined ? [] : [c.file])),
+  );
 });
 afterAll(async () => {
   await mysqlConnection.query(`DROP DATABASE IF EXISTS ${DATABASE}`);
@@ -132,7 +135,11 @@ describe("type round trip (type_coverage → Parquet → DuckDB)", () => {
     expect(byName.get("c_dec_38_10")).toMatchObject({ type: "FIXED_LEN_BYTE_ARRAY", precision: 38, scale: 10 });
     expect(byName.get("c_dec_65_30")).toMatchObject({ type: "BYTE_ARRAY", converted_type: "UTF8" });
     // A wall-clock TIMESTAMP: local semantics, with the legacy converted type kept for old readers.
-    expect(byName.get("c_datetime6")).toMatchObject({ type: "INT64", converted_type: "TIMESTAMP_MICROS", logical_type: expect.stringContaining("isAdjustedToUTC=0") as unknown });
+    expect(byName.get("c_datetime6")).toMatchObject({
+      type: "INT64",
+      converted_type: "TIMESTAMP_MICROS",
+      logical_type: expect.stringContaining("isAdjustedToUTC=0") as unknown,
+    });
     // DuckDB prints IntType's i8 bitWidth as a raw byte.
     const intType = (bits: number) => `IntType(bitWidth=${String.fromCharCode(bits)}, isSigned=1)`;
     expect(byName.get("c_smallint")).toMatchObject({ type: "INT32", converted_type: "INT_16", logical_type: intType(16) });
@@ -162,7 +169,10 @@ describe("column settings from config, end to end", () => {
     );
     const pipeline = { ...yaml, s3: { ...yaml.s3, isolation_prefix: "settings/" } };
     const run = await runExtraction(contextFor(s3, pipeline, `${DATABASE}.type_coverage`), "run-settings");
-    const [file] = await reader.fetch(s3, run.chunks.flatMap((c) => (c.file === undefined ? [] : [c.file])));
+    const [file] = await reader.fetch(
+      s3,
+      run.chunks.flatMap((c) => (c.file === undefined ? [] : [c.file])),
+    );
     const names = (await reader.query(`SELECT name FROM parquet_schema('${file ?? ""}') WHERE name <> 'schema'`)).map((r) => r.name);
     expect(names).toContain("is_set");
     expect(names).not.toContain("c_bool");

@@ -27,8 +27,12 @@ async function idsIn(keys: readonly string[], select = "id::VARCHAR AS v"): Prom
 describe("chunk queries", () => {
   it("run as index range scans on a composite key (EXPLAIN), id_only on (emp_no, from_date) and hybrid on (updated_at, account_id, seq)", async () => {
     await fx.db.admin.query(`CREATE TABLE salaries (emp_no INT NOT NULL, from_date DATE NOT NULL, salary INT NOT NULL, PRIMARY KEY (emp_no, from_date))`);
-    await fx.db.admin.query(`INSERT INTO salaries SELECT 10000 + e.seq, DATE('1990-01-01') + INTERVAL y.seq YEAR, 50000 + y.seq FROM seq_1_to_2000 e, seq_0_to_9 y`);
-    await fx.db.admin.query(`CREATE TABLE postings (account_id INT NOT NULL, seq INT NOT NULL, updated_at DATETIME(6) NOT NULL, PRIMARY KEY (account_id, seq), KEY by_update (updated_at, account_id, seq))`);
+    await fx.db.admin.query(
+      `INSERT INTO salaries SELECT 10000 + e.seq, DATE('1990-01-01') + INTERVAL y.seq YEAR, 50000 + y.seq FROM seq_1_to_2000 e, seq_0_to_9 y`,
+    );
+    await fx.db.admin.query(
+      `CREATE TABLE postings (account_id INT NOT NULL, seq INT NOT NULL, updated_at DATETIME(6) NOT NULL, PRIMARY KEY (account_id, seq), KEY by_update (updated_at, account_id, seq))`,
+    );
     await fx.db.admin.query(`INSERT INTO postings SELECT MOD(seq, 50), seq, TIMESTAMP('2025-01-01') + INTERVAL MOD(seq, 20) MINUTE FROM seq_1_to_20000`);
     await fx.db.admin.query("ANALYZE TABLE salaries, postings");
     const pipeline = pipelineFromYaml(
@@ -46,7 +50,11 @@ describe("chunk queries", () => {
     };
     const history = await explain("salaries", { timestamp: null, key: ["10500", "1995-01-01"] }, { timestamp: null, key: ["12000", "1999-01-01"] });
     expect(history).toMatchObject({ type: "range", key: "PRIMARY" });
-    const hybrid = await explain("postings", { timestamp: "2025-01-01 00:05:00.000000", key: ["10", "1010"] }, { timestamp: "2025-01-01 00:15:00.000000", key: ["40", "19990"] });
+    const hybrid = await explain(
+      "postings",
+      { timestamp: "2025-01-01 00:05:00.000000", key: ["10", "1010"] },
+      { timestamp: "2025-01-01 00:15:00.000000", key: ["40", "19990"] },
+    );
     expect(hybrid).toMatchObject({ type: "range", key: "by_update" });
   });
 });
@@ -65,7 +73,9 @@ describe("the window counted before loading", () => {
     const failure: unknown = await extractUntilDone(context, "run-short-1", started.schemaKey).catch((error: unknown) => error);
     expect(failure).toBeInstanceOf(ExtractionShortfallError);
     expect((failure as Error).message).toMatch(
-      new RegExp(`^${DATABASE}\\.payouts: MySQL holds 1000 row\\(s\\) in the run's window, the extraction read 999 \\(1 short\\); nothing of the window was loaded\\. Likely causes: rows committed late or out of order`),
+      new RegExp(
+        `^${DATABASE}\\.payouts: MySQL holds 1000 row\\(s\\) in the run's window, the extraction read 999 \\(1 short\\); nothing of the window was loaded\\. Likely causes: rows committed late or out of order`,
+      ),
     );
     const failed = await getWatermark(context);
     expect(failed?.mysql_state).toMatchObject({ status: "failed", window_rows: 0, lease_expires_at: null });
@@ -88,7 +98,11 @@ describe("late commits", () => {
   it("a row committed after a run with the cursor's timestamp and a lower id lands in the next run with default settings (and not with lookback 0)", async () => {
     await fx.db.admin.query(`CREATE TABLE late_orders (id INT NOT NULL PRIMARY KEY, updated_at DATETIME(6) NOT NULL, KEY (updated_at, id))`);
     await fx.db.admin.query(`INSERT INTO late_orders SELECT seq * 10, TIMESTAMP('${hourAgo}') + INTERVAL (seq DIV 100) SECOND FROM seq_1_to_500`);
-    const yaml = (extra: string) => pipelineFromYaml(DATABASE, `  ${DATABASE}.late_orders: { cdc_strategy: hybrid, cdc_timestamp_column: updated_at${extra}, processing: { batch_size: 120 } }`);
+    const yaml = (extra: string) =>
+      pipelineFromYaml(
+        DATABASE,
+        `  ${DATABASE}.late_orders: { cdc_strategy: hybrid, cdc_timestamp_column: updated_at${extra}, processing: { batch_size: 120 } }`,
+      );
     const prefixed = (p: ReturnType<typeof yaml>, prefix: string) => ({ ...p, s3: { ...p.s3, isolation_prefix: prefix } });
     const defaults = contextFor(fx.s3, prefixed(yaml(""), "late-default/"), `${DATABASE}.late_orders`);
     const noLookback = contextFor(fx.s3, prefixed(yaml(", lookback_seconds: 0"), "late-zero/"), `${DATABASE}.late_orders`);
@@ -107,7 +121,10 @@ describe("late commits", () => {
   it("timestamp_only with a key re-reads its lookback too; a row inside the settle window waits for the next run", async () => {
     await fx.db.admin.query(`CREATE TABLE ticks (id INT NOT NULL PRIMARY KEY, at DATETIME(6) NOT NULL, KEY (at))`);
     await fx.db.admin.query(`INSERT INTO ticks SELECT seq, TIMESTAMP('${hourAgo}') + INTERVAL (seq DIV 10) SECOND FROM seq_1_to_100`);
-    const pipeline = pipelineFromYaml(DATABASE, `  ${DATABASE}.ticks: { cdc_strategy: timestamp_only, cdc_timestamp_column: at, settle_seconds: 1, processing: { batch_size: 30 } }`);
+    const pipeline = pipelineFromYaml(
+      DATABASE,
+      `  ${DATABASE}.ticks: { cdc_strategy: timestamp_only, cdc_timestamp_column: at, settle_seconds: 1, processing: { batch_size: 30 } }`,
+    );
     const context = contextFor(fx.s3, pipeline, `${DATABASE}.ticks`);
     await runExtraction(context, "run-ticks-1");
     await fx.db.admin.query(`INSERT INTO ticks VALUES (1000, '2020-01-01 00:00:10.000000'), (1001, NOW(6))`);

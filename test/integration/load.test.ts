@@ -131,7 +131,11 @@ describe("load into Redshift (local), end to end", () => {
     expect((await getWatermark(ctx))?.s3_state.backup_s3_files).toHaveLength(2);
     expect(await loadPending(ctx)).toBe(3);
     const rows = await warehouse.redshift.query("SELECT id, status FROM public.settle_orders WHERE id IN (1, 2, 3) ORDER BY id");
-    expect(rows.rows).toEqual([[1, "settled"], [2, "settled"], [3, "settled"]]);
+    expect(rows.rows).toEqual([
+      [1, "settled"],
+      [2, "settled"],
+      [3, "settled"],
+    ]);
     expect(await differences("settle_orders")).toEqual([]);
   });
 
@@ -183,18 +187,37 @@ describe("load into Redshift (local), end to end", () => {
   });
 
   it("fails validation with the numbers when a row of the run's window is missing in Redshift", async () => {
-    await fx.db.admin.query(`INSERT INTO ${DATABASE}.type_coverage (id, c_varchar) VALUES ?`, [[1, 2, 3, 4, 5].map((i) => [String(3_000_000_000_000 + i), `v${i}`])]);
+    await fx.db.admin.query(`INSERT INTO ${DATABASE}.type_coverage (id, c_varchar) VALUES ?`, [
+      [1, 2, 3, 4, 5].map((i) => [String(3_000_000_000_000 + i), `v${i}`]),
+    ]);
     const ctx = context("type_coverage");
     expect(await sync("type_coverage", "run-validate", ctx)).toBe(5);
     await warehouse.redshift.query("DELETE FROM public.type_coverage WHERE id = 3000000000003");
     const failure = await validateLast(ctx).catch((error: unknown) => error);
     expect(failure).toBeInstanceOf(ValidationError);
-    expect((failure as Error).message).toBe(`${DATABASE}.type_coverage: 1 row(s) of the run's window are in MySQL but not in Redshift (MySQL 5, extracted 5, Redshift 4)`);
+    expect((failure as Error).message).toBe(
+      `${DATABASE}.type_coverage: 1 row(s) of the run's window are in MySQL but not in Redshift (MySQL 5, extracted 5, Redshift 4)`,
+    );
   });
 
   it("fails validation when the content checksum differs though the counts agree", async () => {
-    const rows = [1, 2, 3].map((i) => [String(8_000_000_000_000_000 + i), 1, `CHK-${i}`, "1.0000", null, "USD", "pending", null, "2026-04-01 00:00:00", `2026-04-0${i} 00:00:00.00000${i}`, null]);
-    await fx.db.admin.query(`INSERT INTO ${DATABASE}.settle_orders (id, merchant_id, order_ref, amount, fee, currency, status, customer_note, created_at, updated_at, settled_on) VALUES ?`, [rows]);
+    const rows = [1, 2, 3].map((i) => [
+      String(8_000_000_000_000_000 + i),
+      1,
+      `CHK-${i}`,
+      "1.0000",
+      null,
+      "USD",
+      "pending",
+      null,
+      "2026-04-01 00:00:00",
+      `2026-04-0${i} 00:00:00.00000${i}`,
+      null,
+    ]);
+    await fx.db.admin.query(
+      `INSERT INTO ${DATABASE}.settle_orders (id, merchant_id, order_ref, amount, fee, currency, status, customer_note, created_at, updated_at, settled_on) VALUES ?`,
+      [rows],
+    );
     const ctx = context("settle_orders");
     expect(await sync("settle_orders", "run-checksum", ctx)).toBe(3);
     // One microsecond off in the warehouse: still inside the window, so only the checksum can see it.
@@ -207,7 +230,9 @@ describe("load into Redshift (local), end to end", () => {
   });
 
   it("fails the quality check when a column's share of NULLs exceeds max_null_percentage", async () => {
-    await fx.db.admin.query(`INSERT INTO ${DATABASE}.type_coverage (id, c_varchar) VALUES ?`, [[1, 2, 3, 4].map((i) => [String(4_000_000_000_000 + i), i === 1 ? "only one" : null])]);
+    await fx.db.admin.query(`INSERT INTO ${DATABASE}.type_coverage (id, c_varchar) VALUES ?`, [
+      [1, 2, 3, 4].map((i) => [String(4_000_000_000_000 + i), i === 1 ? "only one" : null]),
+    ]);
     const strict = pipelineFromYaml(
       DATABASE,
       `  ${DATABASE}.type_coverage: { cdc_strategy: id_only, cdc_id_column: id, validation: { enable_data_quality_checks: true, max_null_percentage: 50 } }`,
@@ -225,10 +250,19 @@ describe("load into Redshift (local), end to end", () => {
   it("appends to a table without a primary key, each row once (and refuses a lookback that would land rows twice)", async () => {
     await fx.db.admin.query(`CREATE TABLE ${DATABASE}.events_log (seq INT NOT NULL, kind VARCHAR(10), logged_at DATETIME(6) NOT NULL, KEY (seq))`);
     const at = (i: number) => `2024-03-01 00:00:00.${String(i).padStart(6, "0")}`;
-    await fx.db.admin.query(`INSERT INTO ${DATABASE}.events_log VALUES ?`, [Array.from({ length: 500 }, (_, i) => [i + 1, i % 2 === 0 ? "a" : "b", at(i + 1)])]);
-    const yaml = (extra: string) => pipelineFromYaml(DATABASE, `  ${DATABASE}.events_log: { cdc_strategy: timestamp_only, cdc_timestamp_column: logged_at, processing: { batch_size: 200 }${extra} }`);
+    await fx.db.admin.query(`INSERT INTO ${DATABASE}.events_log VALUES ?`, [
+      Array.from({ length: 500 }, (_, i) => [i + 1, i % 2 === 0 ? "a" : "b", at(i + 1)]),
+    ]);
+    const yaml = (extra: string) =>
+      pipelineFromYaml(
+        DATABASE,
+        `  ${DATABASE}.events_log: { cdc_strategy: timestamp_only, cdc_timestamp_column: logged_at, processing: { batch_size: 200 }${extra} }`,
+      );
     const keyless = yaml("");
-    const contextOf = (p: ResolvedPipeline): LoadContext => ({ ...contextFor(fx.s3, { ...p, s3: { ...p.s3, isolation_prefix: "keyless/" } }, `${DATABASE}.events_log`), redshift: warehouse.redshift });
+    const contextOf = (p: ResolvedPipeline): LoadContext => ({
+      ...contextFor(fx.s3, { ...p, s3: { ...p.s3, isolation_prefix: "keyless/" } }, `${DATABASE}.events_log`),
+      redshift: warehouse.redshift,
+    });
     await expect(runExtraction(contextOf(yaml(", lookback_seconds: 60")), "run-keyless-0")).rejects.toThrow(
       `${DATABASE}.events_log: lookback_seconds 60 re-reads rows, and this table has no key to merge them on: they would land twice in Redshift. Fix: remove lookback_seconds, or give primary_key (a unique key), or use full_sync`,
     );

@@ -3,13 +3,7 @@ import { readFile, writeFile, mkdtemp, readdir } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { Readable } from "node:stream";
-import {
-  CopyObjectCommand,
-  GetObjectCommand,
-  ListObjectsV2Command,
-  PutObjectCommand,
-  S3Client,
-} from "@aws-sdk/client-s3";
+import { CopyObjectCommand, GetObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { s3ClientConfig } from "#adapters/s3.ts";
 import { NotFoundError, PreconditionFailedError } from "#shared/errors.ts";
@@ -64,7 +58,12 @@ describe("local S3 with the project's client", () => {
   it("stores a streamed PutObject body byte-exact (aws-chunked with CRC32 trailer decoded and verified)", async () => {
     const data = randomBytes(300_000);
     await s3.client.send(
-      new PutObjectCommand({ Bucket: BUCKET, Key: "stream/one.bin", Body: Readable.from([data.subarray(0, 1000), data.subarray(1000)]), ContentLength: data.length }),
+      new PutObjectCommand({
+        Bucket: BUCKET,
+        Key: "stream/one.bin",
+        Body: Readable.from([data.subarray(0, 1000), data.subarray(1000)]),
+        ContentLength: data.length,
+      }),
     );
     const back = await bodyOf(s3.client, "stream/one.bin");
     expect(back.length).toBe(data.length);
@@ -110,9 +109,7 @@ describe("local S3 with the project's client", () => {
     const first = await s3.client.send(new ListObjectsV2Command({ Bucket: BUCKET, Prefix: "many/" }));
     expect(first.KeyCount).toBe(1000);
     expect(first.IsTruncated).toBe(true);
-    const second = await s3.client.send(
-      new ListObjectsV2Command({ Bucket: BUCKET, Prefix: "many/", ContinuationToken: first.NextContinuationToken }),
-    );
+    const second = await s3.client.send(new ListObjectsV2Command({ Bucket: BUCKET, Prefix: "many/", ContinuationToken: first.NextContinuationToken }));
     expect(second.Contents?.[0]?.Key).toBe(keys[1000]);
   });
 
@@ -129,9 +126,7 @@ describe("local S3 with the project's client", () => {
   it("answers 412 to If-None-Match: * on an existing key and to a stale If-Match", async () => {
     const key = "watermarks/v2/p/s.t.json";
     const created = await s3.store.putJson(BUCKET, key, { version: 1 }, { ifNoneMatch: "*" });
-    await expect(s3.store.putJson(BUCKET, key, { version: 99 }, { ifNoneMatch: "*" })).rejects.toBeInstanceOf(
-      PreconditionFailedError,
-    );
+    await expect(s3.store.putJson(BUCKET, key, { version: 99 }, { ifNoneMatch: "*" })).rejects.toBeInstanceOf(PreconditionFailedError);
     const updated = await s3.store.putJson(BUCKET, key, { version: 2 }, { ifMatch: created.etag });
     await expect(s3.store.putJson(BUCKET, key, { version: 3 }, { ifMatch: created.etag })).rejects.toThrow(
       /conditional write to s3:\/\/test-bucket\/watermarks\/v2\/p\/s\.t\.json refused \(If-Match/,
@@ -183,7 +178,10 @@ describe("local S3 with the project's client", () => {
     await s3.store.putJson(BUCKET, "persist/a b+c.json", { kept: true });
     const files = await readdir(path.join(s3.dir, BUCKET, "persist"));
     expect(files).toContain("a%20b%2Bc.json.__meta.json");
-    expect(files.filter((f) => /^a%20b%2Bc\.json\.[0-9a-f-]{36}\.__obj$/.test(f)), "one body file, the current one").toHaveLength(1);
+    expect(
+      files.filter((f) => /^a%20b%2Bc\.json\.[0-9a-f-]{36}\.__obj$/.test(f)),
+      "one body file, the current one",
+    ).toHaveLength(1);
     const again = await startLocalS3({ rootDir: s3.dir });
     const client = new S3Client({ ...s3ClientConfig({ AWS_ENDPOINT_URL_S3: again.endpoint }), region: "us-east-1", credentials: TEST_CREDENTIALS });
     try {
@@ -213,7 +211,10 @@ describe("local S3 with the project's client", () => {
     await writer;
     expect(reads).toBeGreaterThan(10);
     const files = await readdir(path.join(s3.dir, BUCKET, "atomic"));
-    expect(files.filter((f) => f.endsWith(".__obj")), "replaced bodies are removed").toHaveLength(1);
+    expect(
+      files.filter((f) => f.endsWith(".__obj")),
+      "replaced bodies are removed",
+    ).toHaveLength(1);
   });
 
   it("answers a malformed URI with 400 InvalidURI and keeps serving", async () => {
@@ -260,7 +261,10 @@ describe.runIf(withAwsCli)("local S3 with the AWS CLI", () => {
       await Promise.all(keys.slice(i, i + 50).map((key) => s3.store.putText(BUCKET, key, "x")));
     }
     const { stdout } = await cli(["s3", "ls", `s3://${BUCKET}/cli-many/`, "--recursive"]);
-    const listed = stdout.trim().split("\n").map((line) => line.slice(line.indexOf("cli-many/")));
+    const listed = stdout
+      .trim()
+      .split("\n")
+      .map((line) => line.slice(line.indexOf("cli-many/")));
     expect(listed).toEqual(keys);
   });
 

@@ -33,9 +33,15 @@ describe.skipIf(!motoAvailable)("the S3 adapter on moto's S3 server (skipped whe
 
   it("round-trips a 20 MB streamed multipart upload byte-exact, with metadata, the checksum computed while streaming", async () => {
     const data = randomBytes(20 * 1024 * 1024);
-    const result = await moto.store.uploadStream(BUCKET, "big/twenty.bin", Readable.from([data.subarray(0, 7_000_000), data.subarray(7_000_000)]), "application/octet-stream", {
-      "mrsync-schema": "schemas/p/t/abc.json",
-    });
+    const result = await moto.store.uploadStream(
+      BUCKET,
+      "big/twenty.bin",
+      Readable.from([data.subarray(0, 7_000_000), data.subarray(7_000_000)]),
+      "application/octet-stream",
+      {
+        "mrsync-schema": "schemas/p/t/abc.json",
+      },
+    );
     expect(result.bytes).toBe(data.length);
     expect(result.sha256).toBe(createHash("sha256").update(data).digest("hex"));
     const info = await moto.store.head(BUCKET, "big/twenty.bin");

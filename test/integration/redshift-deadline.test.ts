@@ -24,7 +24,9 @@ describe("a Redshift wait", () => {
     const started = Date.now();
     const failure = await bounded.query("SELECT pg_sleep(5)").catch((error: unknown) => error);
     expect(failure).toBeInstanceOf(RedshiftTimeoutError);
-    expect((failure as Error).message).toMatch(/still (SUBMITTED|PICKED|STARTED) when the wait had to end \(the function's deadline\); retried by the state machine/);
+    expect((failure as Error).message).toMatch(
+      /still (SUBMITTED|PICKED|STARTED) when the wait had to end \(the function's deadline\); retried by the state machine/,
+    );
     expect(Date.now() - started).toBeLessThan(3_000);
     const id = /statement (\S+) still/.exec((failure as Error).message)?.[1] ?? "";
     const state = await warehouse.client.send(new DescribeStatementCommand({ Id: id }));

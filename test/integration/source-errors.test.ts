@@ -17,12 +17,22 @@ describe("source errors", () => {
     const lost = Object.assign(new Error("Connection lost"), { code: "PROTOCOL_CONNECTION_LOST" });
     expect(classifySourceError(lost, "h")).toBeInstanceOf(SourceUnavailableError);
     // A write refused by the read-only session is a bug to see, not a fault to retry.
-    const readOnly = Object.assign(new Error("Cannot execute statement in a READ ONLY transaction"), { code: "ER_CANT_EXECUTE_IN_READ_ONLY_TRANSACTION", errno: 1792 });
+    const readOnly = Object.assign(new Error("Cannot execute statement in a READ ONLY transaction"), {
+      code: "ER_CANT_EXECUTE_IN_READ_ONLY_TRANSACTION",
+      errno: 1792,
+    });
     expect(classifySourceError(readOnly, "h")).toBe(readOnly);
   });
 
   it("classifies the interruptions of a failover or a KILL by code or by server error number", () => {
-    for (const [code, errno] of [["ER_QUERY_INTERRUPTED", 1317], ["ER_LOCK_WAIT_TIMEOUT", 1205], ["ER_LOCK_DEADLOCK", 1213], [undefined, 1927], [undefined, 2013], ["ER_OPTION_PREVENTS_STATEMENT", 1290]] as const) {
+    for (const [code, errno] of [
+      ["ER_QUERY_INTERRUPTED", 1317],
+      ["ER_LOCK_WAIT_TIMEOUT", 1205],
+      ["ER_LOCK_DEADLOCK", 1213],
+      [undefined, 1927],
+      [undefined, 2013],
+      ["ER_OPTION_PREVENTS_STATEMENT", 1290],
+    ] as const) {
       const error = Object.assign(new Error("interrupted"), { code, errno });
       expect(classifySourceError(error, "h"), `${String(code)} ${errno}`).toBeInstanceOf(SourceUnavailableError);
     }

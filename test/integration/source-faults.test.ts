@@ -31,32 +31,46 @@ async function killWhenStreaming(table: string, what: "CONNECTION" | "QUERY"): P
 }
 
 describe("a MySQL connection killed mid-read", () => {
-  it.each(["CONNECTION", "QUERY"] as const)("KILL %s fails the chunk within seconds as SourceUnavailableError; the retry completes the table exactly once", async (what) => {
-    const table = `wide_${what.toLowerCase()}`;
-    await fx.db.admin.query(`CREATE TABLE ${table} (id INT NOT NULL PRIMARY KEY, payload VARCHAR(200) NOT NULL)`);
-    await fx.db.admin.query(`INSERT INTO ${table} SELECT seq, REPEAT(CONCAT('row ', seq, ' '), 12) FROM seq_1_to_300000`);
-    const pipeline = pipelineFromYaml(DATABASE, `  ${DATABASE}.${table}: { cdc_strategy: id_only, processing: { batch_size: 300000 } }`);
-    const context = contextFor(fx.s3, pipeline, `${DATABASE}.${table}`);
-    const started = await begin(context, `run-${table}`);
+  it.each(["CONNECTION", "QUERY"] as const)(
+    "KILL %s fails the chunk within seconds as SourceUnavailableError; the retry completes the table exactly once",
+    async (what) => {
+      const table = `wide_${what.toLowerCase()}`;
+      await fx.db.admin.query(`CREATE TABLE ${table} (id INT NOT NULL PRIMARY KEY, payload VARCHAR(200) NOT NULL)`);
+      await fx.db.admin.query(`INSERT INTO ${table} SELECT seq, REPEAT(CONCAT('row ', seq, ' '), 12) FROM seq_1_to_300000`);
+      const pipeline = pipelineFromYaml(DATABASE, `  ${DATABASE}.${table}: { cdc_strategy: id_only, processing: { batch_size: 300000 } }`);
+      const context = contextFor(fx.s3, pipeline, `${DATABASE}.${table}`);
+      const started = await begin(context, `run-${table}`);
 
-    const before = Date.now();
-    const [outcome] = await Promise.allSettled([extractChunk(context, { runId: `run-${table}`, schemaKey: started.schemaKey }), killWhenStreaming(table, what)]);
-    expect(outcome.status).toBe("rejected");
-    const failure = (outcome as PromiseRejectedResult).reason as Error;
-    expect(failure).toBeInstanceOf(SourceUnavailableError);
-    expect(failure.message).toMatch(/^MySQL at 127\.0\.0\.1: .*retried by the state machine/);
-    expect(Date.now() - before, "failed at once, not after the task timeout").toBeLessThan(30_000);
+      const before = Date.now();
+      const [outcome] = await Promise.allSettled([
+        extractChunk(context, { runId: `run-${table}`, schemaKey: started.schemaKey }),
+        killWhenStreaming(table, what),
+      ]);
+      expect(outcome.status).toBe("rejected");
+      const failure = (outcome as PromiseRejectedResult).reason as Error;
+      expect(failure).toBeInstanceOf(SourceUnavailableError);
+      expect(failure.message).toMatch(/^MySQL at 127\.0\.0\.1: .*retried by the state machine/);
+      expect(Date.now() - before, "failed at once, not after the task timeout").toBeLessThan(30_000);
 
-    // What the state machine's retry does: the same chunk again, from the committed cursor.
-    const chunks = await extractUntilDone(context, `run-${table}`, started.schemaKey);
-    const files = chunks.flatMap((c) => (c.file === undefined ? [] : [c.file]));
-    const ids = await fx.reader.read(await fx.reader.fetch(fx.s3, files), "count(*)::INTEGER AS n, count(DISTINCT id)::INTEGER AS d, max(id)::INTEGER AS m");
-    expect(ids).toEqual([{ n: 300_000, d: 300_000, m: 300_000 }]);
-  });
+      // What the state machine's retry does: the same chunk again, from the committed cursor.
+      const chunks = await extractUntilDone(context, `run-${table}`, started.schemaKey);
+      const files = chunks.flatMap((c) => (c.file === undefined ? [] : [c.file]));
+      const ids = await fx.reader.read(await fx.reader.fetch(fx.s3, files), "count(*)::INTEGER AS n, count(DISTINCT id)::INTEGER AS d, max(id)::INTEGER AS m");
+      expect(ids).toEqual([{ n: 300_000, d: 300_000, m: 300_000 }]);
+    },
+  );
 
   it("abandons a read that yields no row for its bound", async () => {
-    const connection = await connectSource(pipelineFromYaml(DATABASE, `  ${DATABASE}.x: { cdc_strategy: full_sync }`).source, { username: "root", password: "" });
-    const failure = streamQuery(connection, { sql: "SELECT 1 FROM seq_1_to_3 WHERE SLEEP(5) = 0", params: [] }, { row: () => true, backpressure: () => undefined }, 1);
+    const connection = await connectSource(pipelineFromYaml(DATABASE, `  ${DATABASE}.x: { cdc_strategy: full_sync }`).source, {
+      username: "root",
+      password: "",
+    });
+    const failure = streamQuery(
+      connection,
+      { sql: "SELECT 1 FROM seq_1_to_3 WHERE SLEEP(5) = 0", params: [] },
+      { row: () => true, backpressure: () => undefined },
+      1,
+    );
     await expect(failure).rejects.toThrow(/no row for 1 s mid-read/);
     await expect(failure).rejects.toBeInstanceOf(SourceUnavailableError);
   });

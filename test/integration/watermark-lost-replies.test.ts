@@ -36,7 +36,10 @@ describe("a watermark write whose reply is lost", () => {
     await fx.db.admin.query("CREATE TABLE orders (id INT NOT NULL PRIMARY KEY, amount DECIMAL(12,2) NOT NULL)");
     await fx.db.admin.query("INSERT INTO orders SELECT seq, seq / 10 FROM seq_1_to_5000");
     const pipeline = pipelineFromYaml(DATABASE, `  ${DATABASE}.orders: { cdc_strategy: id_only, processing: { batch_size: 500 } }`);
-    const context: LoadContext = { ...tableContext({ ...testPorts(fx.s3, pipeline), s3: proxied }, pipeline, `${DATABASE}.orders`), redshift: warehouse.redshift };
+    const context: LoadContext = {
+      ...tableContext({ ...testPorts(fx.s3, pipeline), s3: proxied }, pipeline, `${DATABASE}.orders`),
+      redshift: warehouse.redshift,
+    };
     // Every write's first attempt lands and loses its reply; the SDK's retry of it gets an answer (412).
     let dropNext = true;
     proxy.dropReplies(1_000, (req) => {

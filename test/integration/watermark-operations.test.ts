@@ -23,7 +23,10 @@ function context(prefix: string) {
 }
 
 async function ids(keys: readonly (string | undefined)[]): Promise<string[]> {
-  const files = await fx.reader.fetch(fx.s3, keys.filter((k): k is string => k !== undefined));
+  const files = await fx.reader.fetch(
+    fx.s3,
+    keys.filter((k): k is string => k !== undefined),
+  );
   return (await fx.reader.read(files, "id::VARCHAR AS id", "ORDER BY id")).map((r) => r.id as string);
 }
 
@@ -77,6 +80,8 @@ describe("watermark operations", () => {
   it("reports a damaged watermark object with its key and the fix", async () => {
     const ctx = context("damaged");
     await fx.s3.store.putJson("staging", ctx.watermarkKey, { version: 1, pipeline: "x" });
-    await expect(getWatermark(ctx)).rejects.toThrow(/damaged\/watermarks\/v2\/test_pipeline\/mrsync_test_watermarks\.events\.json is not a valid v2 watermark \(version: .*; fix it by hand, or delete it to sync the table from the start/);
+    await expect(getWatermark(ctx)).rejects.toThrow(
+      /damaged\/watermarks\/v2\/test_pipeline\/mrsync_test_watermarks\.events\.json is not a valid v2 watermark \(version: .*; fix it by hand, or delete it to sync the table from the start/,
+    );
   });
 });

@@ -52,7 +52,10 @@ export async function tableDifferences(
   const plan = schema.columns.map((column) => ({ column, ...renderings(column) }));
   const keys = schema.primaryKey.length > 0 ? schema.primaryKey : [schema.columns[0]?.source ?? ""];
   const targetKeys = keys.map((k) => `t."${schema.columns.find((c) => c.source === k)?.name ?? k}"`);
-  const [expected] = await mysql.query({ sql: `SELECT ${plan.map((p) => p.mysql).join(", ")} FROM ${sourceTable} ORDER BY ${keys.map((k) => `\`${k}\``).join(", ")}`, rowsAsArray: true });
+  const [expected] = await mysql.query({
+    sql: `SELECT ${plan.map((p) => p.mysql).join(", ")} FROM ${sourceTable} ORDER BY ${keys.map((k) => `\`${k}\``).join(", ")}`,
+    rowsAsArray: true,
+  });
   const actual = await redshift.query(`SELECT ${plan.map((p) => p.postgres).join(", ")} FROM ${targetTable} t ORDER BY ${targetKeys.join(", ")}`);
   const keyIndexes = keys.map((k) => schema.columns.findIndex((c) => c.source === k));
   const byKey = (a: readonly unknown[], b: readonly unknown[]) => {

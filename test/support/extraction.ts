@@ -26,7 +26,14 @@ export const STAGING_BUCKET = "staging";
 export type TestDatabase = { admin: Connection; drop(): Promise<void> };
 
 export async function createDatabase(name: string): Promise<TestDatabase> {
-  const admin = await mysql.createConnection({ uri: MYSQL_URL, dateStrings: true, supportBigNumbers: true, bigNumberStrings: true, jsonStrings: true, charset: "UTF8MB4_UNICODE_CI" });
+  const admin = await mysql.createConnection({
+    uri: MYSQL_URL,
+    dateStrings: true,
+    supportBigNumbers: true,
+    bigNumberStrings: true,
+    jsonStrings: true,
+    charset: "UTF8MB4_UNICODE_CI",
+  });
   await admin.query("SET time_zone = '+00:00', SESSION sql_mode = 'STRICT_ALL_TABLES,NO_ENGINE_SUBSTITUTION'");
   await admin.query(`DROP DATABASE IF EXISTS \`${name}\``);
   await admin.query(`CREATE DATABASE \`${name}\` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci`);
@@ -106,7 +113,13 @@ export async function runExtraction(context: TableContext, runId: string, reques
   return { begin: started, chunks };
 }
 
-export async function extractUntilDone(context: TableContext, runId: string, schemaKey: string, request: Partial<ChunkRequest> = {}, maxChunks = 10_000): Promise<ChunkResult[]> {
+export async function extractUntilDone(
+  context: TableContext,
+  runId: string,
+  schemaKey: string,
+  request: Partial<ChunkRequest> = {},
+  maxChunks = 10_000,
+): Promise<ChunkResult[]> {
   const chunks: ChunkResult[] = [];
   for (let i = 0; i < maxChunks; i++) {
     const chunk = await extractChunk(context, { runId, schemaKey, ...request });

@@ -10,7 +10,15 @@ import { afterAll, beforeAll } from "vitest";
 import type { S3Store } from "#adapters/s3.ts";
 import { WAREHOUSE_ROLE_ENV } from "#adapters/redshift-data.ts";
 import { iamRoleDatabaseUser } from "#domain/warehouse-grants.ts";
-import { dataApiClients, LOCAL_WAREHOUSE_ROLE_ARN, LocalStateMachine, realHandlers, STATE_MACHINE_CREDENTIALS, type ExecutionRecord, type LambdaHandler } from "#local/stepfunctions/runner.ts";
+import {
+  dataApiClients,
+  LOCAL_WAREHOUSE_ROLE_ARN,
+  LocalStateMachine,
+  realHandlers,
+  STATE_MACHINE_CREDENTIALS,
+  type ExecutionRecord,
+  type LambdaHandler,
+} from "#local/stepfunctions/runner.ts";
 import { createDatabase, MYSQL_URL, type TestDatabase } from "./extraction.ts";
 import { startTestS3, TEST_CREDENTIALS, type LocalS3Fixture } from "./local-s3.ts";
 import { applyGrants, testPipeline, useWarehouseFixture, type WarehouseFixture } from "./warehouse.ts";
@@ -53,8 +61,16 @@ staging:
  * test_staging); `startS3` another S3 server to run against (default: the project's local S3).
  */
 export function usePipelineFixture(database: string, pipelineYaml: () => string): PipelineFixture;
-export function usePipelineFixture<S extends S3Fixture>(database: string, pipelineYaml: () => string, startS3: (buckets: string[]) => Promise<S>): PipelineFixture<S>;
-export function usePipelineFixture(database: string, pipelineYaml: () => string, startS3: (buckets: string[]) => Promise<S3Fixture> = startTestS3): PipelineFixture<S3Fixture> {
+export function usePipelineFixture<S extends S3Fixture>(
+  database: string,
+  pipelineYaml: () => string,
+  startS3: (buckets: string[]) => Promise<S>,
+): PipelineFixture<S>;
+export function usePipelineFixture(
+  database: string,
+  pipelineYaml: () => string,
+  startS3: (buckets: string[]) => Promise<S3Fixture> = startTestS3,
+): PipelineFixture<S3Fixture> {
   const fixture = {} as PipelineFixture<S3Fixture>;
   beforeAll(async () => {
     fixture.s3 = await startS3([STAGING, COMPLETION]);
@@ -87,9 +103,11 @@ export function usePipelineFixture(database: string, pipelineYaml: () => string,
     fixture.run = async (input, overrides = {}) => {
       // What `mrsync grants` prints, run by the administrator (the fixture's own key) before each run: tables a test
       // created as the administrator are handed to the warehouse user as the script says.
-      granting = granting.catch(() => undefined).then(async () => {
-        await applyGrants(fixture.warehouse.redshift, await testPipeline(fixture.configDir), iamRoleDatabaseUser(LOCAL_WAREHOUSE_ROLE_ARN));
-      });
+      granting = granting
+        .catch(() => undefined)
+        .then(async () => {
+          await applyGrants(fixture.warehouse.redshift, await testPipeline(fixture.configDir), iamRoleDatabaseUser(LOCAL_WAREHOUSE_ROLE_ARN));
+        });
       await granting;
       return new LocalStateMachine({ handlers: { ...fixture.handlers, ...overrides }, redshift: pollAs, waitMs: 5 }).startExecution(input);
     };

@@ -48,7 +48,8 @@ export async function applyGrants(admin: RedshiftData, pipeline: ResolvedPipelin
     try {
       await admin.query(sql);
     } catch (error) {
-      const skippable = error instanceof RedshiftStatementError && /already exists|does not exist/.test(error.message) && /^(CREATE USER|ALTER TABLE)/.test(sql);
+      const skippable =
+        error instanceof RedshiftStatementError && /already exists|does not exist/.test(error.message) && /^(CREATE USER|ALTER TABLE)/.test(sql);
       if (!skippable) throw error;
     }
   }

@@ -55,9 +55,7 @@ describe("shipped configuration", () => {
     expect(example.schedule).toBe("cron(0 2 * * ? *)");
     expect(example.source.secret).toMatch(/^arn:aws:secretsmanager:/);
     expect(example.staging.bucket).toBeUndefined();
-    expect(new Set(example.tables.map((t) => t.cdc_strategy))).toEqual(
-      new Set(["hybrid", "id_only", "timestamp_only", "full_sync", "custom_sql"]),
-    );
+    expect(new Set(example.tables.map((t) => t.cdc_strategy))).toEqual(new Set(["hybrid", "id_only", "timestamp_only", "full_sync", "custom_sql"]));
     const orders = example.tables.find((t) => t.key === "settlement.settle_orders")!;
     expect(orders.processing.batch_size).toBe(100_000);
     expect(orders.validation.max_null_percentage).toBe(2);
@@ -75,12 +73,7 @@ describe("shipped configuration", () => {
   });
 
   it("references the JSON Schemas from every shipped YAML file", async () => {
-    const files = [
-      "config/connections.yml",
-      "config/pipelines/demo.yml",
-      "config/examples/connections.yml",
-      "config/examples/pipelines/us_dw_hybrid_v1_2.yml",
-    ];
+    const files = ["config/connections.yml", "config/pipelines/demo.yml", "config/examples/connections.yml", "config/examples/pipelines/us_dw_hybrid_v1_2.yml"];
     for (const file of files) {
       const first = (await readFile(path.join(root, file), "utf8")).split("\n")[0] ?? "";
       const schemaRef = /\$schema=(\S+)/.exec(first)?.[1];
@@ -138,13 +131,9 @@ describe("error reporting", () => {
     const error: unknown = await loadConfig(dir, {}).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(ConfigError);
     const { issues, message } = error as ConfigError;
-    expect(new Set(issues.map((i) => path.basename(i.file)))).toEqual(
-      new Set(["unknown-strategy.yml", "bad-cron.yml", "wrong-type.yml", "two-problems.yml"]),
-    );
+    expect(new Set(issues.map((i) => path.basename(i.file)))).toEqual(new Set(["unknown-strategy.yml", "bad-cron.yml", "wrong-type.yml", "two-problems.yml"]));
     const twoProblems = issues.filter((i) => i.file.endsWith("two-problems.yml")).map((i) => i.yamlPath);
-    expect(twoProblems).toEqual(
-      expect.arrayContaining(["pipeline.name", "pipeline.s3.compression", 'tables["a.b"].cdc_strategy']),
-    );
+    expect(twoProblems).toEqual(expect.arrayContaining(["pipeline.name", "pipeline.s3.compression", 'tables["a.b"].cdc_strategy']));
     expect(message).toMatch(/two-problems\.yml:6:\d+: pipeline\.s3\.compression: expected one of "snappy"/);
   });
 

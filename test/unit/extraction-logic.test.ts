@@ -12,17 +12,36 @@ const schema: TableSchema = {
   primaryKey: ["id"],
   cursorKey: ["id"],
   columns: [
-    { source: "id", name: "id", sourceType: "bigint(20) unsigned", value: { kind: "decimal", precision: 20, scale: 0 }, redshiftType: "DECIMAL(20,0)", nullable: false },
+    {
+      source: "id",
+      name: "id",
+      sourceType: "bigint(20) unsigned",
+      value: { kind: "decimal", precision: 20, scale: 0 },
+      redshiftType: "DECIMAL(20,0)",
+      nullable: false,
+    },
     { source: "up`dated", name: "up_dated", sourceType: "datetime(6)", value: { kind: "timestamp" }, redshiftType: "TIMESTAMP", nullable: false },
     { source: "price", name: "price", sourceType: "float", value: { kind: "float" }, redshiftType: "REAL", nullable: true },
   ],
 };
-const table = { key: "shop.orders", sourceSchema: "shop", sourceTable: "orders", cdc_timestamp_column: "up`dated", cdc_id_column: "id", custom_sql: undefined, settle_seconds: undefined };
+const table = {
+  key: "shop.orders",
+  sourceSchema: "shop",
+  sourceTable: "orders",
+  cdc_timestamp_column: "up`dated",
+  cdc_id_column: "id",
+  custom_sql: undefined,
+  settle_seconds: undefined,
+};
 
 describe("CDC strategies build keyset queries", () => {
   it("hybrid: (timestamp, id) keyset under a (timestamp, id) ceiling, ids bound as integers, names quoted", () => {
     const strategy = strategyFor({ ...table, cdc_strategy: "hybrid" }, schema);
-    const query = strategy.chunkQuery({ timestamp: "2025-01-01 00:00:00.000001", key: ["18446744073709551615"] }, { timestamp: "2025-02-01 00:00:00.000000", key: ["42"] }, 1000);
+    const query = strategy.chunkQuery(
+      { timestamp: "2025-01-01 00:00:00.000001", key: ["18446744073709551615"] },
+      { timestamp: "2025-02-01 00:00:00.000000", key: ["42"] },
+      1000,
+    );
     expect(query.sql).toBe(
       "SELECT `id`, `up``dated`, CAST(`price` AS DOUBLE) FROM `shop`.`orders` WHERE `up``dated` >= ? AND (`up``dated` > ? OR (`up``dated` = ? AND `id` > ?)) AND `up``dated` <= ? AND (`up``dated` < ? OR (`up``dated` = ? AND `id` <= ?)) ORDER BY `up``dated`, `id` LIMIT ?",
     );
@@ -32,13 +51,19 @@ describe("CDC strategies build keyset queries", () => {
     expect(strategy.reached({ timestamp: "2025-02-01 00:00:00", key: ["42"] }, { timestamp: "2025-02-01 00:00:00.000000", key: ["42"] })).toBe(true);
     expect(strategy.reached({ timestamp: "2025-02-01 00:00:00", key: ["41"] }, { timestamp: "2025-02-01 00:00:00.000000", key: ["42"] })).toBe(false);
     // After a lookback rewind the cursor is a timestamp alone: from it, inclusive (negative ids included).
-    expect(strategy.chunkQuery({ timestamp: from, key: null }, { timestamp: to, key: ["42"] }, 10).sql).toContain("WHERE `up``dated` >= ? AND `up``dated` <= ?");
+    expect(strategy.chunkQuery({ timestamp: from, key: null }, { timestamp: to, key: ["42"] }, 10).sql).toContain(
+      "WHERE `up``dated` >= ? AND `up``dated` <= ?",
+    );
   });
 
   it("id_only on a first run has no lower bound; a non-integer cursor is refused", () => {
     const strategy = strategyFor({ ...table, cdc_strategy: "id_only" }, schema);
-    expect(strategy.chunkQuery({ timestamp: null, key: null }, { timestamp: null, key: ["9007199254740993"] }, 10).sql).toContain("WHERE `id` <= ? ORDER BY `id` LIMIT ?");
-    expect(() => strategy.chunkQuery({ timestamp: null, key: ["1 OR 1=1"] }, { timestamp: null, key: ["5"] }, 10)).toThrow('cursor value "1 OR 1=1" of id is not an integer');
+    expect(strategy.chunkQuery({ timestamp: null, key: null }, { timestamp: null, key: ["9007199254740993"] }, 10).sql).toContain(
+      "WHERE `id` <= ? ORDER BY `id` LIMIT ?",
+    );
+    expect(() => strategy.chunkQuery({ timestamp: null, key: ["1 OR 1=1"] }, { timestamp: null, key: ["5"] }, 10)).toThrow(
+      'cursor value "1 OR 1=1" of id is not an integer',
+    );
   });
 
   it("custom_sql: placeholders become bound parameters; strings and :: casts are left alone", () => {
@@ -58,24 +83,59 @@ describe("timestamps", () => {
 
 describe("watermark transitions", () => {
   const now = new Date("2026-01-01T00:00:00Z");
-  const begin = (runId: string, at = now) => ({ runId, strategy: "hybrid" as const, ceiling: { timestamp: "2026-01-01 00:00:00", key: ["9"] }, now: at, leaseSeconds: 60, lookbackSeconds: 0, restart: false, cursorColumns: ["id"] });
+  const begin = (runId: string, at = now) => ({
+    runId,
+    strategy: "hybrid" as const,
+    ceiling: { timestamp: "2026-01-01 00:00:00", key: ["9"] },
+    now: at,
+    leaseSeconds: 60,
+    lookbackSeconds: 0,
+    restart: false,
+    cursorColumns: ["id"],
+  });
 
   it("a second run is refused while the lease holds, and takes over (resuming the cursor) once it expired", () => {
     const first = beginRun(newWatermark("p", "s.t", "hybrid", now), begin("a"));
     expect(beginRun(first, begin("a"))).toBe(first);
     expect(() => beginRun(first, begin("b"))).toThrow(LeaseHeldError);
-    const committed = commitChunk(first, { runId: "a", cursor: { timestamp: "2025-06-01 00:00:00", key: ["5"] }, rows: 5, file: "k1", zeroDates: {}, done: false, now, leaseSeconds: 60 });
+    const committed = commitChunk(first, {
+      runId: "a",
+      cursor: { timestamp: "2025-06-01 00:00:00", key: ["5"] },
+      rows: 5,
+      file: "k1",
+      zeroDates: {},
+      done: false,
+      now,
+      leaseSeconds: 60,
+    });
     const later = new Date(now.getTime() + 61_000);
     const takeover = beginRun(committed, begin("b", later));
     expect(takeover.mysql_state.run_id).toBe("b");
     expect(takeover.last_mysql_data_timestamp).toBe("2025-06-01T00:00:00.000000Z");
     expect(takeover.s3_state.backup_s3_files).toEqual(["k1"]);
-    expect(() => commitChunk(takeover, { runId: "a", cursor: { timestamp: null, key: null }, rows: 1, file: "k2", zeroDates: {}, done: false, now: later, leaseSeconds: 60 })).toThrow(LeaseLostError);
+    expect(() =>
+      commitChunk(takeover, {
+        runId: "a",
+        cursor: { timestamp: null, key: null },
+        rows: 1,
+        file: "k2",
+        zeroDates: {},
+        done: false,
+        now: later,
+        leaseSeconds: 60,
+      }),
+    ).toThrow(LeaseLostError);
   });
 
   it("keeps a bounded tail of processed files", () => {
     const files = Array.from({ length: PROCESSED_FILES_KEPT + 5 }, (_, i) => `f${i}`);
-    const loaded = markLoaded({ ...newWatermark("p", "s.t", "id_only", now), s3_state: { backup_s3_files: files, processed_s3_files: [], pending_validation: [] } }, files, 10, "load-1", now);
+    const loaded = markLoaded(
+      { ...newWatermark("p", "s.t", "id_only", now), s3_state: { backup_s3_files: files, processed_s3_files: [], pending_validation: [] } },
+      files,
+      10,
+      "load-1",
+      now,
+    );
     expect(loaded.s3_state.backup_s3_files).toEqual([]);
     expect(loaded.s3_state.processed_s3_files).toHaveLength(PROCESSED_FILES_KEPT);
     expect(loaded.s3_state.processed_s3_files.at(-1)).toBe(files.at(-1));
@@ -85,7 +145,12 @@ describe("watermark transitions", () => {
 describe("value conversions", () => {
   it("days_from_civil agrees with Date.UTC from year 1000 to 9999", () => {
     for (let year = 1000; year <= 9999; year += 37) {
-      for (const [month, day] of [[1, 1], [2, 28], [2, 29], [12, 31]] as const) {
+      for (const [month, day] of [
+        [1, 1],
+        [2, 28],
+        [2, 29],
+        [12, 31],
+      ] as const) {
         const expected = Date.UTC(year, month - 1, day) / 86_400_000;
         if (new Date(Date.UTC(year, month - 1, day)).getUTCDate() !== day) continue;
         expect(daysFromCivil(year, month, day), `${year}-${month}-${day}`).toBe(expected);
@@ -109,9 +174,15 @@ describe("value conversions", () => {
 describe("S3 layout", () => {
   it("names data files per run and chunk under each partition strategy", () => {
     const parts = { isolationPrefix: "us_dw/", stagingPrefix: "incremental/", table: "settlement.orders", runStartedAt: "2025-11-27T15:04:05.123Z", chunk: 7 };
-    expect(dataKey({ ...parts, partitionStrategy: "datetime" })).toBe("us_dw/incremental/year=2025/month=11/day=27/hour=15/settlement_orders_20251127_150405_batch_0007.parquet");
-    expect(dataKey({ ...parts, partitionStrategy: "table" })).toBe("us_dw/incremental/table=settlement_orders/year=2025/month=11/day=27/hour=15/settlement_orders_20251127_150405_batch_0007.parquet");
-    expect(dataKey({ ...parts, partitionStrategy: "hybrid" })).toBe("us_dw/incremental/year=2025/month=11/table=settlement_orders/day=27/hour=15/settlement_orders_20251127_150405_batch_0007.parquet");
+    expect(dataKey({ ...parts, partitionStrategy: "datetime" })).toBe(
+      "us_dw/incremental/year=2025/month=11/day=27/hour=15/settlement_orders_20251127_150405_batch_0007.parquet",
+    );
+    expect(dataKey({ ...parts, partitionStrategy: "table" })).toBe(
+      "us_dw/incremental/table=settlement_orders/year=2025/month=11/day=27/hour=15/settlement_orders_20251127_150405_batch_0007.parquet",
+    );
+    expect(dataKey({ ...parts, partitionStrategy: "hybrid" })).toBe(
+      "us_dw/incremental/year=2025/month=11/table=settlement_orders/day=27/hour=15/settlement_orders_20251127_150405_batch_0007.parquet",
+    );
     expect(watermarkKey("us_dw/", "p1", "settlement.orders")).toBe("us_dw/watermarks/v2/p1/settlement.orders.json");
     expect(manifestKey("us_dw/", "p1", "settlement.orders", "load_1")).toBe("us_dw/manifests/p1/settlement.orders/load_1.manifest");
     expect(markerPrefix("p1", "settlement.orders", parts.runStartedAt)).toBe("completion_markers/p1/settlement.orders/20251127_150405/");

@@ -2,7 +2,17 @@ import { describe, expect, it } from "vitest";
 import { cursorProblems, lookbackSecondsOf } from "#domain/cdc/cursor-rules.ts";
 import { bindValue, compareKnown, keyText, tupleBound, type KeyColumn } from "#domain/cdc/keyset.ts";
 import type { SourceColumn, TableSchema } from "#domain/table-schema.ts";
-import { beginRun, clearValidated, commitChunk, cursorOf, CursorKeyChangedError, failShortWindow, newWatermark, WatermarkSchema, type BeginRun } from "#domain/watermark.ts";
+import {
+  beginRun,
+  clearValidated,
+  commitChunk,
+  cursorOf,
+  CursorKeyChangedError,
+  failShortWindow,
+  newWatermark,
+  WatermarkSchema,
+  type BeginRun,
+} from "#domain/watermark.ts";
 
 const int: KeyColumn = { source: "emp_no", name: "emp_no", kind: "integer" };
 const date: KeyColumn = { source: "from_date", name: "from_date", kind: "temporal" };
@@ -121,7 +131,9 @@ describe("watermark windows and key tuples", () => {
     w = beginRun(w, start("b"));
     expect(w.mysql_state).toMatchObject({ window_start: { timestamp: null, key: null }, window_rows: 40 });
     w = commitChunk(w, commit("b", ["100", "2000-01-01"], 60, true));
-    expect(w.s3_state.pending_validation).toEqual([{ start: { timestamp: null, key: null }, end: { timestamp: null, key: ["100", "2000-01-01"] }, rows: 100, run_id: "b", schema_key: "schema-1" }]);
+    expect(w.s3_state.pending_validation).toEqual([
+      { start: { timestamp: null, key: null }, end: { timestamp: null, key: ["100", "2000-01-01"] }, rows: 100, run_id: "b", schema_key: "schema-1" },
+    ]);
     // Closed: a run resuming after a failed load starts the next window where this one ended.
     expect(w.mysql_state).toMatchObject({ window_start: { timestamp: null, key: ["100", "2000-01-01"] }, window_rows: 0 });
     const next = beginRun({ ...w, mysql_state: { ...w.mysql_state, lease_expires_at: null } }, start("c"));
@@ -136,7 +148,9 @@ describe("watermark windows and key tuples", () => {
     expect(short.mysql_state).toMatchObject({ status: "failed", window_rows: 0, lease_expires_at: null });
     expect(cursorOf(short)).toEqual({ timestamp: null, key: null });
     expect(cursorOf(failShortWindow(w, "a", "x", false, now)).key).toEqual(["50", "1999-01-01"]);
-    expect(() => beginRun({ ...w, mysql_state: { ...w.mysql_state, lease_expires_at: null } }, start("z", { cursorColumns: ["emp_no"] }))).toThrow(CursorKeyChangedError);
+    expect(() => beginRun({ ...w, mysql_state: { ...w.mysql_state, lease_expires_at: null } }, start("z", { cursorColumns: ["emp_no"] }))).toThrow(
+      CursorKeyChangedError,
+    );
   });
 
   it("read a watermark written before tuples: its last_processed_id is a one-column key", () => {
@@ -144,7 +158,14 @@ describe("watermark windows and key tuples", () => {
       ...newWatermark("p", "s.t", "id_only", now),
       last_processed_key: undefined,
       last_processed_id: "9007199254740993",
-      mysql_state: { status: "success", total_rows: 1, last_session_rows: 1, run_id: "r", ceiling: { timestamp: null, id: "9007199254740993" }, last_error: null },
+      mysql_state: {
+        status: "success",
+        total_rows: 1,
+        last_session_rows: 1,
+        run_id: "r",
+        ceiling: { timestamp: null, id: "9007199254740993" },
+        last_error: null,
+      },
       s3_state: { backup_s3_files: [], processed_s3_files: [] },
     });
     expect(cursorOf(old)).toEqual({ timestamp: null, key: ["9007199254740993"] });

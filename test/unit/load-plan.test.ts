@@ -10,7 +10,14 @@ const schema: TableSchema = {
   columns: [
     { source: "Id", name: "id", sourceType: "bigint(20)", value: { kind: "int64" }, redshiftType: "BIGINT", nullable: false },
     { source: "note", name: "note", sourceType: "varchar(50)", value: { kind: "string", maxBytes: 200 }, redshiftType: "VARCHAR(200)", nullable: true },
-    { source: "amount", name: "amount", sourceType: "decimal(18,4)", value: { kind: "decimal", precision: 18, scale: 4 }, redshiftType: "DECIMAL(18,4)", nullable: false },
+    {
+      source: "amount",
+      name: "amount",
+      sourceType: "decimal(18,4)",
+      value: { kind: "decimal", precision: 18, scale: 4 },
+      redshiftType: "DECIMAL(18,4)",
+      nullable: false,
+    },
     { source: "updated_at", name: "updated_at", sourceType: "datetime(6)", value: { kind: "timestamp" }, redshiftType: "TIMESTAMP", nullable: false },
   ],
 };
@@ -21,7 +28,9 @@ describe("Redshift DDL", () => {
     expect(createTableSql(schema, target, { dist_key: "Id", sort_keys: ["updated_at", "Id"] })).toBe(
       'CREATE TABLE IF NOT EXISTS "analytics"."orders" (\n  "id" BIGINT,\n  "note" VARCHAR(200),\n  "amount" DECIMAL(18,4),\n  "updated_at" TIMESTAMP,\n  PRIMARY KEY ("id")\n) DISTSTYLE KEY DISTKEY("id") SORTKEY("updated_at", "id")',
     );
-    expect(() => createTableSql(schema, target, { sort_keys: ["nope"] })).toThrow("shop.orders: sort key nope is not a synced column; columns: Id, note, amount, updated_at");
+    expect(() => createTableSql(schema, target, { sort_keys: ["nope"] })).toThrow(
+      "shop.orders: sort key nope is not a synced column; columns: Id, note, amount, updated_at",
+    );
   });
 });
 
@@ -46,12 +55,14 @@ describe("schema evolution", () => {
     const keyed: TableSchema = {
       ...schema,
       primaryKey: ["code"],
-      columns: [{ source: "code", name: "code", sourceType: "varchar(40)", value: { kind: "string", maxBytes: 160 }, redshiftType: "VARCHAR(160)", nullable: false }],
+      columns: [
+        { source: "code", name: "code", sourceType: "varchar(40)", value: { kind: "string", maxBytes: 160 }, redshiftType: "VARCHAR(160)", nullable: false },
+      ],
     };
     const changes = planSchemaChanges(keyed, target, [{ name: "code", dataType: "character varying", maxLength: 80, precision: null, scale: null }]);
     expect(changes.statements).toEqual([]);
     expect(changes.problems).toEqual([
-      'shop.orders: column code widened in the source to VARCHAR(160) (Redshift: VARCHAR(80)) and is part of the primary key, which Redshift cannot alter; ' +
+      "shop.orders: column code widened in the source to VARCHAR(160) (Redshift: VARCHAR(80)) and is part of the primary key, which Redshift cannot alter; " +
         'migrate by hand: ALTER TABLE "analytics"."orders" DROP CONSTRAINT <its primary key constraint>; ALTER TABLE "analytics"."orders" ALTER COLUMN "code" TYPE VARCHAR(160); ' +
         'ALTER TABLE "analytics"."orders" ADD PRIMARY KEY (…); then re-run',
     ]);
@@ -67,7 +78,18 @@ describe("schema evolution", () => {
 });
 
 describe("load plan", () => {
-  const base = { schema, target, design: {}, manifestUrl: "s3://b/m.manifest", copyRoleArn: "arn:aws:iam::1:role/r", loadId: "load_abc", pipeline: "p", table: "shop.orders", files: 2, newestFirst: ["updated_at", "id"] };
+  const base = {
+    schema,
+    target,
+    design: {},
+    manifestUrl: "s3://b/m.manifest",
+    copyRoleArn: "arn:aws:iam::1:role/r",
+    loadId: "load_abc",
+    pipeline: "p",
+    table: "shop.orders",
+    files: 2,
+    newestFirst: ["updated_at", "id"],
+  };
 
   it("merges: every change guarded by the ledger, newest version first, no TRUNCATE", () => {
     const plan = loadPlan({ ...base, mode: "merge" });
@@ -76,7 +98,11 @@ describe("load plan", () => {
     expect(plan.statements[0]).toBe(`LOCK "analytics"."mrsync_load_ledger"`);
     expect(plan.statements[3]).toBe(`COPY "mrsync_stage_load_abc" FROM 's3://b/m.manifest' IAM_ROLE 'arn:aws:iam::1:role/r' MANIFEST FORMAT AS PARQUET`);
     expect(plan.statements[plan.insertIndex]).toContain('ROW_NUMBER() OVER (PARTITION BY "id" ORDER BY "updated_at" DESC, "id" DESC)');
-    expect(plan.statements.filter((s) => /^(DELETE|INSERT)/.test(s)).every((s) => s.includes("NOT EXISTS (SELECT 1 FROM \"analytics\".\"mrsync_load_ledger\" WHERE load_id = 'load_abc')"))).toBe(true);
+    expect(
+      plan.statements
+        .filter((s) => /^(DELETE|INSERT)/.test(s))
+        .every((s) => s.includes('NOT EXISTS (SELECT 1 FROM "analytics"."mrsync_load_ledger" WHERE load_id = \'load_abc\')')),
+    ).toBe(true);
     expect(sql).not.toMatch(/TRUNCATE/i);
   });
 

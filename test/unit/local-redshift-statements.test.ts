@@ -67,7 +67,9 @@ describe("local Data API ClientToken and changed requests", () => {
     const store = new StatementStore(sql);
     const first = store.submit(admin, target, ["INSERT INTO t VALUES (1)"], { batch: true, clientToken: "load_x-attempt-1" });
     await first.done;
-    expect(() => store.submit(admin, target, ["INSERT INTO t VALUES (2)"], { batch: true, clientToken: "load_x-attempt-1" })).toThrow(/used within 8 hours for a different request/);
+    expect(() => store.submit(admin, target, ["INSERT INTO t VALUES (2)"], { batch: true, clientToken: "load_x-attempt-1" })).toThrow(
+      /used within 8 hours for a different request/,
+    );
     expect(store.submit(admin, target, ["INSERT INTO t VALUES (1)"], { batch: true, clientToken: "load_x-attempt-1" }).id).toBe(first.id);
     expect(state.runs).toBe(1);
   });

@@ -8,7 +8,8 @@ import { causeMessage, failureCause, summarizeRun } from "#domain/run-summary.ts
 import type { TableResult } from "#shared/steps.ts";
 
 const pipeline = await loadPipeline(path.join(import.meta.dirname, "..", "..", "config"), "demo", {});
-const plan = (input: Record<string, unknown>) => planRun({ input: { pipeline: "demo", ...input }, pipeline, executionName: "exec-1", startedAt: "2025-09-12T14:30:22.135Z" });
+const plan = (input: Record<string, unknown>) =>
+  planRun({ input: { pipeline: "demo", ...input }, pipeline, executionName: "exec-1", startedAt: "2025-09-12T14:30:22.135Z" });
 
 describe("Plan", () => {
   it("defaults to every table, full mode, the pipeline's completion bucket and concurrency", () => {
@@ -26,16 +27,50 @@ describe("Plan", () => {
   });
 });
 
-const ok = (table: string, rows: number): TableResult => ({ table, status: "success", rows_processed: rows, files_created: 1, bytes_written: 10, rows_loaded: rows, duration_seconds: 1.5, completed_at: "2025-09-12T14:31:00.000Z" });
-const failed = (table: string): TableResult => ({ table, status: "failed", rows_processed: 0, files_created: 0, bytes_written: 0, rows_loaded: 0, duration_seconds: 0, error_type: "TableSchemaError", error_message: "x".repeat(5_000), failed_at: "2025-09-12T14:31:00.000Z" });
+const ok = (table: string, rows: number): TableResult => ({
+  table,
+  status: "success",
+  rows_processed: rows,
+  files_created: 1,
+  bytes_written: 10,
+  rows_loaded: rows,
+  duration_seconds: 1.5,
+  completed_at: "2025-09-12T14:31:00.000Z",
+});
+const failed = (table: string): TableResult => ({
+  table,
+  status: "failed",
+  rows_processed: 0,
+  files_created: 0,
+  bytes_written: 0,
+  rows_loaded: 0,
+  duration_seconds: 0,
+  error_type: "TableSchemaError",
+  error_message: "x".repeat(5_000),
+  failed_at: "2025-09-12T14:31:00.000Z",
+});
 const run = { executionId: "sync_1", startedAt: "2025-09-12T14:30:22.135Z", pipeline: "demo", mode: "full" as const, tablesRequested: ["a.b", "c.d"] };
 
 describe("run summary", () => {
   it("has the seed's shape and statuses", () => {
     const now = new Date("2025-09-12T14:31:07.565Z");
     const all = summarizeRun(run, [ok("a.b", 10), ok("c.d", 5)], now);
-    expect(all).toMatchObject({ execution_id: "sync_1", status: "success", total_tables: 2, duration_seconds: 45.43, summary: { success_count: 2, failure_count: 0, total_rows_processed: 15, total_files_created: 2 } });
-    expect(all.table_results["a.b"]).toEqual({ status: "success", rows_processed: 10, files_created: 1, bytes_written: 10, rows_loaded: 10, duration_seconds: 1.5, completed_at: "2025-09-12T14:31:00.000Z" });
+    expect(all).toMatchObject({
+      execution_id: "sync_1",
+      status: "success",
+      total_tables: 2,
+      duration_seconds: 45.43,
+      summary: { success_count: 2, failure_count: 0, total_rows_processed: 15, total_files_created: 2 },
+    });
+    expect(all.table_results["a.b"]).toEqual({
+      status: "success",
+      rows_processed: 10,
+      files_created: 1,
+      bytes_written: 10,
+      rows_loaded: 10,
+      duration_seconds: 1.5,
+      completed_at: "2025-09-12T14:31:00.000Z",
+    });
     const partial = summarizeRun(run, [ok("a.b", 10), { ...failed("c.d"), rows_processed: 7, files_created: 2, rows_loaded: 4 }], now);
     expect(partial.status).toBe("partial_success");
     // Every table's work counts, the failed table's labelled.
@@ -64,13 +99,41 @@ describe("run summary", () => {
 
 describe("completion markers", () => {
   it("use the seed's folder and text lines", () => {
-    expect(markerPrefix("us_dw_hybrid_v1_2", "settlement.settle_orders", "2025-09-12T14:30:22.135Z")).toBe("completion_markers/us_dw_hybrid_v1_2/settlement.settle_orders/20250912_143022/");
-    expect(markerText({ pipeline: "us_dw_hybrid_v1_2", table: "settlement.settle_orders", runStartedAt: "2025-09-12T14:30:22.135Z", durationSeconds: 45.234, rows: 15000 })).toBe(
+    expect(markerPrefix("us_dw_hybrid_v1_2", "settlement.settle_orders", "2025-09-12T14:30:22.135Z")).toBe(
+      "completion_markers/us_dw_hybrid_v1_2/settlement.settle_orders/20250912_143022/",
+    );
+    expect(
+      markerText({
+        pipeline: "us_dw_hybrid_v1_2",
+        table: "settlement.settle_orders",
+        runStartedAt: "2025-09-12T14:30:22.135Z",
+        durationSeconds: 45.234,
+        rows: 15000,
+      }),
+    ).toBe(
       "SYNC_COMPLETED\nPipeline: us_dw_hybrid_v1_2\nTable: settlement.settle_orders\nStatus: SUCCESS\nTimestamp: 2025-09-12T14:30:22Z\nDuration: 45.23s\nRows: 15000\n",
     );
-    const metrics = tableMetrics({ pipeline: "p", table: "t", rows: 15000, chunks: 3, extractMs: 32_800, files: 3, bytes: 2_048_000, rowsLoaded: 15000, filesLoaded: 3, loadMs: 12_400, loads: 1 });
+    const metrics = tableMetrics({
+      pipeline: "p",
+      table: "t",
+      rows: 15000,
+      chunks: 3,
+      extractMs: 32_800,
+      files: 3,
+      bytes: 2_048_000,
+      rowsLoaded: 15000,
+      filesLoaded: 3,
+      loadMs: 12_400,
+      loads: 1,
+    });
     expect(metrics.mysql_metrics).toEqual({ rows_extracted: 15000, batches_processed: 3, extraction_duration_seconds: 32.8, avg_rows_per_second: 457.3 });
-    expect(metrics.redshift_metrics).toEqual({ rows_loaded: 15000, files_loaded: 3, load_duration_seconds: 12.4, copy_statements_executed: 1, avg_load_rate_rows_per_second: 1209.7 });
+    expect(metrics.redshift_metrics).toEqual({
+      rows_loaded: 15000,
+      files_loaded: 3,
+      load_duration_seconds: 12.4,
+      copy_statements_executed: 1,
+      avg_load_rate_rows_per_second: 1209.7,
+    });
     expect(metrics.s3_metrics).toMatchObject({ files_created: 3, total_size_bytes: 2_048_000, total_size_mb: 1.95 });
   });
 });

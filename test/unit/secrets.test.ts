@@ -7,7 +7,12 @@ import type { SourceConnection } from "#config/schema.ts";
 // Secrets Manager is AWS-only: no local server exists for it, so its client is mocked.
 const secretsManager = mockClient(SecretsManagerClient);
 const source = (secret: string): SourceConnection => ({
-  host: "db", port: 3306, database: "shop", secret, ssl: true, connect_timeout_ms: 1000,
+  host: "db",
+  port: 3306,
+  database: "shop",
+  secret,
+  ssl: true,
+  connect_timeout_ms: 1000,
 });
 
 beforeEach(() => {

@@ -15,7 +15,10 @@ import { PreconditionFailedError } from "#shared/errors.ts";
 import { REDSHIFT_BUSY, SOURCE_UNAVAILABLE, WAREHOUSE_UNAVAILABLE, WATERMARK_CONFLICT } from "../../statemachines/retry-policies.ts";
 import { renderDefinition, SUBSTITUTIONS, WAREHOUSE_ROLE_SUBSTITUTION } from "../../statemachines/sync-pipeline.ts";
 
-type Validator = (definition: unknown, options?: { checkArn?: boolean; checkPaths?: boolean }) => { isValid: boolean; errorsText: (separator?: string) => string };
+type Validator = (
+  definition: unknown,
+  options?: { checkArn?: boolean; checkPaths?: boolean },
+) => { isValid: boolean; errorsText: (separator?: string) => string };
 const validate = createRequire(import.meta.url)("asl-validator") as Validator;
 
 const text = await readFile(DEFINITION_FILE, "utf8");
@@ -37,7 +40,8 @@ describe("statemachines/sync-pipeline.asl.json", () => {
     expect(referenced).toEqual([...SUBSTITUTIONS].sort());
     // Every function substitution has a local handler; the one other is the warehouse role DescribeLoad assumes.
     expect([...Object.keys(HANDLER_MODULES), WAREHOUSE_ROLE_SUBSTITUTION].sort()).toEqual(referenced);
-    for (const module of Object.values(HANDLER_MODULES)) expect(existsSync(path.join(import.meta.dirname, "..", "..", "lambdas", "handlers", `${module}.ts`)), module).toBe(true);
+    for (const module of Object.values(HANDLER_MODULES))
+      expect(existsSync(path.join(import.meta.dirname, "..", "..", "lambdas", "handlers", `${module}.ts`)), module).toBe(true);
   });
 });
 
@@ -56,7 +60,12 @@ describe("history budgets", () => {
 
 describe("retried error names", () => {
   it("are the names the product's error classes carry when thrown, so a rename cannot silently disable a retry", () => {
-    const thrown = [new SourceUnavailableError("down"), new WarehouseUnavailableError("503"), new RedshiftTimeoutError("late"), new PreconditionFailedError("b", "k", "If-Match")];
+    const thrown = [
+      new SourceUnavailableError("down"),
+      new WarehouseUnavailableError("503"),
+      new RedshiftTimeoutError("late"),
+      new PreconditionFailedError("b", "k", "If-Match"),
+    ];
     const retried = [SOURCE_UNAVAILABLE, WAREHOUSE_UNAVAILABLE, WATERMARK_CONFLICT].flatMap((r) => r.ErrorEquals);
     expect(retried.sort()).toEqual(thrown.map((e) => e.name).sort());
     expect(REDSHIFT_BUSY.ErrorEquals).toEqual(["ActiveStatementsExceededException"]);

@@ -81,7 +81,13 @@ describe("DESIGN.md §7 type mapping", () => {
 });
 
 describe("table schema from config", () => {
-  const source = [column("id", "bigint(20)"), column("Order-Ref", "varchar(64)"), column("user", "varchar(10)"), column("is_paid", "tinyint(1)"), column("doc", "json")];
+  const source = [
+    column("id", "bigint(20)"),
+    column("Order-Ref", "varchar(64)"),
+    column("user", "varchar(10)"),
+    column("is_paid", "tinyint(1)"),
+    column("doc", "json"),
+  ];
 
   it("sanitises names, suffixes reserved words, keeps source order", () => {
     const schema = buildTableSchema(settings(), source, ["id"]);
@@ -108,11 +114,7 @@ describe("table schema from config", () => {
     const colliding = [...source, column("ORDER_REF", "varchar(8)")];
     const error = (() => {
       try {
-        buildTableSchema(
-          settings({ columns: { id: { exclude: true }, nope: "x" }, type_overrides: { id: "SUPER" }, primary_key: ["missing"] }),
-          colliding,
-          [],
-        );
+        buildTableSchema(settings({ columns: { id: { exclude: true }, nope: "x" }, type_overrides: { id: "SUPER" }, primary_key: ["missing"] }), colliding, []);
       } catch (e) {
         return e;
       }
@@ -123,7 +125,9 @@ describe("table schema from config", () => {
     expect(message).toContain("shop.orders: column nope named in config does not exist in the source; columns: id, Order-Ref, user, is_paid, doc, ORDER_REF");
     expect(message).toContain("shop.orders: primary_key column missing does not exist in the source");
     expect(message).toContain("shop.orders: column id is the cursor key and cannot be excluded; remove its exclude in columns");
-    expect(message).toContain("shop.orders: columns Order-Ref and ORDER_REF both become order_ref in Redshift; rename one (columns: {ORDER_REF: another_name})");
+    expect(message).toContain(
+      "shop.orders: columns Order-Ref and ORDER_REF both become order_ref in Redshift; rename one (columns: {ORDER_REF: another_name})",
+    );
   });
 
   it("refuses cursor columns that cannot be paged on; a text or binary key can", () => {
@@ -136,9 +140,15 @@ describe("table schema from config", () => {
       "shop.orders: key column f cannot order the keyset: double is approximate; page on another unique key (cdc_id_column)\n" +
         "shop.orders: key column e cannot order the keyset: enum('b','a') sorts by member number but compares as text; page on another unique key (cdc_id_column)",
     );
-    const keyed = buildTableSchema(settings({ cdc_strategy: "id_only", cdc_id_column: undefined }), [column("code", "varchar(8)"), column("raw", "binary(16)")], ["code", "raw"]);
+    const keyed = buildTableSchema(
+      settings({ cdc_strategy: "id_only", cdc_id_column: undefined }),
+      [column("code", "varchar(8)"), column("raw", "binary(16)")],
+      ["code", "raw"],
+    );
     expect(keyed.cursorKey).toEqual(["code", "raw"]);
-    expect(() => buildTableSchema(settings({ cdc_strategy: "id_only", cdc_id_column: undefined }), uuid, [])).toThrow(/id_only pages on a unique key and the table has no primary key; name a unique NOT NULL key in cdc_id_column/);
+    expect(() => buildTableSchema(settings({ cdc_strategy: "id_only", cdc_id_column: undefined }), uuid, [])).toThrow(
+      /id_only pages on a unique key and the table has no primary key; name a unique NOT NULL key in cdc_id_column/,
+    );
   });
 
   it("refuses a dist_key or sort key that is not a synced column", () => {

@@ -39,12 +39,18 @@ export function cursorProblems(table: RuleTable, schema: TableSchema, columns: r
     const covering = uniqueIndexes.filter((index) => lower(index.columns).every((c) => ordered.has(c)));
     const safe = covering.find((index) => lower(index.columns).every((c) => notNull.has(c)));
     if (safe === undefined) {
-      const indexes = uniqueIndexes.length === 0 ? "the table has no unique index" : `its unique indexes: ${uniqueIndexes.map((i) => `${i.name} ${list(i.columns)}`).join(", ")}`;
-      const nullable = covering.length > 0 ? ` (${covering.map((i) => `${i.name} ${list(i.columns)}`).join(", ")} allows NULLs, and NULLs are never equal)` : "";
+      const indexes =
+        uniqueIndexes.length === 0
+          ? "the table has no unique index"
+          : `its unique indexes: ${uniqueIndexes.map((i) => `${i.name} ${list(i.columns)}`).join(", ")}`;
+      const nullable =
+        covering.length > 0 ? ` (${covering.map((i) => `${i.name} ${list(i.columns)}`).join(", ")} allows NULLs, and NULLs are never equal)` : "";
       const keyName = table.cdc_strategy === "full_sync" ? "primary_key" : "cdc_id_column";
       const primary = uniqueIndexes.find((i) => i.name === "PRIMARY");
       const fixes = [
-        primary === undefined ? undefined : `page on the primary key ${list(primary.columns)} (omit ${keyName}${table.cdc_strategy === "full_sync" ? "" : `, or cdc_id_column: [${primary.columns.join(", ")}]`})`,
+        primary === undefined
+          ? undefined
+          : `page on the primary key ${list(primary.columns)} (omit ${keyName}${table.cdc_strategy === "full_sync" ? "" : `, or cdc_id_column: [${primary.columns.join(", ")}]`})`,
         "add a unique NOT NULL index on the columns",
         table.cdc_strategy === "full_sync" ? undefined : "use timestamp_only (whole timestamps per chunk) or full_sync",
       ].filter((f): f is string => f !== undefined);

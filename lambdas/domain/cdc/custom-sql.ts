@@ -29,7 +29,10 @@ export function customSqlStrategy(context: StrategyContext): Strategy {
   const idValue = (key: string[] | null) => (idColumn === undefined || key?.[0] === undefined ? null : bindValue(idColumn, key[0]));
   return {
     cutsOnlyBetweenTimestamps: false,
-    ceilingQuery: (): SqlQuery => ({ sql: `SELECT ${ts === undefined ? "NULL" : `MAX(${ts})`}, ${id === undefined ? "NULL" : `MAX(${id})`} FROM ${context.from}`, params: [] }),
+    ceilingQuery: (): SqlQuery => ({
+      sql: `SELECT ${ts === undefined ? "NULL" : `MAX(${ts})`}, ${id === undefined ? "NULL" : `MAX(${id})`} FROM ${context.from}`,
+      params: [],
+    }),
     ceilingOf: (row) => ({
       timestamp: row === undefined || ts === undefined ? null : timestampOfRow(context, row, 0),
       key: row === undefined || id === undefined || row[1] === null ? null : keyOfRow(context, row, 1),

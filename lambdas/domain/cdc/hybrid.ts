@@ -22,7 +22,9 @@ export function hybridStrategy(context: StrategyContext): Strategy {
       const where = [];
       if (cursor.timestamp !== null) {
         // After a lookback rewind the cursor is a timestamp alone: from that timestamp on, inclusive.
-        where.push(cursor.key === null ? tupleBound("mysql", "from", [ts], [cursor.timestamp]) : tupleBound("mysql", "after", order, [cursor.timestamp, ...cursor.key]));
+        where.push(
+          cursor.key === null ? tupleBound("mysql", "from", [ts], [cursor.timestamp]) : tupleBound("mysql", "after", order, [cursor.timestamp, ...cursor.key]),
+        );
       }
       where.push(tupleBound("mysql", "upTo", order, [ceiling.timestamp ?? "", ...(ceiling.key ?? [])]));
       return {

@@ -29,7 +29,6 @@ export function timestampOnlyStrategy(context: StrategyContext): TimestampOnlySt
       params: [timestamp],
     }),
     positionOf: (row) => ({ timestamp: timestampOfRow(context, row), key: null }),
-    reached: (cursor, ceiling) =>
-      ceiling.timestamp === null || (cursor.timestamp !== null && compareTimestamps(cursor.timestamp, ceiling.timestamp) >= 0),
+    reached: (cursor, ceiling) => ceiling.timestamp === null || (cursor.timestamp !== null && compareTimestamps(cursor.timestamp, ceiling.timestamp) >= 0),
   };
 }

@@ -103,4 +103,3 @@ export function textOf(value: unknown): string | null {
   if (Buffer.isBuffer(value)) return value.toString("utf8");
   throw new Error(`cursor value of unexpected type ${typeof value}`);
 }
-

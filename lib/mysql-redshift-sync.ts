@@ -10,7 +10,7 @@ import { WAREHOUSE_ROLE_ENV } from "#adapters/redshift-data.ts";
 import { COPY_ROLE_ENV } from "#config/env.ts";
 import type { ResolvedPipeline } from "#config/resolve.ts";
 import type { Network, TargetConnection } from "#config/schema.ts";
-import { LAMBDA_STEPS, type LambdaStep } from "../statemachines/sync-pipeline.ts";
+import { LAMBDA_STEPS, STEPS, type LambdaStep, type StepAccess, type StepSpec } from "../statemachines/steps.ts";
 import { snapshotConfig } from "./config-snapshot.ts";
 import { Monitoring } from "./constructs/monitoring.ts";
 import { CompletionBucket, StagingBucket } from "./constructs/staging-bucket.ts";
@@ -40,28 +40,16 @@ export type MysqlRedshiftSyncProps = {
   createCopyRole?: boolean;
 };
 
-/** What each step's function may touch: least privilege per function. */
-type Access = { staging: boolean; source: boolean; warehouse: boolean; markers: boolean };
-const STEP_ACCESS: Record<LambdaStep, Access> = {
-  Plan: { staging: false, source: false, warehouse: false, markers: false },
-  Begin: { staging: true, source: true, warehouse: false, markers: false },
-  // Mode reconcile compares with Redshift in ExtractChunk's place.
-  ExtractChunk: { staging: true, source: true, warehouse: true, markers: false },
-  SubmitLoad: { staging: true, source: false, warehouse: true, markers: false },
-  CompleteLoad: { staging: true, source: false, warehouse: true, markers: false },
-  // Finish validates (counts on both sides) and writes the markers (and a reconcile run's report).
-  Finish: { staging: true, source: true, warehouse: true, markers: true },
-  FailTable: { staging: true, source: false, warehouse: false, markers: false },
-  Summarize: { staging: false, source: false, warehouse: false, markers: false },
-};
-
-const kebab = (step: string) => step.replace(/([a-z])([A-Z])/g, "$1-$2").toLowerCase();
-
 /**
  * The product as one reusable construct: staging (and owned completion) buckets, one function per step, the state
  * machine from the ASL file, a schedule per pipeline that has one, alarms and a dashboard. A platform team can
  * embed it in its own app with its own config.
  */
+const nativeModulesOf = (step: LambdaStep): string[] | undefined => {
+  const spec: StepSpec = STEPS[step];
+  return spec.nativeModules === undefined ? undefined : [...spec.nativeModules];
+};
+
 export class MysqlRedshiftSync extends Construct {
   readonly staging: StagingBucket;
   readonly completionBuckets: CompletionBucket[];
@@ -107,17 +95,17 @@ export class MysqlRedshiftSync extends Construct {
       LAMBDA_STEPS.map((step) => [
         step,
         new SyncFunction(this, `${step}Function`, {
-          handler: kebab(step),
+          handler: STEPS[step].handler,
           configDir: bundledConfig,
-          timeout: step === "ExtractChunk" ? Duration.minutes(15) : Duration.minutes(5),
-          memorySize: step === "ExtractChunk" ? 2048 : 1024,
-          nativeModules: step === "ExtractChunk" ? ["snappy"] : undefined,
-          network: STEP_ACCESS[step].source ? network : undefined,
+          timeout: Duration.seconds(STEPS[step].timeoutSeconds),
+          memorySize: STEPS[step].memoryMb,
+          nativeModules: nativeModulesOf(step),
+          network: STEPS[step].access.source ? network : undefined,
           environment: { STAGING_BUCKET: this.staging.bucket.bucketName },
         }),
       ]),
     ) as Record<LambdaStep, SyncFunction>;
-    const warehouseSteps = LAMBDA_STEPS.filter((step) => STEP_ACCESS[step].warehouse);
+    const warehouseSteps = LAMBDA_STEPS.filter((step) => STEPS[step].access.warehouse);
     this.warehouseRole = new iam.Role(this, "WarehouseRole", {
       description: "mysql-redshift-sync: the one identity of every Redshift Data API call (lambdas/adapters/redshift-data.ts)",
       // The functions that talk to Redshift; the state machine is trusted below, once it exists.
@@ -126,7 +114,7 @@ export class MysqlRedshiftSync extends Construct {
     });
     for (const target of new Set(pipelines.map((p) => p.target))) this.grantWarehouse(this.warehouseRole, target);
     for (const step of warehouseSteps) this.functions[step].addEnvironment(WAREHOUSE_ROLE_ENV, this.warehouseRole.roleArn);
-    for (const step of LAMBDA_STEPS) this.grant(this.functions[step], STEP_ACCESS[step], pipelines);
+    for (const step of LAMBDA_STEPS) this.grant(this.functions[step], STEPS[step].access, pipelines);
     this.copyRole = props.createCopyRole === true ? this.createCopyRole(pipelines, warehouseSteps) : undefined;
 
     this.stateMachineName = props.stateMachineName ?? `${stack.stackName}-sync-pipeline`;
@@ -220,7 +208,7 @@ export class MysqlRedshiftSync extends Construct {
     return role;
   }
 
-  private grant(fn: SyncFunction, access: Access, pipelines: readonly ResolvedPipeline[]): void {
+  private grant(fn: SyncFunction, access: StepAccess, pipelines: readonly ResolvedPipeline[]): void {
     const stack = Stack.of(this);
     if (access.staging) {
       for (const pipeline of pipelines) {

@@ -7,23 +7,11 @@
  *   per table: Begin ─► ExtractChunk ⟲ ─► SubmitLoad ─► Wait/DescribeStatement ⟲ ─► CompleteLoad ⟲ ─► Finish
  *              any error ─► FailTable;  over the history budget ─► ContinueInChild (same machine, same run)
  */
-import {
-  DATA_API_POLL_ERRORS,
-  FUNCTION_CRASH,
-  LAMBDA_SERVICE_ERRORS,
-  REDSHIFT_BUSY,
-  SOURCE_UNAVAILABLE,
-  WAREHOUSE_UNAVAILABLE,
-  START_CHILD_ERRORS,
-  WATERMARK_CONFLICT,
-  type Retrier,
-} from "./retry-policies.ts";
+import { DATA_API_POLL_ERRORS, LAMBDA_SERVICE_ERRORS, START_CHILD_ERRORS } from "./retry-policies.ts";
+import { LAMBDA_STEPS, STEPS, substitutionName, type LambdaStep } from "./steps.ts";
 
-/** The Lambda-backed steps; each is `${<Step>FunctionArn}` in the definition. */
-export const LAMBDA_STEPS = ["Plan", "Begin", "ExtractChunk", "SubmitLoad", "CompleteLoad", "Finish", "FailTable", "Summarize"] as const;
-export type LambdaStep = (typeof LAMBDA_STEPS)[number];
+export { LAMBDA_STEPS, substitutionName, type LambdaStep };
 
-export const substitutionName = (step: LambdaStep) => `${step}FunctionArn`;
 /**
  * The role DescribeLoad polls the Data API as: the one the functions submit loads as (the Data API shows a statement
  * only to the identity that ran it).
@@ -33,32 +21,25 @@ export const SUBSTITUTIONS = [...LAMBDA_STEPS.map(substitutionName), WAREHOUSE_R
 
 /** Seconds between two DescribeStatement polls of a running load. */
 export const LOAD_POLL_SECONDS = 15;
-/** ExtractChunk may use a Lambda's whole 15 minutes; the other steps are short. */
-export const EXTRACT_TIMEOUT_SECONDS = 900;
-export const STEP_TIMEOUT_SECONDS = 300;
 
 const tableInput = { "run.$": "$.run", "table.$": "$.table" };
 const withProgress = { ...tableInput, "progress.$": "$.progress" };
 const failTable = { ErrorEquals: ["States.ALL"], ResultPath: "$.error", Next: "FailTable" };
 
-function lambdaTask(step: LambdaStep, parameters: Record<string, unknown>, rest: Record<string, unknown>, retry: Retrier[] = []) {
+/** A Lambda step's Task: its function, timeout and retries as the step registry (steps.ts) has them. */
+function lambdaTask(step: LambdaStep, parameters: Record<string, unknown>, rest: Record<string, unknown>) {
   return {
     Type: "Task",
     Resource: `\${${substitutionName(step)}}`,
     Parameters: parameters,
-    TimeoutSeconds: step === "ExtractChunk" ? EXTRACT_TIMEOUT_SECONDS : STEP_TIMEOUT_SECONDS,
-    Retry: [LAMBDA_SERVICE_ERRORS, ...retry],
+    TimeoutSeconds: STEPS[step].timeoutSeconds,
+    Retry: [LAMBDA_SERVICE_ERRORS, ...STEPS[step].retries],
     ...rest,
   };
 }
 
-/** Retries of a table step: transient Lambda, MySQL and watermark faults, and one more try after a crash. */
-const TABLE_RETRIES = [FUNCTION_CRASH, SOURCE_UNAVAILABLE, WATERMARK_CONFLICT];
-/** Steps that also talk to Redshift (load, validation): its transient faults too. */
-const WAREHOUSE_RETRIES = [...TABLE_RETRIES, WAREHOUSE_UNAVAILABLE];
-
 const tableStates = {
-  Begin: lambdaTask("Begin", { ...tableInput, "resume.$": "$.resume" }, { ResultPath: "$.progress", Catch: [failTable], Next: "Extracted?" }, TABLE_RETRIES),
+  Begin: lambdaTask("Begin", { ...tableInput, "resume.$": "$.resume" }, { ResultPath: "$.progress", Catch: [failTable], Next: "Extracted?" }),
   "Extracted?": {
     Type: "Choice",
     Choices: [
@@ -67,13 +48,13 @@ const tableStates = {
     ],
     Default: "ExtractChunk",
   },
-  ExtractChunk: lambdaTask("ExtractChunk", withProgress, { ResultPath: "$.progress", Catch: [failTable], Next: "Extracted?" }, TABLE_RETRIES),
+  ExtractChunk: lambdaTask("ExtractChunk", withProgress, { ResultPath: "$.progress", Catch: [failTable], Next: "Extracted?" }),
   "LoadOrFinish?": {
     Type: "Choice",
     Choices: [{ Variable: "$.run.mode", StringEquals: "backup_only", Next: "Finish" }],
     Default: "SubmitLoad",
   },
-  SubmitLoad: lambdaTask("SubmitLoad", withProgress, { ResultPath: "$.load", Catch: [failTable], Next: "Submitted?" }, [...WAREHOUSE_RETRIES, REDSHIFT_BUSY]),
+  SubmitLoad: lambdaTask("SubmitLoad", withProgress, { ResultPath: "$.load", Catch: [failTable], Next: "Submitted?" }),
   "Submitted?": {
     Type: "Choice",
     Choices: [
@@ -106,18 +87,13 @@ const tableStates = {
     Default: "CountPoll",
   },
   CountPoll: { Type: "Pass", Parameters: { "count.$": "States.MathAdd($.polls.count, 1)" }, ResultPath: "$.polls", Next: "WaitForLoad" },
-  CompleteLoad: lambdaTask(
-    "CompleteLoad",
-    { ...withProgress, "load.$": "$.load" },
-    { ResultPath: "$.progress", Catch: [failTable], Next: "MoreToLoad?" },
-    WAREHOUSE_RETRIES,
-  ),
+  CompleteLoad: lambdaTask("CompleteLoad", { ...withProgress, "load.$": "$.load" }, { ResultPath: "$.progress", Catch: [failTable], Next: "MoreToLoad?" }),
   "MoreToLoad?": {
     Type: "Choice",
     Choices: [{ Variable: "$.progress.pendingFiles", NumericGreaterThan: 0, Next: "SubmitLoad" }],
     Default: "Finish",
   },
-  Finish: lambdaTask("Finish", withProgress, { ResultPath: "$.result", OutputPath: "$.result", Catch: [failTable], End: true }, WAREHOUSE_RETRIES),
+  Finish: lambdaTask("Finish", withProgress, { ResultPath: "$.result", OutputPath: "$.result", Catch: [failTable], End: true }),
   ContinueInChild: {
     Type: "Task",
     Comment: "The table continues in a child execution of this state machine (same run id and lease): keeps every history under 25,000 events",
@@ -146,7 +122,6 @@ const tableStates = {
     "FailTable",
     { ...withProgress, "resume.$": "$.resume", "error.$": "$.error" },
     { ResultPath: "$.result", OutputPath: "$.result", End: true },
-    [FUNCTION_CRASH, WATERMARK_CONFLICT],
   ),
 };
 

@@ -5,13 +5,14 @@ import { extractChunkStep } from "#services/extract-chunk.ts";
 import { deadlineOf, stepHandler } from "#shared/handler.ts";
 import { metrics } from "#shared/powertools.ts";
 import { ProgressInputSchema } from "#shared/steps.ts";
+import { METRICS } from "#shared/metrics.ts";
 
 export const handler = stepHandler("ExtractChunk", ProgressInputSchema, async ({ run, table, progress }, context) => {
   const next = await extractChunkStep(loadContext(await pipelineNamed(run.pipeline), table, deadlineOf(context)), run, progress, deadlineOf(context));
-  metrics.addMetric("RowsProcessed", MetricUnit.Count, next.chunk.rows);
-  metrics.addMetric("BytesWritten", MetricUnit.Bytes, next.chunk.bytes);
-  metrics.addMetric("ChunkDuration", MetricUnit.Milliseconds, next.chunk.durationMs);
+  metrics.addMetric(METRICS.RowsProcessed, MetricUnit.Count, next.chunk.rows);
+  metrics.addMetric(METRICS.BytesWritten, MetricUnit.Bytes, next.chunk.bytes);
+  metrics.addMetric(METRICS.ChunkDuration, MetricUnit.Milliseconds, next.chunk.durationMs);
   const found = next.progress.reconcile;
-  if (found !== undefined) metrics.addMetric("ReconcileDifferences", MetricUnit.Count, found.missing + found.extra + found.different);
+  if (found !== undefined) metrics.addMetric(METRICS.ReconcileDifferences, MetricUnit.Count, found.missing + found.extra + found.different);
   return next.progress;
 });

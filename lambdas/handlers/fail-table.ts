@@ -5,11 +5,12 @@ import { failTableStep } from "#services/fail-table.ts";
 import { stepHandler } from "#shared/handler.ts";
 import { logger, metrics } from "#shared/powertools.ts";
 import { FailTableInputSchema } from "#shared/steps.ts";
+import { METRICS } from "#shared/metrics.ts";
 
 export const handler = stepHandler("FailTable", FailTableInputSchema, async ({ run, table, resume, progress, error }) => {
   const result = await failTableStep(loadContext(await pipelineNamed(run.pipeline), table), run, resume, progress, error);
-  metrics.addMetric("SyncSuccess", MetricUnit.Count, 0);
-  metrics.addMetric("SyncFailure", MetricUnit.Count, 1);
+  metrics.addMetric(METRICS.SyncSuccess, MetricUnit.Count, 0);
+  metrics.addMetric(METRICS.SyncFailure, MetricUnit.Count, 1);
   logger.error("table failed", { errorType: result.error_type, message: result.error_message });
   return result;
 });

@@ -5,6 +5,7 @@ import { finishStep } from "#services/finish.ts";
 import { deadlineOf, stepHandler } from "#shared/handler.ts";
 import { logger, metrics } from "#shared/powertools.ts";
 import { ProgressInputSchema } from "#shared/steps.ts";
+import { METRICS } from "#shared/metrics.ts";
 
 const debugMarkers = () => process.env.DEBUG_COMPLETION_MARKERS === "1";
 
@@ -13,8 +14,8 @@ export const handler = stepHandler("Finish", ProgressInputSchema, async ({ run, 
     if (debugMarkers()) logger.info(message, details ?? {});
   };
   const { result } = await finishStep(loadContext(await pipelineNamed(run.pipeline), table, deadlineOf(context)), run, progress, log);
-  metrics.addMetric("SyncDuration", MetricUnit.Seconds, result.duration_seconds);
-  metrics.addMetric("SyncSuccess", MetricUnit.Count, 1);
+  metrics.addMetric(METRICS.SyncDuration, MetricUnit.Seconds, result.duration_seconds);
+  metrics.addMetric(METRICS.SyncSuccess, MetricUnit.Count, 1);
   logger.info("table synced", { rows: result.rows_processed, files: result.files_created, rowsLoaded: result.rows_loaded, markers: result.markers });
   return result;
 });

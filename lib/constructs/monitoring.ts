@@ -7,6 +7,7 @@ import * as sns from "aws-cdk-lib/aws-sns";
 import type * as sfn from "aws-cdk-lib/aws-stepfunctions";
 import { Construct } from "constructs";
 import { METRICS_NAMESPACE } from "#shared/powertools.ts";
+import { METRICS } from "#shared/metrics.ts";
 
 export type MonitoringProps = { stateMachine: sfn.IStateMachine; pipelines: readonly string[] };
 
@@ -73,12 +74,16 @@ export class Monitoring extends Construct {
     );
     for (const pipeline of props.pipelines) {
       this.dashboard.addWidgets(
-        new cloudwatch.GraphWidget({ title: `${pipeline}: rows extracted per table`, left: [search(pipeline, "RowsProcessed", "Sum", "rows")], width: 8 }),
-        new cloudwatch.GraphWidget({ title: `${pipeline}: sync duration (s)`, left: [search(pipeline, "SyncDuration", "Maximum", "seconds")], width: 8 }),
-        new cloudwatch.GraphWidget({ title: `${pipeline}: failed tables`, left: [search(pipeline, "SyncFailure", "Sum", "failures")], width: 8 }),
+        new cloudwatch.GraphWidget({
+          title: `${pipeline}: rows extracted per table`,
+          left: [search(pipeline, METRICS.RowsProcessed, "Sum", "rows")],
+          width: 8,
+        }),
+        new cloudwatch.GraphWidget({ title: `${pipeline}: sync duration (s)`, left: [search(pipeline, METRICS.SyncDuration, "Maximum", "seconds")], width: 8 }),
+        new cloudwatch.GraphWidget({ title: `${pipeline}: failed tables`, left: [search(pipeline, METRICS.SyncFailure, "Sum", "failures")], width: 8 }),
         new cloudwatch.GraphWidget({
           title: `${pipeline}: reconcile differences per table`,
-          left: [search(pipeline, "ReconcileDifferences", "Sum", "differences")],
+          left: [search(pipeline, METRICS.ReconcileDifferences, "Sum", "differences")],
           width: 8,
         }),
       );

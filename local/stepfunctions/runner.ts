@@ -13,6 +13,7 @@ import { fromTemporaryCredentials } from "@aws-sdk/credential-providers";
 import { StateMachine } from "aws-local-stepfunctions";
 import type { Context } from "aws-lambda";
 import { WAREHOUSE_ROLE_SUBSTITUTION } from "../../statemachines/sync-pipeline.ts";
+import { LAMBDA_STEPS, STEPS, substitutionName } from "../../statemachines/steps.ts";
 import { LOCAL_WAREHOUSE_ROLE_ARN } from "../redshift/identities.ts";
 
 export { LOCAL_WAREHOUSE_ROLE_ARN };
@@ -63,17 +64,10 @@ export function dataApiClients(
 /** A Lambda handler as the runtime calls it. */
 export type LambdaHandler = (event: unknown, context: Context) => Promise<unknown>;
 
-/** Which handler module serves each `${<Step>FunctionArn}` substitution. */
-export const HANDLER_MODULES: Record<string, string> = {
-  PlanFunctionArn: "plan",
-  BeginFunctionArn: "begin",
-  ExtractChunkFunctionArn: "extract-chunk",
-  SubmitLoadFunctionArn: "submit-load",
-  CompleteLoadFunctionArn: "complete-load",
-  FinishFunctionArn: "finish",
-  FailTableFunctionArn: "fail-table",
-  SummarizeFunctionArn: "summarize",
-};
+/** Which handler module serves each `${<Step>FunctionArn}` substitution (the step registry: statemachines/steps.ts). */
+export const HANDLER_MODULES: Record<string, string> = Object.fromEntries(LAMBDA_STEPS.map((step) => [substitutionName(step), STEPS[step].handler]));
+/** Each handler's Lambda timeout, as deployed (its deadline). */
+const TIMEOUT_MS: Record<string, number> = Object.fromEntries(LAMBDA_STEPS.map((step) => [substitutionName(step), STEPS[step].timeoutSeconds * 1000]));
 
 /** The real handlers (lambdas/handlers/*), imported on first use. */
 export async function realHandlers(): Promise<Record<string, LambdaHandler>> {
@@ -194,7 +188,7 @@ export class LocalStateMachine {
   private invoke(substitution: string, stateName: string) {
     const handler = this.options.handlers[substitution];
     if (handler === undefined) throw new Error(`no local handler for ${substitution} (task ${stateName})`);
-    const timeoutMs = this.options.functionTimeoutMs ?? 900_000;
+    const timeoutMs = this.options.functionTimeoutMs ?? TIMEOUT_MS[substitution] ?? 900_000;
     return async (input: unknown) => {
       const deadline = Date.now() + timeoutMs;
       const module = HANDLER_MODULES[substitution] ?? substitution;

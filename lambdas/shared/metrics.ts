@@ -1,0 +1,17 @@
+/**
+ * The EMF metric names the handlers emit (namespace and dimensions: powertools.ts) and the stack's dashboard and
+ * alarms graph (lib/constructs/monitoring.ts): written once, so a renamed metric cannot leave a graph empty.
+ */
+export const METRICS = {
+  /** ExtractChunk: rows read from MySQL into the chunk's file. */
+  RowsProcessed: "RowsProcessed",
+  BytesWritten: "BytesWritten",
+  ChunkDuration: "ChunkDuration",
+  /** Mode reconcile: rows missing, extra or different in Redshift. */
+  ReconcileDifferences: "ReconcileDifferences",
+  /** Finish: the table's run, start to end. */
+  SyncDuration: "SyncDuration",
+  SyncSuccess: "SyncSuccess",
+  /** FailTable. */
+  SyncFailure: "SyncFailure",
+} as const;

@@ -14,7 +14,7 @@ import type { Progress, Run } from "#shared/steps.ts";
 import { NOWHERE } from "./begin.ts";
 import type { LoadContext } from "./load.ts";
 import { reconcileAndStage } from "./reconcile-repair.ts";
-import { LEASE_SECONDS, loadSchema, pendingFiles, updateWatermark, type TableContext } from "./sync-context.ts";
+import { LEASE_SECONDS, loadSchema, pendingFiles, updateWatermark, withSource, type TableContext } from "./sync-context.ts";
 import { ExtractionShortfallError, extractionShortfall } from "./validate.ts";
 
 export type ChunkRequest = {
@@ -145,12 +145,7 @@ async function readChunk(
     } else if (file.rows === 0 && held.timestamp !== null) {
       // One timestamp fills the whole chunk: read that timestamp whole, however many rows it has.
       const group = (strategy as TimestampOnlyStrategy).groupQuery(held.timestamp);
-      const groupConnection = await context.connect();
-      try {
-        await streamQuery(groupConnection, group, { row: (row) => (take(row), true), backpressure: () => file.backpressure() });
-      } finally {
-        await groupConnection.end().catch(() => undefined);
-      }
+      await withSource(context, (connection) => streamQuery(connection, group, { row: (row) => (take(row), true), backpressure: () => file.backpressure() }));
     }
     // Otherwise the last, possibly partial, timestamp is left for the next chunk.
   }

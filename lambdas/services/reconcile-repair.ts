@@ -20,7 +20,7 @@ import type { ReconcileCounts } from "#shared/steps.ts";
 import { tableChunkFile } from "./chunk-file.ts";
 import type { LoadContext } from "./load.ts";
 import { findDifferences, keyParts, partText, ReconcileRefusedError, type Differences, type ReconcileReport } from "./reconcile.ts";
-import { saveSchema, updateWatermark } from "./sync-context.ts";
+import { saveSchema, updateWatermark, withSource } from "./sync-context.ts";
 
 /** Repair files take this chunk number: no run reaches it, so a repair never overwrites a run's file. */
 export const REPAIR_CHUNK = 9999;
@@ -56,10 +56,9 @@ export async function stageRepair(context: LoadContext, found: Differences): Pro
   try {
     for (let i = 0; i < found.differingBuckets.length; i += BUCKETS_PER_READ) {
       const only = found.differingBuckets.slice(i, i + BUCKETS_PER_READ);
-      const connection = await context.connect();
-      try {
-        const sql = `SELECT ${select} FROM ${quotedTable(context.table)} WHERE ${bucketOf("mysql", found.shape.hash, key, found.shape.buckets)} IN (${only.join(", ")})`;
-        await streamQuery(
+      const sql = `SELECT ${select} FROM ${quotedTable(context.table)} WHERE ${bucketOf("mysql", found.shape.hash, key, found.shape.buckets)} IN (${only.join(", ")})`;
+      await withSource(context, (connection) =>
+        streamQuery(
           connection,
           { sql, params: [] },
           {
@@ -69,10 +68,8 @@ export async function stageRepair(context: LoadContext, found: Differences): Pro
             },
             backpressure: () => file.backpressure(),
           },
-        );
-      } finally {
-        await connection.end().catch(() => undefined);
-      }
+        ),
+      );
     }
   } catch (error) {
     await file.abort(error instanceof Error ? error : new Error(String(error)));
@@ -104,9 +101,8 @@ export async function deleteExtras(context: LoadContext, found: Differences, opt
   const { key } = found.shape;
   const hashes = found.extra.map((parts) => keyHash(key, parts));
   // A row inserted in MySQL since the comparison is not extra any more: never delete it.
-  const connection = await context.connect();
   const present = new Set<string>();
-  try {
+  await withSource(context, async (connection) => {
     for (let i = 0; i < hashes.length; i += KEYS_PER_DELETE) {
       const batch = hashes.slice(i, i + KEYS_PER_DELETE);
       const [rows] = await connection.query({
@@ -116,9 +112,7 @@ export async function deleteExtras(context: LoadContext, found: Differences, opt
       });
       for (const row of rows as unknown[][]) present.add(partText(row[0]));
     }
-  } finally {
-    await connection.end();
-  }
+  });
   const gone = hashes.filter((h) => !present.has(h));
   if (gone.length === 0) return 0;
   const target = `${quoteRedshift(context.pipeline.target.schema)}.${quoteRedshift(context.table.targetName)}`;

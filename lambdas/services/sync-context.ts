@@ -65,6 +65,19 @@ export function updateWatermark(context: TableContext, change: (current: Waterma
   return context.watermarks.update(context.watermarkKey, watermarkIdentity(context), change);
 }
 
+/**
+ * `work` on a source session, which is closed after it whatever happens (read-only unless `access` says "write": the
+ * temp-table pattern's cleanup is the one writer). A failure to close is not the caller's: the work is done.
+ */
+export async function withSource<T>(context: Pick<SyncPorts, "connect">, work: (connection: Connection) => Promise<T>, access?: SourceAccess): Promise<T> {
+  const connection = await context.connect(access);
+  try {
+    return await work(connection);
+  } finally {
+    await connection.end().catch(() => undefined);
+  }
+}
+
 /** Files waiting for a load (the next SubmitLoad takes them). */
 export async function pendingFiles(context: TableContext): Promise<number> {
   return (await readWatermark(context))?.s3_state.backup_s3_files.length ?? 0;

@@ -15,7 +15,7 @@ import type { TableSchema } from "#domain/table-schema.ts";
 import { checksumSql, comparableWindow, countProblems, nullProblems, sourceWindow, type Counts, type WindowKeys } from "#domain/validation.ts";
 import { fromStored, type ExtractedWindow } from "#domain/watermark.ts";
 import { loadMode, type LoadContext } from "./load.ts";
-import { loadSchema, type TableContext } from "./sync-context.ts";
+import { loadSchema, withSource, type TableContext } from "./sync-context.ts";
 
 export type ValidationReport = {
   counts: Counts | undefined;
@@ -50,14 +50,11 @@ const windowKeys = (context: TableContext, schema: TableSchema): WindowKeys => {
 };
 
 async function mysqlCount(context: TableContext, where: SqlFragment): Promise<number> {
-  const connection = await context.connect();
-  try {
-    return Number(
+  return withSource(context, async (connection) =>
+    Number(
       textOf((await queryRow(connection, { sql: `SELECT COUNT(*) FROM ${quotedTable(context.table)} WHERE ${where.sql}`, params: where.params }))?.[0]) ?? "0",
-    );
-  } finally {
-    await connection.end();
-  }
+    ),
+  );
 }
 
 /**
@@ -165,17 +162,14 @@ async function validateWindow(
       const column = schema.columns.find((c) => c.source.toLowerCase() === source.toLowerCase());
       return column === undefined ? [] : [{ source: column.source, name: column.name, timestamp: column.value.kind === "timestamp" }];
     });
-    const connection = await context.connect();
-    let mysqlSum: string;
-    try {
-      const sql = `SELECT ${checksumSql(
-        "mysql",
-        columns.map((c) => ({ name: c.source, timestamp: c.timestamp })),
-      )} FROM ${quotedTable(table)} WHERE ${comparable.mysql.sql}`;
-      mysqlSum = textOf((await queryRow(connection, { sql, params: comparable.mysql.params }))?.[0]) ?? "0";
-    } finally {
-      await connection.end();
-    }
+    const sql = `SELECT ${checksumSql(
+      "mysql",
+      columns.map((c) => ({ name: c.source, timestamp: c.timestamp })),
+    )} FROM ${quotedTable(table)} WHERE ${comparable.mysql.sql}`;
+    const mysqlSum = await withSource(
+      context,
+      async (connection) => textOf((await queryRow(connection, { sql, params: comparable.mysql.params }))?.[0]) ?? "0",
+    );
     const redshiftSum = (await context.redshift.query(`SELECT CAST(${checksumSql("redshift", columns)} AS VARCHAR) FROM ${target}${where}`)).rows[0]?.[0];
     checksums = { mysql: mysqlSum, redshift: String(redshiftSum ?? "0") };
   } else if (table.validation.content_checksum) {

@@ -7,7 +7,7 @@ import { strategyContext } from "#domain/cdc/index.ts";
 import { bindValue } from "#domain/cdc/keyset.ts";
 import { buildTableSchema } from "#domain/table-schema.ts";
 import { releaseDeadLease, resetCursor, setCursor, type Watermark } from "#domain/watermark.ts";
-import { readWatermark, updateWatermark, type TableContext } from "./sync-context.ts";
+import { readWatermark, updateWatermark, withSource, type TableContext } from "./sync-context.ts";
 
 export async function getWatermark(context: TableContext): Promise<Watermark | undefined> {
   return await readWatermark(context);
@@ -20,8 +20,7 @@ export async function resetWatermark(context: TableContext): Promise<Watermark> 
 
 /** The tuple checked against the table's key as the source describes it now: its length and each value's type. */
 async function checkKey(context: TableContext, key: readonly string[]): Promise<void> {
-  const connection = await context.connect();
-  try {
+  await withSource(context, async (connection) => {
     const discovered = await discoverTable(connection, context.table.sourceSchema, context.table.sourceTable);
     const columns = strategyContext(context.table, buildTableSchema(context.table, discovered.columns, discovered.primaryKey)).key;
     if (columns.length !== key.length) {
@@ -36,9 +35,7 @@ async function checkKey(context: TableContext, key: readonly string[]): Promise<
         throw new Error(`--key: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
       }
     });
-  } finally {
-    await connection.end();
-  }
+  });
 }
 
 /** Moves the cursor (timestamp in MySQL's form, e.g. "2025-11-27 15:30:00.123456", UTC; the key as a tuple of text values). */

@@ -3,7 +3,7 @@
  * handlers) or on the deployed state machine (StartExecution, then DescribeExecution until it ends), with the child
  * executions it started (ContinueInChild) counted either way.
  */
-import { DescribeExecutionCommand, ListExecutionsCommand, SFNClient, StartExecutionCommand } from "@aws-sdk/client-sfn";
+import { StepFunctions } from "#adapters/step-functions.ts";
 import type { RunSummary } from "#domain/run-summary.ts";
 import { localStateMachine } from "./local-state-machine.ts";
 import { executionName, summaryOf } from "./commands/sync.ts";
@@ -26,32 +26,13 @@ export async function localRunner(): Promise<Runner> {
   };
 }
 
-/** Executions this one started: their input names it (AWS_STEP_FUNCTIONS_STARTED_BY_EXECUTION_ID). */
-async function childrenOf(sfn: SFNClient, stateMachineArn: string, parentArn: string, since: Date): Promise<number> {
-  const listed = await sfn.send(new ListExecutionsCommand({ stateMachineArn, maxResults: 100 }));
-  let children = 0;
-  for (const execution of (listed.executions ?? []).filter((e) => (e.startDate?.getTime() ?? 0) >= since.getTime() && e.executionArn !== parentArn)) {
-    const described = await sfn.send(new DescribeExecutionCommand({ executionArn: execution.executionArn }));
-    if ((described.input ?? "").includes(parentArn)) children++;
-  }
-  return children;
-}
-
 export function deployedRunner(stateMachineArn: string, pollSeconds: number): Runner {
-  const sfn = new SFNClient({});
+  const sfn = new StepFunctions();
   return async (input) => {
     const name = executionName();
-    const started = await sfn.send(new StartExecutionCommand({ stateMachineArn, name, input: JSON.stringify(input) }));
-    const arn = started.executionArn ?? "";
-    for (;;) {
-      const execution = await sfn.send(new DescribeExecutionCommand({ executionArn: arn }));
-      if (execution.status !== "RUNNING" && execution.status !== "PENDING_REDRIVE") {
-        const status = execution.status ?? "UNKNOWN";
-        const output = execution.output === undefined ? undefined : (JSON.parse(execution.output) as unknown);
-        const children = await childrenOf(sfn, stateMachineArn, arn, execution.startDate ?? new Date(0));
-        return { name, status, summary: summaryOf(status, output, execution.error, execution.cause), error: execution.error, children };
-      }
-      await new Promise((resolve) => setTimeout(resolve, pollSeconds * 1000));
-    }
+    const arn = await sfn.start(stateMachineArn, name, input);
+    const end = await sfn.waitForEnd(arn, pollSeconds);
+    const children = await sfn.childrenOf(stateMachineArn, arn, end.startDate ?? new Date(0));
+    return { name, status: end.status, summary: summaryOf(end.status, end.output, end.error, end.cause), error: end.error, children };
   };
 }

@@ -1,5 +1,5 @@
 /** `mrsync status [-p P] [--state-machine-arn ARN]` — recent executions and every table's watermark state. */
-import { ListExecutionsCommand, SFNClient } from "@aws-sdk/client-sfn";
+import { StepFunctions } from "#adapters/step-functions.ts";
 import type { Command } from "commander";
 import { getWatermark } from "#services/watermarks.ts";
 import type { Output } from "../output.ts";
@@ -51,12 +51,11 @@ export function statusCommands(program: Command, output: () => Output): void {
       }
       let executions: { name: string; status: string; startDate: string | undefined; stopDate: string | undefined }[] = [];
       if (options.stateMachineArn !== undefined) {
-        const sfn = new SFNClient({});
+        const sfn = new StepFunctions();
         try {
-          const listed = await sfn.send(new ListExecutionsCommand({ stateMachineArn: options.stateMachineArn, maxResults: 10 }));
-          executions = (listed.executions ?? []).map((e) => ({
-            name: e.name ?? "",
-            status: e.status ?? "",
+          executions = (await sfn.list(options.stateMachineArn, 10)).map((e) => ({
+            name: e.name,
+            status: e.status,
             startDate: e.startDate?.toISOString(),
             stopDate: e.stopDate?.toISOString(),
           }));

@@ -7,7 +7,7 @@
  */
 import { randomUUID } from "node:crypto";
 import { writeFile } from "node:fs/promises";
-import { DescribeExecutionCommand, SFNClient, StartExecutionCommand } from "@aws-sdk/client-sfn";
+import { StepFunctions } from "#adapters/step-functions.ts";
 import type { Command } from "commander";
 import type { RunSummary } from "#domain/run-summary.ts";
 import type { ResolvedPipeline } from "#config/resolve.ts";
@@ -89,25 +89,16 @@ async function runLocal(out: Output, request: Record<string, unknown>, name: str
 }
 
 async function runDeployed(out: Output, request: Record<string, unknown>, name: string, arn: string, wait: boolean, pollSeconds: number) {
-  const sfn = new SFNClient({});
+  const sfn = new StepFunctions();
   try {
-    const started = await sfn.send(new StartExecutionCommand({ stateMachineArn: arn, name, input: JSON.stringify(request) }));
-    out.info(`started ${started.executionArn ?? name}`);
-    if (!wait) return { status: "RUNNING", output: { executionArn: started.executionArn, name }, error: undefined, cause: undefined };
-    for (;;) {
-      const execution = await sfn.send(new DescribeExecutionCommand({ executionArn: started.executionArn }));
-      if (execution.status !== "RUNNING" && execution.status !== "PENDING_REDRIVE") {
-        return {
-          status: execution.status ?? "UNKNOWN",
-          output: execution.output === undefined ? undefined : (JSON.parse(execution.output) as unknown),
-          error: execution.error,
-          cause: execution.cause,
-        };
-      }
-      // Long runs: a plain line per look (Airflow logs, CI); the console shows the per-table detail.
-      out.info(`${name}: ${execution.status} for ${Math.round((Date.now() - (execution.startDate?.getTime() ?? Date.now())) / 1000)}s`);
-      await new Promise((resolve) => setTimeout(resolve, pollSeconds * 1000));
-    }
+    const executionArn = await sfn.start(arn, name, request);
+    out.info(`started ${executionArn}`);
+    if (!wait) return { status: "RUNNING", output: { executionArn, name }, error: undefined, cause: undefined };
+    // Long runs: a plain line per look (Airflow logs, CI); the console shows the per-table detail.
+    const end = await sfn.waitForEnd(executionArn, pollSeconds, (state) => {
+      out.info(`${name}: ${state.status} for ${Math.round((Date.now() - (state.startDate?.getTime() ?? Date.now())) / 1000)}s`);
+    });
+    return { status: end.status, output: end.output, error: end.error, cause: end.cause };
   } finally {
     sfn.destroy();
   }

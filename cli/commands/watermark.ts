@@ -3,7 +3,7 @@ import { createInterface } from "node:readline/promises";
 import type { Command } from "commander";
 import type { Watermark } from "#domain/watermark.ts";
 import { hostname } from "node:os";
-import { DescribeExecutionCommand, ExecutionDoesNotExist, SFNClient } from "@aws-sdk/client-sfn";
+import { StepFunctions } from "#adapters/step-functions.ts";
 import { getWatermark, LeaseReleaseRefusedError, releaseWatermark, resetWatermark, setWatermark, type HolderCheck } from "#services/watermarks.ts";
 import { CliError, EXIT, type Output } from "../output.ts";
 import { pipeline, table } from "../tables.ts";
@@ -124,16 +124,14 @@ function holderCheck(stateMachineArn: string | undefined): HolderCheck {
   return async ({ runId, host, pid }) => {
     if (stateMachineArn !== undefined) {
       const executionArn = `${stateMachineArn.replace(":stateMachine:", ":execution:")}:${runId}`;
-      const sfn = new SFNClient({});
+      const sfn = new StepFunctions();
       try {
-        const { status } = await sfn.send(new DescribeExecutionCommand({ executionArn }));
-        return status === "RUNNING"
+        const execution = await sfn.describe(executionArn);
+        if (execution === undefined)
+          return `no execution ${runId} on ${stateMachineArn}: is it the state machine that ran it? (--force if you know the run is gone)`;
+        return execution.status === "RUNNING"
           ? `execution ${executionArn} is RUNNING: let it finish, or stop it (aws stepfunctions stop-execution --execution-arn ${executionArn})`
           : undefined;
-      } catch (error) {
-        if (error instanceof ExecutionDoesNotExist)
-          return `no execution ${runId} on ${stateMachineArn}: is it the state machine that ran it? (--force if you know the run is gone)`;
-        throw error;
       } finally {
         sfn.destroy();
       }

@@ -3,10 +3,9 @@
  * does, from a shell. `wait` pokes until every requested table of the day has its completion_marker.txt (all-of;
  * `pipeline/*` means every table of the pipeline), backing off from --poke to --max-poke, and exits 1 at --timeout.
  */
-import { markerSearchPrefix } from "#domain/s3-layout.ts";
+import { markerSearchPrefix, runStamp } from "#domain/s3-layout.ts";
 import type { Command } from "commander";
 import { s3Store } from "#adapters/s3.ts";
-import { markerStamp } from "#domain/markers.ts";
 import { CliError, EXIT, type Output } from "../output.ts";
 import { parseDuration } from "../durations.ts";
 import { config } from "../tables.ts";
@@ -83,7 +82,7 @@ export function markersCommands(program: Command, output: () => Output): void {
       [],
     )
     .option("--bucket <bucket>", "completion bucket (default: each pipeline's)")
-    .option("--date <YYYYMMDD>", "the run day (UTC) whose markers count", markerStamp(new Date().toISOString()).slice(0, 8))
+    .option("--date <YYYYMMDD>", "the run day (UTC) whose markers count", runStamp(new Date().toISOString()).slice(0, 8))
     .option("--poke <duration>", "first wait between two looks", "30s")
     .option("--max-poke <duration>", "longest wait between two looks (the wait doubles up to it)", "5m")
     .option("--timeout <duration>", "give up after this long (exit 1)", "1h")

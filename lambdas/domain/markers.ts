@@ -1,14 +1,12 @@
 /**
  * Pure: completion markers (DESIGN.md §4, the seed's layout and fields). A table that synced successfully gets a
- * folder `completion_markers/<pipeline>/<table>/<YYYYMMDD_HHMMSS>/` (the run's start, UTC) holding
+ * folder `completion_markers/<pipeline>/<table>/<YYYYMMDD_HHMMSS>/` (the run's start, UTC; keys: s3-layout.ts) holding
  * execution_metadata.json, table_metrics.json and completion_marker.txt — the last written last, so a sensor on
  * it (`.../{{ ds_nodash }}_*\/completion_marker.txt`) only fires when the other two are readable.
  */
 import type { RunSummary } from "./run-summary.ts";
 
 export const MARKER_FILES = ["execution_metadata.json", "table_metrics.json", "completion_marker.txt"] as const;
-
-export { markerPrefix, runStamp as markerStamp } from "./s3-layout.ts";
 
 /** Where mode reconcile leaves its report: beside the completion markers of the run's stamp. */
 export const RECONCILE_REPORT = "reconcile_report.json";

@@ -57,6 +57,8 @@ export const MAX_ERROR_CHARS = 2_000;
 export const MAX_CAUSE_CHARS = 32_768;
 
 export const seconds = (ms: number) => Math.round(ms) / 1000;
+/** Seconds from an ISO instant to `to`, to the ms, never negative (a clock behind the run's start reads 0). */
+export const secondsSince = (from: string, to: Date) => Math.max(0, seconds(to.getTime() - Date.parse(from)));
 
 function tableSummary(result: TableResult): TableSummary {
   if (result.status === "failed") {
@@ -103,7 +105,7 @@ export function summarizeRun(
     table_results: Object.fromEntries(results.map((r) => [r.table, tableSummary(r)])),
     status,
     end_time: now.toISOString(),
-    duration_seconds: Math.max(0, seconds(now.getTime() - Date.parse(run.startedAt))),
+    duration_seconds: secondsSince(run.startedAt, now),
     summary: {
       success_count: succeeded.length,
       failure_count: failed,

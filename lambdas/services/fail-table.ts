@@ -1,9 +1,8 @@
 /** FailTable: a table's failure recorded in its watermark (lease released); the other tables go on. */
-import { causeMessage } from "#domain/run-summary.ts";
+import { causeMessage, secondsSince } from "#domain/run-summary.ts";
 import { failRun } from "#domain/watermark.ts";
 import type { Progress, Resume, Run, TableResult } from "#shared/steps.ts";
 import { runIdOf } from "./begin.ts";
-import { durationSeconds } from "./finish.ts";
 import { updateWatermark, type TableContext } from "./sync-context.ts";
 
 export type CaughtError = { Error: string; Cause?: string | null | undefined };
@@ -36,7 +35,7 @@ export async function failTableStep(
     files_created: progress?.files ?? 0,
     bytes_written: progress?.bytes ?? 0,
     rows_loaded: progress?.rowsLoaded ?? 0,
-    duration_seconds: progress === null ? 0 : durationSeconds(progress.tableStartedAt, context.now()),
+    duration_seconds: progress === null ? 0 : secondsSince(progress.tableStartedAt, context.now()),
     error_type: error.Error,
     error_message: `${message}${recorded}`,
     failed_at: context.now().toISOString(),

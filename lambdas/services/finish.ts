@@ -2,16 +2,15 @@
  * Finish: the table's loaded rows validated, its lease released, its completion markers (or, in mode reconcile, its
  * report) written, and its line of the run summary.
  */
-import { markerPrefix, RECONCILE_REPORT } from "#domain/markers.ts";
-import { summarizeRun } from "#domain/run-summary.ts";
+import { RECONCILE_REPORT } from "#domain/markers.ts";
+import { secondsSince, summarizeRun } from "#domain/run-summary.ts";
+import { markerPrefix } from "#domain/s3-layout.ts";
 import { clearValidated, finishRun } from "#domain/watermark.ts";
 import type { Progress, Run, TableResult } from "#shared/steps.ts";
 import type { LoadContext } from "./load.ts";
 import { writeCompletionMarkers, type MarkerLog } from "./markers.ts";
 import { readWatermark, updateWatermark } from "./sync-context.ts";
 import { validateWindows, type ValidationReport } from "./validate.ts";
-
-export const durationSeconds = (from: string, to: Date) => Math.max(0, Math.round(to.getTime() - Date.parse(from)) / 1000);
 
 /** One line for the summary and the markers: what the validation compared. */
 function validationLine(report: ValidationReport, rowsLoaded: number, extractionOpen: boolean): { line: string; complete: boolean } {
@@ -54,7 +53,7 @@ export async function finishStep(context: LoadContext, run: Run, progress: Progr
     files_created: progress.files,
     bytes_written: progress.bytes,
     rows_loaded: progress.rowsLoaded,
-    duration_seconds: durationSeconds(progress.tableStartedAt, now),
+    duration_seconds: secondsSince(progress.tableStartedAt, now),
     completed_at: now.toISOString(),
     ...(validation === undefined ? {} : { validation: validation.line }),
     ...(progress.reconcile === undefined ? {} : { reconcile: progress.reconcile }),

@@ -4,7 +4,8 @@
  * sees the marker can read the other two. DEBUG_COMPLETION_MARKERS=1 logs every step.
  */
 import type { S3Store } from "#adapters/s3.ts";
-import { executionMetadata, markerPrefix, markerText, tableMetrics, type TableMetricsInput } from "#domain/markers.ts";
+import { executionMetadata, markerText, tableMetrics, type TableMetricsInput } from "#domain/markers.ts";
+import { markerPrefix } from "#domain/s3-layout.ts";
 import type { RunSummary } from "#domain/run-summary.ts";
 
 export type MarkerLog = (message: string, details?: Record<string, unknown>) => void;

@@ -2,7 +2,8 @@
 import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { loadPipeline } from "#config/loader.ts";
-import { markerPrefix, markerText, tableMetrics } from "#domain/markers.ts";
+import { markerText, tableMetrics } from "#domain/markers.ts";
+import { markerPrefix } from "#domain/s3-layout.ts";
 import { InvalidInputError, planRun } from "#domain/run-plan.ts";
 import { causeMessage, failureCause, summarizeRun } from "#domain/run-summary.ts";
 import type { TableResult } from "#shared/steps.ts";

@@ -4,14 +4,14 @@
  */
 import { hostname } from "node:os";
 import type { Connection } from "mysql2/promise";
-import { discoverTable, forgetDiscovered, isUnknownColumn, queryRow, resultColumns } from "#adapters/mysql.ts";
+import { discoverTable, queryRow, resultColumns } from "#adapters/mysql.ts";
 import { cursorProblems, lookbackSecondsOf, orderColumns, UnsafeCursorError } from "#domain/cdc/cursor-rules.ts";
 import { START, strategyFor, type Position } from "#domain/cdc/index.ts";
 import { quotedTable, quoteIdentifier, textOf } from "#domain/cdc/types.ts";
 import { buildTableSchema, TableSchemaError, type TableSchema } from "#domain/table-schema.ts";
 import { beginRun, ceilingOf, cursorOf } from "#domain/watermark.ts";
 import type { Progress, Resume, Run } from "#shared/steps.ts";
-import { LEASE_SECONDS, pendingFiles, saveSchema, updateWatermark, type TableContext } from "./sync-context.ts";
+import { LEASE_SECONDS, pendingFiles, saveSchema, updateWatermark, withTableSource, type TableContext } from "./sync-context.ts";
 
 export type BeginResult = {
   runId: string;
@@ -70,20 +70,12 @@ async function checkCursorColumns(context: TableContext, connection: Connection,
 }
 
 export async function begin(context: TableContext, runId: string): Promise<BeginResult> {
-  const connection = await context.connect();
-  let schema: TableSchema;
-  let ceiling: Position;
-  try {
-    schema = await checkedTableSchema(context, connection);
+  const { schema, ceiling } = await withTableSource(context, async (connection) => {
+    const schema = await checkedTableSchema(context, connection);
     await checkCursorColumns(context, connection, schema);
     const strategy = strategyFor(context.table, schema);
-    ceiling = strategy.ceilingOf(await queryRow(connection, strategy.ceilingQuery()));
-  } catch (error) {
-    if (isUnknownColumn(error)) forgetDiscovered(connection, context.table.sourceSchema, context.table.sourceTable);
-    throw error;
-  } finally {
-    await connection.end();
-  }
+    return { schema, ceiling: strategy.ceilingOf(await queryRow(connection, strategy.ceilingQuery())) };
+  });
   const schemaKey = await saveSchema(context, schema);
   const now = context.now();
   const watermark = await updateWatermark(context, (current) =>

@@ -4,10 +4,15 @@
  * reading a row. One connection per source; every problem of every table reported at once.
  */
 import type { Connection } from "mysql2/promise";
-import { connectSource } from "#adapters/mysql.ts";
+import { connectSource, SourceTableError } from "#adapters/mysql.ts";
 import { credentialResolver } from "#adapters/secrets.ts";
 import type { ResolvedPipeline } from "#config/resolve.ts";
+import { UnsafeCursorError } from "#domain/cdc/cursor-rules.ts";
+import { TableSchemaError } from "#domain/table-schema.ts";
 import { checkedTableSchema } from "./begin.ts";
+
+/** What Begin refuses before reading a row: reported per table, not thrown. */
+const REFUSALS = [UnsafeCursorError, TableSchemaError, SourceTableError];
 
 export type SourceProblem = { pipeline: string; file: string; table: string; yamlPath: string; problem: string };
 
@@ -29,13 +34,13 @@ export async function checkSources(pipelines: readonly ResolvedPipeline[]): Prom
         try {
           await checkedTableSchema({ table }, connection);
         } catch (error) {
-          if (!(error instanceof Error) || !["UnsafeCursorError", "TableSchemaError", "SourceTableError"].includes(error.name)) throw error;
-          for (const problem of error.message.split("\n"))
+          if (!REFUSALS.some((refusal) => error instanceof refusal)) throw error;
+          for (const problem of (error as Error).message.split("\n"))
             problems.push({ pipeline: pipeline.name, file: pipeline.file, table: table.key, yamlPath: `tables["${table.key}"]`, problem });
         }
       }
     } finally {
-      await connection.end();
+      await connection.end().catch(() => undefined);
     }
   }
   return { tables, problems };

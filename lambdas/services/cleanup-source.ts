@@ -5,6 +5,7 @@
  * window after the check waits for the delete's commit instead of slipping in unsynced. Any mismatch: nothing is
  * deleted anywhere.
  */
+import type { Connection } from "mysql2/promise";
 import { discoverTable, queryRow } from "#adapters/mysql.ts";
 import { strategyContext } from "#domain/cdc/index.ts";
 import { orderBy } from "#domain/cdc/keyset.ts";
@@ -14,7 +15,7 @@ import { quoteRedshift } from "#domain/redshift-ddl.ts";
 import { buildTableSchema } from "#domain/table-schema.ts";
 import { ceilingOf } from "#domain/watermark.ts";
 import type { LoadContext } from "./load.ts";
-import { readWatermark } from "./sync-context.ts";
+import { readWatermark, withSource } from "./sync-context.ts";
 import { staleStagedFiles } from "./staged-files.ts";
 import { resetWatermark } from "./watermarks.ts";
 
@@ -40,18 +41,38 @@ export async function cleanupSource(context: LoadContext, rowsProcessed: number)
   }
   const ceiling = ceilingOf(watermark);
 
-  const connection = await context.connect("write");
+  const { counts, rowsDeleted } = await withSource(context, (connection) => deleteSyncedRows(context, connection, ceiling, rowsProcessed), "write");
+  const files = await staleStagedFiles(context, new Date(context.now().getTime() + 1000));
+  const filesDeleted = await context.s3.delete(
+    context.bucket,
+    files.deletable.map((o) => o.key),
+  );
+  await resetWatermark(context);
+  return { table: table.key, ceiling, counts, rowsDeleted, filesDeleted };
+}
+
+/**
+ * Deletes the rows up to the ceiling in one transaction, after counting them under FOR UPDATE and checking the count
+ * against the rows the run processed and the rows in Redshift; any mismatch rolls back.
+ */
+async function deleteSyncedRows(
+  context: LoadContext,
+  connection: Connection,
+  ceiling: Position,
+  rowsProcessed: number,
+): Promise<{ counts: CleanupCounts; rowsDeleted: number }> {
+  const { table } = context;
+  const discovered = await discoverTable(connection, table.sourceSchema, table.sourceTable);
+  const cursor = strategyContext(table, buildTableSchema(table, discovered.columns, discovered.primaryKey));
+  const keys = { timestamp: cursor.timestamp, key: table.cdc_strategy === "timestamp_only" ? [] : cursor.key };
+  const upToCeiling = cleanupWindows(table.cdc_strategy, keys, null, ceiling)?.mysql;
+  if (upToCeiling === undefined) {
+    throw new CleanupRefusedError(
+      `${table.key}: no ceiling to clean up to, or a key Redshift cannot count in MySQL's order (text or binary): cleanup needs a timestamp or numeric key`,
+    );
+  }
+  await connection.beginTransaction();
   try {
-    const discovered = await discoverTable(connection, table.sourceSchema, table.sourceTable);
-    const cursor = strategyContext(table, buildTableSchema(table, discovered.columns, discovered.primaryKey));
-    const keys = { timestamp: cursor.timestamp, key: table.cdc_strategy === "timestamp_only" ? [] : cursor.key };
-    const upToCeiling = cleanupWindows(table.cdc_strategy, keys, null, ceiling)?.mysql;
-    if (upToCeiling === undefined) {
-      throw new CleanupRefusedError(
-        `${table.key}: no ceiling to clean up to, or a key Redshift cannot count in MySQL's order (text or binary): cleanup needs a timestamp or numeric key`,
-      );
-    }
-    await connection.beginTransaction();
     const from = quotedTable(table);
     const counted = await queryRow(connection, { sql: `SELECT COUNT(*) FROM ${from} WHERE ${upToCeiling.sql} FOR UPDATE`, params: upToCeiling.params });
     const mysqlCount = Number(textOf(counted?.[0]) ?? "0");
@@ -76,17 +97,9 @@ export async function cleanupSource(context: LoadContext, rowsProcessed: number)
     if (problems.length > 0) throw new CleanupRefusedError(problems.join("\n"));
     const [deleted] = await connection.query({ sql: `DELETE FROM ${from} WHERE ${upToCeiling.sql}`, values: upToCeiling.params });
     await connection.commit();
-    const files = await staleStagedFiles(context, new Date(context.now().getTime() + 1000));
-    const filesDeleted = await context.s3.delete(
-      context.bucket,
-      files.deletable.map((o) => o.key),
-    );
-    await resetWatermark(context);
-    return { table: table.key, ceiling, counts, rowsDeleted: (deleted as { affectedRows: number }).affectedRows, filesDeleted };
+    return { counts, rowsDeleted: (deleted as { affectedRows: number }).affectedRows };
   } catch (error) {
     await connection.rollback().catch(() => undefined);
     throw error;
-  } finally {
-    await connection.end();
   }
 }

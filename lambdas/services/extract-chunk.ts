@@ -7,14 +7,14 @@ import { strategyFor, type Position, type Strategy } from "#domain/cdc/index.ts"
 import type { TimestampOnlyStrategy } from "#domain/cdc/timestamp-only.ts";
 import type { TableSchema } from "#domain/table-schema.ts";
 import { ceilingOf, commitChunk, cursorOf, failShortWindow, fromStored, LeaseLostError, type Watermark } from "#domain/watermark.ts";
-import { forgetDiscovered, isUnknownColumn, streamQuery, type RowSink } from "#adapters/mysql.ts";
+import { streamQuery, type RowSink } from "#adapters/mysql.ts";
 import { ValueRejectedError } from "#parquet/columns.ts";
 import { tableChunkFile, type ChunkFile } from "./chunk-file.ts";
 import type { Progress, Run } from "#shared/steps.ts";
 import { NOWHERE } from "./begin.ts";
 import type { LoadContext } from "./load.ts";
 import { reconcileAndStage } from "./reconcile-repair.ts";
-import { LEASE_SECONDS, loadSchema, pendingFiles, updateWatermark, withSource, type TableContext } from "./sync-context.ts";
+import { LEASE_SECONDS, loadSchema, pendingFiles, updateWatermark, withTableSource, type TableContext } from "./sync-context.ts";
 import { ExtractionShortfallError, extractionShortfall } from "./validate.ts";
 
 export type ChunkRequest = {
@@ -73,7 +73,6 @@ async function readChunk(
   ceiling: Position,
   budget: Budget,
 ): Promise<{ cursor: Position; exhausted: boolean }> {
-  const connection = await context.connect();
   // custom_sql rows come in the query's column order; the file wants the schema's.
   let reorder: number[] | undefined;
   let lastRow: unknown[] | undefined;
@@ -128,16 +127,7 @@ async function readChunk(
     backpressure: () => file.backpressure(),
   };
   const limit = budget.rows;
-  let result: { rows: number; stopped: boolean };
-  try {
-    result = await streamQuery(connection, strategy.chunkQuery(cursor, ceiling, limit), sink);
-  } catch (error) {
-    // A column dropped since Begin: the next run must discover the table again, not wait out the cache.
-    if (isUnknownColumn(error)) forgetDiscovered(connection, context.table.sourceSchema, context.table.sourceTable);
-    throw error;
-  } finally {
-    await connection.end().catch(() => undefined);
-  }
+  const result = await withTableSource(context, (connection) => streamQuery(connection, strategy.chunkQuery(cursor, ceiling, limit), sink));
   const exhausted = !result.stopped && (strategy.singleChunk === true || result.rows < limit);
   if (strategy.cutsOnlyBetweenTimestamps && held.rows.length > 0) {
     if (exhausted) {
@@ -145,7 +135,9 @@ async function readChunk(
     } else if (file.rows === 0 && held.timestamp !== null) {
       // One timestamp fills the whole chunk: read that timestamp whole, however many rows it has.
       const group = (strategy as TimestampOnlyStrategy).groupQuery(held.timestamp);
-      await withSource(context, (connection) => streamQuery(connection, group, { row: (row) => (take(row), true), backpressure: () => file.backpressure() }));
+      await withTableSource(context, (connection) =>
+        streamQuery(connection, group, { row: (row) => (take(row), true), backpressure: () => file.backpressure() }),
+      );
     }
     // Otherwise the last, possibly partial, timestamp is left for the next chunk.
   }

@@ -31,6 +31,7 @@ import { quoteRedshift } from "#domain/redshift-ddl.ts";
 import type { TableColumn, TableSchema } from "#domain/table-schema.ts";
 import { checkedTableSchema } from "./begin.ts";
 import { existingColumns, type LoadContext } from "./load.ts";
+import { withTableSource } from "./sync-context.ts";
 
 /** Rows per bucket aimed at: a differing bucket is read row by row, so small buckets keep that cheap. */
 export const BUCKET_ROWS = 1_000;
@@ -141,8 +142,7 @@ export async function reconcileTable(context: LoadContext): Promise<ReconcileRep
 export async function findDifferences(context: LoadContext, options: { hash?: RowHash } = {}): Promise<Differences> {
   const started = Date.now();
   const { table, pipeline } = context;
-  const connection = await context.connect();
-  try {
+  return withTableSource(context, async (connection) => {
     const schema = await checkedTableSchema(context, connection);
     const key = keyColumns(schema, table.key);
     const compared = schema.columns.filter((c) => notComparable(c) === undefined);
@@ -246,9 +246,7 @@ export async function findDifferences(context: LoadContext, options: { hash?: Ro
     }
     report.durationSeconds = (Date.now() - started) / 1000;
     return { report, schema, shape, differingBuckets: suspects, toLoad, extra };
-  } finally {
-    await connection.end();
-  }
+  });
 }
 
 /**

@@ -5,7 +5,7 @@
 import { createHash } from "node:crypto";
 import type { Connection } from "mysql2/promise";
 import type { ResolvedPipeline, ResolvedTable } from "#config/resolve.ts";
-import type { SourceAccess } from "#adapters/mysql.ts";
+import { forgetDiscovered, isUnknownColumn, type SourceAccess } from "#adapters/mysql.ts";
 import type { S3Store } from "#adapters/s3.ts";
 import { WatermarkStore } from "#adapters/watermark-store.ts";
 import { schemaKey, watermarkKey } from "#domain/s3-layout.ts";
@@ -76,6 +76,21 @@ export async function withSource<T>(context: Pick<SyncPorts, "connect">, work: (
   } finally {
     await connection.end().catch(() => undefined);
   }
+}
+
+/**
+ * `work` on a read-only source session that reads the table by the columns Begin discovered. A column dropped since
+ * then ("Unknown column") makes the next run discover the table again instead of failing until the cache expires.
+ */
+export function withTableSource<T>(context: TableContext, work: (connection: Connection) => Promise<T>): Promise<T> {
+  return withSource(context, async (connection) => {
+    try {
+      return await work(connection);
+    } catch (error) {
+      if (isUnknownColumn(error)) forgetDiscovered(connection, context.table.sourceSchema, context.table.sourceTable);
+      throw error;
+    }
+  });
 }
 
 /** Files waiting for a load (the next SubmitLoad takes them). */

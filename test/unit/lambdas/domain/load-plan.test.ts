@@ -1,6 +1,6 @@
+/** lambdas/domain/load-plan.ts: schema evolution (what may change in Redshift, what is refused) and the load's statements. */
 import { describe, expect, it } from "vitest";
 import { loadPlan, planSchemaChanges, type ExistingColumn } from "#domain/load-plan.ts";
-import { createTableSql } from "#domain/redshift-ddl.ts";
 import type { TableSchema } from "#domain/table-schema.ts";
 
 const schema: TableSchema = {
@@ -22,17 +22,6 @@ const schema: TableSchema = {
   ],
 };
 const target = { schema: "analytics", table: "orders" };
-
-describe("Redshift DDL", () => {
-  it("creates the table in file column order with key, distribution and sort keys, all quoted", () => {
-    expect(createTableSql(schema, target, { dist_key: "Id", sort_keys: ["updated_at", "Id"] })).toBe(
-      'CREATE TABLE IF NOT EXISTS "analytics"."orders" (\n  "id" BIGINT,\n  "note" VARCHAR(200),\n  "amount" DECIMAL(18,4),\n  "updated_at" TIMESTAMP,\n  PRIMARY KEY ("id")\n) DISTSTYLE KEY DISTKEY("id") SORTKEY("updated_at", "id")',
-    );
-    expect(() => createTableSql(schema, target, { sort_keys: ["nope"] })).toThrow(
-      "shop.orders: sort key nope is not a synced column; columns: Id, note, amount, updated_at",
-    );
-  });
-});
 
 describe("schema evolution", () => {
   const existing: ExistingColumn[] = [

@@ -1,0 +1,85 @@
+/** lambdas/domain/run-summary.ts: the run summary of every table's result, and the failure cause Step Functions carries. */
+import { describe, expect, it } from "vitest";
+import { causeMessage, failureCause, summarizeRun } from "#domain/run-summary.ts";
+import type { TableResult } from "#shared/steps.ts";
+
+const ok = (table: string, rows: number): TableResult => ({
+  table,
+  status: "success",
+  rows_processed: rows,
+  files_created: 1,
+  bytes_written: 10,
+  rows_loaded: rows,
+  duration_seconds: 1.5,
+  completed_at: "2025-09-12T14:31:00.000Z",
+});
+const failed = (table: string): TableResult => ({
+  table,
+  status: "failed",
+  rows_processed: 0,
+  files_created: 0,
+  bytes_written: 0,
+  rows_loaded: 0,
+  duration_seconds: 0,
+  error_type: "TableSchemaError",
+  error_message: "x".repeat(5_000),
+  failed_at: "2025-09-12T14:31:00.000Z",
+});
+const run = { executionId: "sync_1", startedAt: "2025-09-12T14:30:22.135Z", pipeline: "demo", mode: "full" as const, tablesRequested: ["a.b", "c.d"] };
+
+describe("run summary", () => {
+  it("has the seed's shape and statuses", () => {
+    const now = new Date("2025-09-12T14:31:07.565Z");
+    const all = summarizeRun(run, [ok("a.b", 10), ok("c.d", 5)], now);
+    expect(all).toMatchObject({
+      execution_id: "sync_1",
+      status: "success",
+      total_tables: 2,
+      duration_seconds: 45.43,
+      summary: { success_count: 2, failure_count: 0, total_rows_processed: 15, total_files_created: 2 },
+    });
+    expect(all.table_results["a.b"]).toEqual({
+      status: "success",
+      rows_processed: 10,
+      files_created: 1,
+      bytes_written: 10,
+      rows_loaded: 10,
+      duration_seconds: 1.5,
+      completed_at: "2025-09-12T14:31:00.000Z",
+    });
+    const partial = summarizeRun(run, [ok("a.b", 10), { ...failed("c.d"), rows_processed: 7, files_created: 2, rows_loaded: 4 }], now);
+    expect(partial.status).toBe("partial_success");
+    // Every table's work counts, the failed table's labelled.
+    expect(partial.summary).toMatchObject({
+      total_rows_processed: 17,
+      total_files_created: 3,
+      total_rows_loaded: 14,
+      failed_tables_rows_processed: 7,
+      failed_tables_files_created: 2,
+      failed_tables_rows_loaded: 4,
+    });
+    expect(partial.table_results["c.d"]?.error_message).toHaveLength(2_000);
+    expect(summarizeRun(run, [failed("a.b"), failed("c.d")], now).status).toBe("failed");
+    const cause = failureCause(partial);
+    expect(cause.split("\n")[0]).toBe("1 of 2 table(s) failed: c.d (TableSchemaError)");
+    expect(cause.length).toBeLessThan(32_768);
+  });
+
+  it("reads the message out of Lambda's and a child execution's causes", () => {
+    expect(causeMessage(JSON.stringify({ errorType: "E", errorMessage: "boom", trace: [] }))).toBe("boom");
+    expect(causeMessage(JSON.stringify({ Status: "FAILED", Cause: JSON.stringify({ errorMessage: "inner" }) }))).toBe("inner");
+    expect(causeMessage("plain text")).toBe("plain text");
+    expect(causeMessage(undefined)).toBe("no cause given");
+  });
+});
+
+describe("failure cause", () => {
+  it("stays within Step Functions' 32,768 characters however many tables ran", () => {
+    const many = Array.from({ length: 300 }, (_, i) => (i % 50 === 0 ? failed(`s.t${i}`) : ok(`s.t${i}`, i)));
+    const cause = failureCause(summarizeRun({ ...run, tablesRequested: many.map((r) => r.table) }, many, new Date()));
+    expect(cause.length).toBeLessThanOrEqual(32_768);
+    const [head = "", json = "{}"] = cause.split("\n");
+    expect(head).toMatch(/^6 of 300 table\(s\) failed: s\.t0 \(TableSchemaError\)/);
+    expect(Object.keys((JSON.parse(json) as { table_results: object }).table_results)).toHaveLength(6);
+  });
+});

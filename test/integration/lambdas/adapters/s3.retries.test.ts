@@ -1,8 +1,8 @@
 import { S3Client } from "@aws-sdk/client-s3";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { S3_MAX_ATTEMPTS, s3ClientConfig, S3Store } from "#adapters/s3.ts";
-import { startFaultyProxy, type FaultyProxy } from "../support/faulty-proxy.ts";
-import { startTestS3, TEST_CREDENTIALS, type LocalS3Fixture } from "../support/local-s3.ts";
+import { startFaultyProxy, type FaultyProxy } from "../../../support/faulty-proxy.ts";
+import { startTestS3, TEST_CREDENTIALS, type LocalS3Fixture } from "../../../support/local-s3.ts";
 
 let s3: LocalS3Fixture;
 let proxy: FaultyProxy;

@@ -16,9 +16,9 @@ import { submitLoad } from "#services/submit-load.ts";
 import { validateWindows, ValidationError } from "#services/validate.ts";
 import { loadSchema, SCHEMA_METADATA } from "#services/sync-context.ts";
 import { getWatermark } from "#services/watermarks.ts";
-import { tableDifferences } from "../support/compare.ts";
-import { contextFor, MYSQL_URL, pipelineFromYaml, runExtraction, STAGING_BUCKET, useExtractionFixture, type RunOutcome } from "../support/extraction.ts";
-import { useWarehouseFixture } from "../support/warehouse.ts";
+import { tableDifferences } from "../../../support/compare.ts";
+import { contextFor, MYSQL_URL, pipelineFromYaml, runExtraction, STAGING_BUCKET, useExtractionFixture, type RunOutcome } from "../../../support/extraction.ts";
+import { useWarehouseFixture } from "../../../support/warehouse.ts";
 
 const DATABASE = "mrsync_test_load";
 const fx = useExtractionFixture(DATABASE);

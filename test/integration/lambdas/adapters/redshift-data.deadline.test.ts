@@ -6,8 +6,8 @@
 import { DescribeStatementCommand } from "@aws-sdk/client-redshift-data";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { RedshiftData, RedshiftTimeoutError } from "#adapters/redshift-data.ts";
-import { startTestS3, type LocalS3Fixture } from "../support/local-s3.ts";
-import { useWarehouseFixture } from "../support/warehouse.ts";
+import { startTestS3, type LocalS3Fixture } from "../../../support/local-s3.ts";
+import { useWarehouseFixture } from "../../../support/warehouse.ts";
 
 let s3: LocalS3Fixture;
 beforeAll(async () => {

@@ -8,7 +8,7 @@ import { describe, expect, it } from "vitest";
 import { connectSource, SourceUnavailableError, streamQuery } from "#adapters/mysql.ts";
 import { begin } from "#services/begin.ts";
 import { extractChunk } from "#services/extract-chunk.ts";
-import { contextFor, extractUntilDone, pipelineFromYaml, useExtractionFixture } from "../support/extraction.ts";
+import { contextFor, extractUntilDone, pipelineFromYaml, useExtractionFixture } from "../../../support/extraction.ts";
 
 const DATABASE = "mrsync_test_faults";
 const fx = useExtractionFixture(DATABASE);

@@ -14,9 +14,9 @@ import { createTableSql } from "#domain/redshift-ddl.ts";
 import type { TableSchema } from "#domain/table-schema.ts";
 import { seedDemo } from "#local/demo/seed.ts";
 import { loadSchema } from "#services/sync-context.ts";
-import { contextFor, MYSQL_URL, pipelineFromYaml, runExtraction, STAGING_BUCKET, useExtractionFixture } from "../support/extraction.ts";
-import { tableDifferences } from "../support/compare.ts";
-import { useWarehouseFixture } from "../support/warehouse.ts";
+import { contextFor, MYSQL_URL, pipelineFromYaml, runExtraction, STAGING_BUCKET, useExtractionFixture } from "../../../support/extraction.ts";
+import { tableDifferences } from "../../../support/compare.ts";
+import { useWarehouseFixture } from "../../../support/warehouse.ts";
 
 const DATABASE = "mrsync_test_copy";
 const ROLE = "arn:aws:iam::000000000000:role/local-redshift-copy";

@@ -13,7 +13,7 @@ import { begin } from "#services/begin.ts";
 import { extractChunk } from "#services/extract-chunk.ts";
 import { ExtractionShortfallError } from "#services/validate.ts";
 import { getWatermark } from "#services/watermarks.ts";
-import { contextFor, extractUntilDone, pipelineFromYaml, runExtraction, useExtractionFixture, type RunOutcome } from "../support/extraction.ts";
+import { contextFor, extractUntilDone, pipelineFromYaml, runExtraction, useExtractionFixture, type RunOutcome } from "../../../support/extraction.ts";
 
 const DATABASE = "mrsync_test_windows";
 const fx = useExtractionFixture(DATABASE);

@@ -14,9 +14,9 @@ import mysql from "mysql2/promise";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { RedshiftData, redactSql, redshiftDataClientConfig, RedshiftStatementError } from "#adapters/redshift-data.ts";
 import { startLocalRedshift, type LocalRedshift } from "#local/redshift/server.ts";
-import { aws, withAwsCli } from "../support/aws-cli.ts";
-import { MYSQL_URL } from "../support/extraction.ts";
-import { createPgDatabase, PG_URL } from "../support/postgres.ts";
+import { aws, withAwsCli } from "../../../support/aws-cli.ts";
+import { MYSQL_URL } from "../../../support/extraction.ts";
+import { createPgDatabase, PG_URL } from "../../../support/postgres.ts";
 
 const DATABASE = "mrsync_test_data_api";
 

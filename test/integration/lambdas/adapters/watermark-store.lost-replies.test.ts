@@ -11,10 +11,10 @@ import type { LoadContext } from "#services/load.ts";
 import { submitLoad } from "#services/submit-load.ts";
 import { tableContext } from "#services/sync-context.ts";
 import { getWatermark } from "#services/watermarks.ts";
-import { pipelineFromYaml, runExtraction, testPorts, useExtractionFixture } from "../support/extraction.ts";
-import { startFaultyProxy, type FaultyProxy } from "../support/faulty-proxy.ts";
-import { TEST_CREDENTIALS } from "../support/local-s3.ts";
-import { useWarehouseFixture } from "../support/warehouse.ts";
+import { pipelineFromYaml, runExtraction, testPorts, useExtractionFixture } from "../../../support/extraction.ts";
+import { startFaultyProxy, type FaultyProxy } from "../../../support/faulty-proxy.ts";
+import { TEST_CREDENTIALS } from "../../../support/local-s3.ts";
+import { useWarehouseFixture } from "../../../support/warehouse.ts";
 
 const DATABASE = "mrsync_test_lost_replies";
 const fx = useExtractionFixture(DATABASE);

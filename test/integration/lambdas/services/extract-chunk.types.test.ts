@@ -7,8 +7,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { seedDemo } from "#local/demo/seed.ts";
 import type { TableColumn } from "#domain/table-schema.ts";
 import { loadSchema } from "#services/sync-context.ts";
-import { startTestS3, type LocalS3Fixture } from "../support/local-s3.ts";
-import { contextFor, MYSQL_URL, ParquetReader, pipelineFromYaml, runExtraction, type RunOutcome } from "../support/extraction.ts";
+import { startTestS3, type LocalS3Fixture } from "../../../support/local-s3.ts";
+import { contextFor, MYSQL_URL, ParquetReader, pipelineFromYaml, runExtraction, type RunOutcome } from "../../../support/extraction.ts";
 
 const DATABASE = "mrsync_test_types";
 const ROWS = 1_200;

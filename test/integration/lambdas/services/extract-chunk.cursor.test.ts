@@ -20,7 +20,7 @@ import {
   testPorts,
   useExtractionFixture,
   type ChunkQueryRecord,
-} from "../support/extraction.ts";
+} from "../../../support/extraction.ts";
 
 const DATABASE = "mrsync_test_cursor";
 const fx = useExtractionFixture(DATABASE);

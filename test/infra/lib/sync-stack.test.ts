@@ -11,10 +11,10 @@ import * as s3 from "aws-cdk-lib/aws-s3";
 import { AwsSolutionsChecks } from "cdk-nag";
 import { beforeAll, describe, expect, it } from "vitest";
 import { loadConfig } from "#config/loader.ts";
-import { SUBSTITUTIONS } from "../../statemachines/sync-pipeline.ts";
-import { SyncStack } from "../../lib/sync-stack.ts";
+import { SUBSTITUTIONS } from "../../../statemachines/sync-pipeline.ts";
+import { SyncStack } from "../../../lib/sync-stack.ts";
 
-const root = path.join(import.meta.dirname, "..", "..");
+const root = path.join(import.meta.dirname, "..", "..", "..");
 
 function appWithNag(): App {
   const app = new App({ outdir: path.join(root, "cdk.out", `test-${String(process.pid)}`), context: { "aws:cdk:bundling-stacks": [] } });

@@ -11,10 +11,10 @@ import { promisify } from "node:util";
 import { App } from "aws-cdk-lib";
 import { describe, expect, it } from "vitest";
 import { loadConfig } from "#config/loader.ts";
-import { SyncStack } from "../../lib/sync-stack.ts";
+import { SyncStack } from "../../../lib/sync-stack.ts";
 
 const exec = promisify(execFile);
-const root = path.join(import.meta.dirname, "..", "..");
+const root = path.join(import.meta.dirname, "..", "..", "..");
 const cfnLint = await exec("cfn-lint", ["--version"]).then(
   () => true,
   () => false,

@@ -7,7 +7,7 @@ import { createHash, randomBytes } from "node:crypto";
 import { Readable } from "node:stream";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { NotFoundError, PreconditionFailedError } from "#shared/errors.ts";
-import { motoAvailable, startMotoS3, type MotoS3 } from "../support/moto-s3.ts";
+import { motoAvailable, startMotoS3, type MotoS3 } from "../../../support/moto-s3.ts";
 
 const BUCKET = "moto-bucket";
 let moto: MotoS3;

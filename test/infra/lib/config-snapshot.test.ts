@@ -8,7 +8,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { loadConfig } from "#config/loader.ts";
-import { snapshotConfig } from "../../lib/config-snapshot.ts";
+import { snapshotConfig } from "../../../lib/config-snapshot.ts";
 
 async function configWithVariables(): Promise<string> {
   const dir = await mkdtemp(path.join(tmpdir(), "mrsync-snapshot-"));

@@ -5,7 +5,7 @@
 import { beforeAll, describe, expect, it } from "vitest";
 import { begin } from "#services/begin.ts";
 import { extractChunk, RowRejectedError } from "#services/extract-chunk.ts";
-import { contextFor, extractUntilDone, pipelineFromYaml, runExtraction, useExtractionFixture, type RunOutcome } from "../support/extraction.ts";
+import { contextFor, extractUntilDone, pipelineFromYaml, runExtraction, useExtractionFixture, type RunOutcome } from "../../../support/extraction.ts";
 
 const DATABASE = "mrsync_test_strategies";
 const fx = useExtractionFixture(DATABASE);

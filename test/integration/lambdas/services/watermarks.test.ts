@@ -8,7 +8,7 @@ import { failRun } from "#domain/watermark.ts";
 import { updateWatermark } from "#services/sync-context.ts";
 import { extractChunk } from "#services/extract-chunk.ts";
 import { getWatermark, resetWatermark, setWatermark } from "#services/watermarks.ts";
-import { contextFor, extractUntilDone, pipelineFromYaml, runExtraction, useExtractionFixture } from "../support/extraction.ts";
+import { contextFor, extractUntilDone, pipelineFromYaml, runExtraction, useExtractionFixture } from "../../../support/extraction.ts";
 
 const DATABASE = "mrsync_test_watermarks";
 const fx = useExtractionFixture(DATABASE);

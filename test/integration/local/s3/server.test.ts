@@ -8,8 +8,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { s3ClientConfig } from "#adapters/s3.ts";
 import { NotFoundError, PreconditionFailedError } from "#shared/errors.ts";
 import { startLocalS3, type S3ObjectEvent } from "#local/s3/server.ts";
-import { aws, withAwsCli } from "../support/aws-cli.ts";
-import { startTestS3, TEST_CREDENTIALS, type LocalS3Fixture } from "../support/local-s3.ts";
+import { aws, withAwsCli } from "../../../support/aws-cli.ts";
+import { startTestS3, TEST_CREDENTIALS, type LocalS3Fixture } from "../../../support/local-s3.ts";
 
 const BUCKET = "test-bucket";
 let s3: LocalS3Fixture;

@@ -2,26 +2,7 @@
 import { describe, expect, it } from "vitest";
 import { loadPlan, planSchemaChanges, type ExistingColumn } from "#domain/load-plan.ts";
 import type { TableSchema } from "#domain/table-schema.ts";
-
-const schema: TableSchema = {
-  table: "shop.orders",
-  primaryKey: ["Id"],
-  cursorKey: ["Id"],
-  columns: [
-    { source: "Id", name: "id", sourceType: "bigint(20)", value: { kind: "int64" }, redshiftType: "BIGINT", nullable: false },
-    { source: "note", name: "note", sourceType: "varchar(50)", value: { kind: "string", maxBytes: 200 }, redshiftType: "VARCHAR(200)", nullable: true },
-    {
-      source: "amount",
-      name: "amount",
-      sourceType: "decimal(18,4)",
-      value: { kind: "decimal", precision: 18, scale: 4 },
-      redshiftType: "DECIMAL(18,4)",
-      nullable: false,
-    },
-    { source: "updated_at", name: "updated_at", sourceType: "datetime(6)", value: { kind: "timestamp" }, redshiftType: "TIMESTAMP", nullable: false },
-  ],
-};
-const target = { schema: "analytics", table: "orders" };
+import { ORDERS_SCHEMA as schema, ORDERS_TARGET as target } from "../../../support/orders-schema.ts";
 
 describe("schema evolution", () => {
   const existing: ExistingColumn[] = [

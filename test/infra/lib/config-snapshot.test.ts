@@ -56,4 +56,18 @@ describe("config bundled into the functions", () => {
       /connections\.yml.*targets\.dw\.workgroup_name.*DW_WORKGROUP is not set/s,
     );
   });
+
+  it("refuses at synth a source password, naming the file, the YAML path and the fix, and bundles nothing", async () => {
+    const dir = await configWithVariables();
+    const connections = path.join(dir, "connections.yml");
+    const text = await readFile(connections, "utf8");
+    await writeFile(connections, text.replace('secret: "${ORDERS_SECRET:-prod/orders}"', 'username: sync, password: "${ORDERS_PASSWORD}"'));
+    expect(() => snapshotConfig(dir, { ...SYNTH_ENV, ORDERS_PASSWORD: "hunter2" })).toThrow(
+      /connections\.yml.*sources\.orders_db\.password.*bundled.*secret: <name or ARN>/s,
+    );
+    // The message names where the password is, never the password itself.
+    expect(() => snapshotConfig(dir, { ...SYNTH_ENV, ORDERS_PASSWORD: "hunter2" })).not.toThrow(/hunter2/);
+    // An empty password (the local demo's root user) holds no secret.
+    expect(() => snapshotConfig(dir, { ...SYNTH_ENV, ORDERS_PASSWORD: "" })).not.toThrow();
+  });
 });

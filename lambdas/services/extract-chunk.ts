@@ -14,7 +14,7 @@ import type { Progress, Run } from "#shared/steps.ts";
 import { NOWHERE } from "./begin.ts";
 import type { LoadContext } from "./load.ts";
 import { reconcileAndStage } from "./reconcile-repair.ts";
-import { LEASE_SECONDS, loadSchema, pendingFiles, updateWatermark, withTableSource, type TableContext } from "./sync-context.ts";
+import { LEASE_SECONDS, loadSchema, pendingFiles, readWatermark, updateWatermark, withTableSource, type TableContext } from "./sync-context.ts";
 import { ExtractionShortfallError, extractionShortfall } from "./validate.ts";
 
 export type ChunkRequest = {
@@ -146,8 +146,7 @@ async function readChunk(
 
 export async function extractChunk(context: TableContext, request: ChunkRequest): Promise<ChunkResult> {
   const started = Date.now();
-  const stored = await context.watermarks.get(context.watermarkKey);
-  const watermark = stored?.watermark;
+  const watermark = await readWatermark(context);
   if (watermark?.mysql_state.run_id !== request.runId) {
     throw new LeaseLostError(
       `${context.table.key}: run ${request.runId} does not hold the table (watermark run: ${watermark?.mysql_state.run_id ?? "none"}); run Begin first`,

@@ -31,7 +31,7 @@ import { quoteRedshift } from "#domain/redshift-ddl.ts";
 import type { TableColumn, TableSchema } from "#domain/table-schema.ts";
 import { checkedTableSchema } from "./begin.ts";
 import { existingColumns, type LoadContext } from "./load.ts";
-import { withTableSource } from "./sync-context.ts";
+import { readWatermark, withTableSource } from "./sync-context.ts";
 
 /** Rows per bucket aimed at: a differing bucket is read row by row, so small buckets keep that cheap. */
 export const BUCKET_ROWS = 1_000;
@@ -254,9 +254,9 @@ export async function findDifferences(context: LoadContext, options: { hash?: Ro
  * timestamp strategies, the integer key for id_only). Undefined where that cannot be told exactly.
  */
 async function inFlightTest(context: LoadContext, schema: TableSchema): Promise<{ expression: string; after(value: string): boolean } | undefined> {
-  const stored = await context.watermarks.get(context.watermarkKey);
-  if (stored === undefined) return undefined;
-  const cursor = cursorOf(stored.watermark);
+  const watermark = await readWatermark(context);
+  if (watermark === undefined) return undefined;
+  const cursor = cursorOf(watermark);
   const { table } = context;
   if ((table.cdc_strategy === "hybrid" || table.cdc_strategy === "timestamp_only") && table.cdc_timestamp_column !== undefined && cursor.timestamp !== null) {
     const mark = cursor.timestamp;

@@ -8,7 +8,8 @@
  * retried chunk rewrites its own file, and two runs in the same second still name different files), `zero_dates`
  * (zero dates turned into NULL by the run, per column), `cursor_columns` (the key the tuple belongs to),
  * `window_start`/`window_rows` (the extraction window under way: where it started, rows extracted since — kept
- * across a failed run and its resume); in s3_state `pending_validation` (extracted windows whose load has not been
+ * across a failed run and its resume), `last_window` (the last window extracted, kept after its validation: the next
+ * id_only run counts it again for rows committed into it late); in s3_state `pending_validation` (extracted windows whose load has not been
  * validated yet: every load validates them, whichever run loads their files).
  */
 import { z } from "zod";
@@ -61,6 +62,7 @@ export const WatermarkSchema = z.object({
     lease_holder: z.object({ host: z.string(), pid: z.number().int() }).nullable().default(null),
     window_start: StoredPositionSchema.nullable().default(null),
     window_rows: z.number().int().nonnegative().default(0),
+    last_window: WindowSchema.nullable().default(null),
   }),
   s3_state: z.object({
     backup_s3_files: z.array(z.string()),
@@ -116,6 +118,7 @@ export function newWatermark(pipeline: string, table: string, strategy: Watermar
       lease_holder: null,
       window_start: null,
       window_rows: 0,
+      last_window: null,
     },
     s3_state: { backup_s3_files: [], processed_s3_files: [], pending_validation: [] },
     redshift_state: { status: "pending", rows_loaded: 0, last_load_id: null, last_loaded_at: null, failed_loads: {} },
@@ -183,6 +186,11 @@ export type BeginRun = {
   cursorColumns: string[];
   /** Where Begin runs (recorded with the lease). */
   holder?: { host: string; pid: number };
+  /**
+   * After a successful run: start here instead of at the cursor — the start of the last window, which MySQL now
+   * holds more rows of than were extracted from it (rows committed into it late; re-read rows merge by key).
+   */
+  rereadFrom?: Position;
 };
 
 const sameColumns = (a: readonly string[], b: readonly string[]) => a.length === b.length && a.every((c, i) => c.toLowerCase() === b[i]?.toLowerCase());
@@ -223,6 +231,7 @@ export function beginRun(watermark: Watermark, begin: BeginRun): Watermark {
     if (state.status === "success" && begin.lookbackSeconds > 0 && cursor.timestamp !== null) {
       cursor = { timestamp: rewind(cursor.timestamp, begin.lookbackSeconds), key: null };
     }
+    if (state.status === "success" && begin.rereadFrom !== undefined) cursor = begin.rereadFrom;
   }
   // A run resuming a failed or abandoned one continues its window; any other run starts a window at its cursor
   // (window_start null: a watermark written before windows were recorded).
@@ -302,6 +311,7 @@ export function commitChunk(watermark: Watermark, commit: ChunkCommit): Watermar
       // A window that ended is closed: a run resuming after a failed load starts the next one where it ended.
       window_start: window.length > 0 && commit.windowEnd !== undefined ? toStored(commit.windowEnd) : state.window_start,
       window_rows: window.length > 0 ? 0 : windowRows,
+      last_window: window[0] ?? state.last_window,
     },
     s3_state: {
       ...watermark.s3_state,
@@ -405,7 +415,7 @@ export function renewLease(watermark: Watermark, runId: string, now: Date, lease
 export function resetCursor(watermark: Watermark, now: Date): Watermark {
   return {
     ...withCursor(watermark, { timestamp: null, key: null }),
-    mysql_state: { ...watermark.mysql_state, status: "pending", run_id: null, ceiling: null, lease_expires_at: null, last_error: null },
+    mysql_state: { ...watermark.mysql_state, status: "pending", run_id: null, ceiling: null, lease_expires_at: null, last_error: null, last_window: null },
     updated_at: now.toISOString(),
   };
 }
@@ -425,7 +435,8 @@ export function setCursor(watermark: Watermark, cursor: { timestamp?: string | n
   }
   return {
     ...withCursor(watermark, { timestamp: cursor.timestamp === undefined ? current.timestamp : cursor.timestamp, key }),
-    mysql_state: { ...watermark.mysql_state, status: "pending", lease_expires_at: null },
+    // A window read before the operator moved the cursor is not counted again.
+    mysql_state: { ...watermark.mysql_state, status: "pending", lease_expires_at: null, last_window: null },
     updated_at: now.toISOString(),
   };
 }

@@ -9,9 +9,10 @@ import { cursorProblems, lookbackSecondsOf, orderColumns, UnsafeCursorError } fr
 import { START, strategyFor, type Position } from "#domain/cdc/index.ts";
 import { quotedTable, quoteIdentifier, textOf } from "#domain/cdc/types.ts";
 import { buildTableSchema, TableSchemaError, type TableSchema } from "#domain/table-schema.ts";
-import { beginRun, ceilingOf, cursorOf } from "#domain/watermark.ts";
+import { beginRun, ceilingOf, cursorOf, fromStored } from "#domain/watermark.ts";
 import type { Progress, Resume, Run } from "#shared/steps.ts";
-import { LEASE_SECONDS, pendingFiles, saveSchema, updateWatermark, withTableSource, type TableContext } from "./sync-context.ts";
+import { LEASE_SECONDS, pendingFiles, readWatermark, saveSchema, updateWatermark, withTableSource, type TableContext } from "./sync-context.ts";
+import { windowRowsNow } from "./validate.ts";
 
 export type BeginResult = {
   runId: string;
@@ -22,6 +23,8 @@ export type BeginResult = {
   /** Nothing between the cursor and the ceiling: the run has nothing to extract. */
   done: boolean;
   columns: number;
+  /** Rows found committed late into the last window (id_only): the run reads that window again, from its start. */
+  lateRows: number;
 };
 
 /**
@@ -69,6 +72,25 @@ async function checkCursorColumns(context: TableContext, connection: Connection,
   }
 }
 
+/**
+ * id_only has no timestamp to look back by: a row committed after the last run with a key inside that run's window
+ * (an auto-increment id a long transaction took before the ceiling and committed after the run; an explicit lower
+ * id) would stay behind the cursor for good. So the last window is counted again: MySQL holding more rows of it
+ * than were extracted means rows arrived in it, and the run starts at the window's start instead (re-read rows merge
+ * by key; the count is one index range scan of the last window). Rows deleted from the window since hide as many
+ * late ones from the count: reconciliation finds those.
+ */
+async function lateRowsBehindCursor(context: TableContext, schema: TableSchema): Promise<{ from: Position; rows: number } | undefined> {
+  if (context.table.cdc_strategy !== "id_only") return undefined;
+  const state = (await readWatermark(context))?.mysql_state;
+  const last = state?.last_window;
+  if (state?.status !== "success" || last === undefined || last === null) return undefined;
+  const window = { start: last.start === null ? null : fromStored(last.start), end: fromStored(last.end) };
+  const now = await windowRowsNow(context, schema, window);
+  if (now === undefined || now <= last.rows) return undefined;
+  return { from: window.start ?? START, rows: now - last.rows };
+}
+
 export async function begin(context: TableContext, runId: string): Promise<BeginResult> {
   const { schema, ceiling } = await withTableSource(context, async (connection) => {
     const schema = await checkedTableSchema(context, connection);
@@ -76,6 +98,7 @@ export async function begin(context: TableContext, runId: string): Promise<Begin
     const strategy = strategyFor(context.table, schema);
     return { schema, ceiling: strategy.ceilingOf(await queryRow(connection, strategy.ceilingQuery())) };
   });
+  const late = await lateRowsBehindCursor(context, schema);
   const schemaKey = await saveSchema(context, schema);
   const now = context.now();
   const watermark = await updateWatermark(context, (current) =>
@@ -89,6 +112,7 @@ export async function begin(context: TableContext, runId: string): Promise<Begin
       restart: context.table.cdc_strategy === "full_sync",
       cursorColumns: orderColumns(context.table, schema).length === 0 ? [] : schema.cursorKey,
       holder: { host: hostname(), pid: process.pid },
+      ...(late === undefined ? {} : { rereadFrom: late.from }),
     }),
   );
   // A retried Begin of the same run keeps the ceiling it recorded first.
@@ -102,6 +126,7 @@ export async function begin(context: TableContext, runId: string): Promise<Begin
     cursor,
     done: strategyFor(context.table, schema).reached(cursor, recorded),
     columns: schema.columns.length,
+    lateRows: late?.rows ?? 0,
   };
 }
 

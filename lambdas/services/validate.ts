@@ -57,6 +57,16 @@ async function mysqlCount(context: TableContext, where: SqlFragment): Promise<nu
   );
 }
 
+/** The rows MySQL holds now in a window, counted with the chunk queries' predicate; undefined where it has none. */
+export async function windowRowsNow(
+  context: TableContext,
+  schema: TableSchema,
+  window: { start: Position | null; end: Position },
+): Promise<number | undefined> {
+  const where = sourceWindow(context.table.cdc_strategy, windowKeys(context, schema), window);
+  return where === undefined ? undefined : mysqlCount(context, where);
+}
+
 /**
  * Before loading: the window's rows in MySQL now, counted with the chunk queries' predicate, against the rows the
  * run(s) extracted. Fewer in MySQL is a live source's benign drift (rows updated out of the window or deleted since);
@@ -68,10 +78,8 @@ export async function extractionShortfall(
   window: { start: Position | null; end: Position },
   extracted: number,
 ): Promise<string | undefined> {
-  const where = sourceWindow(context.table.cdc_strategy, windowKeys(context, schema), window);
-  if (where === undefined) return undefined;
-  const inMysql = await mysqlCount(context, where);
-  if (inMysql <= extracted) return undefined;
+  const inMysql = await windowRowsNow(context, schema, window);
+  if (inMysql === undefined || inMysql <= extracted) return undefined;
   return (
     `${context.table.key}: MySQL holds ${inMysql} row(s) in the run's window, the extraction read ${extracted} (${inMysql - extracted} short); nothing of the window was loaded. ` +
     "Likely causes: rows committed late or out of order inside the window (a long transaction; settle_seconds shorter than it), " +

@@ -1,0 +1,77 @@
+/**
+ * lambdas/services/begin.ts on real MariaDB: an id_only table's rows committed late into the last window — an
+ * auto-increment id a transaction took before a run's ceiling and committed after the run — are read by the next run.
+ */
+import mysql from "mysql2/promise";
+import { describe, expect, it } from "vitest";
+import { getWatermark } from "#services/watermarks.ts";
+import { contextFor, MYSQL_URL, pipelineFromYaml, runExtraction, useExtractionFixture, type RunOutcome } from "../../../support/extraction.ts";
+
+const DATABASE = "mrsync_test_begin";
+const fx = useExtractionFixture(DATABASE);
+
+const files = (outcome: RunOutcome) => outcome.chunks.flatMap((c) => (c.file === undefined ? [] : [c.file]));
+async function idsIn(outcome: RunOutcome): Promise<number[]> {
+  const keys = files(outcome);
+  if (keys.length === 0) return [];
+  const rows = await fx.reader.read(await fx.reader.fetch(fx.s3, keys), "id::INTEGER AS v");
+  return rows.map((r) => Number(r.v)).sort((a, b) => a - b);
+}
+const range = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, i) => from + i);
+// Rows listed in VALUES: a "simple insert", whose auto-increment ids are consecutive (INSERT … SELECT reserves ahead).
+const amounts = (from: number, to: number) =>
+  range(from, to)
+    .map((n) => `(${n})`)
+    .join(", ");
+
+describe("begin on an id_only table", () => {
+  it("re-reads the last window when a row committed into it after the run (a long transaction's auto-increment id), and only then", async () => {
+    await fx.db.admin.query("CREATE TABLE settlements (id INT NOT NULL AUTO_INCREMENT PRIMARY KEY, amount DECIMAL(12,2) NOT NULL)");
+    await fx.db.admin.query(`INSERT INTO settlements (amount) VALUES ${amounts(1, 100)}`);
+    const pipeline = pipelineFromYaml(DATABASE, `  ${DATABASE}.settlements: { cdc_strategy: id_only, processing: { batch_size: 7 } }`);
+    const context = contextFor(fx.s3, pipeline, `${DATABASE}.settlements`);
+    expect(await idsIn(await runExtraction(context, "run-1"))).toEqual(range(1, 100));
+
+    // A batch job's transaction takes id 101 and stays open while other sessions commit 102..120.
+    const batch = await mysql.createConnection({ uri: MYSQL_URL, database: DATABASE });
+    try {
+      await batch.query("BEGIN");
+      await batch.query("INSERT INTO settlements (amount) VALUES (101)");
+      await fx.db.admin.query(`INSERT INTO settlements (amount) VALUES ${amounts(102, 120)}`);
+      const second = await runExtraction(context, "run-2");
+      expect(second.begin.lateRows).toBe(0);
+      expect(await idsIn(second), "101 is not committed yet").toEqual(range(102, 120));
+      await batch.query("COMMIT");
+    } finally {
+      await batch.end();
+    }
+    // 101 is now behind the cursor (120); the last window (100, 120] holds 20 rows where 19 were read.
+    await fx.db.admin.query("INSERT INTO settlements (amount) VALUES (121)");
+    const third = await runExtraction(context, "run-3");
+    expect(third.begin.lateRows).toBe(1);
+    expect(third.begin.cursor.key, "the run starts at the last window's start").toEqual(["100"]);
+    expect(await idsIn(third), "the window again, with 101, and the new row; not the first window").toEqual(range(101, 121));
+
+    // Nothing arrived late since: the next run reads only what is new.
+    await fx.db.admin.query("INSERT INTO settlements (amount) VALUES (122)");
+    const fourth = await runExtraction(context, "run-4");
+    expect(fourth.begin.lateRows).toBe(0);
+    expect(await idsIn(fourth)).toEqual([122]);
+    expect((await getWatermark(context))?.mysql_state.last_window).toMatchObject({ start: { key: ["121"] }, end: { key: ["122"] }, rows: 1 });
+  });
+
+  it("takes an operator's cursor as given: a window read before `watermark set` is not counted again", async () => {
+    await fx.db.admin.query("CREATE TABLE ledger (id INT NOT NULL PRIMARY KEY)");
+    await fx.db.admin.query("INSERT INTO ledger SELECT seq * 2 FROM seq_1_to_50");
+    const pipeline = pipelineFromYaml(DATABASE, `  ${DATABASE}.ledger: { cdc_strategy: id_only }`);
+    const context = contextFor(fx.s3, pipeline, `${DATABASE}.ledger`);
+    await runExtraction(context, "ledger-1");
+    const { setWatermark } = await import("#services/watermarks.ts");
+    await setWatermark(context, { key: ["100"] });
+    // An odd id inside the window read before the operator moved the cursor: the operator's choice stands.
+    await fx.db.admin.query("INSERT INTO ledger VALUES (51), (101)");
+    const next = await runExtraction(context, "ledger-2");
+    expect(next.begin.lateRows).toBe(0);
+    expect(await idsIn(next)).toEqual([101]);
+  });
+});

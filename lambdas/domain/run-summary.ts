@@ -19,6 +19,8 @@ export type TableSummary = {
   validation?: string;
   /** Mode reconcile: rows compared, missing, extra, different, re-loaded, deleted. */
   reconcile?: TableResult["reconcile"];
+  /** id_only: rows found committed late into the last run's window, which this run read again. */
+  late_rows?: number;
 };
 
 export type RunSummary = {
@@ -82,6 +84,7 @@ function tableSummary(result: TableResult): TableSummary {
     completed_at: result.completed_at,
     ...(result.validation === undefined ? {} : { validation: result.validation }),
     ...(result.reconcile === undefined ? {} : { reconcile: result.reconcile }),
+    ...(result.late_rows === undefined ? {} : { late_rows: result.late_rows }),
   };
 }
 

@@ -161,5 +161,6 @@ export async function beginStep(context: TableContext, run: Run, resume: Resume 
     ceiling: started.ceiling,
     done: started.done,
     pendingFiles: 0,
+    ...(started.lateRows > 0 ? { lateRows: started.lateRows } : {}),
   };
 }

@@ -57,6 +57,7 @@ export async function finishStep(context: LoadContext, run: Run, progress: Progr
     completed_at: now.toISOString(),
     ...(validation === undefined ? {} : { validation: validation.line }),
     ...(progress.reconcile === undefined ? {} : { reconcile: progress.reconcile }),
+    ...(progress.lateRows === undefined ? {} : { late_rows: progress.lateRows }),
   };
   if (run.mode === "reconcile") {
     // A reconcile run's report, beside the markers (which only syncs write: downstream waits on those).

@@ -1,0 +1,54 @@
+/**
+ * A late auto-increment commit on an id_only table, through the real ASL: a long transaction takes an id before a
+ * run's ceiling and commits after the run. The next run counts the last window again, reads it again, lands the row
+ * once (the re-read rows merge by key) and says so in its summary (`late_rows`).
+ */
+import mysql from "mysql2/promise";
+import { describe, expect, it } from "vitest";
+import type { RunSummary } from "#domain/run-summary.ts";
+import { MYSQL_URL } from "../support/extraction.ts";
+import { usePipelineFixture } from "../support/pipeline-run.ts";
+
+const DB = "mrsync_test_late_commits";
+const TABLE = `${DB}.payouts`;
+const fx = usePipelineFixture(
+  DB,
+  () => `
+pipeline: { name: late, source: test_mysql, target: test_redshift, staging: test_staging, s3: { isolation_prefix: late/ } }
+tables:
+  ${TABLE}: { cdc_strategy: id_only, processing: { batch_size: 25 } }
+`,
+);
+
+const values = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, i) => `(${from + i}.25)`).join(", ");
+const inMysql = async () => (await fx.db.admin.query({ sql: `SELECT id, CAST(amount AS CHAR) FROM ${TABLE} ORDER BY id`, rowsAsArray: true }))[0];
+const inRedshift = async () => (await fx.warehouse.redshift.query("SELECT id, amount::text FROM public.payouts ORDER BY id")).rows;
+const tableResult = (summary: unknown) => (summary as RunSummary).table_results[TABLE];
+
+describe("an id_only row committed after the run that passed its id", () => {
+  it("lands with the next run, exactly once, and the summary counts it as late", async () => {
+    await fx.db.admin.query(`CREATE TABLE ${TABLE} (id INT NOT NULL AUTO_INCREMENT PRIMARY KEY, amount DECIMAL(12,2) NOT NULL)`);
+    await fx.db.admin.query(`INSERT INTO ${TABLE} (amount) VALUES ${values(1, 60)}`);
+    expect((await fx.run({ pipeline: "late" })).status).toBe("SUCCEEDED");
+
+    const batch = await mysql.createConnection({ uri: MYSQL_URL });
+    try {
+      await batch.query("BEGIN");
+      await batch.query(`INSERT INTO ${TABLE} (amount) VALUES (61.25)`);
+      await fx.db.admin.query(`INSERT INTO ${TABLE} (amount) VALUES ${values(62, 90)}`);
+      const second = await fx.run({ pipeline: "late" });
+      expect(second.status, second.cause).toBe("SUCCEEDED");
+      expect(tableResult(second.output)).toMatchObject({ status: "success", rows_loaded: 29 });
+      expect(tableResult(second.output)?.late_rows).toBeUndefined();
+      await batch.query("COMMIT");
+    } finally {
+      await batch.end();
+    }
+    expect((await inRedshift()).length, "61 is behind the cursor now").toBe(89);
+
+    const third = await fx.run({ pipeline: "late" });
+    expect(third.status, third.cause).toBe("SUCCEEDED");
+    expect(tableResult(third.output)).toMatchObject({ status: "success", late_rows: 1, rows_processed: 30 });
+    expect(await inRedshift()).toEqual(await inMysql());
+  });
+});

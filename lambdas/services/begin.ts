@@ -80,11 +80,18 @@ async function checkCursorColumns(context: TableContext, connection: Connection,
  * by key; the count is one index range scan of the last window). Rows deleted from the window since hide as many
  * late ones from the count: reconciliation finds those.
  */
+/**
+ * The largest last window counted again: a first full read of a huge table is not (its count would take ~10 s per
+ * 50M rows here, docs/benchmarks.md, inside Begin's 300 s); the window count at its end covered the rows committed
+ * while it ran.
+ */
+export const LAST_WINDOW_RECOUNT_MAX_ROWS = 50_000_000;
+
 async function lateRowsBehindCursor(context: TableContext, schema: TableSchema): Promise<{ from: Position; rows: number } | undefined> {
   if (context.table.cdc_strategy !== "id_only") return undefined;
   const state = (await readWatermark(context))?.mysql_state;
   const last = state?.last_window;
-  if (state?.status !== "success" || last === undefined || last === null) return undefined;
+  if (state?.status !== "success" || last === undefined || last === null || last.rows > LAST_WINDOW_RECOUNT_MAX_ROWS) return undefined;
   const window = { start: last.start === null ? null : fromStored(last.start), end: fromStored(last.end) };
   const now = await windowRowsNow(context, schema, window);
   if (now === undefined || now <= last.rows) return undefined;

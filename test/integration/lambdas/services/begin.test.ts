@@ -4,8 +4,19 @@
  */
 import mysql from "mysql2/promise";
 import { describe, expect, it } from "vitest";
+import { releaseLease } from "#domain/watermark.ts";
+import { begin, LAST_WINDOW_RECOUNT_MAX_ROWS } from "#services/begin.ts";
+import { updateWatermark } from "#services/sync-context.ts";
 import { getWatermark } from "#services/watermarks.ts";
-import { contextFor, MYSQL_URL, pipelineFromYaml, runExtraction, useExtractionFixture, type RunOutcome } from "../../../support/extraction.ts";
+import {
+  contextFor,
+  MYSQL_URL,
+  pipelineFromYaml,
+  runExtraction,
+  useExtractionFixture,
+  type ChunkQueryRecord,
+  type RunOutcome,
+} from "../../../support/extraction.ts";
 
 const DATABASE = "mrsync_test_begin";
 const fx = useExtractionFixture(DATABASE);
@@ -73,5 +84,28 @@ describe("begin on an id_only table", () => {
     const next = await runExtraction(context, "ledger-2");
     expect(next.begin.lateRows).toBe(0);
     expect(await idsIn(next)).toEqual([101]);
+  });
+
+  it("does not count again a last window larger than LAST_WINDOW_RECOUNT_MAX_ROWS (a huge first read); counts a smaller one", async () => {
+    await fx.db.admin.query("CREATE TABLE huge (id INT NOT NULL PRIMARY KEY)");
+    await fx.db.admin.query("INSERT INTO huge SELECT seq FROM seq_1_to_50");
+    const pipeline = pipelineFromYaml(DATABASE, `  ${DATABASE}.huge: { cdc_strategy: id_only }`);
+    const queries: ChunkQueryRecord[] = [];
+    const context = contextFor(fx.s3, pipeline, `${DATABASE}.huge`, queries);
+    await runExtraction(context, "huge-1");
+    const countsInBegin = async (runId: string) => {
+      queries.length = 0;
+      await begin(context, runId);
+      await updateWatermark(context, (current) => releaseLease(current, runId, context.now()));
+      return queries.filter((q) => q.sql.startsWith("SELECT COUNT(*)")).length;
+    };
+    expect(await countsInBegin("huge-2"), "a window of 50 rows is counted again").toBe(1);
+    // The same window as a read of more rows than the bound would have recorded it.
+    await updateWatermark(context, (current) => {
+      const last = current.mysql_state.last_window;
+      if (last === null) throw new Error("no last window");
+      return { ...current, mysql_state: { ...current.mysql_state, status: "success", last_window: { ...last, rows: LAST_WINDOW_RECOUNT_MAX_ROWS + 1 } } };
+    });
+    expect(await countsInBegin("huge-3"), "a window over the bound is not").toBe(0);
   });
 });

@@ -8,14 +8,23 @@
  * retried chunk rewrites its own file, and two runs in the same second still name different files), `zero_dates`
  * (zero dates turned into NULL by the run, per column), `cursor_columns` (the key the tuple belongs to),
  * `window_start`/`window_rows` (the extraction window under way: where it started, rows extracted since — kept
- * across a failed run and its resume), `last_window` (the last window extracted, kept after its validation: the next
- * id_only run counts it again for rows committed into it late); in s3_state `pending_validation` (extracted windows whose load has not been
+ * across a failed run and its resume), `recent_windows` (the last windows extracted, oldest first, kept after their
+ * validation: the next id_only run counts them again for rows committed into them late); in s3_state `pending_validation` (extracted windows whose load has not been
  * validated yet: every load validates them, whichever run loads their files).
  */
 import { z } from "zod";
 import { CdcStrategySchema } from "#config/schema.ts";
 import type { Position } from "./cdc/types.ts";
 import { fromIsoTimestamp, rewind, toIsoTimestamp } from "./cdc/timestamps.ts";
+
+/**
+ * The windows an id_only run counts again for late rows: the last RECENT_WINDOWS_KEPT, as long as they hold no more
+ * than RECENT_WINDOWS_MAX_ROWS together (their count is one index range scan inside Begin's 300 s: ~10 s per 50M
+ * rows, docs/benchmarks.md). A huge first read is not counted again; the window count at its end covered the rows
+ * committed while it ran.
+ */
+export const RECENT_WINDOWS_KEPT = 24;
+export const RECENT_WINDOWS_MAX_ROWS = 50_000_000;
 
 /** How many processed file keys the watermark keeps; the full history is the load ledger in Redshift. */
 export const PROCESSED_FILES_KEPT = 200;
@@ -62,7 +71,7 @@ export const WatermarkSchema = z.object({
     lease_holder: z.object({ host: z.string(), pid: z.number().int() }).nullable().default(null),
     window_start: StoredPositionSchema.nullable().default(null),
     window_rows: z.number().int().nonnegative().default(0),
-    last_window: WindowSchema.nullable().default(null),
+    recent_windows: z.array(WindowSchema).default([]),
   }),
   s3_state: z.object({
     backup_s3_files: z.array(z.string()),
@@ -118,7 +127,7 @@ export function newWatermark(pipeline: string, table: string, strategy: Watermar
       lease_holder: null,
       window_start: null,
       window_rows: 0,
-      last_window: null,
+      recent_windows: [],
     },
     s3_state: { backup_s3_files: [], processed_s3_files: [], pending_validation: [] },
     redshift_state: { status: "pending", rows_loaded: 0, last_load_id: null, last_loaded_at: null, failed_loads: {} },
@@ -187,10 +196,11 @@ export type BeginRun = {
   /** Where Begin runs (recorded with the lease). */
   holder?: { host: string; pid: number };
   /**
-   * After a successful run: start here instead of at the cursor — the start of the last window, which MySQL now
-   * holds more rows of than were extracted from it (rows committed into it late; re-read rows merge by key).
+   * After a successful run: start at the start of recent window `rereadFrom` (an index in recent_windows) instead of
+   * at the cursor — MySQL now holds more rows of it than were extracted (rows committed into it late). The run reads
+   * it and every later window again (re-read rows merge by key); its own window replaces them.
    */
-  rereadFrom?: Position;
+  rereadFrom?: number;
 };
 
 const sameColumns = (a: readonly string[], b: readonly string[]) => a.length === b.length && a.every((c, i) => c.toLowerCase() === b[i]?.toLowerCase());
@@ -225,13 +235,19 @@ export function beginRun(watermark: Watermark, begin: BeginRun): Watermark {
     );
   }
   let cursor = cursorOf(watermark);
+  // Windows of another strategy are not the key ranges this one would count.
+  let recentWindows = watermark.cdc_strategy === begin.strategy ? state.recent_windows : [];
   if (begin.restart) cursor = { timestamp: null, key: null };
   else {
     checkCursorColumns(watermark, cursor, begin.cursorColumns);
     if (state.status === "success" && begin.lookbackSeconds > 0 && cursor.timestamp !== null) {
       cursor = { timestamp: rewind(cursor.timestamp, begin.lookbackSeconds), key: null };
     }
-    if (state.status === "success" && begin.rereadFrom !== undefined) cursor = begin.rereadFrom;
+    const reread = state.status === "success" && begin.rereadFrom !== undefined ? state.recent_windows[begin.rereadFrom] : undefined;
+    if (reread !== undefined) {
+      cursor = reread.start === null ? { timestamp: null, key: null } : fromStored(reread.start);
+      recentWindows = state.recent_windows.slice(0, begin.rereadFrom);
+    }
   }
   // A run resuming a failed or abandoned one continues its window; any other run starts a window at its cursor
   // (window_start null: a watermark written before windows were recorded).
@@ -250,6 +266,7 @@ export function beginRun(watermark: Watermark, begin: BeginRun): Watermark {
       lease_holder: begin.holder ?? null,
       window_start: resumes ? state.window_start : toStored(cursor),
       window_rows: resumes ? state.window_rows : 0,
+      recent_windows: recentWindows,
       last_error: null,
       last_session_rows: 0,
       run_started_at: begin.now.toISOString(),
@@ -286,6 +303,18 @@ export type ChunkCommit = {
   leaseSeconds: number;
 };
 
+/** The newest windows within RECENT_WINDOWS_KEPT and RECENT_WINDOWS_MAX_ROWS (none when the newest alone is larger). */
+function keptWindows(windows: readonly ExtractedWindow[]): ExtractedWindow[] {
+  const kept: ExtractedWindow[] = [];
+  let rows = 0;
+  for (const window of [...windows].reverse()) {
+    rows += window.rows;
+    if (kept.length === RECENT_WINDOWS_KEPT || rows > RECENT_WINDOWS_MAX_ROWS) break;
+    kept.unshift(window);
+  }
+  return kept;
+}
+
 /** Commits one chunk: the cursor moves past its rows and its file is listed as pending load. */
 export function commitChunk(watermark: Watermark, commit: ChunkCommit): Watermark {
   assertHolds(watermark, commit.runId);
@@ -311,7 +340,7 @@ export function commitChunk(watermark: Watermark, commit: ChunkCommit): Watermar
       // A window that ended is closed: a run resuming after a failed load starts the next one where it ended.
       window_start: window.length > 0 && commit.windowEnd !== undefined ? toStored(commit.windowEnd) : state.window_start,
       window_rows: window.length > 0 ? 0 : windowRows,
-      last_window: window[0] ?? state.last_window,
+      recent_windows: window.length > 0 ? keptWindows([...state.recent_windows, ...window]) : state.recent_windows,
     },
     s3_state: {
       ...watermark.s3_state,
@@ -415,7 +444,7 @@ export function renewLease(watermark: Watermark, runId: string, now: Date, lease
 export function resetCursor(watermark: Watermark, now: Date): Watermark {
   return {
     ...withCursor(watermark, { timestamp: null, key: null }),
-    mysql_state: { ...watermark.mysql_state, status: "pending", run_id: null, ceiling: null, lease_expires_at: null, last_error: null, last_window: null },
+    mysql_state: { ...watermark.mysql_state, status: "pending", run_id: null, ceiling: null, lease_expires_at: null, last_error: null, recent_windows: [] },
     updated_at: now.toISOString(),
   };
 }
@@ -436,7 +465,7 @@ export function setCursor(watermark: Watermark, cursor: { timestamp?: string | n
   return {
     ...withCursor(watermark, { timestamp: cursor.timestamp === undefined ? current.timestamp : cursor.timestamp, key }),
     // A window read before the operator moved the cursor is not counted again.
-    mysql_state: { ...watermark.mysql_state, status: "pending", lease_expires_at: null, last_window: null },
+    mysql_state: { ...watermark.mysql_state, status: "pending", lease_expires_at: null, recent_windows: [] },
     updated_at: now.toISOString(),
   };
 }

@@ -12,7 +12,7 @@ import { buildTableSchema, TableSchemaError, type TableSchema } from "#domain/ta
 import { beginRun, ceilingOf, cursorOf, fromStored } from "#domain/watermark.ts";
 import type { Progress, Resume, Run } from "#shared/steps.ts";
 import { LEASE_SECONDS, pendingFiles, readWatermark, saveSchema, updateWatermark, withTableSource, type TableContext } from "./sync-context.ts";
-import { windowRowsNow } from "./validate.ts";
+import { windowsRowsNow } from "./validate.ts";
 
 export type BeginResult = {
   runId: string;
@@ -23,7 +23,7 @@ export type BeginResult = {
   /** Nothing between the cursor and the ceiling: the run has nothing to extract. */
   done: boolean;
   columns: number;
-  /** Rows found committed late into the last window (id_only): the run reads that window again, from its start. */
+  /** Rows found committed late into the recent windows (id_only): the run reads them again, from the first such window. */
   lateRows: number;
 };
 
@@ -73,29 +73,27 @@ async function checkCursorColumns(context: TableContext, connection: Connection,
 }
 
 /**
- * id_only has no timestamp to look back by: a row committed after the last run with a key inside that run's window
- * (an auto-increment id a long transaction took before the ceiling and committed after the run; an explicit lower
- * id) would stay behind the cursor for good. So the last window is counted again: MySQL holding more rows of it
- * than were extracted means rows arrived in it, and the run starts at the window's start instead (re-read rows merge
- * by key; the count is one index range scan of the last window). Rows deleted from the window since hide as many
- * late ones from the count: reconciliation finds those.
+ * id_only has no timestamp to look back by: a row committed after a run with a key inside that run's window (an
+ * auto-increment id a long transaction took before the ceiling and committed after the run; an explicit lower id)
+ * would stay behind the cursor for good. So the recent windows (watermark recent_windows) are counted again, in one
+ * index range scan of their union: the first one MySQL now holds more rows of than were extracted from it is where
+ * this run starts (re-read rows merge by key). Rows deleted from a window since hide as many late ones from the count,
+ * and windows older than the recent ones are not counted: reconciliation finds those.
  */
-/**
- * The largest last window counted again: a first full read of a huge table is not (its count would take ~10 s per
- * 50M rows here, docs/benchmarks.md, inside Begin's 300 s); the window count at its end covered the rows committed
- * while it ran.
- */
-export const LAST_WINDOW_RECOUNT_MAX_ROWS = 50_000_000;
-
-async function lateRowsBehindCursor(context: TableContext, schema: TableSchema): Promise<{ from: Position; rows: number } | undefined> {
+async function lateRowsBehindCursor(context: TableContext, schema: TableSchema): Promise<{ window: number; rows: number } | undefined> {
   if (context.table.cdc_strategy !== "id_only") return undefined;
   const state = (await readWatermark(context))?.mysql_state;
-  const last = state?.last_window;
-  if (state?.status !== "success" || last === undefined || last === null || last.rows > LAST_WINDOW_RECOUNT_MAX_ROWS) return undefined;
-  const window = { start: last.start === null ? null : fromStored(last.start), end: fromStored(last.end) };
-  const now = await windowRowsNow(context, schema, window);
-  if (now === undefined || now <= last.rows) return undefined;
-  return { from: window.start ?? START, rows: now - last.rows };
+  const windows = state?.recent_windows ?? [];
+  if (state?.status !== "success" || windows.length === 0) return undefined;
+  const counts = await windowsRowsNow(
+    context,
+    schema,
+    windows.map((w) => ({ start: w.start === null ? null : fromStored(w.start), end: fromStored(w.end) })),
+  );
+  if (counts === undefined) return undefined;
+  const late = counts.map((now, i) => Math.max(0, now - (windows[i]?.rows ?? now)));
+  const first = late.findIndex((rows) => rows > 0);
+  return first < 0 ? undefined : { window: first, rows: late.reduce((sum, rows) => sum + rows, 0) };
 }
 
 export async function begin(context: TableContext, runId: string): Promise<BeginResult> {
@@ -119,7 +117,7 @@ export async function begin(context: TableContext, runId: string): Promise<Begin
       restart: context.table.cdc_strategy === "full_sync",
       cursorColumns: orderColumns(context.table, schema).length === 0 ? [] : schema.cursorKey,
       holder: { host: hostname(), pid: process.pid },
-      ...(late === undefined ? {} : { rereadFrom: late.from }),
+      ...(late === undefined ? {} : { rereadFrom: late.window }),
     }),
   );
   // A retried Begin of the same run keeps the ceiling it recorded first.

@@ -57,12 +57,31 @@ async function mysqlCount(context: TableContext, where: SqlFragment): Promise<nu
   );
 }
 
-/** The rows MySQL holds now in a window, counted with the chunk queries' predicate; undefined where it has none. */
-export async function windowRowsNow(
+/**
+ * The rows MySQL holds now in each window, counted with the chunk queries' predicate, in one statement (a scalar
+ * COUNT per window: each one index range scan; one SUM(CASE …) per window over their union took 6–8× as long);
+ * undefined where a window has no countable predicate.
+ */
+export async function windowsRowsNow(
   context: TableContext,
   schema: TableSchema,
-  window: { start: Position | null; end: Position },
-): Promise<number | undefined> {
+  windows: readonly { start: Position | null; end: Position }[],
+): Promise<number[] | undefined> {
+  const keys = windowKeys(context, schema);
+  const counted = windows.flatMap((window) => {
+    const where = sourceWindow(context.table.cdc_strategy, keys, window);
+    return where === undefined ? [] : [where];
+  });
+  if (counted.length < windows.length) return undefined;
+  if (counted.length === 0) return [];
+  const table = quotedTable(context.table);
+  const sql = `SELECT ${counted.map((where) => `(SELECT COUNT(*) FROM ${table} WHERE ${where.sql})`).join(", ")}`;
+  const row = await withSource(context, (connection) => queryRow(connection, { sql, params: counted.flatMap((where) => where.params) }));
+  return counted.map((_, i) => Number(textOf(row?.[i]) ?? "0"));
+}
+
+/** The rows MySQL holds now in a window, counted with the chunk queries' predicate; undefined where it has none. */
+async function windowRowsNow(context: TableContext, schema: TableSchema, window: { start: Position | null; end: Position }): Promise<number | undefined> {
   const where = sourceWindow(context.table.cdc_strategy, windowKeys(context, schema), window);
   return where === undefined ? undefined : mysqlCount(context, where);
 }

@@ -111,7 +111,7 @@ export const ProgressSchema = z.object({
   /** Files still pending load after the last CompleteLoad (another load follows when > 0). */
   pendingFiles: z.int().nonnegative(),
   reconcile: ReconcileCountsSchema.optional(),
-  /** Rows Begin found committed late into the last window (id_only), which the run reads again. */
+  /** Rows Begin found committed late into the recent windows (id_only), which the run reads again. */
   lateRows: z.int().positive().optional(),
 });
 export type Progress = z.output<typeof ProgressSchema>;
@@ -155,7 +155,7 @@ export const TableResultSchema = z.object({
   validation: z.string().optional(),
   /** Mode reconcile: the differences found and repaired. */
   reconcile: ReconcileCountsSchema.optional(),
-  /** id_only: rows found committed into the last run's window after it was read; this run read that window again. */
+  /** id_only: rows found committed into recent runs' windows after they were read; this run read them again. */
   late_rows: z.int().positive().optional(),
 });
 export type TableResult = z.output<typeof TableResultSchema>;

@@ -1,7 +1,7 @@
 /**
  * A late auto-increment commit on an id_only table, through the real ASL: a long transaction takes an id before a
- * run's ceiling and commits after the run. The next run counts the last window again, reads it again, lands the row
- * once (the re-read rows merge by key) and says so in its summary (`late_rows`).
+ * run's ceiling and commits after the run. The next run counts the recent windows again, reads the row's window
+ * again, lands the row once (the re-read rows merge by key) and says so in its summary (`late_rows`).
  */
 import mysql from "mysql2/promise";
 import { describe, expect, it } from "vitest";

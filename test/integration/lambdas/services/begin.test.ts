@@ -1,22 +1,12 @@
 /**
- * lambdas/services/begin.ts on real MariaDB: an id_only table's rows committed late into the last window — an
- * auto-increment id a transaction took before a run's ceiling and committed after the run — are read by the next run.
+ * lambdas/services/begin.ts on real MariaDB: an id_only table's rows committed late into a recent window — an
+ * auto-increment id a transaction took before a run's ceiling and committed after the run, or after several — are
+ * read by the run after the commit.
  */
 import mysql from "mysql2/promise";
 import { describe, expect, it } from "vitest";
-import { releaseLease } from "#domain/watermark.ts";
-import { begin, LAST_WINDOW_RECOUNT_MAX_ROWS } from "#services/begin.ts";
-import { updateWatermark } from "#services/sync-context.ts";
 import { getWatermark } from "#services/watermarks.ts";
-import {
-  contextFor,
-  MYSQL_URL,
-  pipelineFromYaml,
-  runExtraction,
-  useExtractionFixture,
-  type ChunkQueryRecord,
-  type RunOutcome,
-} from "../../../support/extraction.ts";
+import { contextFor, MYSQL_URL, pipelineFromYaml, runExtraction, useExtractionFixture, type RunOutcome } from "../../../support/extraction.ts";
 
 const DATABASE = "mrsync_test_begin";
 const fx = useExtractionFixture(DATABASE);
@@ -68,7 +58,13 @@ describe("begin on an id_only table", () => {
     const fourth = await runExtraction(context, "run-4");
     expect(fourth.begin.lateRows).toBe(0);
     expect(await idsIn(fourth)).toEqual([122]);
-    expect((await getWatermark(context))?.mysql_state.last_window).toMatchObject({ start: { key: ["121"] }, end: { key: ["122"] }, rows: 1 });
+    // The windows kept: the first read, the re-read one (which replaced the window it re-read) and the last.
+    const windows = (await getWatermark(context))?.mysql_state.recent_windows.map((w) => [w.start?.key ?? null, w.end.key, w.rows]);
+    expect(windows).toEqual([
+      [null, ["100"], 100],
+      [["100"], ["121"], 21],
+      [["121"], ["122"], 1],
+    ]);
   });
 
   it("takes an operator's cursor as given: a window read before `watermark set` is not counted again", async () => {
@@ -86,26 +82,30 @@ describe("begin on an id_only table", () => {
     expect(await idsIn(next)).toEqual([101]);
   });
 
-  it("does not count again a last window larger than LAST_WINDOW_RECOUNT_MAX_ROWS (a huge first read); counts a smaller one", async () => {
-    await fx.db.admin.query("CREATE TABLE huge (id INT NOT NULL PRIMARY KEY)");
-    await fx.db.admin.query("INSERT INTO huge SELECT seq FROM seq_1_to_50");
-    const pipeline = pipelineFromYaml(DATABASE, `  ${DATABASE}.huge: { cdc_strategy: id_only }`);
-    const queries: ChunkQueryRecord[] = [];
-    const context = contextFor(fx.s3, pipeline, `${DATABASE}.huge`, queries);
-    await runExtraction(context, "huge-1");
-    const countsInBegin = async (runId: string) => {
-      queries.length = 0;
-      await begin(context, runId);
-      await updateWatermark(context, (current) => releaseLease(current, runId, context.now()));
-      return queries.filter((q) => q.sql.startsWith("SELECT COUNT(*)")).length;
-    };
-    expect(await countsInBegin("huge-2"), "a window of 50 rows is counted again").toBe(1);
-    // The same window as a read of more rows than the bound would have recorded it.
-    await updateWatermark(context, (current) => {
-      const last = current.mysql_state.last_window;
-      if (last === null) throw new Error("no last window");
-      return { ...current, mysql_state: { ...current.mysql_state, status: "success", last_window: { ...last, rows: LAST_WINDOW_RECOUNT_MAX_ROWS + 1 } } };
-    });
-    expect(await countsInBegin("huge-3"), "a window over the bound is not").toBe(0);
+  it("catches a row whose transaction stayed open across two runs: the run after its commit re-reads from the window it belongs to", async () => {
+    await fx.db.admin.query("CREATE TABLE payouts (id INT NOT NULL AUTO_INCREMENT PRIMARY KEY, amount DECIMAL(12,2) NOT NULL)");
+    await fx.db.admin.query(`INSERT INTO payouts (amount) VALUES ${amounts(1, 10)}`);
+    const pipeline = pipelineFromYaml(DATABASE, `  ${DATABASE}.payouts: { cdc_strategy: id_only }`);
+    const context = contextFor(fx.s3, pipeline, `${DATABASE}.payouts`);
+    await runExtraction(context, "payouts-1");
+    const batch = await mysql.createConnection({ uri: MYSQL_URL, database: DATABASE });
+    try {
+      await batch.query("BEGIN");
+      await batch.query("INSERT INTO payouts (amount) VALUES (11)");
+      await fx.db.admin.query(`INSERT INTO payouts (amount) VALUES ${amounts(12, 20)}`);
+      expect(await idsIn(await runExtraction(context, "payouts-2"))).toEqual(range(12, 20));
+      await fx.db.admin.query(`INSERT INTO payouts (amount) VALUES ${amounts(21, 30)}`);
+      const third = await runExtraction(context, "payouts-3");
+      expect(third.begin.lateRows, "11 is still uncommitted").toBe(0);
+      expect(await idsIn(third)).toEqual(range(21, 30));
+      await batch.query("COMMIT");
+    } finally {
+      await batch.end();
+    }
+    await fx.db.admin.query("INSERT INTO payouts (amount) VALUES (31)");
+    const fourth = await runExtraction(context, "payouts-4");
+    expect(fourth.begin.lateRows).toBe(1);
+    expect(fourth.begin.cursor.key, "the start of the window 11 belongs to, two runs back").toEqual(["10"]);
+    expect(await idsIn(fourth)).toEqual(range(11, 31));
   });
 });

@@ -1,6 +1,19 @@
 /** lambdas/domain/watermark.ts: a run's transitions (begin, commit a chunk, load) and the lease. */
 import { describe, expect, it } from "vitest";
-import { beginRun, commitChunk, LeaseHeldError, LeaseLostError, markLoaded, newWatermark, PROCESSED_FILES_KEPT, type BeginRun } from "#domain/watermark.ts";
+import {
+  beginRun,
+  commitChunk,
+  LeaseHeldError,
+  LeaseLostError,
+  markLoaded,
+  newWatermark,
+  PROCESSED_FILES_KEPT,
+  RECENT_WINDOWS_KEPT,
+  RECENT_WINDOWS_MAX_ROWS,
+  releaseLease,
+  type BeginRun,
+  type Watermark,
+} from "#domain/watermark.ts";
 
 describe("watermark transitions", () => {
   const now = new Date("2026-01-01T00:00:00Z");
@@ -62,36 +75,72 @@ describe("watermark transitions", () => {
     expect(loaded.s3_state.processed_s3_files.at(-1)).toBe(files.at(-1));
   });
 
-  it("keeps the last window extracted; a run after a successful one starts at rereadFrom, a resumed one where it stopped", () => {
+  describe("recent windows (id_only's late rows)", () => {
     const idOnly = (runId: string, extra: Partial<BeginRun> = {}): BeginRun => ({
       ...begin(runId),
       strategy: "id_only",
       ceiling: { timestamp: null, key: ["120"] },
       ...extra,
     });
-    const first = beginRun({ ...newWatermark("p", "s.t", "id_only", now), last_processed_key: ["100"], last_processed_id: "100" }, idOnly("a"));
-    const chunk = { runId: "a", rows: 19, file: "k1", zeroDates: {}, now, leaseSeconds: 60, schemaKey: "schema-1" };
-    const done = commitChunk(first, { ...chunk, cursor: { timestamp: null, key: ["120"] }, done: true, windowEnd: { timestamp: null, key: ["120"] } });
-    expect(done.mysql_state.last_window).toEqual({
-      start: { timestamp: null, key: ["100"] },
-      end: { timestamp: null, key: ["120"] },
-      rows: 19,
-      run_id: "a",
-      schema_key: "schema-1",
+    const at = (key: string) => ({ timestamp: null, key: [key] });
+    /** A successful run that read (from, to]: Begin, then one chunk that ends the window. */
+    const run = (watermark: Watermark, runId: string, to: string, rows: number, extra: Partial<BeginRun> = {}) => {
+      const begun = beginRun(watermark, idOnly(runId, { ceiling: at(to), ...extra }));
+      const chunk = { runId, rows, file: `${runId}.parquet`, zeroDates: {}, now, leaseSeconds: 60, schemaKey: "schema-1" };
+      return releaseLease(commitChunk(begun, { ...chunk, cursor: at(to), done: true, windowEnd: at(to) }), runId, now);
+    };
+    const start = { ...newWatermark("p", "s.t", "id_only", now), last_processed_key: ["100"], last_processed_id: "100" };
+
+    it("keeps each extracted window, oldest first; a run re-reading from window i starts at its start and replaces it and the later ones", () => {
+      const two = run(run(start, "a", "120", 19), "b", "150", 30);
+      expect(two.mysql_state.recent_windows).toEqual([
+        { start: at("100"), end: at("120"), rows: 19, run_id: "a", schema_key: "schema-1" },
+        { start: at("120"), end: at("150"), rows: 30, run_id: "b", schema_key: "schema-1" },
+      ]);
+      const reread = beginRun(two, idOnly("c", { ceiling: at("160"), rereadFrom: 0 }));
+      expect(reread.last_processed_key).toEqual(["100"]);
+      expect(reread.mysql_state.window_start).toEqual(at("100"));
+      expect(reread.mysql_state.recent_windows).toEqual([]);
+      // A chunk that does not end the window leaves them; the window it ends covers both again.
+      const partway = commitChunk(reread, { runId: "c", rows: 10, file: "c1", zeroDates: {}, now, leaseSeconds: 60, cursor: at("130"), done: false });
+      expect(partway.mysql_state.recent_windows).toEqual([]);
+      const ended = commitChunk(partway, {
+        runId: "c",
+        rows: 41,
+        file: "c2",
+        zeroDates: {},
+        now,
+        leaseSeconds: 60,
+        cursor: at("160"),
+        done: true,
+        windowEnd: at("160"),
+        schemaKey: "s",
+      });
+      expect(ended.mysql_state.recent_windows).toEqual([{ start: at("100"), end: at("160"), rows: 51, run_id: "c", schema_key: "s" }]);
     });
 
-    const later = new Date(now.getTime() + 120_000);
-    const reread = beginRun(done, idOnly("b", { now: later, rereadFrom: { timestamp: null, key: ["100"] } }));
-    expect(reread.last_processed_key).toEqual(["100"]);
-    expect(reread.mysql_state.window_start).toEqual({ timestamp: null, key: ["100"] });
-    // A chunk that did not end the window leaves the last window as it was.
-    const partway = commitChunk(reread, { ...chunk, runId: "b", cursor: { timestamp: null, key: ["110"] }, done: false });
-    expect(partway.mysql_state.last_window).toEqual(done.mysql_state.last_window);
+    it("a resumed run continues its window and ignores rereadFrom; a changed strategy forgets the windows", () => {
+      const one = run(start, "a", "120", 19);
+      const begun = beginRun(one, idOnly("b", { ceiling: at("150") }));
+      const partway = commitChunk(begun, { runId: "b", rows: 5, file: "b1", zeroDates: {}, now, leaseSeconds: 60, cursor: at("125"), done: false });
+      const failed = { ...partway, mysql_state: { ...partway.mysql_state, status: "failed" as const, lease_expires_at: null } };
+      const resumed = beginRun(failed, idOnly("c", { ceiling: at("150"), rereadFrom: 0 }));
+      expect(resumed.last_processed_key).toEqual(["125"]);
+      expect(resumed.mysql_state.window_start).toEqual(at("120"));
+      expect(resumed.mysql_state.recent_windows).toHaveLength(1);
+      expect(beginRun(one, { ...idOnly("d", { ceiling: at("150") }), strategy: "hybrid" }).mysql_state.recent_windows).toEqual([]);
+    });
 
-    // After a failed run the window under way is resumed, not replaced.
-    const failed = { ...partway, mysql_state: { ...partway.mysql_state, status: "failed" as const, lease_expires_at: null } };
-    const resumed = beginRun(failed, idOnly("c", { now: later, rereadFrom: { timestamp: null, key: ["50"] } }));
-    expect(resumed.last_processed_key).toEqual(["110"]);
-    expect(resumed.mysql_state.window_start).toEqual({ timestamp: null, key: ["100"] });
+    it(`keeps at most ${RECENT_WINDOWS_KEPT} windows and ${RECENT_WINDOWS_MAX_ROWS.toLocaleString("en")} rows; a newest window over the rows alone is not kept`, () => {
+      let watermark: Watermark = start;
+      for (let i = 1; i <= RECENT_WINDOWS_KEPT + 6; i++) watermark = run(watermark, `r${i}`, String(100 + i * 10), 10);
+      const kept = watermark.mysql_state.recent_windows;
+      expect(kept).toHaveLength(RECENT_WINDOWS_KEPT);
+      expect(kept[0]?.run_id).toBe("r7");
+      expect(kept.at(-1)?.run_id).toBe(`r${RECENT_WINDOWS_KEPT + 6}`);
+      const big = run(watermark, "big", "9000", RECENT_WINDOWS_MAX_ROWS - 100);
+      expect(big.mysql_state.recent_windows.map((w) => w.run_id)).toEqual([...kept.slice(-10).map((w) => w.run_id), "big"]);
+      expect(run(big, "huge", "99999", RECENT_WINDOWS_MAX_ROWS + 1).mysql_state.recent_windows).toEqual([]);
+    });
   });
 });

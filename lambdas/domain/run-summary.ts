@@ -19,7 +19,7 @@ export type TableSummary = {
   validation?: string;
   /** Mode reconcile: rows compared, missing, extra, different, re-loaded, deleted. */
   reconcile?: TableResult["reconcile"];
-  /** id_only: rows found committed late into the last run's window, which this run read again. */
+  /** id_only: rows found committed late into recent runs' windows, which this run read again. */
   late_rows?: number;
 };
 

@@ -9,8 +9,9 @@
  * (zero dates turned into NULL by the run, per column), `cursor_columns` (the key the tuple belongs to),
  * `window_start`/`window_rows` (the extraction window under way: where it started, rows extracted since — kept
  * across a failed run and its resume), `recent_windows` (the last windows extracted, oldest first, kept after their
- * validation: the next id_only run counts them again for rows committed into them late); in s3_state `pending_validation` (extracted windows whose load has not been
- * validated yet: every load validates them, whichever run loads their files).
+ * validation: the next id_only run counts them again for rows committed into them late); in s3_state
+ * `pending_validation` (extracted windows whose load has not been validated yet: every load validates them, whichever
+ * run loads their files).
  */
 import { z } from "zod";
 import { CdcStrategySchema } from "#config/schema.ts";
@@ -19,7 +20,7 @@ import { fromIsoTimestamp, rewind, toIsoTimestamp } from "./cdc/timestamps.ts";
 
 /**
  * The windows an id_only run counts again for late rows: the last RECENT_WINDOWS_KEPT, as long as they hold no more
- * than RECENT_WINDOWS_MAX_ROWS together (their count is one index range scan inside Begin's 300 s: ~10 s per 50M
+ * than RECENT_WINDOWS_MAX_ROWS together (their count is an index range scan each, inside Begin's 300 s: ~10 s per 50M
  * rows, docs/benchmarks.md). A huge first read is not counted again; the window count at its end covered the rows
  * committed while it ran.
  */

@@ -75,8 +75,8 @@ async function checkCursorColumns(context: TableContext, connection: Connection,
 /**
  * id_only has no timestamp to look back by: a row committed after a run with a key inside that run's window (an
  * auto-increment id a long transaction took before the ceiling and committed after the run; an explicit lower id)
- * would stay behind the cursor for good. So the recent windows (watermark recent_windows) are counted again, in one
- * index range scan of their union: the first one MySQL now holds more rows of than were extracted from it is where
+ * would stay behind the cursor for good. So the recent windows (watermark recent_windows) are counted again, each an
+ * index range scan, in one statement: the first one MySQL now holds more rows of than were extracted from it is where
  * this run starts (re-read rows merge by key). Rows deleted from a window since hide as many late ones from the count,
  * and windows older than the recent ones are not counted: reconciliation finds those.
  */

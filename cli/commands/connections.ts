@@ -6,6 +6,7 @@ import { textOf } from "#domain/cdc/types.ts";
 import { s3Store } from "#adapters/s3.ts";
 import { credentialResolver } from "#adapters/secrets.ts";
 import type { ConnectionsFile } from "#config/schema.ts";
+import { withSource } from "#services/sync-context.ts";
 import { CliError, EXIT, type Output } from "../output.ts";
 import { config } from "../tables.ts";
 
@@ -28,49 +29,34 @@ async function timed(kind: Check["kind"], name: string, probe: () => Promise<str
 }
 
 function checks(connections: ConnectionsFile, only: string | undefined): (() => Promise<Check>)[] {
-  const wanted = (name: string) => only === undefined || only === name;
+  /** One check per configured entry of a kind (only the one named by -c, when given). */
+  const each = <T>(kind: Check["kind"], entries: Record<string, T>, probe: (name: string, entry: T) => Promise<string>) =>
+    Object.entries(entries)
+      .filter(([name]) => only === undefined || only === name)
+      .map(
+        ([name, entry]) =>
+          () =>
+            timed(kind, name, () => probe(name, entry)),
+      );
   return [
-    ...Object.entries(connections.sources)
-      .filter(([n]) => wanted(n))
-      .map(
-        ([name, source]) =>
-          () =>
-            timed("source", name, async () => {
-              const connection = await connectSource(source, await credentialResolver().credentials(name, source));
-              try {
-                const row = await queryRow(connection, { sql: "SELECT VERSION()", params: [] });
-                return `MySQL ${textOf(row?.[0]) ?? "?"} at ${source.host}:${source.port}`;
-              } finally {
-                await connection.end();
-              }
-            }),
-      ),
-    ...Object.entries(connections.staging)
-      .filter(([n]) => wanted(n))
-      .map(
-        ([name, staging]) =>
-          () =>
-            timed("staging", name, async () => {
-              const bucket = staging.bucket ?? process.env.STAGING_BUCKET;
-              if (bucket === undefined)
-                throw new Error("no bucket in config and STAGING_BUCKET is not set (the stack's bucket: stack output StagingBucketName)");
-              await s3Store().listAll(bucket, `${staging.prefix}__mrsync_probe__/`);
-              return `s3://${bucket}/${staging.prefix} listable`;
-            }),
-      ),
-    ...Object.entries(connections.targets)
-      .filter(([n]) => wanted(n))
-      .map(
-        ([name, target]) =>
-          () =>
-            timed("target", name, async () => {
-              const { rows } = await redshiftData(target).query("SELECT current_database()");
-              // The database the Data API was asked for (config); the server's own name for it only when it differs.
-              const reported = String(rows[0]?.[0] ?? "");
-              const differs = reported !== "" && reported !== target.database ? ` (the server calls it ${reported})` : "";
-              return `Data API → ${target.workgroup_name === undefined ? `cluster ${target.cluster_identifier ?? ""}` : `workgroup ${target.workgroup_name}`}, database ${target.database}${differs}, schema ${target.schema}`;
-            }),
-      ),
+    ...each("source", connections.sources, async (name, source) => {
+      const session = { connect: async () => connectSource(source, await credentialResolver().credentials(name, source)) };
+      const row = await withSource(session, (connection) => queryRow(connection, { sql: "SELECT VERSION()", params: [] }));
+      return `MySQL ${textOf(row?.[0]) ?? "?"} at ${source.host}:${source.port}`;
+    }),
+    ...each("staging", connections.staging, async (_name, staging) => {
+      const bucket = staging.bucket ?? process.env.STAGING_BUCKET;
+      if (bucket === undefined) throw new Error("no bucket in config and STAGING_BUCKET is not set (the stack's bucket: stack output StagingBucketName)");
+      await s3Store().listAll(bucket, `${staging.prefix}__mrsync_probe__/`);
+      return `s3://${bucket}/${staging.prefix} listable`;
+    }),
+    ...each("target", connections.targets, async (_name, target) => {
+      const { rows } = await redshiftData(target).query("SELECT current_database()");
+      // The database the Data API was asked for (config); the server's own name for it only when it differs.
+      const reported = String(rows[0]?.[0] ?? "");
+      const differs = reported !== "" && reported !== target.database ? ` (the server calls it ${reported})` : "";
+      return `Data API → ${target.workgroup_name === undefined ? `cluster ${target.cluster_identifier ?? ""}` : `workgroup ${target.workgroup_name}`}, database ${target.database}${differs}, schema ${target.schema}`;
+    }),
   ];
 }
 

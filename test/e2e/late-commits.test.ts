@@ -3,10 +3,9 @@
  * run's ceiling and commits after the run. The next run counts the recent windows again, reads the row's window
  * again, lands the row once (the re-read rows merge by key) and says so in its summary (`late_rows`).
  */
-import mysql from "mysql2/promise";
 import { describe, expect, it } from "vitest";
 import type { RunSummary } from "#domain/run-summary.ts";
-import { MYSQL_URL } from "../support/extraction.ts";
+import { whileUncommitted } from "../support/extraction.ts";
 import { usePipelineFixture } from "../support/pipeline-run.ts";
 
 const DB = "mrsync_test_late_commits";
@@ -31,19 +30,13 @@ describe("an id_only row committed after the run that passed its id", () => {
     await fx.db.admin.query(`INSERT INTO ${TABLE} (amount) VALUES ${values(1, 60)}`);
     expect((await fx.run({ pipeline: "late" })).status).toBe("SUCCEEDED");
 
-    const batch = await mysql.createConnection({ uri: MYSQL_URL });
-    try {
-      await batch.query("BEGIN");
-      await batch.query(`INSERT INTO ${TABLE} (amount) VALUES (61.25)`);
+    await whileUncommitted(`INSERT INTO ${TABLE} (amount) VALUES (61.25)`, async () => {
       await fx.db.admin.query(`INSERT INTO ${TABLE} (amount) VALUES ${values(62, 90)}`);
       const second = await fx.run({ pipeline: "late" });
       expect(second.status, second.cause).toBe("SUCCEEDED");
       expect(tableResult(second.output)).toMatchObject({ status: "success", rows_loaded: 29 });
       expect(tableResult(second.output)?.late_rows).toBeUndefined();
-      await batch.query("COMMIT");
-    } finally {
-      await batch.end();
-    }
+    });
     expect((await inRedshift()).length, "61 is behind the cursor now").toBe(89);
 
     const third = await fx.run({ pipeline: "late" });

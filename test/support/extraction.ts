@@ -76,6 +76,22 @@ ${tablesYaml}
   return resolvePipeline("pipelines/test.yml", parsed.value, connections.value);
 }
 
+/**
+ * Runs `during` while another session holds `sql` uncommitted — a long transaction, such as a batch insert that took
+ * its auto-increment ids before a run's ceiling — then commits it. `sql` names its table with the database.
+ */
+export async function whileUncommitted(sql: string, during: () => Promise<void>): Promise<void> {
+  const session = await mysql.createConnection({ uri: MYSQL_URL });
+  try {
+    await session.query("BEGIN");
+    await session.query(sql);
+    await during();
+    await session.query("COMMIT");
+  } finally {
+    await session.end();
+  }
+}
+
 export type ChunkQueryRecord = { sql: string; rows: number };
 
 /** The services' ports against the test MariaDB and local S3, recording every query and its row count. */

@@ -3,10 +3,9 @@
  * auto-increment id a transaction took before a run's ceiling and committed after the run, or after several — are
  * read by the run after the commit.
  */
-import mysql from "mysql2/promise";
 import { describe, expect, it } from "vitest";
 import { getWatermark } from "#services/watermarks.ts";
-import { contextFor, MYSQL_URL, pipelineFromYaml, runExtraction, useExtractionFixture, type RunOutcome } from "../../../support/extraction.ts";
+import { contextFor, pipelineFromYaml, runExtraction, useExtractionFixture, whileUncommitted, type RunOutcome } from "../../../support/extraction.ts";
 
 const DATABASE = "mrsync_test_begin";
 const fx = useExtractionFixture(DATABASE);
@@ -34,18 +33,12 @@ describe("begin on an id_only table", () => {
     expect(await idsIn(await runExtraction(context, "run-1"))).toEqual(range(1, 100));
 
     // A batch job's transaction takes id 101 and stays open while other sessions commit 102..120.
-    const batch = await mysql.createConnection({ uri: MYSQL_URL, database: DATABASE });
-    try {
-      await batch.query("BEGIN");
-      await batch.query("INSERT INTO settlements (amount) VALUES (101)");
+    await whileUncommitted(`INSERT INTO ${DATABASE}.settlements (amount) VALUES (101)`, async () => {
       await fx.db.admin.query(`INSERT INTO settlements (amount) VALUES ${amounts(102, 120)}`);
       const second = await runExtraction(context, "run-2");
       expect(second.begin.lateRows).toBe(0);
       expect(await idsIn(second), "101 is not committed yet").toEqual(range(102, 120));
-      await batch.query("COMMIT");
-    } finally {
-      await batch.end();
-    }
+    });
     // 101 is now behind the cursor (120); the last window (100, 120] holds 20 rows where 19 were read.
     await fx.db.admin.query("INSERT INTO settlements (amount) VALUES (121)");
     const third = await runExtraction(context, "run-3");
@@ -88,24 +81,38 @@ describe("begin on an id_only table", () => {
     const pipeline = pipelineFromYaml(DATABASE, `  ${DATABASE}.payouts: { cdc_strategy: id_only }`);
     const context = contextFor(fx.s3, pipeline, `${DATABASE}.payouts`);
     await runExtraction(context, "payouts-1");
-    const batch = await mysql.createConnection({ uri: MYSQL_URL, database: DATABASE });
-    try {
-      await batch.query("BEGIN");
-      await batch.query("INSERT INTO payouts (amount) VALUES (11)");
+    await whileUncommitted(`INSERT INTO ${DATABASE}.payouts (amount) VALUES (11)`, async () => {
       await fx.db.admin.query(`INSERT INTO payouts (amount) VALUES ${amounts(12, 20)}`);
       expect(await idsIn(await runExtraction(context, "payouts-2"))).toEqual(range(12, 20));
       await fx.db.admin.query(`INSERT INTO payouts (amount) VALUES ${amounts(21, 30)}`);
       const third = await runExtraction(context, "payouts-3");
       expect(third.begin.lateRows, "11 is still uncommitted").toBe(0);
       expect(await idsIn(third)).toEqual(range(21, 30));
-      await batch.query("COMMIT");
-    } finally {
-      await batch.end();
-    }
+    });
     await fx.db.admin.query("INSERT INTO payouts (amount) VALUES (31)");
     const fourth = await runExtraction(context, "payouts-4");
     expect(fourth.begin.lateRows).toBe(1);
     expect(fourth.begin.cursor.key, "the start of the window 11 belongs to, two runs back").toEqual(["10"]);
     expect(await idsIn(fourth)).toEqual(range(11, 31));
+  });
+
+  it("on a composite key (a history table paged on (emp_no, from_date)): a row inserted into a window two runs back is read again, once", async () => {
+    await fx.db.admin.query("CREATE TABLE salaries (emp_no INT NOT NULL, from_date DATE NOT NULL, salary INT NOT NULL, PRIMARY KEY (emp_no, from_date))");
+    await fx.db.admin.query("INSERT INTO salaries SELECT 10000 + e.seq, DATE('2020-01-01') + INTERVAL y.seq YEAR, 50000 FROM seq_1_to_10 e, seq_0_to_2 y");
+    const pipeline = pipelineFromYaml(DATABASE, `  ${DATABASE}.salaries: { cdc_strategy: id_only, processing: { batch_size: 4 } }`);
+    const context = contextFor(fx.s3, pipeline, `${DATABASE}.salaries`);
+    const keysIn = async (outcome: RunOutcome) =>
+      (await fx.reader.read(await fx.reader.fetch(fx.s3, files(outcome)), "emp_no || '/' || from_date::VARCHAR AS v")).map((r) => String(r.v)).sort();
+    await runExtraction(context, "salaries-1");
+    await fx.db.admin.query("INSERT INTO salaries VALUES (10011, '2020-01-01', 50000), (10011, '2021-01-01', 50000)");
+    await runExtraction(context, "salaries-2");
+    await fx.db.admin.query("INSERT INTO salaries VALUES (10012, '2020-01-01', 50000)");
+    await runExtraction(context, "salaries-3");
+    // Equal salaries everywhere; a raise recorded late for 10011, between the rows the second run read.
+    await fx.db.admin.query("INSERT INTO salaries VALUES (10011, '2020-06-01', 51000)");
+    const fourth = await runExtraction(context, "salaries-4");
+    expect(fourth.begin.lateRows).toBe(1);
+    expect(fourth.begin.cursor.key, "the start of the second run's window").toEqual(["10010", "2022-01-01"]);
+    expect(await keysIn(fourth)).toEqual(["10011/2020-01-01", "10011/2020-06-01", "10011/2021-01-01", "10012/2020-01-01"]);
   });
 });

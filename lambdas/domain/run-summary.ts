@@ -19,8 +19,10 @@ export type TableSummary = {
   validation?: string;
   /** Mode reconcile: rows compared, missing, extra, different, re-loaded, deleted. */
   reconcile?: TableResult["reconcile"];
-  /** id_only: rows found committed late into recent runs' windows, which this run read again. */
+  /** Rows found committed into windows after they were read; those windows are read again (by this run or the next). */
   late_rows?: number;
+  /** Windows this run read again for such rows. */
+  windows_reread?: number;
 };
 
 export type RunSummary = {
@@ -85,6 +87,7 @@ function tableSummary(result: TableResult): TableSummary {
     ...(result.validation === undefined ? {} : { validation: result.validation }),
     ...(result.reconcile === undefined ? {} : { reconcile: result.reconcile }),
     ...(result.late_rows === undefined ? {} : { late_rows: result.late_rows }),
+    ...(result.windows_reread === undefined ? {} : { windows_reread: result.windows_reread }),
   };
 }
 

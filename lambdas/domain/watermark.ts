@@ -37,6 +37,16 @@ const CeilingSchema = z.object({ timestamp: z.string().nullable(), id: z.string(
 const StoredPositionSchema = z.object({ timestamp: z.string().nullable(), key: KeyTupleSchema.nullable() });
 export type StoredPosition = z.output<typeof StoredPositionSchema>;
 
+const RereadHistorySchema = z.object({
+  /** Re-reads of the window so far. */
+  attempts: z.number().int().nonnegative(),
+  /** Consecutive times it was found short again with the same MySQL count (no new commit into it). */
+  unchanged: z.number().int().nonnegative(),
+  /** MySQL's count of the window when it was last counted. */
+  mysql_rows: z.number().int().nonnegative(),
+});
+export type RereadHistory = z.output<typeof RereadHistorySchema>;
+
 /** An extracted window: rows after `start` (a position with neither timestamp nor key: from the beginning) up to `end`. */
 export const WindowSchema = z.object({
   start: StoredPositionSchema.nullable(),
@@ -45,8 +55,27 @@ export const WindowSchema = z.object({
   run_id: z.string(),
   /** The schema the window's files were written with (its columns are what validation compares). */
   schema_key: z.string(),
+  /** The window was re-read (late rows): what its earlier re-reads found, for telling a live source from a loss. */
+  reread: RereadHistorySchema.optional(),
 });
 export type ExtractedWindow = z.output<typeof WindowSchema>;
+
+/**
+ * A window that MySQL holds more rows of than were loaded from it is re-read, at most this many times in a row while
+ * its MySQL count stays the same (no writer adds to it): then the rows missing are not late commits, and the table
+ * fails naming the window and the repair.
+ */
+export const MAX_UNCHANGED_REREADS = 3;
+
+/** A window to read again: MySQL held more rows of it than were extracted or loaded (rows committed late). */
+export const LateWindowSchema = WindowSchema.extend({
+  /** Rows MySQL held beyond what was loaded when it was found short. */
+  late_rows: z.number().int().nonnegative(),
+  reread: RereadHistorySchema,
+  /** The run that found it short after its own re-read: that run does not read it again (the next one does). */
+  after_run: z.string().nullable(),
+});
+export type LateWindow = z.output<typeof LateWindowSchema>;
 
 export const WatermarkSchema = z.object({
   version: z.literal(2),
@@ -73,6 +102,11 @@ export const WatermarkSchema = z.object({
     window_start: StoredPositionSchema.nullable().default(null),
     window_rows: z.number().int().nonnegative().default(0),
     recent_windows: z.array(WindowSchema).default([]),
+    /** Windows to read again, oldest first: each run re-reads them after its own window (late_rows). */
+    late_windows: z.array(LateWindowSchema).default([]),
+    /** The re-read under way: its cursor inside late_windows' first eligible window, and rows read so far. */
+    reread_cursor: StoredPositionSchema.nullable().default(null),
+    reread_rows: z.number().int().nonnegative().default(0),
   }),
   s3_state: z.object({
     backup_s3_files: z.array(z.string()),
@@ -129,6 +163,9 @@ export function newWatermark(pipeline: string, table: string, strategy: Watermar
       window_start: null,
       window_rows: 0,
       recent_windows: [],
+      late_windows: [],
+      reread_cursor: null,
+      reread_rows: 0,
     },
     s3_state: { backup_s3_files: [], processed_s3_files: [], pending_validation: [] },
     redshift_state: { status: "pending", rows_loaded: 0, last_load_id: null, last_loaded_at: null, failed_loads: {} },
@@ -196,12 +233,8 @@ export type BeginRun = {
   cursorColumns: string[];
   /** Where Begin runs (recorded with the lease). */
   holder?: { host: string; pid: number };
-  /**
-   * After a successful run: start at the start of recent window `rereadFrom` (an index in recent_windows) instead of
-   * at the cursor — MySQL now holds more rows of it than were extracted (rows committed into it late). The run reads
-   * it and every later window again (re-read rows merge by key); its own window replaces them.
-   */
-  rereadFrom?: number;
+  /** Windows found holding rows committed into them late (id_only's recount of the recent windows): read again. */
+  lateWindows?: LateWindow[];
 };
 
 const sameColumns = (a: readonly string[], b: readonly string[]) => a.length === b.length && a.every((c, i) => c.toLowerCase() === b[i]?.toLowerCase());
@@ -237,17 +270,12 @@ export function beginRun(watermark: Watermark, begin: BeginRun): Watermark {
   }
   let cursor = cursorOf(watermark);
   // Windows of another strategy are not the key ranges this one would count.
-  let recentWindows = watermark.cdc_strategy === begin.strategy ? state.recent_windows : [];
+  const recentWindows = watermark.cdc_strategy === begin.strategy ? state.recent_windows : [];
   if (begin.restart) cursor = { timestamp: null, key: null };
   else {
     checkCursorColumns(watermark, cursor, begin.cursorColumns);
     if (state.status === "success" && begin.lookbackSeconds > 0 && cursor.timestamp !== null) {
       cursor = { timestamp: rewind(cursor.timestamp, begin.lookbackSeconds), key: null };
-    }
-    const reread = state.status === "success" && begin.rereadFrom !== undefined ? state.recent_windows[begin.rereadFrom] : undefined;
-    if (reread !== undefined) {
-      cursor = reread.start === null ? { timestamp: null, key: null } : fromStored(reread.start);
-      recentWindows = state.recent_windows.slice(0, begin.rereadFrom);
     }
   }
   // A run resuming a failed or abandoned one continues its window; any other run starts a window at its cursor
@@ -268,6 +296,10 @@ export function beginRun(watermark: Watermark, begin: BeginRun): Watermark {
       window_start: resumes ? state.window_start : toStored(cursor),
       window_rows: resumes ? state.window_rows : 0,
       recent_windows: recentWindows,
+      late_windows: begin.restart ? [] : queued(watermark.cdc_strategy === begin.strategy ? state.late_windows : [], begin.lateWindows ?? []),
+      // A re-read a gone run left half done starts over (its files stay pending, loaded as their own pass).
+      reread_cursor: null,
+      reread_rows: 0,
       last_error: null,
       last_session_rows: 0,
       run_started_at: begin.now.toISOString(),
@@ -299,10 +331,47 @@ export type ChunkCommit = {
    * window is then listed for validation by the load that loads its files.
    */
   windowEnd?: Position;
+  /**
+   * When done: MySQL's count of the window at its end, where it exceeds the rows extracted (rows committed into it
+   * while it was read): the window is read again instead of validated.
+   */
+  short?: { mysqlRows: number };
   schemaKey?: string;
   now: Date;
   leaseSeconds: number;
 };
+
+/** What identifies a window in the lists: its span (a window read again keeps it). */
+const spanOf = (window: Pick<ExtractedWindow, "start" | "end">): string => JSON.stringify([window.start, window.end]);
+
+/** A window MySQL holds `mysqlRows` of, where `loadedRows` were extracted or loaded. */
+export type ShortWindow = { window: ExtractedWindow; mysqlRows: number; loadedRows: number };
+
+/**
+ * The window's entry in late_windows. Its history comes along: found short again with the same MySQL count as when
+ * it was last counted, no commit went into it since — `unchanged` grows (MAX_UNCHANGED_REREADS).
+ */
+export function lateWindowOf(short: ShortWindow, afterRun: string | null): LateWindow {
+  const { reread: previous, ...window } = short.window;
+  const unchanged = previous !== undefined && previous.mysql_rows === short.mysqlRows ? previous.unchanged + 1 : 0;
+  return {
+    ...window,
+    late_rows: Math.max(0, short.mysqlRows - short.loadedRows),
+    reread: { attempts: previous?.attempts ?? 0, unchanged, mysql_rows: short.mysqlRows },
+    after_run: afterRun,
+  };
+}
+
+/** `found` added to the queue; a window queued already keeps its entry. */
+function queued(queue: readonly LateWindow[], found: readonly LateWindow[]): LateWindow[] {
+  const spans = new Set(queue.map(spanOf));
+  return [...queue, ...found.filter((w) => !spans.has(spanOf(w)))];
+}
+
+/** The window this run reads again next (after its own window), if any. */
+export function nextReread(watermark: Watermark, runId: string): LateWindow | undefined {
+  return watermark.mysql_state.late_windows.find((w) => w.after_run !== runId);
+}
 
 /** The newest windows within RECENT_WINDOWS_KEPT and RECENT_WINDOWS_MAX_ROWS (none when the newest alone is larger). */
 function keptWindows(windows: readonly ExtractedWindow[]): ExtractedWindow[] {
@@ -328,6 +397,9 @@ export function commitChunk(watermark: Watermark, commit: ChunkCommit): Watermar
     commit.done && commit.windowEnd !== undefined
       ? [{ start: state.window_start, end: toStored(commit.windowEnd), rows: windowRows, run_id: commit.runId, schema_key: commit.schemaKey ?? "" }]
       : [];
+  // A window MySQL holds more rows of than were read is read again by this run (the files read so far load first).
+  const late =
+    commit.short === undefined ? [] : window.map((w) => lateWindowOf({ window: w, mysqlRows: commit.short?.mysqlRows ?? 0, loadedRows: windowRows }, null));
   return {
     ...withCursor(watermark, commit.cursor),
     mysql_state: {
@@ -342,14 +414,93 @@ export function commitChunk(watermark: Watermark, commit: ChunkCommit): Watermar
       window_start: window.length > 0 && commit.windowEnd !== undefined ? toStored(commit.windowEnd) : state.window_start,
       window_rows: window.length > 0 ? 0 : windowRows,
       recent_windows: window.length > 0 ? keptWindows([...state.recent_windows, ...window]) : state.recent_windows,
+      late_windows: queued(state.late_windows, late),
     },
     s3_state: {
       ...watermark.s3_state,
       backup_s3_files: commit.file === undefined || files.includes(commit.file) ? files : [...files, commit.file],
-      pending_validation: [...watermark.s3_state.pending_validation, ...window],
+      pending_validation: [...watermark.s3_state.pending_validation, ...(late.length > 0 ? [] : window)],
     },
     updated_at: commit.now.toISOString(),
   };
+}
+
+export type RereadCommit = {
+  runId: string;
+  /** The window read again (nextReread). */
+  window: LateWindow;
+  cursor: Position;
+  rows: number;
+  file: string | undefined;
+  zeroDates: Record<string, number>;
+  /** The window's last chunk: MySQL's count of the window then. */
+  ended?: { mysqlRows: number };
+  schemaKey: string;
+  now: Date;
+  leaseSeconds: number;
+};
+
+/**
+ * Commits one chunk of a window read again. At its end the window leaves the queue: to be validated by the load of
+ * its files, or — MySQL held more rows of it than were read again (a writer still committing into it) — queued for
+ * the next run.
+ */
+export function commitRereadChunk(watermark: Watermark, commit: RereadCommit): Watermark {
+  assertHolds(watermark, commit.runId);
+  const state = watermark.mysql_state;
+  const files = watermark.s3_state.backup_s3_files;
+  const zeroDates = { ...state.zero_dates };
+  for (const [column, count] of Object.entries(commit.zeroDates)) zeroDates[column] = (zeroDates[column] ?? 0) + count;
+  const rows = state.reread_rows + commit.rows;
+  const span = spanOf(commit.window);
+  const counted = {
+    ...watermark,
+    mysql_state: {
+      ...state,
+      total_rows: state.total_rows + commit.rows,
+      last_session_rows: state.last_session_rows + commit.rows,
+      next_chunk: state.next_chunk + (commit.file === undefined ? 0 : 1),
+      lease_expires_at: new Date(commit.now.getTime() + commit.leaseSeconds * 1000).toISOString(),
+      zero_dates: zeroDates,
+    },
+    s3_state: { ...watermark.s3_state, backup_s3_files: commit.file === undefined || files.includes(commit.file) ? files : [...files, commit.file] },
+    updated_at: commit.now.toISOString(),
+  };
+  if (commit.ended === undefined) {
+    return { ...counted, mysql_state: { ...counted.mysql_state, reread_cursor: toStored(commit.cursor), reread_rows: rows } };
+  }
+  const { late_rows: _late, after_run: _after, reread: history, ...extracted } = commit.window;
+  const attempts = history.attempts + 1;
+  const reread: ExtractedWindow = { ...extracted, rows, run_id: commit.runId, schema_key: commit.schemaKey, reread: { ...history, attempts } };
+  const short = commit.ended.mysqlRows > rows;
+  const rest = state.late_windows.filter((w) => spanOf(w) !== span);
+  return {
+    ...counted,
+    mysql_state: {
+      ...counted.mysql_state,
+      late_windows: short ? [...rest, lateWindowOf({ window: reread, mysqlRows: commit.ended.mysqlRows, loadedRows: rows }, commit.runId)] : rest,
+      reread_cursor: null,
+      reread_rows: 0,
+      // id_only's recount compares a recent window with what was read of it: now this.
+      recent_windows: short ? state.recent_windows : state.recent_windows.map((w) => (spanOf(w) === span ? { ...w, rows } : w)),
+    },
+    s3_state: {
+      ...counted.s3_state,
+      pending_validation: short
+        ? counted.s3_state.pending_validation
+        : [...counted.s3_state.pending_validation, { ...reread, reread: { ...history, attempts, mysql_rows: commit.ended.mysqlRows } }],
+    },
+  };
+}
+
+/**
+ * After a load's validation: the windows it validated leave the list, and those MySQL holds more rows of than
+ * Redshift (rows committed into them after they were read) join the queue of windows the next run reads again.
+ */
+export function settleValidated(watermark: Watermark, validated: readonly ExtractedWindow[], late: readonly LateWindow[], now: Date): Watermark {
+  const cleared = clearValidated(watermark, validated, now);
+  if (late.length === 0) return cleared;
+  return { ...cleared, mysql_state: { ...cleared.mysql_state, late_windows: queued(cleared.mysql_state.late_windows, late) }, updated_at: now.toISOString() };
 }
 
 /**
@@ -377,20 +528,6 @@ export function failRun(watermark: Watermark, runId: string, error: string, now:
     mysql_state: { ...watermark.mysql_state, status: "failed", last_error: error, lease_expires_at: null },
     updated_at: now.toISOString(),
   };
-}
-
-/**
- * The window's MySQL count exceeds the rows extracted (late or out-of-order commits, or a cursor that is not what it
- * claims): the run fails and, on a table whose loads merge by key, its cursor goes back to the window's start so the
- * next run reads the whole window again (re-read rows replace themselves). Files extracted so far stay pending.
- */
-export function failShortWindow(watermark: Watermark, runId: string, error: string, rereadWindow: boolean, now: Date): Watermark {
-  assertHolds(watermark, runId);
-  const state = watermark.mysql_state;
-  const failed = failRun(watermark, runId, error, now);
-  if (!rereadWindow) return failed;
-  const start = state.window_start === null ? { timestamp: null, key: null } : fromStored(state.window_start);
-  return { ...withCursor(failed, start), mysql_state: { ...failed.mysql_state, window_rows: 0 } };
 }
 
 /** The windows a load validated leave the list (compared by content: a retried write removes nothing twice). */

@@ -16,6 +16,8 @@ export const handler = stepHandler("Finish", ProgressInputSchema, async ({ run, 
   const { result } = await finishStep(loadContext(await pipelineNamed(run.pipeline), table, deadlineOf(context)), run, progress, log);
   metrics.addMetric(METRICS.SyncDuration, MetricUnit.Seconds, result.duration_seconds);
   metrics.addMetric(METRICS.SyncSuccess, MetricUnit.Count, 1);
+  metrics.addMetric(METRICS.LateRows, MetricUnit.Count, result.late_rows ?? 0);
+  metrics.addMetric(METRICS.WindowsReread, MetricUnit.Count, result.windows_reread ?? 0);
   logger.info("table synced", { rows: result.rows_processed, files: result.files_created, rowsLoaded: result.rows_loaded, markers: result.markers });
   return result;
 });

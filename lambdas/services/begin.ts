@@ -9,7 +9,7 @@ import { cursorProblems, lookbackSecondsOf, orderColumns, UnsafeCursorError } fr
 import { START, strategyFor, type Position } from "#domain/cdc/index.ts";
 import { quotedTable, quoteIdentifier, textOf } from "#domain/cdc/types.ts";
 import { buildTableSchema, TableSchemaError, type TableSchema } from "#domain/table-schema.ts";
-import { beginRun, ceilingOf, cursorOf, fromStored } from "#domain/watermark.ts";
+import { beginRun, ceilingOf, cursorOf, fromStored, lateWindowOf, nextReread, type LateWindow } from "#domain/watermark.ts";
 import type { Progress, Resume, Run } from "#shared/steps.ts";
 import { LEASE_SECONDS, pendingFiles, readWatermark, saveSchema, updateWatermark, withTableSource, type TableContext } from "./sync-context.ts";
 import { windowsRowsNow } from "./validate.ts";
@@ -23,7 +23,7 @@ export type BeginResult = {
   /** Nothing between the cursor and the ceiling: the run has nothing to extract. */
   done: boolean;
   columns: number;
-  /** Rows found committed late into the recent windows (id_only): the run reads them again, from the first such window. */
+  /** Rows found committed late into the recent windows (id_only): the run reads those windows again. */
   lateRows: number;
 };
 
@@ -76,24 +76,24 @@ async function checkCursorColumns(context: TableContext, connection: Connection,
  * id_only has no timestamp to look back by: a row committed after a run with a key inside that run's window (an
  * auto-increment id a long transaction took before the ceiling and committed after the run; an explicit lower id)
  * would stay behind the cursor for good. So the recent windows (watermark recent_windows) are counted again, each an
- * index range scan, in one statement: the first one MySQL now holds more rows of than were extracted from it is where
- * this run starts (re-read rows merge by key). Rows deleted from a window since hide as many late ones from the count,
- * and windows older than the recent ones are not counted: reconciliation finds those.
+ * index range scan, in one statement: each one MySQL now holds more rows of than were read from it is read again by
+ * this run (re-read rows merge by key). Rows deleted from a window since hide as many late ones from the count, and
+ * windows older than the recent ones are not counted: validation and reconciliation find those.
  */
-async function lateRowsBehindCursor(context: TableContext, schema: TableSchema): Promise<{ window: number; rows: number } | undefined> {
-  if (context.table.cdc_strategy !== "id_only") return undefined;
-  const state = (await readWatermark(context))?.mysql_state;
-  const windows = state?.recent_windows ?? [];
-  if (state?.status !== "success" || windows.length === 0) return undefined;
+async function lateRecentWindows(context: TableContext, schema: TableSchema): Promise<LateWindow[]> {
+  if (!strategyFor(context.table, schema).recountsRecentWindows) return [];
+  const windows = (await readWatermark(context))?.mysql_state.recent_windows ?? [];
+  if (windows.length === 0) return [];
   const counts = await windowsRowsNow(
     context,
     schema,
     windows.map((w) => ({ start: w.start === null ? null : fromStored(w.start), end: fromStored(w.end) })),
   );
-  if (counts === undefined) return undefined;
-  const late = counts.map((now, i) => Math.max(0, now - (windows[i]?.rows ?? now)));
-  const first = late.findIndex((rows) => rows > 0);
-  return first < 0 ? undefined : { window: first, rows: late.reduce((sum, rows) => sum + rows, 0) };
+  if (counts === undefined) return [];
+  return windows.flatMap((window, i) => {
+    const mysqlRows = counts[i] ?? 0;
+    return mysqlRows > window.rows ? [lateWindowOf({ window, mysqlRows, loadedRows: window.rows }, null)] : [];
+  });
 }
 
 export async function begin(context: TableContext, runId: string): Promise<BeginResult> {
@@ -103,7 +103,7 @@ export async function begin(context: TableContext, runId: string): Promise<Begin
     const strategy = strategyFor(context.table, schema);
     return { schema, ceiling: strategy.ceilingOf(await queryRow(connection, strategy.ceilingQuery())) };
   });
-  const late = await lateRowsBehindCursor(context, schema);
+  const late = await lateRecentWindows(context, schema);
   const schemaKey = await saveSchema(context, schema);
   const now = context.now();
   const watermark = await updateWatermark(context, (current) =>
@@ -117,7 +117,7 @@ export async function begin(context: TableContext, runId: string): Promise<Begin
       restart: context.table.cdc_strategy === "full_sync",
       cursorColumns: orderColumns(context.table, schema).length === 0 ? [] : schema.cursorKey,
       holder: { host: hostname(), pid: process.pid },
-      ...(late === undefined ? {} : { rereadFrom: late.window }),
+      lateWindows: late,
     }),
   );
   // A retried Begin of the same run keeps the ceiling it recorded first.
@@ -129,9 +129,10 @@ export async function begin(context: TableContext, runId: string): Promise<Begin
     schemaKey,
     ceiling: recorded,
     cursor,
-    done: strategyFor(context.table, schema).reached(cursor, recorded),
+    // Windows waiting to be read again keep the run going even when its own window is empty.
+    done: strategyFor(context.table, schema).reached(cursor, recorded) && nextReread(watermark, runId) === undefined,
     columns: schema.columns.length,
-    lateRows: late?.rows ?? 0,
+    lateRows: late.reduce((sum, window) => sum + window.late_rows, 0),
   };
 }
 

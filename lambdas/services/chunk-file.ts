@@ -9,7 +9,7 @@ import type { S3Store, UploadResult } from "#adapters/s3.ts";
 import type { TableColumn } from "#domain/table-schema.ts";
 import { dataKey } from "#domain/s3-layout.ts";
 import { ParquetWriter, type ParquetWriterOptions } from "#parquet/writer.ts";
-import { SCHEMA_METADATA, type TableContext } from "./sync-context.ts";
+import { PASS_METADATA, SCHEMA_METADATA, type TableContext } from "./sync-context.ts";
 
 export class ChunkFile {
   private readonly writer: ParquetWriter;
@@ -97,9 +97,17 @@ export class ChunkFile {
 
 /**
  * A table's data file number `chunk` of the run started at `runStartedAt`, under the pipeline's layout, written with
- * the table's compression and zero-date policy and carrying its schema key (the loader groups files by it).
+ * the table's compression and zero-date policy and carrying its schema key and, for a window read again, its pass (the
+ * loader groups files by both: a key read twice is merged by two loads in the order read, never by one).
  */
-export function tableChunkFile(context: TableContext, runStartedAt: string, chunk: number, columns: readonly TableColumn[], schemaKey: string): ChunkFile {
+export function tableChunkFile(
+  context: TableContext,
+  runStartedAt: string,
+  chunk: number,
+  columns: readonly TableColumn[],
+  schemaKey: string,
+  pass?: string,
+): ChunkFile {
   const key = dataKey({
     isolationPrefix: context.pipeline.s3.isolation_prefix,
     stagingPrefix: context.pipeline.staging.prefix,
@@ -109,5 +117,8 @@ export function tableChunkFile(context: TableContext, runStartedAt: string, chun
     chunk,
   });
   const options = { compression: context.pipeline.s3.compression, zeroDates: context.table.zero_dates ?? "null" } as const;
-  return new ChunkFile(context.s3, context.bucket, key, columns, options, { [SCHEMA_METADATA]: schemaKey });
+  return new ChunkFile(context.s3, context.bucket, key, columns, options, {
+    [SCHEMA_METADATA]: schemaKey,
+    ...(pass === undefined ? {} : { [PASS_METADATA]: pass }),
+  });
 }

@@ -3,10 +3,23 @@
  * into one Parquet file on S3, then commits the new cursor and the file in one conditional watermark write.
  * A crash before that write leaves the cursor where it was: the retry rewrites the same key with the same rows.
  */
-import { strategyFor, type Position, type Strategy } from "#domain/cdc/index.ts";
+import { createHash } from "node:crypto";
+import { START, strategyFor, type Position, type Strategy } from "#domain/cdc/index.ts";
 import type { TimestampOnlyStrategy } from "#domain/cdc/timestamp-only.ts";
 import type { TableSchema } from "#domain/table-schema.ts";
-import { ceilingOf, commitChunk, cursorOf, failShortWindow, fromStored, LeaseLostError, type Watermark } from "#domain/watermark.ts";
+import {
+  ceilingOf,
+  commitChunk,
+  commitRereadChunk,
+  cursorOf,
+  failRun,
+  fromStored,
+  LeaseLostError,
+  MAX_UNCHANGED_REREADS,
+  nextReread,
+  type LateWindow,
+  type Watermark,
+} from "#domain/watermark.ts";
 import { streamQuery, type RowSink } from "#adapters/mysql.ts";
 import { ValueRejectedError } from "#parquet/columns.ts";
 import { tableChunkFile, type ChunkFile } from "./chunk-file.ts";
@@ -15,7 +28,7 @@ import { NOWHERE } from "./begin.ts";
 import type { LoadContext } from "./load.ts";
 import { reconcileAndStage } from "./reconcile-repair.ts";
 import { LEASE_SECONDS, loadSchema, pendingFiles, readWatermark, updateWatermark, withTableSource, type TableContext } from "./sync-context.ts";
-import { ExtractionShortfallError, extractionShortfall } from "./validate.ts";
+import { ExtractionShortfallError, keylessShortfall, stuckWindowProblem, windowRowsNow } from "./validate.ts";
 
 export type ChunkRequest = {
   runId: string;
@@ -36,6 +49,10 @@ export type ChunkResult = {
   file: string | undefined;
   /** Rows the run has committed so far, this chunk included (the watermark's count: right even after a lost reply). */
   runRows: number;
+  /** Rows found committed into a window after it was read (it is read again). */
+  lateRows: number;
+  /** 1 when this chunk ended a window read again. */
+  windowsReread: number;
 };
 
 /** A value that cannot land exactly: names the table, the column and the row's key. */
@@ -144,6 +161,58 @@ async function readChunk(
   return { cursor: lastRow === undefined ? cursor : strategy.positionOf(lastRow), exhausted };
 }
 
+/** What one chunk read: its cursor, whether its range is done, its file, and — at the range's end — MySQL's count of it. */
+type ChunkRead = {
+  cursor: Position;
+  complete: boolean;
+  rows: number;
+  zeroDates: Record<string, number>;
+  uploaded: Awaited<ReturnType<ChunkFile["finish"]>>;
+  /** MySQL's count of the range when its last chunk was read (undefined: not the last, or not countable). */
+  mysqlRows: number | undefined;
+};
+
+/**
+ * One chunk of a range (cursor, end] into its file; at the range's end, MySQL counts the range (`countAt`) while the
+ * file's last part uploads. A failure leaves no partial object.
+ */
+async function readRange(
+  context: TableContext,
+  read: { strategy: Strategy; schema: TableSchema; file: ChunkFile; cursor: Position; end: Position; budget: Budget; limitLeft: number },
+  countAt: (rows: number, end: Position) => Promise<number | undefined>,
+): Promise<ChunkRead & { windowEnd: Position }> {
+  const { strategy, file } = read;
+  try {
+    const chunk = await readChunk(context, strategy, read.schema, file, read.cursor, read.end, read.budget);
+    const complete = chunk.exhausted || strategy.reached(chunk.cursor, read.end);
+    const last = complete || file.rows >= read.limitLeft;
+    // --limit ends the window at the cursor; otherwise it reaches the range's end.
+    const windowEnd = complete ? read.end : chunk.cursor;
+    const counted = last ? countAt(file.rows, windowEnd) : undefined;
+    counted?.catch(() => undefined);
+    const uploaded = await file.finish();
+    return { cursor: chunk.cursor, complete: last, rows: file.rows, zeroDates: file.zeroDates(), uploaded, mysqlRows: await counted, windowEnd };
+  } catch (error) {
+    await file.abort(error instanceof Error ? error : new Error(String(error)));
+    throw error;
+  }
+}
+
+const budgetOf = (context: TableContext, started: number, limitLeft: number, deadline: number | undefined): Budget => ({
+  rows: Math.min(context.table.processing.batch_size, limitLeft),
+  bytes: context.table.processing.target_file_mb * MIB,
+  deadline: Math.min(deadline ?? Infinity, started + context.table.processing.max_chunk_seconds * 1000),
+});
+
+const windowOf = (start: Watermark["mysql_state"]["window_start"], end: Position) => ({ start: start === null ? null : fromStored(start), end });
+
+/** A short pass on the run's ids, so a re-read's files name which pass they belong to. */
+const passOf = (runId: string, window: LateWindow) =>
+  createHash("sha256")
+    .update(`${runId}\n${JSON.stringify([window.start, window.end])}`)
+    .digest("hex")
+    .slice(0, 16);
+
 export async function extractChunk(context: TableContext, request: ChunkRequest): Promise<ChunkResult> {
   const started = Date.now();
   const watermark = await readWatermark(context);
@@ -152,104 +221,138 @@ export async function extractChunk(context: TableContext, request: ChunkRequest)
       `${context.table.key}: run ${request.runId} does not hold the table (watermark run: ${watermark?.mysql_state.run_id ?? "none"}); run Begin first`,
     );
   }
-  const cursor = cursorOf(watermark);
-  const result = (committed: Watermark, done: boolean, next: Position, rows = 0, file?: { key: string; bytes: number }): ChunkResult => ({
-    done,
-    cursor: next,
-    rows,
-    files: file === undefined ? 0 : 1,
-    bytes: file?.bytes ?? 0,
-    durationMs: Date.now() - started,
-    file: file?.key,
-    runRows: committed.mysql_state.last_session_rows,
-  });
-  if (watermark.mysql_state.status === "success") return result(watermark, true, cursor);
+  if (watermark.mysql_state.status !== "success") return extractWindow(context, request, watermark, started);
+  // The run's own window is read: then the windows found holding rows committed into them late.
+  const late = nextReread(watermark, request.runId);
+  if (late !== undefined) return rereadWindow(context, request, watermark, late, started);
+  return resultOf(watermark, request.runId, cursorOf(watermark), started, {});
+}
 
+function resultOf(
+  committed: Watermark,
+  runId: string,
+  next: Position,
+  started: number,
+  chunk: { rows?: number; file?: { key: string; bytes: number }; lateRows?: number; windowsReread?: number },
+): ChunkResult {
+  return {
+    // Done when the run's window is read and no window waits to be read again by this run.
+    done: committed.mysql_state.status === "success" && nextReread(committed, runId) === undefined,
+    cursor: next,
+    rows: chunk.rows ?? 0,
+    files: chunk.file === undefined ? 0 : 1,
+    bytes: chunk.file?.bytes ?? 0,
+    durationMs: Date.now() - started,
+    file: chunk.file?.key,
+    runRows: committed.mysql_state.last_session_rows,
+    lateRows: chunk.lateRows ?? 0,
+    windowsReread: chunk.windowsReread ?? 0,
+  };
+}
+
+/** The next chunk of the run's own window (cursor → ceiling). */
+async function extractWindow(context: TableContext, request: ChunkRequest, watermark: Watermark, started: number): Promise<ChunkResult> {
+  const cursor = cursorOf(watermark);
   const schema = await loadSchema(context, request.schemaKey);
   const strategy = strategyFor(context.table, schema);
   const ceiling = ceilingOf(watermark);
-  const limitLeft = request.limit === undefined ? Infinity : request.limit - watermark.mysql_state.last_session_rows;
-  /** The window counted in MySQL against the rows extracted (when its last chunk was read). */
-  const countWindow = (rows: number, windowEnd: Position): Promise<string | undefined> => {
-    const start = watermark.mysql_state.window_start;
-    return extractionShortfall(context, schema, { start: start === null ? null : fromStored(start), end: windowEnd }, watermark.mysql_state.window_rows + rows);
-  };
-  /**
-   * The last commit of a window waits for the window's count: a shortfall fails the table before anything of the
-   * window is loaded (the cursor goes back to the window's start where re-read rows merge by key).
-   */
-  const commit = async (
-    done: boolean,
-    next: Position,
-    rows: number,
-    file: string | undefined,
-    zeroDates: Record<string, number>,
-    windowEnd: Position,
-    counted: Promise<string | undefined> | undefined,
-  ) => {
-    const shortfall = await counted;
-    if (shortfall !== undefined) {
-      await updateWatermark(context, (current: Watermark) =>
-        failShortWindow(current, request.runId, `ExtractionShortfallError: ${shortfall}`, schema.primaryKey.length > 0, context.now()),
-      );
-      throw new ExtractionShortfallError(shortfall);
-    }
-    return updateWatermark(context, (current: Watermark) =>
-      commitChunk(current, {
-        runId: request.runId,
-        cursor: next,
-        rows,
-        file,
-        zeroDates,
-        done,
-        windowEnd: done ? windowEnd : undefined,
-        schemaKey: request.schemaKey,
-        now: context.now(),
-        leaseSeconds: LEASE_SECONDS,
-      }),
-    );
-  };
+  const state = watermark.mysql_state;
+  const limitLeft = request.limit === undefined ? Infinity : request.limit - state.last_session_rows;
+  const countAt = (_rows: number, end: Position) => windowRowsNow(context, schema, windowOf(state.window_start, end));
+
+  let read: ChunkRead & { windowEnd: Position };
   if (strategy.reached(cursor, ceiling) || limitLeft <= 0) {
-    // --limit ends the window at the cursor; otherwise it reaches the ceiling.
     const windowEnd = limitLeft <= 0 ? cursor : ceiling;
-    return result(await commit(true, cursor, 0, undefined, {}, windowEnd, countWindow(0, windowEnd)), true, cursor);
+    read = { cursor, complete: true, rows: 0, zeroDates: {}, uploaded: undefined, mysqlRows: await countAt(0, windowEnd), windowEnd };
+  } else {
+    const file = tableChunkFile(context, state.run_started_at ?? context.now().toISOString(), state.next_chunk, schema.columns, request.schemaKey);
+    read = await readRange(
+      context,
+      { strategy, schema, file, cursor, end: ceiling, budget: budgetOf(context, started, limitLeft, request.deadline), limitLeft },
+      countAt,
+    );
   }
-
-  const { processing } = context.table;
-  const budget: Budget = {
-    rows: Math.min(processing.batch_size, limitLeft),
-    bytes: processing.target_file_mb * MIB,
-    deadline: Math.min(request.deadline ?? Infinity, started + processing.max_chunk_seconds * 1000),
-  };
-  const file = tableChunkFile(
-    context,
-    watermark.mysql_state.run_started_at ?? context.now().toISOString(),
-    watermark.mysql_state.next_chunk,
-    schema.columns,
-    request.schemaKey,
+  const extracted = state.window_rows + read.rows;
+  // Rows committed into the window while it was read: the run reads the window again (its files so far load first).
+  // (full_sync reads the whole table again next run anyway.)
+  const late =
+    strategy.rereadsLateWindows === true && read.complete && read.mysqlRows !== undefined && read.mysqlRows > extracted ? read.mysqlRows - extracted : 0;
+  if (late > 0 && schema.primaryKey.length === 0) {
+    const message = keylessShortfall(context, read.mysqlRows ?? 0, extracted);
+    await updateWatermark(context, (current) => failRun(current, request.runId, `ExtractionShortfallError: ${message}`, context.now()));
+    throw new ExtractionShortfallError(message);
+  }
+  const committed = await updateWatermark(context, (current: Watermark) =>
+    commitChunk(current, {
+      runId: request.runId,
+      cursor: read.cursor,
+      rows: read.rows,
+      file: read.uploaded?.key,
+      zeroDates: read.zeroDates,
+      done: read.complete,
+      // A window nothing was read from or is missing from (the cursor at the ceiling already) is not listed.
+      windowEnd: read.complete && (extracted > 0 || late > 0) ? read.windowEnd : undefined,
+      ...(late > 0 ? { short: { mysqlRows: read.mysqlRows ?? 0 } } : {}),
+      schemaKey: request.schemaKey,
+      now: context.now(),
+      leaseSeconds: LEASE_SECONDS,
+    }),
   );
+  return resultOf(committed, request.runId, read.cursor, started, { rows: read.rows, file: read.uploaded, lateRows: late });
+}
 
-  let read: { cursor: Position; exhausted: boolean };
-  let uploaded: Awaited<ReturnType<ChunkFile["finish"]>>;
-  let counted: Promise<string | undefined> | undefined;
-  let done: boolean;
-  let windowEnd: Position;
-  try {
-    read = await readChunk(context, strategy, schema, file, cursor, ceiling, budget);
-    const complete = read.exhausted || strategy.reached(read.cursor, ceiling);
-    done = complete || file.rows >= limitLeft;
-    windowEnd = complete ? ceiling : read.cursor;
-    // The window is counted after its last read, while the file's last part uploads.
-    counted = done ? countWindow(file.rows, windowEnd) : undefined;
-    counted?.catch(() => undefined);
-    uploaded = await file.finish();
-  } catch (error) {
-    await file.abort(error instanceof Error ? error : new Error(String(error)));
-    throw error;
+/** The next chunk of a window read again (its start → its end); its files are a pass of their own. */
+async function rereadWindow(context: TableContext, request: ChunkRequest, watermark: Watermark, late: LateWindow, started: number): Promise<ChunkResult> {
+  const state = watermark.mysql_state;
+  const schema = await loadSchema(context, request.schemaKey);
+  const strategy = strategyFor(context.table, schema);
+  const window = windowOf(late.start, fromStored(late.end));
+  const cursor = state.reread_cursor === null ? (window.start ?? START) : fromStored(state.reread_cursor);
+  const countAt = () => windowRowsNow(context, schema, window);
+  let read: ChunkRead;
+  if (strategy.reached(cursor, window.end)) {
+    read = { cursor, complete: true, rows: 0, zeroDates: {}, uploaded: undefined, mysqlRows: await countAt() };
+  } else {
+    const file = tableChunkFile(
+      context,
+      state.run_started_at ?? context.now().toISOString(),
+      state.next_chunk,
+      schema.columns,
+      request.schemaKey,
+      passOf(request.runId, late),
+    );
+    read = await readRange(
+      context,
+      { strategy, schema, file, cursor, end: window.end, budget: budgetOf(context, started, Infinity, request.deadline), limitLeft: Infinity },
+      countAt,
+    );
   }
-  const rows = file.rows;
-  const committed = await commit(done, read.cursor, rows, uploaded?.key, file.zeroDates(), windowEnd, counted);
-  return result(committed, done, read.cursor, rows, uploaded === undefined ? undefined : { key: uploaded.key, bytes: uploaded.bytes });
+  const committed = await updateWatermark(context, (current: Watermark) =>
+    commitRereadChunk(current, {
+      runId: request.runId,
+      window: late,
+      cursor: read.cursor,
+      rows: read.rows,
+      file: read.uploaded?.key,
+      zeroDates: read.zeroDates,
+      // A window that cannot be counted (no countable predicate) counts as read whole.
+      ...(read.complete ? { ended: { mysqlRows: read.mysqlRows ?? state.reread_rows + read.rows } } : {}),
+      schemaKey: request.schemaKey,
+      now: context.now(),
+      leaseSeconds: LEASE_SECONDS,
+    }),
+  );
+  const rows = state.reread_rows + read.rows;
+  const stillLate = read.complete && read.mysqlRows !== undefined && read.mysqlRows > rows ? read.mysqlRows - rows : 0;
+  // Read again while MySQL's count stayed the same, and still fewer rows read than counted: not a late commit.
+  const stuck = committed.mysql_state.late_windows.find((w) => w.after_run === request.runId && w.reread.unchanged >= MAX_UNCHANGED_REREADS);
+  if (stillLate > 0 && stuck !== undefined) throw new ExtractionShortfallError(stuckWindowProblem(context, stuck));
+  return resultOf(committed, request.runId, cursorOf(committed), started, {
+    rows: read.rows,
+    file: read.uploaded,
+    lateRows: stillLate,
+    windowsReread: read.complete ? 1 : 0,
+  });
 }
 
 /** The step: the next chunk, added to the table's progress (mode reconcile: the comparison and its repair file). */
@@ -273,8 +376,16 @@ export async function extractChunkStep(
       chunks: progress.chunks + 1,
       chunksHere: progress.chunksHere + 1,
       extractMs: progress.extractMs + chunk.durationMs,
+      ...counted(progress, chunk),
     },
   };
+}
+
+/** The late rows and re-read windows a chunk adds to the table's progress (fields present only when not zero). */
+function counted(progress: Progress, chunk: Pick<ChunkResult, "lateRows" | "windowsReread">): Pick<Progress, "lateRows" | "windowsReread"> {
+  const lateRows = (progress.lateRows ?? 0) + chunk.lateRows;
+  const windowsReread = (progress.windowsReread ?? 0) + chunk.windowsReread;
+  return { ...(lateRows > 0 ? { lateRows } : {}), ...(windowsReread > 0 ? { windowsReread } : {}) };
 }
 
 /** Mode reconcile: the table compared whole, its differences deleted or staged; the loads that follow merge them. */
@@ -291,6 +402,8 @@ async function reconcileNext(context: LoadContext, progress: Progress): Promise<
     durationMs,
     file: staged.file,
     runRows: counts.reloaded,
+    lateRows: 0,
+    windowsReread: 0,
   };
   return {
     chunk,

@@ -5,15 +5,25 @@
 import { RECONCILE_REPORT } from "#domain/markers.ts";
 import { secondsSince, summarizeRun } from "#domain/run-summary.ts";
 import { markerPrefix } from "#domain/s3-layout.ts";
-import { clearValidated, finishRun } from "#domain/watermark.ts";
+import { finishRun, lateWindowOf, MAX_UNCHANGED_REREADS, settleValidated } from "#domain/watermark.ts";
 import type { Progress, Run, TableResult } from "#shared/steps.ts";
 import type { LoadContext } from "./load.ts";
 import { writeCompletionMarkers, type MarkerLog } from "./markers.ts";
 import { readWatermark, updateWatermark } from "./sync-context.ts";
-import { validateWindows, type ValidationReport } from "./validate.ts";
+import { stuckWindowProblem, validateWindows, ValidationError, type ValidationReport } from "./validate.ts";
 
 /** One line for the summary and the markers: what the validation compared. */
 function validationLine(report: ValidationReport, rowsLoaded: number, extractionOpen: boolean): { line: string; complete: boolean } {
+  const line = validationCounts(report, rowsLoaded, extractionOpen);
+  if (report.late.length === 0) return line;
+  const late = report.late.reduce((sum, w) => sum + w.mysqlRows - w.loadedRows, 0);
+  return {
+    ...line,
+    line: `${line.line}; ${late} row(s) committed late into ${report.late.length} window(s) after they were read: the next run reads them again`,
+  };
+}
+
+function validationCounts(report: ValidationReport, rowsLoaded: number, extractionOpen: boolean): { line: string; complete: boolean } {
   const c = report.counts;
   if (report.windows === 0) {
     if (rowsLoaded > 0 && extractionOpen)
@@ -32,13 +42,19 @@ function validationLine(report: ValidationReport, rowsLoaded: number, extraction
  */
 export async function finishStep(context: LoadContext, run: Run, progress: Progress, log: MarkerLog): Promise<{ result: TableResult; validated: boolean }> {
   let validation: { line: string; complete: boolean } | undefined;
+  let lateRows = progress.lateRows ?? 0;
   if (run.mode !== "backup_only") {
     const watermark = await readWatermark(context);
     const windows = watermark?.s3_state.pending_validation ?? [];
     const report = await validateWindows(context, windows);
+    const late = report.late.map((short) => lateWindowOf(short, progress.runId));
     if (windows.length > 0) {
-      await updateWatermark(context, (current) => clearValidated(current, windows, context.now()));
+      await updateWatermark(context, (current) => settleValidated(current, windows, late, context.now()));
     }
+    lateRows += late.reduce((sum, window) => sum + window.late_rows, 0);
+    // Read again and again while MySQL's count of it stays the same: these rows are not late, they do not land.
+    const stuck = late.filter((window) => window.reread.unchanged >= MAX_UNCHANGED_REREADS);
+    if (stuck.length > 0) throw new ValidationError({ ...report, problems: stuck.map((window) => stuckWindowProblem(context, window)) });
     const open = watermark !== undefined && watermark.mysql_state.status !== "success" && watermark.mysql_state.window_rows > 0;
     validation = validationLine(report, progress.rowsLoaded, open);
   }
@@ -57,7 +73,8 @@ export async function finishStep(context: LoadContext, run: Run, progress: Progr
     completed_at: now.toISOString(),
     ...(validation === undefined ? {} : { validation: validation.line }),
     ...(progress.reconcile === undefined ? {} : { reconcile: progress.reconcile }),
-    ...(progress.lateRows === undefined ? {} : { late_rows: progress.lateRows }),
+    ...(lateRows > 0 ? { late_rows: lateRows } : {}),
+    ...(progress.windowsReread === undefined ? {} : { windows_reread: progress.windowsReread }),
   };
   if (run.mode === "reconcile") {
     // A reconcile run's report, beside the markers (which only syncs write: downstream waits on those).

@@ -16,7 +16,7 @@ import { TableSchemaError } from "#domain/table-schema.ts";
 import { loadClientToken } from "#domain/watermark.ts";
 import type { Load } from "#shared/steps.ts";
 import { existingColumns, loadMode, type LoadContext } from "./load.ts";
-import { loadSchema, readWatermark, SCHEMA_METADATA } from "./sync-context.ts";
+import { loadSchema, PASS_METADATA, readWatermark, SCHEMA_METADATA } from "./sync-context.ts";
 
 /** A pending file is gone from S3: loading the rest would silently drop its rows. */
 export class PendingFileMissingError extends Error {
@@ -58,6 +58,21 @@ async function createSchema(context: LoadContext, schema: string): Promise<void>
   }
 }
 
+type PendingHead = { key: string; info: { metadata?: Record<string, string> } | undefined };
+
+/**
+ * The files of the next load: the oldest pending ones, in the order they were read, while they share a schema and a
+ * pass. A window read again is a pass of its own: its files hold keys earlier files hold too, and id_only's cursor
+ * (the key itself) cannot tell the merge which copy is newer — so the copy read later lands by a later load.
+ */
+export function loadGroup<T extends PendingHead>(heads: readonly T[]): T[] {
+  const tag = (head: PendingHead) => `${head.info?.metadata?.[SCHEMA_METADATA] ?? ""}\n${head.info?.metadata?.[PASS_METADATA] ?? ""}`;
+  const first = heads[0];
+  if (first === undefined) return [];
+  const end = heads.findIndex((head) => tag(head) !== tag(first));
+  return heads.slice(0, end < 0 ? heads.length : end);
+}
+
 /**
  * Prepares and submits the next load: the oldest pending files written with one schema (files of different runs may
  * carry different schemas; each group is one load). Undefined when nothing is pending.
@@ -76,7 +91,7 @@ export async function submitLoad(context: LoadContext): Promise<Load | undefined
     );
   }
   const schemaKey = heads[0]?.info?.metadata?.[SCHEMA_METADATA] ?? "";
-  const group = heads.filter((h) => (h.info?.metadata?.[SCHEMA_METADATA] ?? "") === schemaKey);
+  const group = loadGroup(heads);
   if (schemaKey === "")
     throw new TableSchemaError(`${context.table.key}: pending file ${heads[0]?.key ?? ""} carries no schema key (${SCHEMA_METADATA} metadata)`);
   const schema = await loadSchema(context, schemaKey);

@@ -14,6 +14,11 @@ import type { Watermark } from "#domain/watermark.ts";
 
 /** S3 user metadata on each Parquet file: the key of the schema it was written with (files of different runs may differ). */
 export const SCHEMA_METADATA = "mrsync-schema";
+/**
+ * S3 user metadata on the files of a window read again: which re-read they belong to. Such a pass may hold keys an
+ * earlier file holds too (id_only's cursor is the key: the merge could not tell the newer copy), so it loads alone.
+ */
+export const PASS_METADATA = "mrsync-pass";
 
 /** How long a run holds its table without committing a chunk (renewed at every chunk). */
 export const LEASE_SECONDS = 2 * 3600;

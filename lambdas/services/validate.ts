@@ -7,13 +7,13 @@
  * Problems fail the table with the numbers; the report is returned either way for the run summary and metrics.
  */
 import { queryRow } from "#adapters/mysql.ts";
-import { strategyContext } from "#domain/cdc/index.ts";
+import { strategyContext, strategyFor } from "#domain/cdc/index.ts";
 import type { SqlFragment } from "#domain/cdc/keyset.ts";
 import { quotedTable, textOf, type Position } from "#domain/cdc/types.ts";
 import { quoteRedshift } from "#domain/redshift-ddl.ts";
 import type { TableSchema } from "#domain/table-schema.ts";
-import { checksumSql, comparableWindow, countProblems, nullProblems, sourceWindow, type Counts, type WindowKeys } from "#domain/validation.ts";
-import { fromStored, type ExtractedWindow } from "#domain/watermark.ts";
+import { checksumSql, comparableWindow, countProblems, lateRowsOf, nullProblems, sourceWindow, type Counts, type WindowKeys } from "#domain/validation.ts";
+import { fromStored, type ExtractedWindow, type LateWindow, type ShortWindow, type StoredPosition } from "#domain/watermark.ts";
 import { loadMode, type LoadContext } from "./load.ts";
 import { loadSchema, withSource, type TableContext } from "./sync-context.ts";
 
@@ -27,6 +27,8 @@ export type ValidationReport = {
   /** What could not be compared, and why (e.g. a string key Redshift orders differently: a wider window was counted). */
   notes: string[];
   problems: string[];
+  /** Windows MySQL holds more rows of than Redshift (rows committed into them after they were read): read again. */
+  late: ShortWindow[];
 };
 
 /** The loaded rows do not match the source (or fail the quality rules): the message carries the numbers. */
@@ -81,37 +83,45 @@ export async function windowsRowsNow(
 }
 
 /** The rows MySQL holds now in a window, counted with the chunk queries' predicate; undefined where it has none. */
-async function windowRowsNow(context: TableContext, schema: TableSchema, window: { start: Position | null; end: Position }): Promise<number | undefined> {
+export async function windowRowsNow(
+  context: TableContext,
+  schema: TableSchema,
+  window: { start: Position | null; end: Position },
+): Promise<number | undefined> {
   const where = sourceWindow(context.table.cdc_strategy, windowKeys(context, schema), window);
   return where === undefined ? undefined : mysqlCount(context, where);
 }
 
 /**
- * Before loading: the window's rows in MySQL now, counted with the chunk queries' predicate, against the rows the
- * run(s) extracted. Fewer in MySQL is a live source's benign drift (rows updated out of the window or deleted since);
- * more is a shortfall. Undefined: the strategy has no countable window (custom_sql, full_sync without a key).
+ * A table without a key MySQL holds more rows of in the run's window than were read: re-read rows could not be merged
+ * (they would land twice), so its files are not loaded and the table fails with the repair.
  */
-export async function extractionShortfall(
-  context: TableContext,
-  schema: TableSchema,
-  window: { start: Position | null; end: Position },
-  extracted: number,
-): Promise<string | undefined> {
-  const inMysql = await windowRowsNow(context, schema, window);
-  if (inMysql === undefined || inMysql <= extracted) return undefined;
+export function keylessShortfall(context: TableContext, inMysql: number, extracted: number): string {
   return (
     `${context.table.key}: MySQL holds ${inMysql} row(s) in the run's window, the extraction read ${extracted} (${inMysql - extracted} short); nothing of the window was loaded. ` +
-    "Likely causes: rows committed late or out of order inside the window (a long transaction; settle_seconds shorter than it), " +
-    "or a cursor that does not identify one row. " +
-    (schema.primaryKey.length > 0
-      ? "The next run reads the window again"
-      : "This table has no key to merge re-read rows on, so the window is not re-read: re-read the table (mrsync watermark reset, with its target emptied) or give it a primary_key")
+    "Likely causes: rows committed late or out of order inside the window (a long transaction; settle_seconds shorter than it). " +
+    "This table has no key to merge re-read rows on, so the window is not re-read: re-read the table " +
+    `(mrsync watermark reset -p ${context.pipeline.name} -t ${context.table.key}, with its target emptied) or give it a primary_key`
+  );
+}
+
+/**
+ * A window read again MAX_UNCHANGED_REREADS times while MySQL's count of it stayed the same, and still short in
+ * Redshift: its rows are not committing late, they do not land. Names the window and the repair.
+ */
+export function stuckWindowProblem(context: TableContext, window: LateWindow): string {
+  const span = (p: StoredPosition | null) => (p === null ? "the beginning" : [p.timestamp, ...(p.key ?? [])].filter((v) => v !== null).join(", "));
+  return (
+    `${context.table.key}: the window after (${span(window.start)}) up to (${span(window.end)}) holds ${window.reread.mysql_rows} row(s) in MySQL, ` +
+    `${window.late_rows} of them not in Redshift, after ${window.reread.attempts} re-read(s) with no new commit into it: these rows are not late, they do not land. ` +
+    `Repair: mrsync reconcile -p ${context.pipeline.name} -t ${context.table.key} (it compares the whole table and loads what is missing); ` +
+    "the window stays queued and is read again by every run"
   );
 }
 
 /** After loading: the windows whose files were loaded, each compared between MySQL and Redshift. */
 export async function validateWindows(context: LoadContext, windows: readonly ExtractedWindow[]): Promise<ValidationReport> {
-  const report: ValidationReport = { counts: undefined, checksums: undefined, nullPercentages: {}, windows: 0, notes: [], problems: [] };
+  const report: ValidationReport = { counts: undefined, checksums: undefined, nullPercentages: {}, windows: 0, notes: [], problems: [], late: [] };
   for (const window of windows) {
     const schema = await loadSchema(context, window.schema_key);
     const one = await validateWindow(
@@ -135,6 +145,7 @@ export async function validateWindows(context: LoadContext, windows: readonly Ex
       report.nullPercentages[column] = Math.max(report.nullPercentages[column] ?? 0, percentage);
     report.notes.push(...one.notes.filter((n) => !report.notes.includes(n)));
     report.problems.push(...one.problems);
+    if (one.late > 0 && one.counts?.mysql !== undefined) report.late.push({ window, mysqlRows: one.counts.mysql, loadedRows: one.counts.mysql - one.late });
   }
   if (report.problems.length > 0) throw new ValidationError(report);
   return report;
@@ -145,7 +156,7 @@ async function validateWindow(
   schema: TableSchema,
   window: { start: Position | null; end: Position },
   extracted: number,
-): Promise<ValidationReport> {
+): Promise<Omit<ValidationReport, "late"> & { late: number }> {
   const { table } = context;
   const mode = loadMode(context, schema.primaryKey.length > 0);
   const keys = windowKeys(context, schema);
@@ -214,8 +225,10 @@ async function validateWindow(
     qualityProblems = nullProblems(table.key, total, nonNull, table.validation.max_null_percentage);
   }
 
+  const rereads = strategyFor(table, schema).rereadsLateWindows === true;
+  const late = counts === undefined ? 0 : lateRowsOf(mode, rereads, counts);
   const checksumProblems =
-    checksums !== undefined && checksums.mysql !== checksums.redshift
+    late === 0 && checksums !== undefined && checksums.mysql !== checksums.redshift
       ? [`${table.key}: content checksum of the run's window differs: MySQL ${checksums.mysql}, Redshift ${checksums.redshift}`]
       : [];
   return {
@@ -224,6 +237,7 @@ async function validateWindow(
     nullPercentages,
     windows: 1,
     notes,
-    problems: [...(counts === undefined ? [] : countProblems(table.key, mode, counts)), ...checksumProblems, ...qualityProblems],
+    problems: [...(counts === undefined ? [] : countProblems(table.key, mode, counts, rereads)), ...checksumProblems, ...qualityProblems],
+    late,
   };
 }

@@ -7,6 +7,10 @@ export const METRICS = {
   RowsProcessed: "RowsProcessed",
   BytesWritten: "BytesWritten",
   ChunkDuration: "ChunkDuration",
+  /** Rows found committed into a window after it was read (the window is read again: a live source, not a failure). */
+  LateRows: "LateRows",
+  /** Windows read again for such rows. */
+  WindowsReread: "WindowsReread",
   /** Mode reconcile: rows missing, extra or different in Redshift. */
   ReconcileDifferences: "ReconcileDifferences",
   /** Finish: the table's run, start to end. */

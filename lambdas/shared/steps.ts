@@ -111,8 +111,13 @@ export const ProgressSchema = z.object({
   /** Files still pending load after the last CompleteLoad (another load follows when > 0). */
   pendingFiles: z.int().nonnegative(),
   reconcile: ReconcileCountsSchema.optional(),
-  /** Rows Begin found committed late into the recent windows (id_only), which the run reads again. */
+  /**
+   * Rows found committed into windows after they were read (Begin's recount of id_only's recent windows, the count at
+   * a window's end): the run or the next one reads those windows again.
+   */
   lateRows: z.int().positive().optional(),
+  /** Windows the run read again for rows committed into them late. */
+  windowsReread: z.int().positive().optional(),
 });
 export type Progress = z.output<typeof ProgressSchema>;
 
@@ -155,8 +160,13 @@ export const TableResultSchema = z.object({
   validation: z.string().optional(),
   /** Mode reconcile: the differences found and repaired. */
   reconcile: ReconcileCountsSchema.optional(),
-  /** id_only: rows found committed into recent runs' windows after they were read; this run read them again. */
+  /**
+   * Rows found committed into windows after they were read (at Begin, at a window's end, by validation): each such
+   * window is read again, by this run or the next; never a failure.
+   */
   late_rows: z.int().positive().optional(),
+  /** Windows this run read again for rows committed into them late. */
+  windows_reread: z.int().positive().optional(),
 });
 export type TableResult = z.output<typeof TableResultSchema>;
 

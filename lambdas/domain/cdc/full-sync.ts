@@ -9,7 +9,8 @@ import type { SqlQuery, Strategy, StrategyContext } from "./types.ts";
 const WHOLE_TABLE = ["1"];
 
 export function fullSyncStrategy(context: StrategyContext): Strategy {
-  if (context.key.length > 0) return idOnlyStrategy(context);
+  // Paged like id_only, but every run reads the whole table: no window is counted or read again.
+  if (context.key.length > 0) return { ...idOnlyStrategy(context), recountsRecentWindows: false, rereadsLateWindows: false };
   return {
     cutsOnlyBetweenTimestamps: false,
     singleChunk: true,

@@ -13,6 +13,7 @@ export function hybridStrategy(context: StrategyContext): Strategy {
   const settled = settledBound(context);
   return {
     cutsOnlyBetweenTimestamps: false,
+    rereadsLateWindows: true,
     ceilingQuery: (): SqlQuery => ({
       sql: `SELECT ${orderBy(order)} FROM ${context.from} WHERE ${settled.sql} ORDER BY ${orderBy(order, "DESC")} LIMIT 1`,
       params: settled.params,

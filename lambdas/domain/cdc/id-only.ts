@@ -10,6 +10,8 @@ export function idOnlyStrategy(context: StrategyContext): Strategy {
   if (key.length === 0) throw new Error("id_only needs a unique key");
   return {
     cutsOnlyBetweenTimestamps: false,
+    recountsRecentWindows: true,
+    rereadsLateWindows: true,
     ceilingQuery: (): SqlQuery => ({ sql: `SELECT ${orderBy(key)} FROM ${context.from} ORDER BY ${orderBy(key, "DESC")} LIMIT 1`, params: [] }),
     ceilingOf: (row) => ({ timestamp: null, key: row === undefined ? null : keyOfRow(context, row, 0) }),
     chunkQuery(cursor: Position, ceiling: Position, limit: number): SqlQuery {

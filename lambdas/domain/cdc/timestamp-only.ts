@@ -14,6 +14,7 @@ export function timestampOnlyStrategy(context: StrategyContext): TimestampOnlySt
   const settled = settledBound(context);
   return {
     cutsOnlyBetweenTimestamps: true,
+    rereadsLateWindows: true,
     ceilingQuery: (): SqlQuery => ({ sql: `SELECT MAX(${ts}) FROM ${context.from} WHERE ${settled.sql}`, params: settled.params }),
     ceilingOf: (row) => ({ timestamp: row === undefined ? null : timestampOfRow(context, row, 0), key: null }),
     chunkQuery(cursor: Position, ceiling: Position, limit: number): SqlQuery {

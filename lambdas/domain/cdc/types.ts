@@ -53,6 +53,17 @@ export interface Strategy {
   readonly cutsOnlyBetweenTimestamps: boolean;
   /** A strategy without a resumable cursor reads everything in one chunk, whatever the budgets. */
   readonly singleChunk?: boolean;
+  /**
+   * Begin counts the recent windows again for rows committed into them after they were read (id_only: no timestamp
+   * to look back by); the timestamp strategies look back instead.
+   */
+  readonly recountsRecentWindows?: boolean;
+  /**
+   * A window MySQL holds more rows of than were read or loaded (rows committed into it late) is read again by its key
+   * range (the incremental strategies); full_sync reads the whole table again every run anyway, and custom_sql has no
+   * window to count.
+   */
+  readonly rereadsLateWindows?: boolean;
 }
 
 export const quoteIdentifier = (name: string): string => `\`${name.replace(/`/g, "``")}\``;

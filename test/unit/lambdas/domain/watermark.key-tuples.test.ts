@@ -6,7 +6,7 @@ import {
   commitChunk,
   cursorOf,
   CursorKeyChangedError,
-  failShortWindow,
+  nextReread,
   newWatermark,
   WatermarkSchema,
   type BeginRun,
@@ -57,13 +57,24 @@ describe("watermark windows and key tuples", () => {
     expect(clearValidated(next, next.s3_state.pending_validation, now).s3_state.pending_validation).toEqual([]);
   });
 
-  it("send a short window back to its start (tables that merge), and refuse a cursor written for other key columns", () => {
+  it("queue a window short at its end for this run to read again (not validated as it is), and refuse a cursor written for other key columns", () => {
     let w = beginRun(newWatermark("p", "s.t", "id_only", now), start("a"));
     w = commitChunk(w, commit("a", ["50", "1999-01-01"], 40));
-    const short = failShortWindow(w, "a", "ExtractionShortfallError: …", true, now);
-    expect(short.mysql_state).toMatchObject({ status: "failed", window_rows: 0, lease_expires_at: null });
-    expect(cursorOf(short)).toEqual({ timestamp: null, key: null });
-    expect(cursorOf(failShortWindow(w, "a", "x", false, now)).key).toEqual(["50", "1999-01-01"]);
+    const end = { timestamp: null, key: ["100", "2000-01-01"] };
+    const short = commitChunk(w, { ...commit("a", ["100", "2000-01-01"], 60), done: true, windowEnd: end, short: { mysqlRows: 101 }, schemaKey: "schema-1" });
+    expect(short.s3_state.pending_validation).toEqual([]);
+    expect(short.mysql_state).toMatchObject({ status: "success", window_rows: 0 });
+    expect(cursorOf(short).key).toEqual(["100", "2000-01-01"]);
+    expect(nextReread(short, "a")).toEqual({
+      start: { timestamp: null, key: null },
+      end,
+      rows: 100,
+      run_id: "a",
+      schema_key: "schema-1",
+      late_rows: 1,
+      reread: { attempts: 0, unchanged: 0, mysql_rows: 101 },
+      after_run: null,
+    });
     expect(() => beginRun({ ...w, mysql_state: { ...w.mysql_state, lease_expires_at: null } }, start("z", { cursorColumns: ["emp_no"] }))).toThrow(
       CursorKeyChangedError,
     );

@@ -3,7 +3,11 @@ import { describe, expect, it } from "vitest";
 import {
   beginRun,
   commitChunk,
+  commitRereadChunk,
+  lateWindowOf,
   LeaseHeldError,
+  nextReread,
+  settleValidated,
   LeaseLostError,
   markLoaded,
   newWatermark,
@@ -91,23 +95,30 @@ describe("watermark transitions", () => {
     };
     const start = { ...newWatermark("p", "s.t", "id_only", now), last_processed_key: ["100"], last_processed_id: "100" };
 
-    it("keeps each extracted window, oldest first; a run re-reading from window i starts at its start and replaces it and the later ones", () => {
+    it("keeps each extracted window, oldest first; a run given late windows queues them and reads them again after its own window", () => {
       const two = run(run(start, "a", "120", 19), "b", "150", 30);
       expect(two.mysql_state.recent_windows).toEqual([
         { start: at("100"), end: at("120"), rows: 19, run_id: "a", schema_key: "schema-1" },
         { start: at("120"), end: at("150"), rows: 30, run_id: "b", schema_key: "schema-1" },
       ]);
-      const reread = beginRun(two, idOnly("c", { ceiling: at("160"), rereadFrom: 0 }));
-      expect(reread.last_processed_key).toEqual(["100"]);
-      expect(reread.mysql_state.window_start).toEqual(at("100"));
-      expect(reread.mysql_state.recent_windows).toEqual([]);
-      // A chunk that does not end the window leaves them; the window it ends covers both again.
-      const partway = commitChunk(reread, { runId: "c", rows: 10, file: "c1", zeroDates: {}, now, leaseSeconds: 60, cursor: at("130"), done: false });
-      expect(partway.mysql_state.recent_windows).toEqual([]);
-      const ended = commitChunk(partway, {
+      const [first] = two.mysql_state.recent_windows;
+      if (first === undefined) throw new Error("no window");
+      const late = lateWindowOf({ window: first, mysqlRows: 20, loadedRows: 19 }, null);
+      const begun = beginRun(two, idOnly("c", { ceiling: at("160"), lateWindows: [late] }));
+      // The cursor stays: only the late window is read again, not everything after it.
+      expect(begun.last_processed_key).toEqual(["150"]);
+      expect(begun.mysql_state.late_windows).toEqual([{ ...first, late_rows: 1, reread: { attempts: 0, unchanged: 0, mysql_rows: 20 }, after_run: null }]);
+      // Queued once, however often it is found.
+      expect(
+        beginRun(
+          { ...begun, mysql_state: { ...begun.mysql_state, run_id: "x", lease_expires_at: null } },
+          idOnly("d", { ceiling: at("160"), lateWindows: [late] }),
+        ).mysql_state.late_windows,
+      ).toHaveLength(1);
+      const own = commitChunk(begun, {
         runId: "c",
-        rows: 41,
-        file: "c2",
+        rows: 10,
+        file: "c1",
         zeroDates: {},
         now,
         leaseSeconds: 60,
@@ -116,15 +127,84 @@ describe("watermark transitions", () => {
         windowEnd: at("160"),
         schemaKey: "s",
       });
-      expect(ended.mysql_state.recent_windows).toEqual([{ start: at("100"), end: at("160"), rows: 51, run_id: "c", schema_key: "s" }]);
+      expect(nextReread(own, "c")).toEqual(begun.mysql_state.late_windows[0]);
+      const half = commitRereadChunk(own, {
+        runId: "c",
+        window: late,
+        cursor: at("110"),
+        rows: 10,
+        file: "c2",
+        zeroDates: {},
+        schemaKey: "s",
+        now,
+        leaseSeconds: 60,
+      });
+      expect(half.mysql_state).toMatchObject({ reread_cursor: at("110"), reread_rows: 10, late_windows: [late] });
+      const ended = commitRereadChunk(half, {
+        runId: "c",
+        window: late,
+        cursor: at("120"),
+        rows: 10,
+        file: "c3",
+        zeroDates: {},
+        ended: { mysqlRows: 20 },
+        schemaKey: "s",
+        now,
+        leaseSeconds: 60,
+      });
+      expect(ended.mysql_state).toMatchObject({ reread_cursor: null, reread_rows: 0, late_windows: [], last_session_rows: 30 });
+      expect(ended.s3_state.backup_s3_files).toEqual(["a.parquet", "b.parquet", "c1", "c2", "c3"]);
+      expect(ended.s3_state.pending_validation.at(-1)).toEqual({
+        start: at("100"),
+        end: at("120"),
+        rows: 20,
+        run_id: "c",
+        schema_key: "s",
+        reread: { attempts: 1, unchanged: 0, mysql_rows: 20 },
+      });
+      // The recount compares the window with what its re-read read.
+      expect(ended.mysql_state.recent_windows[0]?.rows).toBe(20);
+      expect(nextReread(ended, "c")).toBeUndefined();
     });
 
-    it("a resumed run continues its window and ignores rereadFrom; a changed strategy forgets the windows", () => {
+    it("a window still short after its re-read waits for the next run; found short again with the same MySQL count, it counts as unchanged", () => {
+      const one = run(start, "a", "120", 19);
+      const [window] = one.mysql_state.recent_windows;
+      if (window === undefined) throw new Error("no window");
+      const late = lateWindowOf({ window, mysqlRows: 21, loadedRows: 19 }, null);
+      const begun = beginRun(one, idOnly("b", { ceiling: at("120"), lateWindows: [late] }));
+      const done = commitChunk(begun, { runId: "b", rows: 0, file: undefined, zeroDates: {}, now, leaseSeconds: 60, cursor: at("120"), done: true });
+      const short = commitRereadChunk(done, {
+        runId: "b",
+        window: late,
+        cursor: at("120"),
+        rows: 20,
+        file: "b1",
+        zeroDates: {},
+        ended: { mysqlRows: 21 },
+        schemaKey: "s",
+        now,
+        leaseSeconds: 60,
+      });
+      expect(short.mysql_state.late_windows).toEqual([
+        { ...window, rows: 20, run_id: "b", schema_key: "s", late_rows: 1, reread: { attempts: 1, unchanged: 1, mysql_rows: 21 }, after_run: "b" },
+      ]);
+      expect(nextReread(short, "b"), "not by the run that read it").toBeUndefined();
+      expect(nextReread(short, "c")?.late_rows).toBe(1);
+      // Validation of a re-read window: its history comes along; a new commit into it (another count) starts over.
+      const validated = { ...window, reread: { attempts: 2, unchanged: 1, mysql_rows: 21 } };
+      expect(lateWindowOf({ window: validated, mysqlRows: 21, loadedRows: 20 }, "c").reread).toEqual({ attempts: 2, unchanged: 2, mysql_rows: 21 });
+      expect(lateWindowOf({ window: validated, mysqlRows: 22, loadedRows: 20 }, "c").reread).toEqual({ attempts: 2, unchanged: 0, mysql_rows: 22 });
+      const settled = settleValidated({ ...short, s3_state: { ...short.s3_state, pending_validation: [validated] } }, [validated], [], now);
+      expect(settled.s3_state.pending_validation).toEqual([]);
+    });
+
+    it("a changed strategy forgets the windows; a resumed run continues its window", () => {
       const one = run(start, "a", "120", 19);
       const begun = beginRun(one, idOnly("b", { ceiling: at("150") }));
       const partway = commitChunk(begun, { runId: "b", rows: 5, file: "b1", zeroDates: {}, now, leaseSeconds: 60, cursor: at("125"), done: false });
       const failed = { ...partway, mysql_state: { ...partway.mysql_state, status: "failed" as const, lease_expires_at: null } };
-      const resumed = beginRun(failed, idOnly("c", { ceiling: at("150"), rereadFrom: 0 }));
+      const resumed = beginRun(failed, idOnly("c", { ceiling: at("150") }));
       expect(resumed.last_processed_key).toEqual(["125"]);
       expect(resumed.mysql_state.window_start).toEqual(at("120"));
       expect(resumed.mysql_state.recent_windows).toHaveLength(1);

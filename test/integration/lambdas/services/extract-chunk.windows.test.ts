@@ -1,6 +1,6 @@
 /**
  * The window of a run, on real MariaDB: chunk queries on a composite key are index range scans; a window MySQL holds
- * more rows of than the extraction read fails before anything is loaded and is read again; late commits at the
+ * more rows of at its end than the extraction read is read again by the same run (a keyless table fails); late commits at the
  * cursor's timestamp are caught by the default lookback; rows inside the settle window wait for the next run.
  */
 import { setTimeout as sleep } from "node:timers/promises";
@@ -11,9 +11,18 @@ import { strategyFor } from "#domain/cdc/index.ts";
 import { buildTableSchema } from "#domain/table-schema.ts";
 import { begin } from "#services/begin.ts";
 import { extractChunk } from "#services/extract-chunk.ts";
+import { loadGroup } from "#services/submit-load.ts";
 import { ExtractionShortfallError } from "#services/validate.ts";
 import { getWatermark } from "#services/watermarks.ts";
-import { contextFor, extractUntilDone, pipelineFromYaml, runExtraction, useExtractionFixture, type RunOutcome } from "../../../support/extraction.ts";
+import {
+  contextFor,
+  extractUntilDone,
+  STAGING_BUCKET,
+  pipelineFromYaml,
+  runExtraction,
+  useExtractionFixture,
+  type RunOutcome,
+} from "../../../support/extraction.ts";
 
 const DATABASE = "mrsync_test_windows";
 const fx = useExtractionFixture(DATABASE);
@@ -59,8 +68,8 @@ describe("chunk queries", () => {
   });
 });
 
-describe("the window counted before loading", () => {
-  it("fails an extraction MySQL holds more rows of (an out-of-order commit below the cursor), loads nothing of it, and reads the window again", async () => {
+describe("the window counted at its end", () => {
+  it("reads a window MySQL holds more rows of (an out-of-order commit below the cursor) again in the same run, as a load of its own", async () => {
     await fx.db.admin.query(`CREATE TABLE payouts (id INT NOT NULL PRIMARY KEY, amount DECIMAL(12,2) NOT NULL)`);
     await fx.db.admin.query(`INSERT INTO payouts SELECT seq, seq / 4 FROM seq_1_to_1000 WHERE seq <> 250`);
     const pipeline = pipelineFromYaml(DATABASE, `  ${DATABASE}.payouts: { cdc_strategy: id_only, processing: { batch_size: 300 } }`);
@@ -70,26 +79,57 @@ describe("the window counted before loading", () => {
     expect(first.cursor.key).toEqual(["301"]);
     // Id 250 was taken by a transaction that commits only now: an id_only cursor has passed it.
     await fx.db.admin.query("INSERT INTO payouts VALUES (250, 62.5)");
-    const failure: unknown = await extractUntilDone(context, "run-short-1", started.schemaKey).catch((error: unknown) => error);
+    const rest = await extractUntilDone(context, "run-short-1", started.schemaKey);
+    const chunks = [first, ...rest];
+    const windowEnd = chunks.findIndex((c) => c.lateRows > 0);
+    expect(chunks[windowEnd]?.lateRows, "found at the window's end").toBe(1);
+    expect(chunks.at(-1)?.windowsReread, "then read again").toBe(1);
+    const own = chunks.slice(0, windowEnd + 1).flatMap((c) => (c.file === undefined ? [] : [c.file]));
+    const again = chunks.slice(windowEnd + 1).flatMap((c) => (c.file === undefined ? [] : [c.file]));
+    expect(await idsIn(own)).toHaveLength(999);
+    const reread = await idsIn(again);
+    expect(reread).toHaveLength(1000);
+    expect(reread).toContain("250");
+
+    const done = await getWatermark(context);
+    expect(done?.mysql_state).toMatchObject({ status: "success", late_windows: [], reread_cursor: null });
+    expect(done?.s3_state.pending_validation).toEqual([
+      expect.objectContaining({
+        start: { timestamp: null, key: null },
+        rows: 1000,
+        run_id: "run-short-1",
+        reread: { attempts: 1, unchanged: 0, mysql_rows: 1000 },
+      }),
+    ]);
+    // The window's own files load first, its re-read by a load of its own: id_only's merge cannot tell two copies
+    // of one key apart, so the copy read later must land later.
+    const heads = await Promise.all((done?.s3_state.backup_s3_files ?? []).map(async (key) => ({ key, info: await fx.s3.store.head(STAGING_BUCKET, key) })));
+    expect(loadGroup(heads).map((h) => h.key)).toEqual(own);
+    expect(loadGroup(heads.slice(own.length)).map((h) => h.key)).toEqual(again);
+  });
+
+  it("fails a table without a key MySQL holds more rows of at the window's end: re-read rows could not merge", async () => {
+    await fx.db.admin.query(`CREATE TABLE events (at DATETIME(6) NOT NULL, what VARCHAR(20) NOT NULL, KEY (at))`);
+    await fx.db.admin.query(`INSERT INTO events SELECT TIMESTAMP('2020-01-01') + INTERVAL seq SECOND, 'e' FROM seq_1_to_100 WHERE seq <> 30`);
+    const pipeline = pipelineFromYaml(
+      DATABASE,
+      `  ${DATABASE}.events: { cdc_strategy: timestamp_only, cdc_timestamp_column: at, processing: { batch_size: 40 } }`,
+    );
+    const context = contextFor(fx.s3, pipeline, `${DATABASE}.events`);
+    const started = await begin(context, "run-keyless");
+    await extractChunk(context, { runId: "run-keyless", schemaKey: started.schemaKey });
+    await fx.db.admin.query(`INSERT INTO events VALUES (TIMESTAMP('2020-01-01') + INTERVAL 30 SECOND, 'late')`);
+    const failure: unknown = await extractUntilDone(context, "run-keyless", started.schemaKey).catch((error: unknown) => error);
     expect(failure).toBeInstanceOf(ExtractionShortfallError);
     expect((failure as Error).message).toMatch(
       new RegExp(
-        `^${DATABASE}\\.payouts: MySQL holds 1000 row\\(s\\) in the run's window, the extraction read 999 \\(1 short\\); nothing of the window was loaded\\. Likely causes: rows committed late or out of order`,
+        `^${DATABASE}\\.events: MySQL holds 100 row\\(s\\) in the run's window, the extraction read 99 \\(1 short\\); nothing of the window was loaded\\.`,
       ),
     );
+    expect((failure as Error).message).toContain(`mrsync watermark reset -p ${pipeline.name} -t ${DATABASE}.events`);
     const failed = await getWatermark(context);
-    expect(failed?.mysql_state).toMatchObject({ status: "failed", window_rows: 0, lease_expires_at: null });
-    expect(failed?.mysql_state.last_error).toMatch(/^ExtractionShortfallError: /);
-    // Back to the window's start; nothing of the window listed for validation (it never finished).
-    expect(failed?.last_processed_key).toBeNull();
+    expect(failed?.mysql_state).toMatchObject({ status: "failed", lease_expires_at: null, late_windows: [] });
     expect(failed?.s3_state.pending_validation).toEqual([]);
-
-    const again = await runExtraction(context, "run-short-2");
-    const ids = await idsIn(files(again));
-    expect(ids).toHaveLength(1000);
-    expect(new Set(ids).size).toBe(1000);
-    const done = await getWatermark(context);
-    expect(done?.s3_state.pending_validation).toEqual([expect.objectContaining({ start: { timestamp: null, key: null }, rows: 1000, run_id: "run-short-2" })]);
   });
 });
 

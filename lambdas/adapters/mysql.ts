@@ -167,9 +167,14 @@ export async function discoverTable(connection: Connection, schema: string, tabl
 
 /** One row of a small query (the ceiling, a count), as an array. */
 export async function queryRow(connection: Connection, query: SqlQuery): Promise<unknown[] | undefined> {
+  return (await queryRows(connection, query))[0];
+}
+
+/** Every row of a small result (counts per bucket, …), as arrays; a dead connection is classified as for any query. */
+export async function queryRows(connection: Connection, query: SqlQuery): Promise<unknown[][]> {
   try {
     const [rows] = await connection.query<RowDataPacket[][]>({ sql: query.sql, rowsAsArray: true }, query.params);
-    return rows[0];
+    return rows;
   } catch (error) {
     throw classifySourceError(error instanceof Error ? error : new Error(String(error)), connection.config.host ?? "?");
   }

@@ -469,9 +469,16 @@ export function commitRereadChunk(watermark: Watermark, commit: RereadCommit): W
   if (commit.ended === undefined) {
     return { ...counted, mysql_state: { ...counted.mysql_state, reread_cursor: toStored(commit.cursor), reread_rows: rows } };
   }
-  const { late_rows: _late, after_run: _after, reread: history, ...extracted } = commit.window;
+  const history = commit.window.reread;
   const attempts = history.attempts + 1;
-  const reread: ExtractedWindow = { ...extracted, rows, run_id: commit.runId, schema_key: commit.schemaKey, reread: { ...history, attempts } };
+  const reread: ExtractedWindow = {
+    start: commit.window.start,
+    end: commit.window.end,
+    rows,
+    run_id: commit.runId,
+    schema_key: commit.schemaKey,
+    reread: { ...history, attempts },
+  };
   const short = commit.ended.mysqlRows > rows;
   const rest = state.late_windows.filter((w) => spanOf(w) !== span);
   return {

@@ -5,12 +5,27 @@
 import { RECONCILE_REPORT } from "#domain/markers.ts";
 import { secondsSince, summarizeRun } from "#domain/run-summary.ts";
 import { markerPrefix } from "#domain/s3-layout.ts";
-import { finishRun, lateWindowOf, MAX_UNCHANGED_REREADS, settleValidated } from "#domain/watermark.ts";
+import { strategyFor } from "#domain/cdc/index.ts";
+import { finishRun, lateWindowOf, MAX_UNCHANGED_REREADS, settleValidated, type ExtractedWindow, type ShortWindow, type Watermark } from "#domain/watermark.ts";
 import type { Progress, Run, TableResult } from "#shared/steps.ts";
 import type { LoadContext } from "./load.ts";
+import { lateRangesOfRecentWindows } from "./recent-windows.ts";
 import { writeCompletionMarkers, type MarkerLog } from "./markers.ts";
-import { readWatermark, updateWatermark } from "./sync-context.ts";
+import { loadSchema, readWatermark, updateWatermark } from "./sync-context.ts";
 import { stuckWindowProblem, validateWindows, ValidationError, type ValidationReport } from "./validate.ts";
+
+/** The recent windows' late ranges, where the strategy counts them again and the table has been loaded. */
+async function lateInRecentWindows(context: LoadContext, watermark: Watermark | undefined): Promise<ShortWindow[]> {
+  const windows = watermark?.mysql_state.recent_windows ?? [];
+  const last = windows.at(-1);
+  // Nothing loaded yet: no target to compare with.
+  if (last === undefined || watermark?.redshift_state.last_load_id === null) return [];
+  const schema = await loadSchema(context, last.schema_key);
+  if (strategyFor(context.table, schema).recountsRecentWindows !== true) return [];
+  return lateRangesOfRecentWindows(context, schema, windows);
+}
+
+const sameSpan = (a: ExtractedWindow, b: ExtractedWindow) => JSON.stringify([a.start, a.end]) === JSON.stringify([b.start, b.end]);
 
 /** One line for the summary and the markers: what the validation compared. */
 function validationLine(report: ValidationReport, rowsLoaded: number, extractionOpen: boolean): { line: string; complete: boolean } {
@@ -47,6 +62,9 @@ export async function finishStep(context: LoadContext, run: Run, progress: Progr
     const watermark = await readWatermark(context);
     const windows = watermark?.s3_state.pending_validation ?? [];
     const report = await validateWindows(context, windows);
+    // id_only: the recent windows compared with Redshift range by range, for rows committed into them since.
+    const recent = await lateInRecentWindows(context, watermark);
+    report.late.push(...recent.filter((r) => !report.late.some((l) => sameSpan(l.window, r.window))));
     const late = report.late.map((short) => lateWindowOf(short, progress.runId));
     if (windows.length > 0) {
       await updateWatermark(context, (current) => settleValidated(current, windows, late, context.now()));

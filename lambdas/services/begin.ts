@@ -12,6 +12,7 @@ import { buildTableSchema, TableSchemaError, type TableSchema } from "#domain/ta
 import { beginRun, ceilingOf, cursorOf, fromStored, lateWindowOf, nextReread, type LateWindow } from "#domain/watermark.ts";
 import type { Progress, Resume, Run } from "#shared/steps.ts";
 import { LEASE_SECONDS, pendingFiles, readWatermark, saveSchema, updateWatermark, withTableSource, type TableContext } from "./sync-context.ts";
+import { covers } from "./recent-windows.ts";
 import { windowsRowsNow } from "./validate.ts";
 
 export type BeginResult = {
@@ -82,7 +83,9 @@ async function checkCursorColumns(context: TableContext, connection: Connection,
  */
 async function lateRecentWindows(context: TableContext, schema: TableSchema): Promise<LateWindow[]> {
   if (!strategyFor(context.table, schema).recountsRecentWindows) return [];
-  const windows = (await readWatermark(context))?.mysql_state.recent_windows ?? [];
+  const state = (await readWatermark(context))?.mysql_state;
+  // A window holding a range queued already is read there (Finish found it range by range).
+  const windows = (state?.recent_windows ?? []).filter((w) => !(state?.late_windows ?? []).some((late) => covers(w, late)));
   if (windows.length === 0) return [];
   const counts = await windowsRowsNow(
     context,

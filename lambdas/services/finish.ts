@@ -6,10 +6,10 @@ import { RECONCILE_REPORT } from "#domain/markers.ts";
 import { secondsSince, summarizeRun } from "#domain/run-summary.ts";
 import { markerPrefix } from "#domain/s3-layout.ts";
 import { strategyFor } from "#domain/cdc/index.ts";
-import { finishRun, lateWindowOf, MAX_UNCHANGED_REREADS, settleValidated, type ExtractedWindow, type ShortWindow, type Watermark } from "#domain/watermark.ts";
+import { finishRun, lateWindowOf, MAX_UNCHANGED_REREADS, settleValidated, type LateWindow, type ShortWindow, type Watermark } from "#domain/watermark.ts";
 import type { Progress, Run, TableResult } from "#shared/steps.ts";
 import type { LoadContext } from "./load.ts";
-import { lateRangesOfRecentWindows } from "./recent-windows.ts";
+import { lateRangesOfRecentWindows, narrowed } from "./recent-windows.ts";
 import { writeCompletionMarkers, type MarkerLog } from "./markers.ts";
 import { loadSchema, readWatermark, updateWatermark } from "./sync-context.ts";
 import { stuckWindowProblem, validateWindows, ValidationError, type ValidationReport } from "./validate.ts";
@@ -25,16 +25,19 @@ async function lateInRecentWindows(context: LoadContext, watermark: Watermark | 
   return lateRangesOfRecentWindows(context, schema, windows);
 }
 
-const sameSpan = (a: ExtractedWindow, b: ExtractedWindow) => JSON.stringify([a.start, a.end]) === JSON.stringify([b.start, b.end]);
-
 /** One line for the summary and the markers: what the validation compared. */
-function validationLine(report: ValidationReport, rowsLoaded: number, extractionOpen: boolean): { line: string; complete: boolean } {
+function validationLine(
+  report: ValidationReport,
+  late: readonly LateWindow[],
+  rowsLoaded: number,
+  extractionOpen: boolean,
+): { line: string; complete: boolean } {
   const line = validationCounts(report, rowsLoaded, extractionOpen);
-  if (report.late.length === 0) return line;
-  const late = report.late.reduce((sum, w) => sum + w.mysqlRows - w.loadedRows, 0);
+  if (late.length === 0) return line;
+  const rows = late.reduce((sum, w) => sum + w.late_rows, 0);
   return {
     ...line,
-    line: `${line.line}; ${late} row(s) committed late into ${report.late.length} window(s) after they were read: the next run reads them again`,
+    line: `${line.line}; ${rows} row(s) committed late into ${late.length} key range(s) after they were read: the next run reads them again`,
   };
 }
 
@@ -63,9 +66,7 @@ export async function finishStep(context: LoadContext, run: Run, progress: Progr
     const windows = watermark?.s3_state.pending_validation ?? [];
     const report = await validateWindows(context, windows);
     // id_only: the recent windows compared with Redshift range by range, for rows committed into them since.
-    const recent = await lateInRecentWindows(context, watermark);
-    report.late.push(...recent.filter((r) => !report.late.some((l) => sameSpan(l.window, r.window))));
-    const late = report.late.map((short) => lateWindowOf(short, progress.runId));
+    const late = narrowed(report.late, await lateInRecentWindows(context, watermark)).map((short) => lateWindowOf(short, progress.runId));
     if (windows.length > 0) {
       await updateWatermark(context, (current) => settleValidated(current, windows, late, context.now()));
     }
@@ -74,7 +75,7 @@ export async function finishStep(context: LoadContext, run: Run, progress: Progr
     const stuck = late.filter((window) => window.reread.unchanged >= MAX_UNCHANGED_REREADS);
     if (stuck.length > 0) throw new ValidationError({ ...report, problems: stuck.map((window) => stuckWindowProblem(context, window)) });
     const open = watermark !== undefined && watermark.mysql_state.status !== "success" && watermark.mysql_state.window_rows > 0;
-    validation = validationLine(report, progress.rowsLoaded, open);
+    validation = validationLine(report, late, progress.rowsLoaded, open);
   }
   const validated = validation !== undefined && validation.complete;
   // redshift_only and reconcile hold no lease to release.

@@ -79,10 +79,11 @@ export async function lateRangesOfRecentWindows(context: LoadContext, schema: Ta
   }
   const schemaKey = windows.at(-1)?.schema_key ?? "";
   return merged.map((r) => {
-    const start = after + r.from * width;
-    const end = after + (r.to + 1n) * width;
+    // Bucket b holds the keys after + b·width … after + (b+1)·width − 1: the range after the one before it.
+    const start = after + r.from * width - 1n;
+    const end = after + (r.to + 1n) * width - 1n;
     const window: ExtractedWindow = {
-      start: { timestamp: null, key: [String(start)] },
+      start: { timestamp: null, key: [String(start > after ? start : after)] },
       end: { timestamp: null, key: [String(end < range.upTo ? end : range.upTo)] },
       rows: r.redshift,
       run_id: "recent-windows",
@@ -90,4 +91,34 @@ export async function lateRangesOfRecentWindows(context: LoadContext, schema: Ta
     };
     return { window, mysqlRows: r.mysql, loadedRows: r.redshift };
   });
+}
+
+/** (start, end] of a window on a one-integer-column key (null start: from the beginning); undefined otherwise. */
+function boundsOf(window: ExtractedWindow): { after: bigint | null; upTo: bigint } | undefined {
+  const end = window.end.key;
+  const start = window.start?.key ?? null;
+  if (end?.length !== 1 || (start !== null && start.length !== 1)) return undefined;
+  return { after: start === null ? null : BigInt(start[0] ?? "0"), upTo: BigInt(end[0] ?? "0") };
+}
+
+/** `inner` lies inside `outer` (windows on a one-integer-column key; false for any other key). */
+export const covers = (outer: ExtractedWindow, inner: ExtractedWindow): boolean => {
+  const o = boundsOf(outer);
+  const i = boundsOf(inner);
+  if (o === undefined || i === undefined) return false;
+  return (o.after === null || (i.after !== null && o.after <= i.after)) && i.upTo <= o.upTo;
+};
+
+/**
+ * The windows to read again: a window validation found late is replaced by the late ranges found inside it (narrower
+ * re-reads); late ranges of the recent windows that no such window covers are added.
+ */
+export function narrowed(validation: readonly ShortWindow[], ranges: readonly ShortWindow[]): ShortWindow[] {
+  const windows = validation.flatMap((late) => {
+    const inside = ranges.filter((range) => covers(late.window, range.window));
+    // The same rows, found late again: the window's history of re-reads goes with them.
+    const history = late.window.reread;
+    return inside.length === 0 ? [late] : inside.map((range) => (history === undefined ? range : { ...range, window: { ...range.window, reread: history } }));
+  });
+  return [...windows, ...ranges.filter((range) => !windows.some((w) => w.window.end === range.window.end || covers(w.window, range.window)))];
 }

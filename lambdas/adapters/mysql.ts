@@ -5,6 +5,7 @@
 import type { Connection as CallbackConnection } from "mysql2";
 import mysql, { type Connection, type FieldPacket, type RowDataPacket } from "mysql2/promise";
 import type { SourceConnection } from "#config/schema.ts";
+import type { SourceClock } from "#domain/cdc/settle.ts";
 import type { SourceColumn } from "#domain/table-schema.ts";
 import type { SqlQuery } from "#domain/cdc/types.ts";
 import type { DbCredentials } from "./secrets.ts";
@@ -97,6 +98,48 @@ async function openConnection(source: SourceConnection, credentials: DbCredentia
   // Whatever a query (custom_sql included) asks, a read session cannot write to the source: MySQL refuses.
   if (access === "read") await connection.query("SET SESSION TRANSACTION READ ONLY");
   return connection;
+}
+
+/**
+ * The source's clock, read once: UTC now, and now in the server's own zone (`@@global.time_zone`, SYSTEM resolved
+ * through the OS zone) and in its OS zone (what INNODB_TRX.trx_started is written in). Named zones need MySQL's
+ * time-zone tables for CONVERT_TZ; a server using one has them.
+ */
+export async function readSourceClock(connection: Connection): Promise<SourceClock> {
+  const row = await queryRow(connection, {
+    sql: "SELECT UTC_TIMESTAMP(6), @@global.time_zone, @@system_time_zone, CONVERT_TZ(UTC_TIMESTAMP(6), '+00:00', @@global.time_zone), CONVERT_TZ(UTC_TIMESTAMP(6), '+00:00', 'SYSTEM')",
+    params: [],
+  });
+  const text = (i: number) => (row?.[i] === null || row?.[i] === undefined ? "" : String(row[i]));
+  const utcNow = text(0);
+  const global = text(1);
+  return {
+    utcNow,
+    serverZone: global === "SYSTEM" ? `SYSTEM (${text(2)})` : global,
+    serverNow: text(3) === "" ? utcNow : text(3),
+    systemNow: text(4) === "" ? utcNow : text(4),
+  };
+}
+
+/** MySQL's refusals of INNODB_TRX to a user without PROCESS (MySQL: 1227; MariaDB: 1227, or 1044/1142 on some builds). */
+const NO_PROCESS_PRIVILEGE = new Set([1227, 1044, 1142]);
+
+/**
+ * The start (in the OS zone, to the second) of the oldest transaction that has written and not committed, other
+ * sessions only; `unreadable` where the sync user lacks PROCESS (the horizon is optional).
+ */
+export async function readOldestWriteTransaction(connection: Connection): Promise<{ startedAt: string | null } | { unreadable: string }> {
+  try {
+    const row = await queryRow(connection, {
+      sql: "SELECT MIN(trx_started) FROM information_schema.INNODB_TRX WHERE trx_rows_modified > 0 AND trx_mysql_thread_id <> CONNECTION_ID()",
+      params: [],
+    });
+    return { startedAt: row?.[0] === null || row?.[0] === undefined ? null : String(row[0]) };
+  } catch (error) {
+    const errno = (error as { errno?: number }).errno;
+    if (typeof errno === "number" && NO_PROCESS_PRIVILEGE.has(errno)) return { unreadable: "the sync user lacks PROCESS, which INNODB_TRX needs" };
+    throw error;
+  }
 }
 
 /** A unique index: its name and columns in index order (PRIMARY included). */

@@ -3,6 +3,7 @@
  * config/schema/ are generated from it, and CDK and handlers share its types.
  */
 import { z } from "zod";
+import { isTimeZone } from "#domain/cdc/time-zone.ts";
 import { scheduleExpressionProblem } from "./schedule.ts";
 
 const NAME = /^[A-Za-z][A-Za-z0-9_-]*$/;
@@ -36,6 +37,11 @@ export const SourceSchema = z
     password: z.string().optional().describe("local use only; ${VAR} reads the environment"),
     ssl: z.boolean().default(false),
     connect_timeout_ms: z.int().positive().default(10_000),
+    time_zone: z
+      .string()
+      .refine(isTimeZone, "an IANA time zone name (Asia/Shanghai, America/New_York, UTC) or an offset ±hh:mm (+08:00)")
+      .optional()
+      .describe("the zone DATETIME cursor columns hold (what the application's NOW() writes); default: the server's own (@@global.time_zone)"),
   })
   .superRefine((source, ctx) => {
     if (source.secret !== undefined && (source.username !== undefined || source.password !== undefined)) {

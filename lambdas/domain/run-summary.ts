@@ -23,6 +23,8 @@ export type TableSummary = {
   late_rows?: number;
   /** Windows this run read again for such rows. */
   windows_reread?: number;
+  /** Timestamp strategies: what the transaction horizon did to the ceiling. */
+  horizon?: string;
 };
 
 export type RunSummary = {
@@ -88,6 +90,7 @@ function tableSummary(result: TableResult): TableSummary {
     ...(result.reconcile === undefined ? {} : { reconcile: result.reconcile }),
     ...(result.late_rows === undefined ? {} : { late_rows: result.late_rows }),
     ...(result.windows_reread === undefined ? {} : { windows_reread: result.windows_reread }),
+    ...(result.horizon === undefined ? {} : { horizon: result.horizon }),
   };
 }
 

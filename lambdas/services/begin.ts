@@ -4,7 +4,9 @@
  */
 import { hostname } from "node:os";
 import type { Connection } from "mysql2/promise";
-import { discoverTable, queryRow, resultColumns } from "#adapters/mysql.ts";
+import { discoverTable, queryRow, readOldestWriteTransaction, readSourceClock, resultColumns } from "#adapters/mysql.ts";
+import { DEFAULT_SETTLE_SECONDS } from "#config/schema.ts";
+import { settleBound, type SettleBound } from "#domain/cdc/settle.ts";
 import { cursorProblems, lookbackSecondsOf, orderColumns, UnsafeCursorError } from "#domain/cdc/cursor-rules.ts";
 import { START, strategyFor, type Position } from "#domain/cdc/index.ts";
 import { quotedTable, quoteIdentifier, textOf } from "#domain/cdc/types.ts";
@@ -26,6 +28,8 @@ export type BeginResult = {
   columns: number;
   /** Rows found committed late into the recent windows (id_only): the run reads those windows again. */
   lateRows: number;
+  /** Timestamp strategies: the zone "now" was read in, and what the transaction horizon did. */
+  settle?: SettleBound;
 };
 
 /**
@@ -99,12 +103,28 @@ async function lateRecentWindows(context: TableContext, schema: TableSchema): Pr
   });
 }
 
+/**
+ * The newest timestamp this run's ceiling may take: the source's clock in the cursor column's zone less settle_seconds,
+ * and below the oldest open write transaction where INNODB_TRX is readable (domain/cdc/settle.ts).
+ */
+async function settleBoundOf(context: TableContext, connection: Connection, schema: TableSchema): Promise<SettleBound> {
+  const column = schema.columns.find((c) => c.source.toLowerCase() === context.table.cdc_timestamp_column?.toLowerCase());
+  return settleBound({
+    cursorType: column?.sourceType.toLowerCase().startsWith("timestamp") === true ? "timestamp" : "datetime",
+    zone: context.pipeline.source.time_zone,
+    clock: await readSourceClock(connection),
+    settleSeconds: context.table.settle_seconds ?? DEFAULT_SETTLE_SECONDS,
+    oldestWrite: await readOldestWriteTransaction(connection),
+  });
+}
+
 export async function begin(context: TableContext, runId: string): Promise<BeginResult> {
-  const { schema, ceiling } = await withTableSource(context, async (connection) => {
+  const { schema, ceiling, settle } = await withTableSource(context, async (connection) => {
     const schema = await checkedTableSchema(context, connection);
     await checkCursorColumns(context, connection, schema);
     const strategy = strategyFor(context.table, schema);
-    return { schema, ceiling: strategy.ceilingOf(await queryRow(connection, strategy.ceilingQuery())) };
+    const settle = strategy.settles === true ? await settleBoundOf(context, connection, schema) : undefined;
+    return { schema, ceiling: strategy.ceilingOf(await queryRow(connection, strategy.ceilingQuery(settle?.settledBefore))), settle };
   });
   const late = await lateRecentWindows(context, schema);
   const schemaKey = await saveSchema(context, schema);
@@ -136,6 +156,7 @@ export async function begin(context: TableContext, runId: string): Promise<Begin
     done: strategyFor(context.table, schema).reached(cursor, recorded) && nextReread(watermark, runId) === undefined,
     columns: schema.columns.length,
     lateRows: late.reduce((sum, window) => sum + window.late_rows, 0),
+    ...(settle === undefined ? {} : { settle }),
   };
 }
 
@@ -171,5 +192,6 @@ export async function beginStep(context: TableContext, run: Run, resume: Resume 
     done: started.done,
     pendingFiles: 0,
     ...(started.lateRows > 0 ? { lateRows: started.lateRows } : {}),
+    ...(started.settle === undefined ? {} : { horizon: started.settle.horizon }),
   };
 }

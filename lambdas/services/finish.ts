@@ -94,6 +94,7 @@ export async function finishStep(context: LoadContext, run: Run, progress: Progr
     ...(progress.reconcile === undefined ? {} : { reconcile: progress.reconcile }),
     ...(lateRows > 0 ? { late_rows: lateRows } : {}),
     ...(progress.windowsReread === undefined ? {} : { windows_reread: progress.windowsReread }),
+    ...(progress.horizon === undefined ? {} : { horizon: progress.horizon }),
   };
   if (run.mode === "reconcile") {
     // A reconcile run's report, beside the markers (which only syncs write: downstream waits on those).

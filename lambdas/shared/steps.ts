@@ -118,6 +118,8 @@ export const ProgressSchema = z.object({
   lateRows: z.int().positive().optional(),
   /** Windows the run read again for rows committed into them late. */
   windowsReread: z.int().positive().optional(),
+  /** Timestamp strategies: what the transaction horizon did to the ceiling (settle.ts). */
+  horizon: z.string().optional(),
 });
 export type Progress = z.output<typeof ProgressSchema>;
 
@@ -167,6 +169,8 @@ export const TableResultSchema = z.object({
   late_rows: z.int().positive().optional(),
   /** Windows this run read again for rows committed into them late. */
   windows_reread: z.int().positive().optional(),
+  /** Timestamp strategies: whether the transaction horizon held the ceiling back, and by how much. */
+  horizon: z.string().optional(),
 });
 export type TableResult = z.output<typeof TableResultSchema>;
 

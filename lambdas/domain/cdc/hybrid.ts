@@ -10,14 +10,14 @@ export function hybridStrategy(context: StrategyContext): Strategy {
   const ts = context.timestamp;
   if (ts === undefined) throw new Error("hybrid needs cdc_timestamp_column");
   const order = [ts, ...context.key];
-  const settled = settledBound(context);
   return {
     cutsOnlyBetweenTimestamps: false,
     rereadsLateWindows: true,
-    ceilingQuery: (): SqlQuery => ({
-      sql: `SELECT ${orderBy(order)} FROM ${context.from} WHERE ${settled.sql} ORDER BY ${orderBy(order, "DESC")} LIMIT 1`,
-      params: settled.params,
-    }),
+    settles: true,
+    ceilingQuery: (settledBefore): SqlQuery => {
+      const settled = settledBound(context, settledBefore);
+      return { sql: `SELECT ${orderBy(order)} FROM ${context.from} WHERE ${settled.sql} ORDER BY ${orderBy(order, "DESC")} LIMIT 1`, params: settled.params };
+    },
     ceilingOf: (row) => (row === undefined ? { timestamp: null, key: null } : { timestamp: timestampOfRow(context, row, 0), key: keyOfRow(context, row, 1) }),
     chunkQuery(cursor: Position, ceiling: Position, limit: number): SqlQuery {
       const where = [];

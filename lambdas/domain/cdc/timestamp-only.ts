@@ -11,11 +11,14 @@ export type TimestampOnlyStrategy = Strategy & { groupQuery(timestamp: string): 
 export function timestampOnlyStrategy(context: StrategyContext): TimestampOnlyStrategy {
   if (context.timestamp === undefined) throw new Error("timestamp_only needs cdc_timestamp_column");
   const ts = quoteIdentifier(context.timestamp.source);
-  const settled = settledBound(context);
   return {
     cutsOnlyBetweenTimestamps: true,
     rereadsLateWindows: true,
-    ceilingQuery: (): SqlQuery => ({ sql: `SELECT MAX(${ts}) FROM ${context.from} WHERE ${settled.sql}`, params: settled.params }),
+    settles: true,
+    ceilingQuery: (settledBefore): SqlQuery => {
+      const settled = settledBound(context, settledBefore);
+      return { sql: `SELECT MAX(${ts}) FROM ${context.from} WHERE ${settled.sql}`, params: settled.params };
+    },
     ceilingOf: (row) => ({ timestamp: row === undefined ? null : timestampOfRow(context, row, 0), key: null }),
     chunkQuery(cursor: Position, ceiling: Position, limit: number): SqlQuery {
       const lower = cursor.timestamp === null ? "" : `${ts} > ? AND `;

@@ -36,8 +36,13 @@ export type StrategyContext = {
 };
 
 export interface Strategy {
-  /** The ceiling: the newest position at Begin; no chunk reads past it. Returns at most one row, read by ceilingOf. */
-  ceilingQuery(): SqlQuery;
+  /**
+   * The ceiling: the newest position at Begin; no chunk reads past it. Returns at most one row, read by ceilingOf.
+   * `settledBefore`: the newest timestamp a timestamp strategy may take (settle.ts), required by those.
+   */
+  ceilingQuery(settledBefore?: string): SqlQuery;
+  /** The ceiling's timestamp is held back from "now" (settle window, transaction horizon): hybrid, timestamp_only. */
+  readonly settles?: boolean;
   /** The ceiling from the ceiling query's row (undefined: the query found no row). */
   ceilingOf(row: readonly unknown[] | undefined): Position;
   /** The next chunk, strictly after `cursor`, at most up to `ceiling`. */
@@ -101,10 +106,14 @@ export function timestampOfRow(context: StrategyContext, row: readonly unknown[]
 /** Key order where JS knows it for sure (integers, dates, equal values); undefined = only MySQL knows (collations). */
 export const compareKeys = (context: StrategyContext, a: readonly string[], b: readonly string[]): number | undefined => compareKnown(context.key, a, b);
 
-/** The settle window: rows newer than the source's NOW() minus settle_seconds wait for the next run. */
-export function settledBound(context: StrategyContext): SqlFragment {
+/**
+ * The settle window (and transaction horizon): rows newer than `settledBefore` — the source's now, in the cursor
+ * column's zone, minus settle_seconds (settle.ts) — wait for the next run.
+ */
+export function settledBound(context: StrategyContext, settledBefore: string | undefined): SqlFragment {
+  if (settledBefore === undefined) throw new Error("a timestamp strategy's ceiling needs the settle bound (domain/cdc/settle.ts)");
   const ts = context.timestamp === undefined ? "NULL" : quoteIdentifier(context.timestamp.source);
-  return { sql: `${ts} <= NOW(6) - INTERVAL ? SECOND`, params: [context.settleSeconds] };
+  return { sql: `${ts} <= ?`, params: [settledBefore] };
 }
 
 export function textOf(value: unknown): string | null {

@@ -62,14 +62,13 @@ export function configCommands(program: Command, output: () => Output): void {
         return;
       }
       const checked = options.pipeline === undefined ? pipelines : [await pipeline(out.options.configDir, options.pipeline)];
-      const { tables, problems } = await checkSources(checked);
+      const { tables, problems, zones } = await checkSources(checked);
       if (problems.length > 0) {
         const lines = problems.map((p) => `  - ${path.relative(process.cwd(), p.file)}: ${p.yamlPath}: ${p.problem}`);
         throw new CliError(`Sources refuse ${problems.length} problem(s) (nothing was read):\n${lines.join("\n")}`);
       }
-      out.result(
-        { valid: true, pipelines: checked.map((p) => p.name), tables_checked: tables },
-        () => `${ok()}; ${tables} table(s) checked against their sources`,
+      out.result({ valid: true, pipelines: checked.map((p) => p.name), tables_checked: tables, source_zones: zones }, () =>
+        [`${ok()}; ${tables} table(s) checked against their sources`, ...Object.entries(zones).map(([name, zone]) => `  source ${name}: ${zone}`)].join("\n"),
       );
     });
   group

@@ -6,6 +6,7 @@ import { textOf } from "#domain/cdc/types.ts";
 import { s3Store } from "#adapters/s3.ts";
 import { credentialResolver } from "#adapters/secrets.ts";
 import type { ConnectionsFile } from "#config/schema.ts";
+import { sourceZone } from "#services/check-sources.ts";
 import { withSource } from "#services/sync-context.ts";
 import { CliError, EXIT, type Output } from "../output.ts";
 import { config } from "../tables.ts";
@@ -41,8 +42,10 @@ function checks(connections: ConnectionsFile, only: string | undefined): (() => 
   return [
     ...each("source", connections.sources, async (name, source) => {
       const session = { connect: async () => connectSource(source, await credentialResolver().credentials(name, source)) };
-      const row = await withSource(session, (connection) => queryRow(connection, { sql: "SELECT VERSION()", params: [] }));
-      return `MySQL ${textOf(row?.[0]) ?? "?"} at ${source.host}:${source.port}`;
+      return withSource(session, async (connection) => {
+        const row = await queryRow(connection, { sql: "SELECT VERSION()", params: [] });
+        return `MySQL ${textOf(row?.[0]) ?? "?"} at ${source.host}:${source.port}; ${await sourceZone(connection, source)}`;
+      });
     }),
     ...each("staging", connections.staging, async (_name, staging) => {
       const bucket = staging.bucket ?? process.env.STAGING_BUCKET;

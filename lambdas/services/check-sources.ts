@@ -4,9 +4,10 @@
  * reading a row. One connection per source; every problem of every table reported at once.
  */
 import type { Connection } from "mysql2/promise";
-import { connectSource, SourceTableError } from "#adapters/mysql.ts";
+import { connectSource, readOldestWriteTransaction, readSourceClock, SourceTableError } from "#adapters/mysql.ts";
 import { credentialResolver } from "#adapters/secrets.ts";
 import type { ResolvedPipeline } from "#config/resolve.ts";
+import type { SourceConnection } from "#config/schema.ts";
 import { UnsafeCursorError } from "#domain/cdc/cursor-rules.ts";
 import { TableSchemaError } from "#domain/table-schema.ts";
 import { checkedTableSchema } from "./begin.ts";
@@ -16,8 +17,22 @@ const REFUSALS = [UnsafeCursorError, TableSchemaError, SourceTableError];
 
 export type SourceProblem = { pipeline: string; file: string; table: string; yamlPath: string; problem: string };
 
-export async function checkSources(pipelines: readonly ResolvedPipeline[]): Promise<{ tables: number; problems: SourceProblem[] }> {
+/**
+ * The zone a source's DATETIME cursors are compared in (configured, or the server's own) and whether the transaction
+ * horizon can be read: what `config validate --check-sources` and `connections test` print.
+ */
+export async function sourceZone(connection: Connection, source: Pick<SourceConnection, "time_zone">): Promise<string> {
+  const clock = await readSourceClock(connection);
+  const zone = source.time_zone === undefined ? `${clock.serverZone} (the server's own zone)` : `${source.time_zone} (time_zone)`;
+  const horizon = await readOldestWriteTransaction(connection);
+  return `DATETIME cursors in ${zone}, TIMESTAMP in UTC; transaction horizon ${"unreadable" in horizon ? `not readable: ${horizon.unreadable}` : "readable"}`;
+}
+
+export async function checkSources(
+  pipelines: readonly ResolvedPipeline[],
+): Promise<{ tables: number; problems: SourceProblem[]; zones: Record<string, string> }> {
   const problems: SourceProblem[] = [];
+  const zones: Record<string, string> = {};
   let tables = 0;
   for (const pipeline of pipelines) {
     let connection: Connection;
@@ -29,6 +44,7 @@ export async function checkSources(pipelines: readonly ResolvedPipeline[]): Prom
       continue;
     }
     try {
+      zones[pipeline.sourceName] ??= await sourceZone(connection, pipeline.source);
       for (const table of pipeline.tables) {
         tables++;
         try {
@@ -43,5 +59,5 @@ export async function checkSources(pipelines: readonly ResolvedPipeline[]): Prom
       await connection.end().catch(() => undefined);
     }
   }
-  return { tables, problems };
+  return { tables, problems, zones };
 }

@@ -113,6 +113,8 @@ describe("mrsync (subprocess, local stand-ins)", () => {
       ["target", true],
     ]);
     expect(checks[0]?.detail).toMatch(/MariaDB|MySQL/);
+    // The zone DATETIME cursors are compared in: the server's own here (no time_zone in connections.yml).
+    expect(checks[0]?.detail).toMatch(/; DATETIME cursors in SYSTEM \(\w+\) \(the server's own zone\), TIMESTAMP in UTC; transaction horizon readable$/);
     expect(checks[2]?.detail).toBe(`Data API → workgroup local, database ${DB}, schema public`);
     expect((await mrsync("connections", "test", "-c", "nope")).code).toBe(2);
   });

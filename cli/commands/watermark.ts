@@ -4,7 +4,15 @@ import type { Command } from "commander";
 import type { Watermark } from "#domain/watermark.ts";
 import { hostname } from "node:os";
 import { StepFunctions } from "#adapters/step-functions.ts";
-import { getWatermark, LeaseReleaseRefusedError, releaseWatermark, resetWatermark, setWatermark, type HolderCheck } from "#services/watermarks.ts";
+import {
+  CursorValueError,
+  getWatermark,
+  LeaseReleaseRefusedError,
+  releaseWatermark,
+  resetWatermark,
+  setWatermark,
+  type HolderCheck,
+} from "#services/watermarks.ts";
 import { CliError, EXIT, type Output } from "../output.ts";
 import { pipeline, table } from "../tables.ts";
 
@@ -62,7 +70,10 @@ export function watermarkCommands(program: Command, output: () => Output): void 
       out.result(watermark, () => `reset.\n${describe(watermark, false)}`);
     });
   tableOptions(group.command("set").description("move the cursor (e.g. skip history, or re-read from a point)"))
-    .option("--timestamp <ts>", 'cursor timestamp, UTC, as MySQL writes it ("2025-11-27 15:30:00.123456")')
+    .option(
+      "--timestamp <ts>",
+      'cursor timestamp as MySQL writes it ("2025-11-27 15:30:00.123456"): UTC for a TIMESTAMP column, the source\'s zone for DATETIME',
+    )
     .option("--id <id>", "cursor id of a one-column key (digits)")
     .option("--key <json>", `cursor of a key of several columns, as a JSON array in key order (e.g. '[10001, "1986-06-26"]')`)
     .action(async (options: TableOptions & { timestamp?: string; id?: string; key?: string }) => {
@@ -81,6 +92,9 @@ export function watermarkCommands(program: Command, output: () => Output): void 
         if (!Array.isArray(parsed) || parsed.length === 0 || !parsed.every((v) => typeof v === "string" || typeof v === "number")) {
           throw new CliError(`--key must be a JSON array of the key's values, got ${options.key}`);
         }
+        // JSON numbers past 2^53 arrive rounded: such a key value must be written as a string.
+        const inexact = parsed.find((v) => typeof v === "number" && Number.isInteger(v) && !Number.isSafeInteger(v));
+        if (inexact !== undefined) throw new CliError(`--key: ${String(inexact)} is past 2^53 and was rounded: give it as a string ("…")`);
         key = parsed.map(String);
       }
       const context = table(await pipeline(out.options.configDir, options.pipeline), options.table);
@@ -88,7 +102,7 @@ export function watermarkCommands(program: Command, output: () => Output): void 
       try {
         watermark = await setWatermark(context, { timestamp: options.timestamp, key });
       } catch (error) {
-        if (error instanceof Error && (error.message.startsWith("--") || error.message.startsWith("the key has"))) throw new CliError(error.message);
+        if (error instanceof CursorValueError || (error instanceof Error && error.message.startsWith("the key has"))) throw new CliError(error.message);
         throw error;
       }
       out.result(watermark, () => `set.\n${describe(watermark, false)}`);

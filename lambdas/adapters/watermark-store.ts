@@ -20,6 +20,11 @@ const CONFLICT_ATTEMPTS = 5;
 
 export type StoredWatermark = { watermark: Watermark; etag: string };
 
+/** The object at a watermark's key is not a v2 watermark (written by hand, by another tool, or cut short). */
+export class InvalidWatermarkError extends Error {
+  override readonly name = "InvalidWatermarkError";
+}
+
 export class WatermarkStore {
   private readonly s3: S3Store;
   private readonly bucket: string;
@@ -40,9 +45,26 @@ export class WatermarkStore {
     const parsed = WatermarkSchema.safeParse(stored.value);
     if (!parsed.success) {
       const problems = parsed.error.issues.map((i) => `${i.path.join(".") || "(root)"}: ${i.message}`).join("; ");
-      throw new Error(`s3://${this.bucket}/${key} is not a valid v2 watermark (${problems}); fix it by hand, or delete it to sync the table from the start`);
+      throw new InvalidWatermarkError(
+        `s3://${this.bucket}/${key} is not a valid v2 watermark (${problems}); reset it (mrsync watermark reset: the next run re-reads the table), or fix it by hand`,
+      );
     }
     return { watermark: parsed.data, etag: stored.etag };
+  }
+
+  /**
+   * Replaces an object that is not a v2 watermark (conditionally on the one read, so a concurrent writer still wins):
+   * `build` gets the pending file keys the old object still lists, where they can be read.
+   */
+  async replaceInvalid(key: string, identity: { pipeline: string; table: string }, build: (pendingFiles: string[]) => Watermark): Promise<Watermark> {
+    const stored = await this.s3.getJson(this.bucket, key);
+    if (WatermarkSchema.safeParse(stored.value).success)
+      throw new Error(`s3://${this.bucket}/${key} is a valid watermark of ${identity.pipeline}/${identity.table}: update it instead`);
+    const files = (stored.value as { s3_state?: { backup_s3_files?: unknown } } | null)?.s3_state?.backup_s3_files;
+    const pending = Array.isArray(files) ? files.filter((f): f is string => typeof f === "string") : [];
+    const next = { ...build(pending), write_id: randomUUID() };
+    await this.s3.putJson(this.bucket, key, next, { ifMatch: stored.etag });
+    return next;
   }
 
   /**

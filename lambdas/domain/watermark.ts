@@ -585,20 +585,47 @@ export function renewLease(watermark: Watermark, runId: string, now: Date, lease
   };
 }
 
-/** Operator: forget the cursor, so the next run re-reads the whole table. Pending files stay listed. */
+/**
+ * Operator: forget the cursor and what runs left behind — ceiling, lease, the window under way, windows to validate or
+ * read again — so the next run re-reads the whole table from a clean state. Pending files stay listed (loaded by the
+ * next run; its re-read rows merge over them).
+ */
 export function resetCursor(watermark: Watermark, now: Date): Watermark {
   return {
     ...withCursor(watermark, { timestamp: null, key: null }),
-    mysql_state: { ...watermark.mysql_state, status: "pending", run_id: null, ceiling: null, lease_expires_at: null, last_error: null, recent_windows: [] },
+    mysql_state: {
+      ...watermark.mysql_state,
+      status: "pending",
+      run_id: null,
+      ceiling: null,
+      lease_expires_at: null,
+      lease_holder: null,
+      last_error: null,
+      window_start: null,
+      window_rows: 0,
+      recent_windows: [],
+      late_windows: [],
+      reread_cursor: null,
+      reread_rows: 0,
+    },
+    s3_state: { ...watermark.s3_state, pending_validation: [] },
+    redshift_state: { ...watermark.redshift_state, failed_loads: {} },
     updated_at: now.toISOString(),
   };
 }
 
-/** Operator: move the cursor (e.g. skip history, or re-read from a point). `key` is the tuple of the table's key. */
+/** A fresh watermark that keeps the files an unreadable one still listed as pending. */
+export const withPendingFiles = (watermark: Watermark, files: readonly string[]): Watermark => ({
+  ...watermark,
+  s3_state: { ...watermark.s3_state, backup_s3_files: [...files] },
+});
+
+/**
+ * Operator: move the cursor (e.g. skip history, or re-read from a point). `key` is the tuple of the table's key; the
+ * values were checked against the table's columns (services/watermarks.ts). Windows read before are not counted or
+ * read again: the operator's cursor stands.
+ */
 export function setCursor(watermark: Watermark, cursor: { timestamp?: string | null; key?: string[] | null }, now: Date): Watermark {
-  if (cursor.timestamp !== undefined && cursor.timestamp !== null && Number.isNaN(Date.parse(toIsoTimestamp(cursor.timestamp)))) {
-    throw new Error(`--timestamp must look like 2025-11-27 15:30:00.123456 (UTC), got ${JSON.stringify(cursor.timestamp)}`);
-  }
   const current = cursorOf(watermark);
   const key = cursor.key === undefined ? current.key : cursor.key;
   const columns = watermark.mysql_state.cursor_columns;
@@ -609,8 +636,17 @@ export function setCursor(watermark: Watermark, cursor: { timestamp?: string | n
   }
   return {
     ...withCursor(watermark, { timestamp: cursor.timestamp === undefined ? current.timestamp : cursor.timestamp, key }),
-    // A window read before the operator moved the cursor is not counted again.
-    mysql_state: { ...watermark.mysql_state, status: "pending", lease_expires_at: null, recent_windows: [] },
+    mysql_state: {
+      ...watermark.mysql_state,
+      status: "pending",
+      lease_expires_at: null,
+      window_start: null,
+      window_rows: 0,
+      recent_windows: [],
+      late_windows: [],
+      reread_cursor: null,
+      reread_rows: 0,
+    },
     updated_at: now.toISOString(),
   };
 }

@@ -3,44 +3,81 @@
  * so it never overwrites a run's concurrent commit; a run that loses its table this way fails its next commit.
  */
 import { discoverTable } from "#adapters/mysql.ts";
-import { strategyContext } from "#domain/cdc/index.ts";
-import { bindValue } from "#domain/cdc/keyset.ts";
+import { InvalidWatermarkError } from "#adapters/watermark-store.ts";
+import { cursorValueProblem } from "#domain/cdc/cursor-values.ts";
+import { strategyContext, strategyFor } from "#domain/cdc/index.ts";
 import { buildTableSchema } from "#domain/table-schema.ts";
-import { releaseDeadLease, resetCursor, setCursor, type Watermark } from "#domain/watermark.ts";
-import { readWatermark, updateWatermark, withSource, type TableContext } from "./sync-context.ts";
+import { newWatermark, releaseDeadLease, resetCursor, setCursor, withPendingFiles, type Watermark } from "#domain/watermark.ts";
+import { readWatermark, updateWatermark, watermarkIdentity, withSource, type TableContext } from "./sync-context.ts";
 
 export async function getWatermark(context: TableContext): Promise<Watermark | undefined> {
   return await readWatermark(context);
 }
 
-/** Forgets the cursor: the next run re-reads the whole table. Files still pending load stay listed. */
+/**
+ * Forgets the cursor and everything a run left behind (its ceiling, lease, windows to validate or read again): the
+ * next run re-reads the whole table from a clean state, whatever the watermark held — even one no longer readable as
+ * a v2 watermark, which is replaced (its pending files kept where they can be read). Files pending load stay listed.
+ */
 export async function resetWatermark(context: TableContext): Promise<Watermark> {
-  return updateWatermark(context, (current) => resetCursor(current, context.now()));
+  try {
+    return await updateWatermark(context, (current) => resetCursor(current, context.now()));
+  } catch (error) {
+    if (!(error instanceof InvalidWatermarkError)) throw error;
+    return context.watermarks.replaceInvalid(context.watermarkKey, watermarkIdentity(context), (pending) =>
+      resetCursor(withPendingFiles(newWatermark(context.pipeline.name, context.table.key, context.table.cdc_strategy, context.now()), pending), context.now()),
+    );
+  }
 }
 
-/** The tuple checked against the table's key as the source describes it now: its length and each value's type. */
-async function checkKey(context: TableContext, key: readonly string[]): Promise<void> {
+/** A refused `watermark set`: what is wrong with the value, for which column, and what the table pages on. */
+export class CursorValueError extends Error {
+  override readonly name = "CursorValueError";
+}
+
+/**
+ * The operator's cursor checked against what the strategy reads and against the table's columns as the source
+ * describes them now: fields the strategy does not use, a tuple of another length, and values the columns could never
+ * hold (an impossible date, an id beyond the type) are refused before anything is written.
+ */
+async function checkCursor(context: TableContext, cursor: { timestamp?: string | null; key?: string[] | null }): Promise<void> {
+  const { table } = context;
   await withSource(context, async (connection) => {
-    const discovered = await discoverTable(connection, context.table.sourceSchema, context.table.sourceTable);
-    const columns = strategyContext(context.table, buildTableSchema(context.table, discovered.columns, discovered.primaryKey)).key;
-    if (columns.length !== key.length) {
-      throw new Error(
-        `--key: ${context.table.key} pages on (${columns.map((c) => c.source).join(", ")}): give ${columns.length} value(s), got ${JSON.stringify(key)}`,
-      );
-    }
-    columns.forEach((column, i) => {
-      try {
-        bindValue(column, key[i] ?? "");
-      } catch (error) {
-        throw new Error(`--key: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
+    const discovered = await discoverTable(connection, table.sourceSchema, table.sourceTable);
+    const schema = buildTableSchema(table, discovered.columns, discovered.primaryKey);
+    const strategy = strategyFor(table, schema);
+    const source = (name: string) => discovered.columns.find((c) => c.name.toLowerCase() === name.toLowerCase());
+    const uses = strategy.cursorFields;
+    if (!uses.timestamp && !uses.key)
+      throw new CursorValueError(`${table.key} is ${table.cdc_strategy}: it reads the whole table every run, there is no cursor to set`);
+    if (cursor.timestamp !== undefined && cursor.timestamp !== null) {
+      if (!uses.timestamp) {
+        throw new CursorValueError(`--timestamp: ${table.key} is ${table.cdc_strategy}, whose cursor is its key alone (give --id or --key)`);
       }
-    });
+      const column = source(table.cdc_timestamp_column ?? "");
+      const problem = column === undefined ? undefined : cursorValueProblem(column, cursor.timestamp);
+      if (problem !== undefined) throw new CursorValueError(`--timestamp: ${problem}`);
+    }
+    if (cursor.key !== undefined && cursor.key !== null) {
+      const columns = strategyContext(table, schema).key;
+      if (!uses.key) throw new CursorValueError(`--id/--key: ${table.key} is ${table.cdc_strategy}, whose cursor is its timestamp alone (give --timestamp)`);
+      if (columns.length !== cursor.key.length) {
+        throw new CursorValueError(
+          `--key: ${table.key} pages on (${columns.map((c) => c.source).join(", ")}): give ${columns.length} value(s), got ${JSON.stringify(cursor.key)}`,
+        );
+      }
+      columns.forEach((key, i) => {
+        const column = source(key.source);
+        const problem = column === undefined ? undefined : cursorValueProblem(column, cursor.key?.[i] ?? "");
+        if (problem !== undefined) throw new CursorValueError(`--key: ${problem}`);
+      });
+    }
   });
 }
 
-/** Moves the cursor (timestamp in MySQL's form, e.g. "2025-11-27 15:30:00.123456", UTC; the key as a tuple of text values). */
+/** Moves the cursor (timestamp in MySQL's form, e.g. "2025-11-27 15:30:00.123456", in the column's zone; the key as a tuple of text values). */
 export async function setWatermark(context: TableContext, cursor: { timestamp?: string | null; key?: string[] | null }): Promise<Watermark> {
-  if (cursor.key !== undefined && cursor.key !== null) await checkKey(context, cursor.key);
+  await checkCursor(context, cursor);
   return updateWatermark(context, (current) => setCursor(current, cursor, context.now()));
 }
 

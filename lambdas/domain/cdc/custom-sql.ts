@@ -29,6 +29,7 @@ export function customSqlStrategy(context: StrategyContext): Strategy {
   const idValue = (key: string[] | null) => (idColumn === undefined || key?.[0] === undefined ? null : bindValue(idColumn, key[0]));
   return {
     cutsOnlyBetweenTimestamps: false,
+    cursorFields: { timestamp: ts !== undefined, key: id !== undefined },
     ceilingQuery: (): SqlQuery => ({
       sql: `SELECT ${ts === undefined ? "NULL" : `MAX(${ts})`}, ${id === undefined ? "NULL" : `MAX(${id})`} FROM ${context.from}`,
       params: [],

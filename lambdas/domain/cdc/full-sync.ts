@@ -10,8 +10,11 @@ const WHOLE_TABLE = ["1"];
 
 export function fullSyncStrategy(context: StrategyContext): Strategy {
   // Paged like id_only, but every run reads the whole table: no window is counted or read again.
-  if (context.key.length > 0) return { ...idOnlyStrategy(context), recountsRecentWindows: false, rereadsLateWindows: false };
+  // Its cursor starts over every run: there is none to set.
+  const whole = { recountsRecentWindows: false, rereadsLateWindows: false, cursorFields: { timestamp: false, key: false } };
+  if (context.key.length > 0) return { ...idOnlyStrategy(context), ...whole };
   return {
+    ...whole,
     cutsOnlyBetweenTimestamps: false,
     singleChunk: true,
     ceilingQuery: (): SqlQuery => ({ sql: "SELECT 1", params: [] }),

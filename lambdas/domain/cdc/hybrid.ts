@@ -12,6 +12,7 @@ export function hybridStrategy(context: StrategyContext): Strategy {
   const order = [ts, ...context.key];
   return {
     cutsOnlyBetweenTimestamps: false,
+    cursorFields: { timestamp: true, key: true },
     rereadsLateWindows: true,
     settles: true,
     ceilingQuery: (settledBefore): SqlQuery => {

@@ -10,6 +10,7 @@ export function idOnlyStrategy(context: StrategyContext): Strategy {
   if (key.length === 0) throw new Error("id_only needs a unique key");
   return {
     cutsOnlyBetweenTimestamps: false,
+    cursorFields: { timestamp: false, key: true },
     recountsRecentWindows: true,
     rereadsLateWindows: true,
     ceilingQuery: (): SqlQuery => ({ sql: `SELECT ${orderBy(key)} FROM ${context.from} ORDER BY ${orderBy(key, "DESC")} LIMIT 1`, params: [] }),

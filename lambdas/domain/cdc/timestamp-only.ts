@@ -13,6 +13,7 @@ export function timestampOnlyStrategy(context: StrategyContext): TimestampOnlySt
   const ts = quoteIdentifier(context.timestamp.source);
   return {
     cutsOnlyBetweenTimestamps: true,
+    cursorFields: { timestamp: true, key: false },
     rereadsLateWindows: true,
     settles: true,
     ceilingQuery: (settledBefore): SqlQuery => {

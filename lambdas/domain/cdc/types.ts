@@ -43,6 +43,8 @@ export interface Strategy {
   ceilingQuery(settledBefore?: string): SqlQuery;
   /** The ceiling's timestamp is held back from "now" (settle window, transaction horizon): hybrid, timestamp_only. */
   readonly settles?: boolean;
+  /** The parts of the watermark's cursor this strategy reads (what `mrsync watermark set` may move). */
+  readonly cursorFields: { timestamp: boolean; key: boolean };
   /** The ceiling from the ceiling query's row (undefined: the query found no row). */
   ceilingOf(row: readonly unknown[] | undefined): Position;
   /** The next chunk, strictly after `cursor`, at most up to `ceiling`. */

@@ -7,7 +7,7 @@ import mysql, { type Connection, type FieldPacket, type RowDataPacket } from "my
 import type { SourceConnection } from "#config/schema.ts";
 import type { SourceClock } from "#domain/cdc/settle.ts";
 import type { SourceColumn } from "#domain/table-schema.ts";
-import type { SqlQuery } from "#domain/cdc/types.ts";
+import { textOf, type SqlQuery } from "#domain/cdc/types.ts";
 import type { DbCredentials } from "./secrets.ts";
 
 /** INFORMATION_SCHEMA is read at most once an hour per table per container (not per chunk). */
@@ -110,7 +110,7 @@ export async function readSourceClock(connection: Connection): Promise<SourceClo
     sql: "SELECT UTC_TIMESTAMP(6), @@global.time_zone, @@system_time_zone, CONVERT_TZ(UTC_TIMESTAMP(6), '+00:00', @@global.time_zone), CONVERT_TZ(UTC_TIMESTAMP(6), '+00:00', 'SYSTEM')",
     params: [],
   });
-  const text = (i: number) => (row?.[i] === null || row?.[i] === undefined ? "" : String(row[i]));
+  const text = (i: number) => textOf(row?.[i]) ?? "";
   const utcNow = text(0);
   const global = text(1);
   return {
@@ -134,7 +134,7 @@ export async function readOldestWriteTransaction(connection: Connection): Promis
       sql: "SELECT MIN(trx_started) FROM information_schema.INNODB_TRX WHERE trx_rows_modified > 0 AND trx_mysql_thread_id <> CONNECTION_ID()",
       params: [],
     });
-    return { startedAt: row?.[0] === null || row?.[0] === undefined ? null : String(row[0]) };
+    return { startedAt: textOf(row?.[0]) };
   } catch (error) {
     const errno = (error as { errno?: number }).errno;
     if (typeof errno === "number" && NO_PROCESS_PRIVILEGE.has(errno)) return { unreadable: "the sync user lacks PROCESS, which INNODB_TRX needs" };

@@ -12,7 +12,7 @@ const INTEGER_BITS: Record<string, number> = { tinyint: 8, smallint: 16, mediumi
 export function temporalProblem(text: string, withTime: boolean): string | undefined {
   const match = /^(\d{4})-(\d{2})-(\d{2})(?:[ T](\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,6}))?)?$/.exec(text.trim());
   if (match === null) return `must look like ${withTime ? "2025-11-27 15:30:00.123456" : "2025-11-27"}`;
-  const [, y, m, d, hh = "0", mm = "0", ss = "0"] = match.map((v) => v ?? "");
+  const [, y = "", m = "", d = "", hh = "0", mm = "0", ss = "0"] = match;
   const year = Number(y);
   const month = Number(m);
   const day = Number(d);
@@ -22,6 +22,17 @@ export function temporalProblem(text: string, withTime: boolean): string | undef
   }
   if (Number(hh) > 23 || Number(mm) > 59 || Number(ss) > 59) return `${hh}:${mm}:${ss} is not a time of day`;
   return undefined;
+}
+
+/** Characters as MySQL counts them in utf8mb4: code points. */
+function codePoints(text: string): number {
+  let count = 0;
+  for (let i = 0; i < text.length; i++) {
+    count++;
+    const unit = text.charCodeAt(i);
+    if (unit >= 0xd800 && unit <= 0xdbff) i++;
+  }
+  return count;
 }
 
 /** Why `text` cannot be a value of the column (its COLUMN_TYPE as the source describes it now), or undefined. */
@@ -67,8 +78,9 @@ export function cursorValueProblem(column: SourceColumn, text: string): string |
       return `${name}: ${bytes} bytes, the column holds ${column.characterMaximumLength}`;
     return undefined;
   }
-  if (column.characterMaximumLength !== null && [...text].length > column.characterMaximumLength) {
-    return `${name}: ${[...text].length} characters, the column holds ${column.characterMaximumLength}`;
+  const characters = codePoints(text);
+  if (column.characterMaximumLength !== null && characters > column.characterMaximumLength) {
+    return `${name}: ${characters} characters, the column holds ${column.characterMaximumLength}`;
   }
   return undefined;
 }

@@ -228,6 +228,8 @@ describe("keysets on composite, text and binary keys, end to end", () => {
     const passed = await runCli(clean, ["config", "validate", "--check-sources"]);
     expect(passed.code, passed.stderr).toBe(0);
     expect(passed.stdout).toContain("9 table(s) checked against their sources");
-    expect(passed.stdout).toMatch(/\n {2}source test_mysql: DATETIME cursors in SYSTEM \(\w+\) \(the server's own zone\), TIMESTAMP in UTC; transaction horizon readable/);
+    expect(passed.stdout).toMatch(
+      /\n {2}source test_mysql: DATETIME cursors in SYSTEM \(\w+\) \(the server's own zone\), TIMESTAMP in UTC; transaction horizon readable/,
+    );
   });
 });

@@ -4,6 +4,7 @@
  */
 import path from "node:path";
 import { Command, CommanderError } from "commander";
+import { WAREHOUSE_ROLE_ENV } from "#adapters/redshift-data.ts";
 import { ConfigError } from "#config/errors.ts";
 import { InvalidInputError } from "#domain/run-plan.ts";
 import { configCommands } from "./commands/config.ts";
@@ -16,7 +17,7 @@ import { s3cleanCommands } from "./commands/s3clean.ts";
 import { statusCommands } from "./commands/status.ts";
 import { syncCommands } from "./commands/sync.ts";
 import { watermarkCommands } from "./commands/watermark.ts";
-import { LOCAL_CREDENTIALS, LOCAL_PORTS } from "#local/endpoints.ts";
+import { LOCAL_CREDENTIALS, LOCAL_PORTS, LOCAL_WAREHOUSE_ROLE_ARN } from "#local/endpoints.ts";
 import { VERSION } from "./version.ts";
 import { CliError, EXIT, Output, type GlobalOptions } from "./output.ts";
 
@@ -62,6 +63,9 @@ export function useStandIns(env: NodeJS.ProcessEnv): void {
   env.AWS_ACCESS_KEY_ID ??= LOCAL_CREDENTIALS.accessKeyId;
   env.AWS_SECRET_ACCESS_KEY ??= LOCAL_CREDENTIALS.secretAccessKey;
   env.AWS_REGION ??= "us-east-1";
+  // The warehouse identity, set before any client is made: every warehouse call of the command (reconcile's
+  // comparison and deletes, the repair loads it runs here) is made as the role the deployed functions use.
+  env[WAREHOUSE_ROLE_ENV] ??= LOCAL_WAREHOUSE_ROLE_ARN;
 }
 
 function exitCodeOf(error: unknown): number {

@@ -7,3 +7,11 @@
 export const LOCAL_CREDENTIALS = { accessKeyId: "local", secretAccessKey: "local-secret" };
 /** The fixed ports of `npm run local` (the CLI's --local defaults to them). */
 export const LOCAL_PORTS = { s3: 4569, redshift: 4570 } as const;
+
+/** The local stand-ins' AWS account. */
+export const LOCAL_ACCOUNT_ID = "000000000000";
+/**
+ * The stack's warehouse role, locally (`${WarehouseRoleArn}`, MRSYNC_WAREHOUSE_ROLE_ARN): its SQL runs as
+ * IAMR:mrsync-warehouse. Every --local command's warehouse SQL runs as it, as the deployed functions' does.
+ */
+export const LOCAL_WAREHOUSE_ROLE_ARN = `arn:aws:iam::${LOCAL_ACCOUNT_ID}:role/mrsync-warehouse`;

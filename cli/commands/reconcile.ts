@@ -11,7 +11,7 @@ import type { ResolvedPipeline } from "#config/resolve.ts";
 import { loadContext } from "#services/environment.ts";
 import { differencesOf, findDifferences, type ReconcileReport } from "#services/reconcile.ts";
 import { MASS_DELETE, reconcileAndStage } from "#services/reconcile-repair.ts";
-import { deployedRunner, localRunner } from "../executions.ts";
+import { deployedRunner, localRunner, type Execution } from "../executions.ts";
 import { CliError, EXIT, type Output } from "../output.ts";
 import { pipeline } from "../tables.ts";
 
@@ -30,7 +30,10 @@ export type TableReconcile = {
   found: ReconcileReport;
   staged: { file: string | undefined; rows: number };
   deleted: number;
+  /** Compared again after the repair was loaded (undefined: nothing repaired, or the repair did not load). */
   after: ReconcileReport | undefined;
+  /** The repair load of this table did not succeed: why (its rows stay pending; the next sync loads them). */
+  repairFailed?: string;
 };
 
 function line(result: TableReconcile): string {
@@ -39,14 +42,24 @@ function line(result: TableReconcile): string {
   const head = `${differences === "" ? "clean  " : "DIFFERS"} ${found.table} → ${found.target}: MySQL ${found.rows.mysql} rows, Redshift ${found.rows.redshift}, ${found.buckets} buckets, ${found.durationSeconds.toFixed(1)}s`;
   const lines = [head, ...(differences === "" ? [] : [`        ${differences}`])];
   if (found.inFlight > 0) lines.push(`        ${found.inFlight} row(s) changed since the last sync: left to the next sync`);
-  if (result.staged.rows > 0 || result.deleted > 0) lines.push(`        repaired: ${result.staged.rows} row(s) re-loaded, ${result.deleted} deleted`);
+  if (result.repairFailed !== undefined) {
+    lines.push(`        REPAIR FAILED: ${result.repairFailed}; ${result.staged.rows} row(s) stay staged (the next sync loads them), ${result.deleted} deleted`);
+  } else if (result.staged.rows > 0 || result.deleted > 0) lines.push(`        repaired: ${result.staged.rows} row(s) re-loaded, ${result.deleted} deleted`);
   if (after !== undefined) lines.push(`        after repair: ${differencesOf(after) === "" ? "clean" : differencesOf(after)}`);
   lines.push(...found.notCompared.map((n) => `        not compared: ${n.column}: ${n.why}`));
   return lines.join("\n");
 }
 
 /** What is still different: after the repair where there was one; extras under delete_policy report stay. */
-const remaining = (result: TableReconcile) => differencesOf(result.after ?? result.found) !== "";
+const remaining = (result: TableReconcile) => result.repairFailed !== undefined || differencesOf(result.after ?? result.found) !== "";
+
+/** Why a table's repair load did not succeed, from its execution (undefined: it loaded). */
+function repairFailure(load: Execution, table: string): string | undefined {
+  const line = load.summary?.table_results[table];
+  if (line?.status === "success") return undefined;
+  if (line !== undefined) return `the repair load ${load.name} ended ${line.status}: ${line.error_type ?? ""} ${line.error_message ?? ""}`.trim();
+  return `the repair load ${load.name} ended ${load.status}${load.error === undefined ? "" : `: ${load.error}`}`;
+}
 
 export function reconcileCommands(program: Command, output: () => Output): void {
   program
@@ -88,9 +101,14 @@ export function reconcileCommands(program: Command, output: () => Output): void 
         const run = out.options.local ? await localRunner() : deployedRunner(options.stateMachineArn ?? "", Number(options.pollSeconds));
         const load = await run({ pipeline: resolved.name, tables: staged, mode: "redshift_only" });
         out.info(`loaded the repairs: ${load.name} ${load.status}`);
+        for (const result of repaired) {
+          const failed = result.staged.file === undefined ? undefined : repairFailure(load, result.found.table);
+          if (failed !== undefined) result.repairFailed = failed;
+        }
       }
-      if (repaired.length > 0) {
-        for (const result of repaired) result.after = (await findDifferences(loadContext(resolved, result.found.table))).report;
+      // Compared again only where the repair is in: a repair that did not load is never reported clean.
+      for (const result of repaired.filter((r) => r.repairFailed === undefined)) {
+        result.after = (await findDifferences(loadContext(resolved, result.found.table))).report;
       }
       if (options.jsonOutput !== undefined) await writeFile(options.jsonOutput, `${JSON.stringify(results, null, 2)}\n`);
       out.result(results, () => results.map(line).join("\n"));

@@ -279,9 +279,13 @@ export class RedshiftData {
 
 const clients = new Map<string, RedshiftDataClient>();
 
-/** The Data API for a target (waits bounded by `deadline`, epoch ms, when given); one SDK client per region per container. */
+/**
+ * The Data API for a target (waits bounded by `deadline`, epoch ms, when given); one SDK client per region and
+ * identity per process. The identity is the environment's when the call is made (MRSYNC_WAREHOUSE_ROLE_ARN), never
+ * that of a client made earlier: a statement submitted as one identity can be described only by the same one.
+ */
 export function redshiftData(target: TargetConnection, deadline?: number): RedshiftData {
-  const key = target.region ?? "";
+  const key = `${target.region ?? ""}\n${process.env[WAREHOUSE_ROLE_ENV] ?? ""}`;
   let client = clients.get(key);
   if (client === undefined) {
     client = tracer.captureAWSv3Client(new RedshiftDataClient(redshiftDataClientConfig(target)));

@@ -14,9 +14,9 @@
  */
 import { createHash, randomBytes } from "node:crypto";
 
-export const LOCAL_ACCOUNT_ID = "000000000000";
-/** The stack's warehouse role, locally (`${WarehouseRoleArn}`, MRSYNC_WAREHOUSE_ROLE_ARN): its SQL runs as IAMR:mrsync-warehouse. */
-export const LOCAL_WAREHOUSE_ROLE_ARN = `arn:aws:iam::${LOCAL_ACCOUNT_ID}:role/mrsync-warehouse`;
+import { LOCAL_ACCOUNT_ID, LOCAL_WAREHOUSE_ROLE_ARN } from "../endpoints.ts";
+
+export { LOCAL_ACCOUNT_ID, LOCAL_WAREHOUSE_ROLE_ARN };
 /** How long an issued session lasts (AssumeRole's default DurationSeconds). */
 export const SESSION_SECONDS = 3600;
 

@@ -19,11 +19,7 @@ tables:
 );
 
 /** The operator's environment: the stand-ins' endpoints, but no warehouse role named. */
-const operatorEnv = () => {
-  const env = { ...process.env };
-  delete env[WAREHOUSE_ROLE_ENV];
-  return env;
-};
+const operatorEnv = () => Object.fromEntries(Object.entries(process.env).filter(([name]) => name !== WAREHOUSE_ROLE_ENV));
 const inRedshift = async () => (await fx.warehouse.redshift.query("SELECT id, note FROM public.ledger ORDER BY id")).rows.map((r) => r.map(String));
 
 describe("mrsync reconcile --local", () => {

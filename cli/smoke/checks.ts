@@ -10,6 +10,7 @@ import { queryRow } from "#adapters/mysql.ts";
 import type { RedshiftData } from "#adapters/redshift-data.ts";
 import type { S3Store } from "#adapters/s3.ts";
 import type { ResolvedPipeline, ResolvedTable } from "#config/resolve.ts";
+import { quotedTable } from "#domain/cdc/types.ts";
 import { quoteRedshift } from "#domain/redshift-ddl.ts";
 import type { TableSummary } from "#domain/run-summary.ts";
 import { seedDemo } from "#local/demo/seed.ts";
@@ -61,7 +62,7 @@ const tableOf = (pipeline: ResolvedPipeline, name: string): ResolvedTable => {
 };
 
 async function mysqlCount(mysql: Connection, table: ResolvedTable): Promise<number> {
-  const row = await queryRow(mysql, { sql: `SELECT COUNT(*) FROM \`${table.sourceSchema}\`.\`${table.sourceTable}\``, params: [] });
+  const row = await queryRow(mysql, { sql: `SELECT COUNT(*) FROM ${quotedTable(table)}`, params: [] });
   return Number(row?.[0] ?? -1);
 }
 
@@ -146,7 +147,7 @@ export async function runSmoke(ports: SmokePorts): Promise<SmokeCheck[]> {
 
   ports.onProgress?.("runs 2-4: a load that fails, then runs again at once");
   await ports.mysql.query(
-    `UPDATE \`${orders.sourceSchema}\`.\`${orders.sourceTable}\` SET updated_at = NOW(6) - INTERVAL 20 SECOND, fee = NULL WHERE id <= 50`,
+    `UPDATE ${quotedTable(orders)} SET updated_at = NOW(6) - INTERVAL 20 SECOND, fee = NULL WHERE id <= 50`,
   );
   const staged = await ports.run({ pipeline: pipeline.name, tables: [orders.key], mode: "backup_only" });
   const pending = (await getWatermark(ports.context(orders.key)))?.s3_state.backup_s3_files ?? [];

@@ -2,6 +2,7 @@
  * Pure: turns validated files into the resolved model the engine uses — table settings merged over pipeline
  * defaults over product defaults, connection names replaced by the connections themselves.
  */
+import { parseTableKey } from "./table-key.ts";
 import {
   PROCESSING_DEFAULTS,
   VALIDATION_DEFAULTS,
@@ -59,12 +60,14 @@ export function resolvePipeline(file: string, parsed: PipelineFile, connections:
   const pipelineValidation: Validation = { ...VALIDATION_DEFAULTS, ...pipeline.validation };
   const tables = Object.entries(parsed.tables).map(([key, settings]): ResolvedTable => {
     const { processing, validation, target_name, ...rest } = settings;
-    const dot = key.indexOf(".");
+    const name = parseTableKey(key);
+    // The schema refused a malformed key before; reaching this is a programming error.
+    if ("problem" in name) throw new Error(`resolvePipeline(${file}): table key ${key}: ${name.problem}`);
     return {
       ...rest,
       key,
-      sourceSchema: key.slice(0, dot),
-      sourceTable: key.slice(dot + 1),
+      sourceSchema: name.schema,
+      sourceTable: name.table,
       targetName: targetTableName(key, target_name),
       full_sync_mode: settings.cdc_strategy === "full_sync" ? (settings.full_sync_mode ?? "replace") : undefined,
       processing: { ...pipelineProcessing, ...processing },

@@ -5,14 +5,17 @@
 import { z } from "zod";
 import { isTimeZone } from "#domain/cdc/time-zone.ts";
 import { scheduleExpressionProblem } from "./schedule.ts";
+import { mysqlNameProblem, parseTableKey } from "./table-key.ts";
 
 const NAME = /^[A-Za-z][A-Za-z0-9_-]*$/;
-/** A MySQL identifier as config may name it (unquoted form); quoting happens where SQL is built. */
-const MYSQL_IDENTIFIER = /^[A-Za-z0-9_$]{1,64}$/;
 const REDSHIFT_IDENTIFIER = /^[a-z_][a-z0-9_$]{0,126}$/;
 
 const connectionName = z.string().regex(NAME, "a name of letters, digits, _ or -, starting with a letter");
-const mysqlColumn = z.string().regex(MYSQL_IDENTIFIER, "a MySQL column name (letters, digits, _ or $; at most 64 characters)");
+/** A column (or database) as MySQL names it: any name MySQL allows, written as it is (it is quoted where SQL is built). */
+const mysqlColumn = z.string().superRefine((name, ctx) => {
+  const problem = mysqlNameProblem(name);
+  if (problem !== undefined) ctx.addIssue({ code: "custom", message: `a MySQL name: ${problem}` });
+});
 const redshiftName = z.string().regex(REDSHIFT_IDENTIFIER, "a Redshift identifier: lower-case letters, digits, _ or $, starting with a letter or _");
 const s3Prefix = z
   .string()
@@ -350,13 +353,17 @@ export const PipelineSchema = z.strictObject({
   completion: z.strictObject({ bucket: bucketName }).optional(),
 });
 
-const TABLE_KEY = /^[A-Za-z0-9_$]{1,64}\.[A-Za-z0-9_$]{1,64}$/;
+/** A table key: schema.table, names MySQL allows, backticks where a name needs them (table-key.ts). */
+const tableKey = z.string().superRefine((key, ctx) => {
+  const parsed = parseTableKey(key);
+  if ("problem" in parsed) ctx.addIssue({ code: "custom", message: `a table key "schema.table" (e.g. settlement.settle_orders, or shop.\`Order Items\`): ${parsed.problem}` });
+});
 
 export const PipelineFileSchema = z
   .strictObject({
     pipeline: PipelineSchema,
     tables: z
-      .record(z.string().regex(TABLE_KEY, 'a table key "schema.table" (e.g. settlement.settle_orders)'), TableSchema)
+      .record(tableKey, TableSchema)
       .refine((tables) => Object.keys(tables).length > 0, "a pipeline needs at least one table"),
   })
   .superRefine((file, ctx) => {
@@ -377,9 +384,10 @@ export const PipelineFileSchema = z
   });
 
 /** The Redshift table a source table lands in: target_name, or the source table name sanitised. */
-export function targetTableName(tableKey: string, targetName: string | undefined): string {
+export function targetTableName(key: string, targetName: string | undefined): string {
   if (targetName !== undefined) return targetName;
-  const table = tableKey.slice(tableKey.indexOf(".") + 1);
+  const parsed = parseTableKey(key);
+  const table = "problem" in parsed ? key : parsed.table;
   const sanitised = table.toLowerCase().replace(/[^a-z0-9_$]/g, "_");
   return /^[a-z_]/.test(sanitised) ? sanitised : `_${sanitised}`;
 }

@@ -4,7 +4,9 @@
  * Data keys are deterministic per (run, table, chunk), so a retried chunk rewrites its own key instead of adding a
  * second copy of its rows.
  */
+import { createHash } from "node:crypto";
 import type { PARTITION_STRATEGIES } from "#config/schema.ts";
+import { isPlainTableKey, parseTableKey } from "#config/table-key.ts";
 
 export type PartitionStrategy = (typeof PARTITION_STRATEGIES)[number];
 
@@ -27,19 +29,35 @@ export function runStamp(iso: string): string {
   return `${at.getUTCFullYear()}${pad(at.getUTCMonth() + 1)}${pad(at.getUTCDate())}_${pad(at.getUTCHours())}${pad(at.getUTCMinutes())}${pad(at.getUTCSeconds())}`;
 }
 
+/**
+ * A table key as it appears in keys: itself when plain (`schema.table` of letters, digits, `_`, `$` — every key of
+ * the layout's contract); otherwise each name with any other character as `_`, then a hash of the key, so
+ * shop.`Order Items` (shop.Order_Items-1c4f…) and shop.Order_Items stay apart and no key holds a space or backtick.
+ */
+export function tablePath(table: string): string {
+  if (isPlainTableKey(table)) return table;
+  const parsed = parseTableKey(table);
+  const names = "problem" in parsed ? [table] : [parsed.schema, parsed.table];
+  const hash = createHash("sha256").update(table).digest("hex").slice(0, 8);
+  return `${names.map((n) => n.replace(/[^A-Za-z0-9_$-]/g, "_")).join(".")}-${hash}`;
+}
+
+/** `schema_table`: how data file names and table= partitions spell a table. */
+const flatName = (table: string) => tablePath(table).replace(".", "_");
+
 /** The staged Parquet files of every table of a pipeline: the pipeline's isolation prefix, then the staging prefix. */
 export const stagedDataPrefix = (isolationPrefix: string, stagingPrefix: string) => `${isolationPrefix}${stagingPrefix}`;
 
 /** A table's data files, whatever the partition strategy: `<schema>_<table>_<YYYYMMDD_HHMMSS>_batch_<NNNN>.parquet`. */
 export function tableDataFile(table: string): RegExp {
-  const flat = table.replace(".", "_").replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+  const flat = flatName(table).replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
   return new RegExp(`(^|/)${flat}_\\d{8}_\\d{6}_batch_\\d{4,}\\.parquet$`);
 }
 
 export function dataKey(parts: DataKeyParts): string {
   const at = new Date(parts.runStartedAt);
   const [year, month, day, hour] = [at.getUTCFullYear(), pad(at.getUTCMonth() + 1), pad(at.getUTCDate()), pad(at.getUTCHours())];
-  const flat = parts.table.replace(".", "_");
+  const flat = flatName(parts.table);
   const file = `${flat}_${runStamp(parts.runStartedAt)}_batch_${pad(parts.chunk, 4)}.parquet`;
   const base = stagedDataPrefix(parts.isolationPrefix, parts.stagingPrefix);
   switch (parts.partitionStrategy) {
@@ -53,12 +71,12 @@ export function dataKey(parts: DataKeyParts): string {
 }
 
 export function watermarkKey(isolationPrefix: string, pipeline: string, table: string): string {
-  return `${isolationPrefix}watermarks/v2/${pipeline}/${table}.json`;
+  return `${isolationPrefix}watermarks/v2/${pipeline}/${tablePath(table)}.json`;
 }
 
 /** Every manifest of a pipeline's isolation prefix, or of one table. */
 export function manifestsPrefix(isolationPrefix: string, table?: { pipeline: string; table: string }): string {
-  return `${isolationPrefix}manifests/${table === undefined ? "" : `${table.pipeline}/${table.table}/`}`;
+  return `${isolationPrefix}manifests/${table === undefined ? "" : `${table.pipeline}/${tablePath(table.table)}/`}`;
 }
 
 export function manifestKey(isolationPrefix: string, pipeline: string, table: string, loadId: string): string {
@@ -70,15 +88,15 @@ export const COMPLETION_MARKERS_PREFIX = "completion_markers/";
 
 /** A run's marker folder: `completion_markers/<pipeline>/<table>/<YYYYMMDD_HHMMSS>/` (the run's start). */
 export function markerPrefix(pipeline: string, table: string, runStartedAt: string): string {
-  return `${COMPLETION_MARKERS_PREFIX}${pipeline}/${table}/${runStamp(runStartedAt)}/`;
+  return `${COMPLETION_MARKERS_PREFIX}${pipeline}/${tablePath(table)}/${runStamp(runStartedAt)}/`;
 }
 
 /** Where a table's marker folders are listed: all, or those of one day (`YYYYMMDD`). */
 export function markerSearchPrefix(pipeline: string, table: string, day?: string): string {
-  return `${COMPLETION_MARKERS_PREFIX}${pipeline}/${table}/${day === undefined ? "" : `${day}_`}`;
+  return `${COMPLETION_MARKERS_PREFIX}${pipeline}/${tablePath(table)}/${day === undefined ? "" : `${day}_`}`;
 }
 
 /** The schema a run extracts with, content-addressed: immutable, shared by the run's chunks and its load. */
 export function schemaKey(isolationPrefix: string, pipeline: string, table: string, fingerprint: string): string {
-  return `${isolationPrefix}schemas/${pipeline}/${table}/${fingerprint}.json`;
+  return `${isolationPrefix}schemas/${pipeline}/${tablePath(table)}/${fingerprint}.json`;
 }

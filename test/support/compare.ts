@@ -5,10 +5,11 @@
  */
 import type { Connection } from "mysql2/promise";
 import type { RedshiftData } from "#adapters/redshift-data.ts";
+import { quoteIdentifier } from "#domain/cdc/types.ts";
 import type { TableColumn, TableSchema } from "#domain/table-schema.ts";
 
 function renderings(column: TableColumn): { mysql: string; postgres: string; float?: "float32" | "float64" } {
-  const m = `\`${column.source}\``;
+  const m = quoteIdentifier(column.source);
   const p = `"${column.name}"`;
   const notZero = `${m} IS NOT NULL AND YEAR(${m}) <> 0 AND MONTH(${m}) <> 0 AND DAYOFMONTH(${m}) <> 0`;
   switch (column.value.kind) {
@@ -53,7 +54,7 @@ export async function tableDifferences(
   const keys = schema.primaryKey.length > 0 ? schema.primaryKey : [schema.columns[0]?.source ?? ""];
   const targetKeys = keys.map((k) => `t."${schema.columns.find((c) => c.source === k)?.name ?? k}"`);
   const [expected] = await mysql.query({
-    sql: `SELECT ${plan.map((p) => p.mysql).join(", ")} FROM ${sourceTable} ORDER BY ${keys.map((k) => `\`${k}\``).join(", ")}`,
+    sql: `SELECT ${plan.map((p) => p.mysql).join(", ")} FROM ${sourceTable} ORDER BY ${keys.map(quoteIdentifier).join(", ")}`,
     rowsAsArray: true,
   });
   const actual = await redshift.query(`SELECT ${plan.map((p) => p.postgres).join(", ")} FROM ${targetTable} t ORDER BY ${targetKeys.join(", ")}`);

@@ -4,6 +4,7 @@
  * into every later query: Redshift refuses an impossible date in validation, and an id beyond the type makes the
  * table read nothing forever. Refused before anything is written.
  */
+import { codePoints } from "#config/table-key.ts";
 import type { SourceColumn } from "#domain/table-schema.ts";
 
 const INTEGER_BITS: Record<string, number> = { tinyint: 8, smallint: 16, mediumint: 24, int: 32, integer: 32, bigint: 64 };
@@ -22,17 +23,6 @@ export function temporalProblem(text: string, withTime: boolean): string | undef
   }
   if (Number(hh) > 23 || Number(mm) > 59 || Number(ss) > 59) return `${hh}:${mm}:${ss} is not a time of day`;
   return undefined;
-}
-
-/** Characters as MySQL counts them in utf8mb4: code points. */
-function codePoints(text: string): number {
-  let count = 0;
-  for (let i = 0; i < text.length; i++) {
-    count++;
-    const unit = text.charCodeAt(i);
-    if (unit >= 0xd800 && unit <= 0xdbff) i++;
-  }
-  return count;
 }
 
 /** Why `text` cannot be a value of the column (its COLUMN_TYPE as the source describes it now), or undefined. */

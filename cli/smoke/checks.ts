@@ -146,9 +146,7 @@ export async function runSmoke(ports: SmokePorts): Promise<SmokeCheck[]> {
   });
 
   ports.onProgress?.("runs 2-4: a load that fails, then runs again at once");
-  await ports.mysql.query(
-    `UPDATE ${quotedTable(orders)} SET updated_at = NOW(6) - INTERVAL 20 SECOND, fee = NULL WHERE id <= 50`,
-  );
+  await ports.mysql.query(`UPDATE ${quotedTable(orders)} SET updated_at = NOW(6) - INTERVAL 20 SECOND, fee = NULL WHERE id <= 50`);
   const staged = await ports.run({ pipeline: pipeline.name, tables: [orders.key], mode: "backup_only" });
   const pending = (await getWatermark(ports.context(orders.key)))?.s3_state.backup_s3_files ?? [];
   let retried: SmokeCheck;

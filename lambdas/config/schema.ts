@@ -356,15 +356,14 @@ export const PipelineSchema = z.strictObject({
 /** A table key: schema.table, names MySQL allows, backticks where a name needs them (table-key.ts). */
 const tableKey = z.string().superRefine((key, ctx) => {
   const parsed = parseTableKey(key);
-  if ("problem" in parsed) ctx.addIssue({ code: "custom", message: `a table key "schema.table" (e.g. settlement.settle_orders, or shop.\`Order Items\`): ${parsed.problem}` });
+  if ("problem" in parsed)
+    ctx.addIssue({ code: "custom", message: `a table key "schema.table" (e.g. settlement.settle_orders, or shop.\`Order Items\`): ${parsed.problem}` });
 });
 
 export const PipelineFileSchema = z
   .strictObject({
     pipeline: PipelineSchema,
-    tables: z
-      .record(tableKey, TableSchema)
-      .refine((tables) => Object.keys(tables).length > 0, "a pipeline needs at least one table"),
+    tables: z.record(tableKey, TableSchema).refine((tables) => Object.keys(tables).length > 0, "a pipeline needs at least one table"),
   })
   .superRefine((file, ctx) => {
     const claimedBy = new Map<string, string>();

@@ -42,7 +42,8 @@ function part(key: string, from: number): { name: string; end: number } | { prob
     let end = from;
     while (end < key.length && key[end] !== ".") end++;
     const name = key.slice(from, end);
-    if (name.includes("`")) return { problem: `a backtick inside ${JSON.stringify(name)}: quote the whole name, doubling the backtick (\`${name.replace(/`/g, "``")}\`)` };
+    if (name.includes("`"))
+      return { problem: `a backtick inside ${JSON.stringify(name)}: quote the whole name, doubling the backtick (\`${name.replace(/`/g, "``")}\`)` };
     if (name !== "" && !PLAIN.test(name)) {
       return { problem: `${JSON.stringify(name)} holds characters a name must be quoted for: write it in backticks, as in MySQL (\`${name}\`)` };
     }

@@ -20,6 +20,11 @@ import { withSource } from "./sync-context.ts";
 
 /** Buckets the recent windows are split into: narrow enough that a delete rarely shares one with a late row. */
 export const RECENT_WINDOW_BUCKETS = 16_384;
+/**
+ * The most keys compared a run (≈ 3 s a side: docs/benchmarks.md): recent windows holding more — a first sync of a
+ * large table — are compared by their newest keys, where an id a long transaction took before the ceiling lies.
+ */
+export const RECENT_COMPARE_MAX_ROWS = 5_000_000;
 
 /** The key range (after, upTo] the recent windows cover together (contiguous: each run starts where the last ended). */
 function rangeOf(windows: readonly ExtractedWindow[]): { after: bigint | null; upTo: bigint } | undefined {
@@ -35,7 +40,12 @@ function rangeOf(windows: readonly ExtractedWindow[]): { after: bigint | null; u
  * The key ranges of the recent windows MySQL holds more rows of than Redshift, as windows to read again (adjacent
  * buckets merged). Empty where the key is not one integer column or nothing is late.
  */
-export async function lateRangesOfRecentWindows(context: LoadContext, schema: TableSchema, windows: readonly ExtractedWindow[]): Promise<ShortWindow[]> {
+export async function lateRangesOfRecentWindows(
+  context: LoadContext,
+  schema: TableSchema,
+  windows: readonly ExtractedWindow[],
+  maxRows = RECENT_COMPARE_MAX_ROWS,
+): Promise<ShortWindow[]> {
   const [key, ...more] = strategyContext(context.table, schema).key;
   if (key === undefined || more.length > 0 || key.kind !== "integer") return [];
   const range = rangeOf(windows);
@@ -50,12 +60,14 @@ export async function lateRangesOfRecentWindows(context: LoadContext, schema: Ta
       if (min === null) return undefined;
       after = BigInt(min) - 1n;
     }
+    const rows = windows.reduce((sum, w) => sum + w.rows, 0);
+    if (rows > maxRows) after = range.upTo - ((range.upTo - after) * BigInt(maxRows)) / BigInt(rows);
     const width = (range.upTo - after + BigInt(RECENT_WINDOW_BUCKETS) - 1n) / BigInt(RECENT_WINDOW_BUCKETS) || 1n;
-    const rows = await queryRows(connection, {
+    const counts = await queryRows(connection, {
       sql: `SELECT FLOOR((${column} - ?) / ?) AS b, COUNT(*) FROM ${table} WHERE ${column} > ? AND ${column} <= ? GROUP BY b`,
       params: [after, width, after, range.upTo],
     });
-    return { after, width, mysql: new Map(rows.map((r) => [textOf(r[0]) ?? "", Number(textOf(r[1]) ?? "0")])) };
+    return { after, width, mysql: new Map(counts.map((r) => [textOf(r[0]) ?? "", Number(textOf(r[1]) ?? "0")])) };
   });
   if (counted === undefined) return [];
   const { after, width } = counted;

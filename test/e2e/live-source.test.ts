@@ -98,7 +98,7 @@ describe("a live source", () => {
     const writer = runLiveWriter({
       database: DB,
       tables: TABLES,
-      durationMs: 35_000,
+      durationMs: 25_000,
       autocommitSessions: 2,
       transactionSessions: 3,
       openForMs: { min: 3_000, max: 15_000 },
@@ -107,9 +107,11 @@ describe("a live source", () => {
     }).finally(() => {
       writing.on = false;
     });
+    const started = Date.now();
     while (writing.on) runs.push(await fx.run({ pipeline: "live" }));
+    const during = Date.now() - started;
     const written = await writer;
-    expect(written.transactions, "long transactions committed while the syncs ran").toBeGreaterThanOrEqual(6);
+    expect(written.transactions, "long transactions committed while the syncs ran").toBeGreaterThanOrEqual(5);
     expect(runs.length, "syncs ran back to back while the writer wrote").toBeGreaterThanOrEqual(5);
     expect(runs.flatMap(failedTables), "no table failed while the application wrote").toEqual([]);
     const late = runs.map((run) => Object.values((run.output as RunSummary).table_results).reduce((sum, line) => sum + (line.late_rows ?? 0), 0));
@@ -135,5 +137,6 @@ describe("a live source", () => {
     const reconcile = await runCli(fx.configDir, ["reconcile", "-p", "live", "--local", "--allow-mass-delete"]);
     expect(reconcile.code, reconcile.stderr + reconcile.stdout).toBe(0);
     for (const { name } of TABLES) expect(await differences(name)).toEqual({ missing: [], different: [], extra: [] });
+    console.info(`live source: ${runs.length} runs in ${during} ms while writing, ${written.transactions} long transactions, late rows per run ${late.join(",")}`);
   }, 120_000);
 });

@@ -137,6 +137,8 @@ describe("a live source", () => {
     const reconcile = await runCli(fx.configDir, ["reconcile", "-p", "live", "--local", "--allow-mass-delete"]);
     expect(reconcile.code, reconcile.stderr + reconcile.stdout).toBe(0);
     for (const { name } of TABLES) expect(await differences(name)).toEqual({ missing: [], different: [], extra: [] });
-    console.info(`live source: ${runs.length} runs in ${during} ms while writing, ${written.transactions} long transactions, late rows per run ${late.join(",")}`);
+    console.info(
+      `live source: ${runs.length} runs in ${during} ms while writing, ${written.transactions} long transactions, late rows per run ${late.join(",")}`,
+    );
   }, 120_000);
 });

@@ -5,8 +5,9 @@
  * extraction likewise).
  */
 import type { CdcStrategy } from "#config/schema.ts";
-import { orderSafeInRedshift, tupleBound, type KeyColumn, type SqlFragment } from "./cdc/keyset.ts";
-import type { Position } from "./cdc/types.ts";
+import { orderSafeInRedshift, tupleBound, type SqlFragment } from "./cdc/keyset.ts";
+import { WINDOW_RULES } from "./cdc/windows.ts";
+import type { Bound, CountWindow, WindowBounds, WindowKeys } from "./cdc/types.ts";
 import type { LoadMode } from "./load-plan.ts";
 import { quoteRedshift } from "./redshift-ddl.ts";
 
@@ -14,48 +15,10 @@ export type Dialect = "mysql" | "redshift";
 
 const ident = (dialect: Dialect, name: string) => (dialect === "mysql" ? `\`${name.replace(/`/g, "``")}\`` : quoteRedshift(name));
 
-/** The cursor's columns on both sides (source and target names, and how they compare). */
-export type WindowKeys = { timestamp: KeyColumn | undefined; key: KeyColumn[] };
+export type { CountWindow, WindowKeys } from "./cdc/types.ts";
 
-/** Rows after `start` (null: from the beginning) up to `end`, as the run's chunk queries bound them. */
-export type CountWindow = { start: Position | null; end: Position; /** the start row itself is in the window */ inclusiveStart?: boolean };
-
-type Bound = { bound: "after" | "from" | "upTo"; values: string[] };
-type Bounds = { order: KeyColumn[]; lower: Bound | undefined; upper: Bound };
-
-/** The window's tuple bounds, exactly as the strategy's chunk queries draw them; undefined: custom_sql, or no key to bound by. */
-function boundsOf(strategy: CdcStrategy, keys: WindowKeys, window: CountWindow): Bounds | undefined {
-  const { start, end } = window;
-  const after = window.inclusiveStart === true ? "from" : "after";
-  switch (strategy) {
-    case "hybrid": {
-      if (keys.timestamp === undefined || end.timestamp === null) return undefined;
-      const order = [keys.timestamp, ...keys.key];
-      let lower: Bound | undefined;
-      if (start !== null && start.timestamp !== null) {
-        lower = start.key === null ? { bound: "from", values: [start.timestamp] } : { bound: after, values: [start.timestamp, ...start.key] };
-      }
-      return { order, lower, upper: { bound: "upTo", values: [end.timestamp, ...(end.key ?? [])] } };
-    }
-    case "timestamp_only":
-      if (keys.timestamp === undefined || end.timestamp === null) return undefined;
-      return {
-        order: [keys.timestamp],
-        lower: start?.timestamp === null || start === null ? undefined : { bound: after, values: [start.timestamp] },
-        upper: { bound: "upTo", values: [end.timestamp] },
-      };
-    case "id_only":
-    case "full_sync":
-      if (keys.key.length === 0 || end.key === null) return undefined;
-      return {
-        order: keys.key,
-        lower: start?.key === null || start === null ? undefined : { bound: after, values: start.key },
-        upper: { bound: "upTo", values: end.key },
-      };
-    case "custom_sql":
-      return undefined;
-  }
-}
+/** The window's tuple bounds, exactly as the strategy's chunk queries draw them (the strategy's window rule). */
+const boundsOf = (strategy: CdcStrategy, keys: WindowKeys, window: CountWindow): WindowBounds | undefined => WINDOW_RULES[strategy].bounds(keys, window);
 
 const joined = (parts: SqlFragment[]): SqlFragment => ({ sql: parts.map((p) => p.sql).join(" AND "), params: parts.flatMap((p) => p.params) });
 
@@ -79,7 +42,7 @@ export function comparableWindow(
   window: CountWindow,
 ): { mysql: SqlFragment; redshift: string | undefined; exact: boolean } | undefined {
   // full_sync's loads replace (compared with the rows extracted) or append every run's copy (no window to compare).
-  if (strategy === "full_sync") return undefined;
+  if (!WINDOW_RULES[strategy].compared) return undefined;
   const bounds = boundsOf(strategy, keys, window);
   if (bounds === undefined) return undefined;
   const safe = bounds.order.findIndex((c) => !orderSafeInRedshift(c));

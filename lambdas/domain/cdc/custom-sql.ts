@@ -5,7 +5,7 @@
  */
 import { CUSTOM_SQL_PLACEHOLDERS } from "#config/schema.ts";
 import { bindValue } from "./keyset.ts";
-import { keyOfRow, quoteIdentifier, timestampOfRow, type Position, type SqlQuery, type Strategy, type StrategyContext } from "./types.ts";
+import { keyOfRow, quoteIdentifier, timestampOfRow, type Position, type SqlQuery, type Strategy, type StrategyContext, type WindowRule } from "./types.ts";
 
 type Placeholder = (typeof CUSTOM_SQL_PLACEHOLDERS)[number];
 
@@ -21,6 +21,9 @@ export function compilePlaceholders(sql: string): { sql: string; order: Placehol
   return { sql: compiled, order };
 }
 
+/** custom_sql: its query is its own; no window to count. */
+export const noWindows: WindowRule = { compared: false, bounds: () => undefined };
+
 export function customSqlStrategy(context: StrategyContext): Strategy {
   const compiled = compilePlaceholders(context.customSql ?? "");
   const ts = context.timestamp === undefined ? undefined : quoteIdentifier(context.timestamp.source);
@@ -29,6 +32,7 @@ export function customSqlStrategy(context: StrategyContext): Strategy {
   const idValue = (key: string[] | null) => (idColumn === undefined || key?.[0] === undefined ? null : bindValue(idColumn, key[0]));
   return {
     cutsOnlyBetweenTimestamps: false,
+    windows: noWindows,
     cursorFields: { timestamp: ts !== undefined, key: id !== undefined },
     ceilingQuery: (): SqlQuery => ({
       sql: `SELECT ${ts === undefined ? "NULL" : `MAX(${ts})`}, ${id === undefined ? "NULL" : `MAX(${id})`} FROM ${context.from}`,

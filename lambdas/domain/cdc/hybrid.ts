@@ -4,7 +4,35 @@
  */
 import { orderBy, tupleBound } from "./keyset.ts";
 import { compareTimestamps } from "./timestamps.ts";
-import { compareKeys, keyOfRow, settledBound, timestampOfRow, type Position, type SqlQuery, type Strategy, type StrategyContext } from "./types.ts";
+import {
+  afterStart,
+  compareKeys,
+  keyOfRow,
+  settledBound,
+  timestampOfRow,
+  type Bound,
+  type Position,
+  type SqlQuery,
+  type Strategy,
+  type StrategyContext,
+  type WindowRule,
+} from "./types.ts";
+
+/** hybrid: windows ordered by (timestamp, key…). */
+export const hybridWindows: WindowRule = {
+  compared: true,
+  bounds(keys, window) {
+    const { start, end } = window;
+    if (keys.timestamp === undefined || end.timestamp === null) return undefined;
+    const order = [keys.timestamp, ...keys.key];
+    let lower: Bound | undefined;
+    if (start !== null && start.timestamp !== null) {
+      // After a lookback rewind a start is a timestamp alone: from that timestamp on, inclusive.
+      lower = start.key === null ? { bound: "from", values: [start.timestamp] } : { bound: afterStart(window), values: [start.timestamp, ...start.key] };
+    }
+    return { order, lower, upper: { bound: "upTo", values: [end.timestamp, ...(end.key ?? [])] } };
+  },
+};
 
 export function hybridStrategy(context: StrategyContext): Strategy {
   const ts = context.timestamp;
@@ -14,6 +42,7 @@ export function hybridStrategy(context: StrategyContext): Strategy {
     cutsOnlyBetweenTimestamps: false,
     cursorFields: { timestamp: true, key: true },
     rereadsLateWindows: true,
+    windows: hybridWindows,
     settles: true,
     ceilingQuery: (settledBefore): SqlQuery => {
       const settled = settledBound(context, settledBefore);

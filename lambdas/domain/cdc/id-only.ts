@@ -3,7 +3,21 @@
  * is one `key > cursor` range scan, up to the ceiling (the greatest key at Begin).
  */
 import { orderBy, tupleBound } from "./keyset.ts";
-import { compareKeys, keyOfRow, type Position, type SqlQuery, type Strategy, type StrategyContext } from "./types.ts";
+import { afterStart, compareKeys, keyOfRow, type Position, type SqlQuery, type Strategy, type StrategyContext, type WindowRule } from "./types.ts";
+
+/** Windows ordered by the unique key (id_only; full_sync, which is not compared). */
+export const keyWindows = (compared: boolean): WindowRule => ({
+  compared,
+  bounds(keys, window) {
+    const { start, end } = window;
+    if (keys.key.length === 0 || end.key === null) return undefined;
+    return {
+      order: keys.key,
+      lower: start?.key === null || start === null ? undefined : { bound: afterStart(window), values: start.key },
+      upper: { bound: "upTo", values: end.key },
+    };
+  },
+});
 
 export function idOnlyStrategy(context: StrategyContext): Strategy {
   const key = context.key;
@@ -13,6 +27,7 @@ export function idOnlyStrategy(context: StrategyContext): Strategy {
     cursorFields: { timestamp: false, key: true },
     recountsRecentWindows: true,
     rereadsLateWindows: true,
+    windows: keyWindows(true),
     ceilingQuery: (): SqlQuery => ({ sql: `SELECT ${orderBy(key)} FROM ${context.from} ORDER BY ${orderBy(key, "DESC")} LIMIT 1`, params: [] }),
     ceilingOf: (row) => ({ timestamp: null, key: row === undefined ? null : keyOfRow(context, row, 0) }),
     chunkQuery(cursor: Position, ceiling: Position, limit: number): SqlQuery {

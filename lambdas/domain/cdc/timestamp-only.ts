@@ -4,7 +4,31 @@
  * single timestamp fills a whole chunk, reads that timestamp whole (groupQuery).
  */
 import { compareTimestamps } from "./timestamps.ts";
-import { quoteIdentifier, settledBound, timestampOfRow, type Position, type SqlQuery, type Strategy, type StrategyContext } from "./types.ts";
+import {
+  afterStart,
+  quoteIdentifier,
+  settledBound,
+  timestampOfRow,
+  type Position,
+  type SqlQuery,
+  type Strategy,
+  type StrategyContext,
+  type WindowRule,
+} from "./types.ts";
+
+/** timestamp_only: windows of whole timestamps. */
+export const timestampOnlyWindows: WindowRule = {
+  compared: true,
+  bounds(keys, window) {
+    const { start, end } = window;
+    if (keys.timestamp === undefined || end.timestamp === null) return undefined;
+    return {
+      order: [keys.timestamp],
+      lower: start?.timestamp === null || start === null ? undefined : { bound: afterStart(window), values: [start.timestamp] },
+      upper: { bound: "upTo", values: [end.timestamp] },
+    };
+  },
+};
 
 export type TimestampOnlyStrategy = Strategy & { groupQuery(timestamp: string): SqlQuery };
 
@@ -15,6 +39,7 @@ export function timestampOnlyStrategy(context: StrategyContext): TimestampOnlySt
     cutsOnlyBetweenTimestamps: true,
     cursorFields: { timestamp: true, key: false },
     rereadsLateWindows: true,
+    windows: timestampOnlyWindows,
     settles: true,
     ceilingQuery: (settledBefore): SqlQuery => {
       const settled = settledBound(context, settledBefore);

@@ -17,6 +17,26 @@ export const START: Position = { timestamp: null, key: null };
 
 export type SqlQuery = { sql: string; params: unknown[] };
 
+/** Rows after `start` (null: from the beginning) up to `end`, as the run's chunk queries bound them. */
+export type CountWindow = { start: Position | null; end: Position; /** the start row itself is in the window */ inclusiveStart?: boolean };
+
+/** The cursor's columns on both sides (source and target names, and how they compare). */
+export type WindowKeys = { timestamp: KeyColumn | undefined; key: KeyColumn[] };
+
+export type Bound = { bound: "after" | "from" | "upTo"; values: string[] };
+
+/** A window's tuple bounds in the strategy's order (validation.ts renders them for MySQL and Redshift). */
+export type WindowBounds = { order: KeyColumn[]; lower: Bound | undefined; upper: Bound };
+
+/**
+ * A strategy's windows, exactly as its chunk queries draw them (undefined: nothing to bound by — custom_sql, no key);
+ * `compared`: whether a load's window can be compared with Redshift (full_sync replaces or appends the whole table).
+ */
+export type WindowRule = { bounds(keys: WindowKeys, window: CountWindow): WindowBounds | undefined; compared: boolean };
+
+/** The lower bound's kind of a window's start: inclusive for a cleanup's first row, else after it. */
+export const afterStart = (window: CountWindow): Bound["bound"] => (window.inclusiveStart === true ? "from" : "after");
+
 export type StrategyContext = {
   /** `schema`.`table`, quoted. */
   from: string;
@@ -60,6 +80,8 @@ export interface Strategy {
   readonly cutsOnlyBetweenTimestamps: boolean;
   /** A strategy without a resumable cursor reads everything in one chunk, whatever the budgets. */
   readonly singleChunk?: boolean;
+  /** How the strategy's windows are bounded (validation, re-reads, cleanup) and whether loads compare them. */
+  readonly windows: WindowRule;
   /**
    * Begin counts the recent windows again for rows committed into them after they were read (id_only: no timestamp
    * to look back by); the timestamp strategies look back instead.

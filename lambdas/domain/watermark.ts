@@ -138,6 +138,16 @@ export class LeaseLostError extends Error {
   override readonly name = "LeaseLostError";
 }
 
+/** No window under way, none kept, none to read again: a new table, a reset, an operator's cursor. */
+const noWindows = (): Pick<Watermark["mysql_state"], "window_start" | "window_rows" | "recent_windows" | "late_windows" | "reread_cursor" | "reread_rows"> => ({
+  window_start: null,
+  window_rows: 0,
+  recent_windows: [],
+  late_windows: [],
+  reread_cursor: null,
+  reread_rows: 0,
+});
+
 export function newWatermark(pipeline: string, table: string, strategy: Watermark["cdc_strategy"], now: Date): Watermark {
   return {
     version: 2,
@@ -160,12 +170,7 @@ export function newWatermark(pipeline: string, table: string, strategy: Watermar
       zero_dates: {},
       cursor_columns: null,
       lease_holder: null,
-      window_start: null,
-      window_rows: 0,
-      recent_windows: [],
-      late_windows: [],
-      reread_cursor: null,
-      reread_rows: 0,
+      ...noWindows(),
     },
     s3_state: { backup_s3_files: [], processed_s3_files: [], pending_validation: [] },
     redshift_state: { status: "pending", rows_loaded: 0, last_load_id: null, last_loaded_at: null, failed_loads: {} },
@@ -385,13 +390,34 @@ function keptWindows(windows: readonly ExtractedWindow[]): ExtractedWindow[] {
   return kept;
 }
 
-/** Commits one chunk: the cursor moves past its rows and its file is listed as pending load. */
-export function commitChunk(watermark: Watermark, commit: ChunkCommit): Watermark {
+/** What every committed chunk adds: its rows to the counts, its file to the pending ones, its zero dates; the lease renewed. */
+function countedChunk(
+  watermark: Watermark,
+  commit: Pick<ChunkCommit, "runId" | "rows" | "file" | "zeroDates" | "now" | "leaseSeconds">,
+): Pick<Watermark, "mysql_state" | "s3_state" | "updated_at"> {
   assertHolds(watermark, commit.runId);
   const state = watermark.mysql_state;
   const files = watermark.s3_state.backup_s3_files;
   const zeroDates = { ...state.zero_dates };
   for (const [column, count] of Object.entries(commit.zeroDates)) zeroDates[column] = (zeroDates[column] ?? 0) + count;
+  return {
+    mysql_state: {
+      ...state,
+      total_rows: state.total_rows + commit.rows,
+      last_session_rows: state.last_session_rows + commit.rows,
+      next_chunk: state.next_chunk + (commit.file === undefined ? 0 : 1),
+      lease_expires_at: new Date(commit.now.getTime() + commit.leaseSeconds * 1000).toISOString(),
+      zero_dates: zeroDates,
+    },
+    s3_state: { ...watermark.s3_state, backup_s3_files: commit.file === undefined || files.includes(commit.file) ? files : [...files, commit.file] },
+    updated_at: commit.now.toISOString(),
+  };
+}
+
+/** Commits one chunk: the cursor moves past its rows and its file is listed as pending load. */
+export function commitChunk(watermark: Watermark, commit: ChunkCommit): Watermark {
+  const counted = countedChunk(watermark, commit);
+  const state = watermark.mysql_state;
   const windowRows = state.window_rows + commit.rows;
   const window: ExtractedWindow[] =
     commit.done && commit.windowEnd !== undefined
@@ -402,26 +428,17 @@ export function commitChunk(watermark: Watermark, commit: ChunkCommit): Watermar
     commit.short === undefined ? [] : window.map((w) => lateWindowOf({ window: w, mysqlRows: commit.short?.mysqlRows ?? 0, loadedRows: windowRows }, null));
   return {
     ...withCursor(watermark, commit.cursor),
+    ...counted,
     mysql_state: {
-      ...state,
+      ...counted.mysql_state,
       status: commit.done ? "success" : "in_progress",
-      total_rows: state.total_rows + commit.rows,
-      last_session_rows: state.last_session_rows + commit.rows,
-      next_chunk: state.next_chunk + (commit.file === undefined ? 0 : 1),
-      lease_expires_at: new Date(commit.now.getTime() + commit.leaseSeconds * 1000).toISOString(),
-      zero_dates: zeroDates,
       // A window that ended is closed: a run resuming after a failed load starts the next one where it ended.
       window_start: window.length > 0 && commit.windowEnd !== undefined ? toStored(commit.windowEnd) : state.window_start,
       window_rows: window.length > 0 ? 0 : windowRows,
       recent_windows: window.length > 0 ? keptWindows([...state.recent_windows, ...window]) : state.recent_windows,
       late_windows: queued(state.late_windows, late),
     },
-    s3_state: {
-      ...watermark.s3_state,
-      backup_s3_files: commit.file === undefined || files.includes(commit.file) ? files : [...files, commit.file],
-      pending_validation: [...watermark.s3_state.pending_validation, ...(late.length > 0 ? [] : window)],
-    },
-    updated_at: commit.now.toISOString(),
+    s3_state: { ...counted.s3_state, pending_validation: [...watermark.s3_state.pending_validation, ...(late.length > 0 ? [] : window)] },
   };
 }
 
@@ -446,26 +463,10 @@ export type RereadCommit = {
  * the next run.
  */
 export function commitRereadChunk(watermark: Watermark, commit: RereadCommit): Watermark {
-  assertHolds(watermark, commit.runId);
   const state = watermark.mysql_state;
-  const files = watermark.s3_state.backup_s3_files;
-  const zeroDates = { ...state.zero_dates };
-  for (const [column, count] of Object.entries(commit.zeroDates)) zeroDates[column] = (zeroDates[column] ?? 0) + count;
   const rows = state.reread_rows + commit.rows;
   const span = spanOf(commit.window);
-  const counted = {
-    ...watermark,
-    mysql_state: {
-      ...state,
-      total_rows: state.total_rows + commit.rows,
-      last_session_rows: state.last_session_rows + commit.rows,
-      next_chunk: state.next_chunk + (commit.file === undefined ? 0 : 1),
-      lease_expires_at: new Date(commit.now.getTime() + commit.leaseSeconds * 1000).toISOString(),
-      zero_dates: zeroDates,
-    },
-    s3_state: { ...watermark.s3_state, backup_s3_files: commit.file === undefined || files.includes(commit.file) ? files : [...files, commit.file] },
-    updated_at: commit.now.toISOString(),
-  };
+  const counted = { ...watermark, ...countedChunk(watermark, commit) };
   if (commit.ended === undefined) {
     return { ...counted, mysql_state: { ...counted.mysql_state, reread_cursor: toStored(commit.cursor), reread_rows: rows } };
   }
@@ -601,12 +602,7 @@ export function resetCursor(watermark: Watermark, now: Date): Watermark {
       lease_expires_at: null,
       lease_holder: null,
       last_error: null,
-      window_start: null,
-      window_rows: 0,
-      recent_windows: [],
-      late_windows: [],
-      reread_cursor: null,
-      reread_rows: 0,
+      ...noWindows(),
     },
     s3_state: { ...watermark.s3_state, pending_validation: [] },
     redshift_state: { ...watermark.redshift_state, failed_loads: {} },
@@ -640,12 +636,7 @@ export function setCursor(watermark: Watermark, cursor: { timestamp?: string | n
       ...watermark.mysql_state,
       status: "pending",
       lease_expires_at: null,
-      window_start: null,
-      window_rows: 0,
-      recent_windows: [],
-      late_windows: [],
-      reread_cursor: null,
-      reread_rows: 0,
+      ...noWindows(),
     },
     updated_at: now.toISOString(),
   };

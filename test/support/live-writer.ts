@@ -6,6 +6,7 @@
  */
 import { setTimeout as sleep } from "node:timers/promises";
 import mysql from "mysql2/promise";
+import { random } from "#local/demo/rows.ts";
 import { MYSQL_URL } from "./extraction.ts";
 
 /** A table the writer writes: `updates` only where a change is visible to query-based CDC (a timestamp cursor). */
@@ -27,18 +28,6 @@ export type LiveWriterOptions = {
 };
 
 export type LiveWriterResult = { deleted: Map<string, Set<number>>; inserted: number; updated: number; transactions: number };
-
-/** A small seeded PRNG (mulberry32): the same writer every run of a test. */
-function random(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Runs the writer until `durationMs` has passed and every open transaction has committed. */
 export async function runLiveWriter(options: LiveWriterOptions): Promise<LiveWriterResult> {

@@ -86,6 +86,13 @@ export class Monitoring extends Construct {
           left: [search(pipeline, METRICS.ReconcileDifferences, "Sum", "differences")],
           width: 8,
         }),
+        // A live source at work, not a failure: rows committed into windows after they were read, read again.
+        new cloudwatch.GraphWidget({
+          title: `${pipeline}: late rows read again per table`,
+          left: [search(pipeline, METRICS.LateRows, "Sum", "late rows")],
+          right: [search(pipeline, METRICS.WindowsReread, "Sum", "windows read again")],
+          width: 8,
+        }),
       );
     }
   }

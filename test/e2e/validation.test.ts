@@ -102,6 +102,10 @@ describe("every load is validated", () => {
     });
     expect(await inRedshift("refunds")).toEqual(await inMysql("refunds"));
     expect((await markersOf("refunds")).some((k) => k.endsWith("completion_marker.txt"))).toBe(true);
+    // The marker's metadata says what arrived late, for downstream consumers.
+    const metadataKey = (await markersOf("refunds")).find((k) => k.endsWith("execution_metadata.json")) ?? "";
+    const metadata = (await fx.s3.store.getJson(COMPLETION, metadataKey)).value as RunSummary;
+    expect(metadata.table_results[`${DB}.refunds`]).toMatchObject({ status: "success", late_rows: 1, windows_reread: 1 });
     expect((await getWatermark(await context("refunds")))?.s3_state.pending_validation).toEqual([]);
   });
 

@@ -55,8 +55,8 @@ function validationCounts(report: ValidationReport, rowsLoaded: number, extracti
 /**
  * Validates every extracted window whose files are now loaded — this run's, and those a failed or earlier run left
  * (resume, redshift_only) —, releases the table and writes the completion markers. Nothing says success unless the
- * loaded rows were validated: a failed validation throws (the windows stay listed, so the next load validates them
- * again), and rows whose window is still open get no marker.
+ * loaded rows were validated: a failed validation throws (the failing windows stay listed, so the next load validates
+ * them again; the windows that passed leave the list), and rows whose window is still open get no marker.
  */
 export async function finishStep(context: LoadContext, run: Run, progress: Progress, log: MarkerLog): Promise<{ result: TableResult; validated: boolean }> {
   let validation: { line: string; complete: boolean } | undefined;
@@ -64,7 +64,18 @@ export async function finishStep(context: LoadContext, run: Run, progress: Progr
   if (run.mode !== "backup_only") {
     const watermark = await readWatermark(context);
     const windows = watermark?.s3_state.pending_validation ?? [];
-    const report = await validateWindows(context, windows);
+    let report: ValidationReport;
+    try {
+      report = await validateWindows(context, windows);
+    } catch (error) {
+      // A window with a problem stays listed; the others validated all the same and leave the list, so one window
+      // never keeps later ones from being validated.
+      if (!(error instanceof ValidationError)) throw error;
+      const passed = windows.filter((w) => !error.report.failed.includes(w));
+      const queued = error.report.late.filter((short) => !error.report.failed.includes(short.window)).map((short) => lateWindowOf(short, progress.runId));
+      if (passed.length > 0) await updateWatermark(context, (current) => settleValidated(current, passed, queued, context.now()));
+      throw error;
+    }
     // id_only: the recent windows compared with Redshift range by range, for rows committed into them since.
     const late = narrowed(report.late, await lateInRecentWindows(context, watermark)).map((short) => lateWindowOf(short, progress.runId));
     if (windows.length > 0) {

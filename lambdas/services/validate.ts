@@ -29,6 +29,8 @@ export type ValidationReport = {
   problems: string[];
   /** Windows MySQL holds more rows of than Redshift (rows committed into them after they were read): read again. */
   late: ShortWindow[];
+  /** Windows with a problem (they stay listed: the next load validates them again; the others leave the list). */
+  failed: ExtractedWindow[];
 };
 
 /** The loaded rows do not match the source (or fail the quality rules): the message carries the numbers. */
@@ -121,7 +123,7 @@ export function stuckWindowProblem(context: TableContext, window: LateWindow): s
 
 /** After loading: the windows whose files were loaded, each compared between MySQL and Redshift. */
 export async function validateWindows(context: LoadContext, windows: readonly ExtractedWindow[]): Promise<ValidationReport> {
-  const report: ValidationReport = { counts: undefined, checksums: undefined, nullPercentages: {}, windows: 0, notes: [], problems: [], late: [] };
+  const report: ValidationReport = { counts: undefined, checksums: undefined, nullPercentages: {}, windows: 0, notes: [], problems: [], late: [], failed: [] };
   for (const window of windows) {
     const schema = await loadSchema(context, window.schema_key);
     const one = await validateWindow(
@@ -145,6 +147,7 @@ export async function validateWindows(context: LoadContext, windows: readonly Ex
       report.nullPercentages[column] = Math.max(report.nullPercentages[column] ?? 0, percentage);
     report.notes.push(...one.notes.filter((n) => !report.notes.includes(n)));
     report.problems.push(...one.problems);
+    if (one.problems.length > 0) report.failed.push(window);
     if (one.late > 0 && one.counts?.mysql !== undefined) report.late.push({ window, mysqlRows: one.counts.mysql, loadedRows: one.counts.mysql - one.late });
   }
   if (report.problems.length > 0) throw new ValidationError(report);
@@ -156,7 +159,7 @@ async function validateWindow(
   schema: TableSchema,
   window: { start: Position | null; end: Position },
   extracted: number,
-): Promise<Omit<ValidationReport, "late"> & { late: number }> {
+): Promise<Omit<ValidationReport, "late" | "failed"> & { late: number }> {
   const { table } = context;
   const mode = loadMode(context, schema.primaryKey.length > 0);
   const keys = windowKeys(context, schema);

@@ -29,6 +29,7 @@ tables:
   ${DB}.refunds: { cdc_strategy: id_only }
   ${DB}.notes: { cdc_strategy: id_only }
   ${DB}.notes_lost: { cdc_strategy: id_only }
+  ${DB}.quality: { cdc_strategy: id_only, validation: { enable_data_quality_checks: true, max_null_percentage: 50 } }
 `;
 const fx = usePipelineFixture(DB, () => PIPELINE);
 const context = async (table: string) => contextFor(fx.s3, await loadPipeline(fx.configDir, "checks"), `${DB}.${table}`);
@@ -134,6 +135,23 @@ describe("every load is validated", () => {
       /the window after \(149\) up to \(150\) holds 1 row\(s\) in MySQL, 1 of them not in Redshift, after \d+ re-read\(s\) with no new commit into it: these rows are not late, they do not land/,
     );
     expect(line?.error_message).toContain(`Repair: mrsync reconcile -p checks -t ${pipelineTable}`);
+  });
+});
+
+describe("a window that fails validation", () => {
+  it("stays listed and fails each run, while the windows after it validate and leave the list", async () => {
+    await fx.db.admin.query(`CREATE TABLE ${DB}.quality (id INT NOT NULL PRIMARY KEY, note VARCHAR(10) NULL)`);
+    await fx.db.admin.query(`INSERT INTO ${DB}.quality SELECT seq, NULL FROM seq_1_to_20`);
+    const first = await fx.run({ pipeline: "checks", tables: [`${DB}.quality`] });
+    expect(summaryOf(first).table_results[`${DB}.quality`]).toMatchObject({ status: "failed", error_type: "ValidationError" });
+    await fx.db.admin.query(`INSERT INTO ${DB}.quality SELECT seq, 'fine' FROM seq_21_to_40`);
+    const second = await fx.run({ pipeline: "checks", tables: [`${DB}.quality`] });
+    expect(summaryOf(second).table_results[`${DB}.quality`]).toMatchObject({ status: "failed", error_type: "ValidationError" });
+    const listed = (await getWatermark(await context("quality")))?.s3_state.pending_validation ?? [];
+    expect(
+      listed.map((w) => [w.start?.key ?? null, w.end.key]),
+      "only the failing window",
+    ).toEqual([[null, ["20"]]]);
   });
 });
 

@@ -136,7 +136,7 @@ export async function begin(context: TableContext, runId: string): Promise<Begin
       ceiling,
       now,
       leaseSeconds: LEASE_SECONDS,
-      lookbackSeconds: lookbackSecondsOf(context.table, schema),
+      lookbackSeconds: lookbackSecondsOf(context.table, strategyFor(context.table, schema), schema),
       restart: context.table.cdc_strategy === "full_sync",
       cursorColumns: orderColumns(context.table, schema).length === 0 ? [] : schema.cursorKey,
       holder: { host: hostname(), pid: process.pid },

@@ -11,8 +11,8 @@
  */
 import { queryRow } from "#adapters/mysql.ts";
 import type { Connection } from "mysql2/promise";
-import { compareTimestamps } from "#domain/cdc/timestamps.ts";
-import { quotedTable, quoteIdentifier, textOf } from "#domain/cdc/types.ts";
+import { strategyFor } from "#domain/cdc/index.ts";
+import { quotedTable, textOf, type InFlight } from "#domain/cdc/types.ts";
 import { cursorOf } from "#domain/watermark.ts";
 import {
   bucketOf,
@@ -250,34 +250,13 @@ export async function findDifferences(context: LoadContext, options: { hash?: Ro
 }
 
 /**
- * Which MySQL rows the table's next sync will carry anyway: a cursor value past the watermark's (the timestamp for
- * timestamp strategies, the integer key for id_only). Undefined where that cannot be told exactly.
+ * Which MySQL rows the table's next sync will carry anyway: a cursor value past the watermark's, as the table's
+ * strategy tells it (the timestamp for timestamp strategies, a one-column integer key for id_only). Undefined where
+ * that cannot be told exactly.
  */
-async function inFlightTest(context: LoadContext, schema: TableSchema): Promise<{ expression: string; after(value: string): boolean } | undefined> {
+async function inFlightTest(context: LoadContext, schema: TableSchema): Promise<InFlight | undefined> {
   const watermark = await readWatermark(context);
-  if (watermark === undefined) return undefined;
-  const cursor = cursorOf(watermark);
-  const { table } = context;
-  if ((table.cdc_strategy === "hybrid" || table.cdc_strategy === "timestamp_only") && table.cdc_timestamp_column !== undefined && cursor.timestamp !== null) {
-    const mark = cursor.timestamp;
-    return {
-      expression: `DATE_FORMAT(${quoteIdentifier(table.cdc_timestamp_column)}, '%Y-%m-%d %H:%i:%s.%f')`,
-      after: (value) => compareTimestamps(value, mark) > 0,
-    };
-  }
-  const [only] = schema.cursorKey;
-  const column = schema.columns.find((c) => c.source === only);
-  const last = cursor.key?.[0];
-  if (
-    table.cdc_strategy === "id_only" &&
-    schema.cursorKey.length === 1 &&
-    column !== undefined &&
-    (column.value.kind === "int32" || column.value.kind === "int64") &&
-    last !== undefined
-  ) {
-    return { expression: `CAST(${quoteIdentifier(column.source)} AS CHAR)`, after: (value) => BigInt(value) > BigInt(last) };
-  }
-  return undefined;
+  return watermark === undefined ? undefined : strategyFor(context.table, schema).inFlight(cursorOf(watermark));
 }
 
 /** The report's differences in one line (empty when none). */

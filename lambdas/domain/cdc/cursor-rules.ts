@@ -7,6 +7,7 @@
 import type { ResolvedTable } from "#config/resolve.ts";
 import { DEFAULT_LOOKBACK_SECONDS } from "#config/schema.ts";
 import type { SourceColumn, TableSchema } from "#domain/table-schema.ts";
+import type { Strategy } from "./types.ts";
 
 export type UniqueIndexInfo = { name: string; columns: string[] };
 
@@ -78,8 +79,7 @@ export class UnsafeCursorError extends Error {
  * How far back a run after a successful one starts reading (late commits, README "Late commits"): as configured, else
  * DEFAULT_LOOKBACK_SECONDS for the timestamp strategies on a table whose loads merge by key, else 0.
  */
-export function lookbackSecondsOf(table: Pick<ResolvedTable, "cdc_strategy" | "lookback_seconds">, schema: TableSchema): number {
+export function lookbackSecondsOf(table: Pick<ResolvedTable, "lookback_seconds">, strategy: Pick<Strategy, "settles">, schema: TableSchema): number {
   if (table.lookback_seconds !== undefined) return table.lookback_seconds;
-  const timestamped = table.cdc_strategy === "hybrid" || table.cdc_strategy === "timestamp_only";
-  return timestamped && schema.primaryKey.length > 0 ? DEFAULT_LOOKBACK_SECONDS : 0;
+  return strategy.settles === true && schema.primaryKey.length > 0 ? DEFAULT_LOOKBACK_SECONDS : 0;
 }

@@ -33,6 +33,8 @@ export function customSqlStrategy(context: StrategyContext): Strategy {
   return {
     cutsOnlyBetweenTimestamps: false,
     windows: noWindows,
+    // Its query decides what it reads: what is in flight cannot be told.
+    inFlight: () => undefined,
     cursorFields: { timestamp: ts !== undefined, key: id !== undefined },
     ceilingQuery: (): SqlQuery => ({
       sql: `SELECT ${ts === undefined ? "NULL" : `MAX(${ts})`}, ${id === undefined ? "NULL" : `MAX(${id})`} FROM ${context.from}`,

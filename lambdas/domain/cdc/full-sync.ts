@@ -11,7 +11,14 @@ const WHOLE_TABLE = ["1"];
 export function fullSyncStrategy(context: StrategyContext): Strategy {
   // Paged like id_only, but every run reads the whole table: no window is counted or read again.
   // Its cursor starts over every run: there is none to set.
-  const whole = { recountsRecentWindows: false, rereadsLateWindows: false, cursorFields: { timestamp: false, key: false }, windows: keyWindows(false) };
+  const whole = {
+    recountsRecentWindows: false,
+    rereadsLateWindows: false,
+    cursorFields: { timestamp: false, key: false },
+    windows: keyWindows(false),
+    // Every run reads the whole table: nothing is in flight.
+    inFlight: () => undefined,
+  };
   if (context.key.length > 0) return { ...idOnlyStrategy(context), ...whole };
   return {
     ...whole,

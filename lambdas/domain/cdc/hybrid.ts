@@ -9,6 +9,7 @@ import {
   compareKeys,
   keyOfRow,
   settledBound,
+  timestampInFlight,
   timestampOfRow,
   type Bound,
   type Position,
@@ -63,6 +64,7 @@ export function hybridStrategy(context: StrategyContext): Strategy {
         params: [...where.flatMap((w) => w.params), limit],
       };
     },
+    inFlight: (cursor) => timestampInFlight(context, cursor),
     positionOf: (row) => ({ timestamp: timestampOfRow(context, row), key: keyOfRow(context, row) }),
     reached(cursor, ceiling) {
       if (ceiling.timestamp === null) return true;

@@ -3,7 +3,17 @@
  * is one `key > cursor` range scan, up to the ceiling (the greatest key at Begin).
  */
 import { orderBy, tupleBound } from "./keyset.ts";
-import { afterStart, compareKeys, keyOfRow, type Position, type SqlQuery, type Strategy, type StrategyContext, type WindowRule } from "./types.ts";
+import {
+  afterStart,
+  compareKeys,
+  keyOfRow,
+  quoteIdentifier,
+  type Position,
+  type SqlQuery,
+  type Strategy,
+  type StrategyContext,
+  type WindowRule,
+} from "./types.ts";
 
 /** Windows ordered by the unique key (id_only; full_sync, which is not compared). */
 export const keyWindows = (compared: boolean): WindowRule => ({
@@ -36,6 +46,13 @@ export function idOnlyStrategy(context: StrategyContext): Strategy {
         sql: `SELECT ${context.select} FROM ${context.from} WHERE ${where.map((w) => w.sql).join(" AND ")} ORDER BY ${orderBy(key)} LIMIT ?`,
         params: [...where.flatMap((w) => w.params), limit],
       };
+    },
+    // A one-column integer key: rows with a greater key (other keys order by collations JS does not know).
+    inFlight(cursor) {
+      const [only, ...more] = key;
+      const last = cursor.key?.[0];
+      if (only === undefined || more.length > 0 || only.kind !== "integer" || last === undefined) return undefined;
+      return { expression: `CAST(${quoteIdentifier(only.source)} AS CHAR)`, after: (value) => BigInt(value) > BigInt(last) };
     },
     positionOf: (row) => ({ timestamp: null, key: keyOfRow(context, row) }),
     reached: (cursor, ceiling) => ceiling.key === null || (cursor.key !== null && (compareKeys(context, cursor.key, ceiling.key) ?? -1) >= 0),

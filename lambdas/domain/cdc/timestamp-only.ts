@@ -8,6 +8,7 @@ import {
   afterStart,
   quoteIdentifier,
   settledBound,
+  timestampInFlight,
   timestampOfRow,
   type Position,
   type SqlQuery,
@@ -58,6 +59,7 @@ export function timestampOnlyStrategy(context: StrategyContext): TimestampOnlySt
       sql: `SELECT ${context.select} FROM ${context.from} WHERE ${ts} = ?`,
       params: [timestamp],
     }),
+    inFlight: (cursor) => timestampInFlight(context, cursor),
     positionOf: (row) => ({ timestamp: timestampOfRow(context, row), key: null }),
     reached: (cursor, ceiling) => ceiling.timestamp === null || (cursor.timestamp !== null && compareTimestamps(cursor.timestamp, ceiling.timestamp) >= 0),
   };

@@ -4,6 +4,7 @@
  */
 import type { TableColumn, TableSchema } from "#domain/table-schema.ts";
 import { compareKnown, keyText, type KeyColumn, type SqlFragment } from "./keyset.ts";
+import { compareTimestamps } from "./timestamps.ts";
 
 /**
  * A position in the source: the cursor columns' values of the last row synced (or the ceiling's). Timestamps in
@@ -34,6 +35,19 @@ export type WindowBounds = { order: KeyColumn[]; lower: Bound | undefined; upper
  */
 export type WindowRule = { bounds(keys: WindowKeys, window: CountWindow): WindowBounds | undefined; compared: boolean };
 
+/** Rows a sync in flight will carry: `expression` renders a row's cursor value as text, `after` tests it. */
+export type InFlight = { expression: string; after(value: string): boolean };
+
+/** The timestamp strategies: rows stamped after the cursor's timestamp. */
+export function timestampInFlight(context: StrategyContext, cursor: Position): InFlight | undefined {
+  const mark = cursor.timestamp;
+  if (context.timestamp === undefined || mark === null) return undefined;
+  return {
+    expression: `DATE_FORMAT(${quoteIdentifier(context.timestamp.source)}, '%Y-%m-%d %H:%i:%s.%f')`,
+    after: (value) => compareTimestamps(value, mark) > 0,
+  };
+}
+
 /** The lower bound's kind of a window's start: inclusive for a cleanup's first row, else after it. */
 export const afterStart = (window: CountWindow): Bound["bound"] => (window.inclusiveStart === true ? "from" : "after");
 
@@ -63,6 +77,11 @@ export interface Strategy {
   ceilingQuery(settledBefore?: string): SqlQuery;
   /** The ceiling's timestamp is held back from "now" (settle window, transaction horizon): hybrid, timestamp_only. */
   readonly settles?: boolean;
+  /**
+   * Reconcile: which MySQL rows the next sync carries anyway — a cursor value past `cursor` (an expression rendering
+   * it as text, and the test on that text); undefined where that cannot be told exactly.
+   */
+  inFlight(cursor: Position): InFlight | undefined;
   /** The parts of the watermark's cursor this strategy reads (what `mrsync watermark set` may move). */
   readonly cursorFields: { timestamp: boolean; key: boolean };
   /** The ceiling from the ceiling query's row (undefined: the query found no row). */

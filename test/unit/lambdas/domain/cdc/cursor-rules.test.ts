@@ -38,9 +38,11 @@ describe("cursor rules", () => {
   });
 
   it("default the lookback to 300 s only where re-read rows merge", () => {
-    expect(lookbackSecondsOf(rule("hybrid"), schemaOf(["a"]))).toBe(300);
-    expect(lookbackSecondsOf(rule("timestamp_only"), schemaOf([], []))).toBe(0);
-    expect(lookbackSecondsOf(rule("id_only"), schemaOf(["a"]))).toBe(0);
-    expect(lookbackSecondsOf(rule("hybrid", { lookback_seconds: 0 }), schemaOf(["a"]))).toBe(0);
+    // The timestamp strategies (those that settle) look back by default; the others have no timestamp to go by.
+    const timestamped = { settles: true };
+    expect(lookbackSecondsOf(rule("hybrid"), timestamped, schemaOf(["a"]))).toBe(300);
+    expect(lookbackSecondsOf(rule("timestamp_only"), timestamped, schemaOf([], []))).toBe(0);
+    expect(lookbackSecondsOf(rule("id_only"), {}, schemaOf(["a"]))).toBe(0);
+    expect(lookbackSecondsOf(rule("hybrid", { lookback_seconds: 0 }), timestamped, schemaOf(["a"]))).toBe(0);
   });
 });

@@ -78,7 +78,8 @@ export async function finishStep(context: LoadContext, run: Run, progress: Progr
     }
     // id_only: the recent windows compared with Redshift range by range, for rows committed into them since.
     const late = narrowed(report.late, await lateInRecentWindows(context, watermark)).map((short) => lateWindowOf(short, progress.runId));
-    if (windows.length > 0) {
+    // Late ranges are queued even when no window was validated (a run with nothing new): they would wait otherwise.
+    if (windows.length > 0 || late.length > 0) {
       await updateWatermark(context, (current) => settleValidated(current, windows, late, context.now()));
     }
     lateRows += late.reduce((sum, window) => sum + window.late_rows, 0);

@@ -88,7 +88,7 @@ export function parseTableKey(key: string): TableName | { problem: string } {
   return { schema: schema.name, table: table.name };
 }
 
-/** A key's form where keys name paths (S3): the key itself when plain; otherwise only safe characters and a hash. */
+/** A key of plain names only (letters, digits, `_`, `$`): S3 keys spell it as it is (s3-layout.ts tablePath). */
 export function isPlainTableKey(key: string): boolean {
   return /^[A-Za-z0-9_$]+\.[A-Za-z0-9_$]+$/.test(key);
 }

@@ -32,7 +32,6 @@ export function customSqlStrategy(context: StrategyContext): Strategy {
   const idValue = (key: string[] | null) => (idColumn === undefined || key?.[0] === undefined ? null : bindValue(idColumn, key[0]));
   return {
     cutsOnlyBetweenTimestamps: false,
-    windows: noWindows,
     // Its query decides what it reads: what is in flight cannot be told.
     inFlight: () => undefined,
     cursorFields: { timestamp: ts !== undefined, key: id !== undefined },

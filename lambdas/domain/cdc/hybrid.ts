@@ -43,7 +43,6 @@ export function hybridStrategy(context: StrategyContext): Strategy {
     cutsOnlyBetweenTimestamps: false,
     cursorFields: { timestamp: true, key: true },
     rereadsLateWindows: true,
-    windows: hybridWindows,
     settles: true,
     ceilingQuery: (settledBefore): SqlQuery => {
       const settled = settledBound(context, settledBefore);

@@ -37,7 +37,6 @@ export function idOnlyStrategy(context: StrategyContext): Strategy {
     cursorFields: { timestamp: false, key: true },
     recountsRecentWindows: true,
     rereadsLateWindows: true,
-    windows: keyWindows(true),
     ceilingQuery: (): SqlQuery => ({ sql: `SELECT ${orderBy(key)} FROM ${context.from} ORDER BY ${orderBy(key, "DESC")} LIMIT 1`, params: [] }),
     ceilingOf: (row) => ({ timestamp: null, key: row === undefined ? null : keyOfRow(context, row, 0) }),
     chunkQuery(cursor: Position, ceiling: Position, limit: number): SqlQuery {

@@ -40,7 +40,6 @@ export function timestampOnlyStrategy(context: StrategyContext): TimestampOnlySt
     cutsOnlyBetweenTimestamps: true,
     cursorFields: { timestamp: true, key: false },
     rereadsLateWindows: true,
-    windows: timestampOnlyWindows,
     settles: true,
     ceilingQuery: (settledBefore): SqlQuery => {
       const settled = settledBound(context, settledBefore);

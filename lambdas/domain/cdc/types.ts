@@ -99,8 +99,6 @@ export interface Strategy {
   readonly cutsOnlyBetweenTimestamps: boolean;
   /** A strategy without a resumable cursor reads everything in one chunk, whatever the budgets. */
   readonly singleChunk?: boolean;
-  /** How the strategy's windows are bounded (validation, re-reads, cleanup) and whether loads compare them. */
-  readonly windows: WindowRule;
   /**
    * Begin counts the recent windows again for rows committed into them after they were read (id_only: no timestamp
    * to look back by); the timestamp strategies look back instead.

@@ -1,4 +1,7 @@
-/** Pure: each strategy's window rule (types.ts), by name — for the modules that hold a strategy's name, not its object. */
+/**
+ * Pure: each strategy's window rule, defined in the strategy's own module, by the strategy's name: validation and
+ * cleanup bound windows without a table schema to build the strategy object from.
+ */
 import type { CdcStrategy } from "#config/schema.ts";
 import { noWindows } from "./custom-sql.ts";
 import { hybridWindows } from "./hybrid.ts";

@@ -126,11 +126,14 @@ export const covers = (outer: ExtractedWindow, inner: ExtractedWindow): boolean 
  * re-reads); late ranges of the recent windows that no such window covers are added.
  */
 export function narrowed(validation: readonly ShortWindow[], ranges: readonly ShortWindow[]): ShortWindow[] {
+  const taken = new Set<ShortWindow>();
   const windows = validation.flatMap((late) => {
     const inside = ranges.filter((range) => covers(late.window, range.window));
+    if (inside.length === 0) return [late];
+    inside.forEach((range) => taken.add(range));
     // The same rows, found late again: the window's history of re-reads goes with them.
     const history = late.window.reread;
-    return inside.length === 0 ? [late] : inside.map((range) => (history === undefined ? range : { ...range, window: { ...range.window, reread: history } }));
+    return inside.map((range) => (history === undefined ? range : { ...range, window: { ...range.window, reread: history } }));
   });
-  return [...windows, ...ranges.filter((range) => !windows.some((w) => w.window.end === range.window.end || covers(w.window, range.window)))];
+  return [...windows, ...ranges.filter((range) => !taken.has(range) && !windows.some((w) => covers(w.window, range.window)))];
 }

@@ -6,6 +6,9 @@ export default defineConfig({
     testTimeout: 60_000,
     hookTimeout: 60_000,
     pool: "forks",
+    // Before anything in a test process sends a request: the SDK takes http.request once per process, and the local
+    // runner's identity tags (local/iam/runtime.ts) must be in it.
+    setupFiles: ["local/iam/runtime.ts"],
     // The handlers' Powertools logger and metrics write to stdout; tests assert on results, not on log lines.
     env: { POWERTOOLS_LOG_LEVEL: "SILENT", POWERTOOLS_METRICS_DISABLED: "true" },
     // CI also writes a JSON report, from which .ci/run prints one plain "N passed, N failed" line.

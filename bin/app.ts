@@ -14,10 +14,16 @@ const app = new App();
 const ownCompletionBuckets = app.node.tryGetContext("mrsync:ownCompletionBuckets") !== "false";
 // `-c mrsync:createCopyRole=true`: the stack creates Redshift's COPY role for targets without copy_role_arn.
 const createCopyRole = app.node.tryGetContext("mrsync:createCopyRole") === "true";
+// `-c mrsync:operatorRoleArns=<arn,…>`: the operators' roles, trusted by the warehouse role (README, Operators).
+const operatorRoleArns = String(app.node.tryGetContext("mrsync:operatorRoleArns") ?? "")
+  .split(",")
+  .map((arn) => arn.trim())
+  .filter((arn) => arn !== "");
 new SyncStack(app, "MysqlRedshiftSync", {
   pipelines,
   configDir,
   createCopyRole,
+  operatorRoleArns,
   network: connections.network,
   ownedCompletionBuckets: ownCompletionBuckets ? [...new Set(pipelines.flatMap((p) => (p.completionBucket === undefined ? [] : [p.completionBucket])))] : [],
   env: { account: process.env.CDK_DEFAULT_ACCOUNT, region: process.env.CDK_DEFAULT_REGION },

@@ -18,6 +18,7 @@ import { statusCommands } from "./commands/status.ts";
 import { syncCommands } from "./commands/sync.ts";
 import { watermarkCommands } from "./commands/watermark.ts";
 import { LOCAL_CREDENTIALS, LOCAL_PORTS, LOCAL_WAREHOUSE_ROLE_ARN } from "#local/endpoints.ts";
+import { asLocalOperator } from "./local-operator.ts";
 import { VERSION } from "./version.ts";
 import { CliError, EXIT, Output, type GlobalOptions } from "./output.ts";
 
@@ -37,8 +38,13 @@ export function program(): { command: Command; output: () => Output } {
     const options = command.opts<GlobalOptions>();
     return new Output({ ...options, configDir: path.resolve(options.configDir) });
   };
-  command.hook("preAction", () => {
-    if (command.opts<GlobalOptions>().local) useStandIns(process.env);
+  command.hook("preAction", async () => {
+    if (command.opts<GlobalOptions>().local) {
+      useStandIns(process.env);
+      // As the operator (a session of the operator role), before any client is made: the warehouse role trusts
+      // operators by name, not the stand-ins' throwaway key.
+      Object.assign(process.env, await asLocalOperator(process.env));
+    }
   });
   configCommands(command, output);
   watermarkCommands(command, output);

@@ -1,4 +1,4 @@
-import { Duration, Fn, Stack, type RemovalPolicy } from "aws-cdk-lib";
+import { Aws, CfnRule, Duration, Fn, Stack, Token, type RemovalPolicy } from "aws-cdk-lib";
 import { COMPLETION_MARKERS_PREFIX, manifestsPrefix, stagedDataPrefix } from "#domain/s3-layout.ts";
 import * as ec2 from "aws-cdk-lib/aws-ec2";
 import * as iam from "aws-cdk-lib/aws-iam";
@@ -8,6 +8,7 @@ import * as targets from "aws-cdk-lib/aws-scheduler-targets";
 import { Construct } from "constructs";
 import { WAREHOUSE_ROLE_ENV } from "#adapters/redshift-data.ts";
 import { COPY_ROLE_ENV } from "#config/env.ts";
+import { targetRegionProblems } from "#config/region.ts";
 import type { ResolvedPipeline } from "#config/resolve.ts";
 import type { Network, TargetConnection } from "#config/schema.ts";
 import { LAMBDA_STEPS, STEPS, type LambdaStep, type StepAccess, type StepSpec } from "../statemachines/steps.ts";
@@ -38,6 +39,12 @@ export type MysqlRedshiftSyncProps = {
    * that name no copy_role_arn; an administrator associates it with the namespace or cluster (README, Deploying).
    */
   createCopyRole?: boolean;
+  /**
+   * The roles operators use (`-c mrsync:operatorRoleArns=<arn,…>`): the warehouse role trusts them, so `mrsync smoke`,
+   * `reconcile` and `connections test` run their warehouse SQL as the database user the functions' tables belong to.
+   * A trust policy must name a principal explicitly: an operator it does not name cannot assume the role.
+   */
+  operatorRoleArns?: readonly string[];
 };
 
 /**
@@ -74,6 +81,7 @@ export class MysqlRedshiftSync extends Construct {
     const { pipelines } = props;
     this.pipelines = pipelines;
     const stack = Stack.of(this);
+    this.refuseOtherRegions(props.configDir, pipelines);
     this.staging = new StagingBucket(this, "Staging", {
       // Only pipelines staging in this bucket (the others name their own).
       stagedPrefixes: [
@@ -126,6 +134,15 @@ export class MysqlRedshiftSync extends Construct {
     this.warehouseRole.assumeRolePolicy?.addStatements(
       new iam.PolicyStatement({ actions: ["sts:AssumeRole"], principals: [this.stateMachine.stateMachine.role] }),
     );
+    const operators = props.operatorRoleArns ?? [];
+    const malformed = operators.filter((arn) => !/^arn:aws[a-z-]*:iam::\d{12}:role\/[\w+=,.@/-]+$/.test(arn));
+    if (malformed.length > 0)
+      throw new Error(`mrsync:operatorRoleArns: ${malformed.join(", ")} is not an IAM role ARN (arn:<partition>:iam::<account>:role/<name>)`);
+    if (operators.length > 0) {
+      this.warehouseRole.assumeRolePolicy?.addStatements(
+        new iam.PolicyStatement({ sid: "Operators", actions: ["sts:AssumeRole"], principals: operators.map((arn) => new iam.ArnPrincipal(arn)) }),
+      );
+    }
     for (const pipeline of pipelines) {
       const schedules = [
         { id: `Schedule-${pipeline.name}`, expression: pipeline.schedule, input: { pipeline: pipeline.name }, what: "sync" },
@@ -145,6 +162,29 @@ export class MysqlRedshiftSync extends Construct {
       }
     }
     this.monitoring = new Monitoring(this, "Monitoring", { stateMachine: this.stateMachine.stateMachine, pipelines: pipelines.map((p) => p.name) });
+  }
+
+  /**
+   * A target in another Region cannot work (config/region.ts): refused now where the stack's Region is known, and by
+   * a template rule at deploy where it is not (an environment-agnostic stack).
+   */
+  private refuseOtherRegions(configDir: string, pipelines: readonly ResolvedPipeline[]): void {
+    const stack = Stack.of(this);
+    if (!Token.isUnresolved(stack.region)) {
+      const problems = targetRegionProblems(configDir, pipelines, stack.region);
+      if (problems.length > 0) throw new Error(problems.map((p) => `${p.file}: ${p.yamlPath}: ${p.problem}`).join("\n"));
+      return;
+    }
+    for (const region of new Set(pipelines.flatMap((p) => (p.target.region === undefined ? [] : [p.target.region])))) {
+      new CfnRule(this, `TargetRegion-${region}`, {
+        assertions: [
+          {
+            assert: Fn.conditionEquals(Aws.REGION, region),
+            assertDescription: `connections.yml names a target in ${region}: deploy this stack to ${region} (config/region.ts)`,
+          },
+        ],
+      });
+    }
   }
 
   private network(network: Network) {
@@ -237,7 +277,9 @@ export class MysqlRedshiftSync extends Construct {
         );
       }
     }
-    if (access.warehouse) this.warehouseRole.grantAssumeRole(fn.grantPrincipal);
+    // access.warehouse: the warehouse role's trust policy names this function's role (above). That is all IAM needs in
+    // one account — a trust policy naming the caller's role ARN allows it without a grant in the caller's own policy —
+    // and the IAM mutation test (test/e2e/iam.test.ts) finds such a grant unneeded, so there is none.
   }
 
   /** The warehouse role's own permissions: run statements on the target, and act on the statements it ran. */

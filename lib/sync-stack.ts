@@ -12,6 +12,8 @@ export type SyncStackProps = StackProps & {
   network?: Network;
   ownedCompletionBuckets?: readonly string[];
   createCopyRole?: boolean;
+  /** `-c mrsync:operatorRoleArns`: the operators' roles, trusted by the warehouse role (the CLI's warehouse SQL). */
+  operatorRoleArns?: readonly string[];
 };
 
 /** The repo's deployable stack: the construct with config/'s pipelines, and the outputs operators need. */
@@ -25,6 +27,7 @@ export class SyncStack extends Stack {
       configDir: props.configDir,
       configEnv: props.configEnv,
       createCopyRole: props.createCopyRole,
+      operatorRoleArns: props.operatorRoleArns,
       network: props.network,
       ownedCompletionBuckets: props.ownedCompletionBuckets,
     });

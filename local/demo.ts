@@ -99,7 +99,7 @@ try {
     await cleanDataDir(dataDir);
     console.log(`removed ${path.relative(process.cwd(), dataDir)}${values.clean ? "" : ` (${DEMO_DATABASE} is not the database it was synced from)`}`);
   }
-  standIns = await startStandIns({ dataDir, buckets });
+  standIns = await startStandIns({ dataDir, buckets, configDir });
   console.log(`1/5 stand-ins over ${path.relative(process.cwd(), dataDir)}: S3 ${standIns.s3.endpoint}, Redshift Data API ${standIns.redshift.endpoint}`);
   if (startOver) {
     console.log(`2/5 seeding MySQL ${DEMO_DATABASE} (${mysqlUrl.replace(/\/\/[^@]*@/, "//***@")})`);
@@ -115,6 +115,7 @@ try {
     handlers: await realHandlers(),
     redshift: dataApiClients({ endpoint: standIns.redshift.endpoint, credentials: STATE_MACHINE_CREDENTIALS }),
     waitMs: 200,
+    iam: standIns.identities.iam,
   });
   const redshift = new RedshiftData(standIns.redshiftClient, pipeline.target);
 

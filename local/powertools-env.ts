@@ -5,3 +5,5 @@
  */
 process.env.POWERTOOLS_LOG_LEVEL ??= "ERROR";
 process.env.POWERTOOLS_METRICS_DISABLED ??= "true";
+// The local runner's identity tags (the functions' and the state machine's calls), before any SDK client sends.
+import "./iam/runtime.ts";

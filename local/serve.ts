@@ -26,6 +26,8 @@ const standIns = await startStandIns({
   buckets,
   s3Port: Number(values["s3-port"]),
   redshiftPort: Number(values["redshift-port"]),
+  // The stack's IAM for this config, enforced: the CLI (--local) is an operator, the functions their roles.
+  configDir: values["config-dir"],
   ...(values["postgres-url"] === undefined ? {} : { postgresUrl: values["postgres-url"] }),
 });
 const exports = Object.entries(standIns.env)

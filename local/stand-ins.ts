@@ -13,7 +13,10 @@ import { s3ClientConfig, S3Store } from "#adapters/s3.ts";
 import { startLocalRedshift, type LocalRedshift } from "./redshift/server.ts";
 import { startLocalS3, type LocalS3 } from "./s3/server.ts";
 import { LOCAL_WAREHOUSE_ROLE_ARN } from "./redshift/identities.ts";
-import { LOCAL_CREDENTIALS, LOCAL_PORTS } from "./endpoints.ts";
+import { LOCAL_CREDENTIALS, LOCAL_OPERATOR_ROLE_ARN, LOCAL_PORTS } from "./endpoints.ts";
+import { LocalIdentities } from "./redshift/identities.ts";
+import { StackAuthorizer } from "./iam/authorizer.ts";
+import { synthesizeStackIam } from "./iam/stack-iam.ts";
 
 export { LOCAL_CREDENTIALS, LOCAL_PORTS };
 
@@ -26,6 +29,11 @@ export type StandInOptions = {
   redshiftPort?: number;
   /** postgres://… : the warehouse on that PostgreSQL server instead of embedded PGlite under the data folder. */
   postgresUrl?: string;
+  /**
+   * The config the stack would be deployed with: its IAM (synthesized, bundling skipped) is enforced by the S3, STS
+   * and Data API stand-ins — every call allowed or refused as AWS would. Without it nothing is evaluated.
+   */
+  configDir?: string;
 };
 
 export type StandIns = {
@@ -34,6 +42,8 @@ export type StandIns = {
   redshift: LocalRedshift;
   store: S3Store;
   redshiftClient: RedshiftDataClient;
+  /** Who holds which key, and the stack's IAM when enforced (give it to the local runner too). */
+  identities: LocalIdentities;
   /** The variables that point the SDK (and the AWS CLI) at the stand-ins. */
   env: Record<string, string>;
   close(): Promise<void>;
@@ -60,13 +70,18 @@ export async function startStandIns(options: StandInOptions): Promise<StandIns> 
   const dataDir = path.resolve(options.dataDir ?? DEFAULT_DATA_DIR);
   await mkdir(path.join(dataDir, "redshift"), { recursive: true });
   const pidFile = await lock(dataDir);
-  const s3 = await startLocalS3({ rootDir: path.join(dataDir, "s3"), port: options.s3Port ?? 0, buckets: options.buckets });
+  const identities = new LocalIdentities();
+  if (options.configDir !== undefined) {
+    identities.iam = new StackAuthorizer(await synthesizeStackIam({ configDir: options.configDir, operatorRoleArns: [LOCAL_OPERATOR_ROLE_ARN] }));
+  }
+  const s3 = await startLocalS3({ rootDir: path.join(dataDir, "s3"), port: options.s3Port ?? 0, buckets: options.buckets, identities });
   const s3Client = new S3Client({ ...s3ClientConfig({ AWS_ENDPOINT_URL_S3: s3.endpoint }), region: "us-east-1", credentials: LOCAL_CREDENTIALS });
   const store = new S3Store(s3Client);
   const redshift = await startLocalRedshift({
     ...(options.postgresUrl === undefined ? { dataDir: path.join(dataDir, "redshift") } : { postgresUrl: options.postgresUrl }),
     s3: store,
     port: options.redshiftPort ?? 0,
+    identities,
   });
   const redshiftClient = new RedshiftDataClient({
     ...redshiftDataClientConfig({ region: "us-east-1" }, { AWS_ENDPOINT_URL_REDSHIFT_DATA: redshift.endpoint }),
@@ -78,6 +93,7 @@ export async function startStandIns(options: StandInOptions): Promise<StandIns> 
     redshift,
     store,
     redshiftClient,
+    identities,
     env: {
       AWS_ENDPOINT_URL_S3: s3.endpoint,
       AWS_ENDPOINT_URL_REDSHIFT_DATA: redshift.endpoint,

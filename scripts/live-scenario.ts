@@ -74,7 +74,7 @@ await pgAdmin.connect();
 await pgAdmin.query(`DROP DATABASE IF EXISTS ${DB}`);
 await pgAdmin.query(`CREATE DATABASE ${DB}`);
 // The target's database (connections.yml) is a database of that server.
-const standIns = await startStandIns({ dataDir: path.join(dir, "data"), buckets: ["staging"], postgresUrl: pgServer });
+const standIns = await startStandIns({ dataDir: path.join(dir, "data"), buckets: ["staging"], postgresUrl: pgServer, configDir: path.join(dir, "config") });
 Object.assign(process.env, standIns.env, { MRSYNC_CONFIG_DIR: path.join(dir, "config") });
 const pipeline = await loadPipeline(path.join(dir, "config"), "live");
 const redshift = new RedshiftData(standIns.redshiftClient, pipeline.target);

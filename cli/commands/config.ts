@@ -3,7 +3,8 @@ import path from "node:path";
 import type { Command } from "commander";
 import type { ResolvedPipeline } from "#config/resolve.ts";
 import { checkSources } from "#services/check-sources.ts";
-import { CliError, type Output } from "../output.ts";
+import { deployRegion, targetRegionProblems } from "#config/region.ts";
+import { CliError, EXIT, type Output } from "../output.ts";
 import { config, pipeline } from "../tables.ts";
 
 const tableLine = (t: ResolvedPipeline["tables"][number]) => `${t.key} [${t.cdc_strategy}] -> ${t.targetName}`;
@@ -53,9 +54,16 @@ export function configCommands(program: Command, output: () => Output): void {
       "also connect to each pipeline's source and refuse what would lose rows (a cursor no unique NOT NULL index covers, …), reading no rows",
     )
     .option("-p, --pipeline <name>", "with --check-sources: only this pipeline")
-    .action(async (options: { checkSources?: boolean; pipeline?: string }) => {
+    .option("--region <region>", "the Region the stack deploys to (default: CDK_DEFAULT_REGION, AWS_REGION, AWS_DEFAULT_REGION): a target elsewhere is refused")
+    .action(async (options: { checkSources?: boolean; pipeline?: string; region?: string }) => {
       const out = output();
       const { pipelines } = await config(out.options.configDir);
+      const stackRegion = options.region ?? deployRegion(process.env);
+      const regionProblems = stackRegion === undefined ? [] : targetRegionProblems(out.options.configDir, pipelines, stackRegion);
+      if (regionProblems.length > 0) {
+        const lines = regionProblems.map((p) => `  - ${path.relative(process.cwd(), p.file)}: ${p.yamlPath}: ${p.problem}`);
+        throw new CliError(`Config refused: ${regionProblems.length} problem(s):\n${lines.join("\n")}`, EXIT.usage);
+      }
       const ok = () => `ok: ${pipelines.length} pipeline(s): ${pipelines.map((p) => `${p.name} (${p.tables.length} tables)`).join(", ")}`;
       if (options.checkSources !== true) {
         out.result({ valid: true, pipelines: pipelines.map((p) => p.name) }, ok);

@@ -65,7 +65,7 @@ export class SyncStateMachine extends Construct {
         resources: [stack.formatArn({ service: "events", resource: "rule", resourceName: "StepFunctionsGetEventsForStepFunctionsExecutionRule" })],
       }),
     );
-    // DescribeLoad's Credentials: the Data API shows a statement only to the identity that ran it.
-    props.warehouseRole.grantAssumeRole(this.stateMachine.role);
+    // DescribeLoad's Credentials (the Data API shows a statement only to the identity that ran it): the warehouse
+    // role's trust policy names this role, which is all IAM needs within one account (lib/mysql-redshift-sync.ts).
   }
 }

@@ -16,6 +16,15 @@ import { chainHooks, redshiftRules } from "./rules.ts";
 import { LocalIdentities, signingAccessKey, StsFailure, type Principal } from "./identities.ts";
 import { DataApiFailure, StatementStore, type Target } from "./statements.ts";
 import { answerSts } from "./sts.ts";
+import { AccessDenied } from "../iam/authorizer.ts";
+import { LOCAL_IDENTITY_HEADER } from "../iam/runtime.ts";
+import { LOCAL_ACCOUNT_ID, LOCAL_REGION, localWorkgroupId } from "../endpoints.ts";
+
+/** The service identity the local runner names (iam/runtime.ts), if any. */
+const serviceIdentity = (req: IncomingMessage): string | undefined => {
+  const value = req.headers[LOCAL_IDENTITY_HEADER];
+  return Array.isArray(value) ? value[0] : value;
+};
 
 export type LocalRedshiftOptions = {
   /**
@@ -93,10 +102,44 @@ function submitted(statement: ReturnType<StatementStore["submit"]>): Record<stri
   };
 }
 
-async function operate(store: StatementStore, caller: Principal, operation: string, body: unknown): Promise<unknown> {
+/** The ARN a statement's target has in IAM (the resource of ExecuteStatement), in the caller's account and Region. */
+function warehouseArn(target: Target): string {
+  return target.workgroupName !== undefined
+    ? // A workgroup's ARN carries its id; the local one derives it from the name.
+      `arn:aws:redshift-serverless:${LOCAL_REGION}:${LOCAL_ACCOUNT_ID}:workgroup/${localWorkgroupId(target.workgroupName)}`
+    : `arn:aws:redshift:${LOCAL_REGION}:${LOCAL_ACCOUNT_ID}:cluster:${target.clusterIdentifier ?? ""}`;
+}
+
+/**
+ * What IAM checks before a statement runs: the action on the warehouse, and the credentials the Data API fetches as
+ * the caller — Serverless's GetCredentials, a cluster's GetClusterCredentials for DbUser, or the secret.
+ */
+async function authorizeSubmit(identities: LocalIdentities, caller: Principal, action: string, target: Target): Promise<void> {
+  const warehouse = warehouseArn(target);
+  await identities.authorize(caller, `redshift-data:${action}`, warehouse);
+  if (target.secretArn !== undefined) await identities.authorize(caller, "secretsmanager:GetSecretValue", target.secretArn);
+  else if (target.workgroupName !== undefined) await identities.authorize(caller, "redshift-serverless:GetCredentials", warehouse);
+  else if (target.dbUser !== undefined) {
+    const cluster = target.clusterIdentifier ?? "";
+    await identities.authorize(
+      caller,
+      "redshift:GetClusterCredentials",
+      `arn:aws:redshift:${LOCAL_REGION}:${LOCAL_ACCOUNT_ID}:dbuser:${cluster}/${target.dbUser}`,
+    );
+  }
+}
+
+/** The statement-level actions: allowed by the statement's owner (the condition key the stack scopes them with). */
+async function authorizeOnStatement(store: StatementStore, identities: LocalIdentities, caller: Principal, action: string, id: string): Promise<void> {
+  const owner = store.ownerOf(id);
+  await identities.authorize(caller, `redshift-data:${action}`, "*", owner === undefined ? {} : { "redshift-data:statement-owner-iam-userid": owner.userId });
+}
+
+async function operate(store: StatementStore, identities: LocalIdentities, caller: Principal, operation: string, body: unknown): Promise<unknown> {
   switch (operation) {
     case "ExecuteStatement": {
       const request = parse(Execute, body);
+      await authorizeSubmit(identities, caller, operation, target(request));
       return submitted(
         store.submit(caller, target(request), [request.Sql], {
           batch: false,
@@ -108,6 +151,7 @@ async function operate(store: StatementStore, caller: Principal, operation: stri
     }
     case "BatchExecuteStatement": {
       const request = parse(Batch, body);
+      await authorizeSubmit(identities, caller, operation, target(request));
       return submitted(
         store.submit(caller, target(request), request.Sqls, {
           batch: true,
@@ -117,16 +161,24 @@ async function operate(store: StatementStore, caller: Principal, operation: stri
         }),
       );
     }
-    case "DescribeStatement":
-      return store.describe(caller, parse(ById, body).Id);
+    case "DescribeStatement": {
+      const { Id } = parse(ById, body);
+      await authorizeOnStatement(store, identities, caller, operation, Id);
+      return store.describe(caller, Id);
+    }
     case "GetStatementResult": {
       const request = parse(ById, body);
+      await authorizeOnStatement(store, identities, caller, operation, request.Id);
       return store.result(caller, request.Id, request.NextToken);
     }
-    case "CancelStatement":
-      return { Status: await store.cancel(caller, parse(ById, body).Id) };
+    case "CancelStatement": {
+      const { Id } = parse(ById, body);
+      await authorizeOnStatement(store, identities, caller, operation, Id);
+      return { Status: await store.cancel(caller, Id) };
+    }
     case "ListStatements": {
       const request = parse(List, body);
+      await identities.authorize(caller, "redshift-data:ListStatements", "*");
       return store.list(caller, { status: request.Status, name: request.StatementName, maxResults: request.MaxResults, nextToken: request.NextToken });
     }
     default:
@@ -174,7 +226,7 @@ export async function startLocalRedshift(options: LocalRedshiftOptions): Promise
     try {
       const accessKey = signingAccessKey(req.headers.authorization);
       if ((req.headers["content-type"] ?? "").startsWith("application/x-www-form-urlencoded")) {
-        const answer = answerSts(identities, accessKey, new URLSearchParams(await readText(req)));
+        const answer = await answerSts(identities, accessKey, serviceIdentity(req), new URLSearchParams(await readText(req)));
         res.writeHead(answer.status, { "content-type": "text/xml", "content-length": Buffer.byteLength(answer.body) });
         res.end(answer.body);
         return;
@@ -182,13 +234,13 @@ export async function startLocalRedshift(options: LocalRedshiftOptions): Promise
       const target = /^RedshiftData\.(\w+)$/.exec(String(req.headers["x-amz-target"] ?? ""));
       if (req.method !== "POST" || target === null)
         throw new DataApiFailure("ValidationException", "expected POST with X-Amz-Target: RedshiftData.<Operation>");
-      const caller = identities.principal(accessKey);
-      send(res, 200, await operate(store, caller, target[1] ?? "", parseJson(await readText(req))));
+      const caller = identities.caller(accessKey, serviceIdentity(req));
+      send(res, 200, await operate(store, identities, caller, target[1] ?? "", parseJson(await readText(req))));
     } catch (error) {
       const failure =
         error instanceof DataApiFailure
           ? error
-          : error instanceof StsFailure
+          : error instanceof StsFailure || error instanceof AccessDenied
             ? new DataApiFailure("AccessDeniedException", error.message)
             : new DataApiFailure("InternalServerException", String(error));
       send(res, failure.status, { __type: failure.type, message: failure.message }, failure.type);

@@ -155,6 +155,11 @@ export class StatementStore {
     statement.updatedAt = Date.now();
   }
 
+  /** Who ran a statement (undefined: no such statement; the action then answers ResourceNotFound). */
+  ownerOf(id: string): Principal | undefined {
+    return this.statements.get(id.split(":")[0] ?? "")?.owner;
+  }
+
   /** A statement by id, for its owner; another identity is refused, as AWS refuses it. */
   get(caller: Principal, id: string, action = "DescribeStatement"): Statement {
     const statement = this.statements.get(id.split(":")[0] ?? "");

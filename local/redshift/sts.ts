@@ -1,7 +1,8 @@
 /**
  * STS's AssumeRole (AWS Query protocol: a form-encoded POST, an XML answer), served next to the local Data API so the
  * production credential provider (`fromTemporaryCredentials`, pointed here by AWS_ENDPOINT_URL_STS) gets keys the
- * Data API knows as the role. Trust policies are not evaluated: any caller may assume any role.
+ * Data API knows as the role. Where the stack's IAM is enforced (identities.iam), the role's trust policy and the
+ * caller's own policy decide, as on AWS: a caller the trust policy does not name is refused (AccessDenied).
  */
 import { randomUUID } from "node:crypto";
 import { StsFailure, type LocalIdentities } from "./identities.ts";
@@ -17,15 +18,25 @@ function failure(code: string, message: string): StsAnswer {
   };
 }
 
-export function answerSts(identities: LocalIdentities, callerAccessKey: string | undefined, form: URLSearchParams): StsAnswer {
+export async function answerSts(
+  identities: LocalIdentities,
+  callerAccessKey: string | undefined,
+  serviceIdentity: string | undefined,
+  form: URLSearchParams,
+): Promise<StsAnswer> {
   try {
     // The caller must be someone: an unsigned or expired request is refused before the action.
-    identities.principal(callerAccessKey);
+    const caller = identities.caller(callerAccessKey, serviceIdentity);
     const action = form.get("Action");
     if (action !== "AssumeRole")
       return failure("InvalidAction", `Could not find operation ${action ?? "(none)"} for version 2011-06-15 (the local STS answers AssumeRole only)`);
     const duration = form.get("DurationSeconds");
-    const issued = identities.assumeRole(form.get("RoleArn") ?? "", form.get("RoleSessionName") ?? "", duration === null ? undefined : Number(duration));
+    const issued = await identities.assumeRoleAs(
+      caller,
+      form.get("RoleArn") ?? "",
+      form.get("RoleSessionName") ?? "",
+      duration === null ? undefined : Number(duration),
+    );
     return {
       status: 200,
       body:

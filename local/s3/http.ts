@@ -29,6 +29,8 @@ export type Request = {
   key: string;
   query: URLSearchParams;
   requestId: string;
+  /** Whether IAM lets the caller do `action` on `resource` (per-key checks, e.g. DeleteObjects); always yes when unenforced. */
+  allows: (action: string, resource: string) => Promise<boolean>;
 };
 
 export function header(req: IncomingMessage, name: string): string | undefined {

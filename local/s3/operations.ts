@@ -217,12 +217,18 @@ export class S3Operations {
     const objects = parsed.Delete?.Object ?? [];
     if (objects.length > 1000) throw new S3Failure(400, "MalformedXML", "at most 1000 keys per DeleteObjects");
     const deleted: XmlNode[] = [];
+    const errors: XmlNode[] = [];
     for (const { Key: key } of objects) {
       if (key === undefined) continue;
+      // S3 decides each key on its own: a refused one is an Error entry in a 200 answer.
+      if (!(await r.allows("s3:DeleteObject", `arn:aws:s3:::${r.bucket}/${key}`))) {
+        errors.push({ Key: key, Code: "AccessDenied", Message: "Access Denied" });
+        continue;
+      }
       await this.removeObject(r.bucket, key);
       deleted.push({ Key: key });
     }
-    sendXml(r, 200, "DeleteResult", { Deleted: parsed.Delete?.Quiet === "true" ? [] : deleted });
+    sendXml(r, 200, "DeleteResult", { Deleted: parsed.Delete?.Quiet === "true" ? [] : deleted, ...(errors.length === 0 ? {} : { Error: errors }) });
   }
 
   // ------------------------------------------------------------------ objects

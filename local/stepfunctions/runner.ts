@@ -15,6 +15,8 @@ import type { Context } from "aws-lambda";
 import { WAREHOUSE_ROLE_SUBSTITUTION } from "../../statemachines/sync-pipeline.ts";
 import { LAMBDA_STEPS, STEPS, substitutionName } from "../../statemachines/steps.ts";
 import { LOCAL_WAREHOUSE_ROLE_ARN } from "../redshift/identities.ts";
+import type { Caller, StackAuthorizer } from "../iam/authorizer.ts";
+import { functionIdentity, runAs, STATES_IDENTITY } from "../iam/runtime.ts";
 
 export { LOCAL_WAREHOUSE_ROLE_ARN };
 
@@ -101,6 +103,12 @@ export type LocalRunnerOptions = {
   onStep?: StepObserver;
   /** Called with each execution as it ends (children included). */
   onExecution?: (execution: ExecutionRecord) => void;
+  /**
+   * The stack's IAM (local/iam): the state machine's own calls — invoking the functions, starting child executions —
+   * are allowed or refused by its role's policy, as on AWS. Each call the handlers and DescribeLoad make is tagged
+   * with their identity either way (iam/runtime.ts), for the stand-ins to judge.
+   */
+  iam?: StackAuthorizer;
 };
 
 export type ExecutionRecord = {
@@ -203,9 +211,11 @@ export class LocalStateMachine {
         callbackWaitsForEmptyEventLoop: false,
         getRemainingTimeInMillis: () => Math.max(0, deadline - Date.now()),
       } as Context;
+      // Step Functions invokes the function as the state machine's role: refused as Lambda refuses it.
+      await this.authorizeAsStateMachine("lambda:InvokeFunction", functionArn(module));
       let output: unknown;
       try {
-        output = json(await handler(json(input), context));
+        output = json(await runAs(functionIdentity(module), () => handler(json(input), context)));
       } catch (error) {
         throw lambdaFailure(error);
       }
@@ -214,12 +224,27 @@ export class LocalStateMachine {
     };
   }
 
+  /** Refuses, as the service would, a call the state machine's role may not make (States.TaskFailed-shaped error). */
+  private async authorizeAsStateMachine(action: string, resource: string): Promise<void> {
+    const iam = this.options.iam;
+    if (iam === undefined) return;
+    const roleArn = iam.stack.stateMachineRoleArn;
+    const caller: Caller = { arn: `arn:aws:sts::${LOCAL_ACCOUNT}:assumed-role/${roleArn.slice(roleArn.lastIndexOf("/") + 1)}/states`, roleArn };
+    try {
+      await iam.authorize({ caller, action, resource });
+    } catch (error) {
+      const failure = new Error(error instanceof Error ? error.message : String(error));
+      failure.name = action.startsWith("lambda:") ? "Lambda.AccessDeniedException" : "States.TaskFailed";
+      throw failure;
+    }
+  }
+
   /** As Step Functions calls the SDK: with the task's `Credentials` role when it names one, else the machine's own. */
   private async describeStatement(input: unknown, roleArn: string | undefined): Promise<unknown> {
     if (this.options.redshift === undefined) throw new Error("DescribeLoad needs a Redshift Data API client (options.redshift)");
     const { Id } = input as { Id: string };
     try {
-      const response = await this.options.redshift(roleArn).send(new DescribeStatementCommand({ Id }));
+      const response = await runAs(STATES_IDENTITY, () => this.options.redshift?.(roleArn).send(new DescribeStatementCommand({ Id })));
       return json({ ...response, $metadata: undefined });
     } catch (error) {
       const failure = new Error(error instanceof Error ? error.message : String(error));
@@ -233,6 +258,7 @@ export class LocalStateMachine {
    * `startExecution.sync:2`, a string (to parse with States.StringToJson) with `startExecution.sync`.
    */
   private async startChild(input: unknown, children: ExecutionRecord[], output: "json" | "string"): Promise<unknown> {
+    await this.authorizeAsStateMachine("states:StartExecution", LOCAL_STATE_MACHINE_ARN);
     const child = await this.startExecution((input as { Input: unknown }).Input);
     children.push(child);
     if (child.status === "SUCCEEDED") {

@@ -1,7 +1,12 @@
-/** Runs the mrsync CLI as an operator does: a subprocess with this process's environment (the fixture's endpoints). */
+/**
+ * Runs the mrsync CLI as an operator does: a subprocess with this process's environment (the fixture's endpoints), as
+ * a session of the local operator role (the one the stack's warehouse role trusts; `MRSYNC_LOCAL_OPERATOR_ROLE_ARN` in
+ * `env` to be another) unless `env` holds a session already.
+ */
 import { execFile } from "node:child_process";
 import path from "node:path";
 import { promisify } from "node:util";
+import { asLocalOperator } from "../../cli/local-operator.ts";
 
 const CLI = path.join(import.meta.dirname, "..", "..", "bin", "mrsync.ts");
 const exec = promisify(execFile);
@@ -10,7 +15,8 @@ export type CliRun = { code: number; stdout: string; stderr: string };
 
 export async function runCli(configDir: string, args: readonly string[], env: NodeJS.ProcessEnv = process.env): Promise<CliRun> {
   try {
-    const { stdout, stderr } = await exec(process.execPath, [CLI, "--config-dir", configDir, ...args], { env, timeout: 60_000 });
+    const asOperator = env.AWS_ENDPOINT_URL_STS === undefined ? env : await asLocalOperator(env);
+    const { stdout, stderr } = await exec(process.execPath, [CLI, "--config-dir", configDir, ...args], { env: asOperator, timeout: 60_000 });
     return { code: 0, stdout, stderr };
   } catch (error) {
     const failed = error as CliRun;

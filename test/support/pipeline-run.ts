@@ -19,6 +19,10 @@ import {
   type ExecutionRecord,
   type LambdaHandler,
 } from "#local/stepfunctions/runner.ts";
+import { LocalIdentities } from "#local/redshift/identities.ts";
+import { StackAuthorizer } from "#local/iam/authorizer.ts";
+import { synthesizeStackIam } from "#local/iam/stack-iam.ts";
+import { LOCAL_OPERATOR_ROLE_ARN } from "#local/endpoints.ts";
 import { createDatabase, MYSQL_URL, type TestDatabase } from "./extraction.ts";
 import { startTestS3, TEST_CREDENTIALS, type LocalS3Fixture } from "./local-s3.ts";
 import { applyGrants, testPipeline, useWarehouseFixture, type WarehouseFixture } from "./warehouse.ts";
@@ -34,6 +38,8 @@ export type PipelineFixture<S extends S3Fixture = LocalS3Fixture> = {
   db: TestDatabase;
   warehouse: WarehouseFixture;
   configDir: string;
+  /** Who holds which key, and the stack's IAM the stand-ins enforce (synthesized from `configDir`). */
+  identities: LocalIdentities;
   handlers: Record<string, LambdaHandler>;
   /** Runs one execution of the real ASL (handlers replaceable for fault injection). */
   run(input: unknown, overrides?: Record<string, LambdaHandler>): Promise<ExecutionRecord>;
@@ -64,19 +70,22 @@ export function usePipelineFixture(database: string, pipelineYaml: () => string)
 export function usePipelineFixture<S extends S3Fixture>(
   database: string,
   pipelineYaml: () => string,
-  startS3: (buckets: string[]) => Promise<S>,
+  startS3: (buckets: string[], identities: LocalIdentities) => Promise<S>,
 ): PipelineFixture<S>;
 export function usePipelineFixture(
   database: string,
   pipelineYaml: () => string,
-  startS3: (buckets: string[]) => Promise<S3Fixture> = startTestS3,
+  startS3: (buckets: string[], identities: LocalIdentities) => Promise<S3Fixture> = startTestS3,
 ): PipelineFixture<S3Fixture> {
   const fixture = {} as PipelineFixture<S3Fixture>;
+  // One registry for the S3 and Data API stand-ins: the sessions STS issues, and the stack's IAM they enforce.
+  const identities = new LocalIdentities();
+  fixture.identities = identities;
   beforeAll(async () => {
-    fixture.s3 = await startS3([STAGING, COMPLETION]);
+    fixture.s3 = await startS3([STAGING, COMPLETION], identities);
     fixture.db = await createDatabase(database);
   });
-  fixture.warehouse = useWarehouseFixture(database, () => fixture.s3.store);
+  fixture.warehouse = useWarehouseFixture(database, () => fixture.s3.store, identities);
   beforeAll(async () => {
     fixture.configDir = await mkdtemp(path.join(tmpdir(), "mrsync-config-"));
     await mkdir(path.join(fixture.configDir, "pipelines"));
@@ -96,6 +105,8 @@ export function usePipelineFixture(
       POWERTOOLS_METRICS_DISABLED: "true",
       POWERTOOLS_LOG_LEVEL: "SILENT",
     });
+    // The stack's IAM for this config, as `cdk synth` writes it: from here on every call is allowed or refused by it.
+    identities.iam = new StackAuthorizer(await synthesizeStackIam({ configDir: fixture.configDir, operatorRoleArns: [LOCAL_OPERATOR_ROLE_ARN] }));
     fixture.handlers = await realHandlers();
     const pollAs = dataApiClients({ endpoint: fixture.warehouse.server.endpoint, credentials: STATE_MACHINE_CREDENTIALS });
     // One administrator: runs started together must not GRANT at once (Postgres: "tuple concurrently updated").
@@ -109,7 +120,7 @@ export function usePipelineFixture(
           await applyGrants(fixture.warehouse.redshift, await testPipeline(fixture.configDir), iamRoleDatabaseUser(LOCAL_WAREHOUSE_ROLE_ARN));
         });
       await granting;
-      return new LocalStateMachine({ handlers: { ...fixture.handlers, ...overrides }, redshift: pollAs, waitMs: 5 }).startExecution(input);
+      return new LocalStateMachine({ handlers: { ...fixture.handlers, ...overrides }, redshift: pollAs, waitMs: 5, iam: identities.iam }).startExecution(input);
     };
   });
   afterAll(async () => {

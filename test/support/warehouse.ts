@@ -7,17 +7,18 @@ import type { ResolvedPipeline } from "#config/resolve.ts";
 import { warehouseGrants } from "#domain/warehouse-grants.ts";
 import type { S3Store } from "#adapters/s3.ts";
 import { startLocalRedshift, type LocalRedshift } from "#local/redshift/server.ts";
+import type { LocalIdentities } from "#local/redshift/identities.ts";
 import { createPgDatabase, PG_URL } from "./postgres.ts";
 
 export type WarehouseFixture = { server: LocalRedshift; client: RedshiftDataClient; redshift: RedshiftData };
 
 /** Registers the file's hooks; `s3` is called in beforeAll (after the S3 fixture's own hook has run). */
-export function useWarehouseFixture(database: string, s3: () => S3Store): WarehouseFixture {
+export function useWarehouseFixture(database: string, s3: () => S3Store, identities?: LocalIdentities): WarehouseFixture {
   const fixture = {} as WarehouseFixture;
   let pgDatabase: Awaited<ReturnType<typeof createPgDatabase>> | undefined;
   beforeAll(async () => {
     pgDatabase = await createPgDatabase(database);
-    fixture.server = await startLocalRedshift({ postgresUrl: PG_URL, s3: s3() });
+    fixture.server = await startLocalRedshift({ postgresUrl: PG_URL, s3: s3(), ...(identities === undefined ? {} : { identities }) });
     fixture.client = new RedshiftDataClient({
       ...redshiftDataClientConfig({ region: "us-east-1" }, { AWS_ENDPOINT_URL_REDSHIFT_DATA: fixture.server.endpoint }),
       credentials: { accessKeyId: "local", secretAccessKey: "local-secret" },

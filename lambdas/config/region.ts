@@ -1,0 +1,33 @@
+/**
+ * A target must be in the stack's own Region: Step Functions' SDK integrations (DescribeLoad) reach a service only in
+ * the state machine's Region ("cross-Region AWS SDK integrations aren't available"), and COPY reads the staging bucket
+ * only in the warehouse's Region. A target elsewhere is refused at synth and by `mrsync config validate`.
+ */
+import path from "node:path";
+import type { ResolvedPipeline } from "./resolve.ts";
+
+export type RegionProblem = { file: string; yamlPath: string; problem: string };
+
+/** The targets the pipelines use whose `region` is not `stackRegion`, each once, with the file and YAML path. */
+export function targetRegionProblems(configDir: string, pipelines: readonly ResolvedPipeline[], stackRegion: string): RegionProblem[] {
+  const seen = new Set<string>();
+  const problems: RegionProblem[] = [];
+  for (const pipeline of pipelines) {
+    const region = pipeline.target.region;
+    if (region === undefined || region === stackRegion || seen.has(pipeline.targetName)) continue;
+    seen.add(pipeline.targetName);
+    problems.push({
+      file: path.join(configDir, "connections.yml"),
+      yamlPath: `targets.${pipeline.targetName}.region`,
+      problem:
+        `${region} is not the stack's Region (${stackRegion}): Step Functions reaches the Data API only in its own Region and COPY needs the ` +
+        `staging bucket in the warehouse's. Deploy the stack to ${region} for this target, or remove the key`,
+    });
+  }
+  return problems;
+}
+
+/** The Region a stack deploys to, as `cdk deploy` picks it from the environment (undefined: not known here). */
+export function deployRegion(env: Readonly<Record<string, string | undefined>>): string | undefined {
+  return env.CDK_DEFAULT_REGION ?? env.AWS_REGION ?? env.AWS_DEFAULT_REGION;
+}

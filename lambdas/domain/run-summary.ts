@@ -53,12 +53,36 @@ export type RunSummary = {
     backup: { tables: number; rows: number; files: number; bytes: number } | null;
     redshift: { tables: number; rows_loaded: number } | null;
   };
-  /** table_results as a list in request order (a parent execution reads its table's line from here). */
-  results: TableResult[];
+  /**
+   * A one-table run's line as the Map returned it: a parent execution reads its table's line from here (a child runs
+   * one table). Runs of more tables leave it out: table_results has every line once, and the payload stays bounded.
+   */
+  results?: TableResult[];
 };
 
 /** The longest error text kept per table: the summary travels as a Fail state's cause (≤ 32,768 characters). */
 export const MAX_ERROR_CHARS = 2_000;
+/** The shortest: enough for the error's name, the table and what to do; the whole text is in the table's watermark. */
+export const MIN_ERROR_CHARS = 200;
+/**
+ * Step Functions fails an execution whose state output passes 256 KiB (States.DataLimitExceeded, which no Catch
+ * catches). The Map's results and the summary each hold one line per table (at most ~190 tables: the history budget,
+ * run-plan.ts); the error texts share this many characters, so either stays under the limit however many tables fail
+ * with whatever messages (test: run-summary.test.ts).
+ */
+export const ERROR_CHARS_PER_RUN = 48 * 1024;
+
+/** How much of each table's error text a run of `tables` tables keeps in its lines. */
+export function errorCharsFor(tables: number): number {
+  return Math.max(MIN_ERROR_CHARS, Math.min(MAX_ERROR_CHARS, Math.floor(ERROR_CHARS_PER_RUN / Math.max(1, tables))));
+}
+
+/** An error text cut to `limit` characters, saying so and where the whole text is. */
+export function boundedError(message: string, limit: number): string {
+  if (message.length <= limit) return message;
+  const note = " … (cut; the whole error: mrsync watermark show)";
+  return `${message.slice(0, Math.max(0, limit - note.length))}${note}`;
+}
 /** Step Functions keeps at most 32,768 characters of a Fail state's cause. */
 export const MAX_CAUSE_CHARS = 32_768;
 
@@ -66,11 +90,11 @@ export const seconds = (ms: number) => Math.round(ms) / 1000;
 /** Seconds from an ISO instant to `to`, to the ms, never negative (a clock behind the run's start reads 0). */
 export const secondsSince = (from: string, to: Date) => Math.max(0, seconds(to.getTime() - Date.parse(from)));
 
-function tableSummary(result: TableResult): TableSummary {
+function tableSummary(result: TableResult, errorChars: number): TableSummary {
   if (result.status === "failed") {
     return {
       status: "failed",
-      error_message: (result.error_message ?? "").slice(0, MAX_ERROR_CHARS),
+      error_message: boundedError(result.error_message ?? "", errorChars),
       error_type: result.error_type,
       failed_at: result.failed_at,
       rows_processed: result.rows_processed,
@@ -104,6 +128,7 @@ export function summarizeRun(
   const sum = (pick: (r: TableResult) => number) => succeeded.reduce((n, r) => n + pick(r), 0);
   const all = (pick: (r: TableResult) => number) => results.reduce((n, r) => n + pick(r), 0);
   const status = failed === 0 ? "success" : succeeded.length === 0 ? "failed" : "partial_success";
+  const errorChars = errorCharsFor(results.length);
   return {
     execution_id: run.executionId,
     start_time: run.startedAt,
@@ -111,7 +136,7 @@ export function summarizeRun(
     mode: run.mode,
     tables_requested: run.tablesRequested,
     total_tables: run.tablesRequested.length,
-    table_results: Object.fromEntries(results.map((r) => [r.table, tableSummary(r)])),
+    table_results: Object.fromEntries(results.map((r) => [r.table, tableSummary(r, errorChars)])),
     status,
     end_time: now.toISOString(),
     duration_seconds: secondsSince(run.startedAt, now),
@@ -133,24 +158,31 @@ export function summarizeRun(
           : { tables: succeeded.length, rows: sum((r) => r.rows_processed), files: sum((r) => r.files_created), bytes: sum((r) => r.bytes_written) },
       redshift: run.mode === "backup_only" ? null : { tables: succeeded.length, rows_loaded: sum((r) => r.rows_loaded) },
     },
-    results: results.map((r) => ({ ...r, ...(r.error_message === undefined ? {} : { error_message: r.error_message.slice(0, MAX_ERROR_CHARS) }) })),
+    ...(results.length === 1
+      ? { results: results.map((r) => ({ ...r, ...(r.error_message === undefined ? {} : { error_message: boundedError(r.error_message, errorChars) }) })) }
+      : {}),
   };
 }
 
 /** The Fail state's cause: one line naming the failed tables, then the summary as JSON (CLI and console read it). */
 export function failureCause(summary: RunSummary): string {
-  const failed = summary.results.filter((r) => r.status === "failed");
-  const head = `${failed.length} of ${summary.total_tables} table(s) failed: ${failed.map((r) => `${r.table} (${r.error_type ?? "Error"})`).join(", ")}`.slice(
-    0,
-    MAX_CAUSE_CHARS / 4,
-  );
+  const failed = Object.entries(summary.table_results).filter(([, r]) => r.status === "failed");
+  const head =
+    `${failed.length} of ${summary.total_tables} table(s) failed: ${failed.map(([table, r]) => `${table} (${r.error_type ?? "Error"})`).join(", ")}`.slice(
+      0,
+      MAX_CAUSE_CHARS / 4,
+    );
   const whole = `${head}\n${JSON.stringify(summary)}`;
   if (whole.length <= MAX_CAUSE_CHARS) return whole;
-  // Many tables: keep the failed ones' lines (the successful ones are in their markers and metrics).
+  // Many tables: keep the failed ones' lines (the successful ones are in their markers and metrics), their errors cut
+  // to share what the cause can hold.
+  const errorChars = Math.max(80, Math.floor((MAX_CAUSE_CHARS * 0.75 - head.length) / Math.max(1, failed.length)) - 400);
   const failedOnly = {
     ...summary,
-    results: [],
-    table_results: Object.fromEntries(Object.entries(summary.table_results).filter(([, r]) => r.status === "failed")),
+    results: undefined,
+    table_results: Object.fromEntries(
+      failed.map(([table, r]) => [table, { ...r, ...(r.error_message === undefined ? {} : { error_message: boundedError(r.error_message, errorChars) }) }]),
+    ),
   };
   const shorter = `${head}\n${JSON.stringify(failedOnly)}`;
   return shorter.length <= MAX_CAUSE_CHARS ? shorter : head;

@@ -1,5 +1,5 @@
 /** FailTable: a table's failure recorded in its watermark (lease released); the other tables go on. */
-import { causeMessage, secondsSince } from "#domain/run-summary.ts";
+import { boundedError, causeMessage, errorCharsFor, secondsSince } from "#domain/run-summary.ts";
 import { failRun } from "#domain/watermark.ts";
 import type { Progress, Resume, Run, TableResult } from "#shared/steps.ts";
 import { runIdOf } from "./begin.ts";
@@ -37,7 +37,8 @@ export async function failTableStep(
     rows_loaded: progress?.rowsLoaded ?? 0,
     duration_seconds: progress === null ? 0 : secondsSince(progress.tableStartedAt, context.now()),
     error_type: error.Error,
-    error_message: `${message}${recorded}`,
+    // The Map gathers every table's line: bounded by the run's table count (the whole text is in the watermark).
+    error_message: boundedError(`${message}${recorded}`, errorCharsFor(run.tablesRequested.length)),
     failed_at: context.now().toISOString(),
   };
 }

@@ -123,8 +123,11 @@ export type ExecutionRecord = {
   children: ExecutionRecord[];
 };
 
-/** The interpreter's event log entries (its type is not exported): what the history count needs. */
-export type EventLog = { type: string; state?: { type: string } };
+/** The interpreter's event log entries (its type is not exported): what the history count and the payload check need. */
+export type EventLog = { type: string; state?: { type: string; name?: string; output?: unknown } };
+
+/** Step Functions' limit on a state's input or output (256 KiB). */
+export const MAX_PAYLOAD_BYTES = 256 * 1024;
 
 type State = {
   Type: string;
@@ -298,8 +301,14 @@ export class LocalStateMachine {
       context: { Execution: { Id: arn, Name: name }, StateMachine: { Id: LOCAL_STATE_MACHINE_ARN, Name: "mrsync-sync-pipeline" } },
     });
     const events: EventLog[] = [];
+    // Step Functions fails the execution when a state's output passes 256 KiB; no Catch sees it.
+    let tooLarge: { state: string; bytes: number } | undefined;
     const collecting = (async () => {
-      for await (const event of execution.eventLogs as AsyncIterable<EventLog>) events.push(event);
+      for await (const event of execution.eventLogs as AsyncIterable<EventLog>) {
+        events.push(event);
+        const bytes = event.type === "StateExited" && tooLarge === undefined ? Buffer.byteLength(JSON.stringify(event.state?.output ?? null)) : 0;
+        if (bytes > MAX_PAYLOAD_BYTES) tooLarge = { state: event.state?.name ?? "?", bytes };
+      }
     })();
     let record: ExecutionRecord;
     try {
@@ -321,6 +330,11 @@ export class LocalStateMachine {
       };
     }
     await collecting;
+    if (tooLarge !== undefined) {
+      // The events arrive behind the run: whatever it did after the oversized state, AWS would have ended it there.
+      const cause = `The state/task '${tooLarge.state}' returned a result with a size exceeding the maximum number of bytes service limit (${String(tooLarge.bytes)} > ${String(MAX_PAYLOAD_BYTES)}).`;
+      record = { name, arn, status: "FAILED", output: undefined, error: "States.DataLimitExceeded", cause, historyEvents: 0, children };
+    }
     record.historyEvents = historyEventCount(events);
     this.options.onExecution?.(record);
     return record;

@@ -87,7 +87,7 @@ tables:
       await other.query("COMMIT");
       const execution = await running;
       expect(execution.status, execution.cause).toBe("SUCCEEDED");
-      expect((execution.output as RunSummary).results[0]).toMatchObject({ status: "success", rows_loaded: 1 });
+      expect((execution.output as RunSummary).results?.[0]).toMatchObject({ status: "success", rows_loaded: 1 });
     } finally {
       await other.end();
     }

@@ -1,6 +1,6 @@
 /** lambdas/domain/run-summary.ts: the run summary of every table's result, and the failure cause Step Functions carries. */
 import { describe, expect, it } from "vitest";
-import { causeMessage, failureCause, summarizeRun } from "#domain/run-summary.ts";
+import { boundedError, causeMessage, errorCharsFor, failureCause, summarizeRun } from "#domain/run-summary.ts";
 import type { TableResult } from "#shared/steps.ts";
 
 const ok = (table: string, rows: number): TableResult => ({
@@ -59,6 +59,7 @@ describe("run summary", () => {
       failed_tables_rows_loaded: 4,
     });
     expect(partial.table_results["c.d"]?.error_message).toHaveLength(2_000);
+    expect(partial.table_results["c.d"]?.error_message).toMatch(/cut; the whole error: mrsync watermark show\)$/);
     expect(summarizeRun(run, [failed("a.b"), failed("c.d")], now).status).toBe("failed");
     const cause = failureCause(partial);
     expect(cause.split("\n")[0]).toBe("1 of 2 table(s) failed: c.d (TableSchemaError)");
@@ -81,5 +82,32 @@ describe("failure cause", () => {
     const [head = "", json = "{}"] = cause.split("\n");
     expect(head).toMatch(/^6 of 300 table\(s\) failed: s\.t0 \(TableSchemaError\)/);
     expect(Object.keys((JSON.parse(json) as { table_results: object }).table_results)).toHaveLength(6);
+  });
+});
+
+describe("payload bounds (Step Functions fails a state output over 256 KiB, uncatchably)", () => {
+  const KIB_256 = 256 * 1024;
+  const bytes = (value: unknown) => Buffer.byteLength(JSON.stringify(value));
+
+  it("a run's lines stay far under 256 KiB however many tables fail with however long a message", () => {
+    // The history budget allows at most ~190 tables in one execution (run-plan.ts).
+    for (const tables of [1, 40, 190]) {
+      const lines = Array.from({ length: tables }, (_, i) => ({
+        ...failed(`settlement.table_${String(i)}`),
+        error_message: boundedError("e".repeat(1_000_000), errorCharsFor(tables)),
+      }));
+      const summary = summarizeRun({ ...run, tablesRequested: lines.map((r) => r.table) }, lines, new Date());
+      // What the Map returns (every line), and what Summarize returns (the summary and the cause).
+      expect(bytes(lines), `${String(tables)} tables: the Map's results`).toBeLessThan(KIB_256 / 2);
+      expect(bytes({ summary, failed: true, cause: failureCause(summary) }), `${String(tables)} tables: Summarize's output`).toBeLessThan(KIB_256 * 0.8);
+    }
+  });
+
+  it("the summary lists each table once; only a one-table run (a child a parent reads) repeats its line in results", () => {
+    const two = summarizeRun(run, [ok("a.b", 1), ok("c.d", 2)], new Date());
+    expect(two.results).toBeUndefined();
+    const one = summarizeRun({ ...run, tablesRequested: ["a.b"] }, [failed("a.b")], new Date());
+    expect(one.results?.[0]).toMatchObject({ table: "a.b", status: "failed", error_type: "TableSchemaError" });
+    expect(one.results?.[0]?.error_message?.length).toBeLessThanOrEqual(2_000);
   });
 });

@@ -43,7 +43,7 @@ export function program(): { command: Command; output: () => Output } {
       useStandIns(process.env);
       // As the operator (a session of the operator role), before any client is made: the warehouse role trusts
       // operators by name, not the stand-ins' throwaway key.
-      Object.assign(process.env, await asLocalOperator(process.env));
+      Object.assign(process.env, await asLocalOperator(process.env).catch(notRunning));
     }
   });
   configCommands(command, output);
@@ -58,6 +58,16 @@ export function program(): { command: Command; output: () => Output } {
   reconcileCommands(command, output);
   command.commands.forEach((sub) => sub.exitOverride());
   return { command, output };
+}
+
+/**
+ * Stand-ins that are not running leave the environment as it is: the command fails on its own first call, saying
+ * where it could not connect (or needs no AWS call at all).
+ */
+function notRunning(error: unknown): NodeJS.ProcessEnv {
+  const code = (error as { code?: string; cause?: { code?: string } }).code ?? (error as { cause?: { code?: string } }).cause?.code;
+  if (code === "ECONNREFUSED" || (error instanceof Error && error.message.includes("ECONNREFUSED"))) return process.env;
+  throw error;
 }
 
 /** The endpoints and throwaway credentials of `npm run local`, where the environment does not name others. */

@@ -42,9 +42,19 @@ export function maxTablesPerExecution(): number {
   return n;
 }
 
-export type PlanRequest = { input: ExecutionInput; pipeline: ResolvedPipeline; executionName: string; startedAt: string };
+export type PlanRequest = {
+  input: ExecutionInput;
+  pipeline: ResolvedPipeline;
+  executionName: string;
+  startedAt: string;
+  /**
+   * The completion buckets the stack grants Finish writes to: those the deployed config names (any pipeline's). An
+   * input's completion_bucket must be one of them; undefined: not checked (callers without the whole config).
+   */
+  writableCompletionBuckets?: readonly string[];
+};
 
-export function planRun({ input, pipeline, executionName, startedAt }: PlanRequest): PlanOutput {
+export function planRun({ input, pipeline, executionName, startedAt, writableCompletionBuckets }: PlanRequest): PlanOutput {
   const known = pipeline.tables.map((t) => t.key);
   const requested = input.tables === undefined || input.tables.length === 0 ? known : [...new Set(input.tables)];
   const unknown = requested.filter((t) => !known.includes(t));
@@ -70,6 +80,13 @@ export function planRun({ input, pipeline, executionName, startedAt }: PlanReque
   }
   if (mode === "redshift_only" && input.limit !== undefined && input.limit !== null) {
     throw new InvalidInputError("limit applies to extraction; redshift_only loads the pending files and extracts nothing: drop limit");
+  }
+  const override = input.completion_bucket;
+  if (override !== undefined && override !== null && writableCompletionBuckets !== undefined && !writableCompletionBuckets.includes(override)) {
+    throw new InvalidInputError(
+      `completion_bucket ${override} is not a bucket the stack may write markers to: it grants only the completion buckets config names ` +
+        `(${writableCompletionBuckets.join(", ") || "none"}). Name it under a pipeline's completion: bucket and deploy, or leave completion_bucket out`,
+    );
   }
   const root = input.resume;
   return {

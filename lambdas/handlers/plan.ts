@@ -1,7 +1,7 @@
 /** Plan: validates the execution input and resolves the run (pipeline, tables, mode, budgets). */
 import { z } from "zod";
 import { InvalidInputError, planRun } from "#domain/run-plan.ts";
-import { pipelineNamed } from "#services/environment.ts";
+import { loadedConfig, pipelineNamed } from "#services/environment.ts";
 import { stepHandler } from "#shared/handler.ts";
 import { ExecutionInputSchema, PlanInputSchema } from "#shared/steps.ts";
 
@@ -13,5 +13,7 @@ export const handler = stepHandler("Plan", PlanInputSchema, async ({ execution }
     );
   }
   const pipeline = await pipelineNamed(parsed.data.pipeline);
-  return planRun({ input: parsed.data, pipeline, executionName: execution.Name, startedAt: execution.StartTime });
+  // The stack grants marker writes to the completion buckets of the config it was deployed with (this one).
+  const writableCompletionBuckets = (await loadedConfig()).pipelines.flatMap((p) => (p.completionBucket === undefined ? [] : [p.completionBucket]));
+  return planRun({ input: parsed.data, pipeline, executionName: execution.Name, startedAt: execution.StartTime, writableCompletionBuckets });
 });

@@ -41,6 +41,8 @@ tables:
   ${DB}.t6: { cdc_strategy: id_only }
 `,
     );
+    // Deployed with it: the stack grants the new pipeline's prefix.
+    await fx.redeploy();
     const [wide, other] = await Promise.all([fx.run({ pipeline: "wide", tables: [`${DB}.t1`, `${DB}.t2`] }), fx.run({ pipeline: "other" })]);
     expect(wide.status, wide.cause).toBe("SUCCEEDED");
     expect(other.status, other.cause).toBe("SUCCEEDED");

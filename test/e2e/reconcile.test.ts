@@ -23,7 +23,7 @@ const CLI = path.join(import.meta.dirname, "..", "..", "bin", "mrsync.ts");
 const fx = usePipelineFixture(
   DB,
   () => `
-pipeline: { name: rec, source: test_mysql, target: test_redshift, staging: test_staging, processing: { batch_size: 200, max_parallel_tables: 3 }, s3: { isolation_prefix: rec/ } }
+pipeline: { name: rec, source: test_mysql, target: test_redshift, staging: test_staging, processing: { batch_size: 200, max_parallel_tables: 3 }, s3: { isolation_prefix: rec/ }, completion: { bucket: ${COMPLETION} } }
 tables:
   ${DB}.accounts: { cdc_strategy: hybrid, cdc_timestamp_column: updated_at, cdc_id_column: id, delete_policy: hard }
   ${DB}.links: { cdc_strategy: id_only, cdc_id_column: [owner_id, code], delete_policy: soft }
@@ -154,6 +154,10 @@ describe("mrsync reconcile", () => {
     await fx.db.admin.query(`UPDATE ${DB}.accounts SET note = 'silent' WHERE id = 10`);
     await fx.db.admin.query(`DELETE FROM ${DB}.accounts WHERE id = 20`);
     await fx.db.admin.query(`INSERT INTO ${DB}.accounts VALUES (6000, 'late', NULL, 2, '2025-01-01 00:00:00')`);
+    const markers = async () =>
+      (await fx.s3.store.listAll(COMPLETION, "completion_markers/rec/")).map((o) => o.key).filter((k) => k.endsWith("completion_marker.txt"));
+    // The syncs before wrote theirs (the pipeline names the bucket: the stack grants only buckets config names).
+    const syncMarkers = await markers();
     const execution = await fx.run({ pipeline: "rec", mode: "reconcile", completion_bucket: COMPLETION });
     expect(execution.status, execution.cause).toBe("SUCCEEDED");
     const summary = execution.output as RunSummary;
@@ -168,7 +172,7 @@ describe("mrsync reconcile", () => {
     // One per table: accounts, links, type_coverage, texts.
     expect(reports.filter((k) => k.endsWith("/reconcile_report.json"))).toHaveLength(4);
     // Only syncs write completion markers: downstream sensors wait on those.
-    expect(reports.filter((k) => k.endsWith("completion_marker.txt"))).toEqual([]);
+    expect(await markers()).toEqual(syncMarkers);
     expect((await reconcile("--dry-run")).code).toBe(0);
   });
 

@@ -12,6 +12,7 @@ import type { LambdaHandler } from "#local/stepfunctions/runner.ts";
 import { MAX_UNCHANGED_REREADS } from "#domain/watermark.ts";
 import { getWatermark } from "#services/watermarks.ts";
 import { contextFor } from "../support/extraction.ts";
+import { asNoService } from "#local/iam/runtime.ts";
 import { COMPLETION, usePipelineFixture } from "../support/pipeline-run.ts";
 
 const DB = "mrsync_test_validation";
@@ -115,7 +116,8 @@ describe("every load is validated", () => {
     const pipelineTable = `${DB}.notes_lost`;
     // A loss the product did not cause: the row vanishes from Redshift after every load (before validation).
     const lossyFinish: LambdaHandler = async (input, context) => {
-      await fx.warehouse.redshift.query("DELETE FROM public.notes_lost WHERE id = 150");
+      // The test's own administrator, not the Finish function (whose role may not run SQL).
+      await asNoService(() => fx.warehouse.redshift.query("DELETE FROM public.notes_lost WHERE id = 150"));
       return fx.handlers.FinishFunctionArn?.(input, context);
     };
     expect((await fx.run({ pipeline: "checks", tables: [pipelineTable] })).status).toBe("SUCCEEDED");

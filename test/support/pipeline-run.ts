@@ -41,6 +41,8 @@ export type PipelineFixture<S extends S3Fixture = LocalS3Fixture> = {
   /** Who holds which key, and the stack's IAM the stand-ins enforce (synthesized from `configDir`). */
   identities: LocalIdentities;
   handlers: Record<string, LambdaHandler>;
+  /** A config changed (another pipeline file): the stack deployed for it, as `cdk deploy` would (its IAM re-synthesized). */
+  redeploy(): Promise<void>;
   /** Runs one execution of the real ASL (handlers replaceable for fault injection). */
   run(input: unknown, overrides?: Record<string, LambdaHandler>): Promise<ExecutionRecord>;
 };
@@ -106,7 +108,10 @@ export function usePipelineFixture(
       POWERTOOLS_LOG_LEVEL: "SILENT",
     });
     // The stack's IAM for this config, as `cdk synth` writes it: from here on every call is allowed or refused by it.
-    identities.iam = new StackAuthorizer(await synthesizeStackIam({ configDir: fixture.configDir, operatorRoleArns: [LOCAL_OPERATOR_ROLE_ARN] }));
+    fixture.redeploy = async () => {
+      identities.iam = new StackAuthorizer(await synthesizeStackIam({ configDir: fixture.configDir, operatorRoleArns: [LOCAL_OPERATOR_ROLE_ARN] }));
+    };
+    await fixture.redeploy();
     fixture.handlers = await realHandlers();
     const pollAs = dataApiClients({ endpoint: fixture.warehouse.server.endpoint, credentials: STATE_MACHINE_CREDENTIALS });
     // One administrator: runs started together must not GRANT at once (Postgres: "tuple concurrently updated").

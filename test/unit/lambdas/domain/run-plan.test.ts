@@ -22,4 +22,19 @@ describe("Plan", () => {
     expect(() => plan({ mode: "redshift_only", limit: 10 })).toThrow(/drop limit/);
     expect(() => plan({ mode: "reconcile", limit: 10 })).toThrow(/reconcile compares whole tables: drop limit/);
   });
+
+  it("refuses a completion_bucket the stack grants no writes to (its markers would be AccessDenied after the loads)", () => {
+    const planWith = (bucket: string) =>
+      planRun({
+        input: { pipeline: "demo", completion_bucket: bucket },
+        pipeline,
+        executionName: "exec-1",
+        startedAt: "2025-09-12T14:30:22.135Z",
+        writableCompletionBuckets: ["mrsync-local-completion", "other-bucket"],
+      });
+    expect(planWith("other-bucket").run.completionBucket).toBe("other-bucket");
+    expect(() => planWith("someone-elses-bucket")).toThrow(
+      /completion_bucket someone-elses-bucket is not a bucket the stack may write markers to: .*\(mrsync-local-completion, other-bucket\)/,
+    );
+  });
 });

@@ -17,7 +17,11 @@ export { LAMBDA_STEPS, substitutionName, type LambdaStep };
  * only to the identity that ran it).
  */
 export const WAREHOUSE_ROLE_SUBSTITUTION = "WarehouseRoleArn";
-export const SUBSTITUTIONS = [...LAMBDA_STEPS.map(substitutionName), WAREHOUSE_ROLE_SUBSTITUTION];
+/** The stack's partition (aws, aws-cn, aws-us-gov): the service integrations' ARNs name it; never written as `aws`. */
+export const PARTITION_SUBSTITUTION = "Partition";
+export const SUBSTITUTIONS = [...LAMBDA_STEPS.map(substitutionName), WAREHOUSE_ROLE_SUBSTITUTION, PARTITION_SUBSTITUTION];
+/** A Step Functions service integration's resource ARN, in the stack's partition. */
+const integration = (api: string) => `arn:\${${PARTITION_SUBSTITUTION}}:states:::${api}`;
 
 /** Seconds between two DescribeStatement polls of a running load. */
 export const LOAD_POLL_SECONDS = 15;
@@ -66,7 +70,7 @@ const tableStates = {
   WaitForLoad: { Type: "Wait", Seconds: LOAD_POLL_SECONDS, Next: "DescribeLoad" },
   DescribeLoad: {
     Type: "Task",
-    Resource: "arn:aws:states:::aws-sdk:redshiftdata:describeStatement",
+    Resource: integration("aws-sdk:redshiftdata:describeStatement"),
     Credentials: { RoleArn: `\${${WAREHOUSE_ROLE_SUBSTITUTION}}` },
     Parameters: { "Id.$": "$.load.statementId" },
     ResultSelector: { "status.$": "$.Status" },
@@ -97,7 +101,7 @@ const tableStates = {
   ContinueInChild: {
     Type: "Task",
     Comment: "The table continues in a child execution of this state machine (same run id and lease): keeps every history under 25,000 events",
-    Resource: "arn:aws:states:::states:startExecution.sync:2",
+    Resource: integration("states:startExecution.sync:2"),
     Parameters: {
       "StateMachineArn.$": "$$.StateMachine.Id",
       Input: {

@@ -1,11 +1,11 @@
 import path from "node:path";
-import { ArnFormat, RemovalPolicy, Stack } from "aws-cdk-lib";
+import { ArnFormat, Aws, RemovalPolicy, Stack } from "aws-cdk-lib";
 import * as iam from "aws-cdk-lib/aws-iam";
 import type * as lambda from "aws-cdk-lib/aws-lambda";
 import * as logs from "aws-cdk-lib/aws-logs";
 import * as sfn from "aws-cdk-lib/aws-stepfunctions";
 import { Construct } from "constructs";
-import { substitutionName, WAREHOUSE_ROLE_SUBSTITUTION, type LambdaStep } from "../../statemachines/sync-pipeline.ts";
+import { PARTITION_SUBSTITUTION, substitutionName, WAREHOUSE_ROLE_SUBSTITUTION, type LambdaStep } from "../../statemachines/sync-pipeline.ts";
 
 export const ASL_FILE = path.join(import.meta.dirname, "..", "..", "statemachines", "sync-pipeline.asl.json");
 
@@ -31,6 +31,7 @@ export class SyncStateMachine extends Construct {
     const substitutions = {
       ...Object.fromEntries(Object.entries(props.functions).map(([step, fn]) => [substitutionName(step as LambdaStep), fn.functionArn])),
       [WAREHOUSE_ROLE_SUBSTITUTION]: props.warehouseRole.roleArn,
+      [PARTITION_SUBSTITUTION]: Aws.PARTITION,
     };
     this.stateMachine = new sfn.StateMachine(this, "Resource", {
       stateMachineName: props.stateMachineName,

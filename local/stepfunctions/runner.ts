@@ -12,7 +12,7 @@ import { DescribeStatementCommand, RedshiftDataClient } from "@aws-sdk/client-re
 import { fromTemporaryCredentials } from "@aws-sdk/credential-providers";
 import { StateMachine } from "aws-local-stepfunctions";
 import type { Context } from "aws-lambda";
-import { WAREHOUSE_ROLE_SUBSTITUTION } from "../../statemachines/sync-pipeline.ts";
+import { PARTITION_SUBSTITUTION, WAREHOUSE_ROLE_SUBSTITUTION } from "../../statemachines/sync-pipeline.ts";
 import { LAMBDA_STEPS, STEPS, substitutionName } from "../../statemachines/steps.ts";
 import { LOCAL_WAREHOUSE_ROLE_ARN } from "../redshift/identities.ts";
 import type { Caller, StackAuthorizer } from "../iam/authorizer.ts";
@@ -189,6 +189,7 @@ export class LocalStateMachine {
     this.definitionText ??= await readFile(this.options.definitionFile ?? DEFINITION_FILE, "utf8");
     const substituted = this.definitionText.replace(/\$\{([A-Za-z]+)\}/g, (whole, name: string) => {
       if (name === WAREHOUSE_ROLE_SUBSTITUTION) return this.options.warehouseRoleArn ?? LOCAL_WAREHOUSE_ROLE_ARN;
+      if (name === PARTITION_SUBSTITUTION) return "aws";
       const module = HANDLER_MODULES[name];
       if (module === undefined) throw new Error(`the definition names substitution ${whole}, which the local runner does not know`);
       return functionArn(module);

@@ -22,7 +22,9 @@ function appWithNag(): App {
   return app;
 }
 
-async function synthesize(configDir: string, ownCompletion = true, createCopyRole = false): Promise<Template> {
+type Deploy = { operatorRoleArns?: string[]; region?: string };
+
+async function synthesize(configDir: string, ownCompletion = true, createCopyRole = false, deploy: Deploy = {}): Promise<Template> {
   const { pipelines, connections } = await loadConfig(path.resolve(root, configDir), {});
   const app = appWithNag();
   const owned = ownCompletion ? [...new Set(pipelines.flatMap((p) => (p.completionBucket === undefined ? [] : [p.completionBucket])))] : [];
@@ -33,6 +35,8 @@ async function synthesize(configDir: string, ownCompletion = true, createCopyRol
     network: connections.network,
     ownedCompletionBuckets: owned,
     createCopyRole,
+    ...(deploy.operatorRoleArns === undefined ? {} : { operatorRoleArns: deploy.operatorRoleArns }),
+    ...(deploy.region === undefined ? {} : { env: { account: "123456789012", region: deploy.region } }),
   });
   app.synth();
   return Template.fromStack(stack);
@@ -235,6 +239,35 @@ describe("SyncStack on the deployment example", () => {
         ]),
       },
     });
+  });
+
+  it("puts the operators named at synth (-c mrsync:operatorRoleArns) in the warehouse role's trust policy, and refuses a malformed one", async () => {
+    const ops = "arn:aws:iam::123456789012:role/ops";
+    const template = await synthesize("config", true, false, { operatorRoleArns: [ops] });
+    const [, warehouse] = Object.entries(template.findResources("AWS::IAM::Role")).find(([id]) => id.startsWith("SyncWarehouseRole")) ?? [];
+    const trust = (warehouse?.Properties as { AssumeRolePolicyDocument: { Statement: { Sid?: string; Principal: unknown }[] } }).AssumeRolePolicyDocument;
+    expect(trust.Statement.find((s) => s.Sid === "Operators")?.Principal).toEqual({ AWS: ops });
+    await expect(synthesize("config", true, false, { operatorRoleArns: ["ops"] })).rejects.toThrow(/mrsync:operatorRoleArns: ops is not an IAM role ARN/);
+  });
+
+  it("refuses at synth a target in another Region than the stack's, naming the file and key", async () => {
+    const dir = await mkdtemp(path.join(tmpdir(), "mrsync-region-"));
+    await cp(path.join(root, "config"), dir, { recursive: true });
+    const connections = await readFile(path.join(dir, "connections.yml"), "utf8");
+    await writeFile(path.join(dir, "connections.yml"), connections.replace(/(targets:\n\s+\w+:\n)/, "$1    region: eu-west-1\n"));
+    await expect(synthesize(dir, true, false, { region: "us-east-1" })).rejects.toThrow(
+      /connections\.yml: targets\.\w+\.region: eu-west-1 is not the stack's Region \(us-east-1\)/,
+    );
+    // Deployed to that Region, it synthesizes.
+    await expect(synthesize(dir, true, false, { region: "eu-west-1" })).resolves.toBeDefined();
+  });
+
+  it("names no partition in the ASL: the service integrations take the stack's (aws-cn, aws-us-gov)", async () => {
+    const asl = await readFile(path.join(root, "statemachines", "sync-pipeline.asl.json"), "utf8");
+    expect(asl).not.toMatch(/arn:aws:/);
+    const template = await synthesize("config");
+    const machine = Object.values(template.findResources("AWS::StepFunctions::StateMachine"))[0];
+    expect((machine?.Properties as { DefinitionSubstitutions: Record<string, unknown> }).DefinitionSubstitutions.Partition).toEqual({ Ref: "AWS::Partition" });
   });
 
   it("fails synth when cdk-nag finds an unacknowledged problem (the check can fail)", () => {

@@ -5,7 +5,7 @@ import path from "node:path";
 import { createRequire } from "node:module";
 import { describe, expect, it } from "vitest";
 import { DEFINITION_FILE, HANDLER_MODULES } from "#local/stepfunctions/runner.ts";
-import { renderDefinition, SUBSTITUTIONS, WAREHOUSE_ROLE_SUBSTITUTION } from "../../../statemachines/sync-pipeline.ts";
+import { renderDefinition, SUBSTITUTIONS, PARTITION_SUBSTITUTION, WAREHOUSE_ROLE_SUBSTITUTION } from "../../../statemachines/sync-pipeline.ts";
 
 type Validator = (
   definition: unknown,
@@ -22,7 +22,9 @@ describe("statemachines/sync-pipeline.asl.json", () => {
   });
 
   it("is valid ASL once its substitutions are bound", () => {
-    const bound = text.replace(/\$\{([A-Za-z]+)\}/g, (_, name: string) => `arn:aws:lambda:us-east-1:123456789012:function:${name}`);
+    const bound = text.replace(/\$\{([A-Za-z]+)\}/g, (_, name: string) =>
+      name === PARTITION_SUBSTITUTION ? "aws-us-gov" : `arn:aws:lambda:us-east-1:123456789012:function:${name}`,
+    );
     const result = validate(JSON.parse(bound));
     expect(result.errorsText("\n")).toBe("");
     expect(result.isValid).toBe(true);
@@ -30,8 +32,9 @@ describe("statemachines/sync-pipeline.asl.json", () => {
 
   it("binds every substitution it references, and references every one the stack binds", () => {
     expect(referenced).toEqual([...SUBSTITUTIONS].sort());
-    // Every function substitution has a local handler; the one other is the warehouse role DescribeLoad assumes.
-    expect([...Object.keys(HANDLER_MODULES), WAREHOUSE_ROLE_SUBSTITUTION].sort()).toEqual(referenced);
+    // Every function substitution has a local handler; the others are the warehouse role DescribeLoad assumes and the
+    // stack's partition (the service integrations' ARNs).
+    expect([...Object.keys(HANDLER_MODULES), WAREHOUSE_ROLE_SUBSTITUTION, PARTITION_SUBSTITUTION].sort()).toEqual(referenced);
     for (const module of Object.values(HANDLER_MODULES))
       expect(existsSync(path.join(import.meta.dirname, "..", "..", "..", "lambdas", "handlers", `${module}.ts`)), module).toBe(true);
   });

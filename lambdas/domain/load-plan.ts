@@ -5,10 +5,32 @@
  * Every statement that changes the target is guarded by "this load id is not in the ledger", so a load applied once
  * is never applied again — whatever retried it.
  */
+import { createHash } from "node:crypto";
 import { createTableSql, quoteRedshift, type TableDesign } from "./redshift-ddl.ts";
 import { REDSHIFT_MAX_VARCHAR_BYTES, type TableSchema } from "./table-schema.ts";
 
-export const LEDGER_TABLE = "mrsync_load_ledger";
+/**
+ * The ledger every target schema shared before each target table had its own. Loads no longer write it; a load id
+ * found in it is applied (a load committed before the upgrade, resumed after it), so it is still read where it exists.
+ */
+export const LEGACY_LEDGER_TABLE = "mrsync_load_ledger";
+const LEDGER_PREFIX = "mrsync_ledger__";
+/** Redshift's longest identifier, in bytes. */
+const MAX_IDENTIFIER_BYTES = 127;
+
+/**
+ * The load ledger of one target table. Its own, so that a load's LOCK (which makes every other reader of the locked
+ * table wait until the load commits) holds back only later loads of the same table — which its run's lease keeps
+ * out anyway — never another table's load (docs/design.md, "The load ledger").
+ */
+export function ledgerTable(targetTable: string): string {
+  const name = `${LEDGER_PREFIX}${targetTable}`;
+  if (Buffer.byteLength(name) <= MAX_IDENTIFIER_BYTES) return name;
+  const hash = createHash("sha256").update(targetTable).digest("hex").slice(0, 8);
+  let head = targetTable;
+  while (Buffer.byteLength(`${LEDGER_PREFIX}${head}_${hash}`) > MAX_IDENTIFIER_BYTES) head = head.slice(0, -1);
+  return `${LEDGER_PREFIX}${head}_${hash}`;
+}
 const RANK = "__mrsync_rank";
 
 export type LoadMode = "merge" | "append" | "replace";
@@ -35,21 +57,28 @@ export const sqlString = (value: string): string => `'${value.replace(/'/g, "''"
 
 const isSuper = (redshiftType: string) => redshiftType.toUpperCase() === "SUPER";
 
-export function ledgerTableSql(schema: string): string {
-  return `CREATE TABLE IF NOT EXISTS ${quoteRedshift(schema)}.${quoteRedshift(LEDGER_TABLE)} (
+const ledgerOf = (target: { schema: string; table: string }) => `${quoteRedshift(target.schema)}.${quoteRedshift(ledgerTable(target.table))}`;
+
+export function ledgerTableSql(target: { schema: string; table: string }): string {
+  return `CREATE TABLE IF NOT EXISTS ${ledgerOf(target)} (
   load_id VARCHAR(256) NOT NULL, pipeline VARCHAR(128) NOT NULL, table_name VARCHAR(256) NOT NULL,
   files INTEGER NOT NULL, rows_loaded BIGINT NOT NULL, loaded_at TIMESTAMP NOT NULL, PRIMARY KEY (load_id)
 )`;
 }
 
-export function ledgerLookupSql(schema: string, loadId: string): string {
-  return `SELECT rows_loaded FROM ${quoteRedshift(schema)}.${quoteRedshift(LEDGER_TABLE)} WHERE load_id = ${sqlString(loadId)}`;
+export function ledgerLookupSql(target: { schema: string; table: string }, loadId: string): string {
+  return `SELECT rows_loaded FROM ${ledgerOf(target)} WHERE load_id = ${sqlString(loadId)}`;
+}
+
+/** The same lookup in the schema's shared ledger of earlier versions. */
+export function legacyLedgerLookupSql(schema: string, loadId: string): string {
+  return `SELECT rows_loaded FROM ${quoteRedshift(schema)}.${quoteRedshift(LEGACY_LEDGER_TABLE)} WHERE load_id = ${sqlString(loadId)}`;
 }
 
 export function loadPlan(input: LoadPlanInput): LoadPlan {
   const { schema, target } = input;
   const table = `${quoteRedshift(target.schema)}.${quoteRedshift(target.table)}`;
-  const ledger = `${quoteRedshift(target.schema)}.${quoteRedshift(LEDGER_TABLE)}`;
+  const ledger = ledgerOf(target);
   const stage = quoteRedshift(`mrsync_stage_${input.loadId.replace(/[^a-z0-9_]/gi, "_")}`);
   const notApplied = `NOT EXISTS (SELECT 1 FROM ${ledger} WHERE load_id = ${sqlString(input.loadId)})`;
   const columns = schema.columns.map((c) => quoteRedshift(c.name));
@@ -59,9 +88,10 @@ export function loadPlan(input: LoadPlanInput): LoadPlan {
   const role = input.copyRoleArn === undefined ? "IAM_ROLE default" : `IAM_ROLE ${sqlString(input.copyRoleArn)}`;
 
   const statements = [
-    // First, before the transaction reads anything: loads of one schema share the ledger, which each reads and
+    // First, before the transaction reads anything: loads of one target table share its ledger, which each reads and
     // writes; Redshift's serializable isolation would abort one of two concurrent loads (ERROR 1023). The lock makes
-    // them take turns instead (Redshift's documented remedy). The ledger exists: submitLoad creates it beforehand.
+    // them take turns instead (Redshift's documented remedy); it is the table's own ledger, so no other table's load
+    // waits behind it. The ledger exists: submitLoad creates it beforehand.
     `LOCK ${ledger}`,
     createTableSql(schema, target, input.design),
     // SUPER columns are staged as text: COPY would land a Parquet string in SUPER as a string scalar; the insert parses it.

@@ -7,7 +7,7 @@
  * adds columns to them and widens them, which Redshift allows their owner only.
  */
 import type { ResolvedPipeline } from "#config/resolve.ts";
-import { LEDGER_TABLE } from "./load-plan.ts";
+import { ledgerTable } from "./load-plan.ts";
 import { quoteRedshift } from "./redshift-ddl.ts";
 
 export type GrantScript = { databaseUser: string; statements: { sql: string; why: string }[] };
@@ -31,7 +31,7 @@ export function warehouseGrants(pipeline: ResolvedPipeline, databaseUser: string
       why: "Redshift creates an IAM identity's user at its first sign-in; create it now to grant before the first run (skip if it exists)",
     },
     { sql: `CREATE SCHEMA IF NOT EXISTS ${schema}`, why: "the sync's user may not create schemas (a missing one fails the load naming this script)" },
-    { sql: `GRANT USAGE, CREATE ON SCHEMA ${schema} TO ${user}`, why: `create and use the target tables and the ledger (${LEDGER_TABLE})` },
+    { sql: `GRANT USAGE, CREATE ON SCHEMA ${schema} TO ${user}`, why: `create and use the target tables and their load ledgers (${ledgerTable("<table>")})` },
     ...pipeline.tables.map((table) => ({
       sql: `ALTER TABLE ${schema}.${quoteRedshift(table.targetName)} OWNER TO ${user}`,
       why: `only if ${pipeline.target.schema}.${table.targetName} exists already, created by another user: the sync adds and widens its columns, which only the owner may`,

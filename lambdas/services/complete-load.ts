@@ -5,7 +5,7 @@
  */
 import type { StatementState } from "#adapters/redshift-data.ts";
 import { RedshiftStatementError, statementEnded } from "#adapters/redshift-data.ts";
-import { ledgerLookupSql } from "#domain/load-plan.ts";
+import { appliedRows } from "./ledger.ts";
 import { filesOf } from "#domain/manifest.ts";
 import { markLoaded, recordFailedLoad, renewLease } from "#domain/watermark.ts";
 import type { Load, Progress } from "#shared/steps.ts";
@@ -26,8 +26,7 @@ export async function completeLoad(context: LoadContext, submission: Load, state
   const files = await loadFiles(context, submission);
   let rows: number;
   if (submission.statementId === null) {
-    const applied = await context.redshift.query(ledgerLookupSql(context.pipeline.target.schema, submission.loadId));
-    rows = Number(applied.rows[0]?.[0] ?? 0);
+    rows = (await appliedRows(context, submission.loadId)) ?? 0;
   } else {
     const final = state ?? (await context.redshift.describe(submission.statementId));
     if (!statementEnded(final)) throw new Error(`load ${submission.loadId}: statement ${final.id} is still ${final.status}; poll until it ends`);

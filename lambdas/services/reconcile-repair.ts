@@ -13,7 +13,8 @@ import { streamQuery } from "#adapters/mysql.ts";
 import { quotedTable, selectExpression } from "#domain/cdc/types.ts";
 import { RedshiftStatementError } from "#adapters/redshift-data.ts";
 import { bucketOf, rowText, rowTextOf, SOFT_DELETE_COLUMN } from "#domain/reconcile/canonical.ts";
-import { LEDGER_TABLE, sqlString } from "#domain/load-plan.ts";
+import { ledgerTable, sqlString } from "#domain/load-plan.ts";
+import { ensureLedger } from "./ledger.ts";
 import { quoteRedshift } from "#domain/redshift-ddl.ts";
 import { stageRepairFiles } from "#domain/watermark.ts";
 import type { ReconcileCounts } from "#shared/steps.ts";
@@ -116,7 +117,9 @@ export async function deleteExtras(context: LoadContext, found: Differences, opt
   const gone = hashes.filter((h) => !present.has(h));
   if (gone.length === 0) return 0;
   const target = `${quoteRedshift(context.pipeline.target.schema)}.${quoteRedshift(context.table.targetName)}`;
-  const ledger = `${quoteRedshift(context.pipeline.target.schema)}.${quoteRedshift(LEDGER_TABLE)}`;
+  const ledger = `${quoteRedshift(context.pipeline.target.schema)}.${quoteRedshift(ledgerTable(context.table.targetName))}`;
+  // A table last loaded before it had its own ledger: made before the deletes' transaction locks it.
+  await ensureLedger(context);
   const marker = quoteRedshift(SOFT_DELETE_COLUMN);
   if (policy === "soft") {
     try {

@@ -8,7 +8,7 @@
 import { createHash } from "node:crypto";
 import { RedshiftStatementError } from "#adapters/redshift-data.ts";
 import { cursorKeyOf } from "#domain/cdc/index.ts";
-import { ledgerLookupSql, ledgerTableSql, loadPlan, planSchemaChanges } from "#domain/load-plan.ts";
+import { loadPlan, planSchemaChanges } from "#domain/load-plan.ts";
 import { manifestOf } from "#domain/manifest.ts";
 import { quoteRedshift } from "#domain/redshift-ddl.ts";
 import { manifestKey } from "#domain/s3-layout.ts";
@@ -16,46 +16,14 @@ import { TableSchemaError } from "#domain/table-schema.ts";
 import { loadClientToken } from "#domain/watermark.ts";
 import type { Load } from "#shared/steps.ts";
 import { existingColumns, loadMode, type LoadContext } from "./load.ts";
+import { appliedRows, ensureLedger } from "./ledger.ts";
+
+export { TargetSchemaMissingError } from "./ledger.ts";
 import { loadSchema, PASS_METADATA, readWatermark, SCHEMA_METADATA } from "./sync-context.ts";
 
 /** A pending file is gone from S3: loading the rest would silently drop its rows. */
 export class PendingFileMissingError extends Error {
   override readonly name = "PendingFileMissingError";
-}
-
-/** The target schema is missing and the database user may not create it: an administrator's step, named. */
-export class TargetSchemaMissingError extends Error {
-  override readonly name = "TargetSchemaMissingError";
-}
-
-/**
- * The target schema exists (created where the database user may), and its ledger too, before any load's transaction
- * locks it. Loads starting together race to create them: the losers' "already exists" means they are there.
- */
-async function ensureLedger(context: LoadContext, schema: string): Promise<void> {
-  try {
-    await context.redshift.query(ledgerTableSql(schema));
-  } catch (error) {
-    if (error instanceof RedshiftStatementError && /schema .* does not exist/i.test(error.message)) {
-      await createSchema(context, schema);
-      await ensureLedger(context, schema);
-      return;
-    }
-    if (!(error instanceof RedshiftStatementError) || !/already exists|duplicate key value/i.test(error.message)) throw error;
-    await context.redshift.query(ledgerLookupSql(schema, ""));
-  }
-}
-
-async function createSchema(context: LoadContext, schema: string): Promise<void> {
-  try {
-    await context.redshift.query(`CREATE SCHEMA IF NOT EXISTS ${quoteRedshift(schema)}`);
-  } catch (error) {
-    if (!(error instanceof RedshiftStatementError) || !/permission denied|not authorized|must be/i.test(error.message)) throw error;
-    throw new TargetSchemaMissingError(
-      `target schema ${schema} does not exist in database ${context.pipeline.target.database}, and the sync's database user may not create it. ` +
-        `An administrator runs what \`mrsync grants -p ${context.pipeline.name}\` prints (CREATE SCHEMA IF NOT EXISTS ${quoteRedshift(schema)}; GRANT USAGE, CREATE ON SCHEMA …), then re-run`,
-    );
-  }
 }
 
 type PendingHead = { key: string; info: { metadata?: Record<string, string> } | undefined };
@@ -115,9 +83,8 @@ export async function submitLoad(context: LoadContext): Promise<Load | undefined
   const load = { loadId, manifestKey: manifest, schemaKey, files: files.length, submittedAt };
 
   // Ledger first: a load it already holds is done (a crash between the commit and the watermark write).
-  await ensureLedger(context, target.schema);
-  const applied = await context.redshift.query(ledgerLookupSql(target.schema, loadId));
-  if (applied.rows.length > 0) return { ...load, statementId: null, insertIndex: -1 };
+  await ensureLedger(context);
+  if ((await appliedRows(context, loadId)) !== undefined) return { ...load, statementId: null, insertIndex: -1 };
 
   // Schema evolution runs before the batch: Redshift cannot widen a column inside a transaction block.
   const existing = await existingColumns(context);

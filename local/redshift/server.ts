@@ -11,7 +11,7 @@ import { z } from "zod";
 import type { S3Store } from "#adapters/s3.ts";
 import { copyFromS3 } from "./copy.ts";
 import { PgliteEngine } from "./pglite.ts";
-import { PostgresBackend, type SqlEngine } from "./postgres.ts";
+import { PostgresBackend, type SqlEngine, type StatementHook } from "./postgres.ts";
 import { chainHooks, redshiftRules } from "./rules.ts";
 import { LocalIdentities, signingAccessKey, StsFailure, type Principal } from "./identities.ts";
 import { DataApiFailure, StatementStore, type Target } from "./statements.ts";
@@ -43,7 +43,18 @@ export type LocalRedshiftOptions = {
   identities?: LocalIdentities;
 };
 
-export type LocalRedshift = { endpoint: string; port: number; store: StatementStore; identities: LocalIdentities; close(): Promise<void> };
+export type LocalRedshift = {
+  endpoint: string;
+  port: number;
+  store: StatementStore;
+  identities: LocalIdentities;
+  /**
+   * Runs before every statement (tests): e.g. holds one load's COPY to show what waits behind it. Undefined removes
+   * it. A hook that answers (returns a result) replaces the statement.
+   */
+  setStatementHook(hook: StatementHook | undefined): void;
+  close(): Promise<void>;
+};
 
 const Parameters = z.array(z.object({ name: z.string().min(1), value: z.string() })).optional();
 const TargetFields = {
@@ -218,7 +229,12 @@ function send(res: ServerResponse, status: number, body: unknown, errorType?: st
 }
 
 export async function startLocalRedshift(options: LocalRedshiftOptions): Promise<LocalRedshift> {
-  const hook = chainHooks(redshiftRules(), options.s3 === undefined ? undefined : copyFromS3(options.s3));
+  let testHook: StatementHook | undefined;
+  const hook = chainHooks(
+    (session, statement, database) => testHook?.(session, statement, database) ?? Promise.resolve(undefined),
+    redshiftRules(),
+    options.s3 === undefined ? undefined : copyFromS3(options.s3),
+  );
   const backend: SqlEngine = options.postgresUrl === undefined ? new PgliteEngine(options.dataDir, hook) : new PostgresBackend(options.postgresUrl, hook);
   const store = new StatementStore(backend, options.pageRows);
   const identities = options.identities ?? new LocalIdentities();
@@ -256,6 +272,9 @@ export async function startLocalRedshift(options: LocalRedshiftOptions): Promise
     port,
     store,
     identities,
+    setStatementHook(next) {
+      testHook = next;
+    },
     async close() {
       await new Promise<void>((resolve) =>
         server.close(() => {

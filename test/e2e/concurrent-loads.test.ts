@@ -1,7 +1,8 @@
 /**
  * Loads running at once into one Redshift schema: four tables of one pipeline (max_parallel_tables: 4), and two
  * pipelines started together. The local Data API runs batches serializable, as Redshift does, so loads that read and
- * write a shared table (the ledger) conflict there as they would on Redshift; none may fail, and every row lands once.
+ * write a shared table conflict there as they would on Redshift; none may fail, and every row lands once. Each target
+ * table has its own ledger: a long load of one table holds back no other table's load.
  */
 import { writeFile } from "node:fs/promises";
 import path from "node:path";
@@ -64,6 +65,32 @@ tables:
       expect(loaded.rows[0]?.map(Number), table).toEqual([1_800, 1_800]);
     }
   });
+
+  it("a load held for 20 s (its COPY) holds back no other table: the second table's load completes meanwhile", async () => {
+    const HOLD_MS = 20_000;
+    await fx.db.admin.query(`INSERT INTO ${DB}.t3 SELECT 30000 + seq, seq FROM seq_1_to_50`);
+    await fx.db.admin.query(`INSERT INTO ${DB}.t4 SELECT 30000 + seq, seq FROM seq_1_to_50`);
+    let released = 0;
+    // t3's COPY runs inside its load's transaction, after the LOCK of its ledger: held there, as a long COPY would be.
+    fx.warehouse.server.setStatementHook(async (_session, statement) => {
+      if (/^\s*COPY\b/i.test(statement.sql) && statement.sql.includes(`${DB}.t3/`)) {
+        await new Promise((resolve) => setTimeout(resolve, HOLD_MS));
+        released = Date.now();
+      }
+      return undefined;
+    });
+    try {
+      const execution = await fx.run({ pipeline: "wide", tables: [`${DB}.t3`, `${DB}.t4`] });
+      expect(execution.status, execution.cause).toBe("SUCCEEDED");
+      const lines = (execution.output as RunSummary).table_results;
+      expect(lines[`${DB}.t3`]).toMatchObject({ status: "success", rows_loaded: 50 });
+      expect(lines[`${DB}.t4`]).toMatchObject({ status: "success", rows_loaded: 50 });
+      // t4 loaded, validated and finished while t3's load still held its lock.
+      expect(Date.parse(lines[`${DB}.t4`]?.completed_at ?? "")).toBeLessThan(released - HOLD_MS / 2);
+    } finally {
+      fx.warehouse.server.setStatementHook(undefined);
+    }
+  }, 60_000);
 
   it("a load another transaction makes Redshift abort (serializable conflict, ERROR 1023) is submitted again and lands once", async () => {
     // Another writer on the target: a serializable transaction that has updated the row the load replaces, uncommitted.

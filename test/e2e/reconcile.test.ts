@@ -129,7 +129,7 @@ describe("mrsync reconcile", () => {
       ["5000", "late", "1.00"],
     ]);
     expect((await fx.warehouse.redshift.query("SELECT note FROM public.links WHERE owner_id = 7 AND code = 'k1'")).rows).toEqual([["changed"]]);
-    const ledger = await fx.warehouse.redshift.query("SELECT count(*) FROM public.mrsync_load_ledger WHERE load_id LIKE 'reconcile_hard_delete_%'");
+    const ledger = await fx.warehouse.redshift.query("SELECT count(*) FROM public.mrsync_ledger__accounts WHERE load_id LIKE 'reconcile_hard_delete_%'");
     expect(Number(ledger.rows[0]?.[0])).toBe(1);
 
     // Nothing left: a second reconcile repairs nothing.

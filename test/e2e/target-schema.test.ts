@@ -47,7 +47,7 @@ describe("a target schema that does not exist", () => {
     expect(line?.error_type).toBe("TargetSchemaMissingError");
     expect(line?.error_message).toContain("target schema settlement_new does not exist");
     expect(line?.error_message).toContain("mrsync grants -p fresh");
-    expect(line?.error_message).not.toContain("mrsync_load_ledger");
+    expect(line?.error_message).not.toContain("mrsync_ledger__");
 
     // The CLI says it in one line per failed table; the steps' JSON logs (stack traces) only with --debug.
     // As an operator's shell has it: no POWERTOOLS_LOG_LEVEL (the fixture silences the in-process steps).

@@ -52,7 +52,7 @@ describe("Data API 5xx beyond the SDK's attempts", () => {
     expect(line?.validation).toMatch(/^passed/);
     const loaded = await fx.warehouse.redshift.query(`SELECT count(*), count(DISTINCT id) FROM public.payments`);
     expect(loaded.rows[0]?.map(Number)).toEqual([2_000, 2_000]);
-    const ledger = await fx.warehouse.redshift.query(`SELECT count(*) FROM public.mrsync_load_ledger`);
+    const ledger = await fx.warehouse.redshift.query(`SELECT count(*) FROM public.mrsync_ledger__payments`);
     expect(Number(ledger.rows[0]?.[0]), "one load, applied once").toBe(1);
   });
 

@@ -63,7 +63,12 @@ describe("one warehouse identity", () => {
     expect(execution.status, execution.cause).toBe("SUCCEEDED");
     const summary = execution.output as RunSummary;
     expect(summary.table_results[`${DB}.ledger_entries`]?.validation).toMatch(/^passed/);
-    expect(await owners()).toEqual({ accounts: "IAMR:mrsync-warehouse", ledger_entries: "IAMR:mrsync-warehouse", mrsync_load_ledger: "IAMR:mrsync-warehouse" });
+    expect(await owners()).toEqual({
+      accounts: "IAMR:mrsync-warehouse",
+      ledger_entries: "IAMR:mrsync-warehouse",
+      mrsync_ledger__accounts: "IAMR:mrsync-warehouse",
+      mrsync_ledger__ledger_entries: "IAMR:mrsync-warehouse",
+    });
   });
 
   it("a DescribeLoad without the warehouse role's Credentials (the state machine's own role) is refused, and the table fails loudly", async () => {

@@ -13,6 +13,7 @@ import { ParquetWriter } from "#parquet/writer.ts";
 import { completeLoad, loadFiles } from "#services/complete-load.ts";
 import type { LoadContext } from "#services/load.ts";
 import { submitLoad } from "#services/submit-load.ts";
+import { forgetLegacyLedgers } from "#services/ledger.ts";
 import { validateWindows, ValidationError } from "#services/validate.ts";
 import { loadSchema, SCHEMA_METADATA } from "#services/sync-context.ts";
 import { getWatermark } from "#services/watermarks.ts";
@@ -105,6 +106,31 @@ describe("load into Redshift (local), end to end", () => {
     expect(await count("type_coverage")).toBe(1_202);
     expect(await differences("type_coverage")).toEqual([]);
     expect((await getWatermark(ctx))?.s3_state.backup_s3_files).toEqual([]);
+  });
+
+  it("a load the shared ledger of earlier versions holds (committed before the upgrade) is applied, never applied again", async () => {
+    await fx.db.admin.query(`INSERT INTO ${DATABASE}.type_coverage (id, c_varchar) VALUES (2000000000009, 'upgrade')`);
+    const ctx = context("type_coverage");
+    await runExtraction(ctx, "run-upgrade-types");
+    // The load commits; then its ledger row is moved to where an earlier version kept it: the schema's one ledger.
+    const pending = await submitLoad(ctx);
+    await warehouse.redshift.wait(pending?.statementId ?? "");
+    const before = await count("type_coverage");
+    await warehouse.redshift.query(
+      `CREATE TABLE public.mrsync_load_ledger (load_id VARCHAR(256) NOT NULL, pipeline VARCHAR(128) NOT NULL, table_name VARCHAR(256) NOT NULL, files INTEGER NOT NULL, rows_loaded BIGINT NOT NULL, loaded_at TIMESTAMP NOT NULL, PRIMARY KEY (load_id))`,
+    );
+    await warehouse.redshift.query(
+      `INSERT INTO public.mrsync_load_ledger SELECT * FROM public.mrsync_ledger__type_coverage WHERE load_id = '${pending?.loadId ?? ""}'`,
+    );
+    await warehouse.redshift.query(`DELETE FROM public.mrsync_ledger__type_coverage WHERE load_id = '${pending?.loadId ?? ""}'`);
+    // This process looked for a shared ledger before there was one (a deployed function never sees one appear).
+    forgetLegacyLedgers();
+    const resumed = await submitLoad(ctx);
+    expect(resumed?.loadId).toBe(pending?.loadId);
+    expect(resumed?.statementId, "the shared ledger knows the load: nothing is submitted").toBeNull();
+    expect(await completeLoad(ctx, resumed!)).toBe(1);
+    expect(await count("type_coverage")).toBe(before);
+    await warehouse.redshift.query("DROP TABLE public.mrsync_load_ledger");
   });
 
   it("changes nothing when the same load's statements run again", async () => {

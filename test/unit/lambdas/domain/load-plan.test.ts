@@ -1,6 +1,6 @@
 /** lambdas/domain/load-plan.ts: schema evolution (what may change in Redshift, what is refused) and the load's statements. */
 import { describe, expect, it } from "vitest";
-import { loadPlan, planSchemaChanges, type ExistingColumn } from "#domain/load-plan.ts";
+import { ledgerTable, loadPlan, planSchemaChanges, type ExistingColumn } from "#domain/load-plan.ts";
 import type { TableSchema } from "#domain/table-schema.ts";
 import { ORDERS_SCHEMA as schema, ORDERS_TARGET as target } from "../../../support/orders-schema.ts";
 
@@ -64,21 +64,33 @@ describe("load plan", () => {
   it("merges: every change guarded by the ledger, newest version first, no TRUNCATE", () => {
     const plan = loadPlan({ ...base, mode: "merge" });
     const sql = plan.statements.join(";\n");
-    // The ledger is locked first: concurrent loads of one schema take turns instead of aborting each other (ERROR 1023).
-    expect(plan.statements[0]).toBe(`LOCK "analytics"."mrsync_load_ledger"`);
+    // The table's own ledger is locked first: loads of one table take turns instead of aborting each other (ERROR 1023),
+    // and no other table's load waits behind it.
+    expect(plan.statements[0]).toBe(`LOCK "analytics"."mrsync_ledger__orders"`);
     expect(plan.statements[3]).toBe(`COPY "mrsync_stage_load_abc" FROM 's3://b/m.manifest' IAM_ROLE 'arn:aws:iam::1:role/r' MANIFEST FORMAT AS PARQUET`);
     expect(plan.statements[plan.insertIndex]).toContain('ROW_NUMBER() OVER (PARTITION BY "id" ORDER BY "updated_at" DESC, "id" DESC)');
     expect(
       plan.statements
         .filter((s) => /^(DELETE|INSERT)/.test(s))
-        .every((s) => s.includes('NOT EXISTS (SELECT 1 FROM "analytics"."mrsync_load_ledger" WHERE load_id = \'load_abc\')')),
+        .every((s) => s.includes('NOT EXISTS (SELECT 1 FROM "analytics"."mrsync_ledger__orders" WHERE load_id = \'load_abc\')')),
     ).toBe(true);
     expect(sql).not.toMatch(/TRUNCATE/i);
   });
 
+  it("gives each target table its own ledger, named within Redshift's 127 bytes", () => {
+    expect(ledgerTable("orders")).toBe("mrsync_ledger__orders");
+    const long = "x".repeat(127);
+    const name = ledgerTable(long);
+    expect(Buffer.byteLength(name)).toBeLessThanOrEqual(127);
+    expect(name).toMatch(/^mrsync_ledger__x+_[0-9a-f]{8}$/);
+    // Two long names alike in their first bytes stay apart.
+    expect(ledgerTable(`${long}a`)).not.toBe(ledgerTable(`${long}b`));
+    expect(Buffer.byteLength(ledgerTable("ü".repeat(100)))).toBeLessThanOrEqual(127);
+  });
+
   it("replaces a full_sync table with DELETE inside the transaction, and appends without a key", () => {
     expect(loadPlan({ ...base, mode: "replace" }).statements).toContain(
-      `DELETE FROM "analytics"."orders" WHERE NOT EXISTS (SELECT 1 FROM "analytics"."mrsync_load_ledger" WHERE load_id = 'load_abc')`,
+      `DELETE FROM "analytics"."orders" WHERE NOT EXISTS (SELECT 1 FROM "analytics"."mrsync_ledger__orders" WHERE load_id = 'load_abc')`,
     );
     const append = loadPlan({ ...base, mode: "append" });
     expect(append.statements.some((s) => s.startsWith("DELETE"))).toBe(false);

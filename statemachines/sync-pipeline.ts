@@ -43,7 +43,14 @@ function lambdaTask(step: LambdaStep, parameters: Record<string, unknown>, rest:
 }
 
 const tableStates = {
-  Begin: lambdaTask("Begin", { ...tableInput, "resume.$": "$.resume" }, { ResultPath: "$.progress", Catch: [failTable], Next: "Extracted?" }),
+  Begin: lambdaTask("Begin", { ...tableInput, "resume.$": "$.resume" }, { ResultPath: "$.progress", Catch: [failTable], Next: "LoadInFlight?" }),
+  // A child continuing its parent's load polls that statement: a new submission would read the table's ledger behind
+  // the running load's lock, and wait for it. (Written as IsNull true: the local interpreter reads IsNull false wrong.)
+  "LoadInFlight?": {
+    Type: "Choice",
+    Choices: [{ Variable: "$.load", IsNull: true, Next: "Extracted?" }],
+    Default: "DescribeLoad",
+  },
   "Extracted?": {
     Type: "Choice",
     Choices: [
@@ -110,7 +117,7 @@ const tableStates = {
         "mode.$": "$.run.mode",
         "limit.$": "$.run.limit",
         "completion_bucket.$": "$.run.completionBucket",
-        resume: { "executionId.$": "$.run.executionId", "startedAt.$": "$.run.startedAt", "progress.$": "$.progress" },
+        resume: { "executionId.$": "$.run.executionId", "startedAt.$": "$.run.startedAt", "progress.$": "$.progress", "load.$": "$.load" },
         "AWS_STEP_FUNCTIONS_STARTED_BY_EXECUTION_ID.$": "$$.Execution.Id",
       },
     },
@@ -150,6 +157,8 @@ export function syncPipelineDefinition() {
           "table.$": "$$.Map.Item.Value.table",
           "resume.$": "$$.Map.Item.Value.resume",
           progress: null,
+          // A load a parent left polling (only a child's one table has one).
+          "load.$": "$$.Map.Item.Value.load",
           polls: { count: 0 },
         },
         ItemProcessor: { ProcessorConfig: { Mode: "INLINE" }, StartAt: "Begin", States: tableStates },

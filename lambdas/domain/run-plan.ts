@@ -102,6 +102,6 @@ export function planRun({ input, pipeline, executionName, startedAt, writableCom
       ...budgets,
       chunkBudget: Math.min(budgets.chunkBudget, input.chunk_budget ?? budgets.chunkBudget),
     },
-    tables: requested.map((table) => ({ table, resume: root ?? null })),
+    tables: requested.map((table) => ({ table, resume: root ?? null, load: root?.load ?? null })),
   };
 }

@@ -61,6 +61,8 @@ export const ResumeSchema = z.object({
   executionId: z.string(),
   startedAt: z.string(),
   progress: z.lazy(() => ProgressSchema),
+  /** The load the parent was polling when it continued here (null: it continued while extracting). */
+  load: z.lazy(() => LoadSchema).nullish(),
 });
 export type Resume = z.output<typeof ResumeSchema>;
 
@@ -68,7 +70,7 @@ export type Resume = z.output<typeof ResumeSchema>;
 export const PlanInputSchema = z.object({ execution: z.object({ Input: z.unknown(), Name: z.string(), StartTime: z.string() }) });
 export const PlanOutputSchema = z.object({
   run: RunSchema,
-  tables: z.array(z.object({ table: z.string(), resume: ResumeSchema.nullable() })),
+  tables: z.array(z.object({ table: z.string(), resume: ResumeSchema.nullable(), load: z.lazy(() => LoadSchema).nullable() })),
 });
 export type PlanOutput = z.output<typeof PlanOutputSchema>;
 

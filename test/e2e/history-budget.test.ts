@@ -24,7 +24,9 @@ beforeAll(async () => {
 type Simulation = { chunks: number; polls: number };
 
 /** Table steps that count instead of working: `chunks` chunks of 100 rows, then one load finishing after `polls` polls. */
-function simulated(target: Simulation, calls: { begin: number; extract: number; describe: number }) {
+type Calls = { begin: number; extract: number; describe: number; submit: number; polled: Set<string> };
+
+function simulated(target: Simulation, calls: Calls) {
   const handlers: Record<string, LambdaHandler> = {
     ...real,
     BeginFunctionArn: (event) => {
@@ -67,8 +69,18 @@ function simulated(target: Simulation, calls: { begin: number; extract: number; 
         done: chunks >= target.chunks,
       });
     },
-    SubmitLoadFunctionArn: () =>
-      Promise.resolve({ loadId: "l", manifestKey: "m", schemaKey: "s", statementId: "st-1", insertIndex: 3, files: 1, submittedAt: new Date().toISOString() }),
+    SubmitLoadFunctionArn: () => {
+      calls.submit++;
+      return Promise.resolve({
+        loadId: "l",
+        manifestKey: "m",
+        schemaKey: "s",
+        statementId: "st-1",
+        insertIndex: 3,
+        files: 1,
+        submittedAt: new Date().toISOString(),
+      });
+    },
     CompleteLoadFunctionArn: (event) => {
       const { progress } = event as { progress: Progress };
       return Promise.resolve({ ...progress, rowsLoaded: progress.rows, loads: progress.loads + 1, pendingFiles: 0 });
@@ -89,8 +101,9 @@ function simulated(target: Simulation, calls: { begin: number; extract: number; 
     },
   };
   const redshift = {
-    send: () => {
+    send: (command: { input: { Id?: string } }) => {
       calls.describe++;
+      calls.polled.add(command.input.Id ?? "");
       return Promise.resolve({ Status: calls.describe >= target.polls ? "FINISHED" : "STARTED", $metadata: {} });
     },
   } as unknown as RedshiftDataClient;
@@ -102,7 +115,7 @@ function everyExecution(root: ExecutionRecord): ExecutionRecord[] {
 }
 
 async function simulate(target: Simulation) {
-  const calls = { begin: 0, extract: 0, describe: 0 };
+  const calls: Calls = { begin: 0, extract: 0, describe: 0, submit: 0, polled: new Set() };
   const machine = new LocalStateMachine({ ...simulated(target, calls), waitMs: 0 });
   const root = await machine.startExecution({ pipeline: "demo", tables: [TABLE] }, "sim-root");
   return { root, calls, executions: everyExecution(root) };
@@ -129,6 +142,9 @@ describe("history budget (25,000 events per execution)", () => {
     expect(root.status, root.cause).toBe("SUCCEEDED");
     expect(calls.describe).toBe(1_000);
     expect(executions.length).toBeGreaterThanOrEqual(4);
+    // Each child resumed at the poll of the parent's statement: submitted once, never again.
+    expect(calls.submit).toBe(1);
+    expect([...calls.polled]).toEqual(["st-1"]);
     for (const execution of executions) expect(execution.historyEvents, execution.name).toBeLessThan(HISTORY_LIMIT);
     expect((root.output as RunSummary).table_results[TABLE]).toMatchObject({ status: "success", rows_processed: 300, rows_loaded: 300 });
   });

@@ -6,11 +6,9 @@
  * watermark moved — is never applied twice.
  */
 import { createHash } from "node:crypto";
-import { RedshiftStatementError } from "#adapters/redshift-data.ts";
 import { cursorKeyOf } from "#domain/cdc/index.ts";
 import { loadPlan, planSchemaChanges } from "#domain/load-plan.ts";
 import { manifestOf } from "#domain/manifest.ts";
-import { quoteRedshift } from "#domain/redshift-ddl.ts";
 import { manifestKey } from "#domain/s3-layout.ts";
 import { TableSchemaError } from "#domain/table-schema.ts";
 import { loadClientToken } from "#domain/watermark.ts";

@@ -136,6 +136,23 @@ export class RedshiftTimeoutError extends Error {
   override readonly name = "RedshiftTimeoutError";
 }
 
+/** The Data API refuses a statement over 100 KB ("Considerations when calling the Amazon Redshift Data API"). */
+export const MAX_STATEMENT_BYTES = 100_000;
+
+/** A statement the product built is over the Data API's limit: a bug to report, refused before it is sent. */
+export class StatementTooLargeError extends Error {
+  override readonly name = "StatementTooLargeError";
+}
+
+/** Refuses, before sending, SQL the Data API would refuse for its size. */
+export function checkStatementSize(sql: string): void {
+  const bytes = Buffer.byteLength(sql, "utf8");
+  if (bytes <= MAX_STATEMENT_BYTES) return;
+  throw new StatementTooLargeError(
+    `a statement of ${String(bytes)} bytes passes the Redshift Data API's limit of ${String(MAX_STATEMENT_BYTES)} (it was not sent): ${sql.slice(0, 160)}…`,
+  );
+}
+
 export type Value = string | number | boolean | Uint8Array | null;
 
 export const statementEnded = (state: StatementState): boolean => state.status === "FINISHED" || state.status === "FAILED" || state.status === "ABORTED";
@@ -205,6 +222,7 @@ export class RedshiftData {
    * retried submission return the first statement instead of running it twice.
    */
   async submit(sql: string | readonly string[], options: { name?: string; clientToken?: string; parameters?: Record<string, string> } = {}): Promise<string> {
+    for (const statement of typeof sql === "string" ? [sql] : sql) checkStatementSize(statement);
     const common = {
       ...this.where,
       ...(options.name === undefined ? {} : { StatementName: options.name }),

@@ -26,6 +26,8 @@ import { saveSchema, updateWatermark, withSource } from "./sync-context.ts";
 /** Repair files take this chunk number: no run reaches it, so a repair never overwrites a run's file. */
 export const REPAIR_CHUNK = 9999;
 const BUCKETS_PER_READ = 200;
+/** At most this many buckets named in a delete's WHERE (≤ 7 bytes each), beside its keys' hashes. */
+const BUCKETS_PER_DELETE = 2_000;
 /**
  * The most rows one reconcile deletes without --allow-mass-delete: more is what a table whose source rows are
  * deleted on purpose (the temp-table pattern, an archive job) looks like, and deleting them would lose the history.
@@ -133,7 +135,12 @@ export async function deleteExtras(context: LoadContext, found: Differences, opt
     const batch = gone.slice(i, i + KEYS_PER_DELETE);
     const deleteId = `reconcile_${policy}_delete_${md5(`${context.table.key}|${batch.join(",")}`).slice(0, 24)}`;
     const notApplied = `NOT EXISTS (SELECT 1 FROM ${ledger} WHERE load_id = ${sqlString(deleteId)})`;
-    const where = `${bucketOf("redshift", found.shape.hash, key, found.shape.buckets)} IN (${found.differingBuckets.join(", ")}) AND MD5(${rowText("redshift", key)}) IN (${batch.map(sqlString).join(", ")})${policy === "soft" ? ` AND ${marker} IS NULL` : ""}`;
+    // The bucket test only spares MD5 on rows outside the differing buckets: left out where the list would be long.
+    const inBuckets =
+      found.differingBuckets.length <= BUCKETS_PER_DELETE
+        ? `${bucketOf("redshift", found.shape.hash, key, found.shape.buckets)} IN (${found.differingBuckets.join(", ")}) AND `
+        : "";
+    const where = `${inBuckets}MD5(${rowText("redshift", key)}) IN (${batch.map(sqlString).join(", ")})${policy === "soft" ? ` AND ${marker} IS NULL` : ""}`;
     const { rows } = await context.redshift.query([
       `LOCK ${ledger}`,
       `SELECT count(*) FROM ${target} WHERE ${where} AND ${notApplied}`,

@@ -37,6 +37,8 @@ import { readWatermark, withTableSource } from "./sync-context.ts";
 export const BUCKET_ROWS = 1_000;
 /** Buckets of one row-by-row query. */
 const BUCKETS_PER_FETCH = 200;
+/** Buckets named in one summary statement (≤ 7 bytes each: ~28 KB of the Data API's 100 KB). */
+const BUCKETS_PER_SUMMARY = 4_000;
 const EXAMPLES = 5;
 
 export type ReconcileReport = {
@@ -166,14 +168,23 @@ export async function findDifferences(context: LoadContext, options: { hash?: Ro
     const buckets = primeAtLeast(Math.max(64, mysqlRows / BUCKET_ROWS));
     const hash = options.hash ?? (await rowHashOf(connection));
     const shape: Shape = { key, compared, buckets, hash };
-    const mysqlSummaries = async (only?: readonly number[]) => {
-      const [rows] = await connection.query({ sql: summarySql("mysql", source, shape, only), rowsAsArray: true });
-      return new Map((rows as unknown[][]).map((r) => [Number(textOf(r[0])), { count: textOf(r[1]) ?? "0", sum: textOf(r[2]) ?? "0" }]));
+    // Bucket lists go in slices: a statement stays far under the Data API's 100 KB however many buckets differ.
+    const inSlices = async (only: readonly number[] | undefined, read: (slice?: readonly number[]) => Promise<[number, Summary][]>) => {
+      if (only === undefined) return new Map(await read());
+      const entries: [number, Summary][] = [];
+      for (let i = 0; i < only.length; i += BUCKETS_PER_SUMMARY) entries.push(...(await read(only.slice(i, i + BUCKETS_PER_SUMMARY))));
+      return new Map(entries);
     };
-    const redshiftSummaries = async (only?: readonly number[]) => {
-      const { rows } = await context.redshift.query(summarySql("redshift", target, shape, only));
-      return new Map(rows.map((r) => [Number(r[0]), { count: String(r[1]), sum: String(r[2] ?? "0") }]));
-    };
+    const mysqlSummaries = (only?: readonly number[]) =>
+      inSlices(only, async (slice) => {
+        const [rows] = await connection.query({ sql: summarySql("mysql", source, shape, slice), rowsAsArray: true });
+        return (rows as unknown[][]).map((r): [number, Summary] => [Number(textOf(r[0])), { count: textOf(r[1]) ?? "0", sum: textOf(r[2]) ?? "0" }]);
+      });
+    const redshiftSummaries = (only?: readonly number[]) =>
+      inSlices(only, async (slice) => {
+        const { rows } = await context.redshift.query(summarySql("redshift", target, shape, slice));
+        return rows.map((r): [number, Summary] => [Number(r[0]), { count: String(r[1]), sum: String(r[2] ?? "0") }]);
+      });
     const differing = (a: Map<number, Summary>, b: Map<number, Summary>) =>
       [...new Set([...a.keys(), ...b.keys()])].filter((bucket) => JSON.stringify(a.get(bucket)) !== JSON.stringify(b.get(bucket))).sort((x, y) => x - y);
 

@@ -68,8 +68,16 @@ const TargetFields = {
   ClientToken: z.string().optional(),
   Parameters,
 };
-const Execute = z.object({ ...TargetFields, Sql: z.string().min(1).max(100_000) });
-const Batch = z.object({ ...TargetFields, Sqls: z.array(z.string().min(1).max(100_000)).min(1).max(40) });
+/** The Data API's limit on a statement: 100 KB (of UTF-8, not characters). */
+const MAX_STATEMENT_BYTES = 100_000;
+const Sql = z
+  .string()
+  .min(1)
+  .refine((sql) => Buffer.byteLength(sql, "utf8") <= MAX_STATEMENT_BYTES, {
+    message: `the statement exceeds the maximum size of ${String(MAX_STATEMENT_BYTES)} bytes`,
+  });
+const Execute = z.object({ ...TargetFields, Sql });
+const Batch = z.object({ ...TargetFields, Sqls: z.array(Sql).min(1).max(40) });
 const ById = z.object({ Id: z.string().min(1), NextToken: z.string().optional() });
 const List = z.object({
   Status: z.string().optional(),

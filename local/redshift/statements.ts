@@ -13,6 +13,18 @@ export type Status = "SUBMITTED" | "PICKED" | "STARTED" | "FINISHED" | "ABORTED"
 
 export type Target = { database: string; workgroupName?: string; clusterIdentifier?: string; dbUser?: string; secretArn?: string };
 
+/** Redshift's longest string: a VARCHAR, and any string expression (`||`, TO_HEX), holds at most 65,535 bytes. */
+const MAX_STRING_BYTES = 65_535;
+/** Postgres' string types (text, varchar, bpchar, name): what Redshift would return as VARCHAR/CHAR. */
+const STRING_OIDS = new Set([25, 1043, 1042, 19]);
+
+/** Whether a result holds a string longer than Redshift can make one (Postgres can; Redshift fails the statement). */
+function overlongString(result: StatementResult | undefined): boolean {
+  if (result?.hasResultSet !== true) return false;
+  const strings = result.fields.flatMap((field, i) => (STRING_OIDS.has(field.dataTypeID) ? [i] : []));
+  return strings.length > 0 && result.rows.some((row) => strings.some((i) => Buffer.byteLength(row[i] ?? "") > MAX_STRING_BYTES));
+}
+
 type Part = { sql: string; status: Status; error?: string; result?: StatementResult; startedAt?: number; endedAt?: number };
 
 export type Statement = Target & {
@@ -134,6 +146,12 @@ export class StatementStore {
       .map((b) => ({ sql: b.sql, values: b.values }));
     try {
       const results = await this.backend.run(statement.database, sqls, (pid) => (statement.pid = pid), statement.databaseUser);
+      const tooLong = results.findIndex(overlongString);
+      if (tooLong >= 0)
+        throw new StatementFailure(
+          tooLong,
+          `value too long for type character varying(${String(MAX_STRING_BYTES)}): a string result passes Redshift's 65,535 bytes`,
+        );
       const ended = Date.now();
       statement.parts.forEach((part, index) => Object.assign(part, { status: "FINISHED", result: results[index], endedAt: ended }));
       if (!cancelled(statement)) statement.status = "FINISHED";

@@ -15,12 +15,18 @@
  * a text cannot shift one value into the next, so two different rows never share a text. The rendering is chosen
  * for cost: MySQL's reconcile pass does one expression per column and one hash per row.
  *
+ * A text or binary value that can be longer than DIGEST_OVER_BYTES stands in the row text as the MD5 of its text (32
+ * hex digits) — its length still follows — so a row's text stays far under Redshift's 65,535-byte string limit
+ * whatever its columns hold (a `||` longer than that is an error there, not a truncation). A binary value's hex would
+ * pass that limit past 32,767 bytes, so it is digested in slices: the MD5 of the MD5s of the hex of each 32,000 bytes.
+ *
  * The row hash is CRC-32C where the source computes it (MariaDB ≥ 10.8: CRC32C; Redshift's CRC32 is CRC-32C), else
  * the first 60 bits of MD5 (MySQL 8): RowHash.
  *
  * FLOAT/DOUBLE (approximate: the two engines print them differently) and SUPER (re-serialised JSON) are not
  * rendered; reconciliation lists them as not compared and still compares the rest of their rows.
  */
+import { createHash } from "node:crypto";
 import type { TableColumn } from "#domain/table-schema.ts";
 
 export type Dialect = "mysql" | "redshift";
@@ -37,11 +43,41 @@ export const SOFT_DELETE_COLUMN = "_mrsync_deleted_at";
 const quoteMysql = (name: string) => `\`${name.replace(/`/g, "``")}\``;
 const quoteRedshift = (name: string) => `"${name.replace(/"/g, '""')}"`;
 
+/** A text or binary value whose rendering can pass this many bytes enters the row text as its MD5. */
+export const DIGEST_OVER_BYTES = 64;
+/** Bytes of a binary value hexed at once (64,000 hex digits: under Redshift's 65,535-byte string limit). */
+export const BINARY_SLICE_BYTES = 32_000;
+/** Redshift's longest VARBYTE: no binary value holds more. */
+const REDSHIFT_MAX_VARBYTE_BYTES = 1_024_000;
+const slicesOf = (maxBytes: number) => Math.max(1, Math.ceil(Math.min(maxBytes, REDSHIFT_MAX_VARBYTE_BYTES) / BINARY_SLICE_BYTES));
+
+/** A binary value's digest: MD5 over the MD5s of the hex of each slice (NULL stays NULL: each slice is NULL). */
+function binaryDigest(dialect: Dialect, column: TableColumn, maxBytes: number): string {
+  const source =
+    dialect === "mysql"
+      ? column.value.kind === "binary" && column.value.wkb === true
+        ? `ST_AsBinary(${quoteMysql(column.source)})`
+        : quoteMysql(column.source)
+      : quoteRedshift(column.name);
+  const slices = Array.from({ length: slicesOf(maxBytes) }, (_, k) => {
+    const slice = `SUBSTRING(${source}, ${String(1 + k * BINARY_SLICE_BYTES)}, ${String(BINARY_SLICE_BYTES)})`;
+    return `MD5(${dialect === "mysql" ? `LOWER(HEX(${slice}))` : `LOWER(TO_HEX(${slice}))`})`;
+  });
+  return dialect === "mysql" ? `MD5(CONCAT(${slices.join(", ")}))` : `MD5(${slices.join(" || ")})`;
+}
+
 /** Why a column takes no part in the row text, or undefined when it does. */
 export function notComparable(column: TableColumn): string | undefined {
   if (column.value.kind === "float" || column.value.kind === "double") return "approximate (FLOAT/DOUBLE print differently in MySQL and Redshift)";
   if (column.redshiftType === "SUPER") return "SUPER (Redshift re-serialises the JSON)";
   return undefined;
+}
+
+/** Whether a column enters the row text as the MD5 of its value (rendered text can pass DIGEST_OVER_BYTES). */
+function digested(column: TableColumn): boolean {
+  if (column.value.kind === "string") return column.value.maxBytes > DIGEST_OVER_BYTES;
+  if (column.value.kind === "binary") return column.value.maxBytes * 2 > DIGEST_OVER_BYTES;
+  return false;
 }
 
 const isBit = (column: TableColumn) => column.sourceType.toLowerCase().startsWith("bit");
@@ -104,9 +140,14 @@ function redshiftValue(column: TableColumn): string {
 /** One value of a key column as canonical text (key columns are NOT NULL). */
 export const valueText = (dialect: Dialect, column: TableColumn): string => (dialect === "mysql" ? mysqlValue(column) : redshiftValue(column));
 
-/** A value's piece of the row text: NULL as `N`, or as empty for text (its length says NULL). */
+/** A value's piece of the row text: NULL as `N`, or as empty for text (its length says NULL); wide values as MD5. */
 function piece(dialect: Dialect, column: TableColumn): string {
-  const value = valueText(dialect, column);
+  // MD5 of the UTF-8 text in both engines, lower-case hex in both; NULL stays NULL.
+  const value = !digested(column)
+    ? valueText(dialect, column)
+    : column.value.kind === "binary"
+      ? binaryDigest(dialect, column, column.value.maxBytes)
+      : `MD5(${valueText(dialect, column)})`;
   const ifNull = isText(column) ? "''" : "'N'";
   if (dialect === "redshift") return `COALESCE(${value}, ${ifNull})`;
   // A NOT NULL column's value is never NULL in MySQL, except a zero date; Redshift's side is always wrapped, so a
@@ -127,6 +168,8 @@ export function rowText(dialect: Dialect, columns: readonly TableColumn[]): stri
   return dialect === "mysql" ? `CONCAT_WS('|', ${pieces.join(", ")})` : pieces.join(" || '|' || ");
 }
 
+const md5 = (text: string) => createHash("md5").update(text, "utf8").digest("hex");
+
 /** Characters as CHAR_LENGTH counts them in both engines: code points (a surrogate pair is one). */
 const codePoints = (text: string) => text.replace(/[\uD800-\uDBFF][\uDC00-\uDFFF]/g, "_").length;
 
@@ -136,7 +179,15 @@ const codePoints = (text: string) => text.replace(/[\uD800-\uDBFF][\uDC00-\uDFFF
  */
 export function rowTextOf(columns: readonly TableColumn[], values: readonly string[]): string {
   const lengths = columns.flatMap((c, i) => (isText(c) ? [String(codePoints(values[i] ?? ""))] : []));
-  return [...values, ...lengths].join("|");
+  const pieces = values.map((value, i) => {
+    const column = columns[i];
+    if (column === undefined || !digested(column)) return value;
+    if (column.value.kind !== "binary") return md5(value);
+    // The hex of each slice: twice its bytes.
+    const hexSlice = BINARY_SLICE_BYTES * 2;
+    return md5(Array.from({ length: slicesOf(column.value.maxBytes) }, (_, k) => md5(value.slice(k * hexSlice, (k + 1) * hexSlice))).join(""));
+  });
+  return [...pieces, ...lengths].join("|");
 }
 
 /** An unsigned 32-bit hash of `text`: CRC-32C, or the first 8 hex digits of MD5. */

@@ -1,11 +1,11 @@
 /** `mrsync grants -p P [--database-user U | --role-arn ARN]` — the SQL an administrator runs once for a pipeline's database user. */
 import type { Command } from "commander";
 import { configuredDatabaseUser, grantScriptText, iamRoleDatabaseUser, warehouseGrants } from "#domain/warehouse-grants.ts";
-import { WAREHOUSE_ROLE_ENV } from "#adapters/redshift-data.ts";
-import { CliError, type Output } from "../output.ts";
+import { redshiftData, WAREHOUSE_ROLE_ENV } from "#adapters/redshift-data.ts";
+import { CliError, EXIT, type Output } from "../output.ts";
 import { pipeline } from "../tables.ts";
 
-type GrantOptions = { pipeline: string; databaseUser?: string; roleArn?: string };
+type GrantOptions = { pipeline: string; databaseUser?: string; roleArn?: string; verify?: boolean };
 
 export function grantsCommands(program: Command, output: () => Output): void {
   program
@@ -14,6 +14,11 @@ export function grantsCommands(program: Command, output: () => Output): void {
     .requiredOption("-p, --pipeline <name>", "pipeline name")
     .option("--database-user <name>", "the database user the steps run as (stack output WarehouseDatabaseUser; a secret's username)")
     .option("--role-arn <arn>", `the warehouse role (stack output WarehouseRoleArn; default: ${WAREHOUSE_ROLE_ENV}): its user is IAMR:<role name>`)
+    .option(
+      "--verify",
+      `sign in as the warehouse role (${WAREHOUSE_ROLE_ENV}) and check that the script names the user Redshift gives it (SELECT current_user): exit 1 if not`,
+      false,
+    )
     .action(async (options: GrantOptions) => {
       const out = output();
       const resolved = await pipeline(out.options.configDir, options.pipeline);
@@ -30,6 +35,19 @@ export function grantsCommands(program: Command, output: () => Output): void {
         );
       }
       const script = warehouseGrants(resolved, databaseUser);
-      out.result(script, () => grantScriptText(resolved, script));
+      if (options.verify !== true) {
+        out.result(script, () => grantScriptText(resolved, script));
+        return;
+      }
+      // The user name is Redshift's to make (IAMR:<role name>, case as Redshift keeps it): ask it, don't derive it.
+      const { rows } = await redshiftData(resolved.target).query("SELECT current_user");
+      const actual = String(rows[0]?.[0] ?? "");
+      const matches = actual === databaseUser;
+      out.result({ database_user: databaseUser, current_user: actual, matches }, () =>
+        matches
+          ? `ok: the warehouse role signs in to ${resolved.target.database} as ${actual}, the user the script names`
+          : `the script names ${databaseUser}, but the warehouse role signs in as ${actual}: run mrsync grants -p ${resolved.name} --database-user '${actual}'`,
+      );
+      if (!matches) process.exitCode = EXIT.failed;
     });
 }

@@ -119,6 +119,16 @@ describe("one warehouse identity", () => {
     expect(Number((await fx.warehouse.redshift.query("SELECT count(*) FROM public.accounts_legacy")).rows[0]?.[0])).toBe(3);
   });
 
+  it("`mrsync grants --verify` signs in as the warehouse role and says whether the script names the user Redshift gives it", async () => {
+    const verified = await runCli(fx.configDir, ["grants", "-p", "identity", "--verify"]);
+    expect(verified.code, verified.stderr).toBe(0);
+    expect(verified.stdout).toContain("ok: the warehouse role signs in to mrsync_test_identity as IAMR:mrsync-warehouse, the user the script names");
+    // A name that differs from Redshift's (here only in case) is caught, with the one to use.
+    const wrong = await runCli(fx.configDir, ["grants", "-p", "identity", "--database-user", "iamr:mrsync-warehouse", "--verify"]);
+    expect(wrong.code).toBe(1);
+    expect(wrong.stdout).toContain("the script names iamr:mrsync-warehouse, but the warehouse role signs in as IAMR:mrsync-warehouse");
+  });
+
   it("`mrsync grants` takes the role from MRSYNC_WAREHOUSE_ROLE_ARN, and says which user it needs when nothing tells", async () => {
     const fromEnv = await runCli(fx.configDir, ["grants", "-p", "identity"]);
     expect(fromEnv.stdout).toContain('GRANT USAGE, CREATE ON SCHEMA "public" TO "IAMR:mrsync-warehouse";');

@@ -94,12 +94,24 @@ const MYSQL: Renderer = {
   }),
 };
 
+const BIGINT_MIN = -(2n ** 63n);
+const BIGINT_MAX = 2n ** 63n - 1n;
+
+/**
+ * An integer Redshift reads as written: as itself within BIGINT, as a DECIMAL(20,0) past it (an unsigned BIGINT key
+ * past 2^63 lands in DECIMAL(20,0); an unadorned literal that long is no BIGINT Redshift can read).
+ */
+function redshiftInteger(text: string): string {
+  const value = BigInt(text);
+  return value < BIGINT_MIN || value > BIGINT_MAX ? `CAST(${sqlLiteral(text)} AS DECIMAL(20,0))` : text;
+}
+
 const REDSHIFT: Renderer = {
   column: (c) => quoteRedshiftName(c.name),
   value(c, text) {
     if (!orderSafeInRedshift(c)) throw new Error(`${c.name}: ${c.kind} values do not order in Redshift as in MySQL`);
     bindValue(c, text);
-    return { sql: c.kind === "temporal" ? sqlLiteral(text) : text, params: [] };
+    return { sql: c.kind === "temporal" ? sqlLiteral(text) : c.kind === "integer" ? redshiftInteger(text) : text, params: [] };
   },
 };
 

@@ -17,6 +17,13 @@ describe("tuple bounds", () => {
     expect(tupleBound("mysql", "from", [int], ["-5"])).toEqual({ sql: "`emp_no` >= ?", params: [-5n] });
   });
 
+  it("write an integer past BIGINT for Redshift as a DECIMAL(20,0) (an unsigned BIGINT key), one within it as itself", () => {
+    expect(tupleBound("redshift", "upTo", [int], ["18446744073709551615"]).sql).toBe(`"emp_no" <= CAST('18446744073709551615' AS DECIMAL(20,0))`);
+    expect(tupleBound("redshift", "after", [int], ["9223372036854775808"]).sql).toBe(`"emp_no" > CAST('9223372036854775808' AS DECIMAL(20,0))`);
+    expect(tupleBound("redshift", "after", [int], ["9223372036854775807"]).sql).toBe(`"emp_no" > 9223372036854775807`);
+    expect(tupleBound("redshift", "after", [int], ["-9223372036854775808"]).sql).toBe(`"emp_no" > -9223372036854775808`);
+  });
+
   it("bind each kind as it compares: DECIMAL through CAST, binary as bytes; a value of another kind is refused", () => {
     expect(tupleBound("mysql", "after", [amount], ["12345678901234567890.0000000001"])).toEqual({
       sql: "`amount` > CAST(? AS DECIMAL(38,10))",

@@ -276,6 +276,10 @@ export class MysqlRedshiftSync extends Construct {
           new iam.PolicyStatement({ actions: ["secretsmanager:GetSecretValue"], resources: [...new Set(sourceSecrets.map((s) => this.secretArn(s)))] }),
         );
       }
+      this.grantSecretKeys(
+        fn.role,
+        pipelines.flatMap((p) => (p.source.secret_kms_key === undefined ? [] : [p.source.secret_kms_key])),
+      );
     }
     // access.warehouse: the warehouse role's trust policy names this function's role (above). That is all IAM needs in
     // one account — a trust policy naming the caller's role ARN allows it without a grant in the caller's own policy —
@@ -317,6 +321,23 @@ export class MysqlRedshiftSync extends Construct {
     if (target.secret !== undefined) {
       role.addToPolicy(new iam.PolicyStatement({ actions: ["secretsmanager:GetSecretValue"], resources: [this.secretArn(target.secret)] }));
     }
+    this.grantSecretKeys(role, target.secret_kms_key === undefined ? [] : [target.secret_kms_key]);
+  }
+
+  /**
+   * kms:Decrypt on the customer-managed keys secrets are encrypted with (config `secret_kms_key`), only as Secrets
+   * Manager asks for it on the caller's behalf (kms:ViaService): GetSecretValue of such a secret needs it.
+   */
+  private grantSecretKeys(role: iam.IRole | undefined, keys: readonly string[]): void {
+    if (role === undefined || keys.length === 0) return;
+    const stack = Stack.of(this);
+    role.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        actions: ["kms:Decrypt"],
+        resources: [...new Set(keys)],
+        conditions: { StringEquals: { "kms:ViaService": `secretsmanager.${stack.region}.${stack.urlSuffix}` } },
+      }),
+    );
   }
 
   /** A secret's ARN from config (complete ARN, partial ARN or name): Secrets Manager appends a 6-character suffix. */

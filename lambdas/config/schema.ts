@@ -36,6 +36,11 @@ export const SourceSchema = z
     port: z.int().min(1).max(65535).default(3306),
     database: mysqlColumn.describe("default database (schema) of the connection"),
     secret: z.string().min(1).optional().describe("Secrets Manager secret ARN or name holding JSON {username, password}"),
+    secret_kms_key: z
+      .string()
+      .regex(/^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:(key|alias)\/.+$/, "a KMS key ARN (arn:aws:kms:<region>:<account>:key/<id>)")
+      .optional()
+      .describe("the customer-managed KMS key the secret is encrypted with (the stack grants kms:Decrypt on it, through Secrets Manager only)"),
     username: z.string().min(1).optional().describe("local use only; ${VAR} reads the environment"),
     password: z.string().optional().describe("local use only; ${VAR} reads the environment"),
     ssl: z.boolean().default(false),
@@ -54,6 +59,9 @@ export const SourceSchema = z
         message: "give either secret (Secrets Manager) or username/password (local use), not both",
       });
     }
+    if (source.secret_kms_key !== undefined && source.secret === undefined) {
+      ctx.addIssue({ code: "custom", path: ["secret_kms_key"], message: "secret_kms_key is the key of secret: give secret too, or remove it" });
+    }
     if (source.secret === undefined && source.username === undefined) {
       ctx.addIssue({
         code: "custom",
@@ -69,6 +77,11 @@ export const TargetSchema = z
     cluster_identifier: z.string().min(1).optional().describe("provisioned cluster (with db_user or secret)"),
     db_user: z.string().min(1).optional(),
     secret: z.string().min(1).optional(),
+    secret_kms_key: z
+      .string()
+      .regex(/^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:(key|alias)\/.+$/, "a KMS key ARN (arn:aws:kms:<region>:<account>:key/<id>)")
+      .optional()
+      .describe("the customer-managed KMS key the secret is encrypted with (the stack grants kms:Decrypt on it, through Secrets Manager only)"),
     database: z.string().min(1),
     schema: redshiftName.default("public"),
     copy_role_arn: z
@@ -86,6 +99,9 @@ export const TargetSchema = z
         path: [],
         message: "give exactly one of workgroup_name (Serverless) or cluster_identifier (provisioned)",
       });
+    }
+    if (target.secret_kms_key !== undefined && target.secret === undefined) {
+      ctx.addIssue({ code: "custom", path: ["secret_kms_key"], message: "secret_kms_key is the key of secret: give secret too, or remove it" });
     }
     if (hasCluster && target.db_user === undefined && target.secret === undefined) {
       ctx.addIssue({

@@ -224,6 +224,11 @@ describe("SyncStack on the deployment example", () => {
       Target: Match.objectLike({ Input: JSON.stringify({ pipeline: "us_dw_hybrid_v1_2", mode: "reconcile" }) }),
     });
     expect(actionsOf(template, "Begin")).toContain("secretsmanager:GetSecretValue");
+    // The secret's customer-managed key: kms:Decrypt through Secrets Manager only, for the functions that read it.
+    const decrypt = statementsOf(template, "Begin").find((s) => s.Action === "kms:Decrypt") as { Resource: unknown; Condition?: unknown } | undefined;
+    expect(decrypt?.Resource).toBe("arn:aws:kms:us-west-2:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab");
+    expect(JSON.stringify(decrypt?.Condition)).toContain("kms:ViaService");
+    expect(actionsOf(template, "SubmitLoad")).not.toContain("kms:Decrypt");
     expect(actionsOf(template, "SubmitLoad")).not.toContain("secretsmanager:GetSecretValue");
     const functions = Object.entries(template.findResources("AWS::Lambda::Function"));
     const inVpc = functions

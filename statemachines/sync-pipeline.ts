@@ -138,7 +138,7 @@ const tableStates = {
 
 export function syncPipelineDefinition() {
   return {
-    Comment: "mysql-redshift-sync: MySQL -> S3 (Parquet) -> Redshift for one pipeline's tables (input: DESIGN.md section 9)",
+    Comment: "mysql-redshift-sync: MySQL -> S3 (Parquet) -> Redshift for one pipeline's tables (input: docs/design.md section 9)",
     StartAt: "Plan",
     States: {
       Plan: lambdaTask(

@@ -1,5 +1,5 @@
 /**
- * `mrsync markers list|wait` — the consumer side of completion markers (DESIGN.md §4): what an Airflow sensor
+ * `mrsync markers list|wait` — the consumer side of completion markers (docs/design.md §4): what an Airflow sensor
  * does, from a shell. `wait` pokes until every requested table of the day has its completion_marker.txt (all-of;
  * `pipeline/*` means every table of the pipeline), backing off from --poke to --max-poke, and exits 1 at --timeout.
  */

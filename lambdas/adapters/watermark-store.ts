@@ -1,5 +1,5 @@
 /**
- * Watermarks in S3 (DESIGN.md §5): read, then write back conditionally on the ETag read (or on absence), so two
+ * Watermarks in S3 (docs/design.md §5): read, then write back conditionally on the ETag read (or on absence), so two
  * writers can never silently overwrite each other. A transition that loses the race is re-applied to the fresh
  * watermark — which re-checks the lease, so a run that lost its table learns it instead of overwriting.
  *

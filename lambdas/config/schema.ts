@@ -1,5 +1,5 @@
 /**
- * The configuration contract (DESIGN.md §3), defined once: the loader validates with it, the JSON Schemas in
+ * The configuration contract (docs/design.md §3), defined once: the loader validates with it, the JSON Schemas in
  * config/schema/ are generated from it, and CDK and handlers share its types.
  */
 import { z } from "zod";

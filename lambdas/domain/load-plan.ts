@@ -1,5 +1,5 @@
 /**
- * Pure: the SQL of one load (DESIGN.md §8) — a single BatchExecuteStatement, so one transaction: lock the ledger,
+ * Pure: the SQL of one load (docs/design.md §8) — a single BatchExecuteStatement, so one transaction: lock the ledger,
  * ensure the target table, a staging table in the files' column order, COPY from the manifest, then de-duplicate by
  * primary key (latest cursor wins) and delete+insert (or append, or replace for full_sync), and the ledger row.
  * Every statement that changes the target is guarded by "this load id is not in the ledger", so a load applied once

@@ -1,5 +1,5 @@
 /**
- * Pure: a load's manifest (DESIGN.md §4), the one place its format is written and read. SubmitLoad writes it — the
+ * Pure: a load's manifest (docs/design.md §4), the one place its format is written and read. SubmitLoad writes it — the
  * exact files of the load with their sizes (Redshift's COPY … MANIFEST reads meta.content_length for Parquet) — and
  * CompleteLoad reads the files back from it (the state machine carries the manifest's key, not the list).
  */

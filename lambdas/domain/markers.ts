@@ -1,5 +1,5 @@
 /**
- * Pure: completion markers (DESIGN.md §4, the seed's layout and fields). A table that synced successfully gets a
+ * Pure: completion markers (docs/design.md §4, the seed's layout and fields). A table that synced successfully gets a
  * folder `completion_markers/<pipeline>/<table>/<YYYYMMDD_HHMMSS>/` (the run's start, UTC; keys: s3-layout.ts) holding
  * execution_metadata.json, table_metrics.json and completion_marker.txt — the last written last, so a sensor on
  * it (`.../{{ ds_nodash }}_*\/completion_marker.txt`) only fires when the other two are readable.

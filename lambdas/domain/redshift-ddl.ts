@@ -1,5 +1,5 @@
 /**
- * Pure: Redshift DDL from the table schema (DESIGN.md §7) — the target table in the Parquet files' column order,
+ * Pure: Redshift DDL from the table schema (docs/design.md §7) — the target table in the Parquet files' column order,
  * with the table design from config (dist style/key, sort keys). Identifiers are always double-quoted.
  */
 import type { ResolvedTable } from "#config/resolve.ts";

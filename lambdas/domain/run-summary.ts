@@ -1,5 +1,5 @@
 /**
- * Pure: the run summary (DESIGN.md §9, the seed's JSON-output shape): the execution's output, what `mrsync sync
+ * Pure: the run summary (docs/design.md §9, the seed's JSON-output shape): the execution's output, what `mrsync sync
  * --json-output` writes, and — for one table — the completion marker's execution_metadata.json.
  */
 import type { Mode, Run, TableResult } from "#shared/steps.ts";
@@ -80,7 +80,7 @@ export function errorCharsFor(tables: number): number {
 /** An error text cut to `limit` characters, saying so and where the whole text is. */
 export function boundedError(message: string, limit: number): string {
   if (message.length <= limit) return message;
-  const note = " … (cut; the whole error: mrsync watermark show)";
+  const note = " … (cut; the whole error: mrsync watermark get)";
   return `${message.slice(0, Math.max(0, limit - note.length))}${note}`;
 }
 /** Step Functions keeps at most 32,768 characters of a Fail state's cause. */

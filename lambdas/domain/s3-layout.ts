@@ -1,5 +1,5 @@
 /**
- * Pure: the S3 layout contract (DESIGN.md §4), the one module that spells a key or a prefix — for the writers
+ * Pure: the S3 layout contract (docs/design.md §4), the one module that spells a key or a prefix — for the writers
  * (extraction, load, markers), the readers (s3clean, the CLI) and the stack (bucket prefixes, IAM grants, lifecycle).
  * Data keys are deterministic per (run, table, chunk), so a retried chunk rewrites its own key instead of adding a
  * second copy of its rows.

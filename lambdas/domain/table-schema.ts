@@ -1,6 +1,6 @@
 /**
  * Pure: one table schema, derived from the source's INFORMATION_SCHEMA rows and the table's config, that drives
- * both the Parquet schema (what ExtractChunk writes) and the Redshift DDL (what Load creates) — DESIGN.md §7.
+ * both the Parquet schema (what ExtractChunk writes) and the Redshift DDL (what Load creates) — docs/design.md §7.
  * Column order here is the target table's order, which is the Parquet column order (COPY maps by position).
  */
 import { z } from "zod";
@@ -95,7 +95,7 @@ function enumMembers(columnType: string): string[] {
 
 type Mapped = { value: ValueKind; redshiftType: string };
 
-/** DESIGN.md §7: the MySQL type → the Parquet value kind and the Redshift type. */
+/** docs/design.md §7: the MySQL type → the Parquet value kind and the Redshift type. */
 export function mapColumnType(column: SourceColumn, where: string): Mapped {
   const unsigned = column.columnType.includes("unsigned");
   const charBytes = (column.characterMaximumLength ?? REDSHIFT_MAX_VARCHAR_BYTES) * UTF8_MAX_BYTES_PER_CHAR;

@@ -1,5 +1,5 @@
 /**
- * Pure: the watermark v2 contract (DESIGN.md §5) and its transitions. The store (adapters/watermark-store.ts) applies
+ * Pure: the watermark v2 contract (docs/design.md §5) and its transitions. The store (adapters/watermark-store.ts) applies
  * a transition with a conditional write, so every change here is all-or-nothing and two writers never both win.
  *
  * Additive fields beyond the contract's example: `last_processed_key` (the cursor's unique key as a tuple, beside

@@ -28,7 +28,7 @@ const DATA_PAGE = 0;
 
 type ColumnLayout = { physical: keyof typeof PhysicalType; typeLength?: number; element: ThriftStruct };
 
-/** The Parquet schema element of one column (DESIGN.md §7's Parquet column). */
+/** The Parquet schema element of one column (docs/design.md §7's Parquet column). */
 export function columnLayout(column: TableColumn): ColumnLayout {
   const base = (physical: keyof typeof PhysicalType, extra: ThriftStruct = {}, typeLength?: number): ColumnLayout => ({
     physical,

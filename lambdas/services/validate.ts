@@ -1,5 +1,5 @@
 /**
- * Validation (DESIGN.md §8, §12 and the table's `validation` settings), in two places:
+ * Validation (docs/design.md §8, §12 and the table's `validation` settings), in two places:
  * - before loading: when a table's extraction ends, the window's MySQL count (the chunk queries' own predicate)
  *   against the rows extracted — a shortfall fails the table before its files are loaded;
  * - after loading: every window whose files a load loaded (this run's, or a failed or earlier run's) counted in MySQL

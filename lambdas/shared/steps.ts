@@ -17,7 +17,7 @@ export const PositionSchema = z
   .object({ timestamp: z.string().nullable(), key: z.array(z.string()).nullable().optional(), id: z.string().nullable().optional() })
   .transform((p) => ({ timestamp: p.timestamp, key: p.key ?? (p.id === null || p.id === undefined ? null : [p.id]) }));
 
-/** The execution input (DESIGN.md §9). `resume` is internal: a table continuing in a child execution. */
+/** The execution input (docs/design.md §9). `resume` is internal: a table continuing in a child execution. */
 export const ExecutionInputSchema = z.strictObject({
   pipeline: z.string().min(1, "pipeline is required"),
   tables: z.array(z.string().min(1)).min(1, "tables, when given, lists at least one table (omit it to sync every table)").optional(),

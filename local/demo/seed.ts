@@ -1,6 +1,6 @@
 /**
  * Creates the demo MySQL database: settle_orders (settlement-like, gaps and ties), type_coverage (every MySQL
- * type of DESIGN.md §7 with its edge values) and merchants (a small dimension for full_sync). Tables are
+ * type of docs/design.md §7 with its edge values) and merchants (a small dimension for full_sync). Tables are
  * recreated from deterministic rows, so seeding twice leaves the same database.
  */
 import mysql, { type Connection } from "mysql2/promise";

@@ -70,7 +70,7 @@ describe("payloads within Step Functions' 256 KiB", () => {
     for (const line of Object.values(summary.table_results)) {
       expect(line.error_type).toBe("SourceQueryError");
       expect(line.error_message).toMatch(/^the source refused the query: a very long server message/);
-      expect(line.error_message).toMatch(/the whole error: mrsync watermark show\)$/);
+      expect(line.error_message).toMatch(/the whole error: mrsync watermark get\)$/);
       expect(line.error_message?.length).toBeGreaterThanOrEqual(80);
       largest = Math.max(largest, line.error_message?.length ?? 0);
     }

@@ -1,5 +1,5 @@
 /**
- * Pure: the configurations that would lose rows, refused before anything is read (DESIGN.md §12). A keyset cursor
+ * Pure: the configurations that would lose rows, refused before anything is read (docs/design.md §12). A keyset cursor
  * that is not unique skips the rows sharing its value at every chunk edge, and the cursor then sits past them for
  * good; re-read rows of a table without a key land twice. Begin and `mrsync config validate --check-sources` both
  * ask this module, so the message is the same wherever the problem is found.

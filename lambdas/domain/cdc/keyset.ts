@@ -1,5 +1,5 @@
 /**
- * Pure: keyset pagination on a unique key of any shape (DESIGN.md §6). A cursor is a tuple of the order columns'
+ * Pure: keyset pagination on a unique key of any shape (docs/design.md §6). A cursor is a tuple of the order columns'
  * values; "after", "from" and "up to" a tuple are predicates MySQL evaluates with its own comparison (collations,
  * trailing spaces, unsigned BIGINT, DECIMAL), written so that its range optimizer scans the key's index.
  *

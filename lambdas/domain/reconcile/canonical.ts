@@ -1,5 +1,5 @@
 /**
- * Pure: one canonical text per row, rendered identically by MySQL and by Redshift (DESIGN.md §12, reconciliation),
+ * Pure: one canonical text per row, rendered identically by MySQL and by Redshift (docs/design.md §12, reconciliation),
  * and the hashes reconciliation compares. What lands in Redshift is what the extractor read, so each column's MySQL
  * rendering follows the extractor's reading of it (table-schema.ts, cdc/types.ts selectExpression):
  *

@@ -1,5 +1,5 @@
 /**
- * Every type row of DESIGN.md §7 round-trips exactly: the demo's type_coverage table is extracted to Parquet and
+ * Every type row of docs/design.md §7 round-trips exactly: the demo's type_coverage table is extracted to Parquet and
  * each cell, read back by DuckDB (an independent reader), is compared with what MySQL itself computes for it.
  */
 import mysql from "mysql2/promise";

@@ -59,7 +59,7 @@ describe("run summary", () => {
       failed_tables_rows_loaded: 4,
     });
     expect(partial.table_results["c.d"]?.error_message).toHaveLength(2_000);
-    expect(partial.table_results["c.d"]?.error_message).toMatch(/cut; the whole error: mrsync watermark show\)$/);
+    expect(partial.table_results["c.d"]?.error_message).toMatch(/cut; the whole error: mrsync watermark get\)$/);
     expect(summarizeRun(run, [failed("a.b"), failed("c.d")], now).status).toBe("failed");
     const cause = failureCause(partial);
     expect(cause.split("\n")[0]).toBe("1 of 2 table(s) failed: c.d (TableSchemaError)");

@@ -1,4 +1,4 @@
-/** lambdas/domain/s3-layout.ts: the object keys DESIGN.md §4 describes, and the patterns that find them again. */
+/** lambdas/domain/s3-layout.ts: the object keys docs/design.md §4 describes, and the patterns that find them again. */
 import { describe, expect, it } from "vitest";
 import { dataKey, manifestKey, markerPrefix, markerSearchPrefix, tableDataFile, watermarkKey } from "#domain/s3-layout.ts";
 

@@ -29,7 +29,7 @@ const settings = (extra: Partial<Parameters<typeof buildTableSchema>[0]> = {}) =
   ...extra,
 });
 
-describe("DESIGN.md §7 type mapping", () => {
+describe("docs/design.md §7 type mapping", () => {
   it.each([
     ["tinyint(4)", "int32", "SMALLINT"],
     ["tinyint(3) unsigned", "int32", "SMALLINT"],

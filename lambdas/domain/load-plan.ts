@@ -117,20 +117,20 @@ export function loadPlan(input: LoadPlanInput): LoadPlan {
   return { statements, insertIndex };
 }
 
-/** A target column as information_schema.columns describes it. */
+/** A target column as Redshift's catalogue (SVV_COLUMNS) describes it. */
 export type ExistingColumn = { name: string; dataType: string; maxLength: number | null; precision: number | null; scale: number | null };
 
 export type SchemaChanges = { statements: string[]; problems: string[] };
 
-/** The names information_schema may report for a schema column's type (Redshift's, and the local Postgres'). */
+/** The names SVV_COLUMNS reports for a schema column's type (the local stand-in's view reports Redshift's names). */
 function reportedTypes(redshiftType: string): string[] {
   const type = redshiftType.toLowerCase().replace(/\(.*$/, "").trim();
   const names: Record<string, string[]> = {
     varchar: ["character varying"],
     decimal: ["numeric"],
     timestamp: ["timestamp without time zone"],
-    varbyte: ["binary varying", "varbyte", "bytea"],
-    super: ["super", "jsonb"],
+    varbyte: ["binary varying", "varbyte"],
+    super: ["super"],
   };
   return names[type] ?? [type];
 }

@@ -16,7 +16,8 @@ export function loadMode(context: LoadContext, hasKey: boolean): LoadMode {
 
 export async function existingColumns(context: Pick<LoadContext, "redshift" | "pipeline" | "table">): Promise<ExistingColumn[]> {
   const { rows } = await context.redshift.query(
-    `SELECT column_name, data_type, character_maximum_length, numeric_precision, numeric_scale FROM information_schema.columns
+    // Redshift's own catalogue: information_schema (of the Postgres 8 era) does not know VARBYTE or SUPER.
+    `SELECT column_name, data_type, character_maximum_length, numeric_precision, numeric_scale FROM svv_columns
       WHERE table_schema = ${sqlString(context.pipeline.target.schema)} AND table_name = ${sqlString(context.table.targetName)} ORDER BY ordinal_position`,
   );
   const number = (value: unknown) => (value === null || value === undefined ? null : Number(value));

@@ -103,6 +103,16 @@ export const REDSHIFT_FUNCTIONS = [
   `CREATE OR REPLACE FUNCTION json_parse(value text) RETURNS jsonb LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$ SELECT value::jsonb $$`,
   // TO_HEX of a VARBYTE (Postgres' to_hex takes integers only).
   `CREATE OR REPLACE FUNCTION to_hex(value bytea) RETURNS text LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$ SELECT encode(value, 'hex') $$`,
+  // Redshift's own column catalogue (SVV_COLUMNS), naming VARBYTE and SUPER as Redshift does; outside public, so it
+  // is no table of the user's (translate.ts points SVV_COLUMNS here).
+  `CREATE SCHEMA IF NOT EXISTS mrsync_catalog`,
+  `CREATE OR REPLACE VIEW mrsync_catalog.svv_columns AS SELECT table_catalog, table_schema, table_name, column_name, ordinal_position,
+     column_default, is_nullable,
+     CASE data_type WHEN 'bytea' THEN 'binary varying' WHEN 'jsonb' THEN 'super' ELSE data_type END::text AS data_type,
+     character_maximum_length, numeric_precision, numeric_scale
+     FROM information_schema.columns`,
+  `GRANT USAGE ON SCHEMA mrsync_catalog TO PUBLIC`,
+  `GRANT SELECT ON mrsync_catalog.svv_columns TO PUBLIC`,
 ];
 
 export class PostgresBackend implements SqlEngine {

@@ -50,6 +50,8 @@ const RULES: Rule[] = [
   [/\bGETDATE\s*\(\s*\)/gi, "LOCALTIMESTAMP"],
   [/\bSYSDATE\b/gi, "LOCALTIMESTAMP"],
   [/\bVARCHAR\s*\(\s*MAX\s*\)/gi, "VARCHAR(65535)"],
+  // Redshift's system views, as the stand-in provides them (postgres.ts, REDSHIFT_FUNCTIONS).
+  [/(?<![.\w"])SVV_COLUMNS\b/gi, "mrsync_catalog.svv_columns"],
 ];
 
 function outsideLiterals(sql: string, rewrite: (part: string) => string): string {

@@ -10,6 +10,7 @@ import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { RunSummary } from "#domain/run-summary.ts";
 import { LocalStateMachine, MAX_PAYLOAD_BYTES, realHandlers, type LambdaHandler } from "#local/stepfunctions/runner.ts";
+import { failedLine } from "../support/table-results.ts";
 import { startTestS3, TEST_CREDENTIALS, type LocalS3Fixture } from "../support/local-s3.ts";
 
 const TABLES = Array.from({ length: 40 }, (_, i) => `settlement.ledger_${String(i).padStart(2, "0")}`);
@@ -81,17 +82,7 @@ describe("payloads within Step Functions' 256 KiB", () => {
     // A FailTable that returns its whole error, as it did before its lines were bounded.
     const unbounded: LambdaHandler = (event) => {
       const { table } = event as { table: string };
-      return Promise.resolve({
-        table,
-        status: "failed",
-        rows_processed: 0,
-        files_created: 0,
-        bytes_written: 0,
-        rows_loaded: 0,
-        duration_seconds: 0,
-        error_type: "SourceQueryError",
-        error_message: LONG_ERROR,
-      });
+      return Promise.resolve(failedLine(table, "SourceQueryError", LONG_ERROR));
     };
     const machine = new LocalStateMachine({ handlers: { ...handlers, BeginFunctionArn: failingBegin, FailTableFunctionArn: unbounded }, waitMs: 1 });
     const execution = await machine.startExecution({ pipeline: "wide" });

@@ -2,6 +2,7 @@
 import { describe, expect, it } from "vitest";
 import { boundedError, causeMessage, errorCharsFor, failureCause, summarizeRun } from "#domain/run-summary.ts";
 import type { TableResult } from "#shared/steps.ts";
+import { failedLine } from "../../../support/table-results.ts";
 
 const ok = (table: string, rows: number): TableResult => ({
   table,
@@ -13,18 +14,7 @@ const ok = (table: string, rows: number): TableResult => ({
   duration_seconds: 1.5,
   completed_at: "2025-09-12T14:31:00.000Z",
 });
-const failed = (table: string): TableResult => ({
-  table,
-  status: "failed",
-  rows_processed: 0,
-  files_created: 0,
-  bytes_written: 0,
-  rows_loaded: 0,
-  duration_seconds: 0,
-  error_type: "TableSchemaError",
-  error_message: "x".repeat(5_000),
-  failed_at: "2025-09-12T14:31:00.000Z",
-});
+const failed = (table: string): TableResult => failedLine(table, "TableSchemaError", "x".repeat(5_000), "2025-09-12T14:31:00.000Z");
 const run = { executionId: "sync_1", startedAt: "2025-09-12T14:30:22.135Z", pipeline: "demo", mode: "full" as const, tablesRequested: ["a.b", "c.d"] };
 
 describe("run summary", () => {

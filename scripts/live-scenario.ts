@@ -82,6 +82,7 @@ const machine = new LocalStateMachine({
   handlers: await realHandlers(),
   redshift: dataApiClients({ endpoint: standIns.redshift.endpoint, credentials: STATE_MACHINE_CREDENTIALS }),
   waitMs: 200,
+  iam: standIns.identities.iam,
 });
 
 const sync = async () => (await machine.startExecution({ pipeline: "live" })).output as RunSummary | undefined;

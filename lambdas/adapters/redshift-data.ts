@@ -20,9 +20,14 @@ import { tracer } from "#shared/powertools.ts";
 
 /** Throttling and 5xx are retried by the SDK (adaptive); more attempts only delay a real outage. */
 export const DATA_API_MAX_ATTEMPTS = 5;
-/** Polling DescribeStatement: start fast (most statements take < 1 s), back off to this ceiling. */
-export const POLL_FIRST_MS = 100;
-export const POLL_MAX_MS = 5000;
+/**
+ * DescribeStatement long-polls: the Data API holds the call until the statement ends or this many seconds pass
+ * ("Reduce API calls with long polling": WaitTimeSeconds, 1 to 30), so a short statement is seen finished at once and
+ * the function sends one call per 20 s of a long one instead of a poll every few seconds.
+ */
+export const LONG_POLL_SECONDS = 20;
+/** The Data API's largest WaitTimeSeconds. */
+export const MAX_WAIT_SECONDS = 30;
 
 type Env = Readonly<Record<string, string | undefined>>;
 
@@ -183,8 +188,6 @@ function stateOf(output: DescribeStatementCommandOutput): StatementState {
   };
 }
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
 export class RedshiftData {
   private readonly client: RedshiftDataClient;
   private readonly target: TargetConnection;
@@ -236,26 +239,29 @@ export class RedshiftData {
     return output.Id ?? "";
   }
 
-  async describe(id: string): Promise<StatementState> {
-    return stateOf(await this.send("DescribeStatement", () => this.client.send(new DescribeStatementCommand({ Id: id }))));
+  /** The statement's state; with `waitSeconds`, once it ends or that many seconds pass (the Data API's long poll). */
+  async describe(id: string, waitSeconds?: number): Promise<StatementState> {
+    const wait = waitSeconds === undefined ? {} : { WaitTimeSeconds: Math.max(1, Math.min(MAX_WAIT_SECONDS, Math.floor(waitSeconds))) };
+    return stateOf(await this.send("DescribeStatement", () => this.client.send(new DescribeStatementCommand({ Id: id, ...wait }))));
   }
 
   /**
-   * Polls with backoff until the statement ends; FINISHED returns its state, FAILED/ABORTED throw. Bounded by
-   * `timeoutMs` and by the calling function's deadline, whichever comes first (RedshiftTimeoutError).
+   * Long-polls until the statement ends (no sleeping here: the Data API holds each call until the statement ends or
+   * LONG_POLL_SECONDS pass); FINISHED returns its state, FAILED/ABORTED throw. Bounded by `timeoutMs` and by the
+   * calling function's deadline, whichever comes first (RedshiftTimeoutError).
    */
   async wait(id: string, timeoutMs = 15 * 60_000): Promise<StatementState> {
     const deadline = Math.min(Date.now() + timeoutMs, this.deadline ?? Infinity);
-    for (let delay = POLL_FIRST_MS; ; delay = Math.min(delay * 2, POLL_MAX_MS)) {
-      const state = await this.describe(id);
+    for (;;) {
+      const left = Math.floor((deadline - Date.now()) / 1000);
+      const state = await this.describe(id, left >= 1 ? Math.min(LONG_POLL_SECONDS, left) : undefined);
       if (state.status === "FINISHED") return state;
       if (state.status === "FAILED" || state.status === "ABORTED") throw new RedshiftStatementError(state);
-      if (Date.now() + delay > deadline) {
+      if (Date.now() + 1000 > deadline) {
         throw new RedshiftTimeoutError(
           `Redshift statement ${id} still ${state.status} when the wait had to end (${deadline === this.deadline ? "the function's deadline" : `${timeoutMs} ms`}); retried by the state machine`,
         );
       }
-      await sleep(delay);
     }
   }
 

@@ -76,9 +76,16 @@ const Sql = z
   .refine((sql) => Buffer.byteLength(sql, "utf8") <= MAX_STATEMENT_BYTES, {
     message: `the statement exceeds the maximum size of ${String(MAX_STATEMENT_BYTES)} bytes`,
   });
-const Execute = z.object({ ...TargetFields, Sql });
-const Batch = z.object({ ...TargetFields, Sqls: z.array(Sql).min(1).max(40) });
-const ById = z.object({ Id: z.string().min(1), NextToken: z.string().optional() });
+/** Long polling: 1 to 30 seconds ("Reduce API calls with long polling"); a value outside is a ValidationException. */
+const WaitTimeSeconds = z
+  .number()
+  .int()
+  .min(1, "Member must have value greater than or equal to 1")
+  .max(30, "Member must have value less than or equal to 30")
+  .optional();
+const Execute = z.object({ ...TargetFields, Sql, WaitTimeSeconds });
+const Batch = z.object({ ...TargetFields, Sqls: z.array(Sql).min(1).max(40), WaitTimeSeconds });
+const ById = z.object({ Id: z.string().min(1), NextToken: z.string().optional(), WaitTimeSeconds });
 const List = z.object({
   Status: z.string().optional(),
   StatementName: z.string().optional(),
@@ -106,6 +113,19 @@ function target(request: z.output<typeof Execute> | z.output<typeof Batch>): Tar
     ...(request.ClusterIdentifier === undefined ? {} : { clusterIdentifier: request.ClusterIdentifier }),
     ...(request.DbUser === undefined ? {} : { dbUser: request.DbUser }),
     ...(request.SecretArn === undefined ? {} : { secretArn: request.SecretArn }),
+  };
+}
+
+/** What ExecuteStatement/BatchExecuteStatement answer; with WaitTimeSeconds, also the status once ended or the wait is up. */
+async function submittedAfter(store: StatementStore, caller: Principal, statement: ReturnType<StatementStore["submit"]>, wait: number | undefined) {
+  if (wait === undefined) return submitted(statement);
+  await store.waitFor(caller, statement.id, wait);
+  const described = store.describe(caller, statement.id);
+  return {
+    ...submitted(statement),
+    Status: described.Status,
+    RedshiftPid: described.RedshiftPid,
+    ...(statement.batch ? {} : { HasResultSet: described.HasResultSet }),
   };
 }
 
@@ -159,35 +179,35 @@ async function operate(store: StatementStore, identities: LocalIdentities, calle
     case "ExecuteStatement": {
       const request = parse(Execute, body);
       await authorizeSubmit(identities, caller, operation, target(request));
-      return submitted(
-        store.submit(caller, target(request), [request.Sql], {
-          batch: false,
-          name: request.StatementName,
-          parameters: request.Parameters,
-          clientToken: request.ClientToken,
-        }),
-      );
+      const statement = store.submit(caller, target(request), [request.Sql], {
+        batch: false,
+        name: request.StatementName,
+        parameters: request.Parameters,
+        clientToken: request.ClientToken,
+      });
+      return submittedAfter(store, caller, statement, request.WaitTimeSeconds);
     }
     case "BatchExecuteStatement": {
       const request = parse(Batch, body);
       await authorizeSubmit(identities, caller, operation, target(request));
-      return submitted(
-        store.submit(caller, target(request), request.Sqls, {
-          batch: true,
-          name: request.StatementName,
-          parameters: request.Parameters,
-          clientToken: request.ClientToken,
-        }),
-      );
+      const statement = store.submit(caller, target(request), request.Sqls, {
+        batch: true,
+        name: request.StatementName,
+        parameters: request.Parameters,
+        clientToken: request.ClientToken,
+      });
+      return submittedAfter(store, caller, statement, request.WaitTimeSeconds);
     }
     case "DescribeStatement": {
-      const { Id } = parse(ById, body);
+      const { Id, WaitTimeSeconds: wait } = parse(ById, body);
       await authorizeOnStatement(store, identities, caller, operation, Id);
+      await store.waitFor(caller, Id, wait);
       return store.describe(caller, Id);
     }
     case "GetStatementResult": {
       const request = parse(ById, body);
       await authorizeOnStatement(store, identities, caller, operation, request.Id);
+      await store.waitFor(caller, request.Id, request.WaitTimeSeconds, operation);
       return store.result(caller, request.Id, request.NextToken);
     }
     case "CancelStatement": {

@@ -173,6 +173,22 @@ export class StatementStore {
     statement.updatedAt = Date.now();
   }
 
+  /**
+   * The Data API's long poll (WaitTimeSeconds): returns once the statement has ended or `seconds` have passed,
+   * whichever is first; a statement already ended returns at once.
+   */
+  async waitFor(caller: Principal, id: string, seconds: number | undefined, action = "DescribeStatement"): Promise<void> {
+    if (seconds === undefined) return;
+    const statement = this.get(caller, id, action);
+    let timer: NodeJS.Timeout | undefined;
+    const limit = new Promise<void>((resolve) => (timer = setTimeout(resolve, seconds * 1000)));
+    try {
+      await Promise.race([statement.done.catch(() => undefined), limit]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
   /** Who ran a statement (undefined: no such statement; the action then answers ResourceNotFound). */
   ownerOf(id: string): Principal | undefined {
     return this.statements.get(id.split(":")[0] ?? "")?.owner;

@@ -28,6 +28,9 @@ export const DATA_API_MAX_ATTEMPTS = 5;
 export const LONG_POLL_SECONDS = 20;
 /** The Data API's largest WaitTimeSeconds. */
 export const MAX_WAIT_SECONDS = 30;
+/** Too many long polls of one statement at once: the Data API's answer, after which `wait` polls without waiting. */
+const ACTIVE_WAITS_EXCEEDED = "ActiveWaitingRequestsExceededException";
+const SHORT_POLL_MS = 1000;
 
 type Env = Readonly<Record<string, string | undefined>>;
 
@@ -252,9 +255,20 @@ export class RedshiftData {
    */
   async wait(id: string, timeoutMs = 15 * 60_000): Promise<StatementState> {
     const deadline = Math.min(Date.now() + timeoutMs, this.deadline ?? Infinity);
+    let longPoll = true;
     for (;;) {
       const left = Math.floor((deadline - Date.now()) / 1000);
-      const state = await this.describe(id, left >= 1 ? Math.min(LONG_POLL_SECONDS, left) : undefined);
+      let state: StatementState;
+      try {
+        state = await this.describe(id, longPoll && left >= 1 ? Math.min(LONG_POLL_SECONDS, left) : undefined);
+      } catch (error) {
+        // Another caller long-polls this statement already (the Data API limits them per statement): ask without
+        // waiting from now on, a second apart.
+        if (!(error instanceof Error) || error.name !== ACTIVE_WAITS_EXCEEDED) throw error;
+        longPoll = false;
+        await new Promise((resolve) => setTimeout(resolve, SHORT_POLL_MS));
+        continue;
+      }
       if (state.status === "FINISHED") return state;
       if (state.status === "FAILED" || state.status === "ABORTED") throw new RedshiftStatementError(state);
       if (Date.now() + 1000 > deadline) {
@@ -262,6 +276,7 @@ export class RedshiftData {
           `Redshift statement ${id} still ${state.status} when the wait had to end (${deadline === this.deadline ? "the function's deadline" : `${timeoutMs} ms`}); retried by the state machine`,
         );
       }
+      if (!longPoll) await new Promise((resolve) => setTimeout(resolve, SHORT_POLL_MS));
     }
   }
 

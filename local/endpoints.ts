@@ -28,6 +28,10 @@ export const LOCAL_STACK_NAME = "mrsync";
 export const LOCAL_OPERATOR_ROLE_ARN = `arn:aws:iam::${LOCAL_ACCOUNT_ID}:role/mrsync-operator`;
 /** The variable naming the role the local CLI runs as. */
 export const LOCAL_OPERATOR_ROLE_ENV = "MRSYNC_LOCAL_OPERATOR_ROLE_ARN";
+/** A step's function (and its role, and its Lambda session) locally: `mrsync-<handler module>`. */
+export const localFunctionName = (handlerModule: string) => `${LOCAL_STACK_NAME}-${handlerModule}`;
+/** The local state machine (`${stack}-sync-pipeline`, as the stack names it). */
+export const LOCAL_STATE_MACHINE_ARN = `arn:aws:states:${LOCAL_REGION}:${LOCAL_ACCOUNT_ID}:stateMachine:${LOCAL_STACK_NAME}-sync-pipeline`;
 /** A local function's ARN (`${<Step>FunctionArn}` in the definition, the resource of lambda:InvokeFunction). */
 export const localFunctionArn = (functionName: string) => `arn:aws:lambda:${LOCAL_REGION}:${LOCAL_ACCOUNT_ID}:function:${functionName}`;
 /** A role's unique id (`AROA…`, `Fn::GetAtt Role.RoleId`): the first half of its sessions' aws:userid. */

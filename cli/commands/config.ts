@@ -58,11 +58,12 @@ export function configCommands(program: Command, output: () => Output): void {
     .action(async (options: { checkSources?: boolean; pipeline?: string; region?: string }) => {
       const out = output();
       const { pipelines } = await config(out.options.configDir);
-      const stackRegion = options.region ?? deployRegion(process.env);
-      const regionProblems = stackRegion === undefined ? [] : targetRegionProblems(out.options.configDir, pipelines, stackRegion);
-      if (regionProblems.length > 0) {
+      const stack = options.region === undefined ? deployRegion(process.env) : { region: options.region, from: "--region" };
+      const regionProblems = stack === undefined ? [] : targetRegionProblems(out.options.configDir, pipelines, stack.region);
+      if (regionProblems.length > 0 && stack !== undefined) {
         const lines = regionProblems.map((p) => `  - ${path.relative(process.cwd(), p.file)}: ${p.yamlPath}: ${p.problem}`);
-        throw new CliError(`Config refused: ${regionProblems.length} problem(s):\n${lines.join("\n")}`, EXIT.usage);
+        const source = stack.from === "--region" ? "" : ` (the stack's Region taken from ${stack.from}: give --region <deploy Region> if it deploys elsewhere)`;
+        throw new CliError(`Config refused: ${regionProblems.length} problem(s)${source}:\n${lines.join("\n")}`, EXIT.usage);
       }
       const ok = () => `ok: ${pipelines.length} pipeline(s): ${pipelines.map((p) => `${p.name} (${p.tables.length} tables)`).join(", ")}`;
       if (options.checkSources !== true) {

@@ -16,7 +16,7 @@ export function grantsCommands(program: Command, output: () => Output): void {
     .option("--role-arn <arn>", `the warehouse role (stack output WarehouseRoleArn; default: ${WAREHOUSE_ROLE_ENV}): its user is IAMR:<role name>`)
     .option(
       "--verify",
-      `sign in as the warehouse role (${WAREHOUSE_ROLE_ENV}) and check that the script names the user Redshift gives it (SELECT current_user): exit 1 if not`,
+      `sign in as the warehouse role (--role-arn, else ${WAREHOUSE_ROLE_ENV}) and check that the script names the user Redshift gives it (SELECT current_user): exit 1 if not`,
       false,
     )
     .action(async (options: GrantOptions) => {
@@ -39,7 +39,9 @@ export function grantsCommands(program: Command, output: () => Output): void {
         out.result(script, () => grantScriptText(resolved, script));
         return;
       }
-      // The user name is Redshift's to make (IAMR:<role name>, case as Redshift keeps it): ask it, don't derive it.
+      // The user name is Redshift's to make (IAMR:<role name>, case as Redshift keeps it): ask it, don't derive it —
+      // signed in as the role the script is for (set before the first Data API client is made).
+      if (options.roleArn !== undefined) process.env[WAREHOUSE_ROLE_ENV] = options.roleArn;
       const { rows } = await redshiftData(resolved.target).query("SELECT current_user");
       const actual = String(rows[0]?.[0] ?? "");
       const matches = actual === databaseUser;

@@ -27,7 +27,11 @@ export function targetRegionProblems(configDir: string, pipelines: readonly Reso
   return problems;
 }
 
-/** The Region a stack deploys to, as `cdk deploy` picks it from the environment (undefined: not known here). */
-export function deployRegion(env: Readonly<Record<string, string | undefined>>): string | undefined {
-  return env.CDK_DEFAULT_REGION ?? env.AWS_REGION ?? env.AWS_DEFAULT_REGION;
+/** The Region a stack deploys to as `cdk deploy` picks it from the environment, and which variable said so. */
+export function deployRegion(env: Readonly<Record<string, string | undefined>>): { region: string; from: string } | undefined {
+  for (const name of ["CDK_DEFAULT_REGION", "AWS_REGION", "AWS_DEFAULT_REGION"]) {
+    const region = env[name];
+    if (region !== undefined && region !== "") return { region, from: name };
+  }
+  return undefined;
 }

@@ -4,7 +4,7 @@
  * ledger of earlier versions where one exists (a load committed before the upgrade is applied, never applied again).
  */
 import { RedshiftStatementError } from "#adapters/redshift-data.ts";
-import { LEGACY_LEDGER_TABLE, ledgerLookupSql, ledgerTableSql, legacyLedgerLookupSql } from "#domain/load-plan.ts";
+import { LEGACY_LEDGER_TABLE, ledgerLookupSql, ledgerTableSql, legacyLedgerLookupSql, sqlString } from "#domain/load-plan.ts";
 import { quoteRedshift } from "#domain/redshift-ddl.ts";
 import type { LoadContext } from "./load.ts";
 
@@ -58,7 +58,7 @@ async function legacyLedgerExists(context: LoadContext, schema: string): Promise
   const key = `${context.pipeline.target.database}\n${schema}`;
   if (noLegacyLedger.has(key)) return false;
   const { rows } = await context.redshift.query(
-    `SELECT 1 FROM information_schema.tables WHERE table_schema = '${schema.replace(/'/g, "''")}' AND table_name = '${LEGACY_LEDGER_TABLE}'`,
+    `SELECT 1 FROM information_schema.tables WHERE table_schema = ${sqlString(schema)} AND table_name = ${sqlString(LEGACY_LEDGER_TABLE)}`,
   );
   if (rows.length === 0) noLegacyLedger.add(key);
   return rows.length > 0;

@@ -49,6 +49,12 @@ export class StackAuthorizer {
     this.roles = new Map(stack.roles.map((role) => [role.arn, role]));
   }
 
+  /** The state machine's own session: how Step Functions calls on the execution's behalf (Lambda, child executions). */
+  stateMachineCaller(): Caller {
+    const roleArn = this.stack.stateMachineRoleArn;
+    return { arn: `arn:aws:sts::${LOCAL_ACCOUNT_ID}:assumed-role/${roleArn.slice(roleArn.lastIndexOf("/") + 1)}/states`, roleArn };
+  }
+
   role(roleArn: string): StackRole | undefined {
     return this.roles.get(roleArn);
   }

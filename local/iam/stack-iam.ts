@@ -6,7 +6,7 @@
  */
 import path from "node:path";
 import { LAMBDA_STEPS, STEPS, type LambdaStep } from "../../statemachines/steps.ts";
-import { LOCAL_ACCOUNT_ID, LOCAL_REGION, LOCAL_WAREHOUSE_ROLE_ARN, localFunctionArn, localRoleId, LOCAL_STACK_NAME } from "../endpoints.ts";
+import { LOCAL_ACCOUNT_ID, LOCAL_REGION, LOCAL_WAREHOUSE_ROLE_ARN, localFunctionArn, localRoleId, LOCAL_STACK_NAME, localFunctionName } from "../endpoints.ts";
 
 export type PolicyDocument = { Version?: string; Statement: PolicyStatement[] };
 export type PolicyStatement = Record<string, unknown> & { Effect: "Allow" | "Deny"; Sid?: string };
@@ -28,7 +28,7 @@ export type StackIam = {
 type Template = { Resources: Record<string, { Type: string; Properties?: Record<string, unknown> }>; Outputs?: Record<string, { Value: unknown }> };
 
 /** Local names of the roles that have one the rest of the local stack knows (the warehouse role's database user). */
-const functionRoleName = (step: LambdaStep) => `mrsync-${STEPS[step].handler}`;
+const functionRoleName = (step: LambdaStep) => localFunctionName(STEPS[step].handler);
 const WAREHOUSE_ROLE_NAME = LOCAL_WAREHOUSE_ROLE_ARN.slice(LOCAL_WAREHOUSE_ROLE_ARN.lastIndexOf("/") + 1);
 
 /** CloudFormation's intrinsics in a template, as the local account resolves them. */
@@ -119,7 +119,7 @@ export function stackIamFromTemplate(template: Template): StackIam {
   for (const step of LAMBDA_STEPS) {
     const [functionId, fn] = resources.find(([id, r]) => r.Type === "AWS::Lambda::Function" && id.startsWith(`Sync${step}Function`)) ?? [];
     if (functionId === undefined || fn === undefined) throw new Error(`the template has no function for step ${step}`);
-    resolver.name(functionId, `mrsync-${STEPS[step].handler}`);
+    resolver.name(functionId, localFunctionName(STEPS[step].handler));
     const roleId = getAttId(fn.Properties?.Role);
     if (roleId === undefined) throw new Error(`step ${step}'s function has no role of the stack`);
     resolver.name(roleId, functionRoleName(step));

@@ -14,7 +14,7 @@
  */
 import { randomBytes } from "node:crypto";
 
-import { LOCAL_ACCOUNT_ID, LOCAL_WAREHOUSE_ROLE_ARN, localRoleId } from "../endpoints.ts";
+import { LOCAL_ACCOUNT_ID, LOCAL_WAREHOUSE_ROLE_ARN, localFunctionName, localRoleId } from "../endpoints.ts";
 import { AccessDenied, type StackAuthorizer } from "../iam/authorizer.ts";
 import { STATES_IDENTITY } from "../iam/runtime.ts";
 
@@ -156,7 +156,7 @@ export class LocalIdentities {
     if (roleArn === undefined) throw new StsFailure("InvalidClientTokenId", `the local runtime names ${identity}, which the stack does not define`);
     const roleName = roleArn.slice(roleArn.lastIndexOf("/") + 1);
     // Lambda names a function's session after the function; Step Functions' sessions carry an id.
-    return sessionOf(roleArn, roleName, module === undefined ? "states" : `mrsync-${module}`);
+    return sessionOf(roleArn, roleName, module === undefined ? "states" : localFunctionName(module));
   }
 }
 

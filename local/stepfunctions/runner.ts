@@ -15,16 +15,15 @@ import type { Context } from "aws-lambda";
 import { PARTITION_SUBSTITUTION, WAREHOUSE_ROLE_SUBSTITUTION } from "../../statemachines/sync-pipeline.ts";
 import { LAMBDA_STEPS, STEPS, substitutionName } from "../../statemachines/steps.ts";
 import { LOCAL_WAREHOUSE_ROLE_ARN } from "../redshift/identities.ts";
-import type { Caller, StackAuthorizer } from "../iam/authorizer.ts";
+import type { StackAuthorizer } from "../iam/authorizer.ts";
+import { LOCAL_REGION, LOCAL_STATE_MACHINE_ARN, localFunctionArn, localFunctionName } from "../endpoints.ts";
 import { functionIdentity, runAs, STATES_IDENTITY } from "../iam/runtime.ts";
 
 export { LOCAL_WAREHOUSE_ROLE_ARN };
 
 export const DEFINITION_FILE = path.join(import.meta.dirname, "..", "..", "statemachines", "sync-pipeline.asl.json");
-export const LOCAL_ACCOUNT = "000000000000";
-export const LOCAL_REGION = "us-east-1";
-export const LOCAL_STATE_MACHINE_ARN = `arn:aws:states:${LOCAL_REGION}:${LOCAL_ACCOUNT}:stateMachine:mrsync-sync-pipeline`;
-const functionArn = (name: string) => `arn:aws:lambda:${LOCAL_REGION}:${LOCAL_ACCOUNT}:function:mrsync-${name}`;
+export { LOCAL_STATE_MACHINE_ARN };
+const functionArn = (module: string) => localFunctionArn(localFunctionName(module));
 /** The state machine's own identity: not the functions', so a task without Credentials polls as someone else. */
 export const STATE_MACHINE_CREDENTIALS = { accessKeyId: "local-states-role", secretAccessKey: "local-states-secret" };
 
@@ -232,10 +231,8 @@ export class LocalStateMachine {
   private async authorizeAsStateMachine(action: string, resource: string): Promise<void> {
     const iam = this.options.iam;
     if (iam === undefined) return;
-    const roleArn = iam.stack.stateMachineRoleArn;
-    const caller: Caller = { arn: `arn:aws:sts::${LOCAL_ACCOUNT}:assumed-role/${roleArn.slice(roleArn.lastIndexOf("/") + 1)}/states`, roleArn };
     try {
-      await iam.authorize({ caller, action, resource });
+      await iam.authorize({ caller: iam.stateMachineCaller(), action, resource });
     } catch (error) {
       const failure = new Error(error instanceof Error ? error.message : String(error));
       failure.name = action.startsWith("lambda:") ? "Lambda.AccessDeniedException" : "States.TaskFailed";

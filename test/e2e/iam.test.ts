@@ -46,7 +46,6 @@ let decisions: Decision[];
 /** What the scenario's runs ended as (asserted in the first test). */
 const outcomes: Record<string, string | undefined> = {};
 let iam: StackAuthorizer;
-const states = () => ({ arn: "arn:aws:sts::000000000000:assumed-role/mrsync-states/states", roleArn: iam.stack.stateMachineRoleArn });
 
 beforeAll(async () => {
   await fx.db.admin.query(`CREATE TABLE ${DB}.payments (id INT PRIMARY KEY, amount DECIMAL(12,2))`);
@@ -77,12 +76,8 @@ beforeAll(async () => {
   decisions = [...iam.decisions];
   // A child execution (a table outgrowing one execution's history) starts as the state machine's role: a path the
   // runner takes only for very long tables (test/e2e/history-budget.test.ts); its request is added as the runner makes it.
-  decisions.push({
-    caller: states(),
-    action: "states:StartExecution",
-    resource: LOCAL_STATE_MACHINE_ARN,
-    allowed: await iam.allows({ caller: states(), action: "states:StartExecution", resource: LOCAL_STATE_MACHINE_ARN }),
-  });
+  const startChild = { caller: iam.stateMachineCaller(), action: "states:StartExecution", resource: LOCAL_STATE_MACHINE_ARN };
+  decisions.push({ ...startChild, allowed: await iam.allows(startChild) });
 }, 240_000);
 
 describe("the stack's IAM, enforced by the local stand-ins", () => {

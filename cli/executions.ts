@@ -12,7 +12,7 @@ export type Execution = { name: string; status: string; summary: RunSummary | un
 export type Runner = (input: Record<string, unknown>) => Promise<Execution>;
 
 export async function localRunner(): Promise<Runner> {
-  const machine = await localStateMachine({ waitMs: 200 });
+  const machine = await localStateMachine();
   return async (input) => {
     const name = executionName();
     const record = await machine.startExecution(input, name);

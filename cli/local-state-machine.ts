@@ -13,7 +13,7 @@ import { CliError, EXIT } from "./output.ts";
  */
 const RUNNER_MODULE = "#local/stepfunctions/runner.ts";
 
-export async function localStateMachine(options: { waitMs: number; onStep?: Runner.StepObserver }): Promise<Runner.LocalStateMachine> {
+export async function localStateMachine(options: { onStep?: Runner.StepObserver } = {}): Promise<Runner.LocalStateMachine> {
   let runner: typeof Runner;
   try {
     runner = (await import(RUNNER_MODULE)) as typeof Runner;
@@ -25,14 +25,11 @@ export async function localStateMachine(options: { waitMs: number; onStep?: Runn
       EXIT.usage,
     );
   }
-  // The functions submit as the warehouse role and DescribeLoad polls as it, as deployed (against AWS: the stack's
-  // WarehouseRoleArn output in MRSYNC_WAREHOUSE_ROLE_ARN).
-  const warehouseRoleArn = (process.env[WAREHOUSE_ROLE_ENV] ??= runner.LOCAL_WAREHOUSE_ROLE_ARN);
+  // The functions submit and poll as the warehouse role, as deployed (against AWS: the stack's WarehouseRoleArn
+  // output in MRSYNC_WAREHOUSE_ROLE_ARN).
+  process.env[WAREHOUSE_ROLE_ENV] ??= runner.LOCAL_WAREHOUSE_ROLE_ARN;
   return new runner.LocalStateMachine({
     handlers: await runner.realHandlers(),
-    redshift: runner.dataApiClients({ endpoint: process.env.AWS_ENDPOINT_URL_REDSHIFT_DATA, stsEndpoint: process.env.AWS_ENDPOINT_URL_STS }),
-    warehouseRoleArn,
-    waitMs: options.waitMs,
     ...(options.onStep === undefined ? {} : { onStep: options.onStep }),
   });
 }

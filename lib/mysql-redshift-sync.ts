@@ -66,8 +66,8 @@ export class MysqlRedshiftSync extends Construct {
   readonly pipelines: readonly ResolvedPipeline[];
   readonly stateMachineName: string;
   /**
-   * The one identity every Data API call is made as: the functions that talk to Redshift assume it, and so does the
-   * state machine's DescribeLoad. The Data API shows a statement only to the identity that ran it, and on Serverless
+   * The one identity every Data API call is made as: the functions that talk to Redshift assume it (AwaitLoad polls
+   * the loads as it). The Data API shows a statement only to the identity that ran it, and on Serverless
    * with IAM auth this role is the database user IAMR:<role name> (`mrsync grants`).
    */
   readonly warehouseRole: iam.Role;
@@ -116,7 +116,7 @@ export class MysqlRedshiftSync extends Construct {
     const warehouseSteps = LAMBDA_STEPS.filter((step) => STEPS[step].access.warehouse);
     this.warehouseRole = new iam.Role(this, "WarehouseRole", {
       description: "mysql-redshift-sync: the one identity of every Redshift Data API call (lambdas/adapters/redshift-data.ts)",
-      // The functions that talk to Redshift; the state machine is trusted below, once it exists.
+      // The functions that talk to Redshift, and nobody else but the operators named at synth.
       assumedBy: new iam.CompositePrincipal(...warehouseSteps.flatMap((step) => this.functions[step].role ?? [])),
       maxSessionDuration: Duration.hours(1),
     });
@@ -129,11 +129,7 @@ export class MysqlRedshiftSync extends Construct {
     this.stateMachine = new SyncStateMachine(this, "StateMachine", {
       functions: this.functions,
       stateMachineName: this.stateMachineName,
-      warehouseRole: this.warehouseRole,
     });
-    this.warehouseRole.assumeRolePolicy?.addStatements(
-      new iam.PolicyStatement({ actions: ["sts:AssumeRole"], principals: [this.stateMachine.stateMachine.role] }),
-    );
     const operators = props.operatorRoleArns ?? [];
     const malformed = operators.filter((arn) => !/^arn:aws[a-z-]*:iam::\d{12}:role\/[\w+=,.@/-]+$/.test(arn));
     if (malformed.length > 0)

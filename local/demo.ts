@@ -17,7 +17,7 @@ import type { ResolvedPipeline } from "#config/resolve.ts";
 import type { RunSummary } from "#domain/run-summary.ts";
 import { DEFAULT_MYSQL_URL, DEMO_DATABASE, parseRowCount, seedDemo } from "./demo/seed.ts";
 import { cleanDataDir, DEFAULT_DATA_DIR, startStandIns, type StandIns } from "./stand-ins.ts";
-import { dataApiClients, LocalStateMachine, realHandlers, STATE_MACHINE_CREDENTIALS, type ExecutionRecord } from "./stepfunctions/runner.ts";
+import { LocalStateMachine, realHandlers, type ExecutionRecord } from "./stepfunctions/runner.ts";
 
 const { values } = parseArgs({
   options: {
@@ -113,8 +113,6 @@ try {
   Object.assign(process.env, standIns.env, { MRSYNC_CONFIG_DIR: configDir });
   const machine = new LocalStateMachine({
     handlers: await realHandlers(),
-    redshift: dataApiClients({ endpoint: standIns.redshift.endpoint, credentials: STATE_MACHINE_CREDENTIALS }),
-    waitMs: 200,
     iam: standIns.identities.iam,
   });
   const redshift = new RedshiftData(standIns.redshiftClient, pipeline.target);

@@ -24,7 +24,7 @@ import { loadPipeline } from "#config/loader.ts";
 import type { RunSummary } from "#domain/run-summary.ts";
 import { DEFAULT_MYSQL_URL } from "#local/demo/seed.ts";
 import { startStandIns } from "#local/stand-ins.ts";
-import { dataApiClients, LocalStateMachine, realHandlers, STATE_MACHINE_CREDENTIALS } from "#local/stepfunctions/runner.ts";
+import { LocalStateMachine, realHandlers } from "#local/stepfunctions/runner.ts";
 import { runLiveWriter } from "../test/support/live-writer.ts";
 
 const { values } = parseArgs({ options: { seconds: { type: "string", default: "120" }, rows: { type: "string", default: "50000" } } });
@@ -80,8 +80,6 @@ const pipeline = await loadPipeline(path.join(dir, "config"), "live");
 const redshift = new RedshiftData(standIns.redshiftClient, pipeline.target);
 const machine = new LocalStateMachine({
   handlers: await realHandlers(),
-  redshift: dataApiClients({ endpoint: standIns.redshift.endpoint, credentials: STATE_MACHINE_CREDENTIALS }),
-  waitMs: 200,
   iam: standIns.identities.iam,
 });
 

@@ -97,22 +97,6 @@ export const WAREHOUSE_UNAVAILABLE: Retrier = {
   JitterStrategy: "FULL",
 };
 
-/** DescribeStatement (SDK integration) failing transiently — service errors, throttling: polling again is harmless. */
-export const DATA_API_POLL_ERRORS: Retrier = {
-  ErrorEquals: [
-    "RedshiftData.InternalServerException",
-    "RedshiftData.ServiceUnavailableException",
-    "RedshiftData.ThrottlingException",
-    "RedshiftData.RedshiftDataException",
-    "RedshiftData.SdkClientException",
-  ],
-  IntervalSeconds: 5,
-  MaxAttempts: 5,
-  BackoffRate: 2,
-  MaxDelaySeconds: 60,
-  JitterStrategy: "FULL",
-};
-
 /** A child execution (a table continued past the history budget) could not be started: the service's own faults. */
 export const START_CHILD_ERRORS: Retrier = {
   ErrorEquals: ["StepFunctions.SdkClientException", "StepFunctions.ServiceException", "StepFunctions.ThrottlingException"],

@@ -26,6 +26,11 @@ export type StepSpec = {
 /** ExtractChunk may use a Lambda's whole 15 minutes (its chunk stops early, at its deadline); the other steps are short. */
 export const EXTRACT_TIMEOUT_SECONDS = 900;
 export const STEP_TIMEOUT_SECONDS = 300;
+/**
+ * AwaitLoad's timeout: it waits for the load until a minute before (DEADLINE_MARGIN_MS), 2 minutes per call, so a
+ * long COPY costs one call per 2 minutes instead of a poll loop of four transitions per 15 s.
+ */
+export const AWAIT_LOAD_TIMEOUT_SECONDS = 180;
 
 const NOTHING: StepAccess = { staging: false, source: false, warehouse: false, markers: false };
 /** Retries of a table step: transient MySQL and watermark faults, and one more try after a crash. */
@@ -47,6 +52,14 @@ export const STEPS = {
     retries: TABLE_RETRIES,
   },
   SubmitLoad: { handler: "submit-load", ...short, access: { ...NOTHING, staging: true, warehouse: true }, retries: [...WAREHOUSE_RETRIES, REDSHIFT_BUSY] },
+  // Waits for the load's statement (long polls) up to its deadline, a minute before its timeout; small: it only waits.
+  AwaitLoad: {
+    handler: "await-load",
+    timeoutSeconds: AWAIT_LOAD_TIMEOUT_SECONDS,
+    memoryMb: 256,
+    access: { ...NOTHING, warehouse: true },
+    retries: [FUNCTION_CRASH, WAREHOUSE_UNAVAILABLE],
+  },
   CompleteLoad: { handler: "complete-load", ...short, access: { ...NOTHING, staging: true, warehouse: true }, retries: WAREHOUSE_RETRIES },
   // Finish validates (counts on both sides) and writes the markers (and a reconcile run's report).
   Finish: { handler: "finish", ...short, access: { staging: true, source: true, warehouse: true, markers: true }, retries: WAREHOUSE_RETRIES },

@@ -4,27 +4,19 @@
  * ARNs: the CDK deploys the JSON file, the local runner executes the same file.
  *
  *   Plan ─► Tables (Map) ─► Summarize ─► Done | SyncFailed
- *   per table: Begin ─► ExtractChunk ⟲ ─► SubmitLoad ─► Wait/DescribeStatement ⟲ ─► CompleteLoad ⟲ ─► Finish
+ *   per table: Begin ─► ExtractChunk ⟲ ─► SubmitLoad ─► AwaitLoad ⟲ ─► CompleteLoad ⟲ ─► Finish
  *              any error ─► FailTable;  over the history budget ─► ContinueInChild (same machine, same run)
  */
-import { DATA_API_POLL_ERRORS, LAMBDA_SERVICE_ERRORS, START_CHILD_ERRORS } from "./retry-policies.ts";
+import { LAMBDA_SERVICE_ERRORS, START_CHILD_ERRORS } from "./retry-policies.ts";
 import { LAMBDA_STEPS, STEPS, substitutionName, type LambdaStep } from "./steps.ts";
 
 export { LAMBDA_STEPS, substitutionName, type LambdaStep };
 
-/**
- * The role DescribeLoad polls the Data API as: the one the functions submit loads as (the Data API shows a statement
- * only to the identity that ran it).
- */
-export const WAREHOUSE_ROLE_SUBSTITUTION = "WarehouseRoleArn";
 /** The stack's partition (aws, aws-cn, aws-us-gov): the service integrations' ARNs name it; never written as `aws`. */
 export const PARTITION_SUBSTITUTION = "Partition";
-export const SUBSTITUTIONS = [...LAMBDA_STEPS.map(substitutionName), WAREHOUSE_ROLE_SUBSTITUTION, PARTITION_SUBSTITUTION];
+export const SUBSTITUTIONS = [...LAMBDA_STEPS.map(substitutionName), PARTITION_SUBSTITUTION];
 /** A Step Functions service integration's resource ARN, in the stack's partition. */
 const integration = (api: string) => `arn:\${${PARTITION_SUBSTITUTION}}:states:::${api}`;
-
-/** Seconds between two DescribeStatement polls of a running load. */
-export const LOAD_POLL_SECONDS = 15;
 
 const tableInput = { "run.$": "$.run", "table.$": "$.table" };
 const withProgress = { ...tableInput, "progress.$": "$.progress" };
@@ -49,7 +41,7 @@ const tableStates = {
   "LoadInFlight?": {
     Type: "Choice",
     Choices: [{ Variable: "$.load", IsNull: true, Next: "Extracted?" }],
-    Default: "DescribeLoad",
+    Default: "AwaitLoad",
   },
   "Extracted?": {
     Type: "Choice",
@@ -72,20 +64,11 @@ const tableStates = {
       { Variable: "$.load.files", NumericEquals: 0, Next: "Finish" },
       { Variable: "$.load.statementId", IsNull: true, Next: "CompleteLoad" },
     ],
-    Default: "WaitForLoad",
+    Default: "AwaitLoad",
   },
-  WaitForLoad: { Type: "Wait", Seconds: LOAD_POLL_SECONDS, Next: "DescribeLoad" },
-  DescribeLoad: {
-    Type: "Task",
-    Resource: integration("aws-sdk:redshiftdata:describeStatement"),
-    Credentials: { RoleArn: `\${${WAREHOUSE_ROLE_SUBSTITUTION}}` },
-    Parameters: { "Id.$": "$.load.statementId" },
-    ResultSelector: { "status.$": "$.Status" },
-    ResultPath: "$.statement",
-    Retry: [DATA_API_POLL_ERRORS],
-    Catch: [failTable],
-    Next: "LoadEnded?",
-  },
+  // No Wait state: AwaitLoad long-polls the statement (the Data API answers when it ends), so a 2 s load is seen
+  // ended at 2 s; Step Functions' own describeStatement integration may not pass WaitTimeSeconds (docs/decisions.md).
+  AwaitLoad: lambdaTask("AwaitLoad", { ...tableInput, "load.$": "$.load" }, { ResultPath: "$.statement", Catch: [failTable], Next: "LoadEnded?" }),
   "LoadEnded?": {
     Type: "Choice",
     Choices: [
@@ -97,7 +80,7 @@ const tableStates = {
     ],
     Default: "CountPoll",
   },
-  CountPoll: { Type: "Pass", Parameters: { "count.$": "States.MathAdd($.polls.count, 1)" }, ResultPath: "$.polls", Next: "WaitForLoad" },
+  CountPoll: { Type: "Pass", Parameters: { "count.$": "States.MathAdd($.polls.count, 1)" }, ResultPath: "$.polls", Next: "AwaitLoad" },
   CompleteLoad: lambdaTask("CompleteLoad", { ...withProgress, "load.$": "$.load" }, { ResultPath: "$.progress", Catch: [failTable], Next: "MoreToLoad?" }),
   "MoreToLoad?": {
     Type: "Choice",

@@ -78,7 +78,6 @@ async function runLocal(out: Output, request: Record<string, unknown>, name: str
   process.env.MRSYNC_CONFIG_DIR = out.options.configDir;
   const progress = new SyncProgress(tables, !out.options.quiet && !out.options.json);
   const machine = await localStateMachine({
-    waitMs: 1_000,
     onStep: (step, input, output) => {
       progress.step(step, input, output);
     },

@@ -1,6 +1,6 @@
 /**
- * The one module that talks to Redshift: every Data API call goes through here. Submission and polling are
- * separate (the state machine waits between polls without a Lambda idling); a FAILED statement becomes a typed
+ * The one module that talks to Redshift: every Data API call goes through here. Submission and waiting are
+ * separate steps (SubmitLoad, AwaitLoad: a load may outlast a function); a FAILED statement becomes a typed
  * error carrying Redshift's message and the failing sub-statement, with credentials redacted.
  */
 import {
@@ -36,7 +36,7 @@ type Env = Readonly<Record<string, string | undefined>>;
 
 /**
  * The role every Data API call of the product is made as (set by the stack on the functions that talk to Redshift;
- * the state machine's DescribeLoad assumes it too). The Data API lets only the identity that ran a statement describe
+ * AwaitLoad polls the loads as it). The Data API lets only the identity that ran a statement describe
  * it or read its results, and on Redshift Serverless each IAM identity is its own database user (IAMR:<role>): one
  * role keeps submit, poll, complete and validate one owner and one database user.
  */
@@ -74,7 +74,9 @@ export function redactSql(sql: string): string {
     .replace(/(aws_secret_access_key|aws_access_key_id|token)=[^;']*/gi, "$1=***");
 }
 
-export type StatementStatus = "SUBMITTED" | "PICKED" | "STARTED" | "FINISHED" | "ABORTED" | "FAILED";
+/** The Data API's statement states (AwaitLoad answers with one; the state machine's LoadEnded? reads it). */
+export const STATEMENT_STATUSES = ["SUBMITTED", "PICKED", "STARTED", "FINISHED", "ABORTED", "FAILED"] as const;
+export type StatementStatus = (typeof STATEMENT_STATUSES)[number];
 
 export type StatementState = {
   id: string;
@@ -249,12 +251,12 @@ export class RedshiftData {
   }
 
   /**
-   * Long-polls until the statement ends (no sleeping here: the Data API holds each call until the statement ends or
-   * LONG_POLL_SECONDS pass); FINISHED returns its state, FAILED/ABORTED throw. Bounded by `timeoutMs` and by the
-   * calling function's deadline, whichever comes first (RedshiftTimeoutError).
+   * The statement's state once it ends, or at `until` (epoch ms) if it runs past that: long polls, no sleeping here
+   * (the Data API holds each call until the statement ends or LONG_POLL_SECONDS pass). Bounded by the calling
+   * function's deadline too.
    */
-  async wait(id: string, timeoutMs = 15 * 60_000): Promise<StatementState> {
-    const deadline = Math.min(Date.now() + timeoutMs, this.deadline ?? Infinity);
+  async awaitEnd(id: string, until: number): Promise<StatementState> {
+    const deadline = Math.min(until, this.deadline ?? Infinity);
     let longPoll = true;
     for (;;) {
       const left = Math.floor((deadline - Date.now()) / 1000);
@@ -269,15 +271,24 @@ export class RedshiftData {
         await new Promise((resolve) => setTimeout(resolve, SHORT_POLL_MS));
         continue;
       }
-      if (state.status === "FINISHED") return state;
-      if (state.status === "FAILED" || state.status === "ABORTED") throw new RedshiftStatementError(state);
-      if (Date.now() + 1000 > deadline) {
-        throw new RedshiftTimeoutError(
-          `Redshift statement ${id} still ${state.status} when the wait had to end (${deadline === this.deadline ? "the function's deadline" : `${timeoutMs} ms`}); retried by the state machine`,
-        );
-      }
+      if (statementEnded(state) || Date.now() + 1000 > deadline) return state;
       if (!longPoll) await new Promise((resolve) => setTimeout(resolve, SHORT_POLL_MS));
     }
+  }
+
+  /**
+   * Long-polls until the statement ends: FINISHED returns its state, FAILED/ABORTED throw. Bounded by `timeoutMs` and
+   * by the calling function's deadline, whichever comes first (RedshiftTimeoutError).
+   */
+  async wait(id: string, timeoutMs = 15 * 60_000): Promise<StatementState> {
+    const until = Date.now() + timeoutMs;
+    const state = await this.awaitEnd(id, until);
+    if (state.status === "FINISHED") return state;
+    if (state.status === "FAILED" || state.status === "ABORTED") throw new RedshiftStatementError(state);
+    const byDeadline = this.deadline !== undefined && this.deadline < until;
+    throw new RedshiftTimeoutError(
+      `Redshift statement ${id} still ${state.status} when the wait had to end (${byDeadline ? "the function's deadline" : `${timeoutMs} ms`}); retried by the state machine`,
+    );
   }
 
   /** Every row of a result (all pages), values decoded; column names first. */

@@ -14,9 +14,9 @@ export const EXECUTION_EVENTS = 200;
 export const TABLE_EVENTS = 80;
 /** ExtractChunk (Task: entered, scheduled, started, succeeded, exited) + the Choice after it. */
 export const EVENTS_PER_CHUNK = 7;
-/** Choice + CountPoll (Pass) + Wait + DescribeStatement (Task). */
-export const EVENTS_PER_POLL = 11;
-/** At most this many polls per execution for one table: at the default 15 s poll, an hour of loading. */
+/** LoadEnded? (Choice) + CountPoll (Pass) + AwaitLoad (Task). */
+export const EVENTS_PER_POLL = 9;
+/** At most this many AwaitLoad calls per execution for one table: at up to 2 minutes each, 8 hours of loading. */
 export const MAX_POLL_BUDGET = 240;
 const MIN_POLL_BUDGET = 4;
 

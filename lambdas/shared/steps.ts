@@ -4,6 +4,7 @@
  * reads in the Step Functions console, so they say what they hold.
  */
 import { z } from "zod";
+import { STATEMENT_STATUSES } from "#adapters/redshift-data.ts";
 import { BUCKET_NAME } from "#config/schema.ts";
 
 export const MODES = ["full", "backup_only", "redshift_only", "reconcile"] as const;
@@ -142,6 +143,10 @@ const TableStep = { run: RunSchema, table: z.string() };
 export const BeginInputSchema = z.object({ ...TableStep, resume: ResumeSchema.nullable() });
 export const ProgressInputSchema = z.object({ ...TableStep, progress: ProgressSchema });
 export const CompleteLoadInputSchema = z.object({ ...TableStep, progress: ProgressSchema, load: LoadSchema });
+export const AwaitLoadInputSchema = z.object({ ...TableStep, load: LoadSchema });
+/** AwaitLoad's answer: the load's statement status when it ended, or when the call's wait ran out. */
+export const AwaitLoadOutputSchema = z.object({ status: z.enum(STATEMENT_STATUSES) });
+export type AwaitLoadOutput = z.output<typeof AwaitLoadOutputSchema>;
 /** Step Functions' Catch output: Error is the error's name, Cause its message (JSON from Lambda). */
 export const CaughtErrorSchema = z.object({ Error: z.string(), Cause: z.string().nullish() });
 export const FailTableInputSchema = z.object({ ...TableStep, resume: ResumeSchema.nullable(), progress: ProgressSchema.nullable(), error: CaughtErrorSchema });

@@ -5,21 +5,19 @@ import type * as lambda from "aws-cdk-lib/aws-lambda";
 import * as logs from "aws-cdk-lib/aws-logs";
 import * as sfn from "aws-cdk-lib/aws-stepfunctions";
 import { Construct } from "constructs";
-import { PARTITION_SUBSTITUTION, substitutionName, WAREHOUSE_ROLE_SUBSTITUTION, type LambdaStep } from "../../statemachines/sync-pipeline.ts";
+import { PARTITION_SUBSTITUTION, substitutionName, type LambdaStep } from "../../statemachines/sync-pipeline.ts";
 
 export const ASL_FILE = path.join(import.meta.dirname, "..", "..", "statemachines", "sync-pipeline.asl.json");
 
 export type SyncStateMachineProps = {
   functions: Record<LambdaStep, lambda.IFunction>;
   stateMachineName: string;
-  /** The role DescribeLoad polls the Data API as (the one the functions submit as); its trust must name this machine's role. */
-  warehouseRole: iam.IRole;
 };
 
 /**
  * The state machine from statemachines/sync-pipeline.asl.json (the file the local runner executes), its function
- * ARNs substituted. Its role may invoke the step functions, assume the warehouse role to poll the Data API, and start
- * and follow child executions of itself (a table continued past the history budget).
+ * ARNs substituted. Its role may invoke the step functions and start and follow child executions of itself (a table
+ * continued past the history budget); it calls no other service (AwaitLoad polls the Data API, as the warehouse role).
  */
 export class SyncStateMachine extends Construct {
   readonly stateMachine: sfn.StateMachine;
@@ -30,7 +28,6 @@ export class SyncStateMachine extends Construct {
     const logGroup = new logs.LogGroup(this, "Logs", { retention: logs.RetentionDays.THREE_MONTHS, removalPolicy: RemovalPolicy.DESTROY });
     const substitutions = {
       ...Object.fromEntries(Object.entries(props.functions).map(([step, fn]) => [substitutionName(step as LambdaStep), fn.functionArn])),
-      [WAREHOUSE_ROLE_SUBSTITUTION]: props.warehouseRole.roleArn,
       [PARTITION_SUBSTITUTION]: Aws.PARTITION,
     };
     this.stateMachine = new sfn.StateMachine(this, "Resource", {
@@ -39,7 +36,7 @@ export class SyncStateMachine extends Construct {
       definitionSubstitutions: substitutions,
       stateMachineType: sfn.StateMachineType.STANDARD,
       tracingEnabled: true,
-      // Step payloads hold keys and counts, never row data or secrets; ERROR-level would hide the poll loop.
+      // Step payloads hold keys and counts, never row data or secrets; ERROR-level would hide the load loop.
       logs: { destination: logGroup, level: sfn.LogLevel.ALL, includeExecutionData: true },
     });
     for (const fn of Object.values(props.functions)) fn.grantInvoke(this.stateMachine);
@@ -66,7 +63,5 @@ export class SyncStateMachine extends Construct {
         resources: [stack.formatArn({ service: "events", resource: "rule", resourceName: "StepFunctionsGetEventsForStepFunctionsExecutionRule" })],
       }),
     );
-    // DescribeLoad's Credentials (the Data API shows a statement only to the identity that ran it): the warehouse
-    // role's trust policy names this role, which is all IAM needs within one account (lib/mysql-redshift-sync.ts).
   }
 }

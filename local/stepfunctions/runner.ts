@@ -1,67 +1,28 @@
 /**
  * Runs statemachines/sync-pipeline.asl.json — the deployed file, unchanged — with aws-local-stepfunctions: each
  * Lambda task calls its handler in this process (input and output through JSON, errors shaped as Lambda reports
- * them), DescribeStatement goes to the Redshift Data API the SDK's environment points at (the local stand-in), and
- * `startExecution.sync:2` runs a child execution here. Waits are shortened. The interpreter does not enforce the
- * 25,000-event history limit, so every execution's history is counted as Step Functions would count it.
+ * them) and `startExecution.sync:2` runs a child execution here. No wait is shortened: the definition has no Wait
+ * state (AwaitLoad long-polls the Data API), only retry intervals are. The interpreter does not enforce the 25,000-event
+ * history limit, so every execution's history is counted as Step Functions would count it.
  */
 import { randomUUID } from "node:crypto";
 import { readFile } from "node:fs/promises";
 import path from "node:path";
-import { DescribeStatementCommand, RedshiftDataClient } from "@aws-sdk/client-redshift-data";
-import { fromTemporaryCredentials } from "@aws-sdk/credential-providers";
 import { StateMachine } from "aws-local-stepfunctions";
 import type { Context } from "aws-lambda";
-import { PARTITION_SUBSTITUTION, WAREHOUSE_ROLE_SUBSTITUTION } from "../../statemachines/sync-pipeline.ts";
+import { PARTITION_SUBSTITUTION } from "../../statemachines/sync-pipeline.ts";
 import { LAMBDA_STEPS, STEPS, substitutionName } from "../../statemachines/steps.ts";
-import { LOCAL_WAREHOUSE_ROLE_ARN } from "../redshift/identities.ts";
 import type { StackAuthorizer } from "../iam/authorizer.ts";
-import { LOCAL_REGION, LOCAL_STATE_MACHINE_ARN, localFunctionArn, localFunctionName } from "../endpoints.ts";
-import { functionIdentity, runAs, STATES_IDENTITY } from "../iam/runtime.ts";
+import { LOCAL_STATE_MACHINE_ARN, localFunctionArn, localFunctionName } from "../endpoints.ts";
+import { LOCAL_WAREHOUSE_ROLE_ARN } from "../redshift/identities.ts";
+import { functionIdentity, runAs } from "../iam/runtime.ts";
 
+/** The role the functions submit as here unless MRSYNC_WAREHOUSE_ROLE_ARN names another (the CLI loads the runner only). */
 export { LOCAL_WAREHOUSE_ROLE_ARN };
 
 export const DEFINITION_FILE = path.join(import.meta.dirname, "..", "..", "statemachines", "sync-pipeline.asl.json");
 export { LOCAL_STATE_MACHINE_ARN };
 const functionArn = (module: string) => localFunctionArn(localFunctionName(module));
-/** The state machine's own identity: not the functions', so a task without Credentials polls as someone else. */
-export const STATE_MACHINE_CREDENTIALS = { accessKeyId: "local-states-role", secretAccessKey: "local-states-secret" };
-
-/** The Data API client a task uses: as the state machine's own role, or as the task's `Credentials.RoleArn`. */
-export type DataApiClients = (roleArn: string | undefined) => RedshiftDataClient;
-
-/**
- * Data API clients for the runner: as the state machine's own identity, or as a session of a task's role assumed
- * with it, as Step Functions does. `endpoint` (and `stsEndpoint`, by default the same: the local Data API answers STS)
- * undefined: AWS's, with the environment's credentials.
- */
-export function dataApiClients(
-  options: { endpoint?: string; stsEndpoint?: string; credentials?: { accessKeyId: string; secretAccessKey: string } } = {},
-): DataApiClients {
-  const clients = new Map<string, RedshiftDataClient>();
-  const { endpoint, credentials } = options;
-  const stsEndpoint = options.stsEndpoint ?? endpoint;
-  return (roleArn) => {
-    const key = roleArn ?? "";
-    let client = clients.get(key);
-    if (client === undefined) {
-      const assumed =
-        roleArn === undefined
-          ? credentials
-          : fromTemporaryCredentials({
-              ...(credentials === undefined ? {} : { masterCredentials: credentials }),
-              params: { RoleArn: roleArn, RoleSessionName: "states-DescribeLoad" },
-              clientConfig: stsEndpoint === undefined ? {} : { region: LOCAL_REGION, endpoint: stsEndpoint },
-            });
-      // AWS's own endpoint: the environment's region (a run here against a deployed warehouse).
-      const region = endpoint === undefined ? (process.env.AWS_REGION ?? LOCAL_REGION) : LOCAL_REGION;
-      client = new RedshiftDataClient({ region, ...(endpoint === undefined ? {} : { endpoint }), ...(assumed === undefined ? {} : { credentials: assumed }) });
-      clients.set(key, client);
-    }
-    return client;
-  };
-}
-
 /** A Lambda handler as the runtime calls it. */
 export type LambdaHandler = (event: unknown, context: Context) => Promise<unknown>;
 
@@ -69,6 +30,9 @@ export type LambdaHandler = (event: unknown, context: Context) => Promise<unknow
 export const HANDLER_MODULES: Record<string, string> = Object.fromEntries(LAMBDA_STEPS.map((step) => [substitutionName(step), STEPS[step].handler]));
 /** Each handler's Lambda timeout, as deployed (its deadline). */
 const TIMEOUT_MS: Record<string, number> = Object.fromEntries(LAMBDA_STEPS.map((step) => [substitutionName(step), STEPS[step].timeoutSeconds * 1000]));
+
+/** Each handler's memory, as deployed (what the context reports; the cost estimate's GB-seconds use it). */
+const MEMORY_MB: Record<string, number> = Object.fromEntries(LAMBDA_STEPS.map((step) => [substitutionName(step), STEPS[step].memoryMb]));
 
 /** The real handlers (lambdas/handlers/*), imported on first use. */
 export async function realHandlers(): Promise<Record<string, LambdaHandler>> {
@@ -87,12 +51,6 @@ export type StepObserver = (step: string, input: unknown, output: unknown) => vo
 export type LocalRunnerOptions = {
   /** Handler per substitution name (e.g. BeginFunctionArn); realHandlers() for the real thing. */
   handlers: Record<string, LambdaHandler>;
-  /** The Data API clients for the DescribeStatement task (dataApiClients(endpoint) for the local Data API). */
-  redshift?: DataApiClients;
-  /** `${WarehouseRoleArn}`: the role the functions submit as (MRSYNC_WAREHOUSE_ROLE_ARN); LOCAL_WAREHOUSE_ROLE_ARN by default. */
-  warehouseRoleArn?: string;
-  /** Milliseconds each Wait state waits (the deployed machine waits LOAD_POLL_SECONDS). */
-  waitMs?: number;
   /** Milliseconds between retry attempts (the definition's intervals are seconds to minutes). */
   retryDelayMs?: number;
   /** The Lambda timeout the handlers see (their deadline). */
@@ -104,8 +62,8 @@ export type LocalRunnerOptions = {
   onExecution?: (execution: ExecutionRecord) => void;
   /**
    * The stack's IAM (local/iam): the state machine's own calls — invoking the functions, starting child executions —
-   * are allowed or refused by its role's policy, as on AWS. Each call the handlers and DescribeLoad make is tagged
-   * with their identity either way (iam/runtime.ts), for the stand-ins to judge.
+   * are allowed or refused by its role's policy, as on AWS. Each call the handlers make is tagged with their
+   * function's identity either way (iam/runtime.ts), for the stand-ins to judge.
    */
   iam?: StackAuthorizer;
 };
@@ -131,7 +89,6 @@ export const MAX_PAYLOAD_BYTES = 256 * 1024;
 type State = {
   Type: string;
   Resource?: string;
-  Credentials?: { RoleArn?: string };
   ItemProcessor?: { States: Record<string, State> };
   Iterator?: { States: Record<string, State> };
 };
@@ -187,7 +144,6 @@ export class LocalStateMachine {
   private async definition(): Promise<{ States: Record<string, State>; StartAt: string }> {
     this.definitionText ??= await readFile(this.options.definitionFile ?? DEFINITION_FILE, "utf8");
     const substituted = this.definitionText.replace(/\$\{([A-Za-z]+)\}/g, (whole, name: string) => {
-      if (name === WAREHOUSE_ROLE_SUBSTITUTION) return this.options.warehouseRoleArn ?? LOCAL_WAREHOUSE_ROLE_ARN;
       if (name === PARTITION_SUBSTITUTION) return "aws";
       const module = HANDLER_MODULES[name];
       if (module === undefined) throw new Error(`the definition names substitution ${whole}, which the local runner does not know`);
@@ -207,7 +163,7 @@ export class LocalStateMachine {
         functionName: `mrsync-${module}`,
         functionVersion: "$LATEST",
         invokedFunctionArn: functionArn(module),
-        memoryLimitInMB: "1024",
+        memoryLimitInMB: String(MEMORY_MB[substitution] ?? 1024),
         awsRequestId: randomUUID(),
         logGroupName: `/aws/lambda/mrsync-${module}`,
         logStreamName: "local",
@@ -240,20 +196,6 @@ export class LocalStateMachine {
     }
   }
 
-  /** As Step Functions calls the SDK: with the task's `Credentials` role when it names one, else the machine's own. */
-  private async describeStatement(input: unknown, roleArn: string | undefined): Promise<unknown> {
-    if (this.options.redshift === undefined) throw new Error("DescribeLoad needs a Redshift Data API client (options.redshift)");
-    const { Id } = input as { Id: string };
-    try {
-      const response = await runAs(STATES_IDENTITY, () => this.options.redshift?.(roleArn).send(new DescribeStatementCommand({ Id })));
-      return json({ ...response, $metadata: undefined });
-    } catch (error) {
-      const failure = new Error(error instanceof Error ? error.message : String(error));
-      failure.name = `RedshiftData.${error instanceof Error ? error.name : "SdkClientException"}`;
-      throw failure;
-    }
-  }
-
   /**
    * A child execution, run to its end. Its Output comes back as Step Functions gives it: a JSON value with
    * `startExecution.sync:2`, a string (to parse with States.StringToJson) with `startExecution.sync`.
@@ -279,23 +221,15 @@ export class LocalStateMachine {
       const resource = state.Resource ?? "";
       const substitution = Object.entries(HANDLER_MODULES).find(([, module]) => resource === functionArn(module))?.[0];
       if (substitution !== undefined) handlers[stateName] = this.invoke(substitution, stateName);
-      else if (resource === "arn:aws:states:::aws-sdk:redshiftdata:describeStatement")
-        handlers[stateName] = (i) => this.describeStatement(i, state.Credentials?.RoleArn);
       else if (resource === "arn:aws:states:::states:startExecution.sync:2") handlers[stateName] = (i) => this.startChild(i, children, "json");
       else if (resource === "arn:aws:states:::states:startExecution.sync") handlers[stateName] = (i) => this.startChild(i, children, "string");
       else throw new Error(`task ${stateName}: the local runner cannot run resource ${resource}`);
     }
-    const waits = Object.fromEntries(
-      Object.entries(definition.States)
-        .flatMap(([n, s]) => [[n, s] as const, ...Object.entries(s.ItemProcessor?.States ?? {})])
-        .filter(([, s]) => s.Type === "Wait")
-        .map(([n]) => [n, this.options.waitMs ?? 20]),
-    );
     const retryDelays = Object.fromEntries(Object.keys(handlers).map((state) => [state, this.options.retryDelayMs ?? 10]));
     const machine = new StateMachine(definition as never, { validationOptions: { checkArn: false } });
     const arn = `${LOCAL_STATE_MACHINE_ARN.replace(":stateMachine:", ":execution:")}:${name}`;
     const execution = machine.run(input as never, {
-      overrides: { taskResourceLocalHandlers: handlers as never, waitTimeOverrides: waits, retryIntervalOverrides: retryDelays },
+      overrides: { taskResourceLocalHandlers: handlers as never, retryIntervalOverrides: retryDelays },
       context: { Execution: { Id: arn, Name: name }, StateMachine: { Id: LOCAL_STATE_MACHINE_ARN, Name: "mrsync-sync-pipeline" } },
     });
     const events: EventLog[] = [];

@@ -1,10 +1,9 @@
 /**
- * The 25,000-event history limit, on the real ASL: a table needing 10,000 chunks (and a load polled 1,000 times)
+ * The 25,000-event history limit, on the real ASL: a table needing 10,000 chunks (and a load awaited 1,000 times)
  * continues in child executions, every execution's history stays under the limit, and the counts add up. The
  * table steps are simulated (a chunk costs nothing here); Plan and Summarize are the real handlers.
  */
 import path from "node:path";
-import type { RedshiftDataClient } from "@aws-sdk/client-redshift-data";
 import { beforeAll, describe, expect, it } from "vitest";
 import { HISTORY_LIMIT } from "#domain/run-plan.ts";
 import type { RunSummary } from "#domain/run-summary.ts";
@@ -100,14 +99,14 @@ function simulated(target: Simulation, calls: Calls) {
       return Promise.resolve(result);
     },
   };
-  const redshift = {
-    send: (command: { input: { Id?: string } }) => {
-      calls.describe++;
-      calls.polled.add(command.input.Id ?? "");
-      return Promise.resolve({ Status: calls.describe >= target.polls ? "FINISHED" : "STARTED", $metadata: {} });
-    },
-  } as unknown as RedshiftDataClient;
-  return { handlers, redshift: () => redshift };
+  // AwaitLoad: one call per poll, the statement still running until the `polls`th.
+  handlers.AwaitLoadFunctionArn = (event) => {
+    const { load } = event as { load: { statementId: string } };
+    calls.describe++;
+    calls.polled.add(load.statementId);
+    return Promise.resolve({ status: calls.describe >= target.polls ? "FINISHED" : "STARTED" });
+  };
+  return { handlers };
 }
 
 function everyExecution(root: ExecutionRecord): ExecutionRecord[] {
@@ -116,7 +115,7 @@ function everyExecution(root: ExecutionRecord): ExecutionRecord[] {
 
 async function simulate(target: Simulation) {
   const calls: Calls = { begin: 0, extract: 0, describe: 0, submit: 0, polled: new Set() };
-  const machine = new LocalStateMachine({ ...simulated(target, calls), waitMs: 0 });
+  const machine = new LocalStateMachine({ ...simulated(target, calls) });
   const root = await machine.startExecution({ pipeline: "demo", tables: [TABLE] }, "sim-root");
   return { root, calls, executions: everyExecution(root) };
 }

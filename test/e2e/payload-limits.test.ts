@@ -61,7 +61,7 @@ const failingBegin: LambdaHandler = () => Promise.reject(Object.assign(new Error
 describe("payloads within Step Functions' 256 KiB", () => {
   it("40 tables failing with 100 KB errors end in a summary naming each, every state under the limit", async () => {
     let largest = 0;
-    const machine = new LocalStateMachine({ handlers: { ...handlers, BeginFunctionArn: failingBegin }, waitMs: 1 });
+    const machine = new LocalStateMachine({ handlers: { ...handlers, BeginFunctionArn: failingBegin } });
     const execution = await machine.startExecution({ pipeline: "wide" });
     expect(execution.error, execution.cause?.slice(0, 300)).toBe("SyncFailed");
     const [head = "", json = "{}"] = (execution.cause ?? "").split("\n");
@@ -84,7 +84,7 @@ describe("payloads within Step Functions' 256 KiB", () => {
       const { table } = event as { table: string };
       return Promise.resolve(failedLine(table, "SourceQueryError", LONG_ERROR));
     };
-    const machine = new LocalStateMachine({ handlers: { ...handlers, BeginFunctionArn: failingBegin, FailTableFunctionArn: unbounded }, waitMs: 1 });
+    const machine = new LocalStateMachine({ handlers: { ...handlers, BeginFunctionArn: failingBegin, FailTableFunctionArn: unbounded } });
     const execution = await machine.startExecution({ pipeline: "wide" });
     expect(execution.status).toBe("FAILED");
     expect(execution.error).toBe("States.DataLimitExceeded");

@@ -6,7 +6,7 @@ import { readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import type { RunSummary } from "#domain/run-summary.ts";
-import { dataApiClients, LocalStateMachine, STATE_MACHINE_CREDENTIALS } from "#local/stepfunctions/runner.ts";
+import { LocalStateMachine } from "#local/stepfunctions/runner.ts";
 import { runCli } from "../support/cli.ts";
 import { usePipelineFixture } from "../support/pipeline-run.ts";
 
@@ -31,8 +31,6 @@ beforeAll(async () => {
 const run = () =>
   new LocalStateMachine({
     handlers: fx.handlers,
-    redshift: dataApiClients({ endpoint: fx.warehouse.server.endpoint, credentials: STATE_MACHINE_CREDENTIALS }),
-    waitMs: 5,
   }).startExecution({ pipeline: "fresh" });
 
 describe("a target schema that does not exist", () => {

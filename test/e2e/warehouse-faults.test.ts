@@ -1,12 +1,12 @@
 /**
- * The Data API failing with 503s (or throttling) for longer than the SDK's own attempts: the handlers' calls and the
- * state machine's DescribeStatement polls go through a loopback proxy that answers 503 to a run of requests. The
+ * The Data API failing with 503s (or throttling) for longer than the SDK's own attempts: the handlers' calls (AwaitLoad's
+ * polls included) go through a loopback proxy that answers 503 to a run of requests. The
  * state machine retries them by name, and the load completes exactly once.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { DATA_API_MAX_ATTEMPTS } from "#adapters/redshift-data.ts";
 import type { RunSummary } from "#domain/run-summary.ts";
-import { dataApiClients, LocalStateMachine, STATE_MACHINE_CREDENTIALS, type DataApiClients } from "#local/stepfunctions/runner.ts";
+import { LocalStateMachine } from "#local/stepfunctions/runner.ts";
 import { startFaultyProxy, type FaultyProxy } from "../support/faulty-proxy.ts";
 import { usePipelineFixture } from "../support/pipeline-run.ts";
 
@@ -22,14 +22,11 @@ tables:
 );
 const UNAVAILABLE = JSON.stringify({ __type: "ServiceUnavailableException", message: "Service is unavailable, try again later" });
 let proxy: FaultyProxy;
-let pollClient: DataApiClients;
 
 beforeAll(async () => {
   proxy = await startFaultyProxy(fx.warehouse.server.endpoint);
   // The handlers create their Data API client on first use, from this variable: through the proxy.
   process.env.AWS_ENDPOINT_URL_REDSHIFT_DATA = proxy.endpoint;
-  // DescribeLoad polls through the proxy too, as the warehouse role (its STS session straight from the stand-in).
-  pollClient = dataApiClients({ endpoint: proxy.endpoint, stsEndpoint: fx.warehouse.server.endpoint, credentials: STATE_MACHINE_CREDENTIALS });
 });
 afterAll(async () => {
   await proxy.close();
@@ -39,7 +36,7 @@ describe("Data API 5xx beyond the SDK's attempts", () => {
   it("retries the load by name when 503s outlast the SDK's attempts; the load completes exactly once", async () => {
     await fx.db.admin.query(`CREATE TABLE ${TABLE} (id INT NOT NULL PRIMARY KEY, amount DECIMAL(12,2) NOT NULL)`);
     await fx.db.admin.query(`INSERT INTO ${TABLE} SELECT seq, seq / 9 FROM seq_1_to_2000`);
-    const machine = new LocalStateMachine({ handlers: fx.handlers, redshift: pollClient, waitMs: 5, retryDelayMs: 5 });
+    const machine = new LocalStateMachine({ handlers: fx.handlers, retryDelayMs: 5 });
     // The first Data API call (SubmitLoad's) and its SDK retries, then the state machine's retry's first attempts too.
     const failures = DATA_API_MAX_ATTEMPTS * 2 + 1;
     const before = proxy.seen();
@@ -58,7 +55,7 @@ describe("Data API 5xx beyond the SDK's attempts", () => {
 
   it("a Data API that stays down fails the table clearly after the retries; the next run loads what was left", async () => {
     await fx.db.admin.query(`INSERT INTO ${TABLE} SELECT 2000 + seq, seq FROM seq_1_to_10`);
-    const machine = new LocalStateMachine({ handlers: fx.handlers, redshift: pollClient, waitMs: 5, retryDelayMs: 5 });
+    const machine = new LocalStateMachine({ handlers: fx.handlers, retryDelayMs: 5 });
     proxy.fail(10_000, 503, UNAVAILABLE);
     const execution = await machine.startExecution({ pipeline: "faults", tables: [TABLE] });
     proxy.fail(0);

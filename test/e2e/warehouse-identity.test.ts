@@ -1,16 +1,15 @@
 /**
  * One warehouse identity, as AWS enforces it: the Data API shows a statement only to the IAM identity that ran it, and
- * each identity is its own database user. The functions submit as the warehouse role and DescribeLoad polls as it
- * (the task's Credentials); what they create belongs to IAMR:mrsync-warehouse; a target table another user created is
+ * each identity is its own database user. The functions submit as the warehouse role and AwaitLoad polls as it;
+ * what they create belongs to IAMR:mrsync-warehouse; a target table another user created is
  * loaded only after the administrator runs what `mrsync grants` prints.
  */
-import { readFile, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { writeFile } from "node:fs/promises";
 import path from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import { WAREHOUSE_ROLE_ENV } from "#adapters/redshift-data.ts";
 import type { RunSummary } from "#domain/run-summary.ts";
-import { DEFINITION_FILE, LOCAL_WAREHOUSE_ROLE_ARN, LocalStateMachine, dataApiClients, STATE_MACHINE_CREDENTIALS } from "#local/stepfunctions/runner.ts";
+import { LOCAL_WAREHOUSE_ROLE_ARN, LocalStateMachine, type LambdaHandler } from "#local/stepfunctions/runner.ts";
 import { runCli } from "../support/cli.ts";
 import { usePipelineFixture } from "../support/pipeline-run.ts";
 
@@ -32,13 +31,8 @@ const owners = async () =>
       String(r[1]),
     ]),
   );
-const machine = (definitionFile?: string) =>
-  new LocalStateMachine({
-    handlers: fx.handlers,
-    redshift: dataApiClients({ endpoint: fx.warehouse.server.endpoint, credentials: STATE_MACHINE_CREDENTIALS }),
-    waitMs: 5,
-    ...(definitionFile === undefined ? {} : { definitionFile }),
-  });
+const machine = (overrides: Record<string, LambdaHandler> = {}) =>
+  new LocalStateMachine({ handlers: { ...fx.handlers, ...overrides }, iam: fx.identities.iam });
 
 // A second pipeline, written before the handlers first read the config: a target table the old sync created.
 beforeAll(async () => {
@@ -71,23 +65,26 @@ describe("one warehouse identity", () => {
     });
   });
 
-  it("a DescribeLoad without the warehouse role's Credentials (the state machine's own role) is refused, and the table fails loudly", async () => {
-    const definition = JSON.parse(await readFile(DEFINITION_FILE, "utf8")) as {
-      States: Record<string, { ItemProcessor?: { States: Record<string, { Credentials?: unknown }> } }>;
+  it("AwaitLoad polling as its own role (not the warehouse role that submitted) is refused, and the table fails loudly", async () => {
+    // The real handler, without the warehouse role in its environment: it asks as the function's own role.
+    const real = fx.handlers.AwaitLoadFunctionArn;
+    if (real === undefined) throw new Error("no AwaitLoad handler");
+    const asItself: LambdaHandler = async (event, context) => {
+      const role = process.env[WAREHOUSE_ROLE_ENV];
+      process.env[WAREHOUSE_ROLE_ENV] = "";
+      try {
+        return await real(event, context);
+      } finally {
+        process.env[WAREHOUSE_ROLE_ENV] = role;
+      }
     };
-    const perTable = Object.values(definition.States).find((s) => s.ItemProcessor !== undefined)?.ItemProcessor?.States ?? {};
-    expect(perTable.DescribeLoad?.Credentials, "the deployed definition polls as the warehouse role").toEqual({ RoleArn: "${WarehouseRoleArn}" });
-    delete perTable.DescribeLoad?.Credentials;
-    const withoutCredentials = path.join(tmpdir(), `mrsync-asl-${process.pid}.json`);
-    await writeFile(withoutCredentials, JSON.stringify(definition));
-
     await fx.db.admin.query(`INSERT INTO ${DB}.accounts VALUES (3, 'c')`);
-    const execution = await machine(withoutCredentials).startExecution({ pipeline: "identity", tables: [`${DB}.accounts`] });
+    const execution = await machine({ AwaitLoadFunctionArn: asItself }).startExecution({ pipeline: "identity", tables: [`${DB}.accounts`] });
     expect(execution.status).toBe("FAILED");
     const line = (JSON.parse((execution.cause ?? "").slice((execution.cause ?? "").indexOf("{"))) as RunSummary).table_results[`${DB}.accounts`];
-    expect(line?.error_type).toBe("RedshiftData.AccessDeniedException");
-    // IAM refuses first: the state machine's own role has no Data API action (and the statement is not its own).
-    expect(line?.error_message).toContain("mrsync-states/states is not authorized to perform: redshift-data:DescribeStatement");
+    expect(line?.error_type).toBe("AccessDeniedException");
+    // IAM refuses first: the function's own role has no Data API action (and the statement is not its own).
+    expect(line?.error_message).toContain("assumed-role/mrsync-await-load/mrsync-await-load is not authorized to perform: redshift-data:DescribeStatement");
 
     // The next run with the deployed definition completes the same load, exactly once.
     const again = await machine().startExecution({ pipeline: "identity", tables: [`${DB}.accounts`] });

@@ -10,15 +10,7 @@ import { afterAll, beforeAll } from "vitest";
 import type { S3Store } from "#adapters/s3.ts";
 import { WAREHOUSE_ROLE_ENV } from "#adapters/redshift-data.ts";
 import { iamRoleDatabaseUser } from "#domain/warehouse-grants.ts";
-import {
-  dataApiClients,
-  LOCAL_WAREHOUSE_ROLE_ARN,
-  LocalStateMachine,
-  realHandlers,
-  STATE_MACHINE_CREDENTIALS,
-  type ExecutionRecord,
-  type LambdaHandler,
-} from "#local/stepfunctions/runner.ts";
+import { LOCAL_WAREHOUSE_ROLE_ARN, LocalStateMachine, realHandlers, type ExecutionRecord, type LambdaHandler } from "#local/stepfunctions/runner.ts";
 import { LocalIdentities } from "#local/redshift/identities.ts";
 import { StackAuthorizer } from "#local/iam/authorizer.ts";
 import { synthesizeStackIam } from "#local/iam/stack-iam.ts";
@@ -113,7 +105,6 @@ export function usePipelineFixture(
     };
     await fixture.redeploy();
     fixture.handlers = await realHandlers();
-    const pollAs = dataApiClients({ endpoint: fixture.warehouse.server.endpoint, credentials: STATE_MACHINE_CREDENTIALS });
     // One administrator: runs started together must not GRANT at once (Postgres: "tuple concurrently updated").
     let granting: Promise<void> = Promise.resolve();
     fixture.run = async (input, overrides = {}) => {
@@ -125,7 +116,7 @@ export function usePipelineFixture(
           await applyGrants(fixture.warehouse.redshift, await testPipeline(fixture.configDir), iamRoleDatabaseUser(LOCAL_WAREHOUSE_ROLE_ARN));
         });
       await granting;
-      return new LocalStateMachine({ handlers: { ...fixture.handlers, ...overrides }, redshift: pollAs, waitMs: 5, iam: identities.iam }).startExecution(input);
+      return new LocalStateMachine({ handlers: { ...fixture.handlers, ...overrides }, iam: identities.iam }).startExecution(input);
     };
   });
   afterAll(async () => {

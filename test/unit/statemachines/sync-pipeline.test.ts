@@ -5,7 +5,7 @@ import path from "node:path";
 import { createRequire } from "node:module";
 import { describe, expect, it } from "vitest";
 import { DEFINITION_FILE, HANDLER_MODULES } from "#local/stepfunctions/runner.ts";
-import { renderDefinition, SUBSTITUTIONS, PARTITION_SUBSTITUTION, WAREHOUSE_ROLE_SUBSTITUTION } from "../../../statemachines/sync-pipeline.ts";
+import { renderDefinition, SUBSTITUTIONS, PARTITION_SUBSTITUTION } from "../../../statemachines/sync-pipeline.ts";
 
 type Validator = (
   definition: unknown,
@@ -32,10 +32,23 @@ describe("statemachines/sync-pipeline.asl.json", () => {
 
   it("binds every substitution it references, and references every one the stack binds", () => {
     expect(referenced).toEqual([...SUBSTITUTIONS].sort());
-    // Every function substitution has a local handler; the others are the warehouse role DescribeLoad assumes and the
-    // stack's partition (the service integrations' ARNs).
-    expect([...Object.keys(HANDLER_MODULES), WAREHOUSE_ROLE_SUBSTITUTION, PARTITION_SUBSTITUTION].sort()).toEqual(referenced);
+    // Every function substitution has a local handler; the other is the stack's partition (the service integrations' ARNs).
+    expect([...Object.keys(HANDLER_MODULES), PARTITION_SUBSTITUTION].sort()).toEqual(referenced);
     for (const module of Object.values(HANDLER_MODULES))
       expect(existsSync(path.join(import.meta.dirname, "..", "..", "..", "lambdas", "handlers", `${module}.ts`)), module).toBe(true);
+  });
+
+  it("waits for a load with no Wait state: AwaitLoad long-polls right after SubmitLoad, and again only while the load runs", () => {
+    type State = { Type: string; Next?: string; Default?: string; Resource?: string; ItemProcessor?: { States: Record<string, State> } };
+    const definition = JSON.parse(text) as { States: Record<string, State> };
+    const perTable = Object.values(definition.States).find((s) => s.ItemProcessor !== undefined)?.ItemProcessor?.States ?? {};
+    const all = { ...definition.States, ...perTable };
+    expect(Object.entries(all).filter(([, s]) => s.Type === "Wait")).toEqual([]);
+    expect(perTable["Submitted?"]?.Default).toBe("AwaitLoad");
+    expect(perTable.AwaitLoad?.Resource).toBe("${AwaitLoadFunctionArn}");
+    expect(perTable.AwaitLoad?.Next).toBe("LoadEnded?");
+    expect(perTable.CountPoll?.Next).toBe("AwaitLoad");
+    // Nothing in the definition calls the Data API itself (its SDK integration may not pass WaitTimeSeconds).
+    expect(text).not.toContain("redshiftdata");
   });
 });

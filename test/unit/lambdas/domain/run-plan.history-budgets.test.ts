@@ -11,6 +11,6 @@ describe("history budgets", () => {
       expect(worst, `${tables} tables`).toBeLessThanOrEqual(HISTORY_LIMIT);
     }
     expect(historyBudgets(maxTablesPerExecution() + 1)).toBeUndefined();
-    expect(historyBudgets(1)).toEqual({ chunkBudget: 3_154, pollBudget: 240 });
+    expect(historyBudgets(1)).toEqual({ chunkBudget: 3_222, pollBudget: 240 });
   });
 });

@@ -68,12 +68,13 @@ const tableStates = {
   },
   // No Wait state: AwaitLoad long-polls the statement (the Data API answers when it ends), so a 2 s load is seen
   // ended at 2 s; Step Functions' own describeStatement integration may not pass WaitTimeSeconds (docs/decisions.md).
-  AwaitLoad: lambdaTask("AwaitLoad", { ...tableInput, "load.$": "$.load" }, { ResultPath: "$.statement", Catch: [failTable], Next: "LoadEnded?" }),
+  // Answers with the load, its status and meter added (ResultPath $.load: a child continuing it gets both).
+  AwaitLoad: lambdaTask("AwaitLoad", { ...tableInput, "load.$": "$.load" }, { ResultPath: "$.load", Catch: [failTable], Next: "LoadEnded?" }),
   "LoadEnded?": {
     Type: "Choice",
     Choices: [
       {
-        Or: ["FINISHED", "FAILED", "ABORTED"].map((status) => ({ Variable: "$.statement.status", StringEquals: status })),
+        Or: ["FINISHED", "FAILED", "ABORTED"].map((status) => ({ Variable: "$.load.status", StringEquals: status })),
         Next: "CompleteLoad",
       },
       { Variable: "$.polls.count", NumericGreaterThanEqualsPath: "$.run.pollBudget", Next: "ContinueInChild" },
@@ -87,7 +88,7 @@ const tableStates = {
     Choices: [{ Variable: "$.progress.pendingFiles", NumericGreaterThan: 0, Next: "SubmitLoad" }],
     Default: "Finish",
   },
-  Finish: lambdaTask("Finish", withProgress, { ResultPath: "$.result", OutputPath: "$.result", Catch: [failTable], End: true }),
+  Finish: lambdaTask("Finish", { ...withProgress, "load.$": "$.load" }, { ResultPath: "$.result", OutputPath: "$.result", Catch: [failTable], End: true }),
   ContinueInChild: {
     Type: "Task",
     Comment: "The table continues in a child execution of this state machine (same run id and lease): keeps every history under 25,000 events",

@@ -15,6 +15,8 @@ type TableStatus = {
   rowsLoaded: number;
   lastLoadedAt: string | null;
   lastError: string | null;
+  /** What the table's last successful run cost, estimated (USD). */
+  lastRunCostUsd: number | null;
 };
 
 export function statusCommands(program: Command, output: () => Output): void {
@@ -46,6 +48,7 @@ export function statusCommands(program: Command, output: () => Output): void {
             rowsLoaded: w?.redshift_state.rows_loaded ?? 0,
             lastLoadedAt: w?.redshift_state.last_loaded_at ?? null,
             lastError: w?.mysql_state.last_error ?? null,
+            lastRunCostUsd: w?.mysql_state.last_run_cost_usd ?? null,
           });
         }
       }
@@ -69,6 +72,7 @@ export function statusCommands(program: Command, output: () => Output): void {
           ...tables.map(
             (t) =>
               `${t.pipeline}/${t.table}: ${t.status}, cursor ${t.cursor}, lease ${t.lease}, ${t.pendingFiles} file(s) pending, ${t.rowsLoaded} rows loaded (last ${t.lastLoadedAt ?? "-"})` +
+              (t.lastRunCostUsd === null ? "" : `, last run ~$${t.lastRunCostUsd.toFixed(6)}`) +
               (t.lastError === null ? "" : `\n  last error: ${t.lastError}`),
           ),
         ].join("\n"),

@@ -165,7 +165,8 @@ export function checkStatementSize(sql: string): void {
 
 export type Value = string | number | boolean | Uint8Array | null;
 
-export const statementEnded = (state: StatementState): boolean => state.status === "FINISHED" || state.status === "FAILED" || state.status === "ABORTED";
+export const statementEnded = (state: Pick<StatementState, "status">): boolean =>
+  state.status === "FINISHED" || state.status === "FAILED" || state.status === "ABORTED";
 
 export function decodeField(field: Field): Value {
   if (field.isNull === true) return null;

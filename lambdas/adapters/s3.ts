@@ -17,6 +17,7 @@ import {
 } from "@aws-sdk/client-s3";
 import { Upload } from "@aws-sdk/lib-storage";
 import { NotFoundError, PreconditionFailedError } from "#shared/errors.ts";
+import { countS3Request } from "#shared/meter.ts";
 import { tracer } from "#shared/powertools.ts";
 
 /** Transient S3 errors (throttling, 5xx, timeouts) are retried by the SDK; more attempts only delay a real outage. */
@@ -201,6 +202,17 @@ let defaultStore: S3Store | undefined;
 /** The process-wide S3 store (one client per Lambda container, reused across invocations). */
 export function s3Store(): S3Store {
   // Traced in Lambda (each S3 call a subsegment); the tracer is a no-op elsewhere.
-  defaultStore ??= new S3Store(tracer.captureAWSv3Client(new S3Client(s3ClientConfig())));
+  if (defaultStore === undefined) {
+    const client = tracer.captureAWSv3Client(new S3Client(s3ClientConfig()));
+    // Every attempt (retries too: S3 bills each request) counts toward the invoking step's cost estimate.
+    client.middlewareStack.add(
+      (next, context) => (args) => {
+        countS3Request(context.commandName ?? "");
+        return next(args);
+      },
+      { step: "deserialize", name: "mrsyncCostMeter" },
+    );
+    defaultStore = new S3Store(client);
+  }
   return defaultStore;
 }

@@ -45,6 +45,8 @@ export type ResolvedPipeline = {
   completionBucket: string | undefined;
   maxParallelTables: number;
   tables: ResolvedTable[];
+  /** connections.yml's price overrides for the cost estimate. */
+  prices: ConnectionsFile["prices"];
 };
 
 export function resolvePipeline(file: string, parsed: PipelineFile, connections: ConnectionsFile): ResolvedPipeline {
@@ -89,5 +91,6 @@ export function resolvePipeline(file: string, parsed: PipelineFile, connections:
     completionBucket: pipeline.completion?.bucket,
     maxParallelTables: pipelineProcessing.max_parallel_tables,
     tables,
+    prices: connections.prices,
   };
 }

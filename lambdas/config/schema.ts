@@ -89,6 +89,13 @@ export const TargetSchema = z
       .regex(/^arn:aws[a-z-]*:iam::\d{12}:role\/.+$/, "an IAM role ARN (arn:aws:iam::<account>:role/<name>)")
       .optional(),
     region: z.string().min(1).optional(),
+    base_rpu: z
+      .int()
+      .min(8)
+      .max(1024)
+      .multipleOf(8)
+      .optional()
+      .describe("Serverless: the workgroup's base capacity in RPUs, for the cost estimate (default 128, AWS's default)"),
   })
   .superRefine((target, ctx) => {
     const hasWorkgroup = target.workgroup_name !== undefined;
@@ -98,6 +105,13 @@ export const TargetSchema = z
         code: "custom",
         path: [],
         message: "give exactly one of workgroup_name (Serverless) or cluster_identifier (provisioned)",
+      });
+    }
+    if (target.base_rpu !== undefined && hasCluster) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["base_rpu"],
+        message: "base_rpu is a Serverless workgroup's capacity; a provisioned cluster is billed by the hour, not per run: remove it",
       });
     }
     if (target.secret_kms_key !== undefined && target.secret === undefined) {
@@ -136,11 +150,26 @@ export const NetworkSchema = z.strictObject({
     ),
 });
 
+/** List prices the cost estimate uses (domain/cost.ts DEFAULT_PRICES, dated); any given here replace them. */
+export const PricesSchema = z
+  .strictObject({
+    state_transition_usd: z.number().nonnegative(),
+    lambda_gb_second_usd: z.number().nonnegative(),
+    lambda_request_usd: z.number().nonnegative(),
+    s3_write_request_usd: z.number().nonnegative(),
+    s3_read_request_usd: z.number().nonnegative(),
+    redshift_rpu_hour_usd: z.number().nonnegative(),
+  })
+  .partial();
+
 export const ConnectionsFileSchema = z.strictObject({
   sources: z.record(connectionName, SourceSchema),
   targets: z.record(connectionName, TargetSchema),
   staging: z.record(connectionName, StagingSchema),
   network: NetworkSchema.optional().describe("deployments: the VPC placement of the functions (omit to run them outside a VPC)"),
+  prices: PricesSchema.optional().describe(
+    "the cost estimate's prices in USD (another Region's, a discount): each replaces the dated list price of us-east-1 it names",
+  ),
 });
 
 // ---------------------------------------------------------------- pipelines/*.yml

@@ -2,6 +2,7 @@
  * Pure: the run summary (docs/design.md §9, the seed's JSON-output shape): the execution's output, what `mrsync sync
  * --json-output` writes, and — for one table — the completion marker's execution_metadata.json.
  */
+import type { CostEstimate } from "./cost.ts";
 import type { Mode, Run, TableResult } from "#shared/steps.ts";
 
 export type TableSummary = {
@@ -25,6 +26,8 @@ export type TableSummary = {
   windows_reread?: number;
   /** Timestamp strategies: what the transaction horizon did to the ceiling. */
   horizon?: string;
+  /** What the table's run cost, estimated (its loads' Redshift time as if it ran alone). */
+  cost?: CostEstimate;
 };
 
 export type RunSummary = {
@@ -49,6 +52,8 @@ export type RunSummary = {
     failed_tables_files_created: number;
     failed_tables_rows_loaded: number;
   };
+  /** What the run cost, estimated: each part in USD and what it counted (domain/cost.ts). */
+  cost?: CostEstimate;
   stages: {
     backup: { tables: number; rows: number; files: number; bytes: number } | null;
     redshift: { tables: number; rows_loaded: number } | null;
@@ -100,6 +105,7 @@ function tableSummary(result: TableResult, errorChars: number): TableSummary {
       rows_processed: result.rows_processed,
       files_created: result.files_created,
       rows_loaded: result.rows_loaded,
+      ...(result.cost === undefined ? {} : { cost: result.cost }),
     };
   }
   return {
@@ -115,6 +121,7 @@ function tableSummary(result: TableResult, errorChars: number): TableSummary {
     ...(result.late_rows === undefined ? {} : { late_rows: result.late_rows }),
     ...(result.windows_reread === undefined ? {} : { windows_reread: result.windows_reread }),
     ...(result.horizon === undefined ? {} : { horizon: result.horizon }),
+    ...(result.cost === undefined ? {} : { cost: result.cost }),
   };
 }
 
@@ -122,6 +129,7 @@ export function summarizeRun(
   run: Pick<Run, "executionId" | "startedAt" | "pipeline" | "mode" | "tablesRequested">,
   results: readonly TableResult[],
   now: Date,
+  cost?: CostEstimate,
 ): RunSummary {
   const succeeded = results.filter((r) => r.status === "success");
   const failed = results.length - succeeded.length;
@@ -140,6 +148,7 @@ export function summarizeRun(
     status,
     end_time: now.toISOString(),
     duration_seconds: secondsSince(run.startedAt, now),
+    ...(cost === undefined ? {} : { cost }),
     summary: {
       success_count: succeeded.length,
       failure_count: failed,

@@ -107,6 +107,8 @@ export const WatermarkSchema = z.object({
     /** The re-read under way: its cursor inside late_windows' first eligible window, and rows read so far. */
     reread_cursor: StoredPositionSchema.nullable().default(null),
     reread_rows: z.number().int().nonnegative().default(0),
+    /** What the table's last successful run cost, estimated (USD; domain/cost.ts): `mrsync status` shows it. */
+    last_run_cost_usd: z.number().nonnegative().nullable().default(null),
   }),
   s3_state: z.object({
     backup_s3_files: z.array(z.string()),
@@ -166,6 +168,7 @@ export function newWatermark(pipeline: string, table: string, strategy: Watermar
       last_error: null,
       run_started_at: null,
       lease_expires_at: null,
+      last_run_cost_usd: null,
       next_chunk: 0,
       zero_dates: {},
       cursor_columns: null,
@@ -570,10 +573,14 @@ export function releaseLease(watermark: Watermark, runId: string, now: Date): Wa
  * A run that reached its ceiling ends (Finish): the lease is released and the extraction marked successful — also
  * when Begin found nothing to read and no chunk ran, so the next run starts from a successful state (lookback).
  */
-export function finishRun(watermark: Watermark, runId: string, now: Date): Watermark {
+export function finishRun(watermark: Watermark, runId: string, now: Date, costUsd: number | null = null): Watermark {
   if (watermark.mysql_state.run_id !== runId) return watermark;
   const status = watermark.mysql_state.status === "in_progress" ? "success" : watermark.mysql_state.status;
-  return { ...watermark, mysql_state: { ...watermark.mysql_state, status, lease_expires_at: null }, updated_at: now.toISOString() };
+  return {
+    ...watermark,
+    mysql_state: { ...watermark.mysql_state, status, lease_expires_at: null, last_run_cost_usd: costUsd ?? watermark.mysql_state.last_run_cost_usd },
+    updated_at: now.toISOString(),
+  };
 }
 
 /** Extends the run's hold on the table during its load (chunks renew it as they commit). */

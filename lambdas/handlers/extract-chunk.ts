@@ -1,8 +1,10 @@
 /** ExtractChunk: the next keyset chunk into one Parquet file, committed with the cursor (mode reconcile: the comparison and its repair file). */
 import { MetricUnit } from "@aws-lambda-powertools/metrics";
+import { addMeters, STEP_TRANSITIONS } from "#domain/cost.ts";
 import { loadContext, pipelineNamed } from "#services/environment.ts";
 import { extractChunkStep } from "#services/extract-chunk.ts";
 import { deadlineOf, stepHandler } from "#shared/handler.ts";
+import { spentHere } from "#shared/meter.ts";
 import { metrics } from "#shared/powertools.ts";
 import { ProgressInputSchema } from "#shared/steps.ts";
 import { METRICS } from "#shared/metrics.ts";
@@ -14,5 +16,5 @@ export const handler = stepHandler("ExtractChunk", ProgressInputSchema, async ({
   metrics.addMetric(METRICS.ChunkDuration, MetricUnit.Milliseconds, next.chunk.durationMs);
   const found = next.progress.reconcile;
   if (found !== undefined) metrics.addMetric(METRICS.ReconcileDifferences, MetricUnit.Count, found.missing + found.extra + found.different);
-  return next.progress;
+  return { ...next.progress, meter: addMeters(next.progress.meter, spentHere(STEP_TRANSITIONS.extractChunk(next.progress.done))) };
 });

@@ -1,19 +1,29 @@
 /** Finish: validation, the table's lease released, completion markers, and the table's line of the summary. */
 import { MetricUnit } from "@aws-lambda-powertools/metrics";
+import { addMeters, estimateCost, pricingOf, STEP_TRANSITIONS } from "#domain/cost.ts";
 import { loadContext, pipelineNamed } from "#services/environment.ts";
 import { finishStep } from "#services/finish.ts";
 import { deadlineOf, stepHandler } from "#shared/handler.ts";
+import { spentHere } from "#shared/meter.ts";
 import { logger, metrics } from "#shared/powertools.ts";
-import { ProgressInputSchema } from "#shared/steps.ts";
+import { FinishInputSchema } from "#shared/steps.ts";
 import { METRICS } from "#shared/metrics.ts";
 
 const debugMarkers = () => process.env.DEBUG_COMPLETION_MARKERS === "1";
 
-export const handler = stepHandler("Finish", ProgressInputSchema, async ({ run, table, progress }, context) => {
+export const handler = stepHandler("Finish", FinishInputSchema, async ({ run, table, progress, load }, context) => {
   const log = (message: string, details?: Record<string, unknown>) => {
     if (debugMarkers()) logger.info(message, details ?? {});
   };
-  const { result } = await finishStep(loadContext(await pipelineNamed(run.pipeline), table, deadlineOf(context)), run, progress, log);
+  const pipeline = await pipelineNamed(run.pipeline);
+  // After a load of no files (Submitted? → Finish) the load's meter is the table's latest; after CompleteLoad, the progress'.
+  const before = load !== null && load !== undefined && load.files === 0 && load.meter !== undefined ? load.meter : progress.meter;
+  const costNow = () => {
+    const meter = addMeters(before, spentHere(STEP_TRANSITIONS.finish));
+    return { meter, cost: estimateCost(meter, pricingOf(pipeline)) };
+  };
+  const { result } = await finishStep(loadContext(pipeline, table, deadlineOf(context)), run, progress, log, costNow);
+  if (result.cost !== undefined) metrics.addMetric(METRICS.TableCostUsd, MetricUnit.NoUnit, result.cost.total_usd);
   metrics.addMetric(METRICS.SyncDuration, MetricUnit.Seconds, result.duration_seconds);
   metrics.addMetric(METRICS.SyncSuccess, MetricUnit.Count, 1);
   metrics.addMetric(METRICS.LateRows, MetricUnit.Count, result.late_rows ?? 0);

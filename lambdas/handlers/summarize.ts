@@ -1,10 +1,20 @@
-/** Summarize: the run summary (the execution's output) and whether the execution must end failed. */
+/** Summarize: the run summary (the execution's output) with its cost estimate, and whether the execution must end failed. */
+import { MetricUnit } from "@aws-lambda-powertools/metrics";
+import { addMeters, EXECUTION_TRANSITIONS, emptyMeter, estimateCost, pricingOf } from "#domain/cost.ts";
 import { failureCause, summarizeRun } from "#domain/run-summary.ts";
+import { pipelineNamed } from "#services/environment.ts";
 import { stepHandler } from "#shared/handler.ts";
+import { spentHere } from "#shared/meter.ts";
+import { metrics } from "#shared/powertools.ts";
+import { METRICS } from "#shared/metrics.ts";
 import { SummarizeInputSchema } from "#shared/steps.ts";
 
 export const handler = stepHandler("Summarize", SummarizeInputSchema, async ({ run, results }) => {
-  const summary = summarizeRun(run, results, new Date());
+  // The tables' meters, Plan's and this step's, and the execution's own states (Plan, Tables, Summarize, Failed?, the end).
+  const meter = [run.planMeter ?? emptyMeter(), ...results.map((r) => r.meter ?? emptyMeter())].reduce(addMeters, spentHere(EXECUTION_TRANSITIONS));
+  const cost = estimateCost(meter, pricingOf(await pipelineNamed(run.pipeline)));
+  const summary = summarizeRun(run, results, new Date(), cost);
+  metrics.addMetric(METRICS.RunCostUsd, MetricUnit.NoUnit, cost.total_usd);
   const failed = summary.status !== "success";
-  return Promise.resolve({ summary, failed, cause: failed ? failureCause(summary) : null });
+  return { summary, failed, cause: failed ? failureCause(summary) : null };
 });

@@ -4,12 +4,11 @@
  * the statement runs past one call's wait. What the status means (files to processed, Redshift's error) is
  * CompleteLoad's business, not this step's.
  */
-import type { RedshiftData } from "#adapters/redshift-data.ts";
-import type { AwaitLoadOutput, Load } from "#shared/steps.ts";
+import type { RedshiftData, StatementStatus } from "#adapters/redshift-data.ts";
+import type { Load } from "#shared/steps.ts";
 
-export async function awaitLoadStep(redshift: Pick<RedshiftData, "awaitEnd">, load: Load, until: number): Promise<AwaitLoadOutput> {
+export async function awaitLoadStep(redshift: Pick<RedshiftData, "awaitEnd">, load: Load, until: number): Promise<StatementStatus> {
   // Submitted? sends a load without a statement (the ledger shows it applied) straight to CompleteLoad.
-  if (load.statementId === null) return { status: "FINISHED" };
-  const state = await redshift.awaitEnd(load.statementId, until);
-  return { status: state.status };
+  if (load.statementId === null) return "FINISHED";
+  return (await redshift.awaitEnd(load.statementId, until)).status;
 }

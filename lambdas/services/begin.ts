@@ -10,6 +10,7 @@ import { settleBound, type SettleBound } from "#domain/cdc/settle.ts";
 import { cursorProblems, lookbackSecondsOf, orderColumns, UnsafeCursorError } from "#domain/cdc/cursor-rules.ts";
 import { START, strategyFor, type Position } from "#domain/cdc/index.ts";
 import { quotedTable, quoteIdentifier, textOf } from "#domain/cdc/types.ts";
+import { emptyMeter } from "#domain/cost.ts";
 import { buildTableSchema, TableSchemaError, type TableSchema } from "#domain/table-schema.ts";
 import { beginRun, ceilingOf, cursorOf, fromStored, lateWindowOf, nextReread, type LateWindow } from "#domain/watermark.ts";
 import type { Progress, Resume, Run } from "#shared/steps.ts";
@@ -174,7 +175,10 @@ export const runIdOf = (run: Run, resume: Resume | null) => resume?.progress.run
 export async function beginStep(context: TableContext, run: Run, resume: Resume | null): Promise<Progress> {
   if (resume !== null) return { ...resume.progress, chunksHere: 0 };
   const now = context.now().toISOString();
-  const fresh = { rows: 0, files: 0, bytes: 0, chunks: 0, chunksHere: 0, extractMs: 0, rowsLoaded: 0, filesLoaded: 0, loadConflicts: 0, loads: 0, loadMs: 0 };
+  const fresh = {
+    ...{ rows: 0, files: 0, bytes: 0, chunks: 0, chunksHere: 0, extractMs: 0, rowsLoaded: 0, filesLoaded: 0, loadConflicts: 0, loads: 0, loadMs: 0 },
+    meter: emptyMeter(),
+  };
   const runId = runIdOf(run, resume);
   if (run.mode === "redshift_only") {
     return { ...fresh, runId, schemaKey: "", tableStartedAt: now, start: NOWHERE, ceiling: NOWHERE, done: true, pendingFiles: await pendingFiles(context) };

@@ -1,7 +1,8 @@
 /** FailTable: a table's failure recorded in its watermark (lease released); the other tables go on. */
 import { boundedError, causeMessage, errorCharsFor, secondsSince } from "#domain/run-summary.ts";
 import { failRun } from "#domain/watermark.ts";
-import type { Progress, Resume, Run, TableResult } from "#shared/steps.ts";
+import type { CostEstimate } from "#domain/cost.ts";
+import type { Meter, Progress, Resume, Run, TableResult } from "#shared/steps.ts";
 import { runIdOf } from "./begin.ts";
 import { updateWatermark, type TableContext } from "./sync-context.ts";
 
@@ -18,6 +19,7 @@ export async function failTableStep(
   resume: Resume | null,
   progress: Progress | null,
   error: CaughtError,
+  costNow?: () => { meter: Meter; cost: CostEstimate },
 ): Promise<TableResult> {
   const message = causeMessage(error.Cause);
   const runId = progress?.runId ?? runIdOf(run, resume);
@@ -40,5 +42,7 @@ export async function failTableStep(
     // The Map gathers every table's line: bounded by the run's table count (the whole text is in the watermark).
     error_message: boundedError(`${message}${recorded}`, errorCharsFor(run.tablesRequested.length)),
     failed_at: context.now().toISOString(),
+    // What it spent before it failed (the run's cost counts it).
+    ...(costNow === undefined ? {} : costNow()),
   };
 }

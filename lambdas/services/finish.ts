@@ -2,12 +2,13 @@
  * Finish: the table's loaded rows validated, its lease released, its completion markers (or, in mode reconcile, its
  * report) written, and its line of the run summary.
  */
+import { estimateCost, type CostEstimate } from "#domain/cost.ts";
 import { RECONCILE_REPORT } from "#domain/markers.ts";
 import { secondsSince, summarizeRun } from "#domain/run-summary.ts";
 import { markerPrefix } from "#domain/s3-layout.ts";
 import { strategyFor } from "#domain/cdc/index.ts";
 import { finishRun, lateWindowOf, MAX_UNCHANGED_REREADS, settleValidated, type LateWindow, type ShortWindow, type Watermark } from "#domain/watermark.ts";
-import type { Progress, Run, TableResult } from "#shared/steps.ts";
+import type { Meter, Progress, Run, TableResult } from "#shared/steps.ts";
 import type { LoadContext } from "./load.ts";
 import { lateRangesOfRecentWindows, narrowed } from "./recent-windows.ts";
 import { writeCompletionMarkers, type MarkerLog } from "./markers.ts";
@@ -58,7 +59,13 @@ function validationCounts(report: ValidationReport, rowsLoaded: number, extracti
  * loaded rows were validated: a failed validation throws (the failing windows stay listed, so the next load validates
  * them again; the windows that passed leave the list), and rows whose window is still open get no marker.
  */
-export async function finishStep(context: LoadContext, run: Run, progress: Progress, log: MarkerLog): Promise<{ result: TableResult; validated: boolean }> {
+export async function finishStep(
+  context: LoadContext,
+  run: Run,
+  progress: Progress,
+  log: MarkerLog,
+  costNow: () => { meter: Meter; cost: CostEstimate } = () => ({ meter: progress.meter, cost: estimateCost(progress.meter, { baseRpu: undefined }) }),
+): Promise<{ result: TableResult; validated: boolean }> {
   let validation: { line: string; complete: boolean } | undefined;
   let lateRows = progress.lateRows ?? 0;
   if (run.mode !== "backup_only") {
@@ -90,8 +97,12 @@ export async function finishStep(context: LoadContext, run: Run, progress: Progr
     validation = validationLine(report, late, progress.rowsLoaded, open);
   }
   const validated = validation !== undefined && validation.complete;
+  // What the table's run cost, with this step's work so far (the markers carry it).
+  const { meter, cost } = costNow();
   // redshift_only and reconcile hold no lease to release.
-  if (run.mode !== "redshift_only" && run.mode !== "reconcile") await updateWatermark(context, (current) => finishRun(current, progress.runId, context.now()));
+  if (run.mode !== "redshift_only" && run.mode !== "reconcile") {
+    await updateWatermark(context, (current) => finishRun(current, progress.runId, context.now(), cost.total_usd));
+  }
   const now = context.now();
   const result: TableResult = {
     table: context.table.key,
@@ -107,18 +118,21 @@ export async function finishStep(context: LoadContext, run: Run, progress: Progr
     ...(lateRows > 0 ? { late_rows: lateRows } : {}),
     ...(progress.windowsReread === undefined ? {} : { windows_reread: progress.windowsReread }),
     ...(progress.horizon === undefined ? {} : { horizon: progress.horizon }),
+    cost,
+    meter,
   };
   if (run.mode === "reconcile") {
     // A reconcile run's report, beside the markers (which only syncs write: downstream waits on those).
     if (run.completionBucket !== null) {
       const key = `${markerPrefix(run.pipeline, context.table.key, run.startedAt)}${RECONCILE_REPORT}`;
-      await context.s3.putJson(run.completionBucket, key, { pipeline: run.pipeline, execution_id: run.executionId, ...result });
+      await context.s3.putJson(run.completionBucket, key, { pipeline: run.pipeline, execution_id: run.executionId, ...result, meter: undefined });
       result.markers = `s3://${run.completionBucket}/${key}`;
     }
     return { result, validated: validation?.complete === true };
   }
   if (run.completionBucket !== null && (run.mode === "backup_only" || validated)) {
-    const summary = summarizeRun({ ...run, tablesRequested: [context.table.key] }, [result], now);
+    // The marker's summary is this table's: its cost is the table's.
+    const summary = summarizeRun({ ...run, tablesRequested: [context.table.key] }, [result], now, cost);
     result.markers = await writeCompletionMarkers(
       context.s3,
       {

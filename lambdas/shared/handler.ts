@@ -10,6 +10,7 @@ import { logMetrics } from "@aws-lambda-powertools/metrics/middleware";
 import { captureLambdaHandler } from "@aws-lambda-powertools/tracer/middleware";
 import type { Context } from "aws-lambda";
 import type { z } from "zod";
+import { metered } from "./meter.ts";
 import { logger, metrics, tracer } from "./powertools.ts";
 
 /** A task input that does not match its contract: the ASL and the handler disagree (a deployment mismatch). */
@@ -48,7 +49,8 @@ export function stepHandler<Schema extends z.ZodType, Result>(
     logger.appendKeys({ step, ...keys });
     if (keys.pipeline !== undefined) metrics.addDimensions({ Pipeline: keys.pipeline, ...(keys.table === undefined ? {} : { Table: keys.table }) });
     try {
-      return await run(parsed.data, context);
+      // Lambda reports its memory size as text; what the cost estimate's GB-seconds multiply by.
+      return await metered(Number(context.memoryLimitInMB) || 1024, () => run(parsed.data, context));
     } catch (error) {
       logger.error(`${step} failed`, error instanceof Error ? error : String(error));
       throw error;

@@ -18,4 +18,8 @@ export const METRICS = {
   SyncSuccess: "SyncSuccess",
   /** FailTable. */
   SyncFailure: "SyncFailure",
+  /** Finish: what the table's run cost, estimated (USD; domain/cost.ts). */
+  TableCostUsd: "TableCostUsd",
+  /** Summarize: what the whole run cost, estimated (USD; its loads' Redshift time merged where they overlapped). */
+  RunCostUsd: "RunCostUsd",
 } as const;

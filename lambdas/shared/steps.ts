@@ -36,6 +36,37 @@ export const ExecutionInputSchema = z.strictObject({
 });
 export type ExecutionInput = z.output<typeof ExecutionInputSchema>;
 
+/**
+ * What a table's steps spent so far (each step adds its own invocation: shared/meter.ts), priced by domain/cost.ts.
+ * `transitions` counts each state the table's steps took, the Choice and Pass states after them included.
+ */
+export const MeterSchema = z.object({
+  transitions: z.int().nonnegative(),
+  invocations: z.int().nonnegative(),
+  lambdaGbMs: z.number().nonnegative(),
+  s3Writes: z.int().nonnegative(),
+  s3Reads: z.int().nonnegative(),
+  /** The loads' active windows (epoch ms, merged): Redshift Serverless bills the spans they make. */
+  loadWindows: z.array(z.tuple([z.number(), z.number()])),
+});
+export type Meter = z.output<typeof MeterSchema>;
+const noSpending = (): Meter => ({ transitions: 0, invocations: 0, lambdaGbMs: 0, s3Writes: 0, s3Reads: 0, loadWindows: [] });
+
+/** The cost estimate of a table or a run (domain/cost.ts): each part in USD, the total their sum. */
+export const CostEstimateSchema = z.object({
+  total_usd: z.number(),
+  step_functions_usd: z.number(),
+  lambda_usd: z.number(),
+  redshift_usd: z.number(),
+  s3_usd: z.number(),
+  state_transitions: z.int(),
+  lambda_invocations: z.int(),
+  lambda_gb_seconds: z.number(),
+  redshift_rpu_seconds: z.number().nullable(),
+  s3_requests: z.int(),
+  prices_as_of: z.string(),
+});
+
 /** What every step of a table knows about the whole run (built by Plan). */
 export const RunSchema = z.object({
   /** The root execution's name: the run id of its tables and the id in the run summary. */
@@ -49,8 +80,10 @@ export const RunSchema = z.object({
   maxParallelTables: z.int().positive(),
   /** Chunks one table may run in this execution before it continues in a child (25,000-event history limit). */
   chunkBudget: z.int().positive(),
-  /** DescribeStatement polls one table may spend in this execution before it continues in a child. */
+  /** AwaitLoad calls one table may spend in this execution before it continues in a child. */
   pollBudget: z.int().positive(),
+  /** What Plan's own invocation spent (Summarize adds it to the run's cost). */
+  planMeter: MeterSchema.optional(),
 });
 export type Run = z.output<typeof RunSchema>;
 
@@ -123,6 +156,8 @@ export const ProgressSchema = z.object({
   windowsReread: z.int().positive().optional(),
   /** Timestamp strategies: what the transaction horizon did to the ceiling (settle.ts). */
   horizon: z.string().optional(),
+  /** What the table's steps spent so far, across child executions (the cost estimate). */
+  meter: MeterSchema.default(noSpending),
 });
 export type Progress = z.output<typeof ProgressSchema>;
 
@@ -136,6 +171,13 @@ export const LoadSchema = z.object({
   insertIndex: z.int(),
   files: z.int().nonnegative(),
   submittedAt: z.string(),
+  /** AwaitLoad's answer: the statement's status when it ended, or when the call's wait ran out. */
+  status: z.enum(STATEMENT_STATUSES).optional(),
+  /**
+   * The table's meter from SubmitLoad on (SubmitLoad's and AwaitLoad's invocations added to the progress' meter):
+   * CompleteLoad, or Finish after a load of no files, takes it over.
+   */
+  meter: MeterSchema.optional(),
 });
 export type Load = z.output<typeof LoadSchema>;
 
@@ -144,9 +186,8 @@ export const BeginInputSchema = z.object({ ...TableStep, resume: ResumeSchema.nu
 export const ProgressInputSchema = z.object({ ...TableStep, progress: ProgressSchema });
 export const CompleteLoadInputSchema = z.object({ ...TableStep, progress: ProgressSchema, load: LoadSchema });
 export const AwaitLoadInputSchema = z.object({ ...TableStep, load: LoadSchema });
-/** AwaitLoad's answer: the load's statement status when it ended, or when the call's wait ran out. */
-export const AwaitLoadOutputSchema = z.object({ status: z.enum(STATEMENT_STATUSES) });
-export type AwaitLoadOutput = z.output<typeof AwaitLoadOutputSchema>;
+/** Finish also gets the last load: after a load of no files (nothing to load) it holds the table's meter. */
+export const FinishInputSchema = z.object({ ...TableStep, progress: ProgressSchema, load: LoadSchema.nullish() });
 /** Step Functions' Catch output: Error is the error's name, Cause its message (JSON from Lambda). */
 export const CaughtErrorSchema = z.object({ Error: z.string(), Cause: z.string().nullish() });
 export const FailTableInputSchema = z.object({ ...TableStep, resume: ResumeSchema.nullable(), progress: ProgressSchema.nullable(), error: CaughtErrorSchema });
@@ -178,6 +219,10 @@ export const TableResultSchema = z.object({
   windows_reread: z.int().positive().optional(),
   /** Timestamp strategies: whether the transaction horizon held the ceiling back, and by how much. */
   horizon: z.string().optional(),
+  /** What the table's run cost, estimated (its loads' Redshift time as if alone: the run's merges overlapping loads). */
+  cost: CostEstimateSchema.optional(),
+  /** The table's meter, for Summarize to add up the run's cost (not in the summary's lines). */
+  meter: MeterSchema.optional(),
 });
 export type TableResult = z.output<typeof TableResultSchema>;
 

@@ -15,7 +15,7 @@ const PERIOD = Duration.minutes(5);
 
 /**
  * Alarms on failed and timed-out executions (to an SNS topic the on-call subscribes to) and a dashboard with rows,
- * duration and failures per pipeline, from the handlers' EMF metrics (namespace MysqlRedshiftSync).
+ * duration, failures and estimated cost per pipeline, from the handlers' EMF metrics (namespace MysqlRedshiftSync).
  */
 export class Monitoring extends Construct {
   readonly topic: sns.Topic;
@@ -55,9 +55,10 @@ export class Monitoring extends Construct {
     }
 
     this.dashboard = new cloudwatch.Dashboard(this, "Dashboard", { defaultInterval: Duration.days(7) });
-    const search = (pipeline: string, metric: string, statistic: string, label: string) =>
+    // Table steps emit per Pipeline and Table; Summarize (the run's cost) per Pipeline only.
+    const search = (pipeline: string, metric: string, statistic: string, label: string, dimensions = "Pipeline,Table,service") =>
       new cloudwatch.MathExpression({
-        expression: `SEARCH('{${METRICS_NAMESPACE},Pipeline,Table,service} MetricName="${metric}" Pipeline="${pipeline}"', '${statistic}', ${PERIOD.toSeconds()})`,
+        expression: `SEARCH('{${METRICS_NAMESPACE},${dimensions}} MetricName="${metric}" Pipeline="${pipeline}"', '${statistic}', ${PERIOD.toSeconds()})`,
         label,
         period: PERIOD,
       });
@@ -91,6 +92,13 @@ export class Monitoring extends Construct {
           title: `${pipeline}: late rows read again per table`,
           left: [search(pipeline, METRICS.LateRows, "Sum", "late rows")],
           right: [search(pipeline, METRICS.WindowsReread, "Sum", "windows read again")],
+          width: 8,
+        }),
+        // What the runs cost, estimated from the steps they took (domain/cost.ts): the run's, and the tables' share.
+        new cloudwatch.GraphWidget({
+          title: `${pipeline}: estimated cost (USD)`,
+          left: [search(pipeline, METRICS.RunCostUsd, "Sum", "runs", "Pipeline,service")],
+          right: [search(pipeline, METRICS.TableCostUsd, "Sum", "per table")],
           width: 8,
         }),
       );

@@ -77,6 +77,8 @@ export type ExecutionRecord = {
   cause: string | undefined;
   /** Step Functions history events this execution would have recorded. */
   historyEvents: number;
+  /** States entered (retries included): the state transitions Step Functions would bill this execution. */
+  stateTransitions: number;
   children: ExecutionRecord[];
 };
 
@@ -245,7 +247,7 @@ export class LocalStateMachine {
     let record: ExecutionRecord;
     try {
       const output = await execution.result;
-      record = { name, arn, status: "SUCCEEDED", output: json(output), error: undefined, cause: undefined, historyEvents: 0, children };
+      record = { name, arn, status: "SUCCEEDED", output: json(output), error: undefined, cause: undefined, historyEvents: 0, stateTransitions: 0, children };
     } catch (error) {
       // The interpreter rejects with ExecutionError; its cause is the state's error (name = Error, message = Cause).
       const failure = error instanceof Error ? error : new Error(String(error));
@@ -258,6 +260,7 @@ export class LocalStateMachine {
         error: caught.name,
         cause: caught.message,
         historyEvents: 0,
+        stateTransitions: 0,
         children,
       };
     }
@@ -265,9 +268,10 @@ export class LocalStateMachine {
     if (tooLarge !== undefined) {
       // The events arrive behind the run: whatever it did after the oversized state, AWS would have ended it there.
       const cause = `The state/task '${tooLarge.state}' returned a result with a size exceeding the maximum number of bytes service limit (${String(tooLarge.bytes)} > ${String(MAX_PAYLOAD_BYTES)}).`;
-      record = { name, arn, status: "FAILED", output: undefined, error: "States.DataLimitExceeded", cause, historyEvents: 0, children };
+      record = { name, arn, status: "FAILED", output: undefined, error: "States.DataLimitExceeded", cause, historyEvents: 0, stateTransitions: 0, children };
     }
     record.historyEvents = historyEventCount(events);
+    record.stateTransitions = events.filter((event) => event.type === "StateEntered" || event.type === "StateRetried").length;
     this.options.onExecution?.(record);
     return record;
   }

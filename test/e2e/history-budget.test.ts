@@ -5,6 +5,7 @@
  */
 import path from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
+import { emptyMeter } from "#domain/cost.ts";
 import { HISTORY_LIMIT } from "#domain/run-plan.ts";
 import type { RunSummary } from "#domain/run-summary.ts";
 import { LocalStateMachine, realHandlers, type ExecutionRecord, type LambdaHandler } from "#local/stepfunctions/runner.ts";
@@ -52,6 +53,7 @@ function simulated(target: Simulation, calls: Calls) {
         loads: 0,
         loadMs: 0,
         pendingFiles: 0,
+        meter: emptyMeter(),
       };
       return Promise.resolve(progress);
     },

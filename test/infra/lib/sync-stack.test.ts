@@ -11,6 +11,8 @@ import * as s3 from "aws-cdk-lib/aws-s3";
 import { AwsSolutionsChecks } from "cdk-nag";
 import { beforeAll, describe, expect, it } from "vitest";
 import { loadConfig } from "#config/loader.ts";
+import { METRICS } from "#shared/metrics.ts";
+import { METRICS_NAMESPACE } from "#shared/powertools.ts";
 import { LAMBDA_STEPS, SUBSTITUTIONS } from "../../../statemachines/sync-pipeline.ts";
 import { SyncStack } from "../../../lib/sync-stack.ts";
 
@@ -165,7 +167,11 @@ describe("SyncStack on the demo config", () => {
     for (const alarm of alarms) expect(alarm.AlarmActions).toHaveLength(1);
     template.hasResourceProperties("AWS::SNS::Topic", { KmsMasterKeyId: Match.anyValue() });
     template.resourceCountIs("AWS::CloudWatch::Dashboard", 1);
-    expect(JSON.stringify(template.findResources("AWS::CloudWatch::Dashboard"))).toContain('Pipeline=\\\\\\"demo\\\\\\"');
+    const dashboard = JSON.stringify(template.findResources("AWS::CloudWatch::Dashboard"));
+    expect(dashboard).toContain('Pipeline=\\\\\\"demo\\\\\\"');
+    // The runs' estimated cost, from the metric Summarize emits per pipeline (no Table dimension).
+    expect(dashboard).toContain("demo: estimated cost (USD)");
+    expect(dashboard).toContain(`{${METRICS_NAMESPACE},Pipeline,service} MetricName=\\\\\\"${METRICS.RunCostUsd}\\\\\\"`);
   });
 });
 

@@ -17,6 +17,7 @@ import { LOCAL_CREDENTIALS, LOCAL_OPERATOR_ROLE_ARN, LOCAL_PORTS } from "./endpo
 import { LocalIdentities } from "./redshift/identities.ts";
 import { StackAuthorizer } from "./iam/authorizer.ts";
 import { synthesizeStackIam } from "./iam/stack-iam.ts";
+import { loadConfig } from "#config/loader.ts";
 
 export { LOCAL_CREDENTIALS, LOCAL_PORTS };
 
@@ -71,9 +72,6 @@ export async function startStandIns(options: StandInOptions): Promise<StandIns> 
   await mkdir(path.join(dataDir, "redshift"), { recursive: true });
   const pidFile = await lock(dataDir);
   const identities = new LocalIdentities();
-  if (options.configDir !== undefined) {
-    identities.iam = new StackAuthorizer(await synthesizeStackIam({ configDir: options.configDir, operatorRoleArns: [LOCAL_OPERATOR_ROLE_ARN] }));
-  }
   const s3 = await startLocalS3({ rootDir: path.join(dataDir, "s3"), port: options.s3Port ?? 0, buckets: options.buckets, identities });
   const s3Client = new S3Client({ ...s3ClientConfig({ AWS_ENDPOINT_URL_S3: s3.endpoint }), region: "us-east-1", credentials: LOCAL_CREDENTIALS });
   const store = new S3Store(s3Client);
@@ -83,6 +81,18 @@ export async function startStandIns(options: StandInOptions): Promise<StandIns> 
     port: options.redshiftPort ?? 0,
     identities,
   });
+  // The stack's IAM (a synth, ~2.5 s) while the warehouse's databases start (embedded PGlite: ~1.5 s each on a new
+  // folder): neither then falls on the first table's steps. No request reaches the stand-ins before both are done.
+  const configDir = options.configDir;
+  if (configDir !== undefined) {
+    const databases = [...new Set((await loadConfig(configDir)).pipelines.map((p) => p.target.database))];
+    await Promise.all([
+      synthesizeStackIam({ configDir, operatorRoleArns: [LOCAL_OPERATOR_ROLE_ARN] }).then((model) => {
+        identities.iam = new StackAuthorizer(model);
+      }),
+      redshift.prepare(databases),
+    ]);
+  }
   const redshiftClient = new RedshiftDataClient({
     ...redshiftDataClientConfig({ region: "us-east-1" }, { AWS_ENDPOINT_URL_REDSHIFT_DATA: redshift.endpoint }),
     credentials: LOCAL_CREDENTIALS,

@@ -53,7 +53,7 @@ const HOURLY_ROWS = 1_000;
 const admin = await mysql.createConnection({ uri: MYSQL_URL });
 await admin.query(`DROP DATABASE IF EXISTS ${DB}`);
 await admin.query(`CREATE DATABASE ${DB}`);
-/** A table of `rows` rows: its key, a name, an amount, a date and `last_update` an hour ago. */
+/** A table of `rows` rows: its key, a name, an amount, a date and `last_update` a minute apart from 12 days ago. */
 async function createTable(table: string, rows: number, key: string[]): Promise<void> {
   const keyColumns = key.map((k) => `${k} INT NOT NULL`).join(", ");
   await admin.query(
@@ -64,7 +64,7 @@ async function createTable(table: string, rows: number, key: string[]): Promise<
   const keyValues = key.length === 1 ? "seq" : `seq DIV 30 + 1, seq MOD 30 + 1`;
   await admin.query(
     `INSERT INTO ${DB}.${table} SELECT ${keyValues}, CONCAT('name ', seq), IF(seq % 7 = 0, NULL, (seq % 1000) / 100), '2006-02-15 05:05:03' + INTERVAL seq MINUTE,
-       NOW() - INTERVAL 1 HOUR FROM seq_1_to_${rows}`,
+       NOW() - INTERVAL 12 DAY + INTERVAL seq MINUTE FROM seq_1_to_${rows}`,
   );
 }
 for (const { table, rows, key } of SAKILA) await createTable(table, rows, key);
@@ -115,12 +115,18 @@ const steps = new Map<string, number>();
 const machine = new LocalStateMachine({
   handlers: await realHandlers(),
   iam: standIns.identities.iam,
-  onStep: (step) => steps.set(step, (steps.get(step) ?? 0) + 1),
+  onStep: (step, input) => {
+    steps.set(step, (steps.get(step) ?? 0) + 1);
+    if (process.env.BENCH_DEBUG === "1")
+      console.log(`${(performance.now() - runStarted).toFixed(0).padStart(6)} ms ${step} ${(input as { table?: string }).table ?? ""}`);
+  },
 });
 
+let runStarted = 0;
 async function timedRun(pipeline: string): Promise<{ record: ExecutionRecord; summary: RunSummary; seconds: number }> {
   steps.clear();
   const started = performance.now();
+  runStarted = started;
   const record = await machine.startExecution({ pipeline });
   const seconds = (performance.now() - started) / 1000;
   if (record.status !== "SUCCEEDED") throw new Error(`${pipeline}: ${record.status} ${record.error ?? ""} ${record.cause ?? ""}`);
@@ -134,7 +140,7 @@ function report(title: string, run: Awaited<ReturnType<typeof timedRun>>): void 
   console.log(`   steps: ${[...steps.entries()].map(([s, n]) => `${s} ${n}`).join(", ")}; history events ${run.record.historyEvents}`);
   for (const [table, line] of slowest) {
     console.log(
-      `   ${table.padEnd(16)} ${String(line.rows_processed ?? 0).padStart(7)} rows  ${(line.duration_seconds ?? 0).toFixed(2).padStart(6)} s  ${line.status}`,
+      `   ${table.padEnd(16)} ${String(line.rows_processed ?? 0).padStart(7)} rows  ${(line.duration_seconds ?? 0).toFixed(2).padStart(6)} s  ${line.status}${process.env.BENCH_DEBUG === "1" ? ` ${JSON.stringify({ ...line, cost: undefined })}` : ""}`,
     );
   }
 }
@@ -144,15 +150,16 @@ try {
     `machine: ${os.cpus().length} × ${os.cpus()[0]?.model ?? "?"}, ${Math.round(os.totalmem() / 2 ** 30)} GiB; warehouse: ${values.postgres ? "PostgreSQL" : "PGlite"}`,
   );
   report("first sync, Sakila-sized (16 tables)", await timedRun("sakila"));
-  await timedRun("hourly");
+  report("hourly, first sync", await timedRun("hourly"));
   for (let i = 1; i <= HOURLY_TABLES; i++) {
     const table = `${DB}.hourly_${String(i).padStart(2, "0")}`;
     const changed = 1 + ((i * 7) % 10);
     // Committed a minute ago: past the hybrid strategy's settle window, as an hour's changes would be.
     await admin.query(`UPDATE ${table} SET name = CONCAT(name, '*'), last_update = NOW() - INTERVAL 1 MINUTE WHERE id <= ${Math.ceil(changed / 2)}`);
-    await admin.query(
-      `INSERT INTO ${table} SELECT ${HOURLY_ROWS} + seq, 'new', 1.5, NOW(), NOW() - INTERVAL 1 MINUTE FROM seq_1_to_${changed - Math.ceil(changed / 2)}`,
-    );
+    const inserted = changed - Math.ceil(changed / 2);
+    if (inserted > 0) {
+      await admin.query(`INSERT INTO ${table} SELECT ${HOURLY_ROWS} + seq, 'new', 1.5, NOW(), NOW() - INTERVAL 1 MINUTE FROM seq_1_to_${inserted}`);
+    }
   }
   report(`the common case: ${HOURLY_TABLES} tables, 1–10 changed rows each`, await timedRun("hourly"));
 } finally {

@@ -16,6 +16,7 @@ import {
 } from "@aws-sdk/client-redshift-data";
 import { fromTemporaryCredentials } from "@aws-sdk/credential-providers";
 import type { TargetConnection } from "#config/schema.ts";
+import { countWarehouseStatement } from "#shared/meter.ts";
 import { tracer } from "#shared/powertools.ts";
 
 /** Throttling and 5xx are retried by the SDK (adaptive); more attempts only delay a real outage. */
@@ -232,6 +233,7 @@ export class RedshiftData {
    */
   async submit(sql: string | readonly string[], options: { name?: string; clientToken?: string; parameters?: Record<string, string> } = {}): Promise<string> {
     for (const statement of typeof sql === "string" ? [sql] : sql) checkStatementSize(statement);
+    countWarehouseStatement();
     const common = {
       ...this.where,
       ...(options.name === undefined ? {} : { StatementName: options.name }),

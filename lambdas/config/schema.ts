@@ -192,7 +192,9 @@ const processingFields = {
 };
 export const PROCESSING_DEFAULTS = {
   batch_size: 50_000,
-  max_parallel_tables: 1,
+  // Four tables at once (docs/benchmarks.md "The common case"): an hourly run of 20 small tables ends in about a
+  // quarter of the time, its loads in one Redshift Serverless burst instead of minutes of them; 4 MySQL sessions.
+  max_parallel_tables: 4,
   target_file_mb: 128,
   max_chunk_seconds: 600,
 } as const;

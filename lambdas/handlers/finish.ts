@@ -4,7 +4,7 @@ import { addMeters, estimateCost, pricingOf, STEP_TRANSITIONS } from "#domain/co
 import { loadContext, pipelineNamed } from "#services/environment.ts";
 import { finishStep } from "#services/finish.ts";
 import { deadlineOf, stepHandler } from "#shared/handler.ts";
-import { spentHere } from "#shared/meter.ts";
+import { spentHere, usedWarehouse } from "#shared/meter.ts";
 import { logger, metrics } from "#shared/powertools.ts";
 import { FinishInputSchema } from "#shared/steps.ts";
 import { METRICS } from "#shared/metrics.ts";
@@ -18,8 +18,10 @@ export const handler = stepHandler("Finish", FinishInputSchema, async ({ run, ta
   const pipeline = await pipelineNamed(run.pipeline);
   // After a load of no files (Submitted? → Finish) the load's meter is the table's latest; after CompleteLoad, the progress'.
   const before = load !== null && load !== undefined && load.files === 0 && load.meter !== undefined ? load.meter : progress.meter;
+  // Validation's counts keep the warehouse busy too, when it sent any.
+  const startedAt = Date.now();
   const costNow = () => {
-    const meter = addMeters(before, spentHere(STEP_TRANSITIONS.finish));
+    const meter = addMeters(before, spentHere(STEP_TRANSITIONS.finish, usedWarehouse() ? [startedAt, Date.now()] : undefined));
     return { meter, cost: estimateCost(meter, pricingOf(pipeline)) };
   };
   const { result } = await finishStep(loadContext(pipeline, table, deadlineOf(context)), run, progress, log, costNow);

@@ -6,12 +6,12 @@
 import { AsyncLocalStorage } from "node:async_hooks";
 import type { Meter } from "./steps.ts";
 
-type Invocation = { startedAt: number; memoryMb: number; s3Writes: number; s3Reads: number };
+type Invocation = { startedAt: number; memoryMb: number; s3Writes: number; s3Reads: number; warehouseStatements: number };
 const scope = new AsyncLocalStorage<Invocation>();
 
 /** Runs one step invocation in its own meter scope. */
 export function metered<T>(memoryMb: number, run: () => Promise<T>): Promise<T> {
-  return scope.run({ startedAt: performance.now(), memoryMb, s3Writes: 0, s3Reads: 0 }, run);
+  return scope.run({ startedAt: performance.now(), memoryMb, s3Writes: 0, s3Reads: 0, warehouseStatements: 0 }, run);
 }
 
 /**
@@ -24,6 +24,15 @@ export function countS3Request(command: string): void {
   if (/^(Get|Head)/.test(command)) invocation.s3Reads++;
   else invocation.s3Writes++;
 }
+
+/** A statement sent to Redshift: a Serverless workgroup bills the time it keeps the warehouse active. */
+export function countWarehouseStatement(): void {
+  const invocation = scope.getStore();
+  if (invocation !== undefined) invocation.warehouseStatements++;
+}
+
+/** Whether this invocation has sent Redshift any statement so far. */
+export const usedWarehouse = (): boolean => (scope.getStore()?.warehouseStatements ?? 0) > 0;
 
 /**
  * What this invocation spent so far, as a meter: one invocation, its GB-ms, its S3 requests, the state transitions

@@ -48,6 +48,11 @@ export class PgliteEngine implements SqlEngine {
     return instance;
   }
 
+  /** PGlite's first start of a database (initdb in WebAssembly, ~1.5 s) need not fall on the first statement. */
+  async prepare(database: string): Promise<void> {
+    await this.instance(database);
+  }
+
   async run(database: string, statements: readonly SqlStatement[]): Promise<StatementResult[]> {
     const db = await this.instance(database);
     const all = async (session: Queryable) => {

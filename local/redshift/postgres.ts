@@ -38,6 +38,8 @@ export interface SqlEngine {
   /** `user`: the database user the statements run as (undefined: the engine's own user). */
   run(database: string, statements: readonly SqlStatement[], onPid: (pid: number) => void, user?: string): Promise<StatementResult[]>;
   cancel(database: string, pid: number): Promise<void>;
+  /** Gets the database ready before its first statement (an embedded engine's start-up); optional. */
+  prepare?(database: string): Promise<void>;
   close(): Promise<void>;
 }
 

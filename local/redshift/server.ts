@@ -53,6 +53,8 @@ export type LocalRedshift = {
    * it. A hook that answers (returns a result) replaces the statement.
    */
   setStatementHook(hook: StatementHook | undefined): void;
+  /** Starts the engine of these databases now (embedded PGlite's start-up), not at their first statement. */
+  prepare(databases: readonly string[]): Promise<void>;
   close(): Promise<void>;
 };
 
@@ -302,6 +304,13 @@ export async function startLocalRedshift(options: LocalRedshiftOptions): Promise
     identities,
     setStatementHook(next) {
       testHook = next;
+    },
+    async prepare(databases) {
+      await Promise.all(
+        databases.map(async (database) => {
+          await backend.prepare?.(database);
+        }),
+      );
     },
     async close() {
       await new Promise<void>((resolve) =>

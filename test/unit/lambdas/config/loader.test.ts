@@ -32,7 +32,7 @@ describe("shipped configuration", () => {
     const coverage = demo.tables.find((t) => t.key === "mrsync_demo.type_coverage")!;
     expect(coverage.processing).toEqual({
       batch_size: 1000, // table override
-      max_parallel_tables: 1,
+      max_parallel_tables: 4,
       target_file_mb: 64, // pipeline default
       max_chunk_seconds: 120,
     });

@@ -12,7 +12,7 @@ describe("Plan", () => {
   it("defaults to every table, full mode, the pipeline's completion bucket and concurrency", () => {
     const { run, tables } = plan({});
     expect(tables.map((t) => t.table)).toEqual(["mrsync_demo.settle_orders", "mrsync_demo.type_coverage", "mrsync_demo.merchants"]);
-    expect(run).toMatchObject({ executionId: "exec-1", mode: "full", limit: null, completionBucket: "mrsync-local-completion", maxParallelTables: 1 });
+    expect(run).toMatchObject({ executionId: "exec-1", mode: "full", limit: null, completionBucket: "mrsync-local-completion", maxParallelTables: 3 });
     expect(plan({ completion_bucket: "other-bucket", tables: ["mrsync_demo.merchants"] }).run.completionBucket).toBe("other-bucket");
   });
 

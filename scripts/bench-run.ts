@@ -137,7 +137,17 @@ function report(title: string, run: Awaited<ReturnType<typeof timedRun>>): void 
   const lines = Object.entries(run.summary.table_results).map(([table, line]) => [table.replace(`${DB}.`, ""), line] as const);
   const slowest = [...lines].sort((a, b) => (b[1].duration_seconds ?? 0) - (a[1].duration_seconds ?? 0));
   console.log(`\n## ${title}: ${run.seconds.toFixed(2)} s wall, ${lines.length} tables`);
-  console.log(`   steps: ${[...steps.entries()].map(([s, n]) => `${s} ${n}`).join(", ")}; history events ${run.record.historyEvents}`);
+  console.log(
+    `   steps: ${[...steps.entries()].map(([s, n]) => `${s} ${n}`).join(", ")}; state transitions ${run.record.stateTransitions}; history events ${run.record.historyEvents}`,
+  );
+  const cost = run.summary.cost;
+  if (cost !== undefined) {
+    console.log(
+      `   cost estimate (local timings, base RPU 128): $${cost.total_usd.toFixed(6)} = Step Functions $${cost.step_functions_usd.toFixed(6)} (${cost.state_transitions} transitions)` +
+        ` + Lambda $${cost.lambda_usd.toFixed(6)} (${cost.lambda_invocations} calls, ${cost.lambda_gb_seconds} GB-s) + Redshift $${cost.redshift_usd.toFixed(6)}` +
+        ` (${cost.redshift_rpu_seconds ?? "-"} RPU-s) + S3 $${cost.s3_usd.toFixed(6)} (${cost.s3_requests} requests)`,
+    );
+  }
   for (const [table, line] of slowest) {
     console.log(
       `   ${table.padEnd(16)} ${String(line.rows_processed ?? 0).padStart(7)} rows  ${(line.duration_seconds ?? 0).toFixed(2).padStart(6)} s  ${line.status}${process.env.BENCH_DEBUG === "1" ? ` ${JSON.stringify({ ...line, cost: undefined })}` : ""}`,

@@ -106,7 +106,8 @@ function simulated(target: Simulation, calls: Calls) {
     const { load } = event as { load: { statementId: string } };
     calls.describe++;
     calls.polled.add(load.statementId);
-    return Promise.resolve({ status: calls.describe >= target.polls ? "FINISHED" : "STARTED" });
+    // As the real step answers: the load, with its status.
+    return Promise.resolve({ ...load, status: calls.describe >= target.polls ? "FINISHED" : "STARTED" });
   };
   return { handlers };
 }

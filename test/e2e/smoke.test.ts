@@ -44,7 +44,7 @@ describe("mrsync smoke", () => {
   it("refuses a pipeline whose tables are not throwaway smoke tables, before touching anything", async () => {
     await writeFile(
       path.join(fx.configDir, "pipelines", "settlement.yml"),
-      `pipeline: { name: settlement, source: test_mysql, target: test_redshift, staging: test_staging, s3: { isolation_prefix: settlement/ } }
+      `pipeline: { name: settlement, source: test_mysql, target: test_redshift, staging: test_staging, processing: { max_parallel_tables: 1 }, s3: { isolation_prefix: settlement/ } }
 tables:
   ${DB}.settle_orders: { cdc_strategy: hybrid, cdc_timestamp_column: updated_at, cdc_id_column: id, target_name: settle_orders }
 `,

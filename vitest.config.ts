@@ -10,7 +10,8 @@ export default defineConfig({
     // runner's identity tags (local/iam/runtime.ts) must be in it.
     setupFiles: ["local/iam/runtime.ts"],
     // The handlers' Powertools logger and metrics write to stdout; tests assert on results, not on log lines.
-    env: { POWERTOOLS_LOG_LEVEL: "SILENT", POWERTOOLS_METRICS_DISABLED: "true" },
+    // X-Ray's automatic mode (an async hook on every promise) is for traced Lambdas: local/powertools-env.ts.
+    env: { POWERTOOLS_LOG_LEVEL: "SILENT", POWERTOOLS_METRICS_DISABLED: "true", AWS_XRAY_MANUAL_MODE: "1" },
     // CI also writes a JSON report, from which .ci/run prints one plain "N passed, N failed" line.
     reporters: process.env.CI ? ["default", ["json", { outputFile: ".local/vitest-results.json" }]] : ["default"],
   },

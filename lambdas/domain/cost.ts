@@ -51,8 +51,11 @@ export function activeSpans(windows: readonly (readonly [number, number])[]): [n
   return spans;
 }
 
-/** At most this many windows per meter (the state carries it): beyond, the closest two are merged into one. */
-export const MAX_LOAD_WINDOWS = 20;
+/**
+ * At most this many windows per meter: every table's line carries its meter through the Map (256 KiB for all of
+ * them). Beyond, the closest two merge into one (the estimate then bills the gap between them: an overestimate).
+ */
+export const MAX_LOAD_WINDOWS = 4;
 
 export function addMeters(a: Meter, b: Meter): Meter {
   let windows = activeSpans([...a.loadWindows, ...b.loadWindows]);

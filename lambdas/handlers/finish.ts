@@ -24,8 +24,8 @@ export const handler = stepHandler("Finish", FinishInputSchema, async ({ run, ta
     const meter = addMeters(before, spentHere(STEP_TRANSITIONS.finish, usedWarehouse() ? [startedAt, Date.now()] : undefined));
     return { meter, cost: estimateCost(meter, pricingOf(pipeline)) };
   };
-  const { result } = await finishStep(loadContext(pipeline, table, deadlineOf(context)), run, progress, log, costNow);
-  if (result.cost !== undefined) metrics.addMetric(METRICS.TableCostUsd, MetricUnit.NoUnit, result.cost.total_usd);
+  const { result, cost } = await finishStep(loadContext(pipeline, table, deadlineOf(context)), run, progress, log, costNow);
+  metrics.addMetric(METRICS.TableCostUsd, MetricUnit.NoUnit, cost.total_usd);
   metrics.addMetric(METRICS.SyncDuration, MetricUnit.Seconds, result.duration_seconds);
   metrics.addMetric(METRICS.SyncSuccess, MetricUnit.Count, 1);
   metrics.addMetric(METRICS.LateRows, MetricUnit.Count, result.late_rows ?? 0);

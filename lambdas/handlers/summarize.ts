@@ -12,9 +12,11 @@ import { SummarizeInputSchema } from "#shared/steps.ts";
 export const handler = stepHandler("Summarize", SummarizeInputSchema, async ({ run, results }) => {
   // The tables' meters, Plan's and this step's, and the execution's own states (Plan, Tables, Summarize, Failed?, the end).
   const meter = [run.planMeter ?? emptyMeter(), ...results.map((r) => r.meter ?? emptyMeter())].reduce(addMeters, spentHere(EXECUTION_TRANSITIONS));
-  const cost = estimateCost(meter, pricingOf(await pipelineNamed(run.pipeline)));
-  const summary = summarizeRun(run, results, new Date(), cost);
-  metrics.addMetric(METRICS.RunCostUsd, MetricUnit.NoUnit, cost.total_usd);
+  const pricing = pricingOf(await pipelineNamed(run.pipeline));
+  // Each table's line priced here (the Map's lines carry meters, not estimates: 256 KiB for every table's line).
+  const priced = results.map((r) => (r.meter === undefined ? r : { ...r, cost: estimateCost(r.meter, pricing) }));
+  const summary = summarizeRun(run, priced, new Date(), estimateCost(meter, pricing));
+  metrics.addMetric(METRICS.RunCostUsd, MetricUnit.NoUnit, summary.cost?.total_usd ?? 0);
   const failed = summary.status !== "success";
   return { summary, failed, cause: failed ? failureCause(summary) : null };
 });

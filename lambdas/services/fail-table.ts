@@ -1,7 +1,6 @@
 /** FailTable: a table's failure recorded in its watermark (lease released); the other tables go on. */
 import { boundedError, causeMessage, errorCharsFor, secondsSince } from "#domain/run-summary.ts";
 import { failRun } from "#domain/watermark.ts";
-import type { CostEstimate } from "#domain/cost.ts";
 import type { Meter, Progress, Resume, Run, TableResult } from "#shared/steps.ts";
 import { runIdOf } from "./begin.ts";
 import { updateWatermark, type TableContext } from "./sync-context.ts";
@@ -19,7 +18,7 @@ export async function failTableStep(
   resume: Resume | null,
   progress: Progress | null,
   error: CaughtError,
-  costNow?: () => { meter: Meter; cost: CostEstimate },
+  meterNow?: () => Meter,
 ): Promise<TableResult> {
   const message = causeMessage(error.Cause);
   const runId = progress?.runId ?? runIdOf(run, resume);
@@ -42,7 +41,7 @@ export async function failTableStep(
     // The Map gathers every table's line: bounded by the run's table count (the whole text is in the watermark).
     error_message: boundedError(`${message}${recorded}`, errorCharsFor(run.tablesRequested.length)),
     failed_at: context.now().toISOString(),
-    // What it spent before it failed (the run's cost counts it).
-    ...(costNow === undefined ? {} : costNow()),
+    // What it spent before it failed (Summarize prices it: the run's cost counts it).
+    ...(meterNow === undefined ? {} : { meter: meterNow() }),
   };
 }

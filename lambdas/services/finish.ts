@@ -65,7 +65,7 @@ export async function finishStep(
   progress: Progress,
   log: MarkerLog,
   costNow: () => { meter: Meter; cost: CostEstimate } = () => ({ meter: progress.meter, cost: estimateCost(progress.meter, { baseRpu: undefined }) }),
-): Promise<{ result: TableResult; validated: boolean }> {
+): Promise<{ result: TableResult; validated: boolean; cost: CostEstimate }> {
   let validation: { line: string; complete: boolean } | undefined;
   let lateRows = progress.lateRows ?? 0;
   if (run.mode !== "backup_only") {
@@ -118,21 +118,21 @@ export async function finishStep(
     ...(lateRows > 0 ? { late_rows: lateRows } : {}),
     ...(progress.windowsReread === undefined ? {} : { windows_reread: progress.windowsReread }),
     ...(progress.horizon === undefined ? {} : { horizon: progress.horizon }),
-    cost,
+    // The meter, not the priced estimate: the Map gathers every table's line (256 KiB); Summarize prices each.
     meter,
   };
   if (run.mode === "reconcile") {
     // A reconcile run's report, beside the markers (which only syncs write: downstream waits on those).
     if (run.completionBucket !== null) {
       const key = `${markerPrefix(run.pipeline, context.table.key, run.startedAt)}${RECONCILE_REPORT}`;
-      await context.s3.putJson(run.completionBucket, key, { pipeline: run.pipeline, execution_id: run.executionId, ...result, meter: undefined });
+      await context.s3.putJson(run.completionBucket, key, { pipeline: run.pipeline, execution_id: run.executionId, ...result, meter: undefined, cost });
       result.markers = `s3://${run.completionBucket}/${key}`;
     }
-    return { result, validated: validation?.complete === true };
+    return { result, validated: validation?.complete === true, cost };
   }
   if (run.completionBucket !== null && (run.mode === "backup_only" || validated)) {
     // The marker's summary is this table's: its cost is the table's.
-    const summary = summarizeRun({ ...run, tablesRequested: [context.table.key] }, [result], now, cost);
+    const summary = summarizeRun({ ...run, tablesRequested: [context.table.key] }, [{ ...result, cost }], now, cost);
     result.markers = await writeCompletionMarkers(
       context.s3,
       {
@@ -157,5 +157,5 @@ export async function finishStep(
       log,
     );
   }
-  return { result, validated };
+  return { result, validated, cost };
 }

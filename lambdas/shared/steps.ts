@@ -219,9 +219,9 @@ export const TableResultSchema = z.object({
   windows_reread: z.int().positive().optional(),
   /** Timestamp strategies: whether the transaction horizon held the ceiling back, and by how much. */
   horizon: z.string().optional(),
-  /** What the table's run cost, estimated (its loads' Redshift time as if alone: the run's merges overlapping loads). */
+  /** What the table's run cost, estimated (its loads' Redshift time as if alone): set by Summarize from the meter. */
   cost: CostEstimateSchema.optional(),
-  /** The table's meter, for Summarize to add up the run's cost (not in the summary's lines). */
+  /** What the table's steps spent (Summarize prices it and adds up the run's; not in the summary's lines). */
   meter: MeterSchema.optional(),
 });
 export type TableResult = z.output<typeof TableResultSchema>;

@@ -71,6 +71,11 @@ describe("mrsync (subprocess, local stand-ins)", () => {
       summary: { success_count: 1, failure_count: 0, total_rows_processed: 100 },
     });
     expect(summary.execution_id).toMatch(/^sync_/);
+    // The run's cost and the table's, each the sum of its parts (test/e2e/cost.test.ts checks what they count).
+    for (const cost of [summary.cost, summary.table_results[TABLE]?.cost]) {
+      expect(cost?.total_usd).toBeCloseTo((cost?.step_functions_usd ?? 0) + (cost?.lambda_usd ?? 0) + (cost?.redshift_usd ?? 0) + (cost?.s3_usd ?? 0), 8);
+      expect(cost?.state_transitions).toBeGreaterThan(0);
+    }
     expect(Number((await fx.warehouse.redshift.query("SELECT count(*) FROM public.items")).rows[0]?.[0])).toBe(100);
     const listed = await mrsync("--json", "markers", "list", "-p", "cli", "--date", today());
     expect(JSON.parse(listed.stdout)).toHaveLength(1);

@@ -101,23 +101,4 @@ describe("the cost of a run", () => {
     // are counted by its Begin.
     expect(cost.state_transitions).toBe(entered);
   });
-
-  it("prices from connections.yml replace the list prices; a provisioned cluster adds no per-run compute", async () => {
-    const { estimateCost } = await import("#domain/cost.ts");
-    const meter = {
-      transitions: 1000,
-      invocations: 10,
-      lambdaGbMs: 2_000_000,
-      s3Writes: 1000,
-      s3Reads: 1000,
-      loadWindows: [[0, 90_000]] as [number, number][],
-    };
-    const list = estimateCost(meter, { baseRpu: 8 });
-    expect(list).toMatchObject({ step_functions_usd: 0.025, redshift_rpu_seconds: 720, redshift_usd: 0.075, s3_usd: 0.0054 });
-    const discounted = estimateCost(meter, { baseRpu: 8, prices: { redshift_rpu_hour_usd: 0.3 } });
-    expect(discounted.redshift_usd).toBe(0.06);
-    expect(discounted.prices_as_of).toContain("connections.yml");
-    const provisioned = estimateCost(meter, { baseRpu: undefined });
-    expect(provisioned).toMatchObject({ redshift_usd: 0, redshift_rpu_seconds: null });
-  });
 });

@@ -1,7 +1,7 @@
 /**
- * A target must be in the stack's own Region: Step Functions' SDK integrations (DescribeLoad) reach a service only in
- * the state machine's Region ("cross-Region AWS SDK integrations aren't available"), and COPY reads the staging bucket
- * only in the warehouse's Region. A target elsewhere is refused at synth and by `mrsync config validate`.
+ * A target must be in the stack's own Region: COPY reads the staging bucket (the stack's) only in the warehouse's
+ * Region, and the stack's grants and endpoints (VPC endpoints, the Data API's) are its Region's. A target elsewhere is
+ * refused at synth and by `mrsync config validate`.
  */
 import path from "node:path";
 import type { ResolvedPipeline } from "./resolve.ts";

@@ -12,7 +12,7 @@ import http from "node:http";
 
 /** The header naming the service identity a local call is made as. */
 export const LOCAL_IDENTITY_HEADER = "x-mrsync-local-identity";
-/** The state machine's own identity (DescribeLoad, child executions). */
+/** The state machine's own identity (invoking the functions, starting child executions). */
 export const STATES_IDENTITY = "states";
 export const functionIdentity = (handlerModule: string) => `function:${handlerModule}`;
 

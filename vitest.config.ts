@@ -1,14 +1,22 @@
 import { defineConfig } from "vitest/config";
 
+/**
+ * Files that hold MySQL write transactions open for seconds. Begin's transaction horizon reads INNODB_TRX, which is
+ * server-wide: while one of these runs, another file's ceiling would be held below its open transaction. They run
+ * alone, one after another, once the other files are done.
+ */
+const HOLDS_MYSQL_TRANSACTIONS = [
+  "test/e2e/late-commits.test.ts",
+  "test/e2e/live-source.test.ts",
+  "test/integration/lambdas/services/begin.test.ts",
+  "test/integration/lambdas/services/begin.time-zone.test.ts",
+];
+
 export default defineConfig({
   test: {
-    include: ["test/**/*.test.ts"],
     testTimeout: 60_000,
     hookTimeout: 60_000,
     pool: "forks",
-    // Three files at once on this 2-core machine kind (vitest's default is cores − 1 = 1): the tests mostly wait on
-    // MariaDB, PostgreSQL and the stand-ins, and no two files share a database, bucket folder or port. 395 s → 209 s.
-    maxWorkers: 3,
     // Before anything in a test process sends a request: the SDK takes http.request once per process, and the local
     // runner's identity tags (local/iam/runtime.ts) must be in it.
     setupFiles: ["local/iam/runtime.ts"],
@@ -17,5 +25,14 @@ export default defineConfig({
     env: { POWERTOOLS_LOG_LEVEL: "SILENT", POWERTOOLS_METRICS_DISABLED: "true", AWS_XRAY_MANUAL_MODE: "1" },
     // CI also writes a JSON report, from which .ci/run prints one plain "N passed, N failed" line.
     reporters: process.env.CI ? ["default", ["json", { outputFile: ".local/vitest-results.json" }]] : ["default"],
+    projects: [
+      {
+        extends: true,
+        // Three files at once on this 2-core machine kind (vitest's default is cores − 1 = 1): the tests mostly wait on
+        // MariaDB, PostgreSQL and the stand-ins, and no two files share a database, bucket folder or port.
+        test: { name: "together", include: ["test/**/*.test.ts"], exclude: HOLDS_MYSQL_TRANSACTIONS, maxWorkers: 3, sequence: { groupOrder: 0 } },
+      },
+      { extends: true, test: { name: "alone", include: HOLDS_MYSQL_TRANSACTIONS, maxWorkers: 1, sequence: { groupOrder: 1 } } },
+    ],
   },
 });

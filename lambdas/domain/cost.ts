@@ -100,7 +100,7 @@ const usd = (value: number) => Math.round(value * 1e8) / 1e8;
  * The estimate for a meter. `baseRpu` undefined: a provisioned cluster (no per-run compute charge). The total is the
  * sum of the rounded parts, so the parts add up exactly.
  */
-export function estimateCost(meter: Meter, options: { baseRpu: number | undefined; prices?: Partial<Prices> }): CostEstimate {
+export function estimateCost(meter: Meter, options: { baseRpu?: number | undefined; prices?: Partial<Prices> }): CostEstimate {
   const prices: Prices = { ...DEFAULT_PRICES, ...options.prices };
   const gbSeconds = meter.lambdaGbMs / 1000;
   const activeSeconds = activeSpans(meter.loadWindows).reduce((sum, [start, end]) => sum + Math.max(SERVERLESS_MINIMUM_SECONDS, (end - start) / 1000), 0);
@@ -145,7 +145,12 @@ export const STEP_TRANSITIONS = {
 } as const;
 
 /** A pipeline's pricing: its target's base RPU (none for a provisioned cluster) and connections.yml's prices. */
-export function pricingOf(pipeline: Pick<ResolvedPipeline, "target" | "prices">): { baseRpu: number | undefined; prices: Partial<Prices> } {
+export type Pricing = { baseRpu?: number | undefined; prices: Partial<Prices> };
+
+export function pricingOf(pipeline: Pick<ResolvedPipeline, "target" | "prices">): Pricing {
   const serverless = pipeline.target.workgroup_name !== undefined;
-  return { baseRpu: serverless ? (pipeline.target.base_rpu ?? DEFAULT_BASE_RPU) : undefined, prices: pipeline.prices ?? {} };
+  return serverless ? { baseRpu: pipeline.target.base_rpu ?? DEFAULT_BASE_RPU, prices: pipeline.prices ?? {} } : { prices: pipeline.prices ?? {} };
 }
+
+/** An execution planned before runs carried their pricing: list prices, the default Serverless capacity. */
+export const FALLBACK_PRICING: Pricing = { baseRpu: DEFAULT_BASE_RPU, prices: {} };

@@ -5,6 +5,7 @@
  * execution under the limit whatever the table sizes (docs/state-machine.md).
  */
 import type { ResolvedPipeline } from "#config/resolve.ts";
+import { pricingOf } from "./cost.ts";
 import type { ExecutionInput, PlanOutput } from "#shared/steps.ts";
 
 export const HISTORY_LIMIT = 25_000;
@@ -101,6 +102,8 @@ export function planRun({ input, pipeline, executionName, startedAt, writableCom
       maxParallelTables: Math.max(1, Math.min(pipeline.maxParallelTables, requested.length)),
       ...budgets,
       chunkBudget: Math.min(budgets.chunkBudget, input.chunk_budget ?? budgets.chunkBudget),
+      // The run is priced as configured when it started (Summarize reads no config).
+      pricing: pricingOf(pipeline),
     },
     tables: requested.map((table) => ({ table, resume: root ?? null, load: root?.load ?? null })),
   };

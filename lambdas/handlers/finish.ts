@@ -22,7 +22,7 @@ export const handler = stepHandler("Finish", FinishInputSchema, async ({ run, ta
   const startedAt = Date.now();
   const costNow = () => {
     const meter = addMeters(before, spentHere(STEP_TRANSITIONS.finish, usedWarehouse() ? [startedAt, Date.now()] : undefined));
-    return { meter, cost: estimateCost(meter, pricingOf(pipeline)) };
+    return { meter, cost: estimateCost(meter, run.pricing ?? pricingOf(pipeline)) };
   };
   const { result, cost } = await finishStep(loadContext(pipeline, table, deadlineOf(context)), run, progress, log, costNow);
   metrics.addMetric(METRICS.TableCostUsd, MetricUnit.NoUnit, cost.total_usd);

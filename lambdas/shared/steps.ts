@@ -5,7 +5,7 @@
  */
 import { z } from "zod";
 import { STATEMENT_STATUSES } from "#adapters/redshift-data.ts";
-import { BUCKET_NAME } from "#config/schema.ts";
+import { BUCKET_NAME, PricesSchema } from "#config/schema.ts";
 
 export const MODES = ["full", "backup_only", "redshift_only", "reconcile"] as const;
 export type Mode = (typeof MODES)[number];
@@ -84,6 +84,11 @@ export const RunSchema = z.object({
   pollBudget: z.int().positive(),
   /** What Plan's own invocation spent (Summarize adds it to the run's cost). */
   planMeter: MeterSchema.optional(),
+  /**
+   * How the run is priced (domain/cost.ts pricingOf): the target's base RPU (absent: a provisioned cluster) and
+   * connections.yml's prices. Optional: an execution planned before the cost estimate has none.
+   */
+  pricing: z.object({ baseRpu: z.int().positive().optional(), prices: PricesSchema }).optional(),
 });
 export type Run = z.output<typeof RunSchema>;
 

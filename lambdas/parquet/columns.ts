@@ -14,6 +14,7 @@ import {
   unscaledDecimal,
   unscaledDecimalNumber,
   writeBigEndian,
+  writeBigEndianNumber,
   type TimestampParts,
 } from "./values.ts";
 
@@ -306,7 +307,8 @@ export function createColumnBuffer(column: TableColumn, capacity: number, zeroDa
       return new FixedBuffer(column, capacity, width, (views, index, v) => {
         const bytes = asciiBytes(v);
         const exact = exactNumber(bytes);
-        writeBigEndian(views.bytes, index * width, width, exact === undefined ? unscaled(bytes) : BigInt(exact));
+        if (exact === undefined) writeBigEndian(views.bytes, index * width, width, unscaled(bytes));
+        else writeBigEndianNumber(views.bytes, index * width, width, exact);
         return true;
       });
     }

@@ -121,6 +121,19 @@ export function writeBigEndian(target: Buffer, offset: number, length: number, v
   }
 }
 
+/**
+ * writeBigEndian for a safe integer (|v| < 2^53), without BigInt: the common DECIMAL (up to 15 digits) is written
+ * with two 32-bit halves and a sign fill. A BigInt per value and eight BigInt shifts cost ~7 % of an extraction
+ * (docs/benchmarks.md, bench:extract profile).
+ */
+export function writeBigEndianNumber(target: Buffer, offset: number, length: number, v: number): void {
+  const high = Math.floor(v / 4_294_967_296);
+  const low = v - high * 4_294_967_296;
+  let i = offset + length - 1;
+  for (let k = 0; k < 4 && i >= offset; k++, i--) target[i] = (low >>> (8 * k)) & 0xff;
+  for (let k = 0; i >= offset; k++, i--) target[i] = k < 4 ? (high >> (8 * k)) & 0xff : high < 0 ? 0xff : 0;
+}
+
 /** A BIT(n) value as MySQL sends it (big-endian bytes) → its unsigned integer. */
 export function bitValue(bytes: Uint8Array): bigint {
   let v = 0n;

@@ -1,6 +1,14 @@
 /** lambdas/parquet/values.ts: MySQL values to Parquet's physical values (dates, timestamps, decimals). */
 import { describe, expect, it } from "vitest";
-import { daysFromCivil, decimalByteLength, parseTimestampMicros, unscaledDecimal, unscaledDecimalNumber } from "#parquet/values.ts";
+import {
+  daysFromCivil,
+  decimalByteLength,
+  parseTimestampMicros,
+  unscaledDecimal,
+  unscaledDecimalNumber,
+  writeBigEndian,
+  writeBigEndianNumber,
+} from "#parquet/values.ts";
 
 describe("value conversions", () => {
   it("days_from_civil agrees with Date.UTC from year 1000 to 9999", () => {
@@ -28,5 +36,21 @@ describe("value conversions", () => {
     expect([decimalByteLength(9), decimalByteLength(18), decimalByteLength(20), decimalByteLength(38)]).toEqual([4, 8, 9, 16]);
     expect(parseTimestampMicros("1969-12-31 23:59:59.999999")).toBe(-1n);
     expect(parseTimestampMicros("0000-00-00 00:00:00")).toBeUndefined();
+  });
+
+  it("writes a safe integer big-endian two's complement byte for byte as the BigInt path does, at every DECIMAL width", () => {
+    const edges = [0, 1, -1, 255, 256, -256, 2 ** 31 - 1, -(2 ** 31), 2 ** 32, -(2 ** 32), 2 ** 32 + 1, 999_999_999_999_999, -999_999_999_999_999];
+    const random = Array.from({ length: 2_000 }, (_, i) => Math.round((Math.sin(i * 12.9898) * 43_758.5453 * 2 ** 32) % 1e15));
+    for (const width of [4, 5, 6, 7, 8, 9, 12, 16]) {
+      // A width holds 8·width − 1 bits and a sign: only values that fit it.
+      const limit = 2 ** Math.min(52, 8 * width - 1);
+      for (const value of [...edges, ...random].filter((v) => Math.abs(v) < limit)) {
+        const bigint = Buffer.alloc(width + 2, 0xaa);
+        const number = Buffer.alloc(width + 2, 0xaa);
+        writeBigEndian(bigint, 1, width, BigInt(value));
+        writeBigEndianNumber(number, 1, width, value);
+        expect(number.toString("hex"), `${String(value)} in ${String(width)} bytes`).toBe(bigint.toString("hex"));
+      }
+    }
   });
 });

@@ -19,11 +19,14 @@ import type { Position } from "./cdc/types.ts";
 import { fromIsoTimestamp, rewind, toIsoTimestamp } from "./cdc/timestamps.ts";
 
 /**
- * The windows an id_only run counts again for late rows: the last RECENT_WINDOWS_KEPT, as long as they hold no more
- * than RECENT_WINDOWS_MAX_ROWS together (their count is an index range scan each, inside Begin's 300 s: ~10 s per 50M
- * rows, docs/benchmarks.md). A huge first read is not counted again; the window count at its end covered the rows
- * committed while it ran.
+ * The windows an id_only run counts again for late rows: every window extracted in the last RECENT_WINDOWS_SECONDS —
+ * however many runs that was: runs back to back every second would otherwise push a window out before a long
+ * transaction's rows in it commit — in at most RECENT_WINDOWS_KEPT windows (beyond, the oldest adjacent ones merge: a
+ * late row in a merged window re-reads all of it), as long as they hold no more than RECENT_WINDOWS_MAX_ROWS together
+ * (their count is an index range scan each, inside Begin's 300 s: ~10 s per 50M rows, docs/benchmarks.md). A huge
+ * first read is not counted again; the window count at its end covered the rows committed while it ran.
  */
+export const RECENT_WINDOWS_SECONDS = 3600;
 export const RECENT_WINDOWS_KEPT = 24;
 export const RECENT_WINDOWS_MAX_ROWS = 50_000_000;
 
@@ -57,6 +60,8 @@ export const WindowSchema = z.object({
   schema_key: z.string(),
   /** The window was re-read (late rows): what its earlier re-reads found, for telling a live source from a loss. */
   reread: RereadHistorySchema.optional(),
+  /** When it was extracted (of a merged window, its newest part): it is counted again until RECENT_WINDOWS_SECONDS later. */
+  extracted_at: z.string().optional(),
 });
 export type ExtractedWindow = z.output<typeof WindowSchema>;
 
@@ -381,14 +386,42 @@ export function nextReread(watermark: Watermark, runId: string): LateWindow | un
   return watermark.mysql_state.late_windows.find((w) => w.after_run !== runId);
 }
 
-/** The newest windows within RECENT_WINDOWS_KEPT and RECENT_WINDOWS_MAX_ROWS (none when the newest alone is larger). */
-function keptWindows(windows: readonly ExtractedWindow[]): ExtractedWindow[] {
-  const kept: ExtractedWindow[] = [];
+/** Two windows one after the other, of one schema and never read again, count as one: the older's start to the newer's end. */
+function mergeable(older: ExtractedWindow, newer: ExtractedWindow): boolean {
+  return (
+    older.start !== null &&
+    JSON.stringify(older.end) === JSON.stringify(newer.start) &&
+    older.schema_key === newer.schema_key &&
+    older.reread === undefined &&
+    newer.reread === undefined
+  );
+}
+
+/**
+ * The windows counted again (RECENT_WINDOWS_SECONDS): the newest within RECENT_WINDOWS_MAX_ROWS (none when the newest
+ * alone is larger), those extracted in the last RECENT_WINDOWS_SECONDS (a window from before the field existed: only
+ * within the newest RECENT_WINDOWS_KEPT, as before), merged from the oldest on down to RECENT_WINDOWS_KEPT windows;
+ * a window that cannot merge (re-read, another schema, not adjacent) is dropped, oldest first, only when nothing can.
+ */
+export function keptWindows(windows: readonly ExtractedWindow[], now: Date): ExtractedWindow[] {
+  let kept: ExtractedWindow[] = [];
   let rows = 0;
-  for (const window of [...windows].reverse()) {
+  const oldest = now.getTime() - RECENT_WINDOWS_SECONDS * 1000;
+  for (const [age, window] of [...windows].reverse().entries()) {
     rows += window.rows;
-    if (kept.length === RECENT_WINDOWS_KEPT || rows > RECENT_WINDOWS_MAX_ROWS) break;
+    const recent = window.extracted_at === undefined ? age < RECENT_WINDOWS_KEPT : Date.parse(window.extracted_at) >= oldest;
+    if (!recent || rows > RECENT_WINDOWS_MAX_ROWS) break;
     kept.unshift(window);
+  }
+  while (kept.length > RECENT_WINDOWS_KEPT) {
+    const at = kept.findIndex((window, i) => i + 1 < kept.length && mergeable(window, kept[i + 1] as ExtractedWindow));
+    if (at < 0) {
+      kept = kept.slice(1);
+      continue;
+    }
+    const older = kept[at] as ExtractedWindow;
+    const newer = kept[at + 1] as ExtractedWindow;
+    kept = [...kept.slice(0, at), { ...newer, start: older.start, rows: older.rows + newer.rows }, ...kept.slice(at + 2)];
   }
   return kept;
 }
@@ -424,7 +457,16 @@ export function commitChunk(watermark: Watermark, commit: ChunkCommit): Watermar
   const windowRows = state.window_rows + commit.rows;
   const window: ExtractedWindow[] =
     commit.done && commit.windowEnd !== undefined
-      ? [{ start: state.window_start, end: toStored(commit.windowEnd), rows: windowRows, run_id: commit.runId, schema_key: commit.schemaKey ?? "" }]
+      ? [
+          {
+            start: state.window_start,
+            end: toStored(commit.windowEnd),
+            rows: windowRows,
+            run_id: commit.runId,
+            schema_key: commit.schemaKey ?? "",
+            extracted_at: commit.now.toISOString(),
+          },
+        ]
       : [];
   // A window MySQL holds more rows of than were read is read again by this run (the files read so far load first).
   const late =
@@ -438,7 +480,7 @@ export function commitChunk(watermark: Watermark, commit: ChunkCommit): Watermar
       // A window that ended is closed: a run resuming after a failed load starts the next one where it ended.
       window_start: window.length > 0 && commit.windowEnd !== undefined ? toStored(commit.windowEnd) : state.window_start,
       window_rows: window.length > 0 ? 0 : windowRows,
-      recent_windows: window.length > 0 ? keptWindows([...state.recent_windows, ...window]) : state.recent_windows,
+      recent_windows: window.length > 0 ? keptWindows([...state.recent_windows, ...window], commit.now) : state.recent_windows,
       late_windows: queued(state.late_windows, late),
     },
     s3_state: { ...counted.s3_state, pending_validation: [...watermark.s3_state.pending_validation, ...(late.length > 0 ? [] : window)] },

@@ -5,6 +5,7 @@
  */
 import { describe, expect, it } from "vitest";
 import type { RunSummary } from "#domain/run-summary.ts";
+import { RECENT_WINDOWS_KEPT } from "#domain/watermark.ts";
 import { whileUncommitted } from "../support/extraction.ts";
 import { usePipelineFixture } from "../support/pipeline-run.ts";
 
@@ -17,6 +18,7 @@ pipeline: { name: late, source: test_mysql, target: test_redshift, staging: test
 tables:
   ${TABLE}: { cdc_strategy: id_only, processing: { batch_size: 25 } }
   ${DB}.quiet: { cdc_strategy: id_only }
+  ${DB}.busy: { cdc_strategy: id_only }
 `,
 );
 
@@ -61,5 +63,27 @@ describe("an id_only row committed after the run that passed its id", () => {
     expect((read.output as RunSummary).table_results[QUIET]).toMatchObject({ status: "success", windows_reread: 1 });
     const row = await fx.warehouse.redshift.query("SELECT amount::text FROM public.quiet WHERE id = 480");
     expect(row.rows).toEqual([["120.00"]]);
+  });
+
+  it(`a transaction open across more runs than windows are kept (${String(RECENT_WINDOWS_KEPT)}): its row lands once it commits`, async () => {
+    // Runs back to back, each with a new row: windows keep coming while one transaction holds an earlier id. Kept by
+    // count, the row's window was gone before it committed (issue 23's live scenario: 33 rows missing until reconcile).
+    const BUSY = `${DB}.busy`;
+    await fx.db.admin.query(`CREATE TABLE ${BUSY} (id INT NOT NULL AUTO_INCREMENT PRIMARY KEY, amount DECIMAL(12,2) NOT NULL)`);
+    await fx.db.admin.query(`INSERT INTO ${BUSY} (amount) VALUES ${values(1, 10)}`);
+    expect((await fx.run({ pipeline: "late", tables: [BUSY] })).status).toBe("SUCCEEDED");
+    await whileUncommitted(`INSERT INTO ${BUSY} (amount) VALUES (11.25)`, async () => {
+      for (let i = 0; i < RECENT_WINDOWS_KEPT + 6; i++) {
+        await fx.db.admin.query(`INSERT INTO ${BUSY} (amount) VALUES (${String(12 + i)}.25)`);
+        const run = await fx.run({ pipeline: "late", tables: [BUSY] });
+        expect(run.status, run.cause).toBe("SUCCEEDED");
+      }
+    });
+    const after = await fx.run({ pipeline: "late", tables: [BUSY] });
+    expect(after.status, after.cause).toBe("SUCCEEDED");
+    expect((after.output as RunSummary).table_results[BUSY]).toMatchObject({ status: "success", late_rows: 1 });
+    const busyIn = async (sql: string) => (await fx.db.admin.query({ sql, rowsAsArray: true }))[0];
+    const inWarehouse = (await fx.warehouse.redshift.query("SELECT id, amount::text FROM public.busy ORDER BY id")).rows;
+    expect(inWarehouse).toEqual(await busyIn(`SELECT id, CAST(amount AS CHAR) FROM ${BUSY} ORDER BY id`));
   });
 });

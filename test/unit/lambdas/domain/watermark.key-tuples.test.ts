@@ -48,7 +48,14 @@ describe("watermark windows and key tuples", () => {
     expect(w.mysql_state).toMatchObject({ window_start: { timestamp: null, key: null }, window_rows: 40 });
     w = commitChunk(w, commit("b", ["100", "2000-01-01"], 60, true));
     expect(w.s3_state.pending_validation).toEqual([
-      { start: { timestamp: null, key: null }, end: { timestamp: null, key: ["100", "2000-01-01"] }, rows: 100, run_id: "b", schema_key: "schema-1" },
+      {
+        start: { timestamp: null, key: null },
+        end: { timestamp: null, key: ["100", "2000-01-01"] },
+        rows: 100,
+        run_id: "b",
+        schema_key: "schema-1",
+        extracted_at: now.toISOString(),
+      },
     ]);
     // Closed: a run resuming after a failed load starts the next window where this one ended.
     expect(w.mysql_state).toMatchObject({ window_start: { timestamp: null, key: ["100", "2000-01-01"] }, window_rows: 0 });
@@ -71,6 +78,7 @@ describe("watermark windows and key tuples", () => {
       rows: 100,
       run_id: "a",
       schema_key: "schema-1",
+      extracted_at: now.toISOString(),
       late_rows: 1,
       reread: { attempts: 0, unchanged: 0, mysql_rows: 101 },
       after_run: null,

@@ -13,6 +13,7 @@ import {
   newWatermark,
   PROCESSED_FILES_KEPT,
   RECENT_WINDOWS_KEPT,
+  RECENT_WINDOWS_SECONDS,
   RECENT_WINDOWS_MAX_ROWS,
   releaseLease,
   type BeginRun,
@@ -88,18 +89,18 @@ describe("watermark transitions", () => {
     });
     const at = (key: string) => ({ timestamp: null, key: [key] });
     /** A successful run that read (from, to]: Begin, then one chunk that ends the window. */
-    const run = (watermark: Watermark, runId: string, to: string, rows: number, extra: Partial<BeginRun> = {}) => {
-      const begun = beginRun(watermark, idOnly(runId, { ceiling: at(to), ...extra }));
-      const chunk = { runId, rows, file: `${runId}.parquet`, zeroDates: {}, now, leaseSeconds: 60, schemaKey: "schema-1" };
-      return releaseLease(commitChunk(begun, { ...chunk, cursor: at(to), done: true, windowEnd: at(to) }), runId, now);
+    const run = (watermark: Watermark, runId: string, to: string, rows: number, extra: Partial<BeginRun> = {}, when = now) => {
+      const begun = beginRun(watermark, idOnly(runId, { ceiling: at(to), ...extra, now: when }));
+      const chunk = { runId, rows, file: `${runId}.parquet`, zeroDates: {}, now: when, leaseSeconds: 60, schemaKey: "schema-1" };
+      return releaseLease(commitChunk(begun, { ...chunk, cursor: at(to), done: true, windowEnd: at(to) }), runId, when);
     };
     const start = { ...newWatermark("p", "s.t", "id_only", now), last_processed_key: ["100"], last_processed_id: "100" };
 
     it("keeps each extracted window, oldest first; a run given late windows queues them and reads them again after its own window", () => {
       const two = run(run(start, "a", "120", 19), "b", "150", 30);
       expect(two.mysql_state.recent_windows).toEqual([
-        { start: at("100"), end: at("120"), rows: 19, run_id: "a", schema_key: "schema-1" },
-        { start: at("120"), end: at("150"), rows: 30, run_id: "b", schema_key: "schema-1" },
+        { start: at("100"), end: at("120"), rows: 19, run_id: "a", schema_key: "schema-1", extracted_at: now.toISOString() },
+        { start: at("120"), end: at("150"), rows: 30, run_id: "b", schema_key: "schema-1", extracted_at: now.toISOString() },
       ]);
       const [first] = two.mysql_state.recent_windows;
       if (first === undefined) throw new Error("no window");
@@ -187,7 +188,16 @@ describe("watermark transitions", () => {
         leaseSeconds: 60,
       });
       expect(short.mysql_state.late_windows).toEqual([
-        { ...window, rows: 20, run_id: "b", schema_key: "s", late_rows: 1, reread: { attempts: 1, unchanged: 1, mysql_rows: 21 }, after_run: "b" },
+        {
+          ...window,
+          extracted_at: undefined,
+          rows: 20,
+          run_id: "b",
+          schema_key: "s",
+          late_rows: 1,
+          reread: { attempts: 1, unchanged: 1, mysql_rows: 21 },
+          after_run: "b",
+        },
       ]);
       expect(nextReread(short, "b"), "not by the run that read it").toBeUndefined();
       expect(nextReread(short, "c")?.late_rows).toBe(1);
@@ -211,16 +221,45 @@ describe("watermark transitions", () => {
       expect(beginRun(one, { ...idOnly("d", { ceiling: at("150") }), strategy: "hybrid" }).mysql_state.recent_windows).toEqual([]);
     });
 
-    it(`keeps at most ${RECENT_WINDOWS_KEPT} windows and ${RECENT_WINDOWS_MAX_ROWS.toLocaleString("en")} rows; a newest window over the rows alone is not kept`, () => {
+    it(`keeps every window of the last ${RECENT_WINDOWS_SECONDS} s in at most ${RECENT_WINDOWS_KEPT} (the oldest merge) and ${RECENT_WINDOWS_MAX_ROWS.toLocaleString("en")} rows; a newest window over the rows alone is not kept`, () => {
+      // Runs back to back: many more windows than are kept, all within the hour. None is dropped: the oldest merge.
       let watermark: Watermark = start;
       for (let i = 1; i <= RECENT_WINDOWS_KEPT + 6; i++) watermark = run(watermark, `r${i}`, String(100 + i * 10), 10);
       const kept = watermark.mysql_state.recent_windows;
       expect(kept).toHaveLength(RECENT_WINDOWS_KEPT);
-      expect(kept[0]?.run_id).toBe("r7");
+      expect(kept[0]).toMatchObject({ start: at("100"), end: at("170"), rows: 70, run_id: "r7" });
       expect(kept.at(-1)?.run_id).toBe(`r${RECENT_WINDOWS_KEPT + 6}`);
+      // Contiguous from the first window's start to the last one's end: every key read in the hour is counted again.
+      for (let i = 1; i < kept.length; i++) expect(kept[i]?.start).toEqual(kept[i - 1]?.end);
+      expect(kept.reduce((sum, w) => sum + w.rows, 0)).toBe(10 * (RECENT_WINDOWS_KEPT + 6));
       const big = run(watermark, "big", "9000", RECENT_WINDOWS_MAX_ROWS - 100);
       expect(big.mysql_state.recent_windows.map((w) => w.run_id)).toEqual([...kept.slice(-10).map((w) => w.run_id), "big"]);
       expect(run(big, "huge", "99999", RECENT_WINDOWS_MAX_ROWS + 1).mysql_state.recent_windows).toEqual([]);
+    });
+
+    it(`drops windows extracted over ${RECENT_WINDOWS_SECONDS} s ago; a re-read window is never merged away`, () => {
+      const hourAgo = new Date(now.getTime() - RECENT_WINDOWS_SECONDS * 1000 - 1000);
+      const old = run(start, "old", "110", 10, {}, hourAgo);
+      const recent = run(old, "new", "120", 10);
+      expect(recent.mysql_state.recent_windows.map((w) => w.run_id)).toEqual(["new"]);
+      // A window with a re-read history keeps it: its neighbours merge around it.
+      const reread = {
+        ...old,
+        mysql_state: {
+          ...old.mysql_state,
+          recent_windows: old.mysql_state.recent_windows.map((w) => ({
+            ...w,
+            extracted_at: now.toISOString(),
+            reread: { attempts: 1, unchanged: 0, mysql_rows: 11 },
+          })),
+        },
+      };
+      let watermark = reread as Watermark;
+      for (let i = 1; i <= RECENT_WINDOWS_KEPT + 3; i++) watermark = run(watermark, `n${i}`, String(110 + i * 10), 10);
+      const kept = watermark.mysql_state.recent_windows;
+      expect(kept).toHaveLength(RECENT_WINDOWS_KEPT);
+      expect(kept[0]).toMatchObject({ run_id: "old", rows: 10 });
+      expect(kept[1]).toMatchObject({ start: at("110"), rows: 50 });
     });
   });
 });

@@ -1,16 +1,5 @@
 import { defineConfig } from "vitest/config";
-
-/**
- * Files that hold MySQL write transactions open for seconds. Begin's transaction horizon reads INNODB_TRX, which is
- * server-wide: while one of these runs, another file's ceiling would be held below its open transaction. They run
- * alone, one after another, once the other files are done.
- */
-const HOLDS_MYSQL_TRANSACTIONS = [
-  "test/e2e/late-commits.test.ts",
-  "test/e2e/live-source.test.ts",
-  "test/integration/lambdas/services/begin.test.ts",
-  "test/integration/lambdas/services/begin.time-zone.test.ts",
-];
+import { HOLDS_MYSQL_TRANSACTIONS } from "./test/support/alone.ts";
 
 export default defineConfig({
   test: {

@@ -1,0 +1,18 @@
+/**
+ * Test files that hold MySQL write transactions open for seconds. Begin's transaction horizon reads INNODB_TRX, which
+ * is server-wide: while one of these runs, another file's ceiling would be held below its open transaction. They run
+ * alone, one after another, once the other files are done (vitest.config.ts); test/unit/toolchain.test.ts checks that
+ * every file opening such a transaction is listed.
+ */
+export const HOLDS_MYSQL_TRANSACTIONS = [
+  "test/e2e/late-commits.test.ts",
+  "test/e2e/live-source.test.ts",
+  "test/integration/lambdas/services/begin.test.ts",
+  "test/integration/lambdas/services/begin.time-zone.test.ts",
+];
+
+/**
+ * What holds a MySQL write transaction open in a test: the helpers of test/support/extraction.ts and live-writer.ts (a
+ * test holding one otherwise should use them). A PostgreSQL transaction (the warehouse's) is per database: not listed.
+ */
+export const HOLDS_TRANSACTION = /\bwhileUncommitted\(|\brunLiveWriter\(/;

@@ -5,8 +5,13 @@
  * overridable in connections.yml (`prices:`); a provisioned cluster's compute is billed by the hour, not per run, so
  * its loads add nothing here.
  */
+import type { z } from "zod";
 import type { ResolvedPipeline } from "#config/resolve.ts";
-import type { Meter } from "#shared/steps.ts";
+import type { PricesSchema } from "#config/schema.ts";
+import type { CostEstimateSchema, Meter, Pricing } from "#shared/steps.ts";
+
+/** Every price the estimate uses (connections.yml's `prices` may give any of them). */
+export type Prices = Required<z.output<typeof PricesSchema>>;
 
 /** When the prices below were read (AWS's pricing pages, us-east-1, on-demand, arm64 Lambda). */
 export const PRICES_AS_OF = "2026-12-04";
@@ -23,8 +28,7 @@ export const DEFAULT_PRICES = {
   s3_read_request_usd: 0.0000004,
   /** Redshift Serverless: $0.375 per RPU-hour, billed per second with a 60-second minimum. */
   redshift_rpu_hour_usd: 0.375,
-} as const;
-export type Prices = { [K in keyof typeof DEFAULT_PRICES]: number };
+} as const satisfies Prices;
 
 /** Redshift Serverless bills at least this many seconds each time the warehouse becomes active. */
 export const SERVERLESS_MINIMUM_SECONDS = 60;
@@ -36,8 +40,6 @@ export const DEFAULT_BASE_RPU = 128;
  */
 export const EXECUTION_TRANSITIONS = 5;
 export const CHILD_EXECUTION_TRANSITIONS = EXECUTION_TRANSITIONS + 2;
-
-export const emptyMeter = (): Meter => ({ transitions: 0, invocations: 0, lambdaGbMs: 0, s3Writes: 0, s3Reads: 0, loadWindows: [] });
 
 /** Load windows (epoch ms) as the warehouse's active spans: sorted, and merged where the gap between two is under the minimum. */
 export function activeSpans(windows: readonly (readonly [number, number])[]): [number, number][] {
@@ -78,20 +80,7 @@ export function addMeters(a: Meter, b: Meter): Meter {
 }
 
 /** The estimate as the summary, the markers and `mrsync status` show it: each part in USD, and what it counted. */
-export type CostEstimate = {
-  total_usd: number;
-  step_functions_usd: number;
-  lambda_usd: number;
-  redshift_usd: number;
-  s3_usd: number;
-  state_transitions: number;
-  lambda_invocations: number;
-  lambda_gb_seconds: number;
-  /** Serverless: base RPU × active seconds (60 s minimum per span); null for a provisioned cluster. */
-  redshift_rpu_seconds: number | null;
-  s3_requests: number;
-  prices_as_of: string;
-};
+export type CostEstimate = z.output<typeof CostEstimateSchema>;
 
 /** USD to the hundredth of a micro-dollar: the parts of a small run are fractions of a cent. */
 const usd = (value: number) => Math.round(value * 1e8) / 1e8;
@@ -100,7 +89,7 @@ const usd = (value: number) => Math.round(value * 1e8) / 1e8;
  * The estimate for a meter. `baseRpu` undefined: a provisioned cluster (no per-run compute charge). The total is the
  * sum of the rounded parts, so the parts add up exactly.
  */
-export function estimateCost(meter: Meter, options: { baseRpu?: number | undefined; prices?: Partial<Prices> }): CostEstimate {
+export function estimateCost(meter: Meter, options: { baseRpu?: number | undefined; prices?: Partial<Prices> | undefined }): CostEstimate {
   const prices: Prices = { ...DEFAULT_PRICES, ...options.prices };
   const gbSeconds = meter.lambdaGbMs / 1000;
   const activeSeconds = activeSpans(meter.loadWindows).reduce((sum, [start, end]) => sum + Math.max(SERVERLESS_MINIMUM_SECONDS, (end - start) / 1000), 0);
@@ -145,8 +134,6 @@ export const STEP_TRANSITIONS = {
 } as const;
 
 /** A pipeline's pricing: its target's base RPU (none for a provisioned cluster) and connections.yml's prices. */
-export type Pricing = { baseRpu?: number | undefined; prices: Partial<Prices> };
-
 export function pricingOf(pipeline: Pick<ResolvedPipeline, "target" | "prices">): Pricing {
   const serverless = pipeline.target.workgroup_name !== undefined;
   return serverless ? { baseRpu: pipeline.target.base_rpu ?? DEFAULT_BASE_RPU, prices: pipeline.prices ?? {} } : { prices: pipeline.prices ?? {} };

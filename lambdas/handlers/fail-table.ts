@@ -1,12 +1,12 @@
 /** FailTable: the table's error recorded in its watermark (lease released); the other tables go on. */
 import { MetricUnit } from "@aws-lambda-powertools/metrics";
-import { addMeters, emptyMeter, STEP_TRANSITIONS } from "#domain/cost.ts";
+import { addMeters, STEP_TRANSITIONS } from "#domain/cost.ts";
 import { loadContext, pipelineNamed } from "#services/environment.ts";
 import { failTableStep } from "#services/fail-table.ts";
 import { stepHandler } from "#shared/handler.ts";
 import { spentHere } from "#shared/meter.ts";
 import { logger, metrics } from "#shared/powertools.ts";
-import { FailTableInputSchema } from "#shared/steps.ts";
+import { emptyMeter, FailTableInputSchema } from "#shared/steps.ts";
 import { METRICS } from "#shared/metrics.ts";
 
 export const handler = stepHandler("FailTable", FailTableInputSchema, async ({ run, table, resume, progress, error }) => {

@@ -1,12 +1,12 @@
 /** Summarize: the run summary (the execution's output) with its cost estimate, and whether the execution must end failed. */
 import { MetricUnit } from "@aws-lambda-powertools/metrics";
-import { addMeters, EXECUTION_TRANSITIONS, emptyMeter, estimateCost, FALLBACK_PRICING } from "#domain/cost.ts";
+import { addMeters, EXECUTION_TRANSITIONS, estimateCost, FALLBACK_PRICING } from "#domain/cost.ts";
 import { failureCause, summarizeRun } from "#domain/run-summary.ts";
 import { stepHandler } from "#shared/handler.ts";
 import { spentHere } from "#shared/meter.ts";
 import { metrics } from "#shared/powertools.ts";
 import { METRICS } from "#shared/metrics.ts";
-import { SummarizeInputSchema } from "#shared/steps.ts";
+import { emptyMeter, SummarizeInputSchema } from "#shared/steps.ts";
 
 export const handler = stepHandler("Summarize", SummarizeInputSchema, ({ run, results }) => {
   // The tables' meters, Plan's and this step's, and the execution's own states (Plan, Tables, Summarize, Failed?, the end).

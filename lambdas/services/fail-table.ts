@@ -18,7 +18,8 @@ export async function failTableStep(
   resume: Resume | null,
   progress: Progress | null,
   error: CaughtError,
-  meterNow?: () => Meter,
+  /** The table's meter with this step's work so far (Summarize prices it). */
+  meterNow: () => Meter,
 ): Promise<TableResult> {
   const message = causeMessage(error.Cause);
   const runId = progress?.runId ?? runIdOf(run, resume);
@@ -42,6 +43,6 @@ export async function failTableStep(
     error_message: boundedError(`${message}${recorded}`, errorCharsFor(run.tablesRequested.length)),
     failed_at: context.now().toISOString(),
     // What it spent before it failed (Summarize prices it: the run's cost counts it).
-    ...(meterNow === undefined ? {} : { meter: meterNow() }),
+    meter: meterNow(),
   };
 }

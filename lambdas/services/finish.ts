@@ -2,7 +2,7 @@
  * Finish: the table's loaded rows validated, its lease released, its completion markers (or, in mode reconcile, its
  * report) written, and its line of the run summary.
  */
-import { estimateCost, type CostEstimate } from "#domain/cost.ts";
+import type { CostEstimate } from "#domain/cost.ts";
 import { RECONCILE_REPORT } from "#domain/markers.ts";
 import { secondsSince, summarizeRun } from "#domain/run-summary.ts";
 import { markerPrefix } from "#domain/s3-layout.ts";
@@ -64,7 +64,8 @@ export async function finishStep(
   run: Run,
   progress: Progress,
   log: MarkerLog,
-  costNow: () => { meter: Meter; cost: CostEstimate } = () => ({ meter: progress.meter, cost: estimateCost(progress.meter, { baseRpu: undefined }) }),
+  /** The table's meter with this step's work so far, and its price (the handler knows the run's pricing). */
+  costNow: () => { meter: Meter; cost: CostEstimate },
 ): Promise<{ result: TableResult; validated: boolean; cost: CostEstimate }> {
   let validation: { line: string; complete: boolean } | undefined;
   let lateRows = progress.lateRows ?? 0;

@@ -50,7 +50,8 @@ export const MeterSchema = z.object({
   loadWindows: z.array(z.tuple([z.number(), z.number()])),
 });
 export type Meter = z.output<typeof MeterSchema>;
-const noSpending = (): Meter => ({ transitions: 0, invocations: 0, lambdaGbMs: 0, s3Writes: 0, s3Reads: 0, loadWindows: [] });
+/** A meter that has counted nothing yet. */
+export const emptyMeter = (): Meter => ({ transitions: 0, invocations: 0, lambdaGbMs: 0, s3Writes: 0, s3Reads: 0, loadWindows: [] });
 
 /** The cost estimate of a table or a run (domain/cost.ts): each part in USD, the total their sum. */
 export const CostEstimateSchema = z.object({
@@ -66,6 +67,13 @@ export const CostEstimateSchema = z.object({
   s3_requests: z.int(),
   prices_as_of: z.string(),
 });
+
+/**
+ * How a run is priced (domain/cost.ts pricingOf): the target's base RPU (absent: a provisioned cluster, no per-run
+ * compute charge) and connections.yml's prices.
+ */
+export const PricingSchema = z.object({ baseRpu: z.int().positive().optional(), prices: PricesSchema });
+export type Pricing = z.output<typeof PricingSchema>;
 
 /** What every step of a table knows about the whole run (built by Plan). */
 export const RunSchema = z.object({
@@ -84,11 +92,8 @@ export const RunSchema = z.object({
   pollBudget: z.int().positive(),
   /** What Plan's own invocation spent (Summarize adds it to the run's cost). */
   planMeter: MeterSchema.optional(),
-  /**
-   * How the run is priced (domain/cost.ts pricingOf): the target's base RPU (absent: a provisioned cluster) and
-   * connections.yml's prices. Optional: an execution planned before the cost estimate has none.
-   */
-  pricing: z.object({ baseRpu: z.int().positive().optional(), prices: PricesSchema }).optional(),
+  /** How the run is priced, as configured when it started. Optional: an execution planned before the cost estimate has none. */
+  pricing: PricingSchema.optional(),
 });
 export type Run = z.output<typeof RunSchema>;
 
@@ -162,7 +167,7 @@ export const ProgressSchema = z.object({
   /** Timestamp strategies: what the transaction horizon did to the ceiling (settle.ts). */
   horizon: z.string().optional(),
   /** What the table's steps spent so far, across child executions (the cost estimate). */
-  meter: MeterSchema.default(noSpending),
+  meter: MeterSchema.default(emptyMeter),
 });
 export type Progress = z.output<typeof ProgressSchema>;
 

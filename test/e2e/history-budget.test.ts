@@ -5,11 +5,10 @@
  */
 import path from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
-import { emptyMeter } from "#domain/cost.ts";
 import { HISTORY_LIMIT } from "#domain/run-plan.ts";
 import type { RunSummary } from "#domain/run-summary.ts";
 import { LocalStateMachine, realHandlers, type ExecutionRecord, type LambdaHandler } from "#local/stepfunctions/runner.ts";
-import type { Progress, Resume, Run, TableResult } from "#shared/steps.ts";
+import { emptyMeter, type Progress, type Resume, type Run, type TableResult } from "#shared/steps.ts";
 
 const TABLE = "mrsync_demo.settle_orders";
 let real: Record<string, LambdaHandler>;

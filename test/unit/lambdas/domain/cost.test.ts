@@ -1,7 +1,7 @@
 /** lambdas/domain/cost.ts: the estimate's arithmetic — spans, the 60 s minimum, bounded windows, parts that add up, prices. */
 import { describe, expect, it } from "vitest";
-import { activeSpans, addMeters, emptyMeter, estimateCost, MAX_LOAD_WINDOWS, pricingOf, SERVERLESS_MINIMUM_SECONDS } from "#domain/cost.ts";
-import type { Meter } from "#shared/steps.ts";
+import { activeSpans, addMeters, estimateCost, MAX_LOAD_WINDOWS, pricingOf, SERVERLESS_MINIMUM_SECONDS } from "#domain/cost.ts";
+import { emptyMeter, type Meter } from "#shared/steps.ts";
 
 const meter = (windows: [number, number][], rest: Partial<Meter> = {}): Meter => ({ ...emptyMeter(), loadWindows: windows, ...rest });
 

@@ -50,12 +50,13 @@ const pool = Array.from({ length: 10_000 }, (_, n) => [
 
 const writer = new ParquetWriter(columns, { compression: "snappy" });
 let bytes = 0;
+const sizeOf = (parts: Buffer[]) => parts.reduce((sum, part) => sum + part.length, 0);
 const started = performance.now();
 for (let i = 0; i < ROWS; i++) {
   const out = writer.push(pool[i % pool.length] ?? []);
-  if (out !== undefined) bytes += out.length;
+  if (out !== undefined) bytes += sizeOf(out);
 }
-bytes += writer.finish().length;
+bytes += sizeOf(writer.finish());
 const seconds = (performance.now() - started) / 1000;
 console.log(
   JSON.stringify({

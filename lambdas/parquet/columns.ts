@@ -17,6 +17,7 @@ import {
   writeBigEndianNumber,
   type TimestampParts,
 } from "./values.ts";
+import type { EncodedColumn } from "./pages.ts";
 
 /** A value that cannot land exactly in its Redshift column: the caller adds the row's key. */
 export class ValueRejectedError extends Error {
@@ -29,8 +30,6 @@ export class ValueRejectedError extends Error {
 }
 
 export type ZeroDatePolicy = "null" | "fail";
-
-export type EncodedColumn = { values: Buffer; definitionLevels: Uint8Array; rows: number; nulls: number };
 
 abstract class ColumnBuffer {
   readonly column: TableColumn;

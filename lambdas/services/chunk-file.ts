@@ -53,8 +53,8 @@ export class ChunkFile {
   }
 
   push(row: readonly unknown[]): void {
-    const bytes = this.writer.push(row);
-    if (bytes !== undefined) this.write(bytes);
+    const parts = this.writer.push(row);
+    if (parts !== undefined) this.writeAll(parts);
   }
 
   /** A promise to wait for when S3 is slower than MySQL, else undefined. */
@@ -62,6 +62,10 @@ export class ChunkFile {
     const waiting = this.waiting;
     this.waiting = undefined;
     return waiting;
+  }
+
+  private writeAll(parts: readonly Buffer[]): void {
+    for (const part of parts) this.write(part);
   }
 
   private write(bytes: Buffer): void {
@@ -82,7 +86,7 @@ export class ChunkFile {
   /** Completes the file; undefined when the chunk had no rows (no object is written then). */
   async finish(): Promise<UploadResult | undefined> {
     if (this.writer.totalRows === 0) return undefined;
-    this.write(this.writer.finish());
+    this.writeAll(this.writer.finish());
     this.body?.end();
     return this.upload;
   }

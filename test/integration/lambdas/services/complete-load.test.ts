@@ -198,7 +198,7 @@ describe("load into Redshift (local), end to end", () => {
     const row = schema.columns.map((c) => (c.name === "id" ? "99" : c.name === "order_ref" ? "x".repeat(300) : null));
     writer.push(row);
     const key = "test/incremental/hand-made/too_long.parquet";
-    await fx.s3.store.uploadStream(STAGING_BUCKET, key, Readable.from([writer.finish()]), "application/vnd.apache.parquet", { [SCHEMA_METADATA]: schemaKey });
+    await fx.s3.store.uploadStream(STAGING_BUCKET, key, Readable.from(writer.finish()), "application/vnd.apache.parquet", { [SCHEMA_METADATA]: schemaKey });
     await ctx.watermarks.update(ctx.watermarkKey, { pipeline: pipeline.name, table: ctx.table.key, strategy: "hybrid" }, (current) => ({
       ...current,
       s3_state: { ...current.s3_state, backup_s3_files: [key] },

@@ -1,0 +1,109 @@
+/**
+ * A row group's data pages: one v1 data page per column (RLE definition levels, PLAIN values, compressed), laid out
+ * one after the other in one buffer. Pure and self-contained, so it runs on the reading thread or in the encoding
+ * worker (`encode-worker.ts`) alike; the writer keeps the file's layout and footer.
+ */
+import { createRequire } from "node:module";
+import { gzipSync, zstdCompressSync } from "node:zlib";
+import { encodeStruct, i32, struct } from "./thrift.ts";
+
+export type Compression = "snappy" | "gzip" | "zstd" | "none";
+
+/** One column of a row group as the column buffers hold it: PLAIN values (non-null only), one level per row. */
+export type EncodedColumn = { values: Uint8Array; definitionLevels: Uint8Array; rows: number; nulls: number };
+
+/** One column chunk's page in the row group's bytes: its size there and its uncompressed size (footer fields). */
+export type PageSize = { bytes: number; uncompressed: number };
+
+/** A row group's pages, in column order, in one buffer that owns its memory (it can be transferred, never pooled). */
+export type RowGroupPages = { bytes: Buffer; pages: PageSize[] };
+
+const DATA_PAGE = 0;
+const Encoding = { PLAIN: 0, RLE: 3 } as const;
+
+type Snappy = { compressSync(data: Buffer, options: { copyOutputData: boolean }): Buffer };
+const loadNative = createRequire(import.meta.url);
+let snappy: Snappy | undefined;
+/**
+ * The native snappy binding, loaded on first use: a bundle that never compresses (every step but ExtractChunk)
+ * does not carry the native module, and a bundler must not try to inline it.
+ */
+const snappyCompress = (data: Buffer, options: { copyOutputData: boolean }) => (snappy ??= loadNative("snappy") as Snappy).compressSync(data, options);
+
+function compress(codec: Compression, data: Buffer): Buffer {
+  switch (codec) {
+    case "snappy":
+      // copyOutputData: a V8-owned result. The default external buffer is invisible to V8's memory accounting, so
+      // garbage ones were collected late and peak RSS grew with the file (832 MB at 5M rows, vs 159 MB uncompressed).
+      return snappyCompress(data, { copyOutputData: true });
+    case "gzip":
+      return gzipSync(data);
+    case "zstd":
+      return zstdCompressSync(data);
+    case "none":
+      return data;
+  }
+}
+
+function varint(value: number): Buffer {
+  const bytes: number[] = [];
+  let v = value;
+  while (v >= 0x80) {
+    bytes.push((v & 0x7f) | 0x80);
+    v = Math.floor(v / 128);
+  }
+  bytes.push(v);
+  return Buffer.from(bytes);
+}
+
+/**
+ * A v1 page's body: the definition levels (RLE/bit-packed hybrid, bit width 1, with their 4-byte length prefix)
+ * followed by the values, in one buffer.
+ */
+export function pageBody(levels: Uint8Array, nulls: number, values: Uint8Array): Buffer {
+  const count = levels.length;
+  const bitPacked = nulls !== 0 && nulls !== count;
+  const groups = Math.ceil(count / 8);
+  // One RLE run (header varint count << 1, then the value in one byte), or bit-packed groups of 8 levels.
+  const header = bitPacked ? varint(groups * 2 + 1) : varint(count * 2);
+  const levelBytes = header.length + (bitPacked ? groups : 1);
+  const body = Buffer.allocUnsafe(4 + levelBytes + values.length);
+  body.writeUInt32LE(levelBytes, 0);
+  header.copy(body, 4);
+  const at = 4 + header.length;
+  if (!bitPacked) body[at] = nulls === 0 ? 1 : 0;
+  else {
+    body.fill(0, at, at + groups);
+    for (let i = 0; i < count; i++) if (levels[i] === 1) body[at + (i >> 3)] = (body[at + (i >> 3)] ?? 0) | (1 << (i & 7));
+  }
+  body.set(values, 4 + levelBytes);
+  return body;
+}
+
+/** Every column's page of one row group, in order, in one buffer of its own. */
+export function encodeRowGroup(columns: readonly EncodedColumn[], compression: Compression): RowGroupPages {
+  const parts: Buffer[] = [];
+  const pages: PageSize[] = [];
+  let total = 0;
+  for (const column of columns) {
+    const body = pageBody(column.definitionLevels, column.nulls, column.values);
+    const compressed = compress(compression, body);
+    const header = encodeStruct({
+      1: i32(DATA_PAGE),
+      2: i32(body.length),
+      3: i32(compressed.length),
+      5: struct({ 1: i32(column.rows), 2: i32(Encoding.PLAIN), 3: i32(Encoding.RLE), 4: i32(Encoding.RLE) }),
+    });
+    parts.push(header, compressed);
+    pages.push({ bytes: header.length + compressed.length, uncompressed: header.length + body.length });
+    total += header.length + compressed.length;
+  }
+  // allocUnsafeSlow: memory of its own (not Node's shared pool), so the worker can hand it over without a copy.
+  const bytes = Buffer.allocUnsafeSlow(total);
+  let offset = 0;
+  for (const part of parts) {
+    bytes.set(part, offset);
+    offset += part.length;
+  }
+  return { bytes, pages };
+}

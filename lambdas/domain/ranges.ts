@@ -1,0 +1,104 @@
+/**
+ * Pure: a table's unique key cut into contiguous ranges, so that several readers can each read one (docs/design.md
+ * §16). The ranges are planned from the key's own order in MySQL (services/key-ranges.ts samples it); whatever the
+ * plan, they cover the whole key space exactly once — the first starts at the beginning, the last runs to the end,
+ * each starts right after the one before ends — so a plan can only be uneven, never lose or repeat a row.
+ */
+import { orderBy, tupleBound, type KeyColumn, type SqlFragment } from "./cdc/keyset.ts";
+
+/** Rows of the key after `after` (null: from the first) up to and including `upTo` (null: to the last). */
+export type KeyRange = {
+  index: number;
+  after: string[] | null;
+  upTo: string[] | null;
+  /** Rows the plan found in it (sampled: within a sampling step of the truth when planned). */
+  rows: number;
+};
+
+/** `processing.parallel_ranges`: planned from the table's size, a number of ranges, or 1 (one reader). */
+export type RangeSetting = "auto" | number;
+
+/** The most ranges one table is cut into (and the most readers at once): the source's I/O is the real limit. */
+export const MAX_RANGES = 64;
+
+/** `auto`: a range per this many rows at least. Below twice this, a table is read by one reader. */
+export const AUTO_RANGE_MIN_ROWS = 1_000_000;
+
+/**
+ * How many ranges a table of about `estimatedRows` is read in: `auto` gives a reader per AUTO_RANGE_MIN_ROWS rows, at
+ * most `maxParallel`; a number is taken as it is (at most MAX_RANGES); 1 is one reader.
+ */
+export function rangeCount(setting: RangeSetting, maxParallel: number, estimatedRows: number): number {
+  if (setting !== "auto") return Math.max(1, Math.min(setting, MAX_RANGES));
+  return Math.max(1, Math.min(maxParallel, MAX_RANGES, Math.floor(estimatedRows / AUTO_RANGE_MIN_ROWS)));
+}
+
+/**
+ * The ranges between consecutive boundaries (key tuples in the key's order, each the last key of its range), with the
+ * rows planned in each. `rows` has one more entry than `boundaries`.
+ */
+export function rangesBetween(boundaries: readonly string[][], rows: readonly number[]): KeyRange[] {
+  if (rows.length !== boundaries.length + 1) throw new Error(`${boundaries.length} boundaries need ${boundaries.length + 1} row counts, got ${rows.length}`);
+  return rows.map((count, index) => ({
+    index,
+    after: index === 0 ? null : (boundaries[index - 1] ?? null),
+    upTo: boundaries[index] ?? null,
+    rows: count,
+  }));
+}
+
+/** The range as a MySQL predicate on the key (undefined for the one range that is the whole table). */
+export function rangePredicate(key: readonly KeyColumn[], range: Pick<KeyRange, "after" | "upTo">): SqlFragment | undefined {
+  const parts = [
+    ...(range.after === null ? [] : [tupleBound("mysql", "after", key, range.after)]),
+    ...(range.upTo === null ? [] : [tupleBound("mysql", "upTo", key, range.upTo)]),
+  ];
+  if (parts.length === 0) return undefined;
+  return { sql: parts.map((part) => part.sql).join(" AND "), params: parts.flatMap((part) => part.params) };
+}
+
+/** Keys after `after` (null: from the first key) in the key's order: the part of a query both below share. */
+function keysAfter(from: string, key: readonly KeyColumn[], after: string[] | null): SqlFragment {
+  const where = after === null ? undefined : tupleBound("mysql", "after", key, after);
+  return {
+    sql: `SELECT ${orderBy(key)} FROM ${from}${where === undefined ? "" : ` WHERE ${where.sql}`} ORDER BY ${orderBy(key)}`,
+    params: where?.params ?? [],
+  };
+}
+
+/** The key `step` keys past `after` (null: from the first key): one range scan of `step` index entries. */
+export function stepQuery(from: string, key: readonly KeyColumn[], after: string[] | null, step: number): SqlFragment {
+  const keys = keysAfter(from, key, after);
+  return { sql: `${keys.sql} LIMIT 1 OFFSET ?`, params: [...keys.params, step - 1] };
+}
+
+/** How many keys lie after `after`, counted up to `most` (the scan stops there). */
+export function countAfterQuery(from: string, key: readonly KeyColumn[], after: string[] | null, most: number): SqlFragment {
+  const keys = keysAfter(from, key, after);
+  return { sql: `SELECT COUNT(*) FROM (${keys.sql} LIMIT ?) AS tail`, params: [...keys.params, most] };
+}
+
+/** Keys sampled every `step` keys of the key's order, in that order; `tail`: keys after the last sample. */
+export type KeySample = { step: number; keys: string[][]; tail: number };
+
+/**
+ * Boundaries for `count` ranges of about equal rows from a sample: the sampled key nearest each 1/count of the rows.
+ * Fewer ranges when the table has fewer sampled keys than that (a boundary is never used twice).
+ */
+export function planFromSample(sample: KeySample, count: number): KeyRange[] {
+  const total = sample.keys.length * sample.step + sample.tail;
+  const chosen: number[] = [];
+  for (let i = 1; i < count; i++) {
+    // Sample k (0-based) ends the first (k + 1) × step rows.
+    const k = Math.round((total * i) / count / sample.step) - 1;
+    // Not before the first sample, not twice, and never leaving nothing after it.
+    if (k < 0 || k >= sample.keys.length || k <= (chosen.at(-1) ?? -1) || (k + 1) * sample.step >= total) continue;
+    chosen.push(k);
+  }
+  const ends = [...chosen.map((k) => (k + 1) * sample.step), total];
+  const rows = ends.map((end, i) => end - (i === 0 ? 0 : (ends[i - 1] ?? 0)));
+  return rangesBetween(
+    chosen.map((k) => sample.keys[k] ?? []),
+    rows,
+  );
+}

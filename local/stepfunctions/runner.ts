@@ -16,6 +16,7 @@ import type { StackAuthorizer } from "../iam/authorizer.ts";
 import { LOCAL_STATE_MACHINE_ARN, localFunctionArn, localFunctionName } from "../endpoints.ts";
 import { LOCAL_WAREHOUSE_ROLE_ARN } from "../redshift/identities.ts";
 import { functionIdentity, runAs } from "../iam/runtime.ts";
+import { LOCAL_DISTRIBUTED_MAP_RESOURCE, runDistributedMap, withDistributedMapsAsTasks, type MachineDefinition } from "./distributed-map.ts";
 
 /** The role the functions submit as here unless MRSYNC_WAREHOUSE_ROLE_ARN names another (the CLI loads the runner only). */
 export { LOCAL_WAREHOUSE_ROLE_ARN };
@@ -143,7 +144,7 @@ export class LocalStateMachine {
     this.options = options;
   }
 
-  private async definition(): Promise<{ States: Record<string, State>; StartAt: string }> {
+  private async definition(): Promise<MachineDefinition> {
     this.definitionText ??= await readFile(this.options.definitionFile ?? DEFINITION_FILE, "utf8");
     const substituted = this.definitionText.replace(/\$\{([A-Za-z]+)\}/g, (whole, name: string) => {
       if (name === PARTITION_SUBSTITUTION) return "aws";
@@ -151,7 +152,7 @@ export class LocalStateMachine {
       if (module === undefined) throw new Error(`the definition names substitution ${whole}, which the local runner does not know`);
       return functionArn(module);
     });
-    return JSON.parse(substituted) as { States: Record<string, State>; StartAt: string };
+    return JSON.parse(substituted) as MachineDefinition;
   }
 
   private invoke(substitution: string, stateName: string) {
@@ -216,23 +217,39 @@ export class LocalStateMachine {
 
   /** Runs one execution to its end (children run inside it, as with `.sync`). */
   async startExecution(input: unknown, name = `local-${new Date().toISOString().replace(/[-:.]/g, "")}-${randomUUID().slice(0, 8)}`): Promise<ExecutionRecord> {
-    const definition = await this.definition();
+    const arn = `${LOCAL_STATE_MACHINE_ARN.replace(":stateMachine:", ":execution:")}:${name}`;
+    return this.run(await this.definition(), input, name, arn);
+  }
+
+  /** One execution of `machine` (the state machine, or a Distributed Map's ItemProcessor for one item). */
+  private async run(machine: MachineDefinition, input: unknown, name: string, arn: string): Promise<ExecutionRecord> {
+    const { definition, maps } = withDistributedMapsAsTasks(machine);
     const children: ExecutionRecord[] = [];
     const handlers: Record<string, (input: unknown) => Promise<unknown>> = {};
+    const context = { Execution: { Id: arn, Name: name }, StateMachine: { Id: LOCAL_STATE_MACHINE_ARN, Name: "mrsync-sync-pipeline" } };
     for (const [stateName, state] of taskStates(definition.States)) {
       const resource = state.Resource ?? "";
       const substitution = Object.entries(HANDLER_MODULES).find(([, module]) => resource === functionArn(module))?.[0];
+      const map = maps.get(stateName);
       if (substitution !== undefined) handlers[stateName] = this.invoke(substitution, stateName);
       else if (resource === "arn:aws:states:::states:startExecution.sync:2") handlers[stateName] = (i) => this.startChild(i, children, "json");
       else if (resource === "arn:aws:states:::states:startExecution.sync") handlers[stateName] = (i) => this.startChild(i, children, "string");
-      else throw new Error(`task ${stateName}: the local runner cannot run resource ${resource}`);
+      else if (map !== undefined && resource === `${LOCAL_DISTRIBUTED_MAP_RESOURCE}:${stateName}`) {
+        // Each item is a child execution of its own (its own history), named as the service names a Map Run's.
+        handlers[stateName] = (i) =>
+          runDistributedMap(map, i, context, async (processor, itemInput, index) => {
+            const childName = `${name}:${stateName}:${String(index)}`;
+            const child = await this.run(processor, itemInput, childName, `${arn}:${stateName}:${String(index)}`);
+            children.push(child);
+            return child;
+          });
+      } else throw new Error(`task ${stateName}: the local runner cannot run resource ${resource}`);
     }
     const retryDelays = Object.fromEntries(Object.keys(handlers).map((state) => [state, this.options.retryDelayMs ?? 10]));
-    const machine = new StateMachine(definition as never, { validationOptions: { checkArn: false } });
-    const arn = `${LOCAL_STATE_MACHINE_ARN.replace(":stateMachine:", ":execution:")}:${name}`;
-    const execution = machine.run(input as never, {
+    const stateMachine = new StateMachine(definition as never, { validationOptions: { checkArn: false } });
+    const execution = stateMachine.run(input as never, {
       overrides: { taskResourceLocalHandlers: handlers as never, retryIntervalOverrides: retryDelays },
-      context: { Execution: { Id: arn, Name: name }, StateMachine: { Id: LOCAL_STATE_MACHINE_ARN, Name: "mrsync-sync-pipeline" } },
+      context,
     });
     const events: EventLog[] = [];
     // Step Functions fails the execution when a state's output passes 256 KiB; no Catch sees it.

@@ -64,7 +64,7 @@ const MIB = 1024 * 1024;
 /** Most rows between two budget checks (and so the most a chunk runs past its deadline). */
 const BUDGET_CHECK_ROWS = 64;
 
-type Budget = { rows: number; bytes: number; deadline: number };
+export type Budget = { rows: number; bytes: number; deadline: number };
 
 /** The row's primary key (or cursor) values, for error messages. */
 function describeRow(schema: TableSchema, row: readonly unknown[]): string {
@@ -162,7 +162,7 @@ async function readChunk(
 }
 
 /** What one chunk read: its cursor, whether its range is done, its file, and — at the range's end — MySQL's count of it. */
-type ChunkRead = {
+export type ChunkRead = {
   cursor: Position;
   complete: boolean;
   rows: number;
@@ -174,9 +174,9 @@ type ChunkRead = {
 
 /**
  * One chunk of a range (cursor, end] into its file; at the range's end, MySQL counts the range (`countAt`) while the
- * file's last part uploads. A failure leaves no partial object.
+ * file's last part uploads. A failure leaves no partial object. (Also what `npm run bench:ranges`' readers run.)
  */
-async function readRange(
+export async function readRange(
   context: TableContext,
   read: { strategy: Strategy; schema: TableSchema; file: ChunkFile; cursor: Position; end: Position; budget: Budget; limitLeft: number },
   countAt: (rows: number, end: Position) => Promise<number | undefined>,

@@ -144,7 +144,7 @@ async function readOneRange(endpoint: string, range: KeyRange): Promise<ReadResu
   let files = 0;
   const started = performance.now();
   for (let chunk = 0; ; chunk++) {
-    const file = tableChunkFile(ctx, runStartedAt, range.index * 100_000 + chunk, schema.columns, schemaKey);
+    const file = tableChunkFile(ctx, runStartedAt, chunk, schema.columns, schemaKey, { range: range.index });
     const budget = { rows: BATCH, bytes: 128 * 2 ** 20, deadline: Infinity };
     const read = await readRange(ctx, { strategy, schema, file, cursor, end, budget, limitLeft: Infinity }, () => Promise.resolve(undefined));
     rows += read.rows;

@@ -8,15 +8,19 @@
  * and returns that — the transition is never applied on top of itself.
  */
 import { randomUUID } from "node:crypto";
+import { setTimeout as sleep } from "node:timers/promises";
 import { PreconditionFailedError, NotFoundError } from "#shared/errors.ts";
 import { newWatermark, WatermarkSchema, type Watermark } from "#domain/watermark.ts";
 import type { S3Store } from "./s3.ts";
 
 /**
  * Optimistic concurrency, not transport retry (the SDK retries transport errors): how often a transition is
- * re-applied after another writer changed the watermark first. Writers of one table are few (its run, an operator).
+ * re-applied after another writer changed the watermark first. Writers of one table are few — its run, an operator —
+ * but a window read as key ranges has a reader per range (up to MAX_RANGES) committing chunks to the one watermark.
  */
-const CONFLICT_ATTEMPTS = 5;
+const CONFLICT_ATTEMPTS = 20;
+/** After a lost race, a random pause of up to this many ms × the attempt, so writers that collided do not again. */
+const CONFLICT_PAUSE_MS = 20;
 
 export type StoredWatermark = { watermark: Watermark; etag: string };
 
@@ -92,6 +96,7 @@ export class WatermarkStore {
         return next;
       } catch (error) {
         if (!(error instanceof PreconditionFailedError) || attempt >= CONFLICT_ATTEMPTS) throw error;
+        await sleep(Math.random() * CONFLICT_PAUSE_MS * attempt);
       }
     }
   }

@@ -4,6 +4,7 @@
  * plan, they cover the whole key space exactly once — the first starts at the beginning, the last runs to the end,
  * each starts right after the one before ends — so a plan can only be uneven, never lose or repeat a row.
  */
+import { z } from "zod";
 import { orderBy, tupleBound, type KeyColumn, type SqlFragment } from "./cdc/keyset.ts";
 
 /** Rows of the key after `after` (null: from the first) up to and including `upTo` (null: to the last). */
@@ -57,24 +58,27 @@ export function rangePredicate(key: readonly KeyColumn[], range: Pick<KeyRange, 
   return { sql: parts.map((part) => part.sql).join(" AND "), params: parts.flatMap((part) => part.params) };
 }
 
-/** Keys after `after` (null: from the first key) in the key's order: the part of a query both below share. */
-function keysAfter(from: string, key: readonly KeyColumn[], after: string[] | null): SqlFragment {
-  const where = after === null ? undefined : tupleBound("mysql", "after", key, after);
+/**
+ * Keys after `after` (null: from the first key) up to `upTo` (null: to the last) in the key's order: the part of a
+ * query both below share.
+ */
+function keysBetween(from: string, key: readonly KeyColumn[], after: string[] | null, upTo: string[] | null): SqlFragment {
+  const where = rangePredicate(key, { after, upTo });
   return {
     sql: `SELECT ${orderBy(key)} FROM ${from}${where === undefined ? "" : ` WHERE ${where.sql}`} ORDER BY ${orderBy(key)}`,
     params: where?.params ?? [],
   };
 }
 
-/** The key `step` keys past `after` (null: from the first key): one range scan of `step` index entries. */
-export function stepQuery(from: string, key: readonly KeyColumn[], after: string[] | null, step: number): SqlFragment {
-  const keys = keysAfter(from, key, after);
+/** The key `step` keys past `after` (null: from the first key), not past `upTo`: one range scan of `step` index entries. */
+export function stepQuery(from: string, key: readonly KeyColumn[], after: string[] | null, step: number, upTo: string[] | null = null): SqlFragment {
+  const keys = keysBetween(from, key, after, upTo);
   return { sql: `${keys.sql} LIMIT 1 OFFSET ?`, params: [...keys.params, step - 1] };
 }
 
-/** How many keys lie after `after`, counted up to `most` (the scan stops there). */
-export function countAfterQuery(from: string, key: readonly KeyColumn[], after: string[] | null, most: number): SqlFragment {
-  const keys = keysAfter(from, key, after);
+/** How many keys lie after `after` (not past `upTo`), counted up to `most` (the scan stops there). */
+export function countAfterQuery(from: string, key: readonly KeyColumn[], after: string[] | null, most: number, upTo: string[] | null = null): SqlFragment {
+  const keys = keysBetween(from, key, after, upTo);
   return { sql: `SELECT COUNT(*) FROM (${keys.sql} LIMIT ?) AS tail`, params: [...keys.params, most] };
 }
 
@@ -102,3 +106,36 @@ export function planFromSample(sample: KeySample, count: number): KeyRange[] {
     rows,
   );
 }
+
+/**
+ * A range of the window under way, as the watermark keeps it (`mysql_state.ranges`): its bounds, its own cursor (the
+ * last key read; null: nothing yet, it reads from `after`), whether it is read, and what its reader did.
+ */
+export const RangeStateSchema = z.object({
+  index: z.int().nonnegative(),
+  after: z.array(z.string()).min(1).nullable(),
+  up_to: z.array(z.string()).min(1).nullable(),
+  cursor: z.array(z.string()).min(1).nullable(),
+  done: z.boolean(),
+  rows: z.int().nonnegative(),
+  files: z.int().nonnegative(),
+  bytes: z.int().nonnegative(),
+  /** The range's next file number (its files are numbered in the range: s3-layout.ts dataKey). */
+  next_chunk: z.int().nonnegative(),
+  read_ms: z.int().nonnegative(),
+});
+export type RangeState = z.output<typeof RangeStateSchema>;
+
+/** A planned range as its reader starts it. */
+export const rangeStateOf = (range: KeyRange): RangeState => ({
+  index: range.index,
+  after: range.after,
+  up_to: range.upTo,
+  cursor: null,
+  done: false,
+  rows: 0,
+  files: 0,
+  bytes: 0,
+  next_chunk: 0,
+  read_ms: 0,
+});

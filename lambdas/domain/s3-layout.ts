@@ -19,6 +19,8 @@ export type DataKeyParts = {
   /** The run's start (ISO): names every file of the run. */
   runStartedAt: string;
   chunk: number;
+  /** A range's file (a window read as key ranges): numbered in its range, `…_batch_<NNNN>_r<RR>.parquet`. */
+  range?: number;
 };
 
 const pad = (n: number, width = 2) => String(n).padStart(width, "0");
@@ -48,17 +50,21 @@ const flatName = (table: string) => tablePath(table).replace(".", "_");
 /** The staged Parquet files of every table of a pipeline: the pipeline's isolation prefix, then the staging prefix. */
 export const stagedDataPrefix = (isolationPrefix: string, stagingPrefix: string) => `${isolationPrefix}${stagingPrefix}`;
 
-/** A table's data files, whatever the partition strategy: `<schema>_<table>_<YYYYMMDD_HHMMSS>_batch_<NNNN>.parquet`. */
+/**
+ * A table's data files, whatever the partition strategy: `<schema>_<table>_<YYYYMMDD_HHMMSS>_batch_<NNNN>.parquet`,
+ * and a range's `…_batch_<NNNN>_r<RR>.parquet`.
+ */
 export function tableDataFile(table: string): RegExp {
   const flat = flatName(table).replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
-  return new RegExp(`(^|/)${flat}_\\d{8}_\\d{6}_batch_\\d{4,}\\.parquet$`);
+  return new RegExp(`(^|/)${flat}_\\d{8}_\\d{6}_batch_\\d{4,}(_r\\d{2,})?\\.parquet$`);
 }
 
 export function dataKey(parts: DataKeyParts): string {
   const at = new Date(parts.runStartedAt);
   const [year, month, day, hour] = [at.getUTCFullYear(), pad(at.getUTCMonth() + 1), pad(at.getUTCDate()), pad(at.getUTCHours())];
   const flat = flatName(parts.table);
-  const file = `${flat}_${runStamp(parts.runStartedAt)}_batch_${pad(parts.chunk, 4)}.parquet`;
+  const range = parts.range === undefined ? "" : `_r${pad(parts.range)}`;
+  const file = `${flat}_${runStamp(parts.runStartedAt)}_batch_${pad(parts.chunk, 4)}${range}.parquet`;
   const base = stagedDataPrefix(parts.isolationPrefix, parts.stagingPrefix);
   switch (parts.partitionStrategy) {
     case "datetime":

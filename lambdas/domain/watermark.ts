@@ -17,6 +17,7 @@ import { z } from "zod";
 import { CdcStrategySchema } from "#config/schema.ts";
 import type { Position } from "./cdc/types.ts";
 import { fromIsoTimestamp, rewind, toIsoTimestamp } from "./cdc/timestamps.ts";
+import { RangeStateSchema } from "./ranges.ts";
 
 /**
  * The windows an id_only run counts again for late rows: every window extracted in the last RECENT_WINDOWS_SECONDS —
@@ -114,6 +115,8 @@ export const WatermarkSchema = z.object({
     reread_rows: z.number().int().nonnegative().default(0),
     /** What the table's last successful run cost, estimated (USD; domain/cost.ts): `mrsync status` shows it. */
     last_run_cost_usd: z.number().nonnegative().nullable().default(null),
+    /** The window under way read as key ranges, each by its own reader (domain/range-state.ts); empty: one reader. */
+    ranges: z.array(RangeStateSchema).default([]),
   }),
   s3_state: z.object({
     backup_s3_files: z.array(z.string()),
@@ -174,6 +177,7 @@ export function newWatermark(pipeline: string, table: string, strategy: Watermar
       run_started_at: null,
       lease_expires_at: null,
       last_run_cost_usd: null,
+      ranges: [],
       next_chunk: 0,
       zero_dates: {},
       cursor_columns: null,
@@ -308,6 +312,9 @@ export function beginRun(watermark: Watermark, begin: BeginRun): Watermark {
       lease_holder: begin.holder ?? null,
       window_start: resumes ? state.window_start : toStored(cursor),
       window_rows: resumes ? state.window_rows : 0,
+      // A resumed window keeps its ranges (only those not read are read), but runs on to this run's ceiling: its last
+      // range reads on from its cursor. A new window plans its own.
+      ranges: resumes ? state.ranges.map((range) => (range.up_to === null ? { ...range, done: false } : range)) : [],
       recent_windows: recentWindows,
       late_windows: begin.restart ? [] : queued(watermark.cdc_strategy === begin.strategy ? state.late_windows : [], begin.lateWindows ?? []),
       // A re-read a gone run left half done starts over (its files stay pending, loaded as their own pass).
@@ -427,7 +434,7 @@ export function keptWindows(windows: readonly ExtractedWindow[], now: Date): Ext
 }
 
 /** What every committed chunk adds: its rows to the counts, its file to the pending ones, its zero dates; the lease renewed. */
-function countedChunk(
+export function countedChunk(
   watermark: Watermark,
   commit: Pick<ChunkCommit, "runId" | "rows" | "file" | "zeroDates" | "now" | "leaseSeconds">,
 ): Pick<Watermark, "mysql_state" | "s3_state" | "updated_at"> {
@@ -482,6 +489,7 @@ export function commitChunk(watermark: Watermark, commit: ChunkCommit): Watermar
       window_rows: window.length > 0 ? 0 : windowRows,
       recent_windows: window.length > 0 ? keptWindows([...state.recent_windows, ...window], commit.now) : state.recent_windows,
       late_windows: queued(state.late_windows, late),
+      ranges: commit.done ? [] : state.ranges,
     },
     s3_state: { ...counted.s3_state, pending_validation: [...watermark.s3_state.pending_validation, ...(late.length > 0 ? [] : window)] },
   };

@@ -100,9 +100,10 @@ export class ChunkFile {
 }
 
 /**
- * A table's data file number `chunk` of the run started at `runStartedAt`, under the pipeline's layout, written with
- * the table's compression and zero-date policy and carrying its schema key and, for a window read again, its pass (the
- * loader groups files by both: a key read twice is merged by two loads in the order read, never by one).
+ * A table's data file number `chunk` of the run started at `runStartedAt` (of a range: numbered in the range), under
+ * the pipeline's layout, written with the table's compression and zero-date policy and carrying its schema key and,
+ * for a window read again, its pass (the loader groups files by both: a key read twice is merged by two loads in the
+ * order read, never by one).
  */
 export function tableChunkFile(
   context: TableContext,
@@ -110,7 +111,7 @@ export function tableChunkFile(
   chunk: number,
   columns: readonly TableColumn[],
   schemaKey: string,
-  pass?: string,
+  of: { pass?: string; range?: number } = {},
 ): ChunkFile {
   const key = dataKey({
     isolationPrefix: context.pipeline.s3.isolation_prefix,
@@ -119,10 +120,11 @@ export function tableChunkFile(
     table: context.table.key,
     runStartedAt,
     chunk,
+    ...(of.range === undefined ? {} : { range: of.range }),
   });
   const options = { compression: context.pipeline.s3.compression, zeroDates: context.table.zero_dates ?? "null" } as const;
   return new ChunkFile(context.s3, context.bucket, key, columns, options, {
     [SCHEMA_METADATA]: schemaKey,
-    ...(pass === undefined ? {} : { [PASS_METADATA]: pass }),
+    ...(of.pass === undefined ? {} : { [PASS_METADATA]: of.pass }),
   });
 }

@@ -26,6 +26,7 @@ import { tableChunkFile, type ChunkFile } from "./chunk-file.ts";
 import type { Progress, Run } from "#shared/steps.ts";
 import { NOWHERE } from "./begin.ts";
 import type { LoadContext } from "./load.ts";
+import { commitRangeChunk, rangeOf } from "#domain/range-state.ts";
 import { reconcileAndStage } from "./reconcile-repair.ts";
 import { LEASE_SECONDS, loadSchema, pendingFiles, readWatermark, updateWatermark, withTableSource, type TableContext } from "./sync-context.ts";
 import { ExtractionShortfallError, keylessShortfall, stuckWindowProblem, windowRowsNow } from "./validate.ts";
@@ -33,6 +34,8 @@ import { ExtractionShortfallError, keylessShortfall, stuckWindowProblem, windowR
 export type ChunkRequest = {
   runId: string;
   schemaKey: string;
+  /** A range of the window's key ranges (domain/ranges.ts): this chunk reads that range only. */
+  range?: number;
   /** Stop the run after this many rows (CLI --limit). */
   limit?: number;
   /** Epoch ms by which the call must return (the Lambda's deadline less a margin). */
@@ -221,6 +224,7 @@ export async function extractChunk(context: TableContext, request: ChunkRequest)
       `${context.table.key}: run ${request.runId} does not hold the table (watermark run: ${watermark?.mysql_state.run_id ?? "none"}); run Begin first`,
     );
   }
+  if (request.range !== undefined) return extractRangeChunk(context, { ...request, range: request.range }, watermark, started);
   if (watermark.mysql_state.status !== "success") return extractWindow(context, request, watermark, started);
   // The run's own window is read: then the windows found holding rows committed into them late.
   const late = nextReread(watermark, request.runId);
@@ -261,7 +265,13 @@ async function extractWindow(context: TableContext, request: ChunkRequest, water
   const countAt = (_rows: number, end: Position) => windowRowsNow(context, schema, windowOf(state.window_start, end));
 
   let read: ChunkRead & { windowEnd: Position };
-  if (strategy.reached(cursor, ceiling) || limitLeft <= 0) {
+  if (state.ranges.length > 0) {
+    // A window read as key ranges ends once every range is read (ReadRanges reads them; this chunk only closes it).
+    const unread = state.ranges.filter((range) => !range.done).map((range) => range.index);
+    if (unread.length > 0)
+      throw new Error(`${context.table.key}: range(s) ${unread.join(", ")} of the window are not read yet; the window ends when ReadRanges has read them`);
+    read = { cursor: ceiling, complete: true, rows: 0, zeroDates: {}, uploaded: undefined, mysqlRows: await countAt(0, ceiling), windowEnd: ceiling };
+  } else if (strategy.reached(cursor, ceiling) || limitLeft <= 0) {
     const windowEnd = limitLeft <= 0 ? cursor : ceiling;
     read = { cursor, complete: true, rows: 0, zeroDates: {}, uploaded: undefined, mysqlRows: await countAt(0, windowEnd), windowEnd };
   } else {
@@ -313,14 +323,9 @@ async function rereadWindow(context: TableContext, request: ChunkRequest, waterm
   if (strategy.reached(cursor, window.end)) {
     read = { cursor, complete: true, rows: 0, zeroDates: {}, uploaded: undefined, mysqlRows: await countAt() };
   } else {
-    const file = tableChunkFile(
-      context,
-      state.run_started_at ?? context.now().toISOString(),
-      state.next_chunk,
-      schema.columns,
-      request.schemaKey,
-      passOf(request.runId, late),
-    );
+    const file = tableChunkFile(context, state.run_started_at ?? context.now().toISOString(), state.next_chunk, schema.columns, request.schemaKey, {
+      pass: passOf(request.runId, late),
+    });
     read = await readRange(
       context,
       { strategy, schema, file, cursor, end: window.end, budget: budgetOf(context, started, Infinity, request.deadline), limitLeft: Infinity },
@@ -353,6 +358,60 @@ async function rereadWindow(context: TableContext, request: ChunkRequest, waterm
     lateRows: stillLate,
     windowsReread: read.complete ? 1 : 0,
   });
+}
+
+/** Strategies whose cursor is the unique key alone: a key range of their window is read by their own chunk query. */
+const READS_KEY_RANGES: ReadonlySet<string> = new Set(["id_only", "full_sync"]);
+
+/**
+ * The next chunk of one key range of the window (cursor_r, up_to_r] — the last range up to the ceiling — committed to
+ * the range's own cursor. Ranges are read at once by their own readers; the window's count comes when all are read.
+ */
+async function extractRangeChunk(
+  context: TableContext,
+  request: ChunkRequest & { range: number },
+  watermark: Watermark,
+  started: number,
+): Promise<ChunkResult> {
+  const range = rangeOf(watermark, request.range);
+  const done = (committed: Watermark, chunk: Parameters<typeof resultOf>[4] = {}) => ({
+    ...resultOf(committed, request.runId, { timestamp: null, key: rangeOf(committed, request.range).cursor }, started, chunk),
+    done: rangeOf(committed, request.range).done,
+  });
+  if (watermark.mysql_state.status !== "in_progress" || range.done) return done(watermark);
+  if (!READS_KEY_RANGES.has(context.table.cdc_strategy)) {
+    throw new Error(`${context.table.key}: ${context.table.cdc_strategy} does not read key ranges (id_only and full_sync do)`);
+  }
+  const schema = await loadSchema(context, request.schemaKey);
+  const strategy = strategyFor(context.table, schema);
+  const cursor: Position = { timestamp: null, key: range.cursor ?? range.after };
+  const end: Position = range.up_to === null ? ceilingOf(watermark) : { timestamp: null, key: range.up_to };
+  const state = watermark.mysql_state;
+  let read: ChunkRead;
+  if (strategy.reached(cursor, end)) read = { cursor, complete: true, rows: 0, zeroDates: {}, uploaded: undefined, mysqlRows: undefined };
+  else {
+    const file = tableChunkFile(context, state.run_started_at ?? context.now().toISOString(), range.next_chunk, schema.columns, request.schemaKey, {
+      range: range.index,
+    });
+    const budget = budgetOf(context, started, Infinity, request.deadline);
+    read = await readRange(context, { strategy, schema, file, cursor, end, budget, limitLeft: Infinity }, () => Promise.resolve(undefined));
+  }
+  const committed = await updateWatermark(context, (current) =>
+    commitRangeChunk(current, {
+      runId: request.runId,
+      range: request.range,
+      cursor: read.cursor,
+      rows: read.rows,
+      file: read.uploaded?.key,
+      bytes: read.uploaded?.bytes ?? 0,
+      zeroDates: read.zeroDates,
+      done: read.complete,
+      readMs: Date.now() - started,
+      now: context.now(),
+      leaseSeconds: LEASE_SECONDS,
+    }),
+  );
+  return done(committed, { rows: read.rows, file: read.uploaded });
 }
 
 /** The step: the next chunk, added to the table's progress (mode reconcile: the comparison and its repair file). */

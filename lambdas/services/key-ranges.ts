@@ -17,7 +17,8 @@ export const MAX_SAMPLES = 4096;
 /** The smallest step: a tiny table is not sampled key by key. */
 export const MIN_STEP = 1000;
 
-export type KeyedTable = { key: string; from: string; keyColumns: readonly KeyColumn[] };
+/** A table's unique key, and where its window ends (`upTo`, the run's ceiling: no range reaches past it; null: the last key). */
+export type KeyedTable = { key: string; from: string; keyColumns: readonly KeyColumn[]; upTo?: string[] | null };
 
 /** The table's rows as InnoDB estimates them (information_schema.TABLES.TABLE_ROWS): cheap, often off by 2×. */
 export async function estimatedRows(connection: Connection, schema: string, table: string): Promise<number> {
@@ -35,7 +36,7 @@ export async function sampleKeys(connection: Connection, table: KeyedTable, step
   let current = Math.max(1, step);
   let after: string[] | null = null;
   for (;;) {
-    const query = stepQuery(table.from, table.keyColumns, after, current);
+    const query = stepQuery(table.from, table.keyColumns, after, current, table.upTo ?? null);
     const row = await queryRow(connection, query);
     if (row === undefined) break;
     const key = table.keyColumns.map((column, i) => {
@@ -53,7 +54,7 @@ export async function sampleKeys(connection: Connection, table: KeyedTable, step
     }
   }
   // What lies after the last sample: fewer than a step of keys (the scan the last step query made, once more).
-  const tail = await queryRow(connection, countAfterQuery(table.from, table.keyColumns, after, current));
+  const tail = await queryRow(connection, countAfterQuery(table.from, table.keyColumns, after, current, table.upTo ?? null));
   return { step: current, keys, tail: Number(tail?.[0] ?? 0) };
 }
 

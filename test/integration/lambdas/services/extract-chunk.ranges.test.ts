@@ -1,0 +1,174 @@
+/**
+ * A window read as key ranges (lambdas/services/extract-chunk.ts range mode, domain/range-state.ts) on real MariaDB
+ * and the local warehouse: a composite (INT, DATE) key with most rows under one merchant, planned into four ranges
+ * bounded by the run's ceiling, read by four readers at once (their commits racing on one watermark), the window then
+ * closed by one count, loaded exactly once and equal to MySQL cell by cell. A reader that stops half way is resumed by
+ * the next run from its range's cursor, the finished ranges not read again; rows written while the ranges are read
+ * land too (late rows below the ceiling re-read, newer ones in the next run).
+ */
+import { describe, expect, it } from "vitest";
+import { connectSource } from "#adapters/mysql.ts";
+import { strategyContext } from "#domain/cdc/index.ts";
+import { planRanges } from "#domain/range-state.ts";
+import { failRun, releaseLease } from "#domain/watermark.ts";
+import { begin } from "#services/begin.ts";
+import { completeLoad } from "#services/complete-load.ts";
+import { extractChunk } from "#services/extract-chunk.ts";
+import { planKeyRanges } from "#services/key-ranges.ts";
+import type { LoadContext } from "#services/load.ts";
+import { submitLoad } from "#services/submit-load.ts";
+import { loadSchema, updateWatermark } from "#services/sync-context.ts";
+import { getWatermark } from "#services/watermarks.ts";
+import { tableDifferences } from "../../../support/compare.ts";
+import { contextFor, pipelineFromYaml, useExtractionFixture, type ChunkQueryRecord } from "../../../support/extraction.ts";
+import { useWarehouseFixture } from "../../../support/warehouse.ts";
+
+const DATABASE = "mrsync_test_ranges";
+const fx = useExtractionFixture(DATABASE);
+const warehouse = useWarehouseFixture(DATABASE, () => fx.s3.store);
+function context(table: string, queries?: ChunkQueryRecord[]): LoadContext {
+  const key = `${DATABASE}.${table}`;
+  const pipeline = pipelineFromYaml(DATABASE, `  ${key}: { cdc_strategy: id_only, cdc_id_column: [merchant_id, day], processing: { batch_size: 4000 } }`);
+  return { ...contextFor(fx.s3, pipeline, key, queries), redshift: warehouse.redshift };
+}
+
+/** Begin, then the window's ranges planned (bounded by the ceiling) and recorded, as Begin does for a big first read. */
+async function beginInRanges(ctx: LoadContext, runId: string, count: number) {
+  const started = await begin(ctx, runId);
+  const schema = await loadSchema(ctx, started.schemaKey);
+  const keyed = strategyContext(ctx.table, schema);
+  const connection = await connectSource(ctx.pipeline.source, { username: ctx.pipeline.source.username ?? "", password: ctx.pipeline.source.password ?? "" });
+  try {
+    const table = { key: ctx.table.key, schema: DATABASE, table: ctx.table.sourceTable, from: keyed.from, keyColumns: keyed.key, upTo: started.ceiling.key };
+    const ranges = await planKeyRanges(connection, table, count, count);
+    await updateWatermark(ctx, (current) => planRanges(current, runId, ranges, ctx.now()));
+  } finally {
+    await connection.end();
+  }
+  return started;
+}
+
+/** One range's reader: its chunks until the range is read (or `stopAfter` chunks: a reader that dies half way). */
+async function readRange(ctx: LoadContext, runId: string, schemaKey: string, range: number, stopAfter = Infinity): Promise<number> {
+  let chunks = 0;
+  while (chunks < stopAfter) {
+    const chunk = await extractChunk(ctx, { runId, schemaKey, range });
+    chunks++;
+    if (chunk.done) break;
+  }
+  return chunks;
+}
+
+async function closeAndLoad(ctx: LoadContext, runId: string, schemaKey: string): Promise<void> {
+  for (let chunk = await extractChunk(ctx, { runId, schemaKey }); !chunk.done; chunk = await extractChunk(ctx, { runId, schemaKey }));
+  await updateWatermark(ctx, (current) => releaseLease(current, runId, ctx.now()));
+  for (let submission = await submitLoad(ctx); submission !== undefined; submission = await submitLoad(ctx)) {
+    const state = submission.statementId === null ? undefined : await ctx.redshift.wait(submission.statementId);
+    await completeLoad(ctx, submission, state);
+  }
+}
+
+async function differences(ctx: LoadContext, schemaKey: string): Promise<string[]> {
+  const table = ctx.table.sourceTable;
+  return tableDifferences(fx.db.admin, `\`${DATABASE}\`.\`${table}\``, warehouse.redshift, `public.${table}`, await loadSchema(ctx, schemaKey));
+}
+
+describe("a window read as key ranges", () => {
+  it("reads four ranges at once into files of their own, closes the window with one count, and loads every row once", async () => {
+    await fx.db.admin.query(
+      "CREATE TABLE settlements (merchant_id INT NOT NULL, day DATE NOT NULL, amount DECIMAL(12,2) NOT NULL, note VARCHAR(40), PRIMARY KEY (merchant_id, day))",
+    );
+    await fx.db.admin.query(
+      "INSERT INTO settlements SELECT 7, DATE_ADD('1900-01-01', INTERVAL seq DAY), seq / 100, IF(seq % 3 = 0, NULL, CONCAT('n', seq)) FROM seq_1_to_30000",
+    );
+    await fx.db.admin.query("INSERT INTO settlements SELECT seq, '2024-02-29', seq / 7, 'sparse' FROM seq_1_to_20000 WHERE seq <> 7");
+    await fx.db.admin.query("ANALYZE TABLE settlements");
+    const ctx = context("settlements");
+    const started = await beginInRanges(ctx, "ranges-1", 4);
+    const planned = (await getWatermark(ctx))?.mysql_state.ranges ?? [];
+    expect(planned.map((r) => r.index)).toEqual([0, 1, 2, 3]);
+
+    const chunks = await Promise.all(planned.map((r) => readRange(ctx, "ranges-1", started.schemaKey, r.index)));
+    const read = (await getWatermark(ctx))?.mysql_state;
+    expect(read?.ranges.every((r) => r.done)).toBe(true);
+    expect(read?.ranges.reduce((sum, r) => sum + r.rows, 0)).toBe(49_999);
+    expect(read?.window_rows).toBe(49_999);
+    for (const r of read?.ranges ?? []) expect(Math.abs(r.rows - 49_999 / 4)).toBeLessThan(49_999 / 4 / 8);
+    expect(chunks.every((n) => n >= 3)).toBe(true);
+    const files = (await getWatermark(ctx))?.s3_state.backup_s3_files ?? [];
+    expect(files.filter((f) => /_batch_\d{4}_r0[0-3]\.parquet$/.test(f))).toHaveLength(files.length);
+
+    await closeAndLoad(ctx, "ranges-1", started.schemaKey);
+    const after = await getWatermark(ctx);
+    expect(after?.mysql_state.ranges).toEqual([]);
+    expect(after?.mysql_state.recent_windows.at(-1)?.rows).toBe(49_999);
+    expect(after?.redshift_state.rows_loaded).toBe(49_999);
+    expect(await differences(ctx, started.schemaKey)).toEqual([]);
+  });
+
+  it("resumes a run whose reader died: only that range is read again, from its cursor; rows written meanwhile land", async () => {
+    await fx.db.admin.query(
+      "CREATE TABLE ledger (merchant_id INT NOT NULL, day DATE NOT NULL, amount DECIMAL(12,2) NOT NULL, note VARCHAR(40), PRIMARY KEY (merchant_id, day))",
+    );
+    await fx.db.admin.query("INSERT INTO ledger SELECT 1 + seq DIV 1000, DATE_ADD('2000-01-01', INTERVAL seq % 1000 DAY), seq, 'seed' FROM seq_0_to_39999");
+    await fx.db.admin.query("ANALYZE TABLE ledger");
+    const queries: ChunkQueryRecord[] = [];
+    const ctx = context("ledger", queries);
+    const started = await beginInRanges(ctx, "ranges-2", 4);
+    // Ranges 0, 1 and 3 are read; range 2's reader dies after two chunks; the run fails.
+    await Promise.all([0, 1, 3].map((r) => readRange(ctx, "ranges-2", started.schemaKey, r)));
+    await readRange(ctx, "ranges-2", started.schemaKey, 2, 2);
+    const halfway = (await getWatermark(ctx))?.mysql_state.ranges.find((r) => r.index === 2);
+    expect(halfway?.done).toBe(false);
+    expect(halfway?.rows).toBe(8000);
+    await updateWatermark(ctx, (current) => failRun(current, "ranges-2", "Lambda.Unknown: the reader died", ctx.now()));
+    // Meanwhile the application writes: a row inside range 0 (read already: below the ceiling, found late), one inside
+    // range 2 past its cursor, and one past the ceiling.
+    await fx.db.admin.query("INSERT INTO ledger VALUES (1, '1999-12-31', 1.5, 'late'), (30, '1999-12-31', 2.5, 'ahead'), (99, '2000-01-01', 3.5, 'next')");
+
+    // The next run resumes the window with its ranges: range 2 from its cursor, and the last range from its end on to
+    // the new ceiling; ranges 0 and 1 are not read again.
+    queries.length = 0;
+    const resumed = await begin(ctx, "ranges-3");
+    const ranges = (await getWatermark(ctx))?.mysql_state.ranges ?? [];
+    expect(ranges.filter((r) => !r.done).map((r) => r.index)).toEqual([2, 3]);
+    for (const r of ranges) await readRange(ctx, "ranges-3", resumed.schemaKey, r.index);
+    const rangeQueries = queries.filter((q) => q.sql.includes("ORDER BY `merchant_id`, `day` LIMIT"));
+    // Range 2's rest (10,000 rows less the 8,000 read, and the row written into it), and the row past the old ceiling.
+    expect(rangeQueries.reduce((sum, q) => sum + q.rows, 0)).toBe(2_002);
+    // The window's count then finds the late row in range 0: the run reads that window again before it ends.
+    await closeAndLoad(ctx, "ranges-3", resumed.schemaKey);
+    expect((await getWatermark(ctx))?.mysql_state.late_windows).toEqual([]);
+    expect(await differences(ctx, resumed.schemaKey)).toEqual([]);
+  });
+
+  it("lands every row an application writes while the ranges are read: into ranges read already, not yet, and past the ceiling", async () => {
+    await fx.db.admin.query(
+      "CREATE TABLE payouts (merchant_id INT NOT NULL, day DATE NOT NULL, amount DECIMAL(12,2) NOT NULL, note VARCHAR(40), PRIMARY KEY (merchant_id, day))",
+    );
+    await fx.db.admin.query("INSERT INTO payouts SELECT 1 + seq DIV 500, DATE_ADD('2000-01-01', INTERVAL seq % 500 DAY), seq, 'seed' FROM seq_0_to_39999");
+    await fx.db.admin.query("ANALYZE TABLE payouts");
+    const ctx = context("payouts");
+    const started = await beginInRanges(ctx, "live-1", 4);
+    const writing = { on: true };
+    let written = 0;
+    // Autocommit inserts all over the key: merchants 1..80 (inside every range, read or not) and 81+ (past the ceiling).
+    const writer = (async () => {
+      while (writing.on) {
+        const merchant = 1 + ((written * 37) % 100);
+        await fx.db.admin.query("INSERT INTO payouts VALUES (?, DATE_ADD('1990-01-01', INTERVAL ? DAY), ?, 'live')", [merchant, written, written]);
+        written++;
+      }
+    })();
+    const ranges = (await getWatermark(ctx))?.mysql_state.ranges ?? [];
+    await Promise.all(ranges.map((r) => readRange(ctx, "live-1", started.schemaKey, r.index)));
+    writing.on = false;
+    await writer;
+    expect(written).toBeGreaterThan(10);
+    await closeAndLoad(ctx, "live-1", started.schemaKey);
+    // The next run takes what lies past the ceiling (and counts the window again).
+    const next = await begin(ctx, "live-2");
+    await closeAndLoad(ctx, "live-2", next.schemaKey);
+    expect(await differences(ctx, started.schemaKey)).toEqual([]);
+  });
+});

@@ -1,0 +1,89 @@
+/** lambdas/domain/range-state.ts: a window's ranges set once, each range's chunks committed to its own cursor, a resumed window kept. */
+import { describe, expect, it } from "vitest";
+import { commitRangeChunk, planRanges, rangeOf, rangesRead } from "#domain/range-state.ts";
+import { rangesBetween } from "#domain/ranges.ts";
+import { beginRun, commitChunk, failRun, LeaseLostError, newWatermark, type Watermark } from "#domain/watermark.ts";
+
+const now = new Date("2026-12-04T00:00:00Z");
+const ceiling = { timestamp: null, key: ["900"] };
+const begun = (watermark: Watermark, runId: string) =>
+  beginRun(watermark, { runId, strategy: "id_only", ceiling, now, leaseSeconds: 900, lookbackSeconds: 0, restart: false, cursorColumns: ["id"] });
+const plan = rangesBetween([["300"], ["600"]], [300, 300, 300]);
+const chunk = (runId: string, range: number, to: string, rows: number, done = false) => ({
+  runId,
+  range,
+  cursor: { timestamp: null, key: [to] },
+  rows,
+  file: `f_${range}_${to}.parquet`,
+  bytes: 10,
+  zeroDates: {},
+  done,
+  readMs: 5,
+  now,
+  leaseSeconds: 900,
+});
+
+describe("a window's key ranges in the watermark", () => {
+  it("are set once, for the run holding the table, before anything of the window is read", () => {
+    const start = begun(newWatermark("p", "s.t", "id_only", now), "a");
+    const planned = planRanges(start, "a", plan, now);
+    expect(planned.mysql_state.ranges.map((r) => [r.index, r.after, r.up_to, r.done])).toEqual([
+      [0, null, ["300"], false],
+      [1, ["300"], ["600"], false],
+      [2, ["600"], null, false],
+    ]);
+    expect(planRanges(planned, "a", rangesBetween([["1"]], [1, 1]), now)).toBe(planned);
+    expect(planRanges(start, "a", rangesBetween([], [900]), now)).toBe(start);
+    expect(() => planRanges(start, "b", plan, now)).toThrow(LeaseLostError);
+    expect(() => planRanges({ ...start, mysql_state: { ...start.mysql_state, window_rows: 5 } }, "a", plan, now)).toThrow(/read by one reader/);
+  });
+
+  it("commit each range's chunks to its own cursor and counts, the window's rows and its files", () => {
+    let watermark = planRanges(begun(newWatermark("p", "s.t", "id_only", now), "a"), "a", plan, now);
+    watermark = commitRangeChunk(watermark, chunk("a", 1, "450", 150));
+    watermark = commitRangeChunk(watermark, chunk("a", 0, "300", 300, true));
+    watermark = commitRangeChunk(watermark, chunk("a", 1, "600", 150, true));
+    expect(rangeOf(watermark, 1)).toMatchObject({ cursor: ["600"], done: true, rows: 300, files: 2, bytes: 20, next_chunk: 2, read_ms: 10 });
+    expect(watermark.mysql_state.window_rows).toBe(600);
+    expect(watermark.mysql_state.last_session_rows).toBe(600);
+    expect(watermark.s3_state.backup_s3_files).toHaveLength(3);
+    // A reply lost after the range ended: its retry changes nothing.
+    expect(commitRangeChunk(watermark, chunk("a", 1, "600", 0, true))).toBe(watermark);
+    expect(rangesRead(watermark)).toBe(false);
+    watermark = commitRangeChunk(watermark, chunk("a", 2, "900", 300, true));
+    expect(rangesRead(watermark)).toBe(true);
+    expect(() => commitRangeChunk(watermark, chunk("b", 2, "900", 1))).toThrow(LeaseLostError);
+    expect(() => rangeOf(watermark, 7)).toThrow(/no range 7/);
+    // The window's end (the table's ExtractChunk, once every range is read) clears them.
+    const closed = commitChunk(watermark, {
+      runId: "a",
+      cursor: ceiling,
+      rows: 0,
+      file: undefined,
+      zeroDates: {},
+      done: true,
+      windowEnd: ceiling,
+      now,
+      leaseSeconds: 900,
+    });
+    expect(closed.mysql_state.ranges).toEqual([]);
+    expect(closed.mysql_state.recent_windows.at(-1)?.rows).toBe(900);
+  });
+
+  it("survive a failed run: the next run resumes the window, its last range reading on to the new ceiling", () => {
+    let watermark = planRanges(begun(newWatermark("p", "s.t", "id_only", now), "a"), "a", plan, now);
+    watermark = commitRangeChunk(watermark, chunk("a", 0, "300", 300, true));
+    watermark = commitRangeChunk(watermark, chunk("a", 1, "400", 100));
+    watermark = commitRangeChunk(watermark, chunk("a", 2, "900", 300, true));
+    const resumed = begun(failRun(watermark, "a", "Lambda.Unknown", now), "b");
+    expect(resumed.mysql_state.ranges.map((r) => [r.index, r.cursor, r.done])).toEqual([
+      [0, ["300"], true],
+      [1, ["400"], false],
+      [2, ["900"], false],
+    ]);
+    expect(resumed.mysql_state.window_rows).toBe(700);
+    // A run that starts a new window (the last one ended) has none.
+    const next = begun({ ...resumed, mysql_state: { ...resumed.mysql_state, status: "success", run_id: "b", lease_expires_at: null } }, "c");
+    expect(next.mysql_state.ranges).toEqual([]);
+  });
+});

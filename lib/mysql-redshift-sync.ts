@@ -1,5 +1,5 @@
 import { Aws, CfnRule, Duration, Fn, Stack, Token, type RemovalPolicy } from "aws-cdk-lib";
-import { COMPLETION_MARKERS_PREFIX, manifestsPrefix, stagedDataPrefix } from "#domain/s3-layout.ts";
+import { rangePlansPrefix, COMPLETION_MARKERS_PREFIX, manifestsPrefix, stagedDataPrefix } from "#domain/s3-layout.ts";
 import * as ec2 from "aws-cdk-lib/aws-ec2";
 import * as iam from "aws-cdk-lib/aws-iam";
 import * as s3 from "aws-cdk-lib/aws-s3";
@@ -130,6 +130,12 @@ export class MysqlRedshiftSync extends Construct {
       functions: this.functions,
       stateMachineName: this.stateMachineName,
     });
+    // RangeReaders' ItemReader: the state machine reads the key-range plans Begin writes, and nothing else of staging.
+    for (const pipeline of pipelines) {
+      const bucket =
+        pipeline.staging.bucket === undefined ? this.staging.bucket : s3.Bucket.fromBucketName(this, `Plans-${pipeline.name}`, pipeline.staging.bucket);
+      bucket.grantRead(this.stateMachine.stateMachine, `${rangePlansPrefix(pipeline.s3.isolation_prefix)}*`);
+    }
     const operators = props.operatorRoleArns ?? [];
     const malformed = operators.filter((arn) => !/^arn:aws[a-z-]*:iam::\d{12}:role\/[\w+=,.@/-]+$/.test(arn));
     if (malformed.length > 0)

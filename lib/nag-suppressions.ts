@@ -1,5 +1,5 @@
 import { Stack, Token, Validations, type CfnResource } from "aws-cdk-lib";
-import { COMPLETION_MARKERS_PREFIX } from "#domain/s3-layout.ts";
+import { rangePlansPrefix, COMPLETION_MARKERS_PREFIX } from "#domain/s3-layout.ts";
 import type { MysqlRedshiftSync } from "./mysql-redshift-sync.ts";
 
 /**
@@ -43,6 +43,10 @@ export function acknowledgeFindings(sync: MysqlRedshiftSync): void {
     iam5(
       `Resource::${bucket}/${pipeline.s3.isolation_prefix}*`,
       `Pipeline ${pipeline.name}: its data, manifests, schemas and watermarks live under its isolation prefix, with run-specific keys.`,
+    );
+    iam5(
+      `Resource::${bucket}/${rangePlansPrefix(pipeline.s3.isolation_prefix)}*`,
+      `Pipeline ${pipeline.name}: the state machine reads the key-range plans Begin writes (its Distributed Map's items), one per run and table.`,
     );
     if (pipeline.completionBucket !== undefined) {
       iam5(

@@ -7,6 +7,7 @@
  *   per table: Begin ─► ExtractChunk ⟲ ─► SubmitLoad ─► AwaitLoad ⟲ ─► CompleteLoad ⟲ ─► Finish
  *              any error ─► FailTable;  over the history budget ─► ContinueInChild (same machine, same run)
  */
+import { RANGE_CHUNK_BUDGET } from "#domain/run-plan.ts";
 import { LAMBDA_SERVICE_ERRORS, START_CHILD_ERRORS } from "./retry-policies.ts";
 import { LAMBDA_STEPS, STEPS, substitutionName, type LambdaStep } from "./steps.ts";
 
@@ -47,6 +48,15 @@ const tableStates = {
     Type: "Choice",
     Choices: [
       { Variable: "$.progress.done", BooleanEquals: true, Next: "LoadOrFinish?" },
+      // A window read as key ranges: its ranges left are read by RangeReaders (a child execution), then ExtractChunk
+      // closes the window (or finds ranges left, whose readers spent their history budget: ReadRanges again).
+      {
+        And: [
+          { Variable: "$.progress.ranges", IsPresent: true },
+          { Variable: "$.progress.ranges.left", NumericGreaterThan: 0 },
+        ],
+        Next: "ReadRanges",
+      },
       { Variable: "$.progress.chunksHere", NumericGreaterThanEqualsPath: "$.run.chunkBudget", Next: "ContinueInChild" },
     ],
     Default: "ExtractChunk",
@@ -113,6 +123,22 @@ const tableStates = {
     Next: "ChildResult",
   },
   ChildResult: { Type: "Pass", InputPath: "$.child.summary.results[0]", End: true },
+  ReadRanges: {
+    Type: "Task",
+    Comment: "The window's key ranges left, read at once by a child execution of this state machine (its RangeReaders: a Distributed Map)",
+    Resource: integration("states:startExecution.sync:2"),
+    Parameters: {
+      "StateMachineArn.$": "$$.StateMachine.Id",
+      Input: {
+        ranges: { "run.$": "$.run", "table.$": "$.table", "progress.$": "$.progress", chunkBudget: RANGE_CHUNK_BUDGET },
+        "AWS_STEP_FUNCTIONS_STARTED_BY_EXECUTION_ID.$": "$$.Execution.Id",
+      },
+    },
+    ResultPath: null,
+    Retry: [START_CHILD_ERRORS],
+    Catch: [failTable],
+    Next: "ExtractChunk",
+  },
   FailTable: lambdaTask(
     "FailTable",
     { ...withProgress, "resume.$": "$.resume", "error.$": "$.error" },
@@ -120,11 +146,57 @@ const tableStates = {
   ),
 };
 
+/** One range's reader: its chunks until the range is read or its own history budget is spent. */
+const rangeStates = {
+  ExtractRange: lambdaTask(
+    "ExtractChunk",
+    { "run.$": "$.run", "table.$": "$.table", "progress.$": "$.progress", "range.$": "$.range" },
+    { ResultPath: "$.progress", Next: "RangeRead?" },
+  ),
+  "RangeRead?": {
+    Type: "Choice",
+    Choices: [
+      { Variable: "$.progress.rangeDone", BooleanEquals: true, Next: "RangeEnd" },
+      { Variable: "$.progress.chunksHere", NumericGreaterThanEqualsPath: "$.chunkBudget", Next: "RangeEnd" },
+    ],
+    Default: "ExtractRange",
+  },
+  // A small output: the Map collects every reader's (the table reads the ranges' state from its watermark).
+  RangeEnd: { Type: "Pass", Parameters: { "range.$": "$.range", "read.$": "$.progress.rangeDone" }, End: true },
+};
+
 export function syncPipelineDefinition() {
   return {
     Comment: "mysql-redshift-sync: MySQL -> S3 (Parquet) -> Redshift for one pipeline's tables (input: docs/design.md section 9)",
-    StartAt: "Plan",
+    StartAt: "Entry?",
     States: {
+      // A table's ReadRanges starts this state machine with `ranges`: its key ranges, read by RangeReaders.
+      "Entry?": {
+        Type: "Choice",
+        Choices: [{ Variable: "$.ranges", IsPresent: true, Next: "RangeReaders" }],
+        Default: "Plan",
+      },
+      RangeReaders: {
+        Type: "Map",
+        Comment: "A table's key ranges, a child execution each (docs/design.md section 14); items: the range plan Begin wrote",
+        ItemReader: {
+          Resource: integration("s3:getObject"),
+          ReaderConfig: { InputType: "JSON" },
+          Parameters: { "Bucket.$": "$.ranges.progress.ranges.plan.bucket", "Key.$": "$.ranges.progress.ranges.plan.key" },
+        },
+        MaxConcurrencyPath: "$.ranges.progress.ranges.concurrency",
+        ItemSelector: {
+          "run.$": "$.ranges.run",
+          "table.$": "$.ranges.table",
+          "progress.$": "$.ranges.progress",
+          "chunkBudget.$": "$.ranges.chunkBudget",
+          "range.$": "$$.Map.Item.Value.index",
+        },
+        ItemProcessor: { ProcessorConfig: { Mode: "DISTRIBUTED", ExecutionType: "STANDARD" }, StartAt: "ExtractRange", States: rangeStates },
+        ResultPath: null,
+        Next: "RangesRead",
+      },
+      RangesRead: { Type: "Succeed" },
       Plan: lambdaTask(
         "Plan",
         // The context object, not "$": an execution started with `null` input has no "$" to select, and Plan must

@@ -3,6 +3,7 @@
  * config/schema/ are generated from it, and CDK and handlers share its types.
  */
 import { z } from "zod";
+import { MAX_RANGES, type RangeSetting } from "#domain/ranges.ts";
 import { isTimeZone } from "#domain/cdc/time-zone.ts";
 import { scheduleExpressionProblem } from "./schedule.ts";
 import { mysqlNameProblem, parseTableKey } from "./table-key.ts";
@@ -189,6 +190,10 @@ const processingFields = {
   max_parallel_tables: z.int().min(1).max(40).describe("Map MaxConcurrency; 1 = sequential"),
   target_file_mb: z.int().min(1).max(1024).describe("byte budget of one Parquet file"),
   max_chunk_seconds: z.int().min(10).max(840).describe("time budget of one ExtractChunk call (Lambda max is 900)"),
+  parallel_ranges: z
+    .union([z.literal("auto"), z.int().min(1).max(MAX_RANGES)])
+    .describe("a first read (or full_sync) as key ranges, each by its own reader: auto (by the table's size), a number, or 1 (off)"),
+  max_parallel_ranges: z.int().min(1).max(MAX_RANGES).describe("ranges read at once (and auto's most ranges); the source's I/O is the limit"),
 };
 export const PROCESSING_DEFAULTS = {
   batch_size: 50_000,
@@ -197,6 +202,9 @@ export const PROCESSING_DEFAULTS = {
   max_parallel_tables: 4,
   target_file_mb: 128,
   max_chunk_seconds: 600,
+  // A table of 2M rows or more (InnoDB's estimate) is read by a reader per 1M rows, up to 4 at once (docs/design.md §14).
+  parallel_ranges: "auto",
+  max_parallel_ranges: 4,
 } as const;
 
 const validationFields = {
@@ -450,7 +458,7 @@ export type CdcStrategy = z.output<typeof CdcStrategySchema>;
 /** cdc_id_column as a list (undefined: not configured, the primary key is used). */
 export const idColumnsOf = (table: Pick<TableSettings, "cdc_id_column">): string[] | undefined =>
   table.cdc_id_column === undefined ? undefined : typeof table.cdc_id_column === "string" ? [table.cdc_id_column] : table.cdc_id_column;
-export type Processing = { -readonly [K in keyof typeof PROCESSING_DEFAULTS]: number };
+export type Processing = Omit<{ -readonly [K in keyof typeof PROCESSING_DEFAULTS]: number }, "parallel_ranges"> & { parallel_ranges: RangeSetting };
 export type Validation = {
   enable_data_quality_checks: boolean;
   max_null_percentage: number;

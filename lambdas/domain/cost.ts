@@ -35,10 +35,10 @@ export const SERVERLESS_MINIMUM_SECONDS = 60;
 /** A workgroup's base capacity when config names none: AWS's default for a new workgroup. */
 export const DEFAULT_BASE_RPU = 128;
 /**
- * The state transitions of an execution itself: Plan, Tables (Map), Summarize, Failed?, Done | SyncFailed. A child
- * execution adds these and its parent's ContinueInChild and ChildResult.
+ * The state transitions of an execution itself: Entry?, Plan, Tables (Map), Summarize, Failed?, Done | SyncFailed. A
+ * child execution adds these and its parent's ContinueInChild and ChildResult.
  */
-export const EXECUTION_TRANSITIONS = 5;
+export const EXECUTION_TRANSITIONS = 6;
 export const CHILD_EXECUTION_TRANSITIONS = EXECUTION_TRANSITIONS + 2;
 
 /** Load windows (epoch ms) as the warehouse's active spans: sorted, and merged where the gap between two is under the minimum. */

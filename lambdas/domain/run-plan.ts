@@ -17,6 +17,11 @@ export const TABLE_EVENTS = 80;
 export const EVENTS_PER_CHUNK = 7;
 /** LoadEnded? (Choice) + CountPoll (Pass) + AwaitLoad (Task). */
 export const EVENTS_PER_POLL = 9;
+/**
+ * Chunks one range's reader (a child execution of RangeReaders: its own history) runs before it ends unfinished and
+ * ReadRanges starts the ranges left again: its history is its start and end, ExtractChunk and the Choice per chunk.
+ */
+export const RANGE_CHUNK_BUDGET = Math.floor((HISTORY_LIMIT - EXECUTION_EVENTS) / EVENTS_PER_CHUNK);
 /** At most this many AwaitLoad calls per execution for one table: at up to 2 minutes each, 8 hours of loading. */
 export const MAX_POLL_BUDGET = 240;
 const MIN_POLL_BUDGET = 4;

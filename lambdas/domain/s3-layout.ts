@@ -106,3 +106,14 @@ export function markerSearchPrefix(pipeline: string, table: string, day?: string
 export function schemaKey(isolationPrefix: string, pipeline: string, table: string, fingerprint: string): string {
   return `${isolationPrefix}schemas/${pipeline}/${tablePath(table)}/${fingerprint}.json`;
 }
+
+/**
+ * A run's key-range plan for one table (docs/design.md §14): the JSON array of ranges the Distributed Map reads, one
+ * per run (a resumed window writes the ranges it has left under its own run's start).
+ */
+export function rangePlanKey(isolationPrefix: string, pipeline: string, table: string, runStartedAt: string): string {
+  return `${rangePlansPrefix(isolationPrefix)}${pipeline}/${tablePath(table)}/${runStamp(runStartedAt)}.json`;
+}
+
+/** Every range plan of a pipeline's isolation prefix (the state machine's role reads them: its ItemReader). */
+export const rangePlansPrefix = (isolationPrefix: string) => `${isolationPrefix}plans/`;

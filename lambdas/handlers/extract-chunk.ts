@@ -9,8 +9,9 @@ import { metrics } from "#shared/powertools.ts";
 import { ProgressInputSchema } from "#shared/steps.ts";
 import { METRICS } from "#shared/metrics.ts";
 
-export const handler = stepHandler("ExtractChunk", ProgressInputSchema, async ({ run, table, progress }, context) => {
-  const next = await extractChunkStep(loadContext(await pipelineNamed(run.pipeline), table, deadlineOf(context)), run, progress, deadlineOf(context));
+export const handler = stepHandler("ExtractChunk", ProgressInputSchema, async ({ run, table, progress, range }, context) => {
+  const ctx = loadContext(await pipelineNamed(run.pipeline), table, deadlineOf(context));
+  const next = await extractChunkStep(ctx, run, progress, deadlineOf(context), range);
   metrics.addMetric(METRICS.RowsProcessed, MetricUnit.Count, next.chunk.rows);
   metrics.addMetric(METRICS.BytesWritten, MetricUnit.Bytes, next.chunk.bytes);
   metrics.addMetric(METRICS.ChunkDuration, MetricUnit.Milliseconds, next.chunk.durationMs);

@@ -9,7 +9,7 @@ import { METRICS } from "#shared/metrics.ts";
 import { emptyMeter, SummarizeInputSchema } from "#shared/steps.ts";
 
 export const handler = stepHandler("Summarize", SummarizeInputSchema, ({ run, results }) => {
-  // The tables' meters, Plan's and this step's, and the execution's own states (Plan, Tables, Summarize, Failed?, the end).
+  // The tables' meters, Plan's and this step's, and the execution's own states (Entry?, Plan, Tables, Summarize, Failed?, the end).
   const meter = [run.planMeter ?? emptyMeter(), ...results.map((r) => r.meter ?? emptyMeter())].reduce(addMeters, spentHere(EXECUTION_TRANSITIONS));
   const pricing = run.pricing ?? FALLBACK_PRICING;
   // Each table's line priced here (the Map's lines carry meters, not estimates: 256 KiB for every table's line).

@@ -8,10 +8,14 @@ import { discoverTable, queryRow, readOldestWriteTransaction, readSourceClock, r
 import { DEFAULT_SETTLE_SECONDS } from "#config/schema.ts";
 import { settleBound, type SettleBound } from "#domain/cdc/settle.ts";
 import { cursorProblems, lookbackSecondsOf, orderColumns, UnsafeCursorError } from "#domain/cdc/cursor-rules.ts";
-import { START, strategyFor, type Position } from "#domain/cdc/index.ts";
+import { START, strategyContext, strategyFor, type Position } from "#domain/cdc/index.ts";
 import { quotedTable, quoteIdentifier, textOf } from "#domain/cdc/types.ts";
 import { buildTableSchema, TableSchemaError, type TableSchema } from "#domain/table-schema.ts";
-import { beginRun, ceilingOf, cursorOf, fromStored, lateWindowOf, nextReread, type LateWindow } from "#domain/watermark.ts";
+import { beginRun, ceilingOf, cursorOf, fromStored, lateWindowOf, nextReread, type LateWindow, type Watermark } from "#domain/watermark.ts";
+import { planRanges } from "#domain/range-state.ts";
+import { readsKeyRanges } from "#domain/ranges.ts";
+import { rangePlanKey } from "#domain/s3-layout.ts";
+import { planKeyRanges } from "./key-ranges.ts";
 import { emptyMeter, type Progress, type Resume, type Run } from "#shared/steps.ts";
 import { LEASE_SECONDS, pendingFiles, readWatermark, saveSchema, updateWatermark, withTableSource, type TableContext } from "./sync-context.ts";
 import { covers } from "./recent-windows.ts";
@@ -30,6 +34,8 @@ export type BeginResult = {
   lateRows: number;
   /** Timestamp strategies: the zone "now" was read in, and what the transaction horizon did. */
   settle?: SettleBound;
+  /** The window is read as key ranges (docs/design.md §14). */
+  ranges?: Progress["ranges"];
 };
 
 /**
@@ -118,7 +124,57 @@ async function settleBoundOf(context: TableContext, connection: Connection, sche
   });
 }
 
-export async function begin(context: TableContext, runId: string): Promise<BeginResult> {
+/**
+ * A window read from the start of a big table, by an id_only or full_sync table, is cut into key ranges (bounded by
+ * the ceiling) and read by a reader each; a resumed window keeps its ranges. The ranges left go to S3 as the item list
+ * the Distributed Map reads (each run its own list: a resumed run lists only what it has left).
+ */
+async function rangesOfWindow(context: TableContext, runId: string, begun: Watermark, schema: TableSchema): Promise<Progress["ranges"]> {
+  const { table } = context;
+  let watermark = begun;
+  if (!readsKeyRanges(table.cdc_strategy)) return undefined;
+  if (watermark.mysql_state.ranges.length === 0) {
+    const keyed = strategyContext(table, schema);
+    const fromStart = cursorOf(watermark).key === null && watermark.mysql_state.window_rows === 0;
+    if (!fromStart || keyed.key.length === 0) return undefined;
+    const bounds = {
+      key: table.key,
+      schema: table.sourceSchema,
+      table: table.sourceTable,
+      from: keyed.from,
+      keyColumns: keyed.key,
+      upTo: ceilingOf(watermark).key,
+    };
+    const planned = await withTableSource(context, (connection) =>
+      planKeyRanges(connection, bounds, table.processing.parallel_ranges, table.processing.max_parallel_ranges),
+    );
+    if (planned.length <= 1) return undefined;
+    watermark = await updateWatermark(context, (current) => planRanges(current, runId, planned, context.now()));
+  }
+  const ranges = watermark.mysql_state.ranges;
+  if (ranges.length === 0) return undefined;
+  const left = ranges.filter((range) => !range.done);
+  const key = rangePlanKey(
+    context.pipeline.s3.isolation_prefix,
+    context.pipeline.name,
+    table.key,
+    watermark.mysql_state.run_started_at ?? context.now().toISOString(),
+  );
+  await context.s3.putJson(
+    context.bucket,
+    key,
+    left.map((range) => ({ index: range.index })),
+  );
+  return {
+    left: left.length,
+    total: ranges.length,
+    plan: { bucket: context.bucket, key },
+    concurrency: Math.min(table.processing.max_parallel_ranges, ranges.length),
+  };
+}
+
+/** `ranges`: whether this run may read its window as key ranges (a sync without --limit). */
+export async function begin(context: TableContext, runId: string, options: { ranges?: boolean } = {}): Promise<BeginResult> {
   const { schema, ceiling, settle } = await withTableSource(context, async (connection) => {
     const schema = await checkedTableSchema(context, connection);
     await checkCursorColumns(context, connection, schema);
@@ -143,6 +199,7 @@ export async function begin(context: TableContext, runId: string): Promise<Begin
       lateWindows: late,
     }),
   );
+  const ranges = options.ranges === true ? await rangesOfWindow(context, runId, watermark, schema) : undefined;
   // A retried Begin of the same run keeps the ceiling it recorded first.
   const cursor = cursorOf(watermark);
   const recorded = ceilingOf(watermark);
@@ -157,6 +214,7 @@ export async function begin(context: TableContext, runId: string): Promise<Begin
     columns: schema.columns.length,
     lateRows: late.reduce((sum, window) => sum + window.late_rows, 0),
     ...(settle === undefined ? {} : { settle }),
+    ...(ranges === undefined ? {} : { ranges }),
   };
 }
 
@@ -184,7 +242,8 @@ export async function beginStep(context: TableContext, run: Run, resume: Resume 
   }
   // Reconcile takes no lease and moves no cursor: its one "chunk" compares the table and stages the repairs.
   if (run.mode === "reconcile") return { ...fresh, runId, schemaKey: "", tableStartedAt: now, start: NOWHERE, ceiling: NOWHERE, done: false, pendingFiles: 0 };
-  const started = await begin(context, runId);
+  // Ranges for a sync's window (not for --limit, which reads its first rows in key order).
+  const started = await begin(context, runId, { ranges: run.limit === null });
   return {
     ...fresh,
     runId,
@@ -196,5 +255,6 @@ export async function beginStep(context: TableContext, run: Run, resume: Resume 
     pendingFiles: 0,
     ...(started.lateRows > 0 ? { lateRows: started.lateRows } : {}),
     ...(started.settle === undefined ? {} : { horizon: started.settle.horizon }),
+    ...(started.ranges === undefined ? {} : { ranges: started.ranges }),
   };
 }

@@ -27,6 +27,7 @@ import type { Progress, Run } from "#shared/steps.ts";
 import { NOWHERE } from "./begin.ts";
 import type { LoadContext } from "./load.ts";
 import { commitRangeChunk, rangeOf } from "#domain/range-state.ts";
+import { readsKeyRanges } from "#domain/ranges.ts";
 import { reconcileAndStage } from "./reconcile-repair.ts";
 import { LEASE_SECONDS, loadSchema, pendingFiles, readWatermark, updateWatermark, withTableSource, type TableContext } from "./sync-context.ts";
 import { ExtractionShortfallError, keylessShortfall, stuckWindowProblem, windowRowsNow } from "./validate.ts";
@@ -56,6 +57,8 @@ export type ChunkResult = {
   lateRows: number;
   /** 1 when this chunk ended a window read again. */
   windowsReread: number;
+  /** A window read as key ranges: ranges not read yet (the chunk read nothing; ReadRanges reads them). */
+  rangesLeft?: number;
 };
 
 /** A value that cannot land exactly: names the table, the column and the row's key. */
@@ -267,9 +270,8 @@ async function extractWindow(context: TableContext, request: ChunkRequest, water
   let read: ChunkRead & { windowEnd: Position };
   if (state.ranges.length > 0) {
     // A window read as key ranges ends once every range is read (ReadRanges reads them; this chunk only closes it).
-    const unread = state.ranges.filter((range) => !range.done).map((range) => range.index);
-    if (unread.length > 0)
-      throw new Error(`${context.table.key}: range(s) ${unread.join(", ")} of the window are not read yet; the window ends when ReadRanges has read them`);
+    const unread = state.ranges.filter((range) => !range.done).length;
+    if (unread > 0) return { ...resultOf(watermark, request.runId, cursor, started, {}), rangesLeft: unread };
     read = { cursor: ceiling, complete: true, rows: 0, zeroDates: {}, uploaded: undefined, mysqlRows: await countAt(0, ceiling), windowEnd: ceiling };
   } else if (strategy.reached(cursor, ceiling) || limitLeft <= 0) {
     const windowEnd = limitLeft <= 0 ? cursor : ceiling;
@@ -308,7 +310,10 @@ async function extractWindow(context: TableContext, request: ChunkRequest, water
       leaseSeconds: LEASE_SECONDS,
     }),
   );
-  return resultOf(committed, request.runId, read.cursor, started, { rows: read.rows, file: read.uploaded, lateRows: late });
+  const result = resultOf(committed, request.runId, read.cursor, started, { rows: read.rows, file: read.uploaded, lateRows: late });
+  if (state.ranges.length === 0) return result;
+  // The chunk that closes a ranges window reports the ranges' files (the table's progress counts them once, here).
+  return { ...result, files: state.ranges.reduce((n, r) => n + r.files, 0), bytes: state.ranges.reduce((n, r) => n + r.bytes, 0) };
 }
 
 /** The next chunk of a window read again (its start → its end); its files are a pass of their own. */
@@ -360,9 +365,6 @@ async function rereadWindow(context: TableContext, request: ChunkRequest, waterm
   });
 }
 
-/** Strategies whose cursor is the unique key alone: a key range of their window is read by their own chunk query. */
-const READS_KEY_RANGES: ReadonlySet<string> = new Set(["id_only", "full_sync"]);
-
 /**
  * The next chunk of one key range of the window (cursor_r, up_to_r] — the last range up to the ceiling — committed to
  * the range's own cursor. Ranges are read at once by their own readers; the window's count comes when all are read.
@@ -379,7 +381,7 @@ async function extractRangeChunk(
     done: rangeOf(committed, request.range).done,
   });
   if (watermark.mysql_state.status !== "in_progress" || range.done) return done(watermark);
-  if (!READS_KEY_RANGES.has(context.table.cdc_strategy)) {
+  if (!readsKeyRanges(context.table.cdc_strategy)) {
     throw new Error(`${context.table.key}: ${context.table.cdc_strategy} does not read key ranges (id_only and full_sync do)`);
   }
   const schema = await loadSchema(context, request.schemaKey);
@@ -420,14 +422,18 @@ export async function extractChunkStep(
   run: Run,
   progress: Progress,
   deadline: number,
+  range?: number,
 ): Promise<{ progress: Progress; chunk: ChunkResult }> {
   if (run.mode === "reconcile") return reconcileNext(context, progress);
-  const chunk = await extractChunk(context, { runId: progress.runId, schemaKey: progress.schemaKey, limit: run.limit ?? undefined, deadline });
+  const request = { runId: progress.runId, schemaKey: progress.schemaKey, limit: run.limit ?? undefined, deadline };
+  const chunk = await extractChunk(context, range === undefined ? request : { ...request, range });
   return {
     chunk,
     progress: {
       ...progress,
-      done: chunk.done,
+      // A range's reader reports its range read; the table is done only when its window is (ExtractChunk closes it).
+      ...(range === undefined ? { done: chunk.done } : { rangeDone: chunk.done }),
+      ...(progress.ranges === undefined || range !== undefined ? {} : { ranges: { ...progress.ranges, left: chunk.rangesLeft ?? 0 } }),
       // The watermark's count, not a sum: a chunk whose reply was lost (and re-run) is counted once.
       rows: chunk.runRows,
       files: progress.files + chunk.files,

@@ -168,6 +168,20 @@ export const ProgressSchema = z.object({
   horizon: z.string().optional(),
   /** What the table's steps spent so far, across child executions (the cost estimate). */
   meter: MeterSchema.default(emptyMeter),
+  /**
+   * The window is read as key ranges (docs/design.md §14): how many are left, the plan the Distributed Map reads its
+   * items from, and how many it reads at once. Absent: one reader.
+   */
+  ranges: z
+    .object({
+      left: z.int().nonnegative(),
+      total: z.int().positive(),
+      plan: z.object({ bucket: z.string(), key: z.string() }),
+      concurrency: z.int().positive(),
+    })
+    .optional(),
+  /** In a range's reader (RangeReaders): its range is read. */
+  rangeDone: z.boolean().optional(),
 });
 export type Progress = z.output<typeof ProgressSchema>;
 
@@ -193,7 +207,7 @@ export type Load = z.output<typeof LoadSchema>;
 
 const TableStep = { run: RunSchema, table: z.string() };
 export const BeginInputSchema = z.object({ ...TableStep, resume: ResumeSchema.nullable() });
-export const ProgressInputSchema = z.object({ ...TableStep, progress: ProgressSchema });
+export const ProgressInputSchema = z.object({ ...TableStep, progress: ProgressSchema, range: z.int().nonnegative().optional() });
 export const CompleteLoadInputSchema = z.object({ ...TableStep, progress: ProgressSchema, load: LoadSchema });
 export const AwaitLoadInputSchema = z.object({ ...TableStep, load: LoadSchema });
 /** Finish also gets the last load: after a load of no files (nothing to load) it holds the table's meter. */

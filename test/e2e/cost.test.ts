@@ -4,7 +4,7 @@
  * the marker, the summary and `mrsync status` carry it.
  */
 import { describe, expect, it } from "vitest";
-import { SERVERLESS_MINIMUM_SECONDS, DEFAULT_BASE_RPU, type CostEstimate } from "#domain/cost.ts";
+import { SERVERLESS_MINIMUM_SECONDS, DEFAULT_BASE_RPU, EXECUTION_TRANSITIONS, type CostEstimate } from "#domain/cost.ts";
 import type { RunSummary } from "#domain/run-summary.ts";
 import type { ExecutionRecord, LambdaHandler } from "#local/stepfunctions/runner.ts";
 import { runCli } from "../support/cli.ts";
@@ -61,8 +61,8 @@ describe("the cost of a run", () => {
 
     expect(run.state_transitions, "the states the run entered").toBe(execution.stateTransitions);
     expect(run.lambda_invocations, "the steps it took").toBe(invocations());
-    // The tables' own steps, and the execution's five (Plan, Tables, Summarize, Failed?, Done).
-    expect(run.state_transitions).toBe(tables.reduce((n, t) => n + t.state_transitions, 0) + 5);
+    // The tables' own steps, and the execution's six (Entry?, Plan, Tables, Summarize, Failed?, Done).
+    expect(run.state_transitions).toBe(tables.reduce((n, t) => n + t.state_transitions, 0) + EXECUTION_TRANSITIONS);
     expect(run.lambda_invocations).toBe(tables.reduce((n, t) => n + t.lambda_invocations, 0) + 2);
     expect(run.s3_requests).toBeGreaterThanOrEqual(tables.reduce((n, t) => n + t.s3_requests, 0));
     expect(run.lambda_gb_seconds).toBeGreaterThanOrEqual(tables.reduce((n, t) => n + t.lambda_gb_seconds, 0) - 0.01);

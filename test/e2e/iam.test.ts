@@ -1,7 +1,8 @@
 /**
  * The stack's IAM, enforced offline: the local stand-ins evaluate every call against the roles, trust policies and
  * bucket policies `cdk synth` writes for this config (local/iam). A run of every step (incremental tables, a failing
- * table, markers, a load polled by the state machine) and the operator's reconcile record each decision; then each
+ * table, a table read in key ranges by a Distributed Map, markers, a load polled by the state machine) and the
+ * operator's reconcile record each decision; then each
  * statement of the stack is dropped in turn and the recorded requests asked again. Every statement must be needed —
  * its removal refuses a request the product made — or be listed below with why no local run can need it.
  */
@@ -23,6 +24,7 @@ tables:
   ${DB}.events: { cdc_strategy: timestamp_only, cdc_timestamp_column: updated_at }
   ${DB}.missing: { cdc_strategy: id_only }
   ${DB}.broken: { cdc_strategy: id_only }
+  ${DB}.ledger: { cdc_strategy: id_only, processing: { parallel_ranges: 2, batch_size: 500 } }
 `,
 );
 
@@ -55,6 +57,9 @@ beforeAll(async () => {
   // A table whose load fails (its target column cannot take the type): FailTable records it in the watermark.
   await fx.db.admin.query(`CREATE TABLE ${DB}.broken (id INT PRIMARY KEY, amount DECIMAL(12,2))`);
   await fx.db.admin.query(`INSERT INTO ${DB}.broken VALUES (1, 1.00)`);
+  // Read in two key ranges (ReadRanges, RangeReaders' ItemReader as the state machine's role).
+  await fx.db.admin.query(`CREATE TABLE ${DB}.ledger (id INT PRIMARY KEY, amount DECIMAL(12,2))`);
+  await fx.db.admin.query(`INSERT INTO ${DB}.ledger SELECT seq, seq / 3 FROM seq_1_to_3000`);
   await fx.warehouse.redshift.query("CREATE TABLE public.broken (id INTEGER, amount BOOLEAN)");
   iam = fx.identities.iam as StackAuthorizer;
   iam.recording = true;
@@ -63,7 +68,7 @@ beforeAll(async () => {
     if (round === 2) await fx.db.admin.query(`INSERT INTO ${DB}.payments VALUES (501, 1.00), (502, 2.00)`);
     const run = await fx.run({ pipeline: "iam" });
     const summary = (run.output ?? JSON.parse((run.cause ?? "").slice((run.cause ?? "").indexOf("{")))) as RunSummary;
-    for (const table of ["payments", "events", "missing", "broken"])
+    for (const table of ["payments", "events", "missing", "broken", "ledger"])
       outcomes[`run ${String(round)} ${table}`] = summary.table_results[`${DB}.${table}`]?.status;
   }
   // Mode reconcile: ExtractChunk compares with the warehouse in its place (as the warehouse role).
@@ -83,7 +88,7 @@ beforeAll(async () => {
 describe("the stack's IAM, enforced by the local stand-ins", () => {
   it("every call of a run was decided by the stack's policies, as the identity AWS would make it, and all were allowed", () => {
     expect(outcomes).toEqual({
-      ...Object.fromEntries([1, 2].flatMap((round) => ["payments", "events"].map((t) => [`run ${String(round)} ${t}`, "success"]))),
+      ...Object.fromEntries([1, 2].flatMap((round) => ["payments", "events", "ledger"].map((t) => [`run ${String(round)} ${t}`, "success"]))),
       ...Object.fromEntries([1, 2].flatMap((round) => ["missing", "broken"].map((t) => [`run ${String(round)} ${t}`, "failed"]))),
       reconcile: "SUCCEEDED",
       "operator's reconcile": "exit 0",

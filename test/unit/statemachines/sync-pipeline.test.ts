@@ -41,8 +41,9 @@ describe("statemachines/sync-pipeline.asl.json", () => {
   it("waits for a load with no Wait state: AwaitLoad long-polls right after SubmitLoad, and again only while the load runs", () => {
     type State = { Type: string; Next?: string; Default?: string; Resource?: string; ItemProcessor?: { States: Record<string, State> } };
     const definition = JSON.parse(text) as { States: Record<string, State> };
-    const perTable = Object.values(definition.States).find((s) => s.ItemProcessor !== undefined)?.ItemProcessor?.States ?? {};
-    const all = { ...definition.States, ...perTable };
+    const perTable = definition.States.Tables?.ItemProcessor?.States ?? {};
+    const perRange = definition.States.RangeReaders?.ItemProcessor?.States ?? {};
+    const all = { ...definition.States, ...perTable, ...perRange };
     expect(Object.entries(all).filter(([, s]) => s.Type === "Wait")).toEqual([]);
     expect(perTable["Submitted?"]?.Default).toBe("AwaitLoad");
     expect(perTable.AwaitLoad?.Resource).toBe("${AwaitLoadFunctionArn}");

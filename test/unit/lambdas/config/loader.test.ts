@@ -35,6 +35,8 @@ describe("shipped configuration", () => {
       max_parallel_tables: 4,
       target_file_mb: 64, // pipeline default
       max_chunk_seconds: 120,
+      parallel_ranges: "auto", // product defaults
+      max_parallel_ranges: 4,
     });
     const orders = demo.tables.find((t) => t.key === "mrsync_demo.settle_orders")!;
     expect(orders.validation).toEqual({

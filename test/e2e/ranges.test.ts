@@ -1,0 +1,137 @@
+/**
+ * Parallel key ranges end to end (docs/design.md §14): the real ASL run by the local runner with the real handlers and
+ * the stack's IAM. A 2M-row table with a composite (INT, DATE) key of uneven density — half its rows under a few
+ * merchants, half spread thin — is read by ReadRanges' child execution, a Distributed Map of four range readers, each
+ * a child execution of its own, and lands equal to MySQL cell by cell; a full_sync table is read in ranges every run.
+ * A local run killed with SIGKILL half way is resumed by the next: the ranges it had read are not read again, nothing
+ * is lost or doubled.
+ */
+import { spawn } from "node:child_process";
+import path from "node:path";
+import { describe, expect, it } from "vitest";
+import { loadPipeline } from "#config/loader.ts";
+import type { RunSummary } from "#domain/run-summary.ts";
+import { runStamp, tableDataFile } from "#domain/s3-layout.ts";
+import type { ExecutionRecord } from "#local/stepfunctions/runner.ts";
+import { loadSchema } from "#services/sync-context.ts";
+import { getWatermark } from "#services/watermarks.ts";
+import { runCli } from "../support/cli.ts";
+import { tableDifferences } from "../support/compare.ts";
+import { contextFor } from "../support/extraction.ts";
+import { STAGING, usePipelineFixture } from "../support/pipeline-run.ts";
+
+const DB = "mrsync_test_ranges_e2e";
+const ROWS = 2_000_000;
+const fx = usePipelineFixture(
+  DB,
+  () => `
+pipeline: { name: ranges, source: test_mysql, target: test_redshift, staging: test_staging, s3: { isolation_prefix: ranges/ }, processing: { batch_size: 50000 } }
+tables:
+  ${DB}.settlements: { cdc_strategy: id_only, cdc_id_column: [merchant_id, day], processing: { parallel_ranges: 4 } }
+  ${DB}.rates: { cdc_strategy: full_sync, processing: { parallel_ranges: 4, batch_size: 2000 } }
+  ${DB}.ledger: { cdc_strategy: id_only, cdc_id_column: [merchant_id, day], processing: { parallel_ranges: 4, batch_size: 1000 } }
+`,
+);
+const mrsync = (...args: string[]) => runCli(fx.configDir, args);
+const context = async (table: string) => contextFor(fx.s3, await loadPipeline(fx.configDir, "ranges"), `${DB}.${table}`);
+
+/** The composite key's rows: half under 50 dense merchants (20,000 days each), half under sparse ones (2 days each). */
+async function seed(table: string, rows: number): Promise<void> {
+  await fx.db.admin.query(
+    `CREATE TABLE ${DB}.${table} (merchant_id INT NOT NULL, day DATE NOT NULL, amount DECIMAL(14,2) NOT NULL, note VARCHAR(24), PRIMARY KEY (merchant_id, day))`,
+  );
+  const half = rows / 2;
+  const dense = Math.max(1, Math.round(half / 20_000));
+  await fx.db.admin.query(
+    `INSERT INTO ${DB}.${table} SELECT 1 + seq % ${dense}, DATE_ADD('1950-01-01', INTERVAL seq DIV ${dense} DAY), seq / 100, IF(seq % 5 = 0, NULL, CONCAT('d', seq)) FROM seq_0_to_${half - 1}`,
+  );
+  await fx.db.admin.query(
+    `INSERT INTO ${DB}.${table} SELECT 1000 + seq DIV 2, DATE_ADD('2024-01-01', INTERVAL seq % 2 DAY), seq / 10, 'sparse' FROM seq_0_to_${half - 1}`,
+  );
+  await fx.db.admin.query(`ANALYZE TABLE ${DB}.${table}`);
+}
+
+async function differences(table: string): Promise<string[]> {
+  const ctx = await context(table);
+  const schemas = await fx.s3.store.listAll(STAGING, `ranges/schemas/ranges/${DB}.${table}/`);
+  const schema = await loadSchema(ctx, schemas[0]?.key ?? "");
+  return tableDifferences(fx.db.admin, `${DB}.${table}`, fx.warehouse.redshift, `public.${table}`, schema);
+}
+
+/** The range readers: the children of the children (ReadRanges' execution, then its Distributed Map's items). */
+const rangeReaders = (execution: ExecutionRecord): ExecutionRecord[] =>
+  execution.children.flatMap((child) => child.children.filter((reader) => reader.name.includes(":RangeReaders:")));
+
+describe("a table read in parallel key ranges", () => {
+  it("syncs a 2M-row composite-key table through four range readers, equal to MySQL; full_sync reads its ranges every run", async () => {
+    await seed("settlements", ROWS);
+    await fx.db.admin.query(`CREATE TABLE ${DB}.rates (code CHAR(3) NOT NULL PRIMARY KEY, rate DECIMAL(12,6))`);
+    await fx.db.admin.query(
+      `INSERT INTO ${DB}.rates SELECT CONCAT(CHAR(65 + seq DIV 676), CHAR(65 + seq DIV 26 % 26), CHAR(65 + seq % 26)), seq / 1000 FROM seq_0_to_9999`,
+    );
+    await fx.db.admin.query(`ANALYZE TABLE ${DB}.rates`);
+    const execution = await fx.run({ pipeline: "ranges", tables: [`${DB}.settlements`, `${DB}.rates`] });
+    expect(execution.status, execution.cause).toBe("SUCCEEDED");
+    const summary = execution.output as RunSummary;
+    expect(summary.table_results[`${DB}.settlements`]).toMatchObject({ status: "success", rows_processed: ROWS });
+    const readers = rangeReaders(execution);
+    expect(readers.filter((r) => r.status === "SUCCEEDED").length).toBe(8);
+    expect(readers.every((reader) => reader.historyEvents < 25_000)).toBe(true);
+    expect(await differences("settlements")).toEqual([]);
+    expect(await differences("rates")).toEqual([]);
+
+    // full_sync reads every run from the start: in ranges again, and lands the table as MySQL has it now.
+    await fx.db.admin.query(`UPDATE ${DB}.rates SET rate = rate + 1 WHERE code LIKE 'B%'`);
+    await fx.db.admin.query(`DELETE FROM ${DB}.rates WHERE code LIKE 'C%'`);
+    const again = await fx.run({ pipeline: "ranges", tables: [`${DB}.rates`] });
+    expect(again.status, again.cause).toBe("SUCCEEDED");
+    expect(rangeReaders(again).length).toBe(4);
+    expect(await differences("rates")).toEqual([]);
+  }, 600_000);
+
+  it("resumes a run killed half way: the ranges it read are not read again, and every row lands once", async () => {
+    await seed("ledger", 40_000);
+    const table = `${DB}.ledger`;
+    const cli = path.join(import.meta.dirname, "..", "..", "bin", "mrsync.ts");
+    const child = spawn(process.execPath, [cli, "--config-dir", fx.configDir, "sync", "pipeline", "-p", "ranges", "-t", table, "--local", "--wait"], {
+      env: process.env,
+      stdio: "ignore",
+    });
+    const exited = new Promise<NodeJS.Signals | null>((resolve) =>
+      child.on("exit", (_code, signal) => {
+        resolve(signal);
+      }),
+    );
+    const ctx = await context("ledger");
+    // Kill it once a range is read and another is not.
+    for (let i = 0; i < 6_000; i++) {
+      const ranges = (await getWatermark(ctx))?.mysql_state.ranges ?? [];
+      if (ranges.some((r) => r.done) && ranges.some((r) => !r.done && r.rows > 0)) break;
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    }
+    child.kill("SIGKILL");
+    expect(await exited).toBe("SIGKILL");
+    const killed = await getWatermark(ctx);
+    const readAtKill = (killed?.mysql_state.ranges ?? []).filter((r) => r.done).map((r) => r.index);
+    expect(readAtKill.length).toBeGreaterThan(0);
+    expect(readAtKill.length).toBeLessThan(4);
+
+    expect((await mrsync("watermark", "release", "-p", "ranges", "-t", table)).code).toBe(0);
+    const resumed = await mrsync("--json", "sync", "pipeline", "-p", "ranges", "-t", table, "--local", "--wait");
+    expect(resumed.code, resumed.stderr).toBe(0);
+    // Only what the killed run had not committed was read.
+    const line = (JSON.parse(resumed.stdout) as RunSummary).table_results[table];
+    expect(line?.status).toBe("success");
+    expect(line?.rows_processed).toBe(40_000 - (killed?.mysql_state.window_rows ?? 0));
+    const after = await getWatermark(ctx);
+    expect(after?.mysql_state.ranges).toEqual([]);
+    // The second run wrote files for the ranges the first had not finished, none for those it had.
+    const secondRun = runStamp(after?.mysql_state.run_started_at ?? "");
+    const files = (await fx.s3.store.listAll(STAGING, "ranges/")).map((o) => o.key).filter((key) => tableDataFile(table).test(key) && key.includes(secondRun));
+    const rangesReadAgain = new Set(files.map((key) => Number(/_r(\d+)\.parquet$/.exec(key)?.[1])));
+    for (const index of readAtKill) expect(rangesReadAgain.has(index), `range ${index}, read before the kill`).toBe(false);
+    const loaded = await fx.warehouse.redshift.query(`SELECT count(*) FROM public.ledger`);
+    expect(Number(loaded.rows[0]?.[0])).toBe(40_000);
+    expect(await differences("ledger")).toEqual([]);
+  }, 300_000);
+});

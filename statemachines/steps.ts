@@ -41,7 +41,14 @@ const short = { timeoutSeconds: STEP_TIMEOUT_SECONDS, memoryMb: 1024 };
 
 export const STEPS = {
   Plan: { handler: "plan", ...short, access: NOTHING, retries: [] },
-  Begin: { handler: "begin", ...short, access: { ...NOTHING, staging: true, source: true }, retries: TABLE_RETRIES },
+  // Begin plans a big table's key ranges: one pass along its key (a cold 1B-row table: ~6 min, docs/benchmarks.md).
+  Begin: {
+    handler: "begin",
+    timeoutSeconds: EXTRACT_TIMEOUT_SECONDS,
+    memoryMb: 1024,
+    access: { ...NOTHING, staging: true, source: true },
+    retries: TABLE_RETRIES,
+  },
   ExtractChunk: {
     handler: "extract-chunk",
     timeoutSeconds: EXTRACT_TIMEOUT_SECONDS,

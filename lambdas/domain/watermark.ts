@@ -24,7 +24,7 @@ import { RangeStateSchema } from "./ranges.ts";
  * however many runs that was: runs back to back every second would otherwise push a window out before a long
  * transaction's rows in it commit — in at most RECENT_WINDOWS_KEPT windows (beyond, the oldest adjacent ones merge: a
  * late row in a merged window re-reads all of it), as long as they hold no more than RECENT_WINDOWS_MAX_ROWS together
- * (their count is an index range scan each, inside Begin's 300 s: ~10 s per 50M rows, docs/benchmarks.md). A huge
+ * (their count is an index range scan each, inside Begin's time: ~10 s per 50M rows, docs/benchmarks.md). A huge
  * first read is not counted again; the window count at its end covered the rows committed while it ran.
  */
 export const RECENT_WINDOWS_SECONDS = 3600;

@@ -59,6 +59,8 @@ export function commitRangeChunk(watermark: Watermark, commit: RangeChunkCommit)
     bytes: range.bytes + commit.bytes,
     next_chunk: range.next_chunk + (commit.file === undefined ? 0 : 1),
     read_ms: range.read_ms + commit.readMs,
+    started_at: range.started_at ?? new Date(commit.now.getTime() - commit.readMs).toISOString(),
+    ended_at: commit.done ? commit.now.toISOString() : range.ended_at,
   };
   return {
     ...watermark,

@@ -126,6 +126,9 @@ export const RangeStateSchema = z.object({
   /** The range's next file number (its files are numbered in the range: s3-layout.ts dataKey). */
   next_chunk: z.int().nonnegative(),
   read_ms: z.int().nonnegative(),
+  /** When its reader began (its first chunk's start) and ended (its last chunk's commit): the table's read rate. */
+  started_at: z.string().nullable().default(null),
+  ended_at: z.string().nullable().default(null),
 });
 export type RangeState = z.output<typeof RangeStateSchema>;
 
@@ -141,4 +144,45 @@ export const rangeStateOf = (range: KeyRange): RangeState => ({
   bytes: 0,
   next_chunk: 0,
   read_ms: 0,
+  started_at: null,
+  ended_at: null,
 });
+
+/** What a window's ranges read, per range, as the table's result line shows it (docs/design.md §14). */
+export type RangeRead = { index: number; rows: number; bytes: number; readMs: number; startedAt: string | null; endedAt: string | null };
+
+export const rangeReadOf = (range: RangeState): RangeRead => ({
+  index: range.index,
+  rows: range.rows,
+  bytes: range.bytes,
+  readMs: range.read_ms,
+  startedAt: range.started_at,
+  endedAt: range.ended_at,
+});
+
+const MB = 1024 * 1024;
+const perSecond = (amount: number, ms: number) => (ms > 0 ? Math.round((amount / ms) * 1000 * 10) / 10 : 0);
+
+/**
+ * The result line's `ranges`: each range's rows, MB and MB/s (over its reader's own time), and the table's: MB over
+ * the wall time from the first reader's start to the last one's end — the source's read rate while they all read.
+ */
+export function rangesLine(reads: readonly RangeRead[]) {
+  const starts = reads.flatMap((r) => (r.startedAt === null ? [] : [Date.parse(r.startedAt)]));
+  const ends = reads.flatMap((r) => (r.endedAt === null ? [] : [Date.parse(r.endedAt)]));
+  const wallMs = starts.length > 0 && ends.length > 0 ? Math.max(...ends) - Math.min(...starts) : 0;
+  const bytes = reads.reduce((sum, r) => sum + r.bytes, 0);
+  return {
+    count: reads.length,
+    read_seconds: Math.round(wallMs / 100) / 10,
+    mb: Math.round((bytes / MB) * 10) / 10,
+    mb_per_s: perSecond(bytes / MB, wallMs),
+    rows_per_s: Math.round(
+      perSecond(
+        reads.reduce((sum, r) => sum + r.rows, 0),
+        wallMs,
+      ),
+    ),
+    per_range: reads.map((r) => ({ range: r.index, rows: r.rows, mb: Math.round((r.bytes / MB) * 10) / 10, mb_per_s: perSecond(r.bytes / MB, r.readMs) })),
+  };
+}

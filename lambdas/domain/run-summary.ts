@@ -26,6 +26,8 @@ export type TableSummary = {
   windows_reread?: number;
   /** Timestamp strategies: what the transaction horizon did to the ceiling. */
   horizon?: string;
+  /** A window read in key ranges: the table's read rate and each range's (docs/design.md §14). */
+  ranges?: TableResult["ranges"];
   /** What the table's run cost, estimated (its loads' Redshift time as if it ran alone). */
   cost?: CostEstimate;
 };
@@ -121,6 +123,7 @@ function tableSummary(result: TableResult, errorChars: number): TableSummary {
     ...(result.late_rows === undefined ? {} : { late_rows: result.late_rows }),
     ...(result.windows_reread === undefined ? {} : { windows_reread: result.windows_reread }),
     ...(result.horizon === undefined ? {} : { horizon: result.horizon }),
+    ...(result.ranges === undefined ? {} : { ranges: result.ranges }),
     ...(result.cost === undefined ? {} : { cost: result.cost }),
   };
 }

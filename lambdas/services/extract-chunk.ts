@@ -27,7 +27,7 @@ import type { Progress, Run } from "#shared/steps.ts";
 import { NOWHERE } from "./begin.ts";
 import type { LoadContext } from "./load.ts";
 import { commitRangeChunk, rangeOf } from "#domain/range-state.ts";
-import { readsKeyRanges } from "#domain/ranges.ts";
+import { rangeReadOf, readsKeyRanges, type RangeRead } from "#domain/ranges.ts";
 import { reconcileAndStage } from "./reconcile-repair.ts";
 import { LEASE_SECONDS, loadSchema, pendingFiles, readWatermark, updateWatermark, withTableSource, type TableContext } from "./sync-context.ts";
 import { ExtractionShortfallError, keylessShortfall, stuckWindowProblem, windowRowsNow } from "./validate.ts";
@@ -59,6 +59,8 @@ export type ChunkResult = {
   windowsReread: number;
   /** A window read as key ranges: ranges not read yet (the chunk read nothing; ReadRanges reads them). */
   rangesLeft?: number;
+  /** The chunk that closed a window read as key ranges: what each range read. */
+  rangesRead?: RangeRead[];
 };
 
 /** A value that cannot land exactly: names the table, the column and the row's key. */
@@ -313,7 +315,12 @@ async function extractWindow(context: TableContext, request: ChunkRequest, water
   const result = resultOf(committed, request.runId, read.cursor, started, { rows: read.rows, file: read.uploaded, lateRows: late });
   if (state.ranges.length === 0) return result;
   // The chunk that closes a ranges window reports the ranges' files (the table's progress counts them once, here).
-  return { ...result, files: state.ranges.reduce((n, r) => n + r.files, 0), bytes: state.ranges.reduce((n, r) => n + r.bytes, 0) };
+  return {
+    ...result,
+    files: state.ranges.reduce((n, r) => n + r.files, 0),
+    bytes: state.ranges.reduce((n, r) => n + r.bytes, 0),
+    rangesRead: state.ranges.map(rangeReadOf),
+  };
 }
 
 /** The next chunk of a window read again (its start → its end); its files are a pass of their own. */
@@ -434,6 +441,7 @@ export async function extractChunkStep(
       // A range's reader reports its range read; the table is done only when its window is (ExtractChunk closes it).
       ...(range === undefined ? { done: chunk.done } : { rangeDone: chunk.done }),
       ...(progress.ranges === undefined || range !== undefined ? {} : { ranges: { ...progress.ranges, left: chunk.rangesLeft ?? 0 } }),
+      ...(chunk.rangesRead === undefined ? {} : { rangesRead: chunk.rangesRead }),
       // The watermark's count, not a sum: a chunk whose reply was lost (and re-run) is counted once.
       rows: chunk.runRows,
       files: progress.files + chunk.files,

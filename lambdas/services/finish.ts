@@ -3,6 +3,7 @@
  * report) written, and its line of the run summary.
  */
 import type { CostEstimate } from "#domain/cost.ts";
+import { rangesLine } from "#domain/ranges.ts";
 import { RECONCILE_REPORT } from "#domain/markers.ts";
 import { secondsSince, summarizeRun } from "#domain/run-summary.ts";
 import { markerPrefix } from "#domain/s3-layout.ts";
@@ -119,6 +120,7 @@ export async function finishStep(
     ...(lateRows > 0 ? { late_rows: lateRows } : {}),
     ...(progress.windowsReread === undefined ? {} : { windows_reread: progress.windowsReread }),
     ...(progress.horizon === undefined ? {} : { horizon: progress.horizon }),
+    ...(progress.rangesRead === undefined ? {} : { ranges: rangesLine(progress.rangesRead) }),
     // The meter, not the priced estimate: the Map gathers every table's line (256 KiB); Summarize prices each.
     meter,
   };

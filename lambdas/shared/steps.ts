@@ -182,6 +182,19 @@ export const ProgressSchema = z.object({
     .optional(),
   /** In a range's reader (RangeReaders): its range is read. */
   rangeDone: z.boolean().optional(),
+  /** What each range read, once the window they made is closed (the result line's `ranges`). */
+  rangesRead: z
+    .array(
+      z.object({
+        index: z.int().nonnegative(),
+        rows: z.int().nonnegative(),
+        bytes: z.int().nonnegative(),
+        readMs: z.number().nonnegative(),
+        startedAt: z.string().nullable(),
+        endedAt: z.string().nullable(),
+      }),
+    )
+    .optional(),
 });
 export type Progress = z.output<typeof ProgressSchema>;
 
@@ -243,6 +256,19 @@ export const TableResultSchema = z.object({
   windows_reread: z.int().positive().optional(),
   /** Timestamp strategies: whether the transaction horizon held the ceiling back, and by how much. */
   horizon: z.string().optional(),
+  /** A window read in key ranges: how many, the table's read time, MB and MB/s (the source's rate), and each range's. */
+  ranges: z
+    .object({
+      count: z.int().positive(),
+      read_seconds: z.number().nonnegative(),
+      mb: z.number().nonnegative(),
+      mb_per_s: z.number().nonnegative(),
+      rows_per_s: z.number().nonnegative(),
+      per_range: z.array(
+        z.object({ range: z.int().nonnegative(), rows: z.int().nonnegative(), mb: z.number().nonnegative(), mb_per_s: z.number().nonnegative() }),
+      ),
+    })
+    .optional(),
   /** What the table's run cost, estimated (its loads' Redshift time as if alone): set by Summarize from the meter. */
   cost: CostEstimateSchema.optional(),
   /** What the table's steps spent (Summarize prices it and adds up the run's; not in the summary's lines). */

@@ -73,7 +73,14 @@ describe("a table read in parallel key ranges", () => {
     const execution = await fx.run({ pipeline: "ranges", tables: [`${DB}.settlements`, `${DB}.rates`] });
     expect(execution.status, execution.cause).toBe("SUCCEEDED");
     const summary = execution.output as RunSummary;
-    expect(summary.table_results[`${DB}.settlements`]).toMatchObject({ status: "success", rows_processed: ROWS });
+    const line = summary.table_results[`${DB}.settlements`];
+    expect(line).toMatchObject({ status: "success", rows_processed: ROWS });
+    // The line shows the ranges: each range's rows and MB/s, and the table's read rate while they all read.
+    expect(line?.ranges?.count).toBe(4);
+    expect(line?.ranges?.per_range.reduce((sum, r) => sum + r.rows, 0)).toBe(ROWS);
+    for (const range of line?.ranges?.per_range ?? []) expect(Math.abs(range.rows - ROWS / 4)).toBeLessThan(ROWS / 4 / 8);
+    expect(line?.ranges?.mb_per_s).toBeGreaterThan(0);
+    expect(line?.ranges?.rows_per_s).toBeGreaterThan(0);
     const readers = rangeReaders(execution);
     expect(readers.filter((r) => r.status === "SUCCEEDED").length).toBe(8);
     expect(readers.every((reader) => reader.historyEvents < 25_000)).toBe(true);

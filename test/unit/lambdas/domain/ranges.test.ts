@@ -1,7 +1,7 @@
 /** lambdas/domain/ranges.ts: how many ranges, where they are cut from a sample, and their predicates. */
 import { describe, expect, it } from "vitest";
 import type { KeyColumn } from "#domain/cdc/keyset.ts";
-import { AUTO_RANGE_MIN_ROWS, MAX_RANGES, planFromSample, rangeCount, rangePredicate, rangesBetween } from "#domain/ranges.ts";
+import { AUTO_RANGE_MIN_ROWS, MAX_RANGES, planFromSample, rangeCount, rangePredicate, rangesBetween, rangesLine } from "#domain/ranges.ts";
 
 const id: KeyColumn = { source: "merchant_id", name: "merchant_id", kind: "integer" };
 const day: KeyColumn = { source: "day", name: "day", kind: "temporal" };
@@ -83,5 +83,27 @@ describe("rangesBetween and rangePredicate", () => {
     );
     expect(between?.params).toEqual([7n, 7n, 7n, "2024-01-31", 9n, 9n, 9n, "2023-05-01"]);
     expect(rangePredicate([id, day], last ?? { after: null, upTo: null })?.params).toEqual([9n, 9n, 9n, "2023-05-01"]);
+  });
+});
+
+describe("rangesLine", () => {
+  it("gives each range's MB/s over its reader's time, and the table's over the wall time from the first start to the last end", () => {
+    const MB = 1024 * 1024;
+    const line = rangesLine([
+      { index: 0, rows: 1000, bytes: 10 * MB, readMs: 2000, startedAt: "2026-12-04T00:00:00.000Z", endedAt: "2026-12-04T00:00:02.000Z" },
+      { index: 1, rows: 3000, bytes: 30 * MB, readMs: 4000, startedAt: "2026-12-04T00:00:01.000Z", endedAt: "2026-12-04T00:00:05.000Z" },
+    ]);
+    expect(line).toEqual({
+      count: 2,
+      read_seconds: 5,
+      mb: 40,
+      mb_per_s: 8,
+      rows_per_s: 800,
+      per_range: [
+        { range: 0, rows: 1000, mb: 10, mb_per_s: 5 },
+        { range: 1, rows: 3000, mb: 30, mb_per_s: 7.5 },
+      ],
+    });
+    expect(rangesLine([{ index: 0, rows: 0, bytes: 0, readMs: 0, startedAt: null, endedAt: null }])).toMatchObject({ mb_per_s: 0, rows_per_s: 0 });
   });
 });

@@ -9,33 +9,21 @@
  * table, each reader's rows/s and peak RSS, and the CPU MariaDB spent. On a 2-core machine MariaDB, the S3 server and
  * the readers share two cores: the readers' rate is the CPU's, not the source's I/O (docs/benchmarks.md).
  */
-import { execFileSync, fork } from "node:child_process";
+import { execFileSync } from "node:child_process";
 import { readFileSync } from "node:fs";
-import { mkdtemp, rm } from "node:fs/promises";
-import os, { tmpdir } from "node:os";
-import path from "node:path";
 import { parseArgs } from "node:util";
-import { S3Client } from "@aws-sdk/client-s3";
-import mysql from "mysql2/promise";
-import { connectSource, queryRow } from "#adapters/mysql.ts";
-import { s3ClientConfig, S3Store } from "#adapters/s3.ts";
-import { parseConnections, parsePipeline } from "#config/loader.ts";
-import { resolvePipeline, type ResolvedPipeline } from "#config/resolve.ts";
+import { queryRow } from "#adapters/mysql.ts";
 import { strategyContext, strategyFor, type Position } from "#domain/cdc/index.ts";
 import type { KeyRange } from "#domain/ranges.ts";
-import { DEFAULT_MYSQL_URL } from "#local/demo/seed.ts";
-import { LAMBDA_NODE_OPTIONS } from "#shared/runtime.ts";
 import { checkedTableSchema } from "#services/begin.ts";
 import { tableChunkFile } from "#services/chunk-file.ts";
 import { readRange } from "#services/extract-chunk.ts";
 import { planKeyRanges } from "#services/key-ranges.ts";
-import { saveSchema, tableContext, type TableContext } from "#services/sync-context.ts";
+import { saveSchema } from "#services/sync-context.ts";
 import { maxRssMb, report, runPhase } from "./bench-phases.ts";
+import { BENCH_DATABASE, benchContext, benchPipeline, benchRunAt, seedBenchTable, startBenchS3 } from "./bench-source.ts";
 
-const DATABASE = "mrsync_bench";
 const TABLE = "bench_ranges";
-const BUCKET = "bench-staging";
-const MYSQL_URL = process.env.MYSQL_URL ?? DEFAULT_MYSQL_URL;
 
 const { values } = parseArgs({
   options: {
@@ -52,84 +40,29 @@ const BATCH = Number(values.batch);
 
 type ReadResult = { index: number; rows: number; bytes: number; files: number; seconds: number; maxRssMb: number };
 
-function pipeline(): ResolvedPipeline {
-  const url = new URL(MYSQL_URL);
-  const connections = parseConnections(
-    "bench-connections.yml",
-    `sources: { bench: { host: "${url.hostname}", port: ${url.port || "3306"}, database: ${DATABASE}, username: "${url.username || "root"}", password: "${decodeURIComponent(url.password)}" } }
-targets: { rs: { workgroup_name: local, database: dev } }
-staging: { s: { bucket: ${BUCKET} } }`,
-    {},
-  ).value;
-  const parsed = parsePipeline(
-    "bench.yml",
-    `pipeline: { name: bench, source: bench, target: rs, staging: s, processing: { batch_size: ${BATCH} } }
-tables: { ${DATABASE}.${TABLE}: { cdc_strategy: id_only, cdc_id_column: [merchant_id, day] } }`,
-    connections,
-  ).value;
-  if (connections === undefined || parsed === undefined) throw new Error("bench config is invalid");
-  return resolvePipeline("bench.yml", parsed, connections);
-}
+const pipeline = () => benchPipeline(TABLE, "{ cdc_strategy: id_only, cdc_id_column: [merchant_id, day] }", BATCH);
 
 async function seed(): Promise<void> {
-  const connection = await mysql.createConnection({ uri: MYSQL_URL });
-  await connection.query(`CREATE DATABASE IF NOT EXISTS ${DATABASE}`);
-  await connection.query(`USE ${DATABASE}`);
-  const [existing] = await connection.query<mysql.RowDataPacket[]>(
-    `SELECT COUNT(*) AS n FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ?`,
-    [DATABASE, TABLE],
-  );
-  if (Number(existing[0]?.n) === 1) {
-    const [count] = await connection.query<mysql.RowDataPacket[]>(`SELECT COUNT(*) AS n FROM ${TABLE}`);
-    if (Number(count[0]?.n) === ROWS) {
-      await connection.end();
-      return;
-    }
-  }
-  console.log(`seeding ${DATABASE}.${TABLE} with ${ROWS} rows…`);
-  await connection.query(`DROP TABLE IF EXISTS ${TABLE}`);
-  await connection.query(`CREATE TABLE ${TABLE} (
-    merchant_id INT NOT NULL, day DATE NOT NULL, order_ref VARCHAR(64) NOT NULL, note TEXT,
-    amount DECIMAL(18,4) NOT NULL, fee DECIMAL(12,6), rate DOUBLE, settled TINYINT(1) NOT NULL,
-    updated_at DATETIME(6) NOT NULL, PRIMARY KEY (merchant_id, day))`);
-  await connection
-    .query("SET SESSION cte_max_recursion_depth = 100000000, max_recursive_iterations = 100000000")
-    .catch(() => connection.query("SET SESSION max_recursive_iterations = 100000000"));
   // The first half: 2,000 days under each of 2,500 merchants; the second: 20 days under each of 250,000 more.
   const half = Math.floor(ROWS / 2);
-  await connection.query(`INSERT INTO ${TABLE}
+  await seedBenchTable(TABLE, ROWS, {
+    create: `CREATE TABLE ${TABLE} (
+    merchant_id INT NOT NULL, day DATE NOT NULL, order_ref VARCHAR(64) NOT NULL, note TEXT,
+    amount DECIMAL(18,4) NOT NULL, fee DECIMAL(12,6), rate DOUBLE, settled TINYINT(1) NOT NULL,
+    updated_at DATETIME(6) NOT NULL, PRIMARY KEY (merchant_id, day))`,
+    insert: `INSERT INTO ${TABLE}
     WITH RECURSIVE seq(n) AS (SELECT 0 UNION ALL SELECT n + 1 FROM seq WHERE n < ${ROWS - 1})
     SELECT IF(n < ${half}, n DIV 2000, 1000000 + n DIV 20), DATE_ADD('2000-01-01', INTERVAL IF(n < ${half}, n % 2000, n % 20) DAY),
            CONCAT('ORD-', HEX(n * 7919)), IF(n % 4 = 0, NULL, CONCAT('settlement note ', n)),
            (n * 37 % 100000000) / 10000, IF(n % 5 = 0, NULL, (n % 1000000) / 1000000), n / 7, n % 2,
            DATE_ADD('2024-01-01', INTERVAL n * 1000003 MICROSECOND)
-    FROM seq`);
-  await connection.query(`ANALYZE TABLE ${TABLE}`);
-  await connection.end();
-}
-
-function context(endpoint: string): TableContext {
-  const p = pipeline();
-  const client = new S3Client({
-    ...s3ClientConfig({ AWS_ENDPOINT_URL_S3: endpoint }),
-    region: "us-east-1",
-    credentials: { accessKeyId: "bench", secretAccessKey: "bench" },
+    FROM seq`,
   });
-  return tableContext(
-    {
-      s3: new S3Store(client),
-      bucket: BUCKET,
-      now: () => new Date(),
-      connect: () => connectSource(p.source, { username: p.source.username ?? "", password: p.source.password ?? "" }),
-    },
-    p,
-    `${DATABASE}.${TABLE}`,
-  );
 }
 
 /** One reader: its range, chunk after chunk, as ExtractChunk reads a window (no watermark: the bench owns the run). */
 async function readOneRange(endpoint: string, range: KeyRange): Promise<ReadResult> {
-  const ctx = context(endpoint);
+  const ctx = benchContext(pipeline(), endpoint, TABLE);
   const connection = await ctx.connect();
   const schema = await checkedTableSchema(ctx, connection);
   const strategy = strategyFor(ctx.table, schema);
@@ -153,6 +86,7 @@ async function readOneRange(endpoint: string, range: KeyRange): Promise<ReadResu
     cursor = read.cursor;
     if (read.complete) break;
   }
+  ctx.close();
   return { index: range.index, rows, bytes, files, seconds: (performance.now() - started) / 1000, maxRssMb: maxRssMb() };
 }
 
@@ -174,20 +108,14 @@ async function main(): Promise<void> {
     return;
   }
   await seed();
-  const dir = await mkdtemp(path.join(tmpdir(), "mrsync-bench-s3-"));
-  const s3 = fork(path.join(import.meta.dirname, "bench-s3-server.ts"), [dir, BUCKET], { stdio: ["inherit", "inherit", "inherit", "ipc"] });
-  const endpoint = await new Promise<string>((resolve) => {
-    s3.once("message", (message) => {
-      resolve(message as string);
-    });
-  });
-  const ctx = context(endpoint);
-  const p = pipeline();
-  const connection = await connectSource(p.source, { username: p.source.username ?? "", password: p.source.password ?? "" });
+  const s3 = await startBenchS3();
+  const endpoint = s3.endpoint;
+  const ctx = benchContext(pipeline(), endpoint, TABLE);
+  const connection = await ctx.connect();
   const schema = await checkedTableSchema(ctx, connection);
   const keyed = {
     key: ctx.table.key,
-    schema: DATABASE,
+    schema: BENCH_DATABASE,
     table: TABLE,
     from: strategyContext(ctx.table, schema).from,
     keyColumns: strategyContext(ctx.table, schema).key,
@@ -233,15 +161,13 @@ async function main(): Promise<void> {
     }
   } finally {
     await connection.end();
-    s3.kill();
-    await rm(dir, { recursive: true, force: true });
+    ctx.close();
+    await s3.stop();
   }
-  const mysqlVersion = execFileSync("mariadb", ["--version"], { encoding: "utf8" }).trim();
   console.log(
     JSON.stringify(
       {
-        date: new Date().toISOString(),
-        machine: `${os.cpus().length} cores, ${Math.round(os.totalmem() / 2 ** 30)} GiB, node ${process.version} ${LAMBDA_NODE_OPTIONS.join(" ")}, ${mysqlVersion}`,
+        ...benchRunAt(),
         rows: ROWS,
         batch_size: BATCH,
         results,

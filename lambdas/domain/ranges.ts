@@ -148,8 +148,27 @@ export const rangeStateOf = (range: KeyRange): RangeState => ({
   ended_at: null,
 });
 
-/** What a window's ranges read, per range, as the table's result line shows it (docs/design.md §14). */
-export type RangeRead = { index: number; rows: number; bytes: number; readMs: number; startedAt: string | null; endedAt: string | null };
+/** What one range of a window read, carried in the table's progress once the window is closed (docs/design.md §14). */
+export const RangeReadSchema = z.object({
+  index: z.int().nonnegative(),
+  rows: z.int().nonnegative(),
+  bytes: z.int().nonnegative(),
+  readMs: z.number().nonnegative(),
+  startedAt: z.string().nullable(),
+  endedAt: z.string().nullable(),
+});
+export type RangeRead = z.output<typeof RangeReadSchema>;
+
+/** The table result line's `ranges`: the table's read rate while its readers ran, and each range's. */
+export const RangesLineSchema = z.object({
+  count: z.int().positive(),
+  read_seconds: z.number().nonnegative(),
+  mb: z.number().nonnegative(),
+  mb_per_s: z.number().nonnegative(),
+  rows_per_s: z.number().nonnegative(),
+  per_range: z.array(z.object({ range: z.int().nonnegative(), rows: z.int().nonnegative(), mb: z.number().nonnegative(), mb_per_s: z.number().nonnegative() })),
+});
+export type RangesLine = z.output<typeof RangesLineSchema>;
 
 export const rangeReadOf = (range: RangeState): RangeRead => ({
   index: range.index,
@@ -167,7 +186,7 @@ const perSecond = (amount: number, ms: number) => (ms > 0 ? Math.round((amount /
  * The result line's `ranges`: each range's rows, MB and MB/s (over its reader's own time), and the table's: MB over
  * the wall time from the first reader's start to the last one's end — the source's read rate while they all read.
  */
-export function rangesLine(reads: readonly RangeRead[]) {
+export function rangesLine(reads: readonly RangeRead[]): RangesLine {
   const starts = reads.flatMap((r) => (r.startedAt === null ? [] : [Date.parse(r.startedAt)]));
   const ends = reads.flatMap((r) => (r.endedAt === null ? [] : [Date.parse(r.endedAt)]));
   const wallMs = starts.length > 0 && ends.length > 0 ? Math.max(...ends) - Math.min(...starts) : 0;

@@ -6,6 +6,7 @@
 import { z } from "zod";
 import { STATEMENT_STATUSES } from "#adapters/redshift-data.ts";
 import { BUCKET_NAME, PricesSchema } from "#config/schema.ts";
+import { RangeReadSchema, RangesLineSchema } from "#domain/ranges.ts";
 
 export const MODES = ["full", "backup_only", "redshift_only", "reconcile"] as const;
 export type Mode = (typeof MODES)[number];
@@ -183,18 +184,7 @@ export const ProgressSchema = z.object({
   /** In a range's reader (RangeReaders): its range is read. */
   rangeDone: z.boolean().optional(),
   /** What each range read, once the window they made is closed (the result line's `ranges`). */
-  rangesRead: z
-    .array(
-      z.object({
-        index: z.int().nonnegative(),
-        rows: z.int().nonnegative(),
-        bytes: z.int().nonnegative(),
-        readMs: z.number().nonnegative(),
-        startedAt: z.string().nullable(),
-        endedAt: z.string().nullable(),
-      }),
-    )
-    .optional(),
+  rangesRead: z.array(RangeReadSchema).optional(),
 });
 export type Progress = z.output<typeof ProgressSchema>;
 
@@ -257,18 +247,7 @@ export const TableResultSchema = z.object({
   /** Timestamp strategies: whether the transaction horizon held the ceiling back, and by how much. */
   horizon: z.string().optional(),
   /** A window read in key ranges: how many, the table's read time, MB and MB/s (the source's rate), and each range's. */
-  ranges: z
-    .object({
-      count: z.int().positive(),
-      read_seconds: z.number().nonnegative(),
-      mb: z.number().nonnegative(),
-      mb_per_s: z.number().nonnegative(),
-      rows_per_s: z.number().nonnegative(),
-      per_range: z.array(
-        z.object({ range: z.int().nonnegative(), rows: z.int().nonnegative(), mb: z.number().nonnegative(), mb_per_s: z.number().nonnegative() }),
-      ),
-    })
-    .optional(),
+  ranges: RangesLineSchema.optional(),
   /** What the table's run cost, estimated (its loads' Redshift time as if alone): set by Summarize from the meter. */
   cost: CostEstimateSchema.optional(),
   /** What the table's steps spent (Summarize prices it and adds up the run's; not in the summary's lines). */

@@ -3,8 +3,6 @@
  * naming the holder and `mrsync watermark release`; release refuses while the process lives and frees the lease once
  * it is gone; the next run then resumes from the last committed chunk (not from zero), every row exactly once.
  */
-import { spawn } from "node:child_process";
-import path from "node:path";
 import { DescribeExecutionCommand, ExecutionDoesNotExist, SFNClient } from "@aws-sdk/client-sfn";
 import { mockClient } from "aws-sdk-client-mock";
 import { describe, expect, it } from "vitest";
@@ -12,7 +10,7 @@ import { run } from "../../cli/main.ts";
 import { loadPipeline } from "#config/loader.ts";
 import type { RunSummary } from "#domain/run-summary.ts";
 import { getWatermark } from "#services/watermarks.ts";
-import { runCli } from "../support/cli.ts";
+import { runCli, startLocalSync } from "../support/cli.ts";
 import { contextFor } from "../support/extraction.ts";
 import { usePipelineFixture } from "../support/pipeline-run.ts";
 
@@ -34,16 +32,7 @@ describe("a crashed local run", () => {
   it("is released by mrsync watermark release once its process is gone, and the next run resumes from the last committed chunk", async () => {
     await fx.db.admin.query(`CREATE TABLE ${TABLE} (id INT NOT NULL PRIMARY KEY, amount DECIMAL(12,2) NOT NULL)`);
     await fx.db.admin.query(`INSERT INTO ${TABLE} SELECT seq, seq / 7 FROM seq_1_to_${ROWS}`);
-    const cli = path.join(import.meta.dirname, "..", "..", "bin", "mrsync.ts");
-    const child = spawn(process.execPath, [cli, "--config-dir", fx.configDir, "sync", "pipeline", "-p", "crash", "-t", TABLE, "--local", "--wait"], {
-      env: process.env,
-      stdio: "ignore",
-    });
-    const exited = new Promise<NodeJS.Signals | null>((resolve) =>
-      child.on("exit", (_code, signal) => {
-        resolve(signal);
-      }),
-    );
+    const { child, exited } = startLocalSync(fx.configDir, "crash", TABLE);
     let committed = 0;
     for (let i = 0; i < 3_000 && committed < 5; i++) {
       committed = (await watermark())?.mysql_state.next_chunk ?? 0;

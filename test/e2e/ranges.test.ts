@@ -6,8 +6,6 @@
  * A local run killed with SIGKILL half way is resumed by the next: the ranges it had read are not read again, nothing
  * is lost or doubled.
  */
-import { spawn } from "node:child_process";
-import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { loadPipeline } from "#config/loader.ts";
 import type { RunSummary } from "#domain/run-summary.ts";
@@ -15,7 +13,7 @@ import { runStamp, tableDataFile } from "#domain/s3-layout.ts";
 import type { ExecutionRecord } from "#local/stepfunctions/runner.ts";
 import { loadSchema } from "#services/sync-context.ts";
 import { getWatermark } from "#services/watermarks.ts";
-import { runCli } from "../support/cli.ts";
+import { runCli, startLocalSync } from "../support/cli.ts";
 import { tableDifferences } from "../support/compare.ts";
 import { contextFor } from "../support/extraction.ts";
 import { STAGING, usePipelineFixture } from "../support/pipeline-run.ts";
@@ -99,16 +97,7 @@ describe("a table read in parallel key ranges", () => {
   it("resumes a run killed half way: the ranges it read are not read again, and every row lands once", async () => {
     await seed("ledger", 40_000);
     const table = `${DB}.ledger`;
-    const cli = path.join(import.meta.dirname, "..", "..", "bin", "mrsync.ts");
-    const child = spawn(process.execPath, [cli, "--config-dir", fx.configDir, "sync", "pipeline", "-p", "ranges", "-t", table, "--local", "--wait"], {
-      env: process.env,
-      stdio: "ignore",
-    });
-    const exited = new Promise<NodeJS.Signals | null>((resolve) =>
-      child.on("exit", (_code, signal) => {
-        resolve(signal);
-      }),
-    );
+    const { child, exited } = startLocalSync(fx.configDir, "ranges", table);
     const ctx = await context("ledger");
     // Kill it once a range is read and another is not.
     for (let i = 0; i < 6_000; i++) {

@@ -3,7 +3,7 @@
  * a session of the local operator role (the one the stack's warehouse role trusts; `MRSYNC_LOCAL_OPERATOR_ROLE_ARN` in
  * `env` to be another) unless `env` holds a session already.
  */
-import { execFile } from "node:child_process";
+import { execFile, spawn } from "node:child_process";
 import path from "node:path";
 import { promisify } from "node:util";
 import { asLocalOperator } from "../../cli/local-operator.ts";
@@ -22,4 +22,21 @@ export async function runCli(configDir: string, args: readonly string[], env: No
     const failed = error as CliRun;
     return { code: failed.code, stdout: failed.stdout, stderr: failed.stderr };
   }
+}
+
+/**
+ * A local `mrsync sync pipeline … --local --wait` of one table left running (to be killed mid-run): the process, and
+ * the signal it exits with.
+ */
+export function startLocalSync(configDir: string, pipeline: string, table: string) {
+  const child = spawn(process.execPath, [CLI, "--config-dir", configDir, "sync", "pipeline", "-p", pipeline, "-t", table, "--local", "--wait"], {
+    env: process.env,
+    stdio: "ignore",
+  });
+  const exited = new Promise<NodeJS.Signals | null>((resolve) =>
+    child.on("exit", (_code, signal) => {
+      resolve(signal);
+    }),
+  );
+  return { child, exited };
 }

@@ -68,6 +68,12 @@ async function closeAndLoad(ctx: LoadContext, runId: string, schemaKey: string):
   }
 }
 
+/** A table keyed on (merchant_id, day), as the tests below fill it. */
+const createKeyed = (table: string) =>
+  fx.db.admin.query(
+    `CREATE TABLE ${table} (merchant_id INT NOT NULL, day DATE NOT NULL, amount DECIMAL(12,2) NOT NULL, note VARCHAR(40), PRIMARY KEY (merchant_id, day))`,
+  );
+
 async function differences(ctx: LoadContext, schemaKey: string): Promise<string[]> {
   const table = ctx.table.sourceTable;
   return tableDifferences(fx.db.admin, `\`${DATABASE}\`.\`${table}\``, warehouse.redshift, `public.${table}`, await loadSchema(ctx, schemaKey));
@@ -75,9 +81,7 @@ async function differences(ctx: LoadContext, schemaKey: string): Promise<string[
 
 describe("a window read as key ranges", () => {
   it("reads four ranges at once into files of their own, closes the window with one count, and loads every row once", async () => {
-    await fx.db.admin.query(
-      "CREATE TABLE settlements (merchant_id INT NOT NULL, day DATE NOT NULL, amount DECIMAL(12,2) NOT NULL, note VARCHAR(40), PRIMARY KEY (merchant_id, day))",
-    );
+    await createKeyed("settlements");
     await fx.db.admin.query(
       "INSERT INTO settlements SELECT 7, DATE_ADD('1900-01-01', INTERVAL seq DAY), seq / 100, IF(seq % 3 = 0, NULL, CONCAT('n', seq)) FROM seq_1_to_30000",
     );
@@ -107,9 +111,7 @@ describe("a window read as key ranges", () => {
   });
 
   it("resumes a run whose reader died: only that range is read again, from its cursor; rows written meanwhile land", async () => {
-    await fx.db.admin.query(
-      "CREATE TABLE ledger (merchant_id INT NOT NULL, day DATE NOT NULL, amount DECIMAL(12,2) NOT NULL, note VARCHAR(40), PRIMARY KEY (merchant_id, day))",
-    );
+    await createKeyed("ledger");
     await fx.db.admin.query("INSERT INTO ledger SELECT 1 + seq DIV 1000, DATE_ADD('2000-01-01', INTERVAL seq % 1000 DAY), seq, 'seed' FROM seq_0_to_39999");
     await fx.db.admin.query("ANALYZE TABLE ledger");
     const queries: ChunkQueryRecord[] = [];
@@ -143,9 +145,7 @@ describe("a window read as key ranges", () => {
   });
 
   it("lands every row an application writes while the ranges are read: into ranges read already, not yet, and past the ceiling", async () => {
-    await fx.db.admin.query(
-      "CREATE TABLE payouts (merchant_id INT NOT NULL, day DATE NOT NULL, amount DECIMAL(12,2) NOT NULL, note VARCHAR(40), PRIMARY KEY (merchant_id, day))",
-    );
+    await createKeyed("payouts");
     await fx.db.admin.query("INSERT INTO payouts SELECT 1 + seq DIV 500, DATE_ADD('2000-01-01', INTERVAL seq % 500 DAY), seq, 'seed' FROM seq_0_to_39999");
     await fx.db.admin.query("ANALYZE TABLE payouts");
     const ctx = context("payouts");

@@ -1,5 +1,5 @@
 import { defineConfig } from "vitest/config";
-import { HOLDS_MYSQL_TRANSACTIONS } from "./test/support/alone.ts";
+import { RUNS_ALONE } from "./test/support/alone.ts";
 
 export default defineConfig({
   test: {
@@ -19,9 +19,9 @@ export default defineConfig({
         extends: true,
         // Three files at once on this 2-core machine kind (vitest's default is cores − 1 = 1): the tests mostly wait on
         // MariaDB, PostgreSQL and the stand-ins, and no two files share a database, bucket folder or port.
-        test: { name: "together", include: ["test/**/*.test.ts"], exclude: HOLDS_MYSQL_TRANSACTIONS, maxWorkers: 3, sequence: { groupOrder: 0 } },
+        test: { name: "together", include: ["test/**/*.test.ts"], exclude: RUNS_ALONE, maxWorkers: 3, sequence: { groupOrder: 0 } },
       },
-      { extends: true, test: { name: "alone", include: HOLDS_MYSQL_TRANSACTIONS, maxWorkers: 1, sequence: { groupOrder: 1 } } },
+      { extends: true, test: { name: "alone", include: RUNS_ALONE, maxWorkers: 1, sequence: { groupOrder: 1 } } },
     ],
   },
 });

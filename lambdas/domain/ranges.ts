@@ -16,9 +16,6 @@ export type KeyRange = {
   rows: number;
 };
 
-/** Strategies whose cursor is the unique key alone: a key range of their window is read by their own chunk query. */
-export const readsKeyRanges = (strategy: string): boolean => strategy === "id_only" || strategy === "full_sync";
-
 /** `processing.parallel_ranges`: planned from the table's size, a number of ranges, or 1 (one reader). */
 export type RangeSetting = "auto" | number;
 

@@ -13,7 +13,7 @@ import { quotedTable, quoteIdentifier, textOf } from "#domain/cdc/types.ts";
 import { buildTableSchema, TableSchemaError, type TableSchema } from "#domain/table-schema.ts";
 import { beginRun, ceilingOf, cursorOf, fromStored, lateWindowOf, nextReread, type LateWindow, type Watermark } from "#domain/watermark.ts";
 import { planRanges } from "#domain/range-state.ts";
-import { readsKeyRanges } from "#domain/ranges.ts";
+import { readsKeyRanges } from "#domain/cdc/key-range.ts";
 import { rangePlanKey } from "#domain/s3-layout.ts";
 import { planKeyRanges } from "./key-ranges.ts";
 import { emptyMeter, type Progress, type Resume, type Run } from "#shared/steps.ts";
@@ -136,7 +136,9 @@ async function rangesOfWindow(context: TableContext, runId: string, begun: Water
   if (watermark.mysql_state.ranges.length === 0) {
     const keyed = strategyContext(table, schema);
     const fromStart = cursorOf(watermark).key === null && watermark.mysql_state.window_rows === 0;
-    if (!fromStart || keyed.key.length === 0) return undefined;
+    const ceiling = ceilingOf(watermark);
+    const bounded = table.cdc_strategy === "hybrid" ? ceiling.timestamp !== null : ceiling.key !== null;
+    if (!fromStart || keyed.key.length === 0 || !bounded) return undefined;
     const bounds = {
       key: table.key,
       schema: table.sourceSchema,

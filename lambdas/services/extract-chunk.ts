@@ -4,7 +4,7 @@
  * A crash before that write leaves the cursor where it was: the retry rewrites the same key with the same rows.
  */
 import { createHash } from "node:crypto";
-import { START, strategyFor, type Position, type Strategy } from "#domain/cdc/index.ts";
+import { START, strategyContext, strategyFor, type Position } from "#domain/cdc/index.ts";
 import type { TimestampOnlyStrategy } from "#domain/cdc/timestamp-only.ts";
 import type { TableSchema } from "#domain/table-schema.ts";
 import {
@@ -27,7 +27,8 @@ import type { Progress, Run } from "#shared/steps.ts";
 import { NOWHERE } from "./begin.ts";
 import type { LoadContext } from "./load.ts";
 import { commitRangeChunk, rangeOf } from "#domain/range-state.ts";
-import { rangeReadOf, readsKeyRanges, type RangeRead } from "#domain/ranges.ts";
+import { rangeReadOf, type RangeRead } from "#domain/ranges.ts";
+import { keyRangeReader, READS_KEY_RANGES, readsKeyRanges, type ChunkReader } from "#domain/cdc/key-range.ts";
 import { reconcileAndStage } from "./reconcile-repair.ts";
 import { LEASE_SECONDS, loadSchema, pendingFiles, readWatermark, updateWatermark, withTableSource, type TableContext } from "./sync-context.ts";
 import { ExtractionShortfallError, keylessShortfall, stuckWindowProblem, windowRowsNow } from "./validate.ts";
@@ -91,7 +92,7 @@ function describeRow(schema: TableSchema, row: readonly unknown[]): string {
  */
 async function readChunk(
   context: TableContext,
-  strategy: Strategy,
+  strategy: ChunkReader,
   schema: TableSchema,
   file: ChunkFile,
   cursor: Position,
@@ -186,7 +187,7 @@ export type ChunkRead = {
  */
 export async function readRange(
   context: TableContext,
-  read: { strategy: Strategy; schema: TableSchema; file: ChunkFile; cursor: Position; end: Position; budget: Budget; limitLeft: number },
+  read: { strategy: ChunkReader; schema: TableSchema; file: ChunkFile; cursor: Position; end: Position; budget: Budget; limitLeft: number },
   countAt: (rows: number, end: Position) => Promise<number | undefined>,
 ): Promise<ChunkRead & { windowEnd: Position }> {
   const { strategy, file } = read;
@@ -389,21 +390,22 @@ async function extractRangeChunk(
   });
   if (watermark.mysql_state.status !== "in_progress" || range.done) return done(watermark);
   if (!readsKeyRanges(context.table.cdc_strategy)) {
-    throw new Error(`${context.table.key}: ${context.table.cdc_strategy} does not read key ranges (id_only and full_sync do)`);
+    throw new Error(`${context.table.key}: ${context.table.cdc_strategy} does not read key ranges (${READS_KEY_RANGES.join(", ")} do)`);
   }
   const schema = await loadSchema(context, request.schemaKey);
-  const strategy = strategyFor(context.table, schema);
+  // The range's rows inside the window, in key order: the last range has no end key (the window's bound ends it).
+  const reader = keyRangeReader(strategyContext(context.table, schema), context.table.cdc_strategy, ceilingOf(watermark));
   const cursor: Position = { timestamp: null, key: range.cursor ?? range.after };
-  const end: Position = range.up_to === null ? ceilingOf(watermark) : { timestamp: null, key: range.up_to };
+  const end: Position = { timestamp: null, key: range.up_to };
   const state = watermark.mysql_state;
   let read: ChunkRead;
-  if (strategy.reached(cursor, end)) read = { cursor, complete: true, rows: 0, zeroDates: {}, uploaded: undefined, mysqlRows: undefined };
+  if (reader.reached(cursor, end)) read = { cursor, complete: true, rows: 0, zeroDates: {}, uploaded: undefined, mysqlRows: undefined };
   else {
     const file = tableChunkFile(context, state.run_started_at ?? context.now().toISOString(), range.next_chunk, schema.columns, request.schemaKey, {
       range: range.index,
     });
     const budget = budgetOf(context, started, Infinity, request.deadline);
-    read = await readRange(context, { strategy, schema, file, cursor, end, budget, limitLeft: Infinity }, () => Promise.resolve(undefined));
+    read = await readRange(context, { strategy: reader, schema, file, cursor, end, budget, limitLeft: Infinity }, () => Promise.resolve(undefined));
   }
   const committed = await updateWatermark(context, (current) =>
     commitRangeChunk(current, {

@@ -17,3 +17,13 @@ export const HOLDS_MYSQL_TRANSACTIONS = [
  * test holding one otherwise should use them). A PostgreSQL transaction (the warehouse's) is per database: not listed.
  */
 export const HOLDS_TRANSACTION = /\bwhileUncommitted\(|\brunLiveWriter\(/;
+
+/**
+ * Test files that load the machine's two cores for a minute or more (a 2M-row table read by four readers in one
+ * process): beside them, the timing-sensitive tests of other files (a load seen ended within 3 s, a run killed
+ * mid-way) miss their marks. They run alone too.
+ */
+export const LOADS_THE_MACHINE = ["test/e2e/ranges.test.ts"];
+
+/** Every file the "alone" project runs, one after another, once the others are done. */
+export const RUNS_ALONE = [...HOLDS_MYSQL_TRANSACTIONS, ...LOADS_THE_MACHINE];

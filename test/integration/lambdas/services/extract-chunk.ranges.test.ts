@@ -26,9 +26,9 @@ import { useWarehouseFixture } from "../../../support/warehouse.ts";
 const DATABASE = "mrsync_test_ranges";
 const fx = useExtractionFixture(DATABASE);
 const warehouse = useWarehouseFixture(DATABASE, () => fx.s3.store);
-function context(table: string, queries?: ChunkQueryRecord[]): LoadContext {
+function context(table: string, queries?: ChunkQueryRecord[], settings = "cdc_strategy: id_only, cdc_id_column: [merchant_id, day]"): LoadContext {
   const key = `${DATABASE}.${table}`;
-  const pipeline = pipelineFromYaml(DATABASE, `  ${key}: { cdc_strategy: id_only, cdc_id_column: [merchant_id, day], processing: { batch_size: 4000 } }`);
+  const pipeline = pipelineFromYaml(DATABASE, `  ${key}: { ${settings}, processing: { batch_size: 4000 } }`);
   return { ...contextFor(fx.s3, pipeline, key, queries), redshift: warehouse.redshift };
 }
 
@@ -39,7 +39,9 @@ async function beginInRanges(ctx: LoadContext, runId: string, count: number) {
   const keyed = strategyContext(ctx.table, schema);
   const connection = await connectSource(ctx.pipeline.source, { username: ctx.pipeline.source.username ?? "", password: ctx.pipeline.source.password ?? "" });
   try {
-    const table = { key: ctx.table.key, schema: DATABASE, table: ctx.table.sourceTable, from: keyed.from, keyColumns: keyed.key, upTo: started.ceiling.key };
+    // As Begin bounds them: a key-ordered window by the ceiling's key; hybrid's (a timestamp) not.
+    const upTo = ctx.table.cdc_strategy === "hybrid" ? null : started.ceiling.key;
+    const table = { key: ctx.table.key, schema: DATABASE, table: ctx.table.sourceTable, from: keyed.from, keyColumns: keyed.key, upTo };
     const ranges = await planKeyRanges(connection, table, count, count);
     await updateWatermark(ctx, (current) => planRanges(current, runId, ranges, ctx.now()));
   } finally {
@@ -171,4 +173,40 @@ describe("a window read as key ranges", () => {
     await closeAndLoad(ctx, "live-2", next.schemaKey);
     expect(await differences(ctx, started.schemaKey)).toEqual([]);
   });
+
+  it("reads a hybrid table's first window in key ranges, bounded by its (timestamp, key) ceiling, while the application writes", async () => {
+    await fx.db.admin.query(
+      "CREATE TABLE orders (id INT NOT NULL PRIMARY KEY, updated_at DATETIME(3) NOT NULL, amount DECIMAL(12,2) NOT NULL, KEY (updated_at, id))",
+    );
+    // Timestamps out of key order: the ranges cut the key, the window cuts the time.
+    await fx.db.admin.query("INSERT INTO orders SELECT seq, DATE_ADD('2026-01-01', INTERVAL (seq * 7919) % 40000 SECOND), seq / 10 FROM seq_1_to_40000");
+    await fx.db.admin.query("ANALYZE TABLE orders");
+    const ctx = context("orders", undefined, "cdc_strategy: hybrid, cdc_timestamp_column: updated_at");
+    const started = await beginInRanges(ctx, "hybrid-1", 4);
+    expect((await getWatermark(ctx))?.mysql_state.ranges).toHaveLength(4);
+    const writing = { on: true };
+    let written = 0;
+    // Updates (stamped now: past the ceiling, for the next run) and inserts all over the key.
+    const writer = (async () => {
+      while (writing.on) {
+        written++;
+        if (written % 2 === 0)
+          await fx.db.admin.query("UPDATE orders SET amount = amount + 1, updated_at = NOW(3) WHERE id = ?", [1 + ((written * 37) % 40000)]);
+        else await fx.db.admin.query("INSERT INTO orders VALUES (?, NOW(3), ?)", [40000 + written, written]);
+      }
+    })();
+    const ranges = (await getWatermark(ctx))?.mysql_state.ranges ?? [];
+    await Promise.all(ranges.map((r) => readRange(ctx, "hybrid-1", started.schemaKey, r.index)));
+    writing.on = false;
+    await writer;
+    await closeAndLoad(ctx, "hybrid-1", started.schemaKey);
+    const closed = await getWatermark(ctx);
+    // The window ended at the ceiling: the cursor is the ceiling's (timestamp, key), and the next run starts there.
+    expect(closed?.last_mysql_data_timestamp).not.toBeNull();
+    expect(closed?.mysql_state.ranges).toEqual([]);
+    await new Promise((resolve) => setTimeout(resolve, 11_000));
+    const next = await begin(ctx, "hybrid-2");
+    await closeAndLoad(ctx, "hybrid-2", next.schemaKey);
+    expect(await differences(ctx, started.schemaKey)).toEqual([]);
+  }, 60_000);
 });

@@ -1,0 +1,47 @@
+/**
+ * Pure: how one key range of a window is read (docs/design.md §14), whatever the table's strategy orders its own
+ * chunks by: the window's rows (its strategy's bound up to the ceiling, as validation counts it) that fall in the range,
+ * in the order of the unique key, paged on the key alone. id_only and full_sync page on the key already; hybrid's
+ * (timestamp, key) window is read range by range the same way, and its cursor is the ceiling once every range is read.
+ */
+import type { CdcStrategy } from "#config/schema.ts";
+import { sourceWindow } from "#domain/validation.ts";
+import { compareKnown, orderBy, tupleBound } from "./keyset.ts";
+import { keyOfRow, type Position, type SqlQuery, type Strategy, type StrategyContext } from "./types.ts";
+
+/** What reading a chunk needs of a strategy (services/extract-chunk.ts readRange). */
+export type ChunkReader = Pick<Strategy, "chunkQuery" | "positionOf" | "reached" | "cutsOnlyBetweenTimestamps" | "singleChunk">;
+
+/** The strategies whose first read may be cut into key ranges: a unique key to page on, a window to bound by. */
+export const READS_KEY_RANGES: readonly CdcStrategy[] = ["id_only", "full_sync", "hybrid"];
+export const readsKeyRanges = (strategy: CdcStrategy): boolean => READS_KEY_RANGES.includes(strategy);
+
+/**
+ * The reader of a window's key ranges: a chunk is the rows after the range's cursor (a key), up to the range's end (a
+ * key; none for the last range), inside the window (START, ceiling] of `strategy`, in key order.
+ */
+export function keyRangeReader(context: StrategyContext, strategy: CdcStrategy, ceiling: Position): ChunkReader {
+  const key = context.key;
+  if (key.length === 0) throw new Error(`${context.from}: a key range needs a unique key`);
+  const window = sourceWindow(strategy, { timestamp: context.timestamp, key }, { start: null, end: ceiling });
+  // No ceiling, no window (nothing settled, an empty table): nothing to read in ranges.
+  if (window === undefined) throw new Error(`${context.from}: the window has no ceiling to read key ranges up to`);
+  return {
+    cutsOnlyBetweenTimestamps: false,
+    chunkQuery(cursor: Position, end: Position, limit: number): SqlQuery {
+      const where = [
+        ...(cursor.key === null ? [] : [tupleBound("mysql", "after", key, cursor.key)]),
+        ...(end.key === null ? [] : [tupleBound("mysql", "upTo", key, end.key)]),
+        window,
+      ];
+      const filter = where.length === 0 ? "" : ` WHERE ${where.map((w) => w.sql).join(" AND ")}`;
+      return {
+        sql: `SELECT ${context.select} FROM ${context.from}${filter} ORDER BY ${orderBy(key)} LIMIT ?`,
+        params: [...where.flatMap((w) => w.params), limit],
+      };
+    },
+    positionOf: (row) => ({ timestamp: null, key: keyOfRow(context, row) }),
+    // Where JS knows the key's order (integers, dates); otherwise the range ends when a chunk comes back short.
+    reached: (cursor, end) => cursor.key !== null && end.key !== null && (compareKnown(key, cursor.key, end.key) ?? -1) >= 0,
+  };
+}

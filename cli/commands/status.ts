@@ -17,6 +17,8 @@ type TableStatus = {
   lastError: string | null;
   /** What the table's last successful run cost, estimated (USD). */
   lastRunCostUsd: number | null;
+  /** A window being read in key ranges (or left half read by a run that stopped): ranges read, of how many, rows so far. */
+  ranges: { read: number; total: number; rows: number } | null;
 };
 
 export function statusCommands(program: Command, output: () => Output): void {
@@ -49,6 +51,14 @@ export function statusCommands(program: Command, output: () => Output): void {
             lastLoadedAt: w?.redshift_state.last_loaded_at ?? null,
             lastError: w?.mysql_state.last_error ?? null,
             lastRunCostUsd: w?.mysql_state.last_run_cost_usd ?? null,
+            ranges:
+              w === undefined || w.mysql_state.ranges.length === 0
+                ? null
+                : {
+                    read: w.mysql_state.ranges.filter((r) => r.done).length,
+                    total: w.mysql_state.ranges.length,
+                    rows: w.mysql_state.ranges.reduce((sum, r) => sum + r.rows, 0),
+                  },
           });
         }
       }
@@ -73,6 +83,7 @@ export function statusCommands(program: Command, output: () => Output): void {
             (t) =>
               `${t.pipeline}/${t.table}: ${t.status}, cursor ${t.cursor}, lease ${t.lease}, ${t.pendingFiles} file(s) pending, ${t.rowsLoaded} rows loaded (last ${t.lastLoadedAt ?? "-"})` +
               (t.lastRunCostUsd === null ? "" : `, last run ~$${t.lastRunCostUsd.toFixed(6)}`) +
+              (t.ranges === null ? "" : `, key ranges ${t.ranges.read}/${t.ranges.total} read (${t.ranges.rows} rows)`) +
               (t.lastError === null ? "" : `\n  last error: ${t.lastError}`),
           ),
         ].join("\n"),

@@ -111,6 +111,11 @@ describe("a table read in parallel key ranges", () => {
     const readAtKill = (killed?.mysql_state.ranges ?? []).filter((r) => r.done).map((r) => r.index);
     expect(readAtKill.length).toBeGreaterThan(0);
     expect(readAtKill.length).toBeLessThan(4);
+    // What on-call sees of the half-read window.
+    const status = await mrsync("--json", "status", "-p", "ranges");
+    const tables = (JSON.parse(status.stdout) as { tables: { table: string; ranges: unknown }[] }).tables;
+    expect(tables.find((t) => t.table === table)?.ranges).toEqual({ read: readAtKill.length, total: 4, rows: killed?.mysql_state.window_rows });
+    expect((await mrsync("status", "-p", "ranges")).stdout).toContain(`key ranges ${readAtKill.length}/4 read`);
 
     expect((await mrsync("watermark", "release", "-p", "ranges", "-t", table)).code).toBe(0);
     const resumed = await mrsync("--json", "sync", "pipeline", "-p", "ranges", "-t", table, "--local", "--wait");

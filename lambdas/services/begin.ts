@@ -125,8 +125,8 @@ async function settleBoundOf(context: TableContext, connection: Connection, sche
 }
 
 /**
- * A window read from the start of a big table, by an id_only or full_sync table, is cut into key ranges (bounded by
- * the ceiling) and read by a reader each; a resumed window keeps its ranges. The ranges left go to S3 as the item list
+ * A window read from the start of a big id_only, full_sync or hybrid table is cut into key ranges (inside the window
+ * its ceiling ends) and read by a reader each; a resumed window keeps its ranges. The ranges left go to S3 as the item list
  * the Distributed Map reads (each run its own list: a resumed run lists only what it has left).
  */
 async function rangesOfWindow(context: TableContext, runId: string, begun: Watermark, schema: TableSchema): Promise<Progress["ranges"]> {
@@ -135,7 +135,9 @@ async function rangesOfWindow(context: TableContext, runId: string, begun: Water
   if (!readsKeyRanges(table.cdc_strategy)) return undefined;
   if (watermark.mysql_state.ranges.length === 0) {
     const keyed = strategyContext(table, schema);
-    const fromStart = cursorOf(watermark).key === null && watermark.mysql_state.window_rows === 0;
+    const cursor = cursorOf(watermark);
+    // From the start: no cursor at all (a hybrid cursor the lookback rewound is a timestamp without a key).
+    const fromStart = cursor.key === null && cursor.timestamp === null && watermark.mysql_state.window_rows === 0;
     const ceiling = ceilingOf(watermark);
     const bounded = table.cdc_strategy === "hybrid" ? ceiling.timestamp !== null : ceiling.key !== null;
     if (!fromStart || keyed.key.length === 0 || !bounded) return undefined;
@@ -145,7 +147,8 @@ async function rangesOfWindow(context: TableContext, runId: string, begun: Water
       table: table.sourceTable,
       from: keyed.from,
       keyColumns: keyed.key,
-      upTo: ceilingOf(watermark).key,
+      // Key-ordered windows end at the ceiling's key: no range reaches past it. hybrid's end is a timestamp: the whole key.
+      upTo: table.cdc_strategy === "hybrid" ? null : ceiling.key,
     };
     const planned = await withTableSource(context, (connection) =>
       planKeyRanges(connection, bounds, table.processing.parallel_ranges, table.processing.max_parallel_ranges),

@@ -28,7 +28,7 @@ const fx = useExtractionFixture(DATABASE);
 const warehouse = useWarehouseFixture(DATABASE, () => fx.s3.store);
 function context(table: string, queries?: ChunkQueryRecord[], settings = "cdc_strategy: id_only, cdc_id_column: [merchant_id, day]"): LoadContext {
   const key = `${DATABASE}.${table}`;
-  const pipeline = pipelineFromYaml(DATABASE, `  ${key}: { ${settings}, processing: { batch_size: 4000 } }`);
+  const pipeline = pipelineFromYaml(DATABASE, `  ${key}: { ${settings}, processing: { batch_size: 4000, parallel_ranges: 4 } }`);
   return { ...contextFor(fx.s3, pipeline, key, queries), redshift: warehouse.redshift };
 }
 
@@ -205,7 +205,10 @@ describe("a window read as key ranges", () => {
     expect(closed?.last_mysql_data_timestamp).not.toBeNull();
     expect(closed?.mysql_state.ranges).toEqual([]);
     await new Promise((resolve) => setTimeout(resolve, 11_000));
-    const next = await begin(ctx, "hybrid-2");
+    // The next run's cursor is the ceiling rewound by the lookback (a timestamp alone): not the start, no ranges.
+    const next = await begin(ctx, "hybrid-2", { ranges: true });
+    expect(next.ranges).toBeUndefined();
+    expect((await getWatermark(ctx))?.mysql_state.ranges).toEqual([]);
     await closeAndLoad(ctx, "hybrid-2", next.schemaKey);
     expect(await differences(ctx, started.schemaKey)).toEqual([]);
   }, 60_000);

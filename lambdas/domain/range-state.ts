@@ -73,5 +73,5 @@ export function commitRangeChunk(watermark: Watermark, commit: RangeChunkCommit)
   };
 }
 
-/** The window's ranges are all read (false when it has none). */
-export const rangesRead = (watermark: Watermark): boolean => watermark.mysql_state.ranges.length > 0 && watermark.mysql_state.ranges.every((r) => r.done);
+/** The window's ranges not read yet (0 when it has none, or all are read). */
+export const rangesLeft = (watermark: Watermark): number => watermark.mysql_state.ranges.filter((r) => !r.done).length;

@@ -1,6 +1,6 @@
 /**
  * Pure: a table's unique key cut into contiguous ranges, so that several readers can each read one (docs/design.md
- * §16). The ranges are planned from the key's own order in MySQL (services/key-ranges.ts samples it); whatever the
+ * §14). The ranges are planned from the key's own order in MySQL (services/key-ranges.ts samples it); whatever the
  * plan, they cover the whole key space exactly once — the first starts at the beginning, the last runs to the end,
  * each starts right after the one before ends — so a plan can only be uneven, never lose or repeat a row.
  */
@@ -146,14 +146,7 @@ export const rangeStateOf = (range: KeyRange): RangeState => ({
 });
 
 /** What one range of a window read, carried in the table's progress once the window is closed (docs/design.md §14). */
-export const RangeReadSchema = z.object({
-  index: z.int().nonnegative(),
-  rows: z.int().nonnegative(),
-  bytes: z.int().nonnegative(),
-  readMs: z.number().nonnegative(),
-  startedAt: z.string().nullable(),
-  endedAt: z.string().nullable(),
-});
+export const RangeReadSchema = RangeStateSchema.pick({ index: true, rows: true, bytes: true, read_ms: true, started_at: true, ended_at: true });
 export type RangeRead = z.output<typeof RangeReadSchema>;
 
 /** The table result line's `ranges`: the table's read rate while its readers ran, and each range's. */
@@ -167,31 +160,33 @@ export const RangesLineSchema = z.object({
 });
 export type RangesLine = z.output<typeof RangesLineSchema>;
 
-export const rangeReadOf = (range: RangeState): RangeRead => ({
-  index: range.index,
-  rows: range.rows,
-  bytes: range.bytes,
-  readMs: range.read_ms,
-  startedAt: range.started_at,
-  endedAt: range.ended_at,
+export const rangeReadOf = ({ index, rows, bytes, read_ms, started_at, ended_at }: RangeState): RangeRead => ({
+  index,
+  rows,
+  bytes,
+  read_ms,
+  started_at,
+  ended_at,
 });
 
 const MB = 1024 * 1024;
-const perSecond = (amount: number, ms: number) => (ms > 0 ? Math.round((amount / ms) * 1000 * 10) / 10 : 0);
+/** Tenths: what the line shows of MB and rates. */
+const tenths = (value: number) => Math.round(value * 10) / 10;
+const perSecond = (amount: number, ms: number) => (ms > 0 ? tenths((amount / ms) * 1000) : 0);
 
 /**
  * The result line's `ranges`: each range's rows, MB and MB/s (over its reader's own time), and the table's: MB over
  * the wall time from the first reader's start to the last one's end — the source's read rate while they all read.
  */
 export function rangesLine(reads: readonly RangeRead[]): RangesLine {
-  const starts = reads.flatMap((r) => (r.startedAt === null ? [] : [Date.parse(r.startedAt)]));
-  const ends = reads.flatMap((r) => (r.endedAt === null ? [] : [Date.parse(r.endedAt)]));
+  const starts = reads.flatMap((r) => (r.started_at === null ? [] : [Date.parse(r.started_at)]));
+  const ends = reads.flatMap((r) => (r.ended_at === null ? [] : [Date.parse(r.ended_at)]));
   const wallMs = starts.length > 0 && ends.length > 0 ? Math.max(...ends) - Math.min(...starts) : 0;
   const bytes = reads.reduce((sum, r) => sum + r.bytes, 0);
   return {
     count: reads.length,
-    read_seconds: Math.round(wallMs / 100) / 10,
-    mb: Math.round((bytes / MB) * 10) / 10,
+    read_seconds: tenths(wallMs / 1000),
+    mb: tenths(bytes / MB),
     mb_per_s: perSecond(bytes / MB, wallMs),
     rows_per_s: Math.round(
       perSecond(
@@ -199,6 +194,6 @@ export function rangesLine(reads: readonly RangeRead[]): RangesLine {
         wallMs,
       ),
     ),
-    per_range: reads.map((r) => ({ range: r.index, rows: r.rows, mb: Math.round((r.bytes / MB) * 10) / 10, mb_per_s: perSecond(r.bytes / MB, r.readMs) })),
+    per_range: reads.map((r) => ({ range: r.index, rows: r.rows, mb: tenths(r.bytes / MB), mb_per_s: perSecond(r.bytes / MB, r.read_ms) })),
   };
 }

@@ -26,7 +26,7 @@ import { tableChunkFile, type ChunkFile } from "./chunk-file.ts";
 import type { Progress, Run } from "#shared/steps.ts";
 import { NOWHERE } from "./begin.ts";
 import type { LoadContext } from "./load.ts";
-import { commitRangeChunk, rangeOf } from "#domain/range-state.ts";
+import { commitRangeChunk, rangeOf, rangesLeft } from "#domain/range-state.ts";
 import { rangeReadOf, type RangeRead } from "#domain/ranges.ts";
 import { keyRangeReader, READS_KEY_RANGES, readsKeyRanges, type ChunkReader } from "#domain/cdc/key-range.ts";
 import { reconcileAndStage } from "./reconcile-repair.ts";
@@ -273,7 +273,7 @@ async function extractWindow(context: TableContext, request: ChunkRequest, water
   let read: ChunkRead & { windowEnd: Position };
   if (state.ranges.length > 0) {
     // A window read as key ranges ends once every range is read (ReadRanges reads them; this chunk only closes it).
-    const unread = state.ranges.filter((range) => !range.done).length;
+    const unread = rangesLeft(watermark);
     if (unread > 0) return { ...resultOf(watermark, request.runId, cursor, started, {}), rangesLeft: unread };
     read = { cursor: ceiling, complete: true, rows: 0, zeroDates: {}, uploaded: undefined, mysqlRows: await countAt(0, ceiling), windowEnd: ceiling };
   } else if (strategy.reached(cursor, ceiling) || limitLeft <= 0) {

@@ -6,7 +6,8 @@
  */
 import type { CdcStrategy } from "#config/schema.ts";
 import { sourceWindow } from "#domain/validation.ts";
-import { compareKnown, orderBy, tupleBound } from "./keyset.ts";
+import { rangePredicate } from "#domain/ranges.ts";
+import { compareKnown, orderBy } from "./keyset.ts";
 import { keyOfRow, type Position, type SqlQuery, type Strategy, type StrategyContext } from "./types.ts";
 
 /** What reading a chunk needs of a strategy (services/extract-chunk.ts readRange). */
@@ -29,14 +30,10 @@ export function keyRangeReader(context: StrategyContext, strategy: CdcStrategy, 
   return {
     cutsOnlyBetweenTimestamps: false,
     chunkQuery(cursor: Position, end: Position, limit: number): SqlQuery {
-      const where = [
-        ...(cursor.key === null ? [] : [tupleBound("mysql", "after", key, cursor.key)]),
-        ...(end.key === null ? [] : [tupleBound("mysql", "upTo", key, end.key)]),
-        window,
-      ];
-      const filter = where.length === 0 ? "" : ` WHERE ${where.map((w) => w.sql).join(" AND ")}`;
+      const range = rangePredicate(key, { after: cursor.key, upTo: end.key });
+      const where = [...(range === undefined ? [] : [range]), window];
       return {
-        sql: `SELECT ${context.select} FROM ${context.from}${filter} ORDER BY ${orderBy(key)} LIMIT ?`,
+        sql: `SELECT ${context.select} FROM ${context.from} WHERE ${where.map((w) => w.sql).join(" AND ")} ORDER BY ${orderBy(key)} LIMIT ?`,
         params: [...where.flatMap((w) => w.params), limit],
       };
     },

@@ -90,8 +90,8 @@ describe("rangesLine", () => {
   it("gives each range's MB/s over its reader's time, and the table's over the wall time from the first start to the last end", () => {
     const MB = 1024 * 1024;
     const line = rangesLine([
-      { index: 0, rows: 1000, bytes: 10 * MB, readMs: 2000, startedAt: "2026-12-04T00:00:00.000Z", endedAt: "2026-12-04T00:00:02.000Z" },
-      { index: 1, rows: 3000, bytes: 30 * MB, readMs: 4000, startedAt: "2026-12-04T00:00:01.000Z", endedAt: "2026-12-04T00:00:05.000Z" },
+      { index: 0, rows: 1000, bytes: 10 * MB, read_ms: 2000, started_at: "2026-12-04T00:00:00.000Z", ended_at: "2026-12-04T00:00:02.000Z" },
+      { index: 1, rows: 3000, bytes: 30 * MB, read_ms: 4000, started_at: "2026-12-04T00:00:01.000Z", ended_at: "2026-12-04T00:00:05.000Z" },
     ]);
     expect(line).toEqual({
       count: 2,
@@ -104,6 +104,6 @@ describe("rangesLine", () => {
         { range: 1, rows: 3000, mb: 30, mb_per_s: 7.5 },
       ],
     });
-    expect(rangesLine([{ index: 0, rows: 0, bytes: 0, readMs: 0, startedAt: null, endedAt: null }])).toMatchObject({ mb_per_s: 0, rows_per_s: 0 });
+    expect(rangesLine([{ index: 0, rows: 0, bytes: 0, read_ms: 0, started_at: null, ended_at: null }])).toMatchObject({ mb_per_s: 0, rows_per_s: 0 });
   });
 });

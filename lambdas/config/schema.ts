@@ -191,7 +191,7 @@ const processingFields = {
   target_file_mb: z.int().min(1).max(1024).describe("byte budget of one Parquet file"),
   max_chunk_seconds: z.int().min(10).max(840).describe("time budget of one ExtractChunk call (Lambda max is 900)"),
   parallel_ranges: z
-    .union([z.literal("auto"), z.int().min(1).max(MAX_RANGES)])
+    .union([z.literal("auto"), z.int().min(1).max(MAX_RANGES)], { error: `auto, or a number of key ranges from 1 (one reader) to ${MAX_RANGES}` })
     .describe("a first read (or full_sync) as key ranges, each by its own reader: auto (by the table's size), a number, or 1 (off)"),
   max_parallel_ranges: z.int().min(1).max(MAX_RANGES).describe("ranges read at once (and auto's most ranges); the source's I/O is the limit"),
 };

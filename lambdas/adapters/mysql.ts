@@ -229,9 +229,103 @@ export async function resultColumns(connection: Connection, query: SqlQuery): Pr
   return fields.map((f) => f.name);
 }
 
+/**
+ * A text-protocol row read in place: value i is bytes[starts[i], ends[i]) of the packet MySQL sent, NULL where
+ * starts[i] < 0 — no object per value (mysql2 makes a Buffer of each, ~0.17 µs of CPU per 11-column row: see
+ * docs/benchmarks.md). One object serves every row of a query, valid during the sink's call only: `keepIn` copies
+ * where a row lies (the packet is never reused), so it can be read again later.
+ */
+export class RowInPlace {
+  bytes: Buffer = Buffer.alloc(0);
+  starts = new Int32Array(0);
+  ends = new Int32Array(0);
+  private at = 0;
+  private columns = 0;
+  private parsed = true;
+
+  /** Reads the `columns` length-coded values of the row at bytes[at…]. */
+  read(bytes: Buffer, at: number, columns: number): void {
+    this.bytes = bytes;
+    this.at = at;
+    this.columns = columns;
+    if (this.starts.length < columns) {
+      this.starts = new Int32Array(columns);
+      this.ends = new Int32Array(columns);
+    }
+    const { starts, ends } = this;
+    let o = at;
+    for (let i = 0; i < columns; i++) {
+      // A length-coded string: one byte below 251, else a marker and 2, 3 or 8 bytes; 251 is NULL.
+      let length = bytes[o++] ?? 0;
+      if (length === 0xfb) {
+        starts[i] = -1;
+        ends[i] = -1;
+        continue;
+      }
+      if (length === 0xfc) {
+        length = bytes.readUInt16LE(o);
+        o += 2;
+      } else if (length === 0xfd) {
+        length = bytes.readUIntLE(o, 3);
+        o += 3;
+      } else if (length === 0xfe) {
+        length = bytes.readUInt32LE(o) + bytes.readUInt32LE(o + 4) * 4_294_967_296;
+        o += 8;
+      }
+      starts[i] = o;
+      o += length;
+      ends[i] = o;
+    }
+    this.parsed = true;
+  }
+
+  /** Makes `other` this row, read again when asked. */
+  keepIn(other: RowInPlace): void {
+    other.bytes = this.bytes;
+    other.at = this.at;
+    other.columns = this.columns;
+    other.parsed = false;
+  }
+
+  /** The row as mysql2 gives it with typeCast off: a Buffer per value, or null. */
+  values(): (Buffer | null)[] {
+    if (!this.parsed) this.read(this.bytes, this.at, this.columns);
+    return Array.from({ length: this.columns }, (_, i) => {
+      const start = this.starts[i] ?? -1;
+      return start < 0 ? null : this.bytes.subarray(start, this.ends[i]);
+    });
+  }
+}
+
+/**
+ * Has mysql2's query read its rows in place into `row` (the query's own row parser, made per query, is not used).
+ * mysql2 has no public hook for this: its Query keeps the parser in `_rowParser`. Where that is gone (another
+ * mysql2), rows come as arrays, as before, and false says so (a test holds the pinned version to true).
+ */
+function readRowsInPlace(query: object, row: RowInPlace): boolean {
+  if (!Object.hasOwn(query, "_rowParser")) return false;
+  let mysql2Parser: unknown = null;
+  const inPlace = {
+    next(packet: { buffer: Buffer; offset: number }, fields: readonly unknown[]) {
+      row.read(packet.buffer, packet.offset, fields.length);
+      return row;
+    },
+  };
+  Object.defineProperty(query, "_rowParser", {
+    configurable: true,
+    get: () => (mysql2Parser === null ? null : inPlace),
+    set: (parser: unknown) => {
+      mysql2Parser = parser;
+    },
+  });
+  return true;
+}
+
 export type RowSink = {
   /** Called with each row: true = taken, go on; false = not taken, stop reading (the rest is discarded). */
   row(row: unknown[]): boolean;
+  /** When given, rows are read in place and come here instead (as `row`, with the same values as bytes). */
+  rowInPlace?: (row: RowInPlace) => boolean;
   /** When the sink is slow: the stream pauses until the returned promise settles. */
   backpressure(): Promise<unknown> | undefined;
   fields?(names: string[]): void;
@@ -250,12 +344,13 @@ export function streamQuery(
   query: SqlQuery,
   sink: RowSink,
   stallSeconds = READ_STALL_SECONDS,
-): Promise<{ rows: number; stopped: boolean }> {
+): Promise<{ rows: number; stopped: boolean; inPlace: boolean }> {
   // The promise wrapper keeps the callback connection (which streams) as .connection; its typings omit it.
   const raw = (connection as unknown as { connection: CallbackConnection }).connection;
   const host = raw.config.host ?? "?";
   return new Promise((resolve, reject) => {
     let rows = 0;
+    let inPlace = false;
     let settled = false;
     let paused = false;
     // Rows are counted, not timed: a ticker notices a count that stopped moving while the sink was not the cause.
@@ -287,7 +382,7 @@ export function streamQuery(
     const stop = (error?: unknown) => {
       raw.destroy();
       settle(() => {
-        if (error === undefined) resolve({ rows, stopped: true });
+        if (error === undefined) resolve({ rows, stopped: true, inPlace });
         else reject(error instanceof Error ? error : new Error(`query failed: ${JSON.stringify(error)}`));
       });
     };
@@ -302,11 +397,13 @@ export function streamQuery(
     // typeCast off: values arrive as the bytes MySQL sent (its exact text, or raw bytes for BIT/BLOB), which the
     // Parquet writer parses or copies directly — no JS string is made of them only to be encoded again.
     const stream = raw.query({ sql: query.sql, values: query.params, rowsAsArray: true, typeCast: false });
+    const { rowInPlace } = sink;
+    inPlace = rowInPlace !== undefined && readRowsInPlace(stream, new RowInPlace());
     stream.on("fields", (fields: FieldPacket[]) => sink.fields?.(fields.map((f) => f.name)));
     stream.on("result", (row: unknown) => {
       if (settled) return;
       try {
-        if (!sink.row(row as unknown[])) {
+        if (!(row instanceof RowInPlace && rowInPlace !== undefined ? rowInPlace(row) : sink.row(row as unknown[]))) {
           stop();
           return;
         }
@@ -332,7 +429,7 @@ export function streamQuery(
     });
     stream.on("end", () => {
       settle(() => {
-        resolve({ rows, stopped: false });
+        resolve({ rows, stopped: false, inPlace });
       });
     });
   });

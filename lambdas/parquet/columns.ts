@@ -1,6 +1,8 @@
 /**
- * Column buffers: one per target column, filled row by row with mysql2's values and encoded as PLAIN values
- * (non-null values only) plus one definition level per row. Memory is one row group's worth, reused.
+ * Column buffers: one per target column, filled row by row and encoded as PLAIN values (non-null values only) plus
+ * one definition level per row. Memory is one row group's worth, reused. Values come as bytes in place — a range of
+ * the packet MySQL sent (`pushBytes`), so no object is made per value — or as JS values (`push`: mysql2's Buffers,
+ * text or numbers from other readers).
  */
 import type { TableColumn, ValueKind } from "#domain/table-schema.ts";
 import {
@@ -9,6 +11,7 @@ import {
   decimalByteLength,
   latin1,
   parseDate,
+  parseDouble,
   parseTimestamp,
   SAFE_TIMESTAMP_SECONDS,
   unscaledDecimal,
@@ -31,6 +34,12 @@ export class ValueRejectedError extends Error {
 
 export type ZeroDatePolicy = "null" | "fail";
 
+/** A row's values as bytes of one buffer: value i is bytes[starts[i], ends[i]), NULL where starts[i] < 0. */
+export type RowBytes = { readonly bytes: Uint8Array; readonly starts: Int32Array; readonly ends: Int32Array };
+
+/** Bytes [start, end) as text, for messages. */
+const textOf = (bytes: Uint8Array, start: number, end: number): string => Buffer.from(bytes.buffer, bytes.byteOffset + start, end - start).toString();
+
 abstract class ColumnBuffer {
   readonly column: TableColumn;
   protected defined: Uint8Array;
@@ -44,17 +53,32 @@ abstract class ColumnBuffer {
     this.defined = new Uint8Array(capacity);
   }
 
+  /** A JS value: null, bytes (mysql2's Buffer), or text or a number (through its text). */
   push(value: unknown): void {
-    if (value === null || value === undefined || !this.pushValue(value)) {
-      this.defined[this.rows++] = 0;
-      this.nulls++;
-      return;
-    }
-    this.defined[this.rows++] = 1;
+    if (value === null || value === undefined) this.pushNull();
+    else if (value instanceof Uint8Array) this.pushBytes(value, 0, value.length);
+    else this.pushOther(value);
   }
 
-  /** Stores a non-null value; false turns it into NULL (zero dates). */
-  protected abstract pushValue(value: unknown): boolean;
+  /** A non-null value: bytes [start, end) of `bytes` (MySQL's text, or the raw bytes of BIT and binary types). */
+  pushBytes(bytes: Uint8Array, start: number, end: number): void {
+    if (this.storeBytes(bytes, start, end)) this.defined[this.rows++] = 1;
+    else this.pushNull();
+  }
+
+  pushNull(): void {
+    this.defined[this.rows++] = 0;
+    this.nulls++;
+  }
+
+  /** Text or a number: stored through its text. */
+  protected pushOther(value: unknown): void {
+    const bytes = asciiBytes(value);
+    this.pushBytes(bytes, 0, bytes.length);
+  }
+
+  /** Stores a non-null value's bytes; false turns it into NULL (zero dates). */
+  protected abstract storeBytes(bytes: Uint8Array, start: number, end: number): boolean;
   /** Bytes of the PLAIN values held now: drives the row-group byte budget. */
   abstract valueBytes(): number;
   protected abstract values(): Buffer;
@@ -90,14 +114,17 @@ export function setInt64(views: FixedViews, index: number, value: number): void 
   views.i32[2 * index + 1] = high | 0;
 }
 
+/** Writes one value's bytes [start, end) into slot `index`; false: store NULL instead. */
+type WriteFixed = (views: FixedViews, index: number, bytes: Uint8Array, start: number, end: number) => boolean;
+
 /** Fixed-width values in one preallocated buffer of capacity × width bytes. */
 class FixedBuffer extends ColumnBuffer {
   private readonly views: FixedViews;
   private count = 0;
   private readonly width: number;
-  private readonly write: (views: FixedViews, index: number, value: unknown) => boolean;
+  private readonly write: WriteFixed;
 
-  constructor(column: TableColumn, capacity: number, width: number, write: (views: FixedViews, index: number, value: unknown) => boolean) {
+  constructor(column: TableColumn, capacity: number, width: number, write: WriteFixed) {
     super(column, capacity);
     this.width = width;
     this.write = write;
@@ -112,8 +139,8 @@ class FixedBuffer extends ColumnBuffer {
     };
   }
 
-  protected pushValue(value: unknown): boolean {
-    if (!this.write(this.views, this.count, value)) return false;
+  protected storeBytes(bytes: Uint8Array, start: number, end: number): boolean {
+    if (!this.write(this.views, this.count, bytes, start, end)) return false;
     this.count++;
     return true;
   }
@@ -144,14 +171,29 @@ class BooleanBuffer extends ColumnBuffer {
     this.fromBit = fromBit;
   }
 
-  protected pushValue(value: unknown): boolean {
-    const truthy =
-      typeof value === "number" ? value !== 0 : this.fromBit ? asciiBytes(value).some((b) => b !== 0) : unscaledDecimalNumber(asciiBytes(value), 0) !== 0;
+  protected override pushOther(value: unknown): void {
+    if (typeof value !== "number") super.pushOther(value);
+    else {
+      this.store(value !== 0);
+      this.defined[this.rows++] = 1;
+    }
+  }
+
+  protected storeBytes(bytes: Uint8Array, start: number, end: number): boolean {
+    if (!this.fromBit) this.store(unscaledDecimalNumber(bytes, 0, start, end) !== 0);
+    else {
+      let truthy = false;
+      for (let i = start; i < end; i++) truthy ||= bytes[i] !== 0;
+      this.store(truthy);
+    }
+    return true;
+  }
+
+  private store(truthy: boolean): void {
     const byte = this.count >> 3;
     if (this.count % 8 === 0) this.bits[byte] = 0;
     if (truthy) this.bits[byte] = (this.bits[byte] ?? 0) | (1 << (this.count & 7));
     this.count++;
-    return true;
   }
 
   valueBytes(): number {
@@ -185,22 +227,29 @@ class ByteArrayBuffer extends ColumnBuffer {
     this.data = next;
   }
 
-  protected pushValue(value: unknown): boolean {
-    if (typeof value === "string") {
-      // UTF-8 needs at most 3 bytes per UTF-16 code unit.
-      this.ensure(4 + value.length * 3);
-      const bytes = this.data.write(value, this.length + 4, "utf8");
-      if (bytes > this.maxBytes) this.reject(`a value of ${bytes} bytes exceeds the Redshift column's ${this.maxBytes} bytes`);
-      this.data.writeUInt32LE(bytes, this.length);
-      this.length += 4 + bytes;
-      return true;
-    }
-    const bytes = value instanceof Uint8Array ? value : this.reject(`expected text or bytes, got ${typeof value}`);
-    if (bytes.length > this.maxBytes) this.reject(`a value of ${bytes.length} bytes exceeds the Redshift column's ${this.maxBytes} bytes`);
-    this.ensure(4 + bytes.length);
-    this.data.writeUInt32LE(bytes.length, this.length);
-    this.data.set(bytes, this.length + 4);
-    this.length += 4 + bytes.length;
+  protected override pushOther(value: unknown): void {
+    if (typeof value !== "string") this.reject(`expected text or bytes, got ${typeof value}`);
+    // UTF-8 needs at most 3 bytes per UTF-16 code unit.
+    this.ensure(4 + value.length * 3);
+    const bytes = this.data.write(value, this.length + 4, "utf8");
+    if (bytes > this.maxBytes) this.reject(`a value of ${bytes} bytes exceeds the Redshift column's ${this.maxBytes} bytes`);
+    this.data.writeUInt32LE(bytes, this.length);
+    this.length += 4 + bytes;
+    this.defined[this.rows++] = 1;
+  }
+
+  protected storeBytes(bytes: Uint8Array, start: number, end: number): boolean {
+    const size = end - start;
+    if (size > this.maxBytes) this.reject(`a value of ${size} bytes exceeds the Redshift column's ${this.maxBytes} bytes`);
+    this.ensure(4 + size);
+    const data = this.data;
+    let at = this.length;
+    data.writeUInt32LE(size, at);
+    at += 4;
+    // Most values are short: a loop costs less than a copy's call (and makes no view of the source).
+    if (size <= 32) for (let i = start; i < end; i++) data[at++] = bytes[i] ?? 0;
+    else data.set(bytes.subarray(start, end), at);
+    this.length += 4 + size;
     return true;
   }
 
@@ -220,23 +269,16 @@ class ByteArrayBuffer extends ColumnBuffer {
 }
 
 /** An integer (MySQL's text, or BIT's big-endian bytes) into 64-bit slot `index`, without BigInt when exact. */
-function writeInteger(views: FixedViews, index: number, value: unknown, bits: boolean): true {
-  if (typeof value === "number") {
-    setInt64(views, index, value);
-    return true;
-  }
-  const bytes = asciiBytes(value);
+function writeInteger(views: FixedViews, index: number, bytes: Uint8Array, start: number, end: number, bits: boolean): true {
   if (bits) {
-    views.i64[index] = bitValue(bytes);
+    views.i64[index] = bitValue(bytes, start, end);
     return true;
   }
-  const exact = unscaledDecimalNumber(bytes, 0);
-  if (exact === undefined) views.i64[index] = BigInt(latin1(bytes));
+  const exact = unscaledDecimalNumber(bytes, 0, start, end);
+  if (exact === undefined) views.i64[index] = BigInt(latin1(bytes, start, end));
   else setInt64(views, index, exact);
   return true;
 }
-
-const toNumber = (value: unknown): number => (typeof value === "number" ? value : Number(latin1(asciiBytes(value))));
 
 /**
  * The Parquet storage of a DECIMAL: FIXED_LEN_BYTE_ARRAY of the fewest bytes the precision needs, at every precision —
@@ -252,9 +294,9 @@ export type AnyColumnBuffer = ColumnBuffer;
 /** The buffer for one column; `capacity` is the most rows one row group holds. */
 export function createColumnBuffer(column: TableColumn, capacity: number, zeroDates: ZeroDatePolicy): ColumnBuffer {
   const value: ValueKind = column.value;
-  const zero = (buffer: { zeroDates: number }, text: unknown): false => {
+  const zero = (buffer: { zeroDates: number }, bytes: Uint8Array, start: number, end: number): false => {
     if (zeroDates === "fail") {
-      throw new ValueRejectedError(column.name, `column ${column.source}: zero date ${String(text)} (zero_dates: fail)`);
+      throw new ValueRejectedError(column.name, `column ${column.source}: zero date ${textOf(bytes, start, end)} (zero_dates: fail)`);
     }
     buffer.zeroDates++;
     return false;
@@ -263,26 +305,26 @@ export function createColumnBuffer(column: TableColumn, capacity: number, zeroDa
   const bits = column.sourceType.startsWith("bit");
   switch (value.kind) {
     case "int32":
-      return new FixedBuffer(column, capacity, 4, (views, index, v) => {
-        const integer = typeof v === "number" ? v : unscaledDecimalNumber(asciiBytes(v), 0);
+      return new FixedBuffer(column, capacity, 4, (views, index, bytes, start, end) => {
+        const integer = unscaledDecimalNumber(bytes, 0, start, end);
         // Never a silent 0: an INT32 column's text is always a short integer, so anything else is refused.
         if (integer === undefined)
-          throw new ValueRejectedError(column.name, `column ${column.source} (${column.sourceType}): ${String(v)} is not a 32-bit integer`);
+          throw new ValueRejectedError(column.name, `column ${column.source} (${column.sourceType}): ${textOf(bytes, start, end)} is not a 32-bit integer`);
         views.i32[index] = integer;
         return true;
       });
     case "int64":
-      return new FixedBuffer(column, capacity, 8, (views, index, v) => writeInteger(views, index, v, bits));
+      return new FixedBuffer(column, capacity, 8, (views, index, bytes, start, end) => writeInteger(views, index, bytes, start, end, bits));
     case "float":
-      return new FixedBuffer(column, capacity, 4, (views, index, v) => ((views.f32[index] = toNumber(v)), true));
+      return new FixedBuffer(column, capacity, 4, (views, index, bytes, start, end) => ((views.f32[index] = parseDouble(bytes, start, end)), true));
     case "double":
-      return new FixedBuffer(column, capacity, 8, (views, index, v) => ((views.f64[index] = toNumber(v)), true));
+      return new FixedBuffer(column, capacity, 8, (views, index, bytes, start, end) => ((views.f64[index] = parseDouble(bytes, start, end)), true));
     case "boolean":
       return new BooleanBuffer(column, capacity, bits);
     case "date": {
-      const buffer: FixedBuffer = new FixedBuffer(column, capacity, 4, (views, index, v) => {
-        const days = parseDate(asciiBytes(v));
-        if (days === undefined) return zero(buffer, v);
+      const buffer: FixedBuffer = new FixedBuffer(column, capacity, 4, (views, index, bytes, start, end) => {
+        const days = parseDate(bytes, start);
+        if (days === undefined) return zero(buffer, bytes, start, end);
         views.i32[index] = days;
         return true;
       });
@@ -290,8 +332,8 @@ export function createColumnBuffer(column: TableColumn, capacity: number, zeroDa
     }
     case "timestamp": {
       const parts: TimestampParts = { seconds: 0, micros: 0 };
-      const buffer: FixedBuffer = new FixedBuffer(column, capacity, 8, (views, index, v) => {
-        if (!parseTimestamp(asciiBytes(v), parts)) return zero(buffer, v);
+      const buffer: FixedBuffer = new FixedBuffer(column, capacity, 8, (views, index, bytes, start, end) => {
+        if (!parseTimestamp(bytes, parts, start, end)) return zero(buffer, bytes, start, end);
         if (Math.abs(parts.seconds) < SAFE_TIMESTAMP_SECONDS) setInt64(views, index, parts.seconds * 1_000_000 + parts.micros);
         else views.i64[index] = BigInt(parts.seconds) * 1_000_000n + BigInt(parts.micros);
         return true;
@@ -301,12 +343,11 @@ export function createColumnBuffer(column: TableColumn, capacity: number, zeroDa
     case "decimal": {
       const { width } = decimalStorage(value.precision);
       const scale = value.scale;
-      const unscaled = (bytes: Uint8Array): bigint => (bits ? bitValue(bytes) : unscaledDecimal(bytes, scale));
-      const exactNumber = (bytes: Uint8Array) => (bits ? undefined : unscaledDecimalNumber(bytes, scale));
-      return new FixedBuffer(column, capacity, width, (views, index, v) => {
-        const bytes = asciiBytes(v);
-        const exact = exactNumber(bytes);
-        if (exact === undefined) writeBigEndian(views.bytes, index * width, width, unscaled(bytes));
+      const unscaled = (bytes: Uint8Array, start: number, end: number): bigint =>
+        bits ? bitValue(bytes, start, end) : unscaledDecimal(bytes, scale, start, end);
+      return new FixedBuffer(column, capacity, width, (views, index, bytes, start, end) => {
+        const exact = bits ? undefined : unscaledDecimalNumber(bytes, scale, start, end);
+        if (exact === undefined) writeBigEndian(views.bytes, index * width, width, unscaled(bytes, start, end));
         else writeBigEndianNumber(views.bytes, index * width, width, exact);
         return true;
       });

@@ -17,7 +17,9 @@ export function asciiBytes(value: unknown): Uint8Array {
   throw new TypeError(`expected MySQL text, got ${typeof value}`);
 }
 
-export const latin1 = (bytes: Uint8Array): string => Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString("latin1");
+/** Bytes [start, end) of a value as a one-byte-per-character string (MySQL's numeric text is ASCII). */
+export const latin1 = (bytes: Uint8Array, start = 0, end = bytes.length): string =>
+  (bytes instanceof Buffer ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)).toString("latin1", start, end);
 
 /** Days from 1970-01-01 to y-m-d in the proleptic Gregorian calendar (H. Hinnant's days_from_civil). */
 export function daysFromCivil(year: number, month: number, day: number): number {
@@ -32,11 +34,11 @@ export function daysFromCivil(year: number, month: number, day: number): number 
 const int2 = (b: Uint8Array, at: number) => ((b[at] ?? ZERO) - ZERO) * 10 + ((b[at + 1] ?? ZERO) - ZERO);
 const int4 = (b: Uint8Array, at: number) => int2(b, at) * 100 + int2(b, at + 2);
 
-/** "YYYY-MM-DD…" → days since the epoch, or undefined for a zero date (year, month or day 0). */
-export function parseDate(text: Uint8Array): number | undefined {
-  const year = int4(text, 0);
-  const month = int2(text, 5);
-  const day = int2(text, 8);
+/** "YYYY-MM-DD…" at `start` → days since the epoch, or undefined for a zero date (year, month or day 0). */
+export function parseDate(text: Uint8Array, start = 0): number | undefined {
+  const year = int4(text, start);
+  const month = int2(text, start + 5);
+  const day = int2(text, start + 8);
   if (month === 0 || day === 0 || year === 0) return undefined;
   return daysFromCivil(year, month, day);
 }
@@ -44,15 +46,15 @@ export function parseDate(text: Uint8Array): number | undefined {
 /** A timestamp split in whole seconds and µs, so the common case needs no BigInt. */
 export type TimestampParts = { seconds: number; micros: number };
 
-/** "YYYY-MM-DD HH:MM:SS[.ffffff]" → seconds and µs since the epoch into `out`; false for a zero date. */
-export function parseTimestamp(text: Uint8Array, out: TimestampParts): boolean {
-  const days = parseDate(text);
+/** "YYYY-MM-DD HH:MM:SS[.ffffff]" in [start, end) → seconds and µs since the epoch into `out`; false for a zero date. */
+export function parseTimestamp(text: Uint8Array, out: TimestampParts, start = 0, end = text.length): boolean {
+  const days = parseDate(text, start);
   if (days === undefined) return false;
-  out.seconds = days * 86_400 + int2(text, 11) * 3600 + int2(text, 14) * 60 + int2(text, 17);
+  out.seconds = days * 86_400 + int2(text, start + 11) * 3600 + int2(text, start + 14) * 60 + int2(text, start + 17);
   // MySQL prints exactly fsp fraction digits after the point; scale them to six.
   let micros = 0;
   let scale = 100_000;
-  for (let i = 20; i < text.length && i < 26; i++) {
+  for (let i = start + 20; i < end && i < start + 26; i++) {
     micros += ((text[i] ?? ZERO) - ZERO) * scale;
     scale /= 10;
   }
@@ -73,12 +75,12 @@ export const SAFE_TIMESTAMP_SECONDS = 9_007_199_254;
  * Decimal (or integer) text → its unscaled integer at `scale`, as a number when that is exact (at most 15
  * digits), else undefined (the caller takes the BigInt path).
  */
-export function unscaledDecimalNumber(text: Uint8Array, scale: number): number | undefined {
-  const negative = text[0] === MINUS;
+export function unscaledDecimalNumber(text: Uint8Array, scale: number, start = 0, end = text.length): number | undefined {
+  const negative = text[start] === MINUS;
   let value = 0;
   let digits = 0;
   let fraction = -1;
-  for (let i = negative ? 1 : 0; i < text.length; i++) {
+  for (let i = negative ? start + 1 : start; i < end; i++) {
     const code = text[i] ?? ZERO;
     if (code === POINT) {
       fraction = 0;
@@ -95,8 +97,8 @@ export function unscaledDecimalNumber(text: Uint8Array, scale: number): number |
 }
 
 /** The unscaled integer of a DECIMAL's text at the column's scale ("-12.3400" at scale 4 → -123400). */
-export function unscaledDecimal(bytes: Uint8Array, scale: number): bigint {
-  const text = latin1(bytes);
+export function unscaledDecimal(bytes: Uint8Array, scale: number, start = 0, end = bytes.length): bigint {
+  const text = latin1(bytes, start, end);
   const point = text.indexOf(".");
   if (point < 0) return BigInt(text) * 10n ** BigInt(scale);
   const fraction = text.length - point - 1;
@@ -135,8 +137,39 @@ export function writeBigEndianNumber(target: Buffer, offset: number, length: num
 }
 
 /** A BIT(n) value as MySQL sends it (big-endian bytes) → its unsigned integer. */
-export function bitValue(bytes: Uint8Array): bigint {
+export function bitValue(bytes: Uint8Array, start = 0, end = bytes.length): bigint {
   let v = 0n;
-  for (const b of bytes) v = (v << 8n) | BigInt(b);
+  for (let i = start; i < end; i++) v = (v << 8n) | BigInt(bytes[i] ?? 0);
   return v;
 }
+
+/**
+ * A FLOAT or DOUBLE's text in [start, end) → its number, exactly as `Number(text)`. Up to 15 significant digits and
+ * no exponent, the digits' integer and a power of ten are both exact doubles, so one division rounds correctly
+ * (Clinger's fast path) without making a string; anything else goes through the string.
+ */
+export function parseDouble(text: Uint8Array, start = 0, end = text.length): number {
+  const negative = text[start] === MINUS;
+  let value = 0;
+  let digits = 0;
+  let fraction = -1;
+  for (let i = negative ? start + 1 : start; i < end; i++) {
+    const code = text[i] ?? 0;
+    if (code === POINT && fraction < 0) {
+      fraction = 0;
+      continue;
+    }
+    const digit = code - ZERO;
+    // An exponent, or a character no fast path covers: the string decides.
+    if (digit < 0 || digit > 9 || ++digits > 15) return Number(latin1(text, start, end));
+    value = value * 10 + digit;
+    if (fraction >= 0) fraction++;
+  }
+  if (digits === 0) return Number(latin1(text, start, end));
+  const result = fraction > 0 ? value / (POWERS_OF_TEN[fraction] ?? 1) : value;
+  return negative ? -result : result;
+}
+
+/** 10⁰ … 10¹⁵, each by exact multiplications: every one an exact double. */
+const POWERS_OF_TEN = [1];
+for (let i = 1; i <= 15; i++) POWERS_OF_TEN.push((POWERS_OF_TEN[i - 1] ?? 1) * 10);

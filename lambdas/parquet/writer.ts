@@ -8,7 +8,7 @@
  * metadata, hyparquet-writer writes only v2 pages, @dsnp/parquetjs is broken or wrong on DECIMAL).
  */
 import type { TableColumn } from "#domain/table-schema.ts";
-import { createColumnBuffer, decimalStorage, type AnyColumnBuffer, type ZeroDatePolicy } from "./columns.ts";
+import { createColumnBuffer, decimalStorage, type AnyColumnBuffer, type RowBytes, type ZeroDatePolicy } from "./columns.ts";
 import { encodeRowGroup, type Compression, type PageSize } from "./pages.ts";
 import { encodeStruct, i8, i32, i64, list, str, struct, bool, type ThriftStruct, type ThriftValue } from "./thrift.ts";
 
@@ -128,6 +128,23 @@ export class ParquetWriter {
   push(row: readonly unknown[]): Buffer[] | undefined {
     const buffers = this.buffers;
     for (let i = 0; i < buffers.length; i++) (buffers[i] as AnyColumnBuffer).push(row[i]);
+    return this.added();
+  }
+
+  /** Adds one row given as bytes in place (MySQL's packet); as `push`. */
+  pushBytes(row: RowBytes): Buffer[] | undefined {
+    const { buffers } = this;
+    const { bytes, starts, ends } = row;
+    for (let i = 0; i < buffers.length; i++) {
+      const start = starts[i] ?? -1;
+      const buffer = buffers[i] as AnyColumnBuffer;
+      if (start < 0) buffer.pushNull();
+      else buffer.pushBytes(bytes, start, ends[i] ?? start);
+    }
+    return this.added();
+  }
+
+  private added(): Buffer[] | undefined {
     this.rowsInGroup++;
     this.totalRows++;
     if (this.rowsInGroup >= this.options.rowGroupRows || (this.rowsInGroup % 256 === 0 && this.bufferedBytes() >= this.options.rowGroupBytes)) {

@@ -9,6 +9,7 @@ import type { S3Store, UploadResult } from "#adapters/s3.ts";
 import type { TableColumn } from "#domain/table-schema.ts";
 import { dataKey } from "#domain/s3-layout.ts";
 import { ParquetWriter, type ParquetWriterOptions } from "#parquet/writer.ts";
+import type { RowBytes } from "#parquet/columns.ts";
 import { PASS_METADATA, SCHEMA_METADATA, type TableContext } from "./sync-context.ts";
 
 export class ChunkFile {
@@ -54,6 +55,12 @@ export class ChunkFile {
 
   push(row: readonly unknown[]): void {
     const parts = this.writer.push(row);
+    if (parts !== undefined) this.writeAll(parts);
+  }
+
+  /** A row as bytes in place (MySQL's packet, read without a value object): as `push`. */
+  pushBytes(row: RowBytes): void {
+    const parts = this.writer.pushBytes(row);
     if (parts !== undefined) this.writeAll(parts);
   }
 

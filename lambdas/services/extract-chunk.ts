@@ -20,7 +20,7 @@ import {
   type LateWindow,
   type Watermark,
 } from "#domain/watermark.ts";
-import { streamQuery, type RowSink } from "#adapters/mysql.ts";
+import { RowInPlace, streamQuery, type RowSink } from "#adapters/mysql.ts";
 import { ValueRejectedError } from "#parquet/columns.ts";
 import { tableChunkFile, type ChunkFile } from "./chunk-file.ts";
 import type { Progress, Run } from "#shared/steps.ts";
@@ -101,7 +101,9 @@ async function readChunk(
 ): Promise<{ cursor: Position; exhausted: boolean }> {
   // custom_sql rows come in the query's column order; the file wants the schema's.
   let reorder: number[] | undefined;
-  let lastRow: unknown[] | undefined;
+  // The last row taken; one taken in place is kept where it lies and read again at the end, for its position.
+  let lastRow: unknown[] | RowInPlace | undefined;
+  const lastInPlace = new RowInPlace();
   // timestamp_only: the rows of the newest timestamp, held until the next timestamp shows they are complete.
   const held: { rows: unknown[][]; timestamp: string | null } = { rows: [], timestamp: null };
   // Summing the column buffers for every row would cost more than the rows: the next check comes after half the
@@ -115,17 +117,22 @@ async function readChunk(
     rowsToCheck = Math.max(1, Math.min(BUDGET_CHECK_ROWS, Math.floor((budget.bytes - bytes) / rowBytes / 2)));
     return false;
   };
+  const rejected = (error: unknown, row: () => readonly unknown[]) => {
+    if (!(error instanceof ValueRejectedError)) return error;
+    return new RowRejectedError(`${context.table.key}: ${error.message} at ${describeRow(schema, row())}; fix the source row, or exclude the column`, {
+      cause: error,
+    });
+  };
   const take = (row: unknown[]) => {
     try {
       file.push(row);
     } catch (error) {
-      if (!(error instanceof ValueRejectedError)) throw error;
-      throw new RowRejectedError(`${context.table.key}: ${error.message} at ${describeRow(schema, row)}; fix the source row, or exclude the column`, {
-        cause: error,
-      });
+      throw rejected(error, () => row);
     }
     lastRow = row;
   };
+  // Rows in the table's column order, each cut on its own: read in place, without a value object (the hot path).
+  const inPlace = context.table.cdc_strategy !== "custom_sql" && !strategy.cutsOnlyBetweenTimestamps;
   const sink: RowSink = {
     fields(names) {
       if (context.table.cdc_strategy !== "custom_sql") return;
@@ -150,6 +157,21 @@ async function readChunk(
       held.rows.push(row);
       return true;
     },
+    ...(inPlace
+      ? {
+          rowInPlace(row: RowInPlace) {
+            if (!strategy.singleChunk && file.rows > 0 && overBudget()) return false;
+            try {
+              file.pushBytes(row);
+            } catch (error) {
+              throw rejected(error, () => row.values());
+            }
+            row.keepIn(lastInPlace);
+            lastRow = lastInPlace;
+            return true;
+          },
+        }
+      : {}),
     backpressure: () => file.backpressure(),
   };
   const limit = budget.rows;
@@ -167,7 +189,8 @@ async function readChunk(
     }
     // Otherwise the last, possibly partial, timestamp is left for the next chunk.
   }
-  return { cursor: lastRow === undefined ? cursor : strategy.positionOf(lastRow), exhausted };
+  const last = lastRow instanceof RowInPlace ? lastRow.values() : lastRow;
+  return { cursor: last === undefined ? cursor : strategy.positionOf(last), exhausted };
 }
 
 /** What one chunk read: its cursor, whether its range is done, its file, and — at the range's end — MySQL's count of it. */

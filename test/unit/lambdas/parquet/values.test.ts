@@ -3,6 +3,7 @@ import { describe, expect, it } from "vitest";
 import {
   daysFromCivil,
   decimalByteLength,
+  parseDouble,
   parseTimestampMicros,
   unscaledDecimal,
   unscaledDecimalNumber,
@@ -51,6 +52,19 @@ describe("value conversions", () => {
         writeBigEndianNumber(number, 1, width, value);
         expect(number.toString("hex"), `${String(value)} in ${String(width)} bytes`).toBe(bigint.toString("hex"));
       }
+    }
+  });
+
+  it("parses a FLOAT or DOUBLE's text to the very double Number() gives, in place, at every digit count", () => {
+    const texts = ["0", "-0", "1", "-1", "0.1", "0.3", "123456789012345", "1234567890123456", "0.000000000000001234", "1e-7", "-1.5e+20", "1e308"];
+    for (let i = 0; i < 3_000; i++) {
+      const x = Math.sin(i * 12.9898) * 10 ** ((i % 40) - 20);
+      texts.push(String(x), x.toPrecision((i % 17) + 1), x.toFixed(i % 12));
+    }
+    for (const text of texts) {
+      // The value inside a longer buffer, as it lies in MySQL's packet.
+      const bytes = Buffer.from(`xx${text}yy`, "latin1");
+      expect(Object.is(parseDouble(bytes, 2, 2 + text.length), Number(text)), text).toBe(true);
     }
   });
 });

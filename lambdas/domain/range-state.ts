@@ -8,14 +8,14 @@ import { rangeStateOf, type KeyRange, type RangeState } from "./ranges.ts";
 import { countedChunk, LeaseLostError, type Watermark } from "./watermark.ts";
 
 /** The window's ranges as planned — unless it has its ranges already (a retried Begin, a resumed window). */
-export function planRanges(watermark: Watermark, runId: string, ranges: readonly KeyRange[], now: Date): Watermark {
+export function planRanges(watermark: Watermark, runId: string, ranges: readonly KeyRange[], now: Date, schemaKey: string): Watermark {
   const state = watermark.mysql_state;
   if (state.run_id !== runId) throw new LeaseLostError(`${watermark.pipeline}/${watermark.table_name}: run ${runId} does not hold the table`);
   if (state.ranges.length > 0 || ranges.length <= 1) return watermark;
   if (state.window_rows > 0) {
     throw new Error(`${watermark.pipeline}/${watermark.table_name}: the window has ${state.window_rows} rows read by one reader; it is not cut into ranges`);
   }
-  return { ...watermark, mysql_state: { ...state, ranges: ranges.map(rangeStateOf) }, updated_at: now.toISOString() };
+  return { ...watermark, mysql_state: { ...state, ranges: ranges.map((range) => rangeStateOf(range, schemaKey)) }, updated_at: now.toISOString() };
 }
 
 export type RangeChunkCommit = {

@@ -126,11 +126,13 @@ export const RangeStateSchema = z.object({
   /** When its reader began (its first chunk's start) and ended (its last chunk's commit): the table's read rate. */
   started_at: z.string().nullable().default(null),
   ended_at: z.string().nullable().default(null),
+  /** The schema the plan was made with (its readers' files carry it): a full_sync window resumes only with the same. */
+  schema_key: z.string().nullable().default(null),
 });
 export type RangeState = z.output<typeof RangeStateSchema>;
 
 /** A planned range as its reader starts it. */
-export const rangeStateOf = (range: KeyRange): RangeState => ({
+export const rangeStateOf = (range: KeyRange, schemaKey: string): RangeState => ({
   index: range.index,
   after: range.after,
   up_to: range.upTo,
@@ -143,6 +145,7 @@ export const rangeStateOf = (range: KeyRange): RangeState => ({
   read_ms: 0,
   started_at: null,
   ended_at: null,
+  schema_key: schemaKey,
 });
 
 /** What one range of a window read, carried in the table's progress once the window is closed (docs/design.md §14). */

@@ -244,8 +244,10 @@ export type BeginRun = {
   now: Date;
   leaseSeconds: number;
   lookbackSeconds: number;
-  /** full_sync reads the whole table each run: its cursor starts over. */
+  /** full_sync reads the whole table each run: its cursor starts over (but see resumesKeyRanges). */
   restart: boolean;
+  /** The schema this run reads with (a full_sync window left in key ranges resumes only with the one it was planned with). */
+  schemaKey?: string;
   /** The unique key the cursor tuple is made of (empty: the strategy has none). */
   cursorColumns: string[];
   /** Where Begin runs (recorded with the lease). */
@@ -276,6 +278,11 @@ function checkCursorColumns(watermark: Watermark, cursor: Position, columns: rea
 export function beginRun(watermark: Watermark, begin: BeginRun): Watermark {
   const state = watermark.mysql_state;
   if (state.run_id === begin.runId && state.status === "in_progress") return watermark;
+  const unfinished = (state.status === "failed" || state.status === "in_progress") && state.window_start !== null;
+  // full_sync starts over, except a window read in key ranges that a gone run left unfinished, planned with this run's
+  // schema: its ranges read stay read and their files stay pending — the files of both runs hold the table once, and
+  // load together (one schema, one pass: one replace). A 1B-row table killed at 90 % is not read again whole.
+  const restart = begin.restart && !(unfinished && state.ranges.length > 0 && state.ranges.every((r) => r.schema_key === begin.schemaKey));
   const other = holder(watermark, begin.now);
   if (other !== undefined && other !== begin.runId) {
     const where = state.lease_holder === null ? "" : `, begun on ${state.lease_holder.host} by process ${state.lease_holder.pid}`;
@@ -288,7 +295,7 @@ export function beginRun(watermark: Watermark, begin: BeginRun): Watermark {
   let cursor = cursorOf(watermark);
   // Windows of another strategy are not the key ranges this one would count.
   const recentWindows = watermark.cdc_strategy === begin.strategy ? state.recent_windows : [];
-  if (begin.restart) cursor = { timestamp: null, key: null };
+  if (restart) cursor = { timestamp: null, key: null };
   else {
     checkCursorColumns(watermark, cursor, begin.cursorColumns);
     if (state.status === "success" && begin.lookbackSeconds > 0 && cursor.timestamp !== null) {
@@ -297,12 +304,12 @@ export function beginRun(watermark: Watermark, begin: BeginRun): Watermark {
   }
   // A run resuming a failed or abandoned one continues its window; any other run starts a window at its cursor
   // (window_start null: a watermark written before windows were recorded).
-  const resumes = !begin.restart && (state.status === "failed" || state.status === "in_progress") && state.window_start !== null;
+  const resumes = !restart && unfinished;
   return {
     ...withCursor(watermark, cursor),
     cdc_strategy: begin.strategy,
     // A full_sync run re-reads everything: files of an earlier, unfinished run are superseded, not loaded.
-    s3_state: begin.restart ? { ...watermark.s3_state, backup_s3_files: [] } : watermark.s3_state,
+    s3_state: restart ? { ...watermark.s3_state, backup_s3_files: [] } : watermark.s3_state,
     mysql_state: {
       ...state,
       status: "in_progress",
@@ -316,7 +323,7 @@ export function beginRun(watermark: Watermark, begin: BeginRun): Watermark {
       // range reads on from its cursor. A new window plans its own.
       ranges: resumes ? state.ranges.map((range) => (range.up_to === null ? { ...range, done: false } : range)) : [],
       recent_windows: recentWindows,
-      late_windows: begin.restart ? [] : queued(watermark.cdc_strategy === begin.strategy ? state.late_windows : [], begin.lateWindows ?? []),
+      late_windows: restart ? [] : queued(watermark.cdc_strategy === begin.strategy ? state.late_windows : [], begin.lateWindows ?? []),
       // A re-read a gone run left half done starts over (its files stay pending, loaded as their own pass).
       reread_cursor: null,
       reread_rows: 0,

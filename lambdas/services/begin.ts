@@ -129,7 +129,7 @@ async function settleBoundOf(context: TableContext, connection: Connection, sche
  * its ceiling ends) and read by a reader each; a resumed window keeps its ranges. The ranges left go to S3 as the item list
  * the Distributed Map reads (each run its own list: a resumed run lists only what it has left).
  */
-async function rangesOfWindow(context: TableContext, runId: string, begun: Watermark, schema: TableSchema): Promise<Progress["ranges"]> {
+async function rangesOfWindow(context: TableContext, runId: string, begun: Watermark, schema: TableSchema, schemaKey: string): Promise<Progress["ranges"]> {
   const { table } = context;
   let watermark = begun;
   if (!readsKeyRanges(table.cdc_strategy)) return undefined;
@@ -154,7 +154,7 @@ async function rangesOfWindow(context: TableContext, runId: string, begun: Water
       planKeyRanges(connection, bounds, table.processing.parallel_ranges, table.processing.max_parallel_ranges),
     );
     if (planned.length <= 1) return undefined;
-    watermark = await updateWatermark(context, (current) => planRanges(current, runId, planned, context.now()));
+    watermark = await updateWatermark(context, (current) => planRanges(current, runId, planned, context.now(), schemaKey));
   }
   const ranges = watermark.mysql_state.ranges;
   if (ranges.length === 0) return undefined;
@@ -199,12 +199,13 @@ export async function begin(context: TableContext, runId: string, options: { ran
       leaseSeconds: LEASE_SECONDS,
       lookbackSeconds: lookbackSecondsOf(context.table, strategyFor(context.table, schema), schema),
       restart: context.table.cdc_strategy === "full_sync",
+      schemaKey,
       cursorColumns: orderColumns(context.table, schema).length === 0 ? [] : schema.cursorKey,
       holder: { host: hostname(), pid: process.pid },
       lateWindows: late,
     }),
   );
-  const ranges = options.ranges === true ? await rangesOfWindow(context, runId, watermark, schema) : undefined;
+  const ranges = options.ranges === true ? await rangesOfWindow(context, runId, watermark, schema, schemaKey) : undefined;
   // A retried Begin of the same run keeps the ceiling it recorded first.
   const cursor = cursorOf(watermark);
   const recorded = ceilingOf(watermark);

@@ -4,7 +4,7 @@
  * merchants, half spread thin — is read by ReadRanges' child execution, a Distributed Map of four range readers, each
  * a child execution of its own, and lands equal to MySQL cell by cell; a full_sync table is read in ranges every run.
  * A local run killed with SIGKILL half way is resumed by the next: the ranges it had read are not read again, nothing
- * is lost or doubled.
+ * is lost or doubled — an id_only table and a full_sync one (whose next run would otherwise read it all again).
  */
 import { describe, expect, it } from "vitest";
 import { loadPipeline } from "#config/loader.ts";
@@ -28,6 +28,7 @@ tables:
   ${DB}.settlements: { cdc_strategy: id_only, cdc_id_column: [merchant_id, day], processing: { parallel_ranges: 4 } }
   ${DB}.rates: { cdc_strategy: full_sync, processing: { parallel_ranges: 4, batch_size: 2000 } }
   ${DB}.ledger: { cdc_strategy: id_only, cdc_id_column: [merchant_id, day], processing: { parallel_ranges: 4, batch_size: 1000 } }
+  ${DB}.balances: { cdc_strategy: full_sync, processing: { parallel_ranges: 4, batch_size: 1000 } }
 `,
 );
 const mrsync = (...args: string[]) => runCli(fx.configDir, args);
@@ -94,45 +95,54 @@ describe("a table read in parallel key ranges", () => {
     expect(await differences("rates")).toEqual([]);
   }, 600_000);
 
-  it("resumes a run killed half way: the ranges it read are not read again, and every row lands once", async () => {
-    await seed("ledger", 40_000);
-    const table = `${DB}.ledger`;
-    const { child, exited } = startLocalSync(fx.configDir, "ranges", table);
-    const ctx = await context("ledger");
-    // Kill it once a range is read and another is not.
-    for (let i = 0; i < 6_000; i++) {
-      const ranges = (await getWatermark(ctx))?.mysql_state.ranges ?? [];
-      if (ranges.some((r) => r.done) && ranges.some((r) => !r.done && r.rows > 0)) break;
-      await new Promise((resolve) => setTimeout(resolve, 5));
-    }
-    child.kill("SIGKILL");
-    expect(await exited).toBe("SIGKILL");
-    const killed = await getWatermark(ctx);
-    const readAtKill = (killed?.mysql_state.ranges ?? []).filter((r) => r.done).map((r) => r.index);
-    expect(readAtKill.length).toBeGreaterThan(0);
-    expect(readAtKill.length).toBeLessThan(4);
-    // What on-call sees of the half-read window.
-    const status = await mrsync("--json", "status", "-p", "ranges");
-    const tables = (JSON.parse(status.stdout) as { tables: { table: string; ranges: unknown }[] }).tables;
-    expect(tables.find((t) => t.table === table)?.ranges).toEqual({ read: readAtKill.length, total: 4, rows: killed?.mysql_state.window_rows });
-    expect((await mrsync("status", "-p", "ranges")).stdout).toContain(`key ranges ${readAtKill.length}/4 read`);
+  it.each([
+    ["ledger", "id_only"],
+    ["balances", "full_sync"],
+  ])(
+    "resumes a run killed half way (%s, %s): the ranges it read are not read again, and every row lands once",
+    async (name) => {
+      await seed(name, 40_000);
+      const table = `${DB}.${name}`;
+      const { child, exited } = startLocalSync(fx.configDir, "ranges", table);
+      const ctx = await context(name);
+      // Kill it once a range is read and another is not.
+      for (let i = 0; i < 6_000; i++) {
+        const ranges = (await getWatermark(ctx))?.mysql_state.ranges ?? [];
+        if (ranges.some((r) => r.done) && ranges.some((r) => !r.done && r.rows > 0)) break;
+        await new Promise((resolve) => setTimeout(resolve, 5));
+      }
+      child.kill("SIGKILL");
+      expect(await exited).toBe("SIGKILL");
+      const killed = await getWatermark(ctx);
+      const readAtKill = (killed?.mysql_state.ranges ?? []).filter((r) => r.done).map((r) => r.index);
+      expect(readAtKill.length).toBeGreaterThan(0);
+      expect(readAtKill.length).toBeLessThan(4);
+      // What on-call sees of the half-read window.
+      const status = await mrsync("--json", "status", "-p", "ranges");
+      const tables = (JSON.parse(status.stdout) as { tables: { table: string; ranges: unknown }[] }).tables;
+      expect(tables.find((t) => t.table === table)?.ranges).toEqual({ read: readAtKill.length, total: 4, rows: killed?.mysql_state.window_rows });
+      expect((await mrsync("status", "-p", "ranges")).stdout).toContain(`key ranges ${readAtKill.length}/4 read`);
 
-    expect((await mrsync("watermark", "release", "-p", "ranges", "-t", table)).code).toBe(0);
-    const resumed = await mrsync("--json", "sync", "pipeline", "-p", "ranges", "-t", table, "--local", "--wait");
-    expect(resumed.code, resumed.stderr).toBe(0);
-    // Only what the killed run had not committed was read.
-    const line = (JSON.parse(resumed.stdout) as RunSummary).table_results[table];
-    expect(line?.status).toBe("success");
-    expect(line?.rows_processed).toBe(40_000 - (killed?.mysql_state.window_rows ?? 0));
-    const after = await getWatermark(ctx);
-    expect(after?.mysql_state.ranges).toEqual([]);
-    // The second run wrote files for the ranges the first had not finished, none for those it had.
-    const secondRun = runStamp(after?.mysql_state.run_started_at ?? "");
-    const files = (await fx.s3.store.listAll(STAGING, "ranges/")).map((o) => o.key).filter((key) => tableDataFile(table).test(key) && key.includes(secondRun));
-    const rangesReadAgain = new Set(files.map((key) => Number(/_r(\d+)\.parquet$/.exec(key)?.[1])));
-    for (const index of readAtKill) expect(rangesReadAgain.has(index), `range ${index}, read before the kill`).toBe(false);
-    const loaded = await fx.warehouse.redshift.query(`SELECT count(*) FROM public.ledger`);
-    expect(Number(loaded.rows[0]?.[0])).toBe(40_000);
-    expect(await differences("ledger")).toEqual([]);
-  }, 300_000);
+      expect((await mrsync("watermark", "release", "-p", "ranges", "-t", table)).code).toBe(0);
+      const resumed = await mrsync("--json", "sync", "pipeline", "-p", "ranges", "-t", table, "--local", "--wait");
+      expect(resumed.code, resumed.stderr).toBe(0);
+      // Only what the killed run had not committed was read.
+      const line = (JSON.parse(resumed.stdout) as RunSummary).table_results[table];
+      expect(line?.status).toBe("success");
+      expect(line?.rows_processed).toBe(40_000 - (killed?.mysql_state.window_rows ?? 0));
+      const after = await getWatermark(ctx);
+      expect(after?.mysql_state.ranges).toEqual([]);
+      // The second run wrote files for the ranges the first had not finished, none for those it had.
+      const secondRun = runStamp(after?.mysql_state.run_started_at ?? "");
+      const files = (await fx.s3.store.listAll(STAGING, "ranges/"))
+        .map((o) => o.key)
+        .filter((key) => tableDataFile(table).test(key) && key.includes(secondRun));
+      const rangesReadAgain = new Set(files.map((key) => Number(/_r(\d+)\.parquet$/.exec(key)?.[1])));
+      for (const index of readAtKill) expect(rangesReadAgain.has(index), `range ${index}, read before the kill`).toBe(false);
+      const loaded = await fx.warehouse.redshift.query(`SELECT count(*) FROM public.${name}`);
+      expect(Number(loaded.rows[0]?.[0])).toBe(40_000);
+      expect(await differences(name)).toEqual([]);
+    },
+    300_000,
+  );
 });

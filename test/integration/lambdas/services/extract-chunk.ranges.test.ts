@@ -43,7 +43,7 @@ async function beginInRanges(ctx: LoadContext, runId: string, count: number) {
     const upTo = ctx.table.cdc_strategy === "hybrid" ? null : started.ceiling.key;
     const table = { key: ctx.table.key, schema: DATABASE, table: ctx.table.sourceTable, from: keyed.from, keyColumns: keyed.key, upTo };
     const ranges = await planKeyRanges(connection, table, count, count);
-    await updateWatermark(ctx, (current) => planRanges(current, runId, ranges, ctx.now()));
+    await updateWatermark(ctx, (current) => planRanges(current, runId, ranges, ctx.now(), started.schemaKey));
   } finally {
     await connection.end();
   }

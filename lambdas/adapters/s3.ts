@@ -3,7 +3,6 @@
  * variables) is the only thing that points it at the local stand-in. Retries are the SDK's (adaptive, bounded);
  * S3 errors become typed errors callers and Step Functions can tell apart.
  */
-import { createHash } from "node:crypto";
 import { Readable, Transform, type TransformCallback } from "node:stream";
 import {
   DeleteObjectsCommand,
@@ -40,7 +39,7 @@ export function s3ClientConfig(env: Env = process.env): S3ClientConfig {
 
 export type Precondition = { ifMatch: string } | { ifNoneMatch: "*" } | undefined;
 export type ObjectInfo = { key: string; size: number; etag: string; lastModified: Date | undefined; metadata?: Record<string, string> };
-export type UploadResult = { bucket: string; key: string; etag: string; bytes: number; sha256: string };
+export type UploadResult = { bucket: string; key: string; etag: string; bytes: number };
 
 function isS3Error(error: unknown): error is S3ServiceException {
   return error instanceof S3ServiceException || (error instanceof Error && "$metadata" in error);
@@ -58,19 +57,16 @@ function mapError(error: unknown, bucket: string, key: string, condition = ""): 
   throw error;
 }
 
-/** Counts and hashes bytes as they stream to S3: the checksum of an upload without reading it back. */
-class ChecksumStream extends Transform {
-  private readonly hash = createHash("sha256");
+/**
+ * Counts bytes as they stream to S3. (It hashed them too, for no reader: 2–3 % of an extraction's CPU. S3 checks
+ * every part's CRC32 the SDK sends; the transfer's integrity needs nothing more.)
+ */
+class ByteCountStream extends Transform {
   bytes = 0;
 
   override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
-    this.hash.update(chunk);
     this.bytes += chunk.length;
     callback(null, chunk);
-  }
-
-  digest(): string {
-    return this.hash.digest("hex");
   }
 }
 
@@ -115,7 +111,37 @@ export class S3Store {
   }
 
   /**
-   * Streams a body of unknown length to S3 as a multipart upload (single PUT when small), hashing it on the way:
+   * A body already in memory (`parts`, in order) as one PUT, streamed from the parts: the SDK signs a stream's payload
+   * as unsigned and sends its CRC32 as a trailer, where a Buffer body would be copied whole and SHA-256-hashed for the
+   * signature first (per 4.3 MB file: 30–60 ms of wall time and 25–35 ms of CPU more, measured against the local S3).
+   */
+  async putParts(
+    bucket: string,
+    key: string,
+    parts: readonly Buffer[],
+    contentType = "application/octet-stream",
+    metadata?: Record<string, string>,
+  ): Promise<UploadResult> {
+    const bytes = parts.reduce((sum, part) => sum + part.length, 0);
+    try {
+      const response = await this.client.send(
+        new PutObjectCommand({
+          Bucket: bucket,
+          Key: key,
+          Body: Readable.from(parts),
+          ContentLength: bytes,
+          ContentType: contentType,
+          ...(metadata === undefined ? {} : { Metadata: metadata }),
+        }),
+      );
+      return { bucket, key, etag: response.ETag ?? "", bytes };
+    } catch (error) {
+      return mapError(error, bucket, key);
+    }
+  }
+
+  /**
+   * Streams a body of unknown length to S3 as a multipart upload (single PUT when small), counting it on the way:
    * memory stays at most UPLOAD_PART_SIZE × UPLOAD_QUEUE_SIZE whatever the body's size.
    */
   async uploadStream(
@@ -125,19 +151,19 @@ export class S3Store {
     contentType = "application/octet-stream",
     metadata?: Record<string, string>,
   ): Promise<UploadResult> {
-    const checksum = new ChecksumStream();
+    const counted = new ByteCountStream();
     const source = body instanceof Readable ? body : Readable.from(body);
-    source.once("error", (error) => checksum.destroy(error));
+    source.once("error", (error) => counted.destroy(error));
     const upload = new Upload({
       client: this.client,
-      params: { Bucket: bucket, Key: key, Body: source.pipe(checksum), ContentType: contentType, ...(metadata === undefined ? {} : { Metadata: metadata }) },
+      params: { Bucket: bucket, Key: key, Body: source.pipe(counted), ContentType: contentType, ...(metadata === undefined ? {} : { Metadata: metadata }) },
       partSize: UPLOAD_PART_SIZE,
       queueSize: UPLOAD_QUEUE_SIZE,
       leavePartsOnError: false,
     });
     try {
       const result = await upload.done();
-      return { bucket, key, etag: result.ETag ?? "", bytes: checksum.bytes, sha256: checksum.digest() };
+      return { bucket, key, etag: result.ETag ?? "", bytes: counted.bytes };
     } catch (error) {
       return mapError(error, bucket, key);
     }

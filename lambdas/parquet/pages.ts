@@ -73,8 +73,24 @@ export function pageBody(levels: Uint8Array, nulls: number, values: Uint8Array):
   const at = 4 + header.length;
   if (!bitPacked) body[at] = nulls === 0 ? 1 : 0;
   else {
-    body.fill(0, at, at + groups);
-    for (let i = 0; i < count; i++) if (levels[i] === 1) body[at + (i >> 3)] = (body[at + (i >> 3)] ?? 0) | (1 << (i & 7));
+    // Eight levels (each 0 or 1) to a byte, least significant first; the last group is padded with zeros.
+    const whole = count >> 3;
+    for (let g = 0, i = 0; g < whole; g++, i += 8) {
+      body[at + g] =
+        (levels[i] ?? 0) |
+        ((levels[i + 1] ?? 0) << 1) |
+        ((levels[i + 2] ?? 0) << 2) |
+        ((levels[i + 3] ?? 0) << 3) |
+        ((levels[i + 4] ?? 0) << 4) |
+        ((levels[i + 5] ?? 0) << 5) |
+        ((levels[i + 6] ?? 0) << 6) |
+        ((levels[i + 7] ?? 0) << 7);
+    }
+    if (whole < groups) {
+      let last = 0;
+      for (let i = whole * 8; i < count; i++) last |= (levels[i] ?? 0) << (i & 7);
+      body[at + whole] = last;
+    }
   }
   body.set(values, 4 + levelBytes);
   return body;

@@ -1,16 +1,19 @@
 /**
  * One chunk's Parquet file, streamed to S3 as it is written: row groups go into a multipart upload as soon as they
- * are full, so memory holds one row group whatever the chunk's size. The upload starts with the first row group
- * (a chunk without rows writes no file); its SHA-256 and size are computed on the way.
+ * are full, so memory holds at most a part and a row group whatever the chunk's size. A file smaller than one part
+ * (UPLOAD_PART_SIZE: most chunks) is held until it is complete and sent as one streamed PUT; a bigger one starts its
+ * multipart upload once a part's worth is written. A chunk without rows writes no file.
  */
 import { once } from "node:events";
 import { PassThrough } from "node:stream";
-import type { S3Store, UploadResult } from "#adapters/s3.ts";
+import { UPLOAD_PART_SIZE, type S3Store, type UploadResult } from "#adapters/s3.ts";
 import type { TableColumn } from "#domain/table-schema.ts";
 import { dataKey } from "#domain/s3-layout.ts";
 import { ParquetWriter, type ParquetWriterOptions } from "#parquet/writer.ts";
 import type { RowBytes } from "#parquet/columns.ts";
 import { PASS_METADATA, SCHEMA_METADATA, type TableContext } from "./sync-context.ts";
+
+const PARQUET_CONTENT_TYPE = "application/vnd.apache.parquet";
 
 export class ChunkFile {
   private readonly writer: ParquetWriter;
@@ -22,6 +25,8 @@ export class ChunkFile {
   private uploadError: Error | undefined;
   private waiting: Promise<unknown> | undefined;
   private written = 0;
+  /** The file's bytes while they are less than a part (then it goes as one PUT, or they start the multipart upload). */
+  private held: Buffer[] = [];
   private readonly metadata: Record<string, string>;
 
   /** `metadata` travels with the object (S3 user metadata): the loader reads each file's schema key from it. */
@@ -77,24 +82,36 @@ export class ChunkFile {
 
   private write(bytes: Buffer): void {
     if (this.uploadError !== undefined) throw this.uploadError;
-    if (this.body === undefined) {
-      const body = new PassThrough({ highWaterMark: 1024 * 1024 });
-      this.body = body;
-      this.upload = this.s3.uploadStream(this.bucket, this.key, body, "application/vnd.apache.parquet", this.metadata);
-      this.upload.catch((error: unknown) => {
-        this.uploadError = error instanceof Error ? error : new Error(`upload of ${this.key} failed: ${JSON.stringify(error)}`);
-        body.destroy(this.uploadError);
-      });
-    }
     this.written += bytes.length;
-    if (!this.body.write(bytes)) this.waiting = once(this.body, "drain");
+    if (this.body !== undefined) {
+      if (!this.body.write(bytes)) this.waiting = once(this.body, "drain");
+      return;
+    }
+    this.held.push(bytes);
+    if (this.written < UPLOAD_PART_SIZE) return;
+    const held = this.held;
+    this.held = [];
+    const body = this.startUpload();
+    for (const part of held) if (!body.write(part)) this.waiting = once(body, "drain");
+  }
+
+  private startUpload(): PassThrough {
+    const body = new PassThrough({ highWaterMark: 1024 * 1024 });
+    this.body = body;
+    this.upload = this.s3.uploadStream(this.bucket, this.key, body, PARQUET_CONTENT_TYPE, this.metadata);
+    this.upload.catch((error: unknown) => {
+      this.uploadError = error instanceof Error ? error : new Error(`upload of ${this.key} failed: ${JSON.stringify(error)}`);
+      body.destroy(this.uploadError);
+    });
+    return body;
   }
 
   /** Completes the file; undefined when the chunk had no rows (no object is written then). */
   async finish(): Promise<UploadResult | undefined> {
     if (this.writer.totalRows === 0) return undefined;
     this.writeAll(this.writer.finish());
-    this.body?.end();
+    if (this.body === undefined) return this.s3.putParts(this.bucket, this.key, this.held, PARQUET_CONTENT_TYPE, this.metadata);
+    this.body.end();
     return this.upload;
   }
 

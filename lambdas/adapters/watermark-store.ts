@@ -73,17 +73,20 @@ export class WatermarkStore {
 
   /**
    * Applies `transition` to the current watermark (a new one when absent) and writes the result conditionally.
-   * The transition may throw (e.g. the lease is held): nothing is written then.
+   * The transition may throw (e.g. the lease is held): nothing is written then. `known`: the watermark as the caller
+   * read it (with its ETag) — the first attempt writes on it without reading again (a GET less per chunk: ~20 ms on
+   * S3), and a 412 sends it back to reading, as for any concurrent write.
    */
   async update(
     key: string,
     identity: { pipeline: string; table: string; strategy: Watermark["cdc_strategy"] },
     transition: (current: Watermark) => Watermark,
     now: () => Date = () => new Date(),
+    known?: StoredWatermark,
   ): Promise<Watermark> {
     const writeId = randomUUID();
     for (let attempt = 1; ; attempt++) {
-      const stored = await this.get(key);
+      const stored = attempt === 1 && known !== undefined ? known : await this.get(key);
       // Our own write landed and only its reply was lost: it is the result.
       if (stored?.watermark.write_id === writeId) return stored.watermark;
       const current = stored?.watermark ?? newWatermark(identity.pipeline, identity.table, identity.strategy, now());

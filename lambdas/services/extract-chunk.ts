@@ -30,7 +30,8 @@ import { commitRangeChunk, rangeOf, rangesLeft } from "#domain/range-state.ts";
 import { rangeReadOf, type RangeRead } from "#domain/ranges.ts";
 import { keyRangeReader, READS_KEY_RANGES, readsKeyRanges, type ChunkReader } from "#domain/cdc/key-range.ts";
 import { reconcileAndStage } from "./reconcile-repair.ts";
-import { LEASE_SECONDS, loadSchema, pendingFiles, readWatermark, updateWatermark, withTableSource, type TableContext } from "./sync-context.ts";
+import type { StoredWatermark } from "#adapters/watermark-store.ts";
+import { LEASE_SECONDS, loadSchema, pendingFiles, readStoredWatermark, updateWatermark, withTableSource, type TableContext } from "./sync-context.ts";
 import { ExtractionShortfallError, keylessShortfall, stuckWindowProblem, windowRowsNow } from "./validate.ts";
 
 export type ChunkRequest = {
@@ -247,17 +248,20 @@ const passOf = (runId: string, window: LateWindow) =>
 
 export async function extractChunk(context: TableContext, request: ChunkRequest): Promise<ChunkResult> {
   const started = Date.now();
-  const watermark = await readWatermark(context);
+  // Kept with its ETag: the chunk's commit writes on it first (a concurrent write makes the commit read again).
+  const known = await readStoredWatermark(context);
+  const watermark = known?.watermark;
   if (watermark?.mysql_state.run_id !== request.runId) {
     throw new LeaseLostError(
       `${context.table.key}: run ${request.runId} does not hold the table (watermark run: ${watermark?.mysql_state.run_id ?? "none"}); run Begin first`,
     );
   }
-  if (request.range !== undefined) return extractRangeChunk(context, { ...request, range: request.range }, watermark, started);
-  if (watermark.mysql_state.status !== "success") return extractWindow(context, request, watermark, started);
+  const read = { watermark, known, started };
+  if (request.range !== undefined) return extractRangeChunk(context, { ...request, range: request.range }, read);
+  if (watermark.mysql_state.status !== "success") return extractWindow(context, request, read);
   // The run's own window is read: then the windows found holding rows committed into them late.
   const late = nextReread(watermark, request.runId);
-  if (late !== undefined) return rereadWindow(context, request, watermark, late, started);
+  if (late !== undefined) return rereadWindow(context, request, read, late);
   return resultOf(watermark, request.runId, cursorOf(watermark), started, {});
 }
 
@@ -284,7 +288,10 @@ function resultOf(
 }
 
 /** The next chunk of the run's own window (cursor → ceiling). */
-async function extractWindow(context: TableContext, request: ChunkRequest, watermark: Watermark, started: number): Promise<ChunkResult> {
+/** The watermark a chunk began with, with its ETag (the commit's first attempt), and when the chunk began. */
+type ChunkStart = { watermark: Watermark; known: StoredWatermark | undefined; started: number };
+
+async function extractWindow(context: TableContext, request: ChunkRequest, { watermark, known, started }: ChunkStart): Promise<ChunkResult> {
   const cursor = cursorOf(watermark);
   const schema = await loadSchema(context, request.schemaKey);
   const strategy = strategyFor(context.table, schema);
@@ -320,21 +327,24 @@ async function extractWindow(context: TableContext, request: ChunkRequest, water
     await updateWatermark(context, (current) => failRun(current, request.runId, `ExtractionShortfallError: ${message}`, context.now()));
     throw new ExtractionShortfallError(message);
   }
-  const committed = await updateWatermark(context, (current: Watermark) =>
-    commitChunk(current, {
-      runId: request.runId,
-      cursor: read.cursor,
-      rows: read.rows,
-      file: read.uploaded?.key,
-      zeroDates: read.zeroDates,
-      done: read.complete,
-      // A window nothing was read from or is missing from (the cursor at the ceiling already) is not listed.
-      windowEnd: read.complete && (extracted > 0 || late > 0) ? read.windowEnd : undefined,
-      ...(late > 0 ? { short: { mysqlRows: read.mysqlRows ?? 0 } } : {}),
-      schemaKey: request.schemaKey,
-      now: context.now(),
-      leaseSeconds: LEASE_SECONDS,
-    }),
+  const committed = await updateWatermark(
+    context,
+    (current: Watermark) =>
+      commitChunk(current, {
+        runId: request.runId,
+        cursor: read.cursor,
+        rows: read.rows,
+        file: read.uploaded?.key,
+        zeroDates: read.zeroDates,
+        done: read.complete,
+        // A window nothing was read from or is missing from (the cursor at the ceiling already) is not listed.
+        windowEnd: read.complete && (extracted > 0 || late > 0) ? read.windowEnd : undefined,
+        ...(late > 0 ? { short: { mysqlRows: read.mysqlRows ?? 0 } } : {}),
+        schemaKey: request.schemaKey,
+        now: context.now(),
+        leaseSeconds: LEASE_SECONDS,
+      }),
+    known,
   );
   const result = resultOf(committed, request.runId, read.cursor, started, { rows: read.rows, file: read.uploaded, lateRows: late });
   if (state.ranges.length === 0) return result;
@@ -348,7 +358,7 @@ async function extractWindow(context: TableContext, request: ChunkRequest, water
 }
 
 /** The next chunk of a window read again (its start → its end); its files are a pass of their own. */
-async function rereadWindow(context: TableContext, request: ChunkRequest, watermark: Watermark, late: LateWindow, started: number): Promise<ChunkResult> {
+async function rereadWindow(context: TableContext, request: ChunkRequest, { watermark, known, started }: ChunkStart, late: LateWindow): Promise<ChunkResult> {
   const state = watermark.mysql_state;
   const schema = await loadSchema(context, request.schemaKey);
   const strategy = strategyFor(context.table, schema);
@@ -368,20 +378,23 @@ async function rereadWindow(context: TableContext, request: ChunkRequest, waterm
       countAt,
     );
   }
-  const committed = await updateWatermark(context, (current: Watermark) =>
-    commitRereadChunk(current, {
-      runId: request.runId,
-      window: late,
-      cursor: read.cursor,
-      rows: read.rows,
-      file: read.uploaded?.key,
-      zeroDates: read.zeroDates,
-      // A window that cannot be counted (no countable predicate) counts as read whole.
-      ...(read.complete ? { ended: { mysqlRows: read.mysqlRows ?? state.reread_rows + read.rows } } : {}),
-      schemaKey: request.schemaKey,
-      now: context.now(),
-      leaseSeconds: LEASE_SECONDS,
-    }),
+  const committed = await updateWatermark(
+    context,
+    (current: Watermark) =>
+      commitRereadChunk(current, {
+        runId: request.runId,
+        window: late,
+        cursor: read.cursor,
+        rows: read.rows,
+        file: read.uploaded?.key,
+        zeroDates: read.zeroDates,
+        // A window that cannot be counted (no countable predicate) counts as read whole.
+        ...(read.complete ? { ended: { mysqlRows: read.mysqlRows ?? state.reread_rows + read.rows } } : {}),
+        schemaKey: request.schemaKey,
+        now: context.now(),
+        leaseSeconds: LEASE_SECONDS,
+      }),
+    known,
   );
   const rows = state.reread_rows + read.rows;
   const stillLate = read.complete && read.mysqlRows !== undefined && read.mysqlRows > rows ? read.mysqlRows - rows : 0;
@@ -403,8 +416,7 @@ async function rereadWindow(context: TableContext, request: ChunkRequest, waterm
 async function extractRangeChunk(
   context: TableContext,
   request: ChunkRequest & { range: number },
-  watermark: Watermark,
-  started: number,
+  { watermark, known, started }: ChunkStart,
 ): Promise<ChunkResult> {
   const range = rangeOf(watermark, request.range);
   const done = (committed: Watermark, chunk: Parameters<typeof resultOf>[4] = {}) => ({
@@ -430,20 +442,23 @@ async function extractRangeChunk(
     const budget = budgetOf(context, started, Infinity, request.deadline);
     read = await readRange(context, { strategy: reader, schema, file, cursor, end, budget, limitLeft: Infinity }, () => Promise.resolve(undefined));
   }
-  const committed = await updateWatermark(context, (current) =>
-    commitRangeChunk(current, {
-      runId: request.runId,
-      range: request.range,
-      cursor: read.cursor,
-      rows: read.rows,
-      file: read.uploaded?.key,
-      bytes: read.uploaded?.bytes ?? 0,
-      zeroDates: read.zeroDates,
-      done: read.complete,
-      readMs: Date.now() - started,
-      now: context.now(),
-      leaseSeconds: LEASE_SECONDS,
-    }),
+  const committed = await updateWatermark(
+    context,
+    (current) =>
+      commitRangeChunk(current, {
+        runId: request.runId,
+        range: request.range,
+        cursor: read.cursor,
+        rows: read.rows,
+        file: read.uploaded?.key,
+        bytes: read.uploaded?.bytes ?? 0,
+        zeroDates: read.zeroDates,
+        done: read.complete,
+        readMs: Date.now() - started,
+        now: context.now(),
+        leaseSeconds: LEASE_SECONDS,
+      }),
+    known,
   );
   return done(committed, { rows: read.rows, file: read.uploaded });
 }

@@ -7,7 +7,7 @@ import type { Connection } from "mysql2/promise";
 import type { ResolvedPipeline, ResolvedTable } from "#config/resolve.ts";
 import { forgetDiscovered, isUnknownColumn, type SourceAccess } from "#adapters/mysql.ts";
 import type { S3Store } from "#adapters/s3.ts";
-import { WatermarkStore } from "#adapters/watermark-store.ts";
+import { WatermarkStore, type StoredWatermark } from "#adapters/watermark-store.ts";
 import { schemaKey, watermarkKey } from "#domain/s3-layout.ts";
 import { TableSchemaSchema, type TableSchema } from "#domain/table-schema.ts";
 import type { Watermark } from "#domain/watermark.ts";
@@ -62,12 +62,20 @@ export const watermarkIdentity = (context: TableContext) => ({
 
 /** The table's watermark, or undefined before its first run. */
 export async function readWatermark(context: TableContext): Promise<Watermark | undefined> {
-  return (await context.watermarks.get(context.watermarkKey))?.watermark;
+  return (await readStoredWatermark(context))?.watermark;
 }
 
-/** The table's watermark after `change` (a conditional write, made again on a concurrent change: WatermarkStore). */
-export function updateWatermark(context: TableContext, change: (current: Watermark) => Watermark): Promise<Watermark> {
-  return context.watermarks.update(context.watermarkKey, watermarkIdentity(context), change);
+/** The table's watermark with its ETag: what a later update may write on without reading it again. */
+export function readStoredWatermark(context: TableContext): Promise<StoredWatermark | undefined> {
+  return context.watermarks.get(context.watermarkKey);
+}
+
+/**
+ * The table's watermark after `change` (a conditional write, made again on a concurrent change: WatermarkStore);
+ * `known`: the watermark as read earlier in this step, written on first (a changed one fails the condition: re-read).
+ */
+export function updateWatermark(context: TableContext, change: (current: Watermark) => Watermark, known?: StoredWatermark): Promise<Watermark> {
+  return context.watermarks.update(context.watermarkKey, watermarkIdentity(context), change, undefined, known);
 }
 
 /**

@@ -17,7 +17,7 @@ import { readsKeyRanges } from "#domain/cdc/key-range.ts";
 import { rangePlanKey } from "#domain/s3-layout.ts";
 import { planKeyRanges } from "./key-ranges.ts";
 import { emptyMeter, type Progress, type Resume, type Run } from "#shared/steps.ts";
-import { LEASE_SECONDS, pendingFiles, readWatermark, saveSchema, updateWatermark, withTableSource, type TableContext } from "./sync-context.ts";
+import { LEASE_SECONDS, pendingFiles, readStoredWatermark, saveSchema, updateWatermark, withTableSource, type TableContext } from "./sync-context.ts";
 import { covers } from "./recent-windows.ts";
 import { windowsRowsNow } from "./validate.ts";
 
@@ -91,9 +91,9 @@ async function checkCursorColumns(context: TableContext, connection: Connection,
  * this run (re-read rows merge by key). Rows deleted from a window since hide as many late ones from the count, and
  * windows older than the recent ones are not counted: validation and reconciliation find those.
  */
-async function lateRecentWindows(context: TableContext, schema: TableSchema): Promise<LateWindow[]> {
+async function lateRecentWindows(context: TableContext, schema: TableSchema, watermark: Watermark | undefined): Promise<LateWindow[]> {
   if (!strategyFor(context.table, schema).recountsRecentWindows) return [];
-  const state = (await readWatermark(context))?.mysql_state;
+  const state = watermark?.mysql_state;
   // A window holding a range queued already is read there (Finish found it range by range).
   const windows = (state?.recent_windows ?? []).filter((w) => !(state?.late_windows ?? []).some((late) => covers(w, late)));
   if (windows.length === 0) return [];
@@ -180,6 +180,9 @@ async function rangesOfWindow(context: TableContext, runId: string, begun: Water
 
 /** `ranges`: whether this run may read its window as key ranges (a sync without --limit). */
 export async function begin(context: TableContext, runId: string, options: { ranges?: boolean } = {}): Promise<BeginResult> {
+  // Read while MySQL is asked (S3 and MySQL at once), and written on by beginRun: a changed one fails the condition.
+  const reading = readStoredWatermark(context);
+  reading.catch(() => undefined);
   const { schema, ceiling, settle } = await withTableSource(context, async (connection) => {
     const schema = await checkedTableSchema(context, connection);
     await checkCursorColumns(context, connection, schema);
@@ -187,23 +190,26 @@ export async function begin(context: TableContext, runId: string, options: { ran
     const settle = strategy.settles === true ? await settleBoundOf(context, connection, schema) : undefined;
     return { schema, ceiling: strategy.ceilingOf(await queryRow(connection, strategy.ceilingQuery(settle?.settledBefore))), settle };
   });
-  const late = await lateRecentWindows(context, schema);
-  const schemaKey = await saveSchema(context, schema);
+  const known = await reading;
+  const [late, schemaKey] = await Promise.all([lateRecentWindows(context, schema, known?.watermark), saveSchema(context, schema)]);
   const now = context.now();
-  const watermark = await updateWatermark(context, (current) =>
-    beginRun(current, {
-      runId,
-      strategy: context.table.cdc_strategy,
-      ceiling,
-      now,
-      leaseSeconds: LEASE_SECONDS,
-      lookbackSeconds: lookbackSecondsOf(context.table, strategyFor(context.table, schema), schema),
-      restart: context.table.cdc_strategy === "full_sync",
-      schemaKey,
-      cursorColumns: orderColumns(context.table, schema).length === 0 ? [] : schema.cursorKey,
-      holder: { host: hostname(), pid: process.pid },
-      lateWindows: late,
-    }),
+  const watermark = await updateWatermark(
+    context,
+    (current) =>
+      beginRun(current, {
+        runId,
+        strategy: context.table.cdc_strategy,
+        ceiling,
+        now,
+        leaseSeconds: LEASE_SECONDS,
+        lookbackSeconds: lookbackSecondsOf(context.table, strategyFor(context.table, schema), schema),
+        restart: context.table.cdc_strategy === "full_sync",
+        schemaKey,
+        cursorColumns: orderColumns(context.table, schema).length === 0 ? [] : schema.cursorKey,
+        holder: { host: hostname(), pid: process.pid },
+        lateWindows: late,
+      }),
+    known,
   );
   const ranges = options.ranges === true ? await rangesOfWindow(context, runId, watermark, schema, schemaKey) : undefined;
   // A retried Begin of the same run keeps the ceiling it recorded first.

@@ -8,12 +8,12 @@ import { discoverTable, queryRow, readOldestWriteTransaction, readSourceClock, r
 import { DEFAULT_SETTLE_SECONDS } from "#config/schema.ts";
 import { settleBound, type SettleBound } from "#domain/cdc/settle.ts";
 import { cursorProblems, lookbackSecondsOf, orderColumns, UnsafeCursorError } from "#domain/cdc/cursor-rules.ts";
-import { START, strategyContext, strategyFor, type Position } from "#domain/cdc/index.ts";
+import { START, strategyFor, type Position } from "#domain/cdc/index.ts";
 import { quotedTable, quoteIdentifier, textOf } from "#domain/cdc/types.ts";
 import { buildTableSchema, TableSchemaError, type TableSchema } from "#domain/table-schema.ts";
 import { beginRun, ceilingOf, cursorOf, fromStored, lateWindowOf, nextReread, type LateWindow, type Watermark } from "#domain/watermark.ts";
 import { planRanges } from "#domain/range-state.ts";
-import { readsKeyRanges } from "#domain/cdc/key-range.ts";
+import { rangeContext, readsKeyRanges } from "#domain/cdc/key-range.ts";
 import { rangePlanKey } from "#domain/s3-layout.ts";
 import { planKeyRanges } from "./key-ranges.ts";
 import { emptyMeter, type Progress, type Resume, type Run } from "#shared/steps.ts";
@@ -134,12 +134,14 @@ async function rangesOfWindow(context: TableContext, runId: string, begun: Water
   let watermark = begun;
   if (!readsKeyRanges(table.cdc_strategy)) return undefined;
   if (watermark.mysql_state.ranges.length === 0) {
-    const keyed = strategyContext(table, schema);
+    const keyed = rangeContext(table, schema);
     const cursor = cursorOf(watermark);
     // From the start: no cursor at all (a hybrid cursor the lookback rewound is a timestamp without a key).
     const fromStart = cursor.key === null && cursor.timestamp === null && watermark.mysql_state.window_rows === 0;
     const ceiling = ceilingOf(watermark);
-    const bounded = table.cdc_strategy === "hybrid" ? ceiling.timestamp !== null : ceiling.key !== null;
+    // hybrid's and timestamp_only's windows end at a timestamp; the others' at a key.
+    const byTimestamp = table.cdc_strategy === "hybrid" || table.cdc_strategy === "timestamp_only";
+    const bounded = byTimestamp ? ceiling.timestamp !== null : ceiling.key !== null;
     if (!fromStart || keyed.key.length === 0 || !bounded) return undefined;
     const bounds = {
       key: table.key,
@@ -147,8 +149,8 @@ async function rangesOfWindow(context: TableContext, runId: string, begun: Water
       table: table.sourceTable,
       from: keyed.from,
       keyColumns: keyed.key,
-      // Key-ordered windows end at the ceiling's key: no range reaches past it. hybrid's end is a timestamp: the whole key.
-      upTo: table.cdc_strategy === "hybrid" ? null : ceiling.key,
+      // Key-ordered windows end at the ceiling's key: no range reaches past it. A timestamp's end: the whole key.
+      upTo: byTimestamp ? null : ceiling.key,
     };
     const planned = await withTableSource(context, (connection) =>
       planKeyRanges(connection, bounds, table.processing.parallel_ranges, table.processing.max_parallel_ranges),

@@ -4,7 +4,7 @@
  * A crash before that write leaves the cursor where it was: the retry rewrites the same key with the same rows.
  */
 import { createHash } from "node:crypto";
-import { START, strategyContext, strategyFor, type Position } from "#domain/cdc/index.ts";
+import { START, strategyFor, type Position } from "#domain/cdc/index.ts";
 import type { TimestampOnlyStrategy } from "#domain/cdc/timestamp-only.ts";
 import type { TableSchema } from "#domain/table-schema.ts";
 import {
@@ -28,7 +28,7 @@ import { NOWHERE } from "./begin.ts";
 import type { LoadContext } from "./load.ts";
 import { commitRangeChunk, rangeOf, rangesLeft } from "#domain/range-state.ts";
 import { rangeReadOf, type RangeRead } from "#domain/ranges.ts";
-import { keyRangeReader, READS_KEY_RANGES, readsKeyRanges, type ChunkReader } from "#domain/cdc/key-range.ts";
+import { keyRangeReader, rangeContext, READS_KEY_RANGES, readsKeyRanges, type ChunkReader } from "#domain/cdc/key-range.ts";
 import { reconcileAndStage } from "./reconcile-repair.ts";
 import type { StoredWatermark } from "#adapters/watermark-store.ts";
 import { LEASE_SECONDS, loadSchema, pendingFiles, readStoredWatermark, updateWatermark, withTableSource, type TableContext } from "./sync-context.ts";
@@ -429,7 +429,7 @@ async function extractRangeChunk(
   }
   const schema = await loadSchema(context, request.schemaKey);
   // The range's rows inside the window, in key order: the last range has no end key (the window's bound ends it).
-  const reader = keyRangeReader(strategyContext(context.table, schema), context.table.cdc_strategy, ceilingOf(watermark));
+  const reader = keyRangeReader(rangeContext(context.table, schema), context.table.cdc_strategy, ceilingOf(watermark));
   const cursor: Position = { timestamp: null, key: range.cursor ?? range.after };
   const end: Position = { timestamp: null, key: range.up_to };
   const state = watermark.mysql_state;

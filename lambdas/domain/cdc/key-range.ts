@@ -2,20 +2,45 @@
  * Pure: how one key range of a window is read (docs/design.md §14), whatever the table's strategy orders its own
  * chunks by: the window's rows (its strategy's bound up to the ceiling, as validation counts it) that fall in the range,
  * in the order of the unique key, paged on the key alone. id_only and full_sync page on the key already; hybrid's
- * (timestamp, key) window is read range by range the same way, and its cursor is the ceiling once every range is read.
+ * (timestamp, key) window is read range by range the same way, and its cursor is the ceiling once every range is read;
+ * so is timestamp_only's window of whole timestamps, cut on MySQL's own primary key (its cursor has no key).
  */
+import type { ResolvedTable } from "#config/resolve.ts";
 import type { CdcStrategy } from "#config/schema.ts";
+import type { TableSchema } from "#domain/table-schema.ts";
 import { sourceWindow } from "#domain/validation.ts";
 import { rangePredicate } from "#domain/ranges.ts";
-import { compareKnown, orderBy } from "./keyset.ts";
+import { strategyContext, type CdcTable } from "./index.ts";
+import { compareKnown, keyColumnOf, orderBy, type KeyColumn } from "./keyset.ts";
 import { keyOfRow, type Position, type SqlQuery, type Strategy, type StrategyContext } from "./types.ts";
 
 /** What reading a chunk needs of a strategy (services/extract-chunk.ts readRange). */
 export type ChunkReader = Pick<Strategy, "chunkQuery" | "positionOf" | "reached" | "cutsOnlyBetweenTimestamps" | "singleChunk">;
 
 /** The strategies whose first read may be cut into key ranges: a unique key to page on, a window to bound by. */
-export const READS_KEY_RANGES: readonly CdcStrategy[] = ["id_only", "full_sync", "hybrid"];
+export const READS_KEY_RANGES: readonly CdcStrategy[] = ["id_only", "full_sync", "hybrid", "timestamp_only"];
 export const readsKeyRanges = (strategy: CdcStrategy): boolean => READS_KEY_RANGES.includes(strategy);
+
+/**
+ * The strategy's context with the key a window's ranges are cut on: the keyset's own key — and for timestamp_only,
+ * whose cursor has none, MySQL's own primary key (unique and NOT NULL by MySQL's word; a `primary_key` from the config
+ * is not, so it cuts nothing), when each of its columns is synced and orders a keyset. No key: one reader.
+ */
+export function rangeContext(table: CdcTable & Pick<ResolvedTable, "primary_key">, schema: TableSchema): StrategyContext {
+  const context = strategyContext(table, schema);
+  if (table.cdc_strategy !== "timestamp_only") return context;
+  const none = { ...context, key: [], keyIndexes: [] };
+  if (table.primary_key !== undefined || schema.primaryKey.length === 0) return none;
+  const key: { column: KeyColumn; index: number }[] = [];
+  for (const name of schema.primaryKey) {
+    const index = schema.columns.findIndex((c) => c.source.toLowerCase() === name.toLowerCase());
+    const column = schema.columns[index];
+    const keyed = column === undefined ? undefined : keyColumnOf(column);
+    if (keyed === undefined || "problem" in keyed) return none;
+    key.push({ column: keyed, index });
+  }
+  return { ...context, key: key.map((k) => k.column), keyIndexes: key.map((k) => k.index) };
+}
 
 /**
  * The reader of a window's key ranges: a chunk is the rows after the range's cursor (a key), up to the range's end (a

@@ -8,7 +8,7 @@
  */
 import { describe, expect, it } from "vitest";
 import { connectSource } from "#adapters/mysql.ts";
-import { strategyContext } from "#domain/cdc/index.ts";
+import { rangeContext } from "#domain/cdc/key-range.ts";
 import { planRanges } from "#domain/range-state.ts";
 import { failRun, releaseLease } from "#domain/watermark.ts";
 import { begin } from "#services/begin.ts";
@@ -36,7 +36,7 @@ function context(table: string, queries?: ChunkQueryRecord[], settings = "cdc_st
 async function beginInRanges(ctx: LoadContext, runId: string, count: number) {
   const started = await begin(ctx, runId);
   const schema = await loadSchema(ctx, started.schemaKey);
-  const keyed = strategyContext(ctx.table, schema);
+  const keyed = rangeContext(ctx.table, schema);
   const connection = await connectSource(ctx.pipeline.source, { username: ctx.pipeline.source.username ?? "", password: ctx.pipeline.source.password ?? "" });
   try {
     // As Begin bounds them: a key-ordered window by the ceiling's key; hybrid's (a timestamp) not.
@@ -210,6 +210,51 @@ describe("a window read as key ranges", () => {
     expect(next.ranges).toBeUndefined();
     expect((await getWatermark(ctx))?.mysql_state.ranges).toEqual([]);
     await closeAndLoad(ctx, "hybrid-2", next.schemaKey);
+    expect(await differences(ctx, started.schemaKey)).toEqual([]);
+  }, 60_000);
+
+  it("reads a timestamp_only table's first window in key ranges of its primary key, whole timestamps up to the ceiling, while the application writes", async () => {
+    await fx.db.admin.query(
+      "CREATE TABLE events (id INT NOT NULL PRIMARY KEY, happened_at DATETIME(3) NOT NULL, amount DECIMAL(12,2) NOT NULL, KEY (happened_at))",
+    );
+    // Timestamps out of key order, 40 rows on each: the ranges cut the key, the window cuts whole timestamps.
+    await fx.db.admin.query("INSERT INTO events SELECT seq, DATE_ADD('2026-01-01', INTERVAL (seq * 7919) % 1000 SECOND), seq / 10 FROM seq_1_to_40000");
+    await fx.db.admin.query("ANALYZE TABLE events");
+    const ctx = context("events", undefined, "cdc_strategy: timestamp_only, cdc_timestamp_column: happened_at, settle_seconds: 1");
+    // Begin plans them itself: MySQL's primary key cuts the ranges (the cursor has no key).
+    const started = await begin(ctx, "events-1", { ranges: true });
+    expect(started.ranges).toMatchObject({ left: 4, total: 4 });
+    const writing = { on: true };
+    let written = 0;
+    // Updates stamped now (past the ceiling: the next run's), inserts stamped now, and late commits: inserts stamped
+    // inside the window, 30 s before its ceiling (within the lookback, as a transaction committing late stamps them).
+    // (A row stamped further back, below the lookback, while updates move rows out of the window, is for reconcile: the
+    // window's count is net of both — with one reader as with ranges.)
+    const writer = (async () => {
+      while (writing.on) {
+        written++;
+        if (written % 3 === 0)
+          await fx.db.admin.query("UPDATE events SET amount = amount + 1, happened_at = NOW(3) WHERE id = ?", [1 + ((written * 37) % 40000)]);
+        else if (written % 3 === 1) await fx.db.admin.query("INSERT INTO events VALUES (?, NOW(3), ?)", [40000 + written, written]);
+        else
+          await fx.db.admin.query("INSERT INTO events VALUES (?, DATE_SUB(?, INTERVAL 30 SECOND), ?)", [40000 + written, started.ceiling.timestamp, written]);
+      }
+    })();
+    const ranges = (await getWatermark(ctx))?.mysql_state.ranges ?? [];
+    await Promise.all(ranges.map((r) => readRange(ctx, "events-1", started.schemaKey, r.index)));
+    writing.on = false;
+    await writer;
+    expect(written).toBeGreaterThan(3);
+    await closeAndLoad(ctx, "events-1", started.schemaKey);
+    const closed = await getWatermark(ctx);
+    expect(closed?.mysql_state.ranges).toEqual([]);
+    // The cursor is the ceiling: whole timestamps up to it were read.
+    expect(closed?.last_mysql_data_timestamp).toBe(`${started.ceiling.timestamp?.replace(" ", "T") ?? ""}Z`);
+    await new Promise((resolve) => setTimeout(resolve, 1_500));
+    // The next run starts at the ceiling (rewound by the lookback): not the start, no ranges.
+    const next = await begin(ctx, "events-2", { ranges: true });
+    expect(next.ranges).toBeUndefined();
+    await closeAndLoad(ctx, "events-2", next.schemaKey);
     expect(await differences(ctx, started.schemaKey)).toEqual([]);
   }, 60_000);
 });

@@ -1,6 +1,7 @@
 /** lambdas/domain/cdc/key-range.ts: a range of a window read in key order, inside the window's own bound. */
 import { describe, expect, it } from "vitest";
-import { keyRangeReader, readsKeyRanges } from "#domain/cdc/key-range.ts";
+import { keyRangeReader, rangeContext, readsKeyRanges } from "#domain/cdc/key-range.ts";
+import type { TableSchema } from "#domain/table-schema.ts";
 import type { StrategyContext } from "#domain/cdc/types.ts";
 
 const context = (timestamp: boolean): StrategyContext => ({
@@ -39,6 +40,43 @@ describe("keyRangeReader", () => {
       "SELECT `id`, `updated_at` FROM `s`.`t` WHERE `id` <= ? ORDER BY `id` LIMIT ?",
     );
     expect(() => keyRangeReader(context(true), "hybrid", { timestamp: null, key: null })).toThrow(/no ceiling/);
-    expect(["id_only", "full_sync", "hybrid", "timestamp_only", "custom_sql"].map((s) => readsKeyRanges(s as never))).toEqual([true, true, true, false, false]);
+    expect(["id_only", "full_sync", "hybrid", "timestamp_only", "custom_sql"].map((s) => readsKeyRanges(s as never))).toEqual([true, true, true, true, false]);
+  });
+});
+
+describe("rangeContext", () => {
+  const schema: TableSchema = {
+    table: "shop.events",
+    primaryKey: ["id"],
+    cursorKey: [],
+    columns: [
+      { source: "id", name: "id", sourceType: "int(11)", value: { kind: "int32" }, redshiftType: "INTEGER", nullable: false },
+      { source: "at", name: "at", sourceType: "datetime(3)", value: { kind: "timestamp" }, redshiftType: "TIMESTAMP", nullable: false },
+      { source: "price", name: "price", sourceType: "float", value: { kind: "float" }, redshiftType: "REAL", nullable: false },
+    ],
+  };
+  const table = {
+    key: "shop.events",
+    sourceSchema: "shop",
+    sourceTable: "events",
+    cdc_strategy: "timestamp_only" as const,
+    cdc_timestamp_column: "at",
+    cdc_id_column: undefined,
+    custom_sql: undefined,
+    settle_seconds: undefined,
+    primary_key: undefined,
+  };
+
+  it("cuts timestamp_only's ranges on MySQL's own primary key, and on nothing it cannot trust to be unique and ordered", () => {
+    expect(rangeContext(table, schema).key.map((k) => k.source)).toEqual(["id"]);
+    expect(rangeContext(table, schema).keyIndexes).toEqual([0]);
+    // A primary key named in the config is not MySQL's: it may not be unique.
+    expect(rangeContext({ ...table, primary_key: ["id"] }, schema).key).toEqual([]);
+    expect(rangeContext(table, { ...schema, primaryKey: [] }).key).toEqual([]);
+    // A FLOAT orders no keyset; an excluded key column cannot be read back from the rows.
+    expect(rangeContext(table, { ...schema, primaryKey: ["price"] }).key).toEqual([]);
+    expect(rangeContext(table, { ...schema, primaryKey: ["gone"] }).key).toEqual([]);
+    // Other strategies keep their keyset's key.
+    expect(rangeContext({ ...table, cdc_strategy: "id_only", cdc_id_column: "id" }, { ...schema, cursorKey: ["id"] }).key.map((k) => k.source)).toEqual(["id"]);
   });
 });

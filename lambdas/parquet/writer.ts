@@ -164,14 +164,14 @@ export class ParquetWriter {
   flushRowGroup(): Buffer[] | undefined {
     if (this.rowsInGroup === 0) return undefined;
     const first = this.rowGroups.length === 0;
-    const { bytes, pages } = encodeRowGroup(
+    const { parts, pages } = encodeRowGroup(
       this.buffers.map((buffer) => buffer.encode()),
       this.options.compression,
     );
     this.rowGroups.push({ rows: this.rowsInGroup, pages });
     for (const buffer of this.buffers) buffer.reset();
     this.rowsInGroup = 0;
-    return first ? [MAGIC, bytes] : [bytes];
+    return first ? [MAGIC, ...parts] : parts;
   }
 
   /** The last row group and the footer. A file with no rows still gets a valid, empty Parquet file. */

@@ -60,7 +60,7 @@ function varint(value: number): Buffer {
  * A v1 page's body: the definition levels (RLE/bit-packed hybrid, bit width 1, with their 4-byte length prefix)
  * followed by the values, in one buffer.
  */
-export function pageBody(levels: Uint8Array, nulls: number, values: Uint8Array, allocate: (size: number) => Buffer = Buffer.allocUnsafe): Buffer {
+export function pageBody(levels: Uint8Array, nulls: number, values: Uint8Array, allocate: (size: number) => Buffer = freshBody): Buffer {
   const count = levels.length;
   const bitPacked = nulls !== 0 && nulls !== count;
   const groups = Math.ceil(count / 8);
@@ -96,6 +96,9 @@ export function pageBody(levels: Uint8Array, nulls: number, values: Uint8Array, 
   return body;
 }
 
+/** Memory of the body's own (an uncompressed body is the page itself). */
+const freshBody = (size: number): Buffer => Buffer.allocUnsafe(size);
+
 /** Bodies above this are not kept for the next page (a huge TEXT page must not pin its memory). */
 const SCRATCH_MAX_BYTES = 32 * 1024 * 1024;
 let scratch = Buffer.allocUnsafeSlow(0);
@@ -116,7 +119,7 @@ export function encodeRowGroup(columns: readonly EncodedColumn[], compression: C
   const pages: PageSize[] = [];
   for (const column of columns) {
     // Uncompressed, the body is the page itself and must own its memory.
-    const body = pageBody(column.definitionLevels, column.nulls, column.values, compression === "none" ? Buffer.allocUnsafe : scratchBody);
+    const body = pageBody(column.definitionLevels, column.nulls, column.values, compression === "none" ? freshBody : scratchBody);
     const compressed = compress(compression, body);
     const header = encodeStruct({
       1: i32(DATA_PAGE),

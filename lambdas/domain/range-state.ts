@@ -75,3 +75,15 @@ export function commitRangeChunk(watermark: Watermark, commit: RangeChunkCommit)
 
 /** The window's ranges not read yet (0 when it has none, or all are read). */
 export const rangesLeft = (watermark: Watermark): number => watermark.mysql_state.ranges.filter((r) => !r.done).length;
+
+/**
+ * The window's ranges as windows of a strategy whose window is bounded by its key (id_only): the first from the
+ * window's start, the last to its ceiling — what each range's late rows are counted and read again in.
+ */
+export function rangeWindows(watermark: Watermark, start: Position | null, ceiling: Position): { start: Position | null; end: Position; rows: number }[] {
+  return watermark.mysql_state.ranges.map((range) => ({
+    start: range.after === null ? start : { timestamp: null, key: range.after },
+    end: range.up_to === null ? ceiling : { timestamp: null, key: range.up_to },
+    rows: range.rows,
+  }));
+}

@@ -360,9 +360,10 @@ export type ChunkCommit = {
   windowEnd?: Position;
   /**
    * When done: MySQL's count of the window at its end, where it exceeds the rows extracted (rows committed into it
-   * while it was read): the window is read again instead of validated.
+   * while it was read): the window is read again instead of validated — or, given `parts` (the key ranges of a window
+   * whose cursor is its key, each counted), only the parts MySQL holds more rows of, the others validated.
    */
-  short?: { mysqlRows: number };
+  short?: { mysqlRows: number; parts?: ShortPart[] };
   schemaKey?: string;
   now: Date;
   leaseSeconds: number;
@@ -370,6 +371,9 @@ export type ChunkCommit = {
 
 /** What identifies a window in the lists: its span (a window read again keeps it). */
 const spanOf = (window: Pick<ExtractedWindow, "start" | "end">): string => JSON.stringify([window.start, window.end]);
+
+/** A key range of a window found short: its bounds (in the window's cursor space), rows read, and MySQL's count. */
+export type ShortPart = { start: Position | null; end: Position; rows: number; mysqlRows: number };
 
 /** A window MySQL holds `mysqlRows` of, where `loadedRows` were extracted or loaded. */
 export type ShortWindow = { window: ExtractedWindow; mysqlRows: number; loadedRows: number };
@@ -482,9 +486,22 @@ export function commitChunk(watermark: Watermark, commit: ChunkCommit): Watermar
           },
         ]
       : [];
-  // A window MySQL holds more rows of than were read is read again by this run (the files read so far load first).
+  // A window MySQL holds more rows of than were read is read again by this run (the files read so far load first):
+  // whole, or only its parts found short (the others are validated as windows of their own).
+  const parts = window.flatMap((w) =>
+    (commit.short?.parts ?? []).map((part) => ({
+      window: { ...w, start: part.start === null ? null : toStored(part.start), end: toStored(part.end), rows: part.rows },
+      short: part.mysqlRows > part.rows,
+      mysqlRows: part.mysqlRows,
+    })),
+  );
   const late =
-    commit.short === undefined ? [] : window.map((w) => lateWindowOf({ window: w, mysqlRows: commit.short?.mysqlRows ?? 0, loadedRows: windowRows }, null));
+    commit.short === undefined
+      ? []
+      : parts.length > 0
+        ? parts.filter((part) => part.short).map((part) => lateWindowOf({ window: part.window, mysqlRows: part.mysqlRows, loadedRows: part.window.rows }, null))
+        : window.map((w) => lateWindowOf({ window: w, mysqlRows: commit.short?.mysqlRows ?? 0, loadedRows: windowRows }, null));
+  const validated = late.length === 0 ? window : parts.filter((part) => !part.short).map((part) => part.window);
   return {
     ...withCursor(watermark, commit.cursor),
     ...counted,
@@ -498,7 +515,7 @@ export function commitChunk(watermark: Watermark, commit: ChunkCommit): Watermar
       late_windows: queued(state.late_windows, late),
       ranges: commit.done ? [] : state.ranges,
     },
-    s3_state: { ...counted.s3_state, pending_validation: [...watermark.s3_state.pending_validation, ...(late.length > 0 ? [] : window)] },
+    s3_state: { ...counted.s3_state, pending_validation: [...watermark.s3_state.pending_validation, ...validated] },
   };
 }
 

@@ -18,6 +18,7 @@ import {
   MAX_UNCHANGED_REREADS,
   nextReread,
   type LateWindow,
+  type ShortPart,
   type Watermark,
 } from "#domain/watermark.ts";
 import { RowInPlace, streamQuery, type RowSink } from "#adapters/mysql.ts";
@@ -26,13 +27,13 @@ import { tableChunkFile, type ChunkFile } from "./chunk-file.ts";
 import type { Progress, Run } from "#shared/steps.ts";
 import { NOWHERE } from "./begin.ts";
 import type { LoadContext } from "./load.ts";
-import { commitRangeChunk, rangeOf, rangesLeft } from "#domain/range-state.ts";
+import { commitRangeChunk, rangeOf, rangesLeft, rangeWindows } from "#domain/range-state.ts";
 import { rangeReadOf, type RangeRead } from "#domain/ranges.ts";
-import { keyRangeReader, rangeContext, READS_KEY_RANGES, readsKeyRanges, type ChunkReader } from "#domain/cdc/key-range.ts";
+import { keyRangeReader, rangeContext, RANGES_ARE_WINDOWS, READS_KEY_RANGES, readsKeyRanges, type ChunkReader } from "#domain/cdc/key-range.ts";
 import { reconcileAndStage } from "./reconcile-repair.ts";
 import type { StoredWatermark } from "#adapters/watermark-store.ts";
 import { LEASE_SECONDS, loadSchema, pendingFiles, readStoredWatermark, updateWatermark, withTableSource, type TableContext } from "./sync-context.ts";
-import { ExtractionShortfallError, keylessShortfall, stuckWindowProblem, windowRowsNow } from "./validate.ts";
+import { ExtractionShortfallError, keylessShortfall, stuckWindowProblem, windowRowsNow, windowsRowsNow } from "./validate.ts";
 
 export type ChunkRequest = {
   runId: string;
@@ -327,6 +328,7 @@ async function extractWindow(context: TableContext, request: ChunkRequest, { wat
     await updateWatermark(context, (current) => failRun(current, request.runId, `ExtractionShortfallError: ${message}`, context.now()));
     throw new ExtractionShortfallError(message);
   }
+  const parts = late > 0 ? await shortRanges(context, schema, watermark) : [];
   const committed = await updateWatermark(
     context,
     (current: Watermark) =>
@@ -339,7 +341,7 @@ async function extractWindow(context: TableContext, request: ChunkRequest, { wat
         done: read.complete,
         // A window nothing was read from or is missing from (the cursor at the ceiling already) is not listed.
         windowEnd: read.complete && (extracted > 0 || late > 0) ? read.windowEnd : undefined,
-        ...(late > 0 ? { short: { mysqlRows: read.mysqlRows ?? 0 } } : {}),
+        ...(late > 0 ? { short: { mysqlRows: read.mysqlRows ?? 0, ...(parts.length > 0 ? { parts } : {}) } } : {}),
         schemaKey: request.schemaKey,
         now: context.now(),
         leaseSeconds: LEASE_SECONDS,
@@ -355,6 +357,23 @@ async function extractWindow(context: TableContext, request: ChunkRequest, { wat
     bytes: state.ranges.reduce((n, r) => n + r.bytes, 0),
     rangesRead: state.ranges.map(rangeReadOf),
   };
+}
+
+/**
+ * A window read in key ranges and found short, of a strategy whose ranges are windows of its own (id_only): each
+ * range counted (all of them, in one statement). Those MySQL holds more rows of than were read are read again, not the
+ * whole window — a late row in a 1B-row first read re-reads a quarter of it, not all — and the others are validated as
+ * windows of their own. None found short (the rows went away between the counts): [], and the whole window is read
+ * again, as for any other.
+ */
+async function shortRanges(context: TableContext, schema: TableSchema, watermark: Watermark): Promise<ShortPart[]> {
+  const state = watermark.mysql_state;
+  if (state.ranges.length === 0 || !RANGES_ARE_WINDOWS.includes(context.table.cdc_strategy)) return [];
+  const windows = rangeWindows(watermark, state.window_start === null ? null : fromStored(state.window_start), ceilingOf(watermark));
+  const counts = await windowsRowsNow(context, schema, windows);
+  if (counts === undefined) return [];
+  const parts = windows.map((window, i) => ({ ...window, mysqlRows: counts[i] ?? 0 }));
+  return parts.some((part) => part.mysqlRows > part.rows) ? parts : [];
 }
 
 /** The next chunk of a window read again (its start → its end); its files are a pass of their own. */

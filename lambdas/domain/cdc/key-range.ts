@@ -22,6 +22,13 @@ export const READS_KEY_RANGES: readonly CdcStrategy[] = ["id_only", "full_sync",
 export const readsKeyRanges = (strategy: CdcStrategy): boolean => READS_KEY_RANGES.includes(strategy);
 
 /**
+ * The strategies whose window is bounded by the unique key itself: each of their key ranges is a window of theirs,
+ * counted and read again alone when late rows are found in it. (hybrid's and timestamp_only's windows end at a
+ * timestamp: a key range is not one of their windows, so late rows read the whole window again.)
+ */
+export const RANGES_ARE_WINDOWS: readonly CdcStrategy[] = ["id_only", "full_sync"];
+
+/**
  * The strategy's context with the key a window's ranges are cut on: the keyset's own key — and for timestamp_only,
  * whose cursor has none, MySQL's own primary key (unique and NOT NULL by MySQL's word; a `primary_key` from the config
  * is not, so it cuts nothing), when each of its columns is synced and orders a keyset. No key: one reader.

@@ -17,6 +17,7 @@ import { extractChunk } from "#services/extract-chunk.ts";
 import { planKeyRanges } from "#services/key-ranges.ts";
 import type { LoadContext } from "#services/load.ts";
 import { submitLoad } from "#services/submit-load.ts";
+import { validateWindows } from "#services/validate.ts";
 import { loadSchema, updateWatermark } from "#services/sync-context.ts";
 import { getWatermark } from "#services/watermarks.ts";
 import { tableDifferences } from "../../../support/compare.ts";
@@ -171,6 +172,50 @@ describe("a window read as key ranges", () => {
     // The next run takes what lies past the ceiling (and counts the window again).
     const next = await begin(ctx, "live-2");
     await closeAndLoad(ctx, "live-2", next.schemaKey);
+    expect(await differences(ctx, started.schemaKey)).toEqual([]);
+  });
+
+  it("reads again only the range a late row went into, not the whole window (id_only: a range is a window of its own)", async () => {
+    await createKeyed("late_ranges");
+    // Every merchant but the multiples of 1,000: the gaps a long transaction's rows commit into late.
+    await fx.db.admin.query("INSERT INTO late_ranges SELECT seq, '2024-01-01', seq / 10, 'n' FROM seq_1_to_40000 WHERE seq % 1000 <> 0");
+    await fx.db.admin.query("ANALYZE TABLE late_ranges");
+    const ctx = context("late_ranges");
+    const started = await beginInRanges(ctx, "late-1", 4);
+    const ranges = (await getWatermark(ctx))?.mysql_state.ranges ?? [];
+    await Promise.all(ranges.map((r) => readRange(ctx, "late-1", started.schemaKey, r.index)));
+    // A row committed into the second range after it was read.
+    const second = ranges[1];
+    const late = Number(second?.after?.[0] ?? "0") + 1000 - (Number(second?.after?.[0] ?? "0") % 1000);
+    await fx.db.admin.query("INSERT INTO late_ranges VALUES (?, '2024-01-01', 1, 'late')", [late]);
+    const secondRead = (await getWatermark(ctx))?.mysql_state.ranges[1]?.rows ?? 0;
+    const closing = await extractChunk(ctx, { runId: "late-1", schemaKey: started.schemaKey });
+    expect(closing.lateRows).toBe(1);
+    const queued = (await getWatermark(ctx))?.mysql_state.late_windows ?? [];
+    expect(queued.map((w) => [w.start?.key ?? null, w.end.key, w.late_rows])).toEqual([[second?.after, second?.up_to, 1]]);
+    // The other ranges are windows of their own, validated by the load as any window is.
+    const validating = (await getWatermark(ctx))?.s3_state.pending_validation ?? [];
+    expect(validating.map((w) => [w.start?.key ?? null, w.end.key])).toEqual(
+      ranges.filter((r) => r.index !== 1).map((r) => [r.after, r.up_to ?? started.ceiling.key]),
+    );
+    // The re-read reads that range (about a quarter of the table), not the 39,960 rows of the window.
+    let reread = 0;
+    for (let chunk = await extractChunk(ctx, { runId: "late-1", schemaKey: started.schemaKey }); ;) {
+      reread += chunk.rows;
+      if (chunk.done) break;
+      chunk = await extractChunk(ctx, { runId: "late-1", schemaKey: started.schemaKey });
+    }
+    expect(secondRead).toBeGreaterThan(0);
+    expect(reread).toBe(secondRead + 1);
+    expect(reread).toBeLessThan(39_960 / 2);
+    await closeAndLoad(ctx, "late-1", started.schemaKey);
+    const loaded = await getWatermark(ctx);
+    expect(loaded?.mysql_state.late_windows).toEqual([]);
+    // Finish's validation: the three ranges and the range read again, each a window compared with Redshift, all equal.
+    const pending = loaded?.s3_state.pending_validation ?? [];
+    expect(pending).toHaveLength(4);
+    const report = await validateWindows(ctx, pending);
+    expect([report.windows, report.problems, report.late, report.failed]).toEqual([4, [], [], []]);
     expect(await differences(ctx, started.schemaKey)).toEqual([]);
   });
 

@@ -131,6 +131,10 @@ export const STEP_TRANSITIONS = {
   completeLoad: 2,
   finish: 1,
   failTable: 1,
+  /** A range reader's ExtractRange and RangeRead?, and its RangeEnd after the range's last chunk. */
+  extractRange: (done: boolean) => 2 + (done ? 1 : 0),
+  /** ReadRanges, and its child execution's Entry?, RangeReaders and RangesRead (the readers count their own). */
+  readRanges: 4,
 } as const;
 
 /** A pipeline's pricing: its target's base RPU (none for a provisioned cluster) and connections.yml's prices. */

@@ -24,10 +24,12 @@ import {
 import { RowInPlace, streamQuery, type RowSink } from "#adapters/mysql.ts";
 import { ValueRejectedError } from "#parquet/columns.ts";
 import { tableChunkFile, type ChunkFile } from "./chunk-file.ts";
-import type { Progress, Run } from "#shared/steps.ts";
+import type { Meter, Progress, Run } from "#shared/steps.ts";
+import { addMeters, STEP_TRANSITIONS } from "#domain/cost.ts";
+import { spentHere } from "#shared/meter.ts";
 import { NOWHERE } from "./begin.ts";
 import type { LoadContext } from "./load.ts";
-import { commitRangeChunk, rangeOf, rangesLeft, rangeWindows } from "#domain/range-state.ts";
+import { commitRangeChunk, rangeOf, rangesLeft, rangesSpent, rangeWindows } from "#domain/range-state.ts";
 import { rangeReadOf, type RangeRead } from "#domain/ranges.ts";
 import { keyRangeReader, rangeContext, RANGES_ARE_WINDOWS, READS_KEY_RANGES, readsKeyRanges, type ChunkReader } from "#domain/cdc/key-range.ts";
 import { reconcileAndStage } from "./reconcile-repair.ts";
@@ -64,6 +66,8 @@ export type ChunkResult = {
   rangesLeft?: number;
   /** The chunk that closed a window read as key ranges: what each range read. */
   rangesRead?: RangeRead[];
+  /** The same chunk: what the range readers spent (their child executions' meters do not come back). */
+  rangesSpent?: Meter;
 };
 
 /** A value that cannot land exactly: names the table, the column and the row's key. */
@@ -356,6 +360,7 @@ async function extractWindow(context: TableContext, request: ChunkRequest, { wat
     files: state.ranges.reduce((n, r) => n + r.files, 0),
     bytes: state.ranges.reduce((n, r) => n + r.bytes, 0),
     rangesRead: state.ranges.map(rangeReadOf),
+    rangesSpent: readersMeter(watermark),
   };
 }
 
@@ -374,6 +379,19 @@ async function shortRanges(context: TableContext, schema: TableSchema, watermark
   if (counts === undefined) return [];
   const parts = windows.map((window, i) => ({ ...window, mysqlRows: counts[i] ?? 0 }));
   return parts.some((part) => part.mysqlRows > part.rows) ? parts : [];
+}
+
+/** The range readers' meters summed, with ReadRanges' own transitions. */
+function readersMeter(watermark: Watermark): Meter {
+  const spent = rangesSpent(watermark);
+  return {
+    transitions: spent.transitions + STEP_TRANSITIONS.readRanges,
+    invocations: spent.invocations,
+    lambdaGbMs: spent.lambda_gb_ms,
+    s3Writes: spent.s3_writes,
+    s3Reads: spent.s3_reads,
+    loadWindows: [],
+  };
 }
 
 /** The next chunk of a window read again (its start → its end); its files are a pass of their own. */
@@ -428,6 +446,12 @@ async function rereadWindow(context: TableContext, request: ChunkRequest, { wate
   });
 }
 
+/** This invocation's meter so far, kept with its range (a reader's child execution returns nothing of it). */
+function rangeChunkSpent(done: boolean) {
+  const meter = spentHere(STEP_TRANSITIONS.extractRange(done));
+  return { transitions: meter.transitions, invocations: meter.invocations, lambda_gb_ms: meter.lambdaGbMs, s3_writes: meter.s3Writes, s3_reads: meter.s3Reads };
+}
+
 /**
  * The next chunk of one key range of the window (cursor_r, up_to_r] — the last range up to the ceiling — committed to
  * the range's own cursor. Ranges are read at once by their own readers; the window's count comes when all are read.
@@ -476,6 +500,7 @@ async function extractRangeChunk(
         readMs: Date.now() - started,
         now: context.now(),
         leaseSeconds: LEASE_SECONDS,
+        spent: rangeChunkSpent(read.complete),
       }),
     known,
   );
@@ -501,6 +526,7 @@ export async function extractChunkStep(
       ...(range === undefined ? { done: chunk.done } : { rangeDone: chunk.done }),
       ...(progress.ranges === undefined || range !== undefined ? {} : { ranges: { ...progress.ranges, left: chunk.rangesLeft ?? 0 } }),
       ...(chunk.rangesRead === undefined ? {} : { rangesRead: chunk.rangesRead }),
+      ...(chunk.rangesSpent === undefined ? {} : { meter: addMeters(progress.meter, chunk.rangesSpent) }),
       // The watermark's count, not a sum: a chunk whose reply was lost (and re-run) is counted once.
       rows: chunk.runRows,
       files: progress.files + chunk.files,

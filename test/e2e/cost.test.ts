@@ -1,7 +1,8 @@
 /**
  * The cost estimate of a run, on the real ASL and handlers: every part adds up (per table and per run), the run's
- * state transitions are the states the run entered (children included), its Lambda invocations the steps it took, and
- * the marker, the summary and `mrsync status` carry it.
+ * state transitions are the states the run entered (children included: a table read in key ranges counts its range
+ * readers' child executions), its Lambda invocations the steps it took, and the marker, the summary and
+ * `mrsync status` carry it.
  */
 import { describe, expect, it } from "vitest";
 import { SERVERLESS_MINIMUM_SECONDS, DEFAULT_BASE_RPU, EXECUTION_TRANSITIONS, type CostEstimate } from "#domain/cost.ts";
@@ -18,6 +19,7 @@ pipeline: { name: costed, source: test_mysql, target: test_redshift, staging: te
 tables:
   ${DB}.orders: { cdc_strategy: id_only }
   ${DB}.refunds: { cdc_strategy: id_only }
+  ${DB}.ledger: { cdc_strategy: id_only, processing: { parallel_ranges: 4 } }
 `,
 );
 
@@ -52,6 +54,9 @@ describe("the cost of a run", () => {
     await fx.db.admin.query(`INSERT INTO ${DB}.orders SELECT seq, seq / 3 FROM seq_1_to_1200`);
     await fx.db.admin.query(`CREATE TABLE ${DB}.refunds (id INT NOT NULL PRIMARY KEY, amount DECIMAL(12,2) NOT NULL)`);
     await fx.db.admin.query(`INSERT INTO ${DB}.refunds SELECT seq, seq / 5 FROM seq_1_to_40`);
+    // Read in four key ranges, each by a reader in a child execution of its own.
+    await fx.db.admin.query(`CREATE TABLE ${DB}.ledger (id INT NOT NULL PRIMARY KEY, amount DECIMAL(12,2) NOT NULL)`);
+    await fx.db.admin.query(`INSERT INTO ${DB}.ledger SELECT seq, seq / 7 FROM seq_1_to_3000`);
     const { overrides, invocations } = counted();
     const execution = await fx.run({ pipeline: "costed" }, overrides);
     expect(execution.status, execution.cause).toBe("SUCCEEDED");
@@ -59,9 +64,16 @@ describe("the cost of a run", () => {
     const run = expectPartsAddUp(summary.cost);
     const tables = Object.values(summary.table_results).map((line) => expectPartsAddUp(line.cost));
 
-    expect(run.state_transitions, "the states the run entered").toBe(execution.stateTransitions);
+    expect(
+      execution.children.flatMap(everyExecution).some((child) => child.name.includes(":RangeReaders:")),
+      "ledger was read by range readers",
+    ).toBe(true);
+    expect(run.state_transitions, "the states the run entered, in its child executions too").toBe(
+      everyExecution(execution).reduce((n, e) => n + e.stateTransitions, 0),
+    );
     expect(run.lambda_invocations, "the steps it took").toBe(invocations());
-    // The tables' own steps, and the execution's six (Entry?, Plan, Tables, Summarize, Failed?, Done).
+    // The tables' own steps (ledger's range readers' too), and the execution's six (Entry?, Plan, Tables, Summarize,
+    // Failed?, Done).
     expect(run.state_transitions).toBe(tables.reduce((n, t) => n + t.state_transitions, 0) + EXECUTION_TRANSITIONS);
     expect(run.lambda_invocations).toBe(tables.reduce((n, t) => n + t.lambda_invocations, 0) + 2);
     expect(run.s3_requests).toBeGreaterThanOrEqual(tables.reduce((n, t) => n + t.s3_requests, 0));

@@ -1,6 +1,6 @@
 /** lambdas/domain/range-state.ts: a window's ranges set once, each range's chunks committed to its own cursor, a resumed window kept. */
 import { describe, expect, it } from "vitest";
-import { commitRangeChunk, planRanges, rangeOf, rangesLeft } from "#domain/range-state.ts";
+import { commitRangeChunk, planRanges, rangeOf, rangesLeft, rangesSpent } from "#domain/range-state.ts";
 import { rangesBetween } from "#domain/ranges.ts";
 import { beginRun, commitChunk, failRun, LeaseLostError, newWatermark, type Watermark } from "#domain/watermark.ts";
 
@@ -50,8 +50,11 @@ describe("a window's key ranges in the watermark", () => {
     // A reply lost after the range ended: its retry changes nothing.
     expect(commitRangeChunk(watermark, chunk("a", 1, "600", 0, true))).toBe(watermark);
     expect(rangesLeft(watermark)).toBe(1);
-    watermark = commitRangeChunk(watermark, chunk("a", 2, "900", 300, true));
+    const spent = { transitions: 3, invocations: 1, lambda_gb_ms: 40, s3_writes: 2, s3_reads: 1 };
+    watermark = commitRangeChunk(watermark, { ...chunk("a", 2, "900", 300, true), spent });
     expect(rangesLeft(watermark)).toBe(0);
+    // What the readers spent comes back with the window's close (their child executions return nothing).
+    expect(rangesSpent(watermark)).toEqual(spent);
     expect(() => commitRangeChunk(watermark, chunk("b", 2, "900", 1))).toThrow(LeaseLostError);
     expect(() => rangeOf(watermark, 7)).toThrow(/no range 7/);
     // The window's end (the table's ExtractChunk, once every range is read) clears them.

@@ -4,7 +4,9 @@
  * commits the table's; the window ends, as always, in commitChunk, once every range is read.
  */
 import type { Position } from "./cdc/types.ts";
-import { rangeStateOf, type KeyRange, type RangeSpent, type RangeState } from "./ranges.ts";
+import { rangeStateOf, type KeyRange, type RangeState } from "./ranges.ts";
+import { addMeters } from "./cost.ts";
+import { emptyMeter, type Meter } from "./meter.ts";
 import { countedChunk, LeaseLostError, type Watermark } from "./watermark.ts";
 
 /** The window's ranges as planned — unless it has its ranges already (a retried Begin, a resumed window). */
@@ -33,7 +35,7 @@ export type RangeChunkCommit = {
   now: Date;
   leaseSeconds: number;
   /** What this chunk's invocation spent (up to the commit): added to the range's. */
-  spent?: RangeSpent;
+  spent?: Meter;
 };
 
 /** The range the run reads (it must be one of the window's). */
@@ -47,23 +49,8 @@ export function rangeOf(watermark: Watermark, index: number): RangeState {
   return range;
 }
 
-const addSpent = (a: RangeSpent, b: RangeSpent): RangeSpent => ({
-  transitions: a.transitions + b.transitions,
-  invocations: a.invocations + b.invocations,
-  lambda_gb_ms: a.lambda_gb_ms + b.lambda_gb_ms,
-  s3_writes: a.s3_writes + b.s3_writes,
-  s3_reads: a.s3_reads + b.s3_reads,
-});
-
 /** What the readers of the window's ranges spent, all together. */
-export const rangesSpent = (watermark: Watermark): RangeSpent =>
-  watermark.mysql_state.ranges.reduce((sum, range) => addSpent(sum, range.spent), {
-    transitions: 0,
-    invocations: 0,
-    lambda_gb_ms: 0,
-    s3_writes: 0,
-    s3_reads: 0,
-  });
+export const rangesSpent = (watermark: Watermark): Meter => watermark.mysql_state.ranges.reduce((sum, range) => addMeters(sum, range.spent), emptyMeter());
 
 /** Commits one chunk of a range: its cursor and counts move, its file is pending load, the window's rows grow. */
 export function commitRangeChunk(watermark: Watermark, commit: RangeChunkCommit): Watermark {
@@ -81,7 +68,7 @@ export function commitRangeChunk(watermark: Watermark, commit: RangeChunkCommit)
     read_ms: range.read_ms + commit.readMs,
     started_at: range.started_at ?? new Date(commit.now.getTime() - commit.readMs).toISOString(),
     ended_at: commit.done ? commit.now.toISOString() : range.ended_at,
-    spent: commit.spent === undefined ? range.spent : addSpent(range.spent, commit.spent),
+    spent: commit.spent === undefined ? range.spent : addMeters(range.spent, commit.spent),
   };
   return {
     ...watermark,

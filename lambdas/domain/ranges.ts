@@ -6,6 +6,7 @@
  */
 import { z } from "zod";
 import { orderBy, tupleBound, type KeyColumn, type SqlFragment } from "./cdc/keyset.ts";
+import { emptyMeter, MeterSchema } from "./meter.ts";
 
 /** Rows of the key after `after` (null: from the first) up to and including `upTo` (null: to the last). */
 export type KeyRange = {
@@ -107,17 +108,6 @@ export function planFromSample(sample: KeySample, count: number): KeyRange[] {
   );
 }
 
-/** What a range's reader spent, its invocations' meters summed (domain/cost.ts prices them with the table's). */
-export const RangeSpentSchema = z.object({
-  transitions: z.int().nonnegative(),
-  invocations: z.int().nonnegative(),
-  lambda_gb_ms: z.number().nonnegative(),
-  s3_writes: z.int().nonnegative(),
-  s3_reads: z.int().nonnegative(),
-});
-export type RangeSpent = z.output<typeof RangeSpentSchema>;
-export const NOTHING_SPENT: RangeSpent = { transitions: 0, invocations: 0, lambda_gb_ms: 0, s3_writes: 0, s3_reads: 0 };
-
 /**
  * A range of the window under way, as the watermark keeps it (`mysql_state.ranges`): its bounds, its own cursor (the
  * last key read; null: nothing yet, it reads from `after`), whether it is read, and what its reader did.
@@ -139,8 +129,8 @@ export const RangeStateSchema = z.object({
   ended_at: z.string().nullable().default(null),
   /** The schema the plan was made with (its readers' files carry it): a full_sync window resumes only with the same. */
   schema_key: z.string().nullable().default(null),
-  /** What its reader spent (child executions' meters do not come back: the window's close adds these to the table's). */
-  spent: RangeSpentSchema.default(NOTHING_SPENT),
+  /** What its reader spent, its chunks' meters summed (its child execution returns none: the window's close adds it). */
+  spent: MeterSchema.default(emptyMeter),
 });
 export type RangeState = z.output<typeof RangeStateSchema>;
 
@@ -159,7 +149,7 @@ export const rangeStateOf = (range: KeyRange, schemaKey: string): RangeState => 
   started_at: null,
   ended_at: null,
   schema_key: schemaKey,
-  spent: NOTHING_SPENT,
+  spent: emptyMeter(),
 });
 
 /** What one range of a window read, carried in the table's progress once the window is closed (docs/design.md §14). */

@@ -384,14 +384,7 @@ async function shortRanges(context: TableContext, schema: TableSchema, watermark
 /** The range readers' meters summed, with ReadRanges' own transitions. */
 function readersMeter(watermark: Watermark): Meter {
   const spent = rangesSpent(watermark);
-  return {
-    transitions: spent.transitions + STEP_TRANSITIONS.readRanges,
-    invocations: spent.invocations,
-    lambdaGbMs: spent.lambda_gb_ms,
-    s3Writes: spent.s3_writes,
-    s3Reads: spent.s3_reads,
-    loadWindows: [],
-  };
+  return { ...spent, transitions: spent.transitions + STEP_TRANSITIONS.readRanges };
 }
 
 /** The next chunk of a window read again (its start → its end); its files are a pass of their own. */
@@ -446,12 +439,6 @@ async function rereadWindow(context: TableContext, request: ChunkRequest, { wate
   });
 }
 
-/** This invocation's meter so far, kept with its range (a reader's child execution returns nothing of it). */
-function rangeChunkSpent(done: boolean) {
-  const meter = spentHere(STEP_TRANSITIONS.extractRange(done));
-  return { transitions: meter.transitions, invocations: meter.invocations, lambda_gb_ms: meter.lambdaGbMs, s3_writes: meter.s3Writes, s3_reads: meter.s3Reads };
-}
-
 /**
  * The next chunk of one key range of the window (cursor_r, up_to_r] — the last range up to the ceiling — committed to
  * the range's own cursor. Ranges are read at once by their own readers; the window's count comes when all are read.
@@ -500,7 +487,8 @@ async function extractRangeChunk(
         readMs: Date.now() - started,
         now: context.now(),
         leaseSeconds: LEASE_SECONDS,
-        spent: rangeChunkSpent(read.complete),
+        // This invocation's meter so far, kept with its range (a reader's child execution returns none).
+        spent: spentHere(STEP_TRANSITIONS.extractRange(read.complete)),
       }),
     known,
   );

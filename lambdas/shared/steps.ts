@@ -37,22 +37,9 @@ export const ExecutionInputSchema = z.strictObject({
 });
 export type ExecutionInput = z.output<typeof ExecutionInputSchema>;
 
-/**
- * What a table's steps spent so far (each step adds its own invocation: shared/meter.ts), priced by domain/cost.ts.
- * `transitions` counts each state the table's steps took, the Choice and Pass states after them included.
- */
-export const MeterSchema = z.object({
-  transitions: z.int().nonnegative(),
-  invocations: z.int().nonnegative(),
-  lambdaGbMs: z.number().nonnegative(),
-  s3Writes: z.int().nonnegative(),
-  s3Reads: z.int().nonnegative(),
-  /** The loads' active windows (epoch ms, merged): Redshift Serverless bills the spans they make. */
-  loadWindows: z.array(z.tuple([z.number(), z.number()])),
-});
-export type Meter = z.output<typeof MeterSchema>;
-/** A meter that has counted nothing yet. */
-export const emptyMeter = (): Meter => ({ transitions: 0, invocations: 0, lambdaGbMs: 0, s3Writes: 0, s3Reads: 0, loadWindows: [] });
+// The meter is defined with the ranges' state, which keeps a range reader's (its child execution returns none).
+import { emptyMeter, MeterSchema } from "#domain/meter.ts";
+export { emptyMeter, MeterSchema, type Meter } from "#domain/meter.ts";
 
 /** The cost estimate of a table or a run (domain/cost.ts): each part in USD, the total their sum. */
 export const CostEstimateSchema = z.object({

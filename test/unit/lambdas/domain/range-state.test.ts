@@ -50,7 +50,7 @@ describe("a window's key ranges in the watermark", () => {
     // A reply lost after the range ended: its retry changes nothing.
     expect(commitRangeChunk(watermark, chunk("a", 1, "600", 0, true))).toBe(watermark);
     expect(rangesLeft(watermark)).toBe(1);
-    const spent = { transitions: 3, invocations: 1, lambda_gb_ms: 40, s3_writes: 2, s3_reads: 1 };
+    const spent = { transitions: 3, invocations: 1, lambdaGbMs: 40, s3Writes: 2, s3Reads: 1, loadWindows: [] };
     watermark = commitRangeChunk(watermark, { ...chunk("a", 2, "900", 300, true), spent });
     expect(rangesLeft(watermark)).toBe(0);
     // What the readers spent comes back with the window's close (their child executions return nothing).

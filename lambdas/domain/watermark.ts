@@ -80,6 +80,11 @@ export const LateWindowSchema = WindowSchema.extend({
   reread: RereadHistorySchema,
   /** The run that found it short after its own re-read: that run does not read it again (the next one does). */
   after_run: z.string().nullable(),
+  /**
+   * A key range of a window read in ranges: that window's span. Its re-read adds what it found to that window's rows
+   * in recent_windows, or the next run's recount would find the window short and read all of it again.
+   */
+  within: z.object({ start: StoredPositionSchema.nullable(), end: StoredPositionSchema }).optional(),
 });
 export type LateWindow = z.output<typeof LateWindowSchema>;
 
@@ -244,7 +249,7 @@ export type BeginRun = {
   now: Date;
   leaseSeconds: number;
   lookbackSeconds: number;
-  /** full_sync reads the whole table each run: its cursor starts over (but see resumesKeyRanges). */
+  /** full_sync reads the whole table each run: its cursor starts over (but a window left in key ranges: beginRun). */
   restart: boolean;
   /** The schema this run reads with (a full_sync window left in key ranges resumes only with the one it was planned with). */
   schemaKey?: string;
@@ -499,7 +504,14 @@ export function commitChunk(watermark: Watermark, commit: ChunkCommit): Watermar
     commit.short === undefined
       ? []
       : parts.length > 0
-        ? parts.filter((part) => part.short).map((part) => lateWindowOf({ window: part.window, mysqlRows: part.mysqlRows, loadedRows: part.window.rows }, null))
+        ? parts
+            .filter((part) => part.short)
+            .flatMap((part) =>
+              window.map((w) => ({
+                ...lateWindowOf({ window: part.window, mysqlRows: part.mysqlRows, loadedRows: part.window.rows }, null),
+                within: { start: w.start, end: w.end },
+              })),
+            )
         : window.map((w) => lateWindowOf({ window: w, mysqlRows: commit.short?.mysqlRows ?? 0, loadedRows: windowRows }, null));
   const validated = late.length === 0 ? window : parts.filter((part) => !part.short).map((part) => part.window);
   return {
@@ -534,6 +546,10 @@ export type RereadCommit = {
   leaseSeconds: number;
 };
 
+/** A recent window the re-read key range `late` lies in, with what the range gained when read again (`rows`). */
+const withinOf = (window: ExtractedWindow, late: LateWindow, rows: number): ExtractedWindow =>
+  late.within !== undefined && spanOf(window) === spanOf(late.within) ? { ...window, rows: window.rows + Math.max(0, rows - late.rows) } : window;
+
 /**
  * Commits one chunk of a window read again. At its end the window leaves the queue: to be validated by the load of
  * its files, or — MySQL held more rows of it than were read again (a writer still committing into it) — queued for
@@ -563,11 +579,20 @@ export function commitRereadChunk(watermark: Watermark, commit: RereadCommit): W
     ...counted,
     mysql_state: {
       ...counted.mysql_state,
-      late_windows: short ? [...rest, lateWindowOf({ window: reread, mysqlRows: commit.ended.mysqlRows, loadedRows: rows }, commit.runId)] : rest,
+      late_windows: short
+        ? [
+            ...rest,
+            {
+              ...lateWindowOf({ window: reread, mysqlRows: commit.ended.mysqlRows, loadedRows: rows }, commit.runId),
+              ...(commit.window.within === undefined ? {} : { within: commit.window.within }),
+            },
+          ]
+        : rest,
       reread_cursor: null,
       reread_rows: 0,
-      // id_only's recount compares a recent window with what was read of it: now this.
-      recent_windows: short ? state.recent_windows : state.recent_windows.map((w) => (spanOf(w) === span ? { ...w, rows } : w)),
+      // id_only's recount compares a recent window with what was read of it: now this (a key range of a window read
+      // in ranges: that window, by what the range gained).
+      recent_windows: short ? state.recent_windows : state.recent_windows.map((w) => (spanOf(w) === span ? { ...w, rows } : withinOf(w, commit.window, rows))),
     },
     s3_state: {
       ...counted.s3_state,

@@ -125,7 +125,7 @@ async function settleBoundOf(context: TableContext, connection: Connection, sche
 }
 
 /**
- * A window read from the start of a big id_only, full_sync or hybrid table is cut into key ranges (inside the window
+ * A window read from the start of a big id_only, full_sync, hybrid or timestamp_only table is cut into key ranges (inside the window
  * its ceiling ends) and read by a reader each; a resumed window keeps its ranges. The ranges left go to S3 as the item list
  * the Distributed Map reads (each run its own list: a resumed run lists only what it has left).
  */

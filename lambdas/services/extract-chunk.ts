@@ -292,10 +292,10 @@ function resultOf(
   };
 }
 
-/** The next chunk of the run's own window (cursor → ceiling). */
 /** The watermark a chunk began with, with its ETag (the commit's first attempt), and when the chunk began. */
 type ChunkStart = { watermark: Watermark; known: StoredWatermark | undefined; started: number };
 
+/** The next chunk of the run's own window (cursor → ceiling). */
 async function extractWindow(context: TableContext, request: ChunkRequest, { watermark, known, started }: ChunkStart): Promise<ChunkResult> {
   const cursor = cursorOf(watermark);
   const schema = await loadSchema(context, request.schemaKey);

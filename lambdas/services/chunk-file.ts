@@ -1,7 +1,7 @@
 /**
  * One chunk's Parquet file, streamed to S3 as it is written: row groups go into a multipart upload as soon as they
  * are full, so memory holds at most a part and a row group whatever the chunk's size. A file smaller than one part
- * (UPLOAD_PART_SIZE: most chunks) is held until it is complete and sent as one streamed PUT; a bigger one starts its
+ * (UPLOAD_PART_SIZE: most chunks) is held until it is complete and sent as one PUT; a bigger one starts its
  * multipart upload once a part's worth is written. A chunk without rows writes no file.
  */
 import { once } from "node:events";

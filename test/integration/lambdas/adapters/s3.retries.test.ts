@@ -28,6 +28,16 @@ describe("S3 adapter retries (the SDK's adaptive strategy, no hand-written loop)
     expect((await s3.store.getJson("retry-bucket", "w.json")).value).toEqual({ ok: true });
   });
 
+  it("rides out transient 500s with a file held in parts (one PUT of a Buffer the SDK can send again)", async () => {
+    proxy.fail(2);
+    const before = proxy.seen();
+    const parts = [Buffer.alloc(300_000, 1), Buffer.alloc(100_000, 2)];
+    const result = await store.putParts("retry-bucket", "parts.parquet", parts);
+    expect(proxy.seen() - before).toBe(3);
+    expect(result.bytes).toBe(400_000);
+    expect((await s3.store.head("retry-bucket", "parts.parquet"))?.size).toBe(400_000);
+  });
+
   it("gives up after S3_MAX_ATTEMPTS attempts with S3's error", async () => {
     proxy.fail(100);
     const before = proxy.seen();

@@ -1,6 +1,6 @@
 /**
  * The S3 adapter against moto's S3 server (a third-party implementation): conditional writes, a file sent as one
- * streamed PUT, streamed multipart uploads, metadata, listing past 1,000 keys, deletes — what the watermarks and the extractor rely
+ * PUT, streamed multipart uploads, metadata, listing past 1,000 keys, deletes — what the watermarks and the extractor rely
  * on, checked on an S3 the project did not write.
  */
 import { createHash, randomBytes } from "node:crypto";
@@ -31,7 +31,7 @@ describe.skipIf(!motoAvailable)("the S3 adapter on moto's S3 server (skipped whe
     expect(await moto.store.head(BUCKET, "nope.json")).toBeUndefined();
   });
 
-  it("takes a file held in parts as one streamed PUT (unsigned payload, CRC32 trailer), byte-exact with its metadata", async () => {
+  it("takes a file held in parts as one PUT, byte-exact with its metadata", async () => {
     const parts = [randomBytes(3_000_000), randomBytes(1), randomBytes(1_300_000)];
     const result = await moto.store.putParts(BUCKET, "small/parts.bin", parts, "application/vnd.apache.parquet", { "mrsync-schema": "schemas/p/t/x.json" });
     expect(result.bytes).toBe(4_300_001);

@@ -155,7 +155,7 @@ async function reconcile(endpoint: string, s3Endpoint: string): Promise<PhaseRes
   // (here the local warehouse shares the two cores with MariaDB during the reconcile).
   const connection = await connectSource(p.source, credentials(p));
   const sourceStarted = performance.now();
-  await connection.query(summarySql("mysql", `\`${DATABASE}\`.\`${TABLE}\``, found.shape));
+  await connection.query(summarySql("mysql", `\`${DATABASE}\`.\`${TABLE}\``, found.shape).sql);
   const sourceAlone = (performance.now() - sourceStarted) / 1000;
   await connection.end();
   client.destroy();

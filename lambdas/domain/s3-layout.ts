@@ -117,3 +117,13 @@ export function rangePlanKey(isolationPrefix: string, pipeline: string, table: s
 
 /** Every range plan of a pipeline's isolation prefix (the state machine's role reads them: its ItemReader). */
 export const rangePlansPrefix = (isolationPrefix: string) => `${isolationPrefix}plans/`;
+
+/** A table's reconciliation in key ranges (docs/design.md §13): its plan, and each range's summary beside it. */
+export function reconcilePlanKey(isolationPrefix: string, pipeline: string, table: string): string {
+  return `${isolationPrefix}reconcile/${pipeline}/${tablePath(table)}/plan.json`;
+}
+
+/** One range's summary of the table's reconciliation plan (rewritten by each plan: a table keeps one per range). */
+export function reconcileRangeKey(isolationPrefix: string, pipeline: string, table: string, index: number): string {
+  return `${isolationPrefix}reconcile/${pipeline}/${tablePath(table)}/range-${pad(index)}.json`;
+}

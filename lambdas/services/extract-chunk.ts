@@ -27,14 +27,13 @@ import { tableChunkFile, type ChunkFile } from "./chunk-file.ts";
 import type { Meter, Progress, Run } from "#shared/steps.ts";
 import { addMeters, STEP_TRANSITIONS } from "#domain/cost.ts";
 import { spentHere } from "#shared/meter.ts";
-import { NOWHERE } from "./begin.ts";
 import type { LoadContext } from "./load.ts";
 import { commitRangeChunk, rangeOf, rangesLeft, rangesSpent, rangeWindows } from "#domain/range-state.ts";
 import { rangeReadOf, type RangeRead } from "#domain/ranges.ts";
 import { keyRangeReader, rangeContext, RANGES_ARE_WINDOWS, READS_KEY_RANGES, readsKeyRanges, type ChunkReader } from "#domain/cdc/key-range.ts";
-import { reconcileAndStage } from "./reconcile-repair.ts";
+import { reconcileStep } from "./reconcile-step.ts";
 import type { StoredWatermark } from "#adapters/watermark-store.ts";
-import { LEASE_SECONDS, loadSchema, pendingFiles, readStoredWatermark, updateWatermark, withTableSource, type TableContext } from "./sync-context.ts";
+import { LEASE_SECONDS, loadSchema, readStoredWatermark, updateWatermark, withTableSource, type TableContext } from "./sync-context.ts";
 import { ExtractionShortfallError, keylessShortfall, stuckWindowProblem, windowRowsNow, windowsRowsNow } from "./validate.ts";
 
 export type ChunkRequest = {
@@ -503,7 +502,7 @@ export async function extractChunkStep(
   deadline: number,
   range?: number,
 ): Promise<{ progress: Progress; chunk: ChunkResult }> {
-  if (run.mode === "reconcile") return reconcileNext(context, progress);
+  if (run.mode === "reconcile") return reconcileStep(context, progress, deadline, range);
   const request = { runId: progress.runId, schemaKey: progress.schemaKey, limit: run.limit ?? undefined, deadline };
   const chunk = await extractChunk(context, range === undefined ? request : { ...request, range });
   return {
@@ -532,37 +531,4 @@ function counted(progress: Progress, chunk: Pick<ChunkResult, "lateRows" | "wind
   const lateRows = (progress.lateRows ?? 0) + chunk.lateRows;
   const windowsReread = (progress.windowsReread ?? 0) + chunk.windowsReread;
   return { ...(lateRows > 0 ? { lateRows } : {}), ...(windowsReread > 0 ? { windowsReread } : {}) };
-}
-
-/** Mode reconcile: the table compared whole, its differences deleted or staged; the loads that follow merge them. */
-async function reconcileNext(context: LoadContext, progress: Progress): Promise<{ progress: Progress; chunk: ChunkResult }> {
-  const started = Date.now();
-  const { counts, staged } = await reconcileAndStage(context);
-  const durationMs = Date.now() - started;
-  const chunk: ChunkResult = {
-    done: true,
-    cursor: NOWHERE,
-    rows: counts.reloaded,
-    files: staged.file === undefined ? 0 : 1,
-    bytes: 0,
-    durationMs,
-    file: staged.file,
-    runRows: counts.reloaded,
-    lateRows: 0,
-    windowsReread: 0,
-  };
-  return {
-    chunk,
-    progress: {
-      ...progress,
-      done: true,
-      rows: counts.reloaded,
-      files: chunk.files,
-      chunks: progress.chunks + 1,
-      chunksHere: progress.chunksHere + 1,
-      extractMs: progress.extractMs + durationMs,
-      pendingFiles: await pendingFiles(context),
-      reconcile: counts,
-    },
-  };
 }

@@ -20,7 +20,7 @@ import { stageRepairFiles } from "#domain/watermark.ts";
 import type { ReconcileCounts } from "#shared/steps.ts";
 import { tableChunkFile } from "./chunk-file.ts";
 import type { LoadContext } from "./load.ts";
-import { findDifferences, keyParts, partText, ReconcileRefusedError, type Differences, type ReconcileReport } from "./reconcile.ts";
+import { findDifferences, keyParts, partText, ReconcileRefusedError, type Differences, type RangesMode, type ReconcileReport } from "./reconcile.ts";
 import { saveSchema, updateWatermark, withSource } from "./sync-context.ts";
 
 /** Repair files take this chunk number: no run reaches it, so a repair never overwrites a run's file. */
@@ -161,8 +161,8 @@ export type Repair = { report: ReconcileReport; staged: StagedRepair; deleted: n
  * so a refused mass delete stages nothing), the rows to re-load staged. `mrsync reconcile` and mode reconcile's step
  * (ExtractChunk's place, where the source and the staging area are reachable) both run this; a load then merges.
  */
-export async function reconcileAndStage(context: LoadContext, options: { allowMassDelete?: boolean } = {}): Promise<Repair> {
-  const found = await findDifferences(context);
+export async function reconcileAndStage(context: LoadContext, options: { allowMassDelete?: boolean; ranges?: RangesMode } = {}): Promise<Repair> {
+  const found = await findDifferences(context, options.ranges === undefined ? {} : { ranges: options.ranges });
   const policy = context.table.delete_policy;
   const deleted = policy === "hard" || policy === "soft" ? await deleteExtras(context, found, { policy, ...options }) : 0;
   const staged = await stageRepair(context, found);

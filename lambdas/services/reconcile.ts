@@ -17,9 +17,7 @@ import { cursorOf } from "#domain/watermark.ts";
 import {
   bucketOf,
   CRC32C_PROBE,
-  hashSum,
   notComparable,
-  primeAtLeast,
   rowHash,
   rowText,
   SOFT_DELETE_COLUMN,
@@ -28,13 +26,16 @@ import {
   type RowHash,
 } from "#domain/reconcile/canonical.ts";
 import { quoteRedshift } from "#domain/redshift-ddl.ts";
+import { keyColumnOf, type KeyColumn, type SqlFragment } from "#domain/cdc/keyset.ts";
+import { rangePredicate } from "#domain/ranges.ts";
+import { planFingerprint, resumable, type ReconcilePlan } from "#domain/reconcile/range-plan.ts";
+import { addBuckets, bucketCount, bucketRows, summarySql, type Shape, type Summary } from "#domain/reconcile/summary.ts";
+import { closePlan, comparisonPlan, mysqlSummaryOf, storedPlan, summarizeRangesHere, type PlannedShape } from "./reconcile-ranges.ts";
 import type { TableColumn, TableSchema } from "#domain/table-schema.ts";
 import { checkedTableSchema } from "./begin.ts";
 import { existingColumns, type LoadContext } from "./load.ts";
-import { readWatermark, withTableSource } from "./sync-context.ts";
+import { readWatermark, withTableSource, type TableContext } from "./sync-context.ts";
 
-/** Rows per bucket aimed at: a differing bucket is read row by row, so small buckets keep that cheap. */
-export const BUCKET_ROWS = 1_000;
 /** Buckets of one row-by-row query. */
 const BUCKETS_PER_FETCH = 200;
 /** Buckets named in one summary statement (≤ 7 bytes each: ~28 KB of the Data API's 100 KB). */
@@ -61,6 +62,11 @@ export type ReconcileReport = {
   hash: RowHash;
   notCompared: { column: string; why: string }[];
   durationSeconds: number;
+  /**
+   * MySQL's side summarized in key ranges (a big table): how many, the plan's id, and the ranges an earlier,
+   * interrupted comparison had read (not read again).
+   */
+  ranges?: { count: number; plan: string; readBefore: number[] };
   /** The whole-table pass on each side (they run at once): what reconcile costs the source, and the warehouse. */
   passSeconds: { mysql: number; redshift: number };
 };
@@ -86,7 +92,6 @@ export class ReconcileRefusedError extends Error {
 /** A value of a key part or hash as both sides compare it (mysql2 gives binary strings as bytes). */
 export const partText = (value: unknown): string => (typeof value === "string" ? value : (textOf(value) ?? String(value)));
 
-type Summary = { count: string; sum: string };
 type KeyedRow = { key: string[]; hash: string; cursor?: string | undefined };
 
 /** The key reconciliation compares by: the primary key, else the unique key the strategy pages on. */
@@ -107,21 +112,34 @@ function keyColumns(schema: TableSchema, table: string): TableColumn[] {
 /** A key column's value as canonical text; JSON of the parts keys a row. */
 export const keyParts = (dialect: Dialect, key: readonly TableColumn[]) => key.map((c) => valueText(dialect, c));
 
-/** How the rows of one side are bucketed and hashed. */
-export type Shape = { key: readonly TableColumn[]; compared: readonly TableColumn[]; buckets: number; hash: RowHash };
-
-/** One side's whole-table pass (or of some buckets): bucket, row count, sum of row hashes. */
-export function summarySql(dialect: Dialect, from: string, shape: Shape, only?: readonly number[]): string {
-  const bucket = bucketOf(dialect, shape.hash, shape.key, shape.buckets);
-  const where = only === undefined ? "" : ` WHERE ${bucket} IN (${only.join(", ")})`;
-  return `SELECT ${bucket} AS b, COUNT(*), ${hashSum(dialect, shape.hash, rowText(dialect, shape.compared))} FROM ${from}${where} GROUP BY 1`;
-}
+export { BUCKET_ROWS, summarySql, type Shape } from "#domain/reconcile/summary.ts";
 
 function rowsSql(dialect: Dialect, from: string, shape: Shape, only: readonly number[], cursor?: string): string {
   // As text: a 60-bit value would lose digits as a JS number.
   const hash = `CAST(${rowHash(dialect, shape.hash, rowText(dialect, shape.compared))} AS ${dialect === "mysql" ? "CHAR" : "VARCHAR"})`;
   const bucket = bucketOf(dialect, shape.hash, shape.key, shape.buckets);
   return `SELECT ${[...keyParts(dialect, shape.key), hash, ...(cursor === undefined ? [] : [cursor])].join(", ")} FROM ${from} WHERE ${bucket} IN (${only.join(", ")})`;
+}
+
+/** The range as a predicate on the key, as its summary reads it. */
+function rangeWhere(key: readonly TableColumn[], range: ReconcilePlan["ranges"][number]): SqlFragment | undefined {
+  const columns = key.map((column) => keyColumnOf(column)).filter((c): c is KeyColumn => !("problem" in c));
+  return rangePredicate(columns, { after: range.after, upTo: range.up_to });
+}
+
+/** At most `width` of `work` at once, results in order. */
+async function inBatches<T, R>(items: readonly T[], width: number, work: (item: T) => Promise<R>): Promise<R[]> {
+  const results: R[] = [];
+  for (let i = 0; i < items.length; i += Math.max(1, width)) results.push(...(await Promise.all(items.slice(i, i + Math.max(1, width)).map(work))));
+  return results;
+}
+
+/** The comparison's plan in key ranges for `mode` (undefined: one pass). */
+async function planOf(context: LoadContext, connection: Connection, shape: PlannedShape, mode: RangesMode): Promise<ReconcilePlan | undefined> {
+  if (mode === "off") return undefined;
+  if (mode === "here") return comparisonPlan(context, connection, shape);
+  const stored = await storedPlan(context);
+  return resumable(stored, planFingerprint(shape.key, shape.compared, shape.hash), context.now()) ? stored : undefined;
 }
 
 /** CRC-32C where the source computes it (the fast hash; MariaDB ≥ 10.8), else MD5 (MySQL 8). */
@@ -136,22 +154,48 @@ async function rowHashOf(connection: Connection): Promise<RowHash> {
   }
 }
 
+/** What a table is compared by: its schema, key, compared columns (and those not), and the row hash. */
+export async function comparisonShape(
+  context: Pick<TableContext, "table">,
+  connection: Connection,
+  hash?: RowHash,
+): Promise<PlannedShape & { schema: TableSchema; notCompared: ReconcileReport["notCompared"] }> {
+  const schema = await checkedTableSchema(context, connection);
+  const notCompared = schema.columns.flatMap((c) => {
+    const why = notComparable(c);
+    return why === undefined ? [] : [{ column: c.source, why }];
+  });
+  return {
+    schema,
+    key: keyColumns(schema, context.table.key),
+    compared: schema.columns.filter((c) => notComparable(c) === undefined),
+    notCompared,
+    hash: hash ?? (await rowHashOf(connection)),
+  };
+}
+
 export async function reconcileTable(context: LoadContext): Promise<ReconcileReport> {
   return (await findDifferences(context)).report;
 }
 
-/** `hash`: the row hash to compare with (default: the fastest the source computes; MD5 works on every source). */
-export async function findDifferences(context: LoadContext, options: { hash?: RowHash } = {}): Promise<Differences> {
+/**
+ * How MySQL's side of a big table is summarized (docs/design.md §13): `here` — in key ranges read by this process at
+ * once, resuming a plan a crash left (the CLI); `read` — the stored plan's ranges, read already by mode reconcile's
+ * range readers; `off` — one pass. A table too small for ranges (or whose key cannot be cut) is one pass either way.
+ */
+export type RangesMode = "here" | "read" | "off";
+
+export type FindOptions = {
+  /** The row hash to compare with (default: the fastest the source computes; MD5 works on every source). */
+  hash?: RowHash;
+  ranges?: RangesMode;
+};
+
+export async function findDifferences(context: LoadContext, options: FindOptions = {}): Promise<Differences> {
   const started = Date.now();
   const { table, pipeline } = context;
   return withTableSource(context, async (connection) => {
-    const schema = await checkedTableSchema(context, connection);
-    const key = keyColumns(schema, table.key);
-    const compared = schema.columns.filter((c) => notComparable(c) === undefined);
-    const notCompared = schema.columns.flatMap((c) => {
-      const why = notComparable(c);
-      return why === undefined ? [] : [{ column: c.source, why }];
-    });
+    const { schema, key, compared, notCompared, hash } = await comparisonShape(context, connection, options.hash);
     const source = quotedTable(table);
     const targetTable = `${quoteRedshift(pipeline.target.schema)}.${quoteRedshift(table.targetName)}`;
     const existing = await existingColumns(context);
@@ -164,9 +208,9 @@ export async function findDifferences(context: LoadContext, options: { hash?: Ro
     const softDeleted = existing.some((c) => c.name === SOFT_DELETE_COLUMN);
     const target = softDeleted ? `(SELECT * FROM ${targetTable} WHERE ${quoteRedshift(SOFT_DELETE_COLUMN)} IS NULL) AS live` : targetTable;
 
-    const mysqlRows = Number(textOf((await queryRow(connection, { sql: `SELECT COUNT(*) FROM ${source}`, params: [] }))?.[0]) ?? "0");
-    const buckets = primeAtLeast(Math.max(64, mysqlRows / BUCKET_ROWS));
-    const hash = options.hash ?? (await rowHashOf(connection));
+    const plan = await planOf(context, connection, { key, compared, hash }, options.ranges ?? "here");
+    const buckets =
+      plan?.buckets ?? bucketCount(Number(textOf((await queryRow(connection, { sql: `SELECT COUNT(*) FROM ${source}`, params: [] }))?.[0]) ?? "0"));
     const shape: Shape = { key, compared, buckets, hash };
     // Bucket lists go in slices: a statement stays far under the Data API's 100 KB however many buckets differ.
     const inSlices = async (only: readonly number[] | undefined, read: (slice?: readonly number[]) => Promise<[number, Summary][]>) => {
@@ -175,14 +219,41 @@ export async function findDifferences(context: LoadContext, options: { hash?: Ro
       for (let i = 0; i < only.length; i += BUCKETS_PER_SUMMARY) entries.push(...(await read(only.slice(i, i + BUCKETS_PER_SUMMARY))));
       return new Map(entries);
     };
+    const mysqlPass = (on: Connection, slice?: readonly number[], where?: SqlFragment) => {
+      const query = summarySql("mysql", source, shape, slice, where);
+      return on
+        .query({ sql: query.sql, values: query.params, rowsAsArray: true })
+        .then(([rows]) => (rows as unknown[][]).map((r): [number, string, string] => [Number(textOf(r[0])), textOf(r[1]) ?? "0", textOf(r[2]) ?? "0"]));
+    };
+    // Some buckets of a table compared in ranges: each range on a connection of its own, at once, summed.
+    const inRanges = async (slice: readonly number[], ranged: ReconcilePlan) =>
+      bucketRows(
+        addBuckets(
+          new Map(),
+          (
+            await inBatches(ranged.ranges, table.processing.max_parallel_ranges, (range) =>
+              withTableSource(context, (own) => mysqlPass(own, slice, rangeWhere(shape.key, range))),
+            )
+          ).flat(),
+        ),
+      );
     const mysqlSummaries = (only?: readonly number[]) =>
-      inSlices(only, async (slice) => {
-        const [rows] = await connection.query({ sql: summarySql("mysql", source, shape, slice), rowsAsArray: true });
-        return (rows as unknown[][]).map((r): [number, Summary] => [Number(textOf(r[0])), { count: textOf(r[1]) ?? "0", sum: textOf(r[2]) ?? "0" }]);
-      });
+      inSlices(only, async (slice) =>
+        (plan === undefined || slice === undefined ? await mysqlPass(connection, slice) : await inRanges(slice, plan)).map(
+          ([bucket, count, sum]): [number, Summary] => [bucket, { count, sum }],
+        ),
+      );
+    // The whole-table pass of a table in ranges: the ranges' summaries (read here first, or by mode reconcile's readers).
+    const rangedPass = async (ranged: ReconcilePlan) => {
+      if (options.ranges !== "read") readBefore = await summarizeRangesHere(context, ranged, { key, compared, hash }, table.processing.max_parallel_ranges);
+      const merged = await mysqlSummaryOf(context, ranged);
+      if (merged === undefined) throw new Error(`${table.key}: reconcile plan ${ranged.id} has ranges not read; run the reconcile again`);
+      return merged;
+    };
+    let readBefore: number[] = [];
     const redshiftSummaries = (only?: readonly number[]) =>
       inSlices(only, async (slice) => {
-        const { rows } = await context.redshift.query(summarySql("redshift", target, shape, slice));
+        const { rows } = await context.redshift.query(summarySql("redshift", target, shape, slice).sql);
         return rows.map((r): [number, Summary] => [Number(r[0]), { count: String(r[1]), sum: String(r[2] ?? "0") }]);
       });
     const differing = (a: Map<number, Summary>, b: Map<number, Summary>) =>
@@ -195,7 +266,10 @@ export async function findDifferences(context: LoadContext, options: { hash?: Ro
       const result = await work;
       return [result, Number(((performance.now() - start) / 1000).toFixed(3))];
     };
-    const [[mysqlAll, mysqlSeconds], [redshiftAll, redshiftSeconds]] = await Promise.all([timed(mysqlSummaries()), timed(redshiftSummaries())]);
+    const [[mysqlAll, mysqlSeconds], [redshiftAll, redshiftSeconds]] = await Promise.all([
+      timed(plan === undefined ? mysqlSummaries() : rangedPass(plan)),
+      timed(redshiftSummaries()),
+    ]);
     const total = (m: Map<number, Summary>) => [...m.values()].reduce((sum, s) => sum + Number(s.count), 0);
     let suspects = differing(mysqlAll, redshiftAll);
     // A row that changed while the whole-table pass ran shows as a difference once; a real one stays.
@@ -216,6 +290,7 @@ export async function findDifferences(context: LoadContext, options: { hash?: Ro
       notCompared,
       durationSeconds: 0,
       passSeconds: { mysql: mysqlSeconds, redshift: redshiftSeconds },
+      ...(plan === undefined ? {} : { ranges: { count: plan.ranges.length, plan: plan.id, readBefore } }),
     };
     const toLoad = new Set<string>();
     const extra: string[][] = [];
@@ -256,6 +331,8 @@ export async function findDifferences(context: LoadContext, options: { hash?: Ro
       for (const [k, row] of inRedshift) if (!inMysql.has(k)) note("extra", k, row);
     }
     report.durationSeconds = (Date.now() - started) / 1000;
+    // Its summaries used: the next comparison plans anew (a crash before here resumes this one).
+    if (plan !== undefined) await closePlan(context, plan);
     return { report, schema, shape, differingBuckets: suspects, toLoad, extra };
   });
 }

@@ -13,7 +13,8 @@ import { runStamp, tableDataFile } from "#domain/s3-layout.ts";
 import type { ExecutionRecord } from "#local/stepfunctions/runner.ts";
 import { loadSchema } from "#services/sync-context.ts";
 import { getWatermark } from "#services/watermarks.ts";
-import { runCli, startLocalSync } from "../support/cli.ts";
+import type { TableReconcile } from "../../cli/commands/reconcile.ts";
+import { runCli, startCli, startLocalSync } from "../support/cli.ts";
 import { tableDifferences } from "../support/compare.ts";
 import { contextFor } from "../support/extraction.ts";
 import { STAGING, usePipelineFixture } from "../support/pipeline-run.ts";
@@ -29,6 +30,7 @@ tables:
   ${DB}.rates: { cdc_strategy: full_sync, processing: { parallel_ranges: 4, batch_size: 2000 } }
   ${DB}.ledger: { cdc_strategy: id_only, cdc_id_column: [merchant_id, day], processing: { parallel_ranges: 4, batch_size: 1000 } }
   ${DB}.balances: { cdc_strategy: full_sync, processing: { parallel_ranges: 4, batch_size: 1000 } }
+  ${DB}.payouts: { cdc_strategy: id_only, cdc_id_column: [merchant_id, day], delete_policy: hard, processing: { parallel_ranges: 4, max_parallel_ranges: 1, batch_size: 50000 } }
 `,
 );
 const mrsync = (...args: string[]) => runCli(fx.configDir, args);
@@ -85,6 +87,17 @@ describe("a table read in parallel key ranges", () => {
     expect(readers.every((reader) => reader.historyEvents < 25_000)).toBe(true);
     expect(await differences("settlements")).toEqual([]);
     expect(await differences("rates")).toEqual([]);
+
+    // Mode reconcile compares it in the same four ranges: ReadRanges' readers summarize them, the next call compares.
+    await fx.db.admin.query(`UPDATE ${DB}.settlements SET note = 'silent' WHERE merchant_id = 1 AND day < '1950-01-04'`);
+    const compared = await fx.run({ pipeline: "ranges", tables: [`${DB}.settlements`], mode: "reconcile" });
+    expect(compared.status, compared.cause).toBe("SUCCEEDED");
+    expect(rangeReaders(compared).filter((r) => r.status === "SUCCEEDED").length).toBe(4);
+    expect((compared.output as RunSummary).table_results[`${DB}.settlements`]).toMatchObject({
+      status: "success",
+      reconcile: { compared: ROWS, missing: 0, extra: 0, different: 3, reloaded: 3, deleted: 0 },
+    });
+    expect(await differences("settlements")).toEqual([]);
 
     // full_sync reads every run from the start: in ranges again, and lands the table as MySQL has it now.
     await fx.db.admin.query(`UPDATE ${DB}.rates SET rate = rate + 1 WHERE code LIKE 'B%'`);
@@ -145,4 +158,57 @@ describe("a table read in parallel key ranges", () => {
     },
     300_000,
   );
+
+  it("reconciles a big table in key ranges; killed half way, the next reconcile reads only the ranges left, and finds and repairs every difference once", async () => {
+    const rows = 400_000;
+    await seed("payouts", rows);
+    const table = `${DB}.payouts`;
+    const synced = await fx.run({ pipeline: "ranges", tables: [table] });
+    expect(synced.status, synced.cause).toBe("SUCCEEDED");
+    // What query-based CDC leaves behind: updates that left the key alone, rows gone from Redshift, a row only there.
+    await fx.db.admin.query(`UPDATE ${DB}.payouts SET amount = amount + 1 WHERE merchant_id IN (2, 1500, 100000) AND day IN ('1950-01-01', '2024-01-01')`);
+    await fx.warehouse.redshift.query(`DELETE FROM public.payouts WHERE merchant_id = 50000`);
+    await fx.warehouse.redshift.query(`INSERT INTO public.payouts (merchant_id, day, amount, note) VALUES (5, '1900-01-01', 1.00, 'only here')`);
+
+    // Killed (SIGKILL) once a range is summarized and another is not: max_parallel_ranges 1 reads them one by one.
+    const summaries = async () => (await fx.s3.store.listAll(STAGING, `ranges/reconcile/ranges/${table}/`)).filter((o) => /range-\d+\.json$/.test(o.key));
+    const doneRanges = async () => {
+      const done: { index: number; etag: string }[] = [];
+      for (const object of await summaries()) {
+        const { value } = await fx.s3.store.getJson(STAGING, object.key);
+        const summary = value as { index: number; done: boolean };
+        if (summary.done) done.push({ index: summary.index, etag: object.etag });
+      }
+      return done;
+    };
+    const { child, exited } = startCli(fx.configDir, ["reconcile", "-p", "ranges", "-t", table, "--local"]);
+    let atKill: { index: number; etag: string }[] = [];
+    for (let i = 0; i < 6_000 && atKill.length === 0; i++) {
+      atKill = await doneRanges();
+      if (atKill.length === 0) await new Promise((resolve) => setTimeout(resolve, 5));
+    }
+    child.kill("SIGKILL");
+    expect(await exited).toBe("SIGKILL");
+    atKill = await doneRanges();
+    expect(atKill.length).toBeGreaterThan(0);
+    expect(atKill.length).toBeLessThan(4);
+
+    // Resumed as a report first: only the ranges left are summarized (the repair below compares all anew, as its own plan).
+    const resumed = await mrsync("--json", "reconcile", "-p", "ranges", "-t", table, "--dry-run");
+    expect(resumed.code).toBe(1);
+    const [found] = (JSON.parse(resumed.stdout) as TableReconcile[]).map((r) => r.found);
+    expect(found).toMatchObject({ rows: { mysql: rows, redshift: rows - 1 }, missing: 2, extra: 1, different: 3 });
+    // The ranges the killed reconcile had read are taken as read: their summaries were not written again.
+    expect(found?.ranges).toMatchObject({ count: 4, readBefore: atKill.map((r) => r.index).sort() });
+    const after = await summaries();
+    for (const { index, etag } of atKill) expect(after.find((o) => o.key.endsWith(`range-0${index}.json`))?.etag, `range ${index}`).toBe(etag);
+
+    const repaired = await mrsync("--json", "reconcile", "-p", "ranges", "-t", table, "--local");
+    expect(repaired.code, repaired.stderr).toBe(0);
+    const [result] = JSON.parse(repaired.stdout) as TableReconcile[];
+    expect(result?.found).toMatchObject({ missing: 2, extra: 1, different: 3, ranges: { count: 4, readBefore: [] } });
+    expect(result).toMatchObject({ staged: { rows: 5 }, deleted: 1 });
+    expect(result?.after).toMatchObject({ missing: 0, extra: 0, different: 0 });
+    expect(await differences("payouts")).toEqual([]);
+  }, 300_000);
 });

@@ -29,10 +29,12 @@ export async function runCli(configDir: string, args: readonly string[], env: No
  * the signal it exits with.
  */
 export function startLocalSync(configDir: string, pipeline: string, table: string) {
-  const child = spawn(process.execPath, [CLI, "--config-dir", configDir, "sync", "pipeline", "-p", pipeline, "-t", table, "--local", "--wait"], {
-    env: process.env,
-    stdio: "ignore",
-  });
+  return startCli(configDir, ["sync", "pipeline", "-p", pipeline, "-t", table, "--local", "--wait"]);
+}
+
+/** The CLI started with `args` (not waited for): to be killed half way. */
+export function startCli(configDir: string, args: readonly string[]) {
+  const child = spawn(process.execPath, [CLI, "--config-dir", configDir, ...args], { env: process.env, stdio: "ignore" });
   const exited = new Promise<NodeJS.Signals | null>((resolve) =>
     child.on("exit", (_code, signal) => {
       resolve(signal);

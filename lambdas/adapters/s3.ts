@@ -70,6 +70,10 @@ class ByteCountStream extends Transform {
   }
 }
 
+/** The header SigV4 takes the payload's hash from, and its value for a payload left out of the signature. */
+const CONTENT_SHA256 = "x-amz-content-sha256";
+const UNSIGNED_PAYLOAD = "UNSIGNED-PAYLOAD";
+
 export class S3Store {
   readonly client: S3Client;
 
@@ -125,10 +129,26 @@ export class S3Store {
     // One Buffer, which the SDK sends again after a transient error. A stream it cannot: a 500 then failed the chunk
     // at once (checked through the faulty proxy), where a Buffer rides it out.
     const body = Buffer.concat(parts);
+    const command = new PutObjectCommand({
+      Bucket: bucket,
+      Key: key,
+      Body: body,
+      ContentType: contentType,
+      ...(metadata === undefined ? {} : { Metadata: metadata }),
+    });
+    // The signature leaves the body out (UNSIGNED-PAYLOAD, which S3 takes on any PUT): the SDK would SHA-256 the whole
+    // Buffer for it (25-35 ms of CPU per 4.3 MB file). The body's integrity is the CRC32 the SDK still sends
+    // (x-amz-checksum-crc32), which S3 checks.
+    command.middlewareStack.add(
+      (next) => (args) => {
+        const request = args.request as { headers?: Record<string, string> };
+        if (request.headers !== undefined) request.headers[CONTENT_SHA256] = UNSIGNED_PAYLOAD;
+        return next(args);
+      },
+      { step: "build", name: "mrsyncUnsignedPayload" },
+    );
     try {
-      const response = await this.client.send(
-        new PutObjectCommand({ Bucket: bucket, Key: key, Body: body, ContentType: contentType, ...(metadata === undefined ? {} : { Metadata: metadata }) }),
-      );
+      const response = await this.client.send(command);
       return { bucket, key, etag: response.ETag ?? "", bytes: body.length };
     } catch (error) {
       return mapError(error, bucket, key);

@@ -7,6 +7,7 @@
 export const HOLDS_MYSQL_TRANSACTIONS = [
   "test/e2e/late-commits.test.ts",
   "test/e2e/live-source.test.ts",
+  "test/e2e/reconcile-ranges.test.ts",
   "test/integration/lambdas/services/begin.test.ts",
   "test/integration/lambdas/services/begin.time-zone.test.ts",
   "test/integration/lambdas/services/key-ranges.test.ts",

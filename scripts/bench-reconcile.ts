@@ -1,5 +1,5 @@
 /**
- * npm run bench:reconcile [-- --rows 1000000]   (10M: --rows 10000000)
+ * npm run bench:reconcile [-- --rows 1000000 --ranges 1,4]   (10M: --rows 10000000)
  *
  * In one run: the same N rows in MySQL and in the local warehouse (Postgres behind the local Data API, in this
  * process's parent, as Redshift is another machine), then, each in a fresh process so peak RSS is its own: (1) the raw
@@ -35,9 +35,17 @@ const PG_URL = process.env.PG_URL ?? "postgres://postgres@127.0.0.1:5432/postgre
 const CREDENTIALS = { accessKeyId: "bench", secretAccessKey: "bench" };
 
 const { values } = parseArgs({
-  options: { rows: { type: "string", default: "1000000" }, phase: { type: "string" }, endpoint: { type: "string" }, s3: { type: "string" } },
+  options: {
+    rows: { type: "string", default: "1000000" },
+    // processing.parallel_ranges of each reconcile compared (a list: each one measured, clean and with differences).
+    ranges: { type: "string", default: "1" },
+    phase: { type: "string" },
+    endpoint: { type: "string" },
+    s3: { type: "string" },
+  },
 });
 const ROWS = Number(values.rows);
+const RANGES = values.ranges.split(",").map(Number);
 /** Every 30,011th id: ~33 per million rows of each kind of difference. */
 const EVERY = 30_011;
 
@@ -50,9 +58,11 @@ type PhaseResult = {
   different: number;
   /** Reconcile: its whole-table pass on each side, and the row hash. */
   pass?: { mysql: number; redshift: number; mysqlAlone: number; hash: string };
+  /** Reconcile: the key ranges MySQL's pass was cut into (1: one pass). */
+  ranges?: number;
 };
 
-function pipeline(): ResolvedPipeline {
+function pipeline(ranges = RANGES[0] ?? 1): ResolvedPipeline {
   const url = new URL(MYSQL_URL);
   const connections = parseConnections(
     "bench-connections.yml",
@@ -63,7 +73,7 @@ staging: { s: { bucket: ${BUCKET} } }`,
   ).value;
   const parsed = parsePipeline(
     "bench.yml",
-    `pipeline: { name: bench, source: bench, target: rs, staging: s }\ntables: { ${DATABASE}.${TABLE}: { cdc_strategy: id_only, cdc_id_column: id } }`,
+    `pipeline: { name: bench, source: bench, target: rs, staging: s }\ntables: { ${DATABASE}.${TABLE}: { cdc_strategy: id_only, cdc_id_column: id, processing: { parallel_ranges: ${ranges} } } }`,
     connections,
   ).value;
   if (connections === undefined || parsed === undefined) throw new Error("bench config is invalid");
@@ -168,6 +178,7 @@ async function reconcile(endpoint: string, s3Endpoint: string): Promise<PhaseRes
     extra: report.extra,
     different: report.different,
     pass: { ...report.passSeconds, mysqlAlone: Number(sourceAlone.toFixed(3)), hash: report.hash },
+    ranges: report.ranges?.count ?? 1,
   };
 }
 
@@ -182,8 +193,19 @@ async function warehouseCrc32(): Promise<string> {
   return rows.map((r) => r.lanname).join(", ");
 }
 
-const runReconcilePhase = (phase: string, endpoint: string, s3Endpoint: string) =>
-  runPhase<PhaseResult>(import.meta.filename, ["--phase", phase, "--rows", String(ROWS), "--endpoint", endpoint, "--s3", s3Endpoint]);
+const runReconcilePhase = (phase: string, endpoint: string, s3Endpoint: string, ranges = RANGES[0] ?? 1) =>
+  runPhase<PhaseResult>(import.meta.filename, [
+    "--phase",
+    phase,
+    "--rows",
+    String(ROWS),
+    "--ranges",
+    String(ranges),
+    "--endpoint",
+    endpoint,
+    "--s3",
+    s3Endpoint,
+  ]);
 
 async function main(): Promise<void> {
   if (values.phase !== undefined) {
@@ -196,9 +218,12 @@ async function main(): Promise<void> {
   const s3 = await startLocalS3({ rootDir: s3Dir, port: 0, buckets: [BUCKET] });
   try {
     const raw = await runReconcilePhase("raw", warehouse.endpoint, s3.endpoint);
-    const clean = await runReconcilePhase("reconcile", warehouse.endpoint, s3.endpoint);
+    const cleanBy: PhaseResult[] = [];
+    for (const ranges of RANGES) cleanBy.push(await runReconcilePhase("reconcile", warehouse.endpoint, s3.endpoint, ranges));
     await scatterDifferences();
-    const differing = await runReconcilePhase("reconcile", warehouse.endpoint, s3.endpoint);
+    const differingBy: PhaseResult[] = [];
+    for (const ranges of RANGES) differingBy.push(await runReconcilePhase("reconcile", warehouse.endpoint, s3.endpoint, ranges));
+    const [clean, differing] = [cleanBy[0] as PhaseResult, differingBy[0] as PhaseResult];
     const mysqlVersion = execFileSync("mariadb", ["--version"], { encoding: "utf8" }).trim();
     console.log(
       JSON.stringify(
@@ -218,6 +243,16 @@ async function main(): Promise<void> {
           reconcile_100_differences_ratio: Number((differing.seconds / raw.seconds).toFixed(2)),
           found: { missing: differing.missing, extra: differing.extra, different: differing.different },
           peak_rss_mb: { raw: raw.maxRssMb, clean: clean.maxRssMb, differing: differing.maxRssMb },
+          // Each processing.parallel_ranges asked for: the key ranges MySQL's pass was cut into, clean and differing.
+          by_ranges: RANGES.map((asked, i) => ({
+            parallel_ranges: asked,
+            ranges: cleanBy[i]?.ranges,
+            clean_s: Number(cleanBy[i]?.seconds.toFixed(2)),
+            clean_mysql_pass_s: cleanBy[i]?.pass?.mysql,
+            differing_s: Number(differingBy[i]?.seconds.toFixed(2)),
+            found: { missing: differingBy[i]?.missing, extra: differingBy[i]?.extra, different: differingBy[i]?.different },
+            peak_rss_mb: { clean: cleanBy[i]?.maxRssMb, differing: differingBy[i]?.maxRssMb },
+          })),
         },
         null,
         2,

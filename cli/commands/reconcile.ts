@@ -39,7 +39,11 @@ export type TableReconcile = {
 function line(result: TableReconcile): string {
   const { found, after } = result;
   const differences = differencesOf(found);
-  const head = `${differences === "" ? "clean  " : "DIFFERS"} ${found.table} → ${found.target}: MySQL ${found.rows.mysql} rows, Redshift ${found.rows.redshift}, ${found.buckets} buckets, ${found.durationSeconds.toFixed(1)}s`;
+  const ranges =
+    found.ranges === undefined
+      ? ""
+      : `, MySQL in ${found.ranges.count} key ranges${found.ranges.readBefore.length === 0 ? "" : ` (${found.ranges.readBefore.length} read by an interrupted reconcile, not again)`}`;
+  const head = `${differences === "" ? "clean  " : "DIFFERS"} ${found.table} → ${found.target}: MySQL ${found.rows.mysql} rows, Redshift ${found.rows.redshift}, ${found.buckets} buckets${ranges}, ${found.durationSeconds.toFixed(1)}s`;
   const lines = [head, ...(differences === "" ? [] : [`        ${differences}`])];
   if (found.inFlight > 0) lines.push(`        ${found.inFlight} row(s) changed since the last sync: left to the next sync`);
   if (result.repairFailed !== undefined) {

@@ -207,6 +207,8 @@ describe("a table read in parallel key ranges", () => {
     const after = await summaries();
     for (const { index, etag } of atKill) expect(after.find((o) => o.key.endsWith(`range-0${index}.json`))?.etag, `range ${index}`).toBe(etag);
 
+    // What on-call reads.
+    expect((await mrsync("reconcile", "-p", "ranges", "-t", table, "--dry-run")).stdout).toMatch(/MySQL in 4 key ranges, /);
     const repaired = await mrsync("--json", "reconcile", "-p", "ranges", "-t", table, "--local");
     expect(repaired.code, repaired.stderr).toBe(0);
     const [result] = JSON.parse(repaired.stdout) as TableReconcile[];

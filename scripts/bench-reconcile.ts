@@ -24,7 +24,8 @@ import { resolvePipeline, type ResolvedPipeline } from "#config/resolve.ts";
 import { DEFAULT_MYSQL_URL } from "#local/demo/seed.ts";
 import { startLocalRedshift } from "#local/redshift/server.ts";
 import { startLocalS3 } from "#local/s3/server.ts";
-import { findDifferences, summarySql } from "#services/reconcile.ts";
+import { comparisonShape, findDifferences, summarySql } from "#services/reconcile.ts";
+import { closePlan, comparisonPlan, summarizeRangesHere } from "#services/reconcile-ranges.ts";
 import { tableContext } from "#services/sync-context.ts";
 import { maxRssMb, report, runPhase } from "./bench-phases.ts";
 
@@ -163,9 +164,16 @@ async function reconcile(endpoint: string, s3Endpoint: string): Promise<PhaseRes
   const { report } = found;
   // MySQL's whole-table pass again, alone: what reconcile costs the source when the warehouse is another machine
   // (here the local warehouse shares the two cores with MariaDB during the reconcile).
+  // In key ranges: the ranges summarized at once, as the comparison does (a new plan, closed after).
   const connection = await connectSource(p.source, credentials(p));
   const sourceStarted = performance.now();
-  await connection.query(summarySql("mysql", `\`${DATABASE}\`.\`${TABLE}\``, found.shape).sql);
+  const shape = await comparisonShape(context, connection);
+  const plan = report.ranges === undefined ? undefined : await comparisonPlan(context, connection, shape);
+  if (plan === undefined) await connection.query(summarySql("mysql", `\`${DATABASE}\`.\`${TABLE}\``, found.shape).sql);
+  else {
+    await summarizeRangesHere(context, plan, shape, context.table.processing.max_parallel_ranges);
+    await closePlan(context, plan);
+  }
   const sourceAlone = (performance.now() - sourceStarted) / 1000;
   await connection.end();
   client.destroy();
@@ -249,6 +257,7 @@ async function main(): Promise<void> {
             ranges: cleanBy[i]?.ranges,
             clean_s: Number(cleanBy[i]?.seconds.toFixed(2)),
             clean_mysql_pass_s: cleanBy[i]?.pass?.mysql,
+            mysql_pass_alone_s: cleanBy[i]?.pass?.mysqlAlone,
             differing_s: Number(differingBy[i]?.seconds.toFixed(2)),
             found: { missing: differingBy[i]?.missing, extra: differingBy[i]?.extra, different: differingBy[i]?.different },
             peak_rss_mb: { clean: cleanBy[i]?.maxRssMb, differing: differingBy[i]?.maxRssMb },

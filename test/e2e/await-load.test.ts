@@ -1,12 +1,13 @@
 /**
  * Waiting for a load without a Wait state: AwaitLoad long-polls the load's statement right after SubmitLoad, so a
- * COPY that the local Data API holds 2 s is seen finished within a second of its end (the deployed machine used to
- * wait 15 s before its first look). A COPY held past one AwaitLoad call is awaited again and lands once.
+ * COPY that the local Data API holds 2 s is seen finished when it ends (the deployed machine used to wait 15 s before
+ * its first look). A COPY held past one AwaitLoad call is awaited again and lands once.
  */
 import { describe, expect, it } from "vitest";
 import type { RunSummary } from "#domain/run-summary.ts";
 import type { LambdaHandler } from "#local/stepfunctions/runner.ts";
 import type { Load } from "#shared/steps.ts";
+import { LONG_POLL_SECONDS } from "#adapters/redshift-data.ts";
 import { usePipelineFixture } from "../support/pipeline-run.ts";
 
 const DB = "mrsync_test_await_load";
@@ -53,7 +54,7 @@ function timed() {
 }
 
 describe("AwaitLoad: a load seen finished when it finishes", () => {
-  it("a load whose statement runs 2 s is seen finished within 3 s of its submission, by one AwaitLoad call", async () => {
+  it("a load whose statement runs 2 s is seen finished when it ends, by one AwaitLoad call, long before a poll would run out", async () => {
     await fx.db.admin.query(`CREATE TABLE ${TABLE} (id INT NOT NULL PRIMARY KEY, amount DECIMAL(12,2) NOT NULL)`);
     await fx.db.admin.query(`INSERT INTO ${TABLE} SELECT seq, seq / 3 FROM seq_1_to_500`);
     holdCopy(2_000);
@@ -72,7 +73,9 @@ describe("AwaitLoad: a load seen finished when it finishes", () => {
     ).toEqual(["FINISHED"]);
     const seenAfter = (awaited[0]?.at ?? 0) - (submitted[0] ?? 0);
     expect(seenAfter, "the COPY was held 2 s").toBeGreaterThanOrEqual(2_000);
-    expect(seenAfter, "seen finished within 3 s of the submission").toBeLessThanOrEqual(3_000);
+    // Not a timing target (a loaded CI host once took 3.07 s): what fails here is an answer that waits out the long
+    // poll (20 s) or the old first look after a 15 s Wait state — both past half a long poll after the COPY's end.
+    expect(seenAfter, "seen finished long before a long poll or a Wait state would end").toBeLessThan(2_000 + (LONG_POLL_SECONDS * 1000) / 2);
   });
 
   it("a load running past one AwaitLoad call is awaited again (LoadEnded? → CountPoll → AwaitLoad) and lands once", async () => {

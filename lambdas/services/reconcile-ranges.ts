@@ -26,6 +26,8 @@ import { NotFoundError, PreconditionFailedError } from "#shared/errors.ts";
 import { queryRow } from "#adapters/mysql.ts";
 import { planKeyRanges } from "./key-ranges.ts";
 import { withTableSource, type TableContext } from "./sync-context.ts";
+import { addMeters } from "#domain/cost.ts";
+import { emptyMeter, type Meter } from "#domain/meter.ts";
 
 /** Rows of one sub-range: one GROUP BY statement, and what a crash reads again at most. */
 export const SUB_RANGE_ROWS = 100_000;
@@ -111,6 +113,10 @@ export async function rangeSummaries(context: TableContext, plan: ReconcilePlan)
 export const unreadRanges = (plan: ReconcilePlan, summaries: readonly (RangeSummary | undefined)[]): number[] =>
   plan.ranges.filter((range) => summaries.find((s) => s?.index === range.index)?.done !== true).map((range) => range.index);
 
+/** What the plan's range readers spent, all together. */
+export const readersSpent = (summaries: readonly (RangeSummary | undefined)[]): Meter =>
+  summaries.reduce((sum: Meter, summary) => (summary === undefined ? sum : addMeters(sum, summary.spent)), emptyMeter());
+
 /** The whole table's MySQL summary once every range is read (undefined before). */
 export async function mysqlSummaryOf(context: TableContext, plan: ReconcilePlan): Promise<Map<number, Summary> | undefined> {
   return mergedSummary(plan, await rangeSummaries(context, plan));
@@ -129,6 +135,8 @@ export async function summarizeRange(
   shape: PlannedShape,
   index: number,
   stop: (lastSubRangeMs: number) => boolean = () => false,
+  /** What this call has spent so far (a range reader's invocation), kept with the range's summary. */
+  spentHere?: (done: boolean) => Meter,
 ): Promise<RangeOutcome> {
   const range = plan.ranges.find((r) => r.index === index);
   const keyColumns = rangeKey(shape.key);
@@ -142,8 +150,10 @@ export async function summarizeRange(
   const buckets = addBuckets(new Map(), summary.buckets);
   const full: Shape = { ...shape, buckets: plan.buckets };
   const from = quotedTable(context.table);
+  const spentBefore = summary.spent;
   const save = async () => {
-    const next: RangeSummary = { ...summary, buckets: bucketRows(buckets) };
+    const spent = spentHere === undefined ? spentBefore : addMeters(spentBefore, spentHere(summary.done));
+    const next: RangeSummary = { ...summary, buckets: bucketRows(buckets), spent };
     try {
       etag = (await context.s3.putJson(context.bucket, key, next, etag === undefined ? { ifNoneMatch: "*" } : { ifMatch: etag })).etag;
       summary = next;

@@ -12,7 +12,10 @@ import type { ChunkResult } from "./extract-chunk.ts";
 import type { LoadContext } from "./load.ts";
 import { comparisonShape } from "./reconcile.ts";
 import { reconcileAndStage } from "./reconcile-repair.ts";
-import { comparisonPlan, rangeSummaries, storedPlan, summarizeRange, unreadRanges } from "./reconcile-ranges.ts";
+import { comparisonPlan, rangeSummaries, readersSpent, storedPlan, summarizeRange, unreadRanges } from "./reconcile-ranges.ts";
+import { addMeters, STEP_TRANSITIONS } from "#domain/cost.ts";
+import { emptyMeter, type Meter } from "#domain/meter.ts";
+import { spentHere } from "#shared/meter.ts";
 import { planFingerprint, resumable } from "#domain/reconcile/range-plan.ts";
 import { pendingFiles, withTableSource } from "./sync-context.ts";
 
@@ -41,11 +44,14 @@ const counted = (progress: Progress, durationMs: number) => ({
 export async function reconcileStep(context: LoadContext, progress: Progress, deadline: number, range?: number): Promise<Step> {
   const started = Date.now();
   if (range !== undefined) return summarizeStep(context, progress, deadline, range, started);
-  const ranges = await rangesForReaders(context);
+  const { ranges, spent } = await rangesForReaders(context);
   if (ranges !== undefined && ranges.left > 0) {
     const durationMs = Date.now() - started;
     return { chunk: nothingRead(durationMs, false), progress: { ...progress, done: false, ranges, ...counted(progress, durationMs) } };
   }
+  // The readers ReadRanges ran for this table (their meters, and ReadRanges' own states), once, as the comparison ends.
+  const readers =
+    progress.ranges === undefined || spent === undefined ? emptyMeter() : { ...spent, transitions: spent.transitions + STEP_TRANSITIONS.readRanges };
   const { counts, staged } = await reconcileAndStage(context, { ranges: ranges === undefined ? "off" : "read" });
   const durationMs = Date.now() - started;
   const chunk: ChunkResult = {
@@ -63,6 +69,7 @@ export async function reconcileStep(context: LoadContext, progress: Progress, de
       rows: counts.reloaded,
       files: chunk.files,
       ...(ranges === undefined ? {} : { ranges }),
+      meter: addMeters(progress.meter, readers),
       ...counted(progress, durationMs),
       pendingFiles: await pendingFiles(context),
       reconcile: counts,
@@ -74,10 +81,11 @@ export async function reconcileStep(context: LoadContext, progress: Progress, de
  * The table's ranges as ReadRanges reads them (undefined: one pass): the plan — resumed, or made now — and the
  * ranges not read yet, listed in S3 for the Distributed Map's ItemReader.
  */
-async function rangesForReaders(context: LoadContext): Promise<Progress["ranges"]> {
+async function rangesForReaders(context: LoadContext): Promise<{ ranges?: Progress["ranges"]; spent?: Meter }> {
   const plan = await withTableSource(context, async (connection) => comparisonPlan(context, connection, await comparisonShape(context, connection)));
-  if (plan === undefined) return undefined;
-  const unread = unreadRanges(plan, await rangeSummaries(context, plan));
+  if (plan === undefined) return {};
+  const summaries = await rangeSummaries(context, plan);
+  const unread = unreadRanges(plan, summaries);
   const now = context.now().toISOString();
   const key = rangePlanKey(context.pipeline.s3.isolation_prefix, context.pipeline.name, context.table.key, now);
   if (unread.length > 0) {
@@ -88,10 +96,13 @@ async function rangesForReaders(context: LoadContext): Promise<Progress["ranges"
     );
   }
   return {
-    left: unread.length,
-    total: plan.ranges.length,
-    plan: { bucket: context.bucket, key },
-    concurrency: Math.min(context.table.processing.max_parallel_ranges, plan.ranges.length),
+    ranges: {
+      left: unread.length,
+      total: plan.ranges.length,
+      plan: { bucket: context.bucket, key },
+      concurrency: Math.min(context.table.processing.max_parallel_ranges, plan.ranges.length),
+    },
+    spent: readersSpent(summaries),
   };
 }
 
@@ -105,7 +116,9 @@ async function summarizeStep(context: LoadContext, progress: Progress, deadline:
     const plan = await storedPlan(context);
     // No plan of this shape any more (closed, or the table changed): nothing for this reader; the comparison plans anew.
     if (!resumable(plan, planFingerprint(shape.key, shape.compared, shape.hash), context.now())) return undefined;
-    return summarizeRange(context, plan, shape, range, (lastMs) => Date.now() + 2 * lastMs + DEADLINE_MARGIN_MS > deadline);
+    const stop = (lastMs: number) => Date.now() + 2 * lastMs + DEADLINE_MARGIN_MS > deadline;
+    // This invocation's meter, kept with its range (a reader's child execution returns none).
+    return summarizeRange(context, plan, shape, range, stop, (done) => spentHere(STEP_TRANSITIONS.extractRange(done)));
   });
   const durationMs = Date.now() - started;
   return {

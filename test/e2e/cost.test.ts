@@ -113,4 +113,21 @@ describe("the cost of a run", () => {
     // are counted by its Begin.
     expect(cost.state_transitions).toBe(entered);
   });
+
+  it("mode reconcile of a table compared in key ranges counts its range readers too", async () => {
+    const { overrides, invocations } = counted();
+    const compared = await fx.run({ pipeline: "costed", tables: [`${DB}.ledger`], mode: "reconcile" }, overrides);
+    expect(compared.status, compared.cause).toBe("SUCCEEDED");
+    expect(
+      compared.children.flatMap(everyExecution).some((child) => child.name.includes(":RangeReaders:")),
+      "compared by range readers",
+    ).toBe(true);
+    const summary = compared.output as RunSummary;
+    expect(summary.table_results[`${DB}.ledger`]).toMatchObject({ status: "success", reconcile: { missing: 0, extra: 0, different: 0 } });
+    const cost = expectPartsAddUp(summary.cost);
+    expect(cost.state_transitions, "the states the run entered, the readers' child executions too").toBe(
+      everyExecution(compared).reduce((n, e) => n + e.stateTransitions, 0),
+    );
+    expect(cost.lambda_invocations, "the steps it took").toBe(invocations());
+  });
 });

@@ -11,6 +11,7 @@ import type { TableColumn } from "#domain/table-schema.ts";
 import type { KeyRange } from "#domain/ranges.ts";
 import type { RowHash } from "./canonical.ts";
 import { addBuckets, type Summary } from "./summary.ts";
+import { emptyMeter, MeterSchema } from "#domain/meter.ts";
 
 /** A plan older than this is not resumed: its ranges' summaries would differ from the table in too many buckets. */
 export const PLAN_RESUME_HOURS = 24;
@@ -41,6 +42,8 @@ export const RangeSummarySchema = z.object({
   read_ms: z.number().nonnegative(),
   /** [bucket, rows, sum of row hashes] */
   buckets: z.array(z.tuple([z.int().nonnegative(), z.string(), z.string()])),
+  /** What its readers spent (mode reconcile's range readers: a child execution returns no meter). */
+  spent: MeterSchema.default(emptyMeter),
 });
 export type RangeSummary = z.output<typeof RangeSummarySchema>;
 
@@ -78,6 +81,7 @@ export const emptySummary = (plan: ReconcilePlan, index: number): RangeSummary =
   rows: 0,
   read_ms: 0,
   buckets: [],
+  spent: emptyMeter(),
 });
 
 /**

@@ -67,8 +67,10 @@ async function readObject<T>(context: TableContext, key: string, parse: (value: 
 
 /** The table's open plan, if any (a comparison that has not used it yet). */
 export async function storedPlan(context: TableContext): Promise<ReconcilePlan | undefined> {
-  return (await readObject(context, planKey(context), (v) => ReconcilePlanSchema.parse(v)))?.value;
+  return (await readPlanObject(context))?.value;
 }
+
+const readPlanObject = (context: TableContext) => readObject(context, planKey(context), (v) => ReconcilePlanSchema.parse(v));
 
 /**
  * The plan of a comparison in this shape: the stored one when it can be resumed, else a new one when the table is big
@@ -79,8 +81,8 @@ export async function comparisonPlan(context: TableContext, connection: Connecti
   const keyColumns = rangeKey(shape.key);
   if (keyColumns === undefined || table.processing.parallel_ranges === 1) return undefined;
   const fingerprint = planFingerprint(shape.key, shape.compared, shape.hash);
-  const stored = await storedPlan(context);
-  if (resumable(stored, fingerprint, context.now())) return stored;
+  const stored = await readPlanObject(context);
+  if (resumable(stored?.value, fingerprint, context.now())) return stored.value;
   const ranges = await planKeyRanges(
     connection,
     { key: table.key, schema: table.sourceSchema, table: table.sourceTable, from: quotedTable(table), keyColumns, upTo: null },
@@ -90,8 +92,17 @@ export async function comparisonPlan(context: TableContext, connection: Connecti
   if (ranges.length <= 1) return undefined;
   const rows = ranges.reduce((sum, range) => sum + range.rows, 0);
   const plan = newPlan(ranges, { fingerprint, buckets: bucketCount(rows), hash: shape.hash }, context.now());
-  await context.s3.putJson(context.bucket, planKey(context), plan);
-  return plan;
+  // Written over the plan it read (or none): two comparisons starting at once agree on one plan, the later one
+  // taking the first's, so their readers work on the same ranges and not against each other.
+  try {
+    await context.s3.putJson(context.bucket, planKey(context), plan, stored === undefined ? { ifNoneMatch: "*" } : { ifMatch: stored.etag });
+    return plan;
+  } catch (error) {
+    if (!(error instanceof PreconditionFailedError)) throw error;
+    const other = await storedPlan(context);
+    if (resumable(other, fingerprint, context.now())) return other;
+    throw new Error(`${table.key}: another reconcile wrote a reconcile plan of another shape meanwhile; run the reconcile again`, { cause: error });
+  }
 }
 
 /** The comparison has used the plan's summaries: the next one plans anew. */

@@ -2,7 +2,7 @@
  * Reconcile in key ranges (docs/design.md §13) against a live source: an application inserts, updates and deletes
  * (and holds transactions open) while the ranges are summarized, four readers in this process. Differences made before
  * the comparison are all found; the rows the writer deleted are the only rows found only in Redshift; and the comparison
- * at rest that follows repairs the table to MySQL cell for cell.
+ * at rest that follows repairs the table to MySQL cell for cell. Two comparisons started at once share one plan.
  */
 import { describe, expect, it } from "vitest";
 import type { RunSummary } from "#domain/run-summary.ts";
@@ -79,4 +79,15 @@ describe("reconcile in key ranges, under a live writer", () => {
     const schema = await loadSchema(context, schemas[0]?.key ?? "");
     expect(await tableDifferences(fx.db.admin, `${DB}.events`, fx.warehouse.redshift, "public.events", schema)).toEqual([]);
   }, 300_000);
+
+  it("two comparisons started at once agree on one plan and share its ranges; the next plans anew", async () => {
+    const context = loadContext(await pipelineNamed("recr"), `${DB}.events`);
+    const [first, second] = await Promise.all([findDifferences(context), findDifferences(context)]);
+    for (const found of [first, second]) expect(found.report).toMatchObject({ missing: 0, extra: 0, different: 0, ranges: { count: 4 } });
+    expect(second.report.ranges?.plan).toBe(first.report.ranges?.plan);
+    expect(first.report.rows.mysql).toBe(second.report.rows.mysql);
+    const next = await findDifferences(context);
+    expect(next.report.ranges?.plan).not.toBe(first.report.ranges?.plan);
+    expect(next.report.ranges?.readBefore).toEqual([]);
+  }, 120_000);
 });

@@ -114,11 +114,15 @@ export const keyParts = (dialect: Dialect, key: readonly TableColumn[]) => key.m
 
 export { BUCKET_ROWS, summarySql, type Shape } from "#domain/reconcile/summary.ts";
 
-function rowsSql(dialect: Dialect, from: string, shape: Shape, only: readonly number[], cursor?: string): string {
+function rowsSql(dialect: Dialect, from: string, shape: Shape, only: readonly number[], cursor?: string, where?: SqlFragment): SqlFragment {
   // As text: a 60-bit value would lose digits as a JS number.
   const hash = `CAST(${rowHash(dialect, shape.hash, rowText(dialect, shape.compared))} AS ${dialect === "mysql" ? "CHAR" : "VARCHAR"})`;
   const bucket = bucketOf(dialect, shape.hash, shape.key, shape.buckets);
-  return `SELECT ${[...keyParts(dialect, shape.key), hash, ...(cursor === undefined ? [] : [cursor])].join(", ")} FROM ${from} WHERE ${bucket} IN (${only.join(", ")})`;
+  const columns = [...keyParts(dialect, shape.key), hash, ...(cursor === undefined ? [] : [cursor])].join(", ");
+  return {
+    sql: `SELECT ${columns} FROM ${from} WHERE ${bucket} IN (${only.join(", ")})${where === undefined ? "" : ` AND ${where.sql}`}`,
+    params: where?.params ?? [],
+  };
 }
 
 /** The range as a predicate on the key, as its summary reads it. */
@@ -296,9 +300,19 @@ export async function findDifferences(context: LoadContext, options: FindOptions
     const extra: string[][] = [];
     for (let i = 0; i < suspects.length; i += BUCKETS_PER_FETCH) {
       const only = suspects.slice(i, i + BUCKETS_PER_FETCH);
-      const [[mysqlFetched], redshiftFetched] = await Promise.all([
-        connection.query({ sql: rowsSql("mysql", source, shape, only, inFlight?.expression), rowsAsArray: true }),
-        context.redshift.query(rowsSql("redshift", target, shape, only)),
+      const mysqlRows = (on: Connection, where?: SqlFragment) => {
+        const query = rowsSql("mysql", source, shape, only, inFlight?.expression, where);
+        return on.query({ sql: query.sql, values: query.params, rowsAsArray: true }).then(([rows]) => rows as unknown[][]);
+      };
+      // A table in ranges: the differing buckets' rows range by range, each on a connection of its own, at once (the
+      // bucket filter uses no index: each query scans its part of the table).
+      const [mysqlFetched, redshiftFetched] = await Promise.all([
+        plan === undefined
+          ? mysqlRows(connection)
+          : inBatches(plan.ranges, table.processing.max_parallel_ranges, (range) =>
+              withTableSource(context, (own) => mysqlRows(own, rangeWhere(shape.key, range))),
+            ).then((parts) => parts.flat()),
+        context.redshift.query(rowsSql("redshift", target, shape, only).sql),
       ]);
       const keyed = (rows: unknown[][]): Map<string, KeyedRow> =>
         new Map(
@@ -311,7 +325,7 @@ export async function findDifferences(context: LoadContext, options: FindOptions
             ];
           }),
         );
-      const inMysql = keyed(mysqlFetched as unknown[][]);
+      const inMysql = keyed(mysqlFetched);
       const inRedshift = keyed(redshiftFetched.rows);
       const note = (kind: "missing" | "extra" | "different", k: string, row: KeyedRow) => {
         report[kind]++;

@@ -7,7 +7,7 @@
 import type { Connection } from "mysql2/promise";
 import { keyColumnOf, keyText, type KeyColumn } from "#domain/cdc/keyset.ts";
 import { quotedTable, textOf } from "#domain/cdc/types.ts";
-import { rangePredicate, stepQuery } from "#domain/ranges.ts";
+import { rangeCount, rangePredicate, stepQuery } from "#domain/ranges.ts";
 import {
   emptySummary,
   mergedSummary,
@@ -24,7 +24,7 @@ import { reconcilePlanKey, reconcileRangeKey } from "#domain/s3-layout.ts";
 import type { TableColumn } from "#domain/table-schema.ts";
 import { NotFoundError, PreconditionFailedError } from "#shared/errors.ts";
 import { queryRow } from "#adapters/mysql.ts";
-import { planKeyRanges } from "./key-ranges.ts";
+import { estimatedRows, planKeyRanges } from "./key-ranges.ts";
 import { withTableSource, type TableContext } from "./sync-context.ts";
 import { addMeters } from "#domain/cost.ts";
 import { emptyMeter, type Meter } from "#domain/meter.ts";
@@ -40,7 +40,7 @@ const MAX_LOST_SAVES = 1_000;
 export type PlannedShape = Omit<Shape, "buckets">;
 
 /** The reconciliation key as key-range columns: undefined where it cannot be cut (a column that orders no keyset, or NULL allowed). */
-function rangeKey(key: readonly TableColumn[]): KeyColumn[] | undefined {
+export function rangeKey(key: readonly TableColumn[]): KeyColumn[] | undefined {
   const columns: KeyColumn[] = [];
   for (const column of key) {
     const keyed = keyColumnOf(column);
@@ -80,6 +80,9 @@ export async function comparisonPlan(context: TableContext, connection: Connecti
   const { table } = context;
   const keyColumns = rangeKey(shape.key);
   if (keyColumns === undefined || table.processing.parallel_ranges === 1) return undefined;
+  // A table too small for ranges is one pass, without a look at S3.
+  const estimate = await estimatedRows(connection, table.sourceSchema, table.sourceTable);
+  if (rangeCount(table.processing.parallel_ranges, table.processing.max_parallel_ranges, estimate) <= 1) return undefined;
   const fingerprint = planFingerprint(shape.key, shape.compared, shape.hash);
   const stored = await readPlanObject(context);
   if (resumable(stored?.value, fingerprint, context.now())) return stored.value;

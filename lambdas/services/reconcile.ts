@@ -26,11 +26,11 @@ import {
   type RowHash,
 } from "#domain/reconcile/canonical.ts";
 import { quoteRedshift } from "#domain/redshift-ddl.ts";
-import { keyColumnOf, type KeyColumn, type SqlFragment } from "#domain/cdc/keyset.ts";
+import type { SqlFragment } from "#domain/cdc/keyset.ts";
 import { rangePredicate } from "#domain/ranges.ts";
 import { planFingerprint, resumable, type ReconcilePlan } from "#domain/reconcile/range-plan.ts";
 import { addBuckets, bucketCount, bucketRows, summarySql, type Shape, type Summary } from "#domain/reconcile/summary.ts";
-import { closePlan, comparisonPlan, mysqlSummaryOf, storedPlan, summarizeRangesHere, type PlannedShape } from "./reconcile-ranges.ts";
+import { closePlan, comparisonPlan, mysqlSummaryOf, rangeKey, storedPlan, summarizeRangesHere, type PlannedShape } from "./reconcile-ranges.ts";
 import type { TableColumn, TableSchema } from "#domain/table-schema.ts";
 import { checkedTableSchema } from "./begin.ts";
 import { existingColumns, type LoadContext } from "./load.ts";
@@ -125,9 +125,10 @@ function rowsSql(dialect: Dialect, from: string, shape: Shape, only: readonly nu
   };
 }
 
-/** The range as a predicate on the key, as its summary reads it. */
+/** The range as a predicate on the key, as its summary reads it (a plan is made only for a key that can be cut). */
 function rangeWhere(key: readonly TableColumn[], range: ReconcilePlan["ranges"][number]): SqlFragment | undefined {
-  const columns = key.map((column) => keyColumnOf(column)).filter((c): c is KeyColumn => !("problem" in c));
+  const columns = rangeKey(key);
+  if (columns === undefined) throw new Error(`key ${key.map((c) => c.source).join(", ")} cannot be cut into ranges`);
   return rangePredicate(columns, { after: range.after, upTo: range.up_to });
 }
 

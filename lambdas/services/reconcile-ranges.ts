@@ -123,6 +123,13 @@ export async function rangeSummaries(context: TableContext, plan: ReconcilePlan)
   );
 }
 
+/** At most `width` of `work` at once, results in order. */
+export async function inBatches<T, R>(items: readonly T[], width: number, work: (item: T) => Promise<R>): Promise<R[]> {
+  const results: R[] = [];
+  for (let i = 0; i < items.length; i += Math.max(1, width)) results.push(...(await Promise.all(items.slice(i, i + Math.max(1, width)).map(work))));
+  return results;
+}
+
 /** Ranges of the plan not summarized to their end yet. */
 export const unreadRanges = (plan: ReconcilePlan, summaries: readonly (RangeSummary | undefined)[]): number[] =>
   plan.ranges.filter((range) => summaries.find((s) => s?.index === range.index)?.done !== true).map((range) => range.index);

@@ -20,8 +20,18 @@ import { stageRepairFiles } from "#domain/watermark.ts";
 import type { ReconcileCounts } from "#shared/steps.ts";
 import { tableChunkFile } from "./chunk-file.ts";
 import type { LoadContext } from "./load.ts";
-import { findDifferences, keyParts, partText, ReconcileRefusedError, type Differences, type RangesMode, type ReconcileReport } from "./reconcile.ts";
+import {
+  findDifferences,
+  keyParts,
+  partText,
+  rangeWhere,
+  ReconcileRefusedError,
+  type Differences,
+  type RangesMode,
+  type ReconcileReport,
+} from "./reconcile.ts";
 import { saveSchema, updateWatermark, withSource } from "./sync-context.ts";
+import { inBatches } from "./reconcile-ranges.ts";
 
 /** Repair files take this chunk number: no run reaches it, so a repair never overwrites a run's file. */
 export const REPAIR_CHUNK = 9999;
@@ -56,23 +66,29 @@ export async function stageRepair(context: LoadContext, found: Differences): Pro
 
   const width = schema.columns.length;
   const select = [...schema.columns.map(selectExpression), ...keyParts("mysql", key)].join(", ");
+  // A table compared in key ranges is read in them too, a connection each, at once: the bucket filter uses no index,
+  // so each read scans its part of the table, not all of it. Their rows go to the one file as they come.
+  const parts = found.ranges ?? [undefined];
   try {
     for (let i = 0; i < found.differingBuckets.length; i += BUCKETS_PER_READ) {
       const only = found.differingBuckets.slice(i, i + BUCKETS_PER_READ);
       const sql = `SELECT ${select} FROM ${quotedTable(context.table)} WHERE ${bucketOf("mysql", found.shape.hash, key, found.shape.buckets)} IN (${only.join(", ")})`;
-      await withSource(context, (connection) =>
-        streamQuery(
-          connection,
-          { sql, params: [] },
-          {
-            row(raw) {
-              if (found.toLoad.has(JSON.stringify(raw.slice(width).map(partText)))) file.push(raw.slice(0, width));
-              return true;
+      await inBatches(parts, context.table.processing.max_parallel_ranges, (range) => {
+        const where = range === undefined ? undefined : rangeWhere(key, range);
+        return withSource(context, (connection) =>
+          streamQuery(
+            connection,
+            { sql: where === undefined ? sql : `${sql} AND ${where.sql}`, params: where?.params ?? [] },
+            {
+              row(raw) {
+                if (found.toLoad.has(JSON.stringify(raw.slice(width).map(partText)))) file.push(raw.slice(0, width));
+                return true;
+              },
+              backpressure: () => file.backpressure(),
             },
-            backpressure: () => file.backpressure(),
-          },
-        ),
-      );
+          ),
+        );
+      });
     }
   } catch (error) {
     await file.abort(error instanceof Error ? error : new Error(String(error)));

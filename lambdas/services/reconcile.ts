@@ -30,7 +30,7 @@ import type { SqlFragment } from "#domain/cdc/keyset.ts";
 import { rangePredicate } from "#domain/ranges.ts";
 import { planFingerprint, resumable, type ReconcilePlan } from "#domain/reconcile/range-plan.ts";
 import { addBuckets, bucketCount, bucketRows, summarySql, type Shape, type Summary } from "#domain/reconcile/summary.ts";
-import { closePlan, comparisonPlan, mysqlSummaryOf, rangeKey, storedPlan, summarizeRangesHere, type PlannedShape } from "./reconcile-ranges.ts";
+import { closePlan, comparisonPlan, inBatches, mysqlSummaryOf, rangeKey, storedPlan, summarizeRangesHere, type PlannedShape } from "./reconcile-ranges.ts";
 import type { TableColumn, TableSchema } from "#domain/table-schema.ts";
 import { checkedTableSchema } from "./begin.ts";
 import { existingColumns, type LoadContext } from "./load.ts";
@@ -83,6 +83,8 @@ export type Differences = {
   toLoad: Set<string>;
   /** Keys (canonical parts) of rows only in Redshift. */
   extra: string[][];
+  /** MySQL's key ranges, when the table was compared in ranges: the repair reads the differing buckets in them too. */
+  ranges?: ReconcilePlan["ranges"];
 };
 
 export class ReconcileRefusedError extends Error {
@@ -126,17 +128,10 @@ function rowsSql(dialect: Dialect, from: string, shape: Shape, only: readonly nu
 }
 
 /** The range as a predicate on the key, as its summary reads it (a plan is made only for a key that can be cut). */
-function rangeWhere(key: readonly TableColumn[], range: ReconcilePlan["ranges"][number]): SqlFragment | undefined {
+export function rangeWhere(key: readonly TableColumn[], range: ReconcilePlan["ranges"][number]): SqlFragment | undefined {
   const columns = rangeKey(key);
   if (columns === undefined) throw new Error(`key ${key.map((c) => c.source).join(", ")} cannot be cut into ranges`);
   return rangePredicate(columns, { after: range.after, upTo: range.up_to });
-}
-
-/** At most `width` of `work` at once, results in order. */
-async function inBatches<T, R>(items: readonly T[], width: number, work: (item: T) => Promise<R>): Promise<R[]> {
-  const results: R[] = [];
-  for (let i = 0; i < items.length; i += Math.max(1, width)) results.push(...(await Promise.all(items.slice(i, i + Math.max(1, width)).map(work))));
-  return results;
 }
 
 /** The comparison's plan in key ranges for `mode` (undefined: one pass). */
@@ -348,7 +343,7 @@ export async function findDifferences(context: LoadContext, options: FindOptions
     report.durationSeconds = (Date.now() - started) / 1000;
     // Its summaries used: the next comparison plans anew (a crash before here resumes this one).
     if (plan !== undefined) await closePlan(context, plan);
-    return { report, schema, shape, differingBuckets: suspects, toLoad, extra };
+    return { report, schema, shape, differingBuckets: suspects, toLoad, extra, ...(plan === undefined ? {} : { ranges: plan.ranges }) };
   });
 }
 

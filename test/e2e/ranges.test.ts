@@ -4,7 +4,8 @@
  * merchants, half spread thin — is read by ReadRanges' child execution, a Distributed Map of four range readers, each
  * a child execution of its own, and lands equal to MySQL cell by cell; a full_sync table is read in ranges every run.
  * A local run killed with SIGKILL half way is resumed by the next: the ranges it had read are not read again, nothing
- * is lost or doubled — an id_only table and a full_sync one (whose next run would otherwise read it all again).
+ * is lost or doubled — the 2M-row table re-read after a watermark reset, an id_only table and a full_sync one (whose
+ * next run would otherwise read it all again).
  */
 import { describe, expect, it } from "vitest";
 import { loadPipeline } from "#config/loader.ts";
@@ -106,6 +107,46 @@ describe("a table read in parallel key ranges", () => {
     expect(again.status, again.cause).toBe("SUCCEEDED");
     expect(rangeReaders(again).length).toBe(4);
     expect(await differences("rates")).toEqual([]);
+  }, 600_000);
+
+  it("re-reads the 2M-row table after a watermark reset in ranges; killed half way, the next run reads only the ranges left, nothing lost or doubled", async () => {
+    const table = `${DB}.settlements`;
+    // The first test's table, synced; alone, this test makes it.
+    const [listed] = await fx.db.admin.query(`SHOW TABLES FROM ${DB} LIKE 'settlements'`);
+    if ((listed as unknown[]).length === 0) {
+      await seed("settlements", ROWS);
+      const first = await fx.run({ pipeline: "ranges", tables: [table] });
+      if (first.status !== "SUCCEEDED") throw new Error(`the first sync of ${table} ended ${first.status}: ${first.cause ?? ""}`);
+    }
+    expect((await mrsync("watermark", "reset", "-p", "ranges", "-t", table, "--yes")).code).toBe(0);
+    const ctx = await context("settlements");
+    const { child, exited } = startLocalSync(fx.configDir, "ranges", table);
+    for (let i = 0; i < 60_000; i++) {
+      const ranges = (await getWatermark(ctx))?.mysql_state.ranges ?? [];
+      if (ranges.some((r) => r.done) && ranges.some((r) => !r.done && r.rows > 0)) break;
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    }
+    child.kill("SIGKILL");
+    expect(await exited).toBe("SIGKILL");
+    const killed = await getWatermark(ctx);
+    const readAtKill = (killed?.mysql_state.ranges ?? []).filter((r) => r.done).map((r) => r.index);
+    expect(readAtKill.length).toBeGreaterThan(0);
+    expect(readAtKill.length).toBeLessThan(4);
+
+    expect((await mrsync("watermark", "release", "-p", "ranges", "-t", table)).code).toBe(0);
+    const resumed = await mrsync("--json", "sync", "pipeline", "-p", "ranges", "-t", table, "--local", "--wait");
+    expect(resumed.code, resumed.stderr).toBe(0);
+    const line = (JSON.parse(resumed.stdout) as RunSummary).table_results[table];
+    expect(line?.status).toBe("success");
+    // Only what the killed run had not committed was read: the ranges it had read not at all.
+    expect(line?.rows_processed).toBe(ROWS - (killed?.mysql_state.window_rows ?? 0));
+    const secondRun = runStamp((await getWatermark(ctx))?.mysql_state.run_started_at ?? "");
+    const files = (await fx.s3.store.listAll(STAGING, "ranges/")).map((o) => o.key).filter((key) => tableDataFile(table).test(key) && key.includes(secondRun));
+    const rangesReadAgain = new Set(files.map((key) => Number(/_r(\d+)\.parquet$/.exec(key)?.[1])));
+    for (const index of readAtKill) expect(rangesReadAgain.has(index), `range ${index}, read before the kill`).toBe(false);
+    const loaded = await fx.warehouse.redshift.query("SELECT count(*), count(DISTINCT (merchant_id, day)) FROM public.settlements");
+    expect(loaded.rows[0]?.map(Number)).toEqual([ROWS, ROWS]);
+    expect(await differences("settlements")).toEqual([]);
   }, 600_000);
 
   it.each([

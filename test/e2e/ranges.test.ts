@@ -64,6 +64,47 @@ async function differences(table: string): Promise<string[]> {
 const rangeReaders = (execution: ExecutionRecord): ExecutionRecord[] =>
   execution.children.flatMap((child) => child.children.filter((reader) => reader.name.includes(":RangeReaders:")));
 
+/** A local sync of the table killed (SIGKILL) once one of its ranges is read and another is not: the watermark then. */
+async function killedHalfWay(name: string) {
+  const ctx = await context(name);
+  const { child, exited } = startLocalSync(fx.configDir, "ranges", `${DB}.${name}`);
+  for (let i = 0; i < 60_000; i++) {
+    const ranges = (await getWatermark(ctx))?.mysql_state.ranges ?? [];
+    if (ranges.some((r) => r.done) && ranges.some((r) => !r.done && r.rows > 0)) break;
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+  child.kill("SIGKILL");
+  expect(await exited).toBe("SIGKILL");
+  const killed = await getWatermark(ctx);
+  const readAtKill = (killed?.mysql_state.ranges ?? []).filter((r) => r.done).map((r) => r.index);
+  expect(readAtKill.length).toBeGreaterThan(0);
+  expect(readAtKill.length).toBeLessThan(4);
+  return { ctx, windowRows: killed?.mysql_state.window_rows ?? 0, readAtKill };
+}
+
+/**
+ * The run after the kill (the lease released, as on-call would): it reads only what the killed run had not committed
+ * — no file of a range read before the kill — and the table lands once, equal to MySQL.
+ */
+async function resumedAfterKill(name: string, rows: number, killed: Awaited<ReturnType<typeof killedHalfWay>>): Promise<void> {
+  const table = `${DB}.${name}`;
+  expect((await mrsync("watermark", "release", "-p", "ranges", "-t", table)).code).toBe(0);
+  const resumed = await mrsync("--json", "sync", "pipeline", "-p", "ranges", "-t", table, "--local", "--wait");
+  expect(resumed.code, resumed.stderr).toBe(0);
+  const line = (JSON.parse(resumed.stdout) as RunSummary).table_results[table];
+  expect(line?.status).toBe("success");
+  expect(line?.rows_processed).toBe(rows - killed.windowRows);
+  const after = await getWatermark(killed.ctx);
+  expect(after?.mysql_state.ranges).toEqual([]);
+  const secondRun = runStamp(after?.mysql_state.run_started_at ?? "");
+  const files = (await fx.s3.store.listAll(STAGING, "ranges/")).map((o) => o.key).filter((key) => tableDataFile(table).test(key) && key.includes(secondRun));
+  const rangesReadAgain = new Set(files.map((key) => Number(/_r(\d+)\.parquet$/.exec(key)?.[1])));
+  for (const index of killed.readAtKill) expect(rangesReadAgain.has(index), `range ${index}, read before the kill`).toBe(false);
+  const loaded = await fx.warehouse.redshift.query(`SELECT count(*), count(DISTINCT (merchant_id, day)) FROM public.${name}`);
+  expect(loaded.rows[0]?.map(Number)).toEqual([rows, rows]);
+  expect(await differences(name)).toEqual([]);
+}
+
 describe("a table read in parallel key ranges", () => {
   it("syncs a 2M-row composite-key table through four range readers, equal to MySQL; full_sync reads its ranges every run", async () => {
     await seed("settlements", ROWS);
@@ -119,34 +160,7 @@ describe("a table read in parallel key ranges", () => {
       if (first.status !== "SUCCEEDED") throw new Error(`the first sync of ${table} ended ${first.status}: ${first.cause ?? ""}`);
     }
     expect((await mrsync("watermark", "reset", "-p", "ranges", "-t", table, "--yes")).code).toBe(0);
-    const ctx = await context("settlements");
-    const { child, exited } = startLocalSync(fx.configDir, "ranges", table);
-    for (let i = 0; i < 60_000; i++) {
-      const ranges = (await getWatermark(ctx))?.mysql_state.ranges ?? [];
-      if (ranges.some((r) => r.done) && ranges.some((r) => !r.done && r.rows > 0)) break;
-      await new Promise((resolve) => setTimeout(resolve, 5));
-    }
-    child.kill("SIGKILL");
-    expect(await exited).toBe("SIGKILL");
-    const killed = await getWatermark(ctx);
-    const readAtKill = (killed?.mysql_state.ranges ?? []).filter((r) => r.done).map((r) => r.index);
-    expect(readAtKill.length).toBeGreaterThan(0);
-    expect(readAtKill.length).toBeLessThan(4);
-
-    expect((await mrsync("watermark", "release", "-p", "ranges", "-t", table)).code).toBe(0);
-    const resumed = await mrsync("--json", "sync", "pipeline", "-p", "ranges", "-t", table, "--local", "--wait");
-    expect(resumed.code, resumed.stderr).toBe(0);
-    const line = (JSON.parse(resumed.stdout) as RunSummary).table_results[table];
-    expect(line?.status).toBe("success");
-    // Only what the killed run had not committed was read: the ranges it had read not at all.
-    expect(line?.rows_processed).toBe(ROWS - (killed?.mysql_state.window_rows ?? 0));
-    const secondRun = runStamp((await getWatermark(ctx))?.mysql_state.run_started_at ?? "");
-    const files = (await fx.s3.store.listAll(STAGING, "ranges/")).map((o) => o.key).filter((key) => tableDataFile(table).test(key) && key.includes(secondRun));
-    const rangesReadAgain = new Set(files.map((key) => Number(/_r(\d+)\.parquet$/.exec(key)?.[1])));
-    for (const index of readAtKill) expect(rangesReadAgain.has(index), `range ${index}, read before the kill`).toBe(false);
-    const loaded = await fx.warehouse.redshift.query("SELECT count(*), count(DISTINCT (merchant_id, day)) FROM public.settlements");
-    expect(loaded.rows[0]?.map(Number)).toEqual([ROWS, ROWS]);
-    expect(await differences("settlements")).toEqual([]);
+    await resumedAfterKill("settlements", ROWS, await killedHalfWay("settlements"));
   }, 600_000);
 
   it.each([
@@ -157,45 +171,13 @@ describe("a table read in parallel key ranges", () => {
     async (name) => {
       await seed(name, 40_000);
       const table = `${DB}.${name}`;
-      const { child, exited } = startLocalSync(fx.configDir, "ranges", table);
-      const ctx = await context(name);
-      // Kill it once a range is read and another is not.
-      for (let i = 0; i < 6_000; i++) {
-        const ranges = (await getWatermark(ctx))?.mysql_state.ranges ?? [];
-        if (ranges.some((r) => r.done) && ranges.some((r) => !r.done && r.rows > 0)) break;
-        await new Promise((resolve) => setTimeout(resolve, 5));
-      }
-      child.kill("SIGKILL");
-      expect(await exited).toBe("SIGKILL");
-      const killed = await getWatermark(ctx);
-      const readAtKill = (killed?.mysql_state.ranges ?? []).filter((r) => r.done).map((r) => r.index);
-      expect(readAtKill.length).toBeGreaterThan(0);
-      expect(readAtKill.length).toBeLessThan(4);
+      const killed = await killedHalfWay(name);
       // What on-call sees of the half-read window.
       const status = await mrsync("--json", "status", "-p", "ranges");
       const tables = (JSON.parse(status.stdout) as { tables: { table: string; ranges: unknown }[] }).tables;
-      expect(tables.find((t) => t.table === table)?.ranges).toEqual({ read: readAtKill.length, total: 4, rows: killed?.mysql_state.window_rows });
-      expect((await mrsync("status", "-p", "ranges")).stdout).toContain(`key ranges ${readAtKill.length}/4 read`);
-
-      expect((await mrsync("watermark", "release", "-p", "ranges", "-t", table)).code).toBe(0);
-      const resumed = await mrsync("--json", "sync", "pipeline", "-p", "ranges", "-t", table, "--local", "--wait");
-      expect(resumed.code, resumed.stderr).toBe(0);
-      // Only what the killed run had not committed was read.
-      const line = (JSON.parse(resumed.stdout) as RunSummary).table_results[table];
-      expect(line?.status).toBe("success");
-      expect(line?.rows_processed).toBe(40_000 - (killed?.mysql_state.window_rows ?? 0));
-      const after = await getWatermark(ctx);
-      expect(after?.mysql_state.ranges).toEqual([]);
-      // The second run wrote files for the ranges the first had not finished, none for those it had.
-      const secondRun = runStamp(after?.mysql_state.run_started_at ?? "");
-      const files = (await fx.s3.store.listAll(STAGING, "ranges/"))
-        .map((o) => o.key)
-        .filter((key) => tableDataFile(table).test(key) && key.includes(secondRun));
-      const rangesReadAgain = new Set(files.map((key) => Number(/_r(\d+)\.parquet$/.exec(key)?.[1])));
-      for (const index of readAtKill) expect(rangesReadAgain.has(index), `range ${index}, read before the kill`).toBe(false);
-      const loaded = await fx.warehouse.redshift.query(`SELECT count(*) FROM public.${name}`);
-      expect(Number(loaded.rows[0]?.[0])).toBe(40_000);
-      expect(await differences(name)).toEqual([]);
+      expect(tables.find((t) => t.table === table)?.ranges).toEqual({ read: killed.readAtKill.length, total: 4, rows: killed.windowRows });
+      expect((await mrsync("status", "-p", "ranges")).stdout).toContain(`key ranges ${killed.readAtKill.length}/4 read`);
+      await resumedAfterKill(name, 40_000, killed);
     },
     300_000,
   );

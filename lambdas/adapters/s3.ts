@@ -116,8 +116,7 @@ export class S3Store {
 
   /**
    * A body already in memory (`parts`, in order) as one PUT, without lib-storage (its stream plumbing and its own
-   * copy). Streamed from the parts it cost less (the SDK signs a stream unsigned, a Buffer it SHA-256-hashes: per
-   * 4.3 MB file, 25–35 ms of CPU), but the SDK cannot send a stream again: a transient 500 failed the chunk.
+   * copy). Not a stream: the SDK cannot send a stream again, so a transient 500 failed the chunk.
    */
   async putParts(
     bucket: string,
@@ -136,9 +135,9 @@ export class S3Store {
       ContentType: contentType,
       ...(metadata === undefined ? {} : { Metadata: metadata }),
     });
-    // The signature leaves the body out (UNSIGNED-PAYLOAD, which S3 takes on any PUT): the SDK would SHA-256 the whole
-    // Buffer for it (25-35 ms of CPU per 4.3 MB file). The body's integrity is the CRC32 the SDK still sends
-    // (x-amz-checksum-crc32), which S3 checks.
+    // The signature leaves the body out (UNSIGNED-PAYLOAD, which S3 takes on any single-chunk PUT): the SDK would
+    // SHA-256 the whole Buffer for it (3-4 ms of CPU per 4.3 MB file, docs/benchmarks.md). The body's integrity is the
+    // CRC32 the SDK still sends (x-amz-checksum-crc32), which S3 checks.
     command.middlewareStack.add(
       (next) => (args) => {
         const request = args.request as { headers?: Record<string, string> };

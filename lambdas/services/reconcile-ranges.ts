@@ -123,10 +123,14 @@ export async function rangeSummaries(context: TableContext, plan: ReconcilePlan)
   );
 }
 
-/** At most `width` of `work` at once, results in order. */
+/** `work` on every item, at most `width` at once (each worker takes the next item as it is free), results in order. */
 export async function inBatches<T, R>(items: readonly T[], width: number, work: (item: T) => Promise<R>): Promise<R[]> {
-  const results: R[] = [];
-  for (let i = 0; i < items.length; i += Math.max(1, width)) results.push(...(await Promise.all(items.slice(i, i + Math.max(1, width)).map(work))));
+  const results: R[] = new Array<R>(items.length);
+  let next = 0;
+  const worker = async () => {
+    for (let i = next++; i < items.length; i = next++) results[i] = await work(items[i] as T);
+  };
+  await Promise.all(Array.from({ length: Math.max(1, Math.min(width, items.length)) }, worker));
   return results;
 }
 
@@ -161,7 +165,8 @@ export async function summarizeRange(
 ): Promise<RangeOutcome> {
   const range = plan.ranges.find((r) => r.index === index);
   const keyColumns = rangeKey(shape.key);
-  if (range === undefined || keyColumns === undefined) throw new Error(`${context.table.key}: the reconcile plan ${plan.id} has no range ${index}`);
+  if (range === undefined) throw new Error(`${context.table.key}: the reconcile plan ${plan.id} has no range ${index}`);
+  if (keyColumns === undefined) throw new Error(`${context.table.key}: its key cannot be cut into ranges (a column that orders no keyset, or NULL allowed)`);
   const key = summaryKey(context, index);
   const stored = await readObject(context, key, (v) => RangeSummarySchema.parse(v));
   // A summary of an older plan is written over (on its ETag too).
@@ -223,17 +228,13 @@ export async function summarizeRange(
 export async function summarizeRangesHere(context: TableContext, plan: ReconcilePlan, shape: PlannedShape, concurrency: number): Promise<number[]> {
   const unread = unreadRanges(plan, await rangeSummaries(context, plan));
   const readBefore = plan.ranges.map((r) => r.index).filter((i) => !unread.includes(i));
-  const queue = [...unread];
-  const reader = async () => {
-    for (let index = queue.shift(); index !== undefined; index = queue.shift()) {
-      // A reader that lost its range to another process's reader reads it on from that one's summary: each loss is
-      // that reader's progress, so the range ends; the bound only guards against a summary that never moves.
-      for (let attempt = 1; !(await summarizeRange(context, plan, shape, index)).done; attempt++) {
-        if (attempt >= MAX_LOST_SAVES)
-          throw new Error(`${context.table.key}: range ${index} of reconcile plan ${plan.id} was not read after ${attempt} attempts`);
-      }
+  await inBatches(unread, concurrency, async (index) => {
+    // A reader that lost its range to another process's reader reads it on from that one's summary: each loss is
+    // that reader's progress, so the range ends; the bound only guards against a summary that never moves.
+    for (let attempt = 1; !(await summarizeRange(context, plan, shape, index)).done; attempt++) {
+      if (attempt >= MAX_LOST_SAVES)
+        throw new Error(`${context.table.key}: range ${index} of reconcile plan ${plan.id} was not read after ${attempt} attempts`);
     }
-  };
-  await Promise.all(Array.from({ length: Math.max(1, Math.min(concurrency, unread.length)) }, reader));
+  });
   return readBefore;
 }

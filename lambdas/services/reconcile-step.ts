@@ -111,15 +111,14 @@ const DEADLINE_MARGIN_MS = 5_000;
 
 /** A range reader's call: its range summarized on from where it stands, until it is read or the call must return. */
 async function summarizeStep(context: LoadContext, progress: Progress, deadline: number, range: number, started: number): Promise<Step> {
-  const outcome = await withTableSource(context, async (connection) => {
-    const shape = await comparisonShape(context, connection);
-    const plan = await storedPlan(context);
-    // No plan of this shape any more (closed, or the table changed): nothing for this reader; the comparison plans anew.
-    if (!resumable(plan, planFingerprint(shape.key, shape.compared, shape.hash), context.now())) return undefined;
-    const stop = (lastMs: number) => Date.now() + 2 * lastMs + DEADLINE_MARGIN_MS > deadline;
-    // This invocation's meter, kept with its range (a reader's child execution returns none).
-    return summarizeRange(context, plan, shape, range, stop, (done) => spentHere(STEP_TRANSITIONS.extractRange(done)));
-  });
+  // The shape on a session of its own, closed before the range is read on another (summarizeRange's).
+  const [shape, plan] = await Promise.all([withTableSource(context, (connection) => comparisonShape(context, connection)), storedPlan(context)]);
+  const stop = (lastMs: number) => Date.now() + 2 * lastMs + DEADLINE_MARGIN_MS > deadline;
+  // No plan of this shape any more (closed, or the table changed): nothing for this reader; the comparison plans anew.
+  // This invocation's meter is kept with its range (a reader's child execution returns none).
+  const outcome = resumable(plan, planFingerprint(shape.key, shape.compared, shape.hash), context.now())
+    ? await summarizeRange(context, plan, shape, range, stop, (done) => spentHere(STEP_TRANSITIONS.extractRange(done)))
+    : undefined;
   const durationMs = Date.now() - started;
   return {
     chunk: { ...nothingRead(durationMs, outcome?.done ?? true), rows: outcome?.rows ?? 0 },

@@ -114,8 +114,6 @@ function keyColumns(schema: TableSchema, table: string): TableColumn[] {
 /** A key column's value as canonical text; JSON of the parts keys a row. */
 export const keyParts = (dialect: Dialect, key: readonly TableColumn[]) => key.map((c) => valueText(dialect, c));
 
-export { BUCKET_ROWS, summarySql, type Shape } from "#domain/reconcile/summary.ts";
-
 function rowsSql(dialect: Dialect, from: string, shape: Shape, only: readonly number[], cursor?: string, where?: SqlFragment): SqlFragment {
   // As text: a 60-bit value would lose digits as a JS number.
   const hash = `CAST(${rowHash(dialect, shape.hash, rowText(dialect, shape.compared))} AS ${dialect === "mysql" ? "CHAR" : "VARCHAR"})`;
